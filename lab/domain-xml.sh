@@ -1,0 +1,43 @@
+#!/bin/bash
+# domain-xml.sh NAME OCTET [MEM_MiB=512] [DIRTY_MB=64] [DIRTY_RATE=-1]  -> domain XML on stdout
+# A tiny disk-less guest at $GUEST_NET.OCTET. TCG (type='qemu'): this sandbox's /dev/kvm cannot boot a
+# stock kernel; on real hosts the same XML with type='kvm'.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+NAME=$1; OCT=$2; MEM=${3:-512}; DMB=${4:-64}; DRATE=${5:--1}
+EMU=${EMULATOR:-/usr/bin/qemu-system-x86_64}   # QEMU 10 inside the lab hosts (host-ns-setup.sh)
+MAC=$(printf '52:54:00:00:01:%02x' "$OCT")
+esc() { local s=${1//&/\&amp;}; s=${s//</\&lt;}; s=${s//>/\&gt;}; s=${s//\'/\&apos;}; printf '%s' "${s//\"/\&quot;}"; }
+cat <<XML
+<domain type='qemu'>
+  <name>$(esc "$NAME")</name>
+  <memory unit='MiB'>$MEM</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>/var/lib/libvirt/boot/tiny-vmlinux</kernel>
+    <initrd>/var/lib/libvirt/boot/tiny-initrd.gz</initrd>
+    <cmdline>console=ttyS0 quiet lab.name=guest$OCT lab.ip=$GUEST_NET.$OCT/24 lab.dirty_mb=$DMB lab.dirty_rate=$DRATE</cmdline>
+  </os>
+  <features><acpi/></features>
+  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$EMU</emulator>
+    <interface type='bridge'>
+      <source bridge='br0'/>
+      <mac address='$MAC'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='pty'>
+      <log file='/var/log/libvirt/qemu/guest$OCT-serial.log' append='on'/>
+      <target port='0'/>
+    </serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
