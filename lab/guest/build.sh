@@ -13,7 +13,7 @@ cp /bin/busybox "$R"/bin/busybox
 cp "$G"/init "$R"/init; cp -a "$G"/www "$R"/www
 for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
          drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci net/core/failover \
-         drivers/net/net_failover drivers/net/virtio_net; do
+         drivers/net/net_failover drivers/net/virtio_net drivers/acpi/button drivers/input/evdev; do
   cp "$K/lib/modules/$KVER/kernel/$m.ko" "$R"/lib/modules/
 done
 echo 'root:x:0:0:root:/:/bin/sh' > "$R"/etc/passwd

@@ -1,0 +1,63 @@
+/** A libvirt domain as Ferry shows it. Units are in the names: memory in KiB as libvirt reports it. */
+export type DomainState =
+  | 'running'
+  | 'blocked'
+  | 'paused'
+  | 'shutdown'
+  | 'shutoff'
+  | 'crashed'
+  | 'pmsuspended'
+  | 'migrating'
+  | 'nostate';
+
+export interface Domain {
+  uuid: string;
+  name: string;
+  state: DomainState;
+  /** libvirt's state reason code (virDomain*Reason of the state), kept for tooltips and diagnosis */
+  stateReason: number;
+  vcpus?: number;
+  memoryKiB?: number;
+  /** IP addresses where the host knows them (its neighbour table), else empty */
+  ips: string[];
+}
+
+/** virDomainState numbers as printed by `virsh domstats --raw` (state.state). */
+const STATE_BY_NUMBER: Record<number, DomainState> = {
+  0: 'nostate',
+  1: 'running',
+  2: 'blocked',
+  3: 'paused',
+  4: 'shutdown',
+  5: 'shutoff',
+  6: 'crashed',
+  7: 'pmsuspended',
+};
+
+/** VIR_DOMAIN_PAUSED_MIGRATION and VIR_DOMAIN_PAUSED_POSTCOPY: paused because a migration is switching over. */
+const PAUSED_BY_MIGRATION = new Set([2, 12]);
+
+export function domainStateFrom(state: number, reason: number): DomainState {
+  const named = STATE_BY_NUMBER[state] ?? 'nostate';
+  if (named === 'paused' && PAUSED_BY_MIGRATION.has(reason)) return 'migrating';
+  return named;
+}
+
+/** Which lifecycle actions make sense in each state; drives context menus (via contextValue) and pickers. */
+export type LifecycleAction = 'start' | 'shutdown' | 'reboot' | 'forceOff' | 'pause' | 'resume';
+
+const ACTIONS_BY_STATE: Record<DomainState, LifecycleAction[]> = {
+  running: ['shutdown', 'reboot', 'forceOff', 'pause'],
+  blocked: ['shutdown', 'reboot', 'forceOff', 'pause'],
+  paused: ['resume', 'forceOff'],
+  shutdown: ['forceOff'],
+  shutoff: ['start'],
+  crashed: ['start', 'forceOff'],
+  pmsuspended: ['forceOff'],
+  migrating: [],
+  nostate: [],
+};
+
+export function actionsFor(state: DomainState): readonly LifecycleAction[] {
+  return ACTIONS_BY_STATE[state];
+}

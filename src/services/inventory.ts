@@ -1,0 +1,172 @@
+/**
+ * The domains of one host, kept current without polling: a full listing on every (re)connect, then
+ * `virsh event --loop` on one long-lived channel; each event triggers a coalesced re-listing (two virsh calls
+ * for all domains, whatever their number).
+ */
+import type { Domain, LifecycleAction } from '../core/domain';
+import type { Event } from '../core/emitter';
+import { Emitter } from '../core/emitter';
+import {
+  domainsFrom,
+  domstatsArgv,
+  eventsArgv,
+  lifecycleArgv,
+  listDomainsArgv,
+  parseDomainList,
+  parseDomstats,
+  parseEventLine,
+} from '../core/virsh';
+import type { HostConnection } from '../transport/hostConnection';
+import type { Logger } from '../transport/logger';
+import type { RemoteStream } from '../transport/sshConnection';
+import { SshError } from '../transport/sshError';
+
+/** A libvirt-level failure on a reachable host (libvirtd not running, permission denied, …). */
+export class LibvirtError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LibvirtError';
+  }
+}
+
+/** First meaningful line of virsh's stderr ("error: failed to connect to the hypervisor" and its cause). */
+export function virshErrorText(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean);
+  return lines.slice(0, 2).join(': ') || 'virsh failed without a message';
+}
+
+const REFRESH_DEBOUNCE_MS = 40;
+
+export class HostInventory {
+  private readonly changeEmitter = new Emitter<void>();
+  readonly onDidChange: Event<void> = this.changeEmitter.event;
+  domains: Domain[] | undefined;
+  /** set when the host is reachable but libvirt is not usable */
+  libvirtError: string | undefined;
+  /** names seen in migration-iteration events, shown as migrating until their next lifecycle event */
+  private readonly migrating = new Set<string>();
+  private events: RemoteStream | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  private debounce: NodeJS.Timeout | undefined;
+  private disposed = false;
+  private readonly subscriptions: { dispose(): void }[] = [];
+
+  constructor(
+    readonly connection: HostConnection,
+    private readonly uri: string,
+    private readonly log: Logger,
+  ) {
+    this.subscriptions.push(
+      connection.onDidConnect(() => {
+        void this.refresh().catch(() => undefined);
+        void this.watchEvents();
+      }),
+      connection.onDidChangeState((s) => {
+        if (s.kind !== 'connected') this.changeEmitter.fire();
+      }),
+    );
+  }
+
+  get alias() {
+    return this.connection.alias;
+  }
+
+  /** Re-list all domains. Concurrent calls share one run plus at most one follow-up. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.list().finally(() => {
+      this.refreshing = undefined;
+      if (this.refreshAgain && !this.disposed) {
+        this.refreshAgain = false;
+        void this.refresh().catch(() => undefined);
+      }
+    });
+    return this.refreshing;
+  }
+
+  private async list(): Promise<void> {
+    try {
+      const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri)), this.connection.exec(domstatsArgv(this.uri))]);
+      const failed = [list, stats].find((r) => r.code !== 0);
+      if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr));
+      const domains = domainsFrom(parseDomainList(list.stdout), parseDomstats(stats.stdout));
+      for (const d of domains) if (this.migrating.has(d.name) && d.state === 'running') d.state = 'migrating';
+      this.domains = domains;
+      this.libvirtError = undefined;
+    } catch (e) {
+      if (e instanceof LibvirtError) {
+        this.libvirtError = e.message;
+        this.domains = undefined;
+      }
+      if (!(e instanceof SshError && e.kind === 'closed')) this.log.warn(`${this.alias}: listing domains failed: ${(e as Error).message}`);
+      throw e;
+    } finally {
+      if (!this.disposed) this.changeEmitter.fire();
+    }
+  }
+
+  private scheduleRefresh() {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.refresh().catch(() => undefined), REFRESH_DEBOUNCE_MS);
+  }
+
+  private async watchEvents(): Promise<void> {
+    this.events?.close();
+    try {
+      const stream = await this.connection.stream(eventsArgv(this.uri), (line) => this.onEventLine(line));
+      this.events = stream;
+      const code = await stream.done;
+      // virsh event exits when libvirtd restarts; reopen while the SSH connection is still up
+      if (this.events === stream && !this.disposed && this.connection.state.kind === 'connected') {
+        this.log.info(`${this.alias}: event stream ended (exit ${code}); reopening`);
+        setTimeout(() => {
+          if (this.events === stream && !this.disposed) {
+            void this.refresh().catch(() => undefined);
+            void this.watchEvents();
+          }
+        }, 1000);
+      }
+    } catch (e) {
+      this.log.warn(`${this.alias}: cannot watch libvirt events: ${(e as Error).message}`);
+    }
+  }
+
+  private onEventLine(line: string) {
+    const event = parseEventLine(line);
+    if (!event) return;
+    this.log.trace(`${this.alias}: event ${event.type} '${event.domain}' ${event.detail}`);
+    if (event.type === 'migration-iteration') {
+      if (this.migrating.has(event.domain)) return;
+      this.migrating.add(event.domain);
+    } else if (event.type === 'lifecycle') {
+      this.migrating.delete(event.domain);
+    }
+    this.scheduleRefresh();
+  }
+
+  /** Run a lifecycle action on a domain (by UUID); rejects with virsh's own words when it refuses. */
+  async runAction(action: LifecycleAction, uuid: string): Promise<void> {
+    const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), { timeoutMs: 120_000 });
+    if (result.code !== 0) throw new LibvirtError(this.alias, virshErrorText(result.stderr));
+    await this.refresh().catch(() => undefined);
+  }
+
+  findDomain(uuid: string): Domain | undefined {
+    return this.domains?.find((d) => d.uuid === uuid);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.debounce);
+    this.events?.close();
+    for (const s of this.subscriptions) s.dispose();
+    this.changeEmitter.dispose();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The kept-alive connection to one host: connects on demand (ProxyJump hops included), asks about unknown host
+ * keys through a callback, and reconnects with backoff after a drop. Failures that a person must fix (host key,
+ * authentication) are not retried on their own.
+ */
+import type { Event } from '../core/emitter';
+import { Emitter } from '../core/emitter';
+import type { Argv } from '../core/virsh';
+import { addKnownHost } from './knownHostsStore';
+import type { Logger } from './logger';
+import type { ExecOptions, ExecResult, RemoteStream, UnknownHostKey } from './sshConnection';
+import { SshConnection } from './sshConnection';
+import type { ResolvedHost } from './sshConfig';
+import { SshError } from './sshError';
+
+export type ConnectionState =
+  | { kind: 'disconnected' }
+  | { kind: 'connecting' }
+  | { kind: 'connected' }
+  | { kind: 'failed'; error: SshError; retryAt?: number };
+
+export interface HostConnectionOptions {
+  resolve(alias: string): Promise<ResolvedHost>;
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  askPassphrase?(keyFile: string, retry: boolean): Promise<string | undefined>;
+  /** asked once per unknown key; true = store it in known_hosts and connect */
+  confirmHostKey?(key: UnknownHostKey): Promise<boolean>;
+}
+
+const BACKOFF_MS = [1000, 2000, 4000, 8000, 16000, 30000];
+const RETRYABLE = new Set<SshError['kind']>(['timeout', 'refused', 'unreachable', 'closed', 'dns', 'other']);
+
+export class HostConnection {
+  private readonly stateEmitter = new Emitter<ConnectionState>();
+  readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
+  private readonly connectedEmitter = new Emitter<void>();
+  /** fires after every successful (re)connect: the moment to re-read state */
+  readonly onDidConnect: Event<void> = this.connectedEmitter.event;
+  private current: SshConnection | undefined;
+  private jumps: SshConnection[] = [];
+  private pending: Promise<SshConnection> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private disposed = false;
+  state: ConnectionState = { kind: 'disconnected' };
+
+  constructor(
+    readonly alias: string,
+    private readonly options: HostConnectionOptions,
+    private readonly log: Logger,
+  ) {}
+
+  private setState(state: ConnectionState) {
+    this.state = state;
+    this.stateEmitter.fire(state);
+  }
+
+  /** Connect (or return the live connection). `interactive` allows asking the user about an unknown host key. */
+  connect(interactive = true): Promise<SshConnection> {
+    if (this.current && !this.current.isClosed) return Promise.resolve(this.current);
+    if (this.pending) return this.pending;
+    clearTimeout(this.retryTimer);
+    this.setState({ kind: 'connecting' });
+    this.pending = this.open(this.alias, interactive)
+      .then((conn) => {
+        this.current = conn;
+        this.failures = 0;
+        this.setState({ kind: 'connected' });
+        void conn.closedPromise.then((e) => this.onClosed(conn, e));
+        this.connectedEmitter.fire();
+        return conn;
+      })
+      .catch((e: unknown) => {
+        const error = e instanceof SshError ? e : new SshError('other', `${this.alias}: ${(e as Error).message}`);
+        this.closeJumps();
+        this.fail(error);
+        throw error;
+      })
+      .finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  private async open(alias: string, interactive: boolean, depth = 0): Promise<SshConnection> {
+    if (depth > 5) throw new SshError('other', `${this.alias}: ProxyJump chain is longer than 5 hops (a loop?)`);
+    const host = await this.options.resolve(alias);
+    let sock;
+    if (host.proxyJump) {
+      const jump = await this.open(host.proxyJump, interactive, depth + 1);
+      this.jumps.push(jump);
+      sock = await jump.forwardTo(host.hostName, host.port);
+    }
+    const connectOptions = {
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      keepaliveIntervalMs: this.options.keepaliveIntervalMs,
+      askPassphrase: interactive ? this.options.askPassphrase : undefined,
+      sock,
+    };
+    try {
+      return await SshConnection.connect(host, connectOptions, this.log);
+    } catch (e) {
+      const unknownKey = (e as { unknownKey?: UnknownHostKey }).unknownKey;
+      if (!unknownKey) throw e;
+      if (!interactive || !this.options.confirmHostKey) throw e;
+      const accepted = await this.options.confirmHostKey(unknownKey);
+      if (!accepted) {
+        throw new SshError('hostKeyUnknown', `${alias}: host key ${unknownKey.fingerprint} not trusted`, 'Connect again and accept the key if the fingerprint is right.');
+      }
+      await addKnownHost(unknownKey.knownHostsFile, unknownKey.knownHostsName, unknownKey.key);
+      this.log.info(`ssh: added ${unknownKey.knownHostsName} ${unknownKey.keyType} ${unknownKey.fingerprint} to ${unknownKey.knownHostsFile}`);
+      if (host.proxyJump) sock = await this.jumps[this.jumps.length - 1].forwardTo(host.hostName, host.port);
+      return SshConnection.connect(host, { ...connectOptions, sock }, this.log);
+    }
+  }
+
+  private fail(error: SshError) {
+    if (this.disposed) return;
+    let retryAt: number | undefined;
+    if (RETRYABLE.has(error.kind)) {
+      const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)];
+      this.failures++;
+      retryAt = Date.now() + delay;
+      this.retryTimer = setTimeout(() => this.connect(false).catch(() => undefined), delay);
+    }
+    this.log.warn(`${error.message}${retryAt ? ` (retrying in ${retryAt - Date.now()} ms)` : ''}`);
+    this.setState({ kind: 'failed', error, retryAt });
+  }
+
+  private onClosed(conn: SshConnection, error: Error | undefined) {
+    if (this.current !== conn || this.disposed) return;
+    this.current = undefined;
+    this.closeJumps();
+    this.fail(new SshError('closed', `${this.alias}: connection lost${error ? `: ${error.message}` : ''}`));
+  }
+
+  private closeJumps() {
+    for (const j of this.jumps) j.close();
+    this.jumps = [];
+  }
+
+  private live(): SshConnection {
+    if (!this.current || this.current.isClosed) throw new SshError('closed', `${this.alias}: not connected`);
+    return this.current;
+  }
+
+  exec(argv: Argv, options?: ExecOptions): Promise<ExecResult> {
+    return this.live().exec(argv, options);
+  }
+
+  stream(argv: Argv, onLine: (line: string) => void, onStderr?: (text: string) => void): Promise<RemoteStream> {
+    return this.live().stream(argv, onLine, onStderr);
+  }
+
+  /** Close on purpose (no reconnect). */
+  disconnect(): void {
+    clearTimeout(this.retryTimer);
+    const conn = this.current;
+    this.current = undefined;
+    conn?.close();
+    this.closeJumps();
+    if (!this.disposed) this.setState({ kind: 'disconnected' });
+  }
+
+  dispose(): void {
+    this.disconnect();
+    this.disposed = true;
+    this.stateEmitter.dispose();
+    this.connectedEmitter.dispose();
+  }
+}

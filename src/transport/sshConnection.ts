@@ -1,0 +1,274 @@
+/**
+ * One ssh2 connection to one host: strict known_hosts, keys and ssh-agent, optional ProxyJump socket, many
+ * channels. Remote commands are argv arrays quoted by shellCommand(); every command is logged with host, argv,
+ * exit code and duration. Prompts for people come in as callbacks: the transport never shows UI.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import type { AnyAuthMethod, ClientChannel, ConnectConfig } from 'ssh2';
+import { Client, utils } from 'ssh2';
+import { fingerprintSha256, keyTypeOf, knownHostsName } from '../core/knownHosts';
+import type { Argv } from '../core/virsh';
+import { checkHostKey } from './knownHostsStore';
+import type { Logger } from './logger';
+import { shellCommand } from './quote';
+import type { ResolvedHost } from './sshConfig';
+import { classifyConnectError, SshError } from './sshError';
+
+export interface UnknownHostKey {
+  alias: string;
+  /** the name checked and stored in known_hosts, e.g. "10.0.0.11" or "[host]:2222" */
+  knownHostsName: string;
+  keyType: string;
+  fingerprint: string;
+  /** raw SSH wire-format public key, to store once accepted */
+  key: Buffer;
+  /** where an accepted key will be written */
+  knownHostsFile: string;
+  otherKeyTypes: string[];
+}
+
+export interface ConnectOptions {
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  /** asked for an encrypted identity file; undefined = skip that key */
+  askPassphrase?: (keyFile: string, retry: boolean) => Promise<string | undefined>;
+  /** a socket to run SSH over (ProxyJump), instead of TCP to hostName:port */
+  sock?: Duplex;
+}
+
+export interface ExecOptions {
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface RemoteStream {
+  close(): void;
+  /** resolves with the exit code (null when closed by us or by a signal) */
+  done: Promise<number | null>;
+}
+
+async function loadIdentity(file: string, ask: ConnectOptions['askPassphrase'], log: Logger) {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch {
+    return undefined; // an IdentityFile that does not exist is skipped, as ssh does
+  }
+  const parsed = utils.parseKey(data);
+  if (!(parsed instanceof Error)) return { key: data, passphrase: undefined as string | undefined };
+  if (!/encrypted|passphrase/i.test(parsed.message)) {
+    log.warn(`ssh: cannot use ${file}: ${parsed.message}`);
+    return undefined;
+  }
+  for (let attempt = 0; ask && attempt < 3; attempt++) {
+    const passphrase = await ask(file, attempt > 0);
+    if (passphrase === undefined) break;
+    if (!(utils.parseKey(data, passphrase) instanceof Error)) return { key: data, passphrase };
+  }
+  throw new SshError('passphrase', `no usable passphrase for ${file}`, 'Enter the passphrase, or add the key to ssh-agent.');
+}
+
+export class SshConnection {
+  private readonly client = new Client();
+  private closed = false;
+  readonly closedPromise: Promise<Error | undefined>;
+
+  private constructor(
+    readonly host: ResolvedHost,
+    private readonly log: Logger,
+  ) {
+    this.closedPromise = new Promise((resolve) => {
+      let lastError: Error | undefined;
+      this.client.on('error', (e) => (lastError = e));
+      this.client.on('close', () => {
+        this.closed = true;
+        resolve(lastError);
+      });
+    });
+  }
+
+  get isClosed() {
+    return this.closed;
+  }
+
+  /**
+   * Connect and authenticate. An unknown host key rejects with SshError('hostKeyUnknown') carrying an
+   * UnknownHostKey in `unknownKey`: the caller asks the user (no handshake timer runs while a person reads),
+   * stores the key with addKnownHost() and connects again. A changed or revoked key is refused.
+   */
+  static async connect(host: ResolvedHost, options: ConnectOptions, log: Logger): Promise<SshConnection> {
+    const conn = new SshConnection(host, log);
+    const where = `${host.alias} (${host.user}@${host.hostName}:${host.port})`;
+    const methods: AnyAuthMethod[] = [];
+    for (const file of host.identityFiles) {
+      const id = await loadIdentity(file, options.askPassphrase, log);
+      if (id) methods.push({ type: 'publickey', username: host.user, key: id.key, passphrase: id.passphrase });
+    }
+    if (!host.identitiesOnly && process.env.SSH_AUTH_SOCK) {
+      methods.push({ type: 'agent', username: host.user, agent: process.env.SSH_AUTH_SOCK });
+    }
+    if (!methods.length) {
+      throw new SshError('auth', `${where}: no identity file and no ssh-agent`, 'Set IdentityFile in your ssh config or start ssh-agent.');
+    }
+    const name = knownHostsName(host.hostKeyAlias ?? host.hostName, host.port);
+    let hostKeyProblem: SshError | undefined;
+    const config: ConnectConfig = {
+      host: host.hostName,
+      port: host.port,
+      username: host.user,
+      sock: options.sock as ConnectConfig['sock'],
+      readyTimeout: options.connectTimeoutMs,
+      keepaliveInterval: options.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+      authHandler: methods,
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        checkHostKey(host.knownHostsFiles, name, key).then(
+          (verdict) => {
+            if (verdict.kind === 'known') return verify(true);
+            const fingerprint = fingerprintSha256(key);
+            if (verdict.kind === 'changed') {
+              hostKeyProblem = new SshError(
+                'hostKeyChanged',
+                `${where}: HOST KEY CHANGED. The ${keyTypeOf(key)} key offered (${fingerprint}) differs from the one in ` +
+                  `${verdict.entry.file}:${verdict.entry.line}. Refusing to connect.`,
+                `If the host was really reinstalled, remove line ${verdict.entry.line} of ${verdict.entry.file} (ssh-keygen -R ${name}) and connect again.`,
+              );
+            } else if (verdict.kind === 'revoked') {
+              hostKeyProblem = new SshError('hostKeyRevoked', `${where}: the host key ${fingerprint} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`);
+            } else {
+              const err = new SshError('hostKeyUnknown', `${where}: unknown host key ${keyTypeOf(key)} ${fingerprint}`);
+              (err as SshError & { unknownKey: UnknownHostKey }).unknownKey = {
+                alias: host.alias,
+                knownHostsName: name,
+                keyType: keyTypeOf(key),
+                fingerprint,
+                key,
+                knownHostsFile: host.knownHostsFiles[0],
+                otherKeyTypes: verdict.otherKeyTypes,
+              };
+              hostKeyProblem = err;
+            }
+            verify(false);
+          },
+          (e) => {
+            hostKeyProblem = new SshError('other', `${where}: cannot read known_hosts: ${(e as Error).message}`);
+            verify(false);
+          },
+        );
+      },
+    };
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => {
+        conn.client.removeListener('ready', onReady);
+        reject(hostKeyProblem ?? classifyConnectError(e, where));
+      };
+      const onReady = () => {
+        conn.client.removeListener('error', onError);
+        resolve();
+      };
+      conn.client.once('ready', onReady);
+      conn.client.once('error', onError);
+      conn.client.connect(config);
+    });
+    log.info(`ssh: connected to ${where} in ${Date.now() - started} ms`);
+    return conn;
+  }
+
+  private openChannel(argv: Argv): Promise<{ channel: ClientChannel; command: string }> {
+    const command = shellCommand(argv);
+    if (this.closed) return Promise.reject(new SshError('closed', `${this.host.alias}: not connected`));
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel) => (err ? reject(classifyConnectError(err, this.host.alias)) : resolve({ channel, command })));
+    });
+  }
+
+  /** Run argv on the host; resolves with exit code and output (a non-zero exit is not an exception). */
+  async exec(argv: Argv, options: ExecOptions = {}): Promise<ExecResult> {
+    const started = Date.now();
+    const { channel, command } = await this.openChannel(argv);
+    return new Promise<ExecResult>((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      let failure: SshError | undefined;
+      const stop = (why: SshError) => {
+        failure = why;
+        channel.signal('TERM');
+        channel.close();
+      };
+      const onAbort = () => stop(new SshError('cancelled', `${this.host.alias}: cancelled: ${command}`));
+      if (options.signal?.aborted) onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.timeoutMs) {
+        timer = setTimeout(() => stop(new SshError('timeout', `${this.host.alias}: no result after ${options.timeoutMs} ms: ${command}`)), options.timeoutMs);
+      }
+      channel.on('data', (d: Buffer) => out.push(d));
+      channel.stderr.on('data', (d: Buffer) => err.push(d));
+      let code: number | null = null;
+      channel.on('exit', (c: number | null) => (code = c));
+      channel.on('close', () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        const ms = Date.now() - started;
+        this.log.debug(`${this.host.alias}: ${command} -> exit ${failure ? failure.kind : code} in ${ms} ms`);
+        if (failure) return reject(failure);
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
+      });
+      channel.end(options.stdin);
+    });
+  }
+
+  /** A long-lived command whose stdout is delivered line by line (e.g. `virsh event --loop`). */
+  async stream(argv: Argv, onLine: (line: string) => void, onStderr?: (text: string) => void): Promise<RemoteStream> {
+    const started = Date.now();
+    const { channel, command } = await this.openChannel(argv);
+    this.log.debug(`${this.host.alias}: ${command} (stream opened)`);
+    let buffered = '';
+    channel.setEncoding('utf8');
+    channel.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        onLine(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    channel.stderr.on('data', (d: Buffer) => onStderr?.(d.toString('utf8')));
+    let code: number | null = null;
+    channel.on('exit', (c: number | null) => (code = c));
+    const done = new Promise<number | null>((resolve) =>
+      channel.on('close', () => {
+        this.log.debug(`${this.host.alias}: ${command} -> stream closed, exit ${code} after ${Date.now() - started} ms`);
+        resolve(code);
+      }),
+    );
+    return {
+      close: () => {
+        channel.signal('TERM');
+        channel.close();
+      },
+      done,
+    };
+  }
+
+  /** A TCP channel through this host (for ProxyJump). */
+  forwardTo(host: string, port: number): Promise<ClientChannel> {
+    return new Promise((resolve, reject) =>
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(classifyConnectError(err, this.host.alias)) : resolve(ch))),
+    );
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}
