@@ -1,7 +1,7 @@
 #!/bin/bash
 # Ferry's local hypervisor lab: N hosts, each a network namespace with its own mount/UTS/cgroup namespaces
 # running sshd + libvirtd, a management network, a shared guest L2, a client namespace and tiny TCG guests.
-#   lab.sh up | down | status | populate N | unpopulate
+#   lab.sh up | down | status | populate N | unpopulate | libvirtd stop|start X
 # Env: LAB (state dir, default /var/lib/ferry-lab), LAB_HOSTS ("A B C"), LAB_MGMT_NET (10.0.0),
 #      LAB_GUEST_NET (10.0.1), LAB_CT (strict|loose|none).
 set -euo pipefail
@@ -273,11 +273,21 @@ unpopulate() {
   ts "removed the bench-* domains"
 }
 
+libvirtd_ctl() {  # libvirtd stop|start X: for tests of a host whose libvirt is down
+  local H; H=$(hdir $2)
+  case $1 in
+    stop) [ -f $H/run/libvirtd.pid ] && kill $(cat $H/run/libvirtd.pid) && for i in $(seq 1 50); do [ -f $H/run/libvirtd.pid ] || break; sleep 0.1; done; true ;;
+    start) PATH=$LAB_SRC/shim:$PATH hx $2 /usr/sbin/libvirtd -d -p $H/run/libvirtd.pid
+           for i in $(seq 1 100); do host_ok $2 && break; sleep 0.1; done ;;
+  esac
+}
+
 case ${1:-} in
   up) up ;;
+  libvirtd) libvirtd_ctl "${2:?stop|start}" "${3:?host letter}" ;;
   down) down ;;
   status) status ;;
   populate) populate "${2:?populate N}" ;;
   unpopulate) unpopulate ;;
-  *) echo "usage: lab.sh up|down|status|populate N|unpopulate"; exit 2 ;;
+  *) echo "usage: lab.sh up|down|status|populate N|unpopulate|libvirtd stop|start X"; exit 2 ;;
 esac

@@ -17,3 +17,15 @@ export function shellCommand(argv: Argv): string {
   if (argv.length === 0) throw new Error('empty argv');
   return argv.map(shellQuote).join(' ');
 }
+
+/**
+ * Wrap argv so that the remote command is killed when our side of the channel goes away. sshd ignores the SSH
+ * "signal" request here (measured on OpenSSH 9.2), and closing a channel does not end the process behind it, so a
+ * watcher holds the channel's stdin: cancelling closes stdin, the watcher's `cat` returns and TERMs the command.
+ * The command itself gets /dev/null as stdin, so this is only for commands that read nothing.
+ */
+export function killOnHangupArgv(argv: Argv): Argv {
+  // fd 3 carries the channel's stdin past sh's rule that background jobs read /dev/null
+  const script = 'exec 3<&0; "$@" </dev/null 3<&- & pid=$!; { cat >/dev/null; kill -TERM "$pid"; } <&3 >/dev/null 2>&1 & exec 3<&-; wait "$pid"';
+  return ['sh', '-c', script, 'ferry', ...argv];
+}

@@ -11,7 +11,7 @@ import { fingerprintSha256, keyTypeOf, knownHostsName } from '../core/knownHosts
 import type { Argv } from '../core/virsh';
 import { checkHostKey } from './knownHostsStore';
 import type { Logger } from './logger';
-import { shellCommand } from './quote';
+import { killOnHangupArgv, shellCommand } from './quote';
 import type { ResolvedHost } from './sshConfig';
 import { classifyConnectError, SshError } from './sshError';
 
@@ -192,10 +192,14 @@ export class SshConnection {
     });
   }
 
-  /** Run argv on the host; resolves with exit code and output (a non-zero exit is not an exception). */
+  /**
+   * Run argv on the host; resolves with exit code and output (a non-zero exit is not an exception). With a signal
+   * or a timeout (and no stdin) the remote command is ended when it is cancelled, not left running.
+   */
   async exec(argv: Argv, options: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
-    const { channel, command } = await this.openChannel(argv);
+    const cancellable = (options.signal || options.timeoutMs) && options.stdin === undefined;
+    const { channel, command } = await this.openChannel(cancellable ? killOnHangupArgv(argv) : argv);
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -203,7 +207,7 @@ export class SshConnection {
       let failure: SshError | undefined;
       const stop = (why: SshError) => {
         failure = why;
-        channel.signal('TERM');
+        channel.end(); // EOF on the watcher's stdin (see killOnHangupArgv): the remote command is TERMed
         channel.close();
       };
       const onAbort = () => stop(new SshError('cancelled', `${this.host.alias}: cancelled: ${command}`));
@@ -215,7 +219,10 @@ export class SshConnection {
       channel.on('data', (d: Buffer) => out.push(d));
       channel.stderr.on('data', (d: Buffer) => err.push(d));
       let code: number | null = null;
-      channel.on('exit', (c: number | null) => (code = c));
+      channel.on('exit', (c: number | null) => {
+        code = c;
+        if (cancellable) channel.end(); // releases the watcher
+      });
       channel.on('close', () => {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
@@ -224,14 +231,15 @@ export class SshConnection {
         if (failure) return reject(failure);
         resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
       });
-      channel.end(options.stdin);
+      if (cancellable) channel.write(''); // keep stdin open: its end is the cancel signal
+      else channel.end(options.stdin);
     });
   }
 
   /** A long-lived command whose stdout is delivered line by line (e.g. `virsh event --loop`). */
   async stream(argv: Argv, onLine: (line: string) => void, onStderr?: (text: string) => void): Promise<RemoteStream> {
     const started = Date.now();
-    const { channel, command } = await this.openChannel(argv);
+    const { channel, command } = await this.openChannel(killOnHangupArgv(argv));
     this.log.debug(`${this.host.alias}: ${command} (stream opened)`);
     let buffered = '';
     channel.setEncoding('utf8');
@@ -244,6 +252,7 @@ export class SshConnection {
       }
     });
     channel.stderr.on('data', (d: Buffer) => onStderr?.(d.toString('utf8')));
+    channel.write(''); // stdin stays open for the life of the stream; closing it ends the remote command
     let code: number | null = null;
     channel.on('exit', (c: number | null) => (code = c));
     const done = new Promise<number | null>((resolve) =>
@@ -254,7 +263,7 @@ export class SshConnection {
     );
     return {
       close: () => {
-        channel.signal('TERM');
+        channel.end();
         channel.close();
       },
       done,

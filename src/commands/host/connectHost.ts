@@ -1,0 +1,27 @@
+import * as vscode from 'vscode';
+import type { HostInventory } from '../../services/inventory';
+import type { FerryContext } from '../../vscode/context';
+import type { HostNode, MessageNode } from '../../views/nodes';
+import { pickHost } from '../pickers';
+
+export async function connectWithProgress(inventory: HostInventory): Promise<void> {
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Ferry: connecting to ${inventory.alias}…`, cancellable: true },
+    async (_progress, token) => {
+      const cancel = token.onCancellationRequested(() => inventory.connection.disconnect());
+      try {
+        await inventory.connection.connect(true);
+        await inventory.refresh();
+      } finally {
+        cancel.dispose();
+      }
+    },
+  );
+}
+
+/** Connect (or retry) a host; unknown host keys are asked about here, with their fingerprint. */
+export async function connectHost(ctx: FerryContext, node?: HostNode | MessageNode): Promise<void> {
+  const inventory = node ? ctx.registry.get(node.alias) : await pickHost(ctx.registry, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
+  if (!inventory) throw new Error(`${node?.alias} is not a configured host`);
+  await connectWithProgress(inventory);
+}

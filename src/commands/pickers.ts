@@ -1,0 +1,38 @@
+/** QuickPick fallbacks so every command also works from the palette, and node unpacking for tree invocations. */
+import * as vscode from 'vscode';
+import type { Domain } from '../core/domain';
+import type { HostRegistry } from '../services/hostRegistry';
+import type { HostInventory } from '../services/inventory';
+import type { DomainNode, TreeNode } from '../views/nodes';
+import { UserCancelled } from '../vscode/runCommand';
+
+/** Tree commands get (clicked, selected[]); palette commands get nothing. */
+export function selectedNodes<T extends TreeNode>(clicked: unknown, selected: unknown, kind: T['kind']): T[] {
+  const all = Array.isArray(selected) && selected.length ? selected : clicked ? [clicked] : [];
+  return all.filter((n): n is T => typeof n === 'object' && n !== null && (n as TreeNode).kind === kind);
+}
+
+export async function pickHost(registry: HostRegistry, title: string, filter: (h: HostInventory) => boolean = () => true): Promise<HostInventory> {
+  const hosts = registry.hosts.filter(filter);
+  if (!hosts.length) throw new Error(`${title}: no suitable host. Add one with "Ferry: Add Host…".`);
+  const pick = await vscode.window.showQuickPick(
+    hosts.map((h) => ({ label: `$(server) ${h.alias}`, description: h.connection.state.kind, host: h })),
+    { title, placeHolder: 'Pick a host' },
+  );
+  if (!pick) throw new UserCancelled();
+  return pick.host;
+}
+
+export async function pickDomain(registry: HostRegistry, title: string, filter: (d: Domain) => boolean): Promise<DomainNode> {
+  const items = registry.hosts.flatMap((h) =>
+    (h.domains ?? []).filter(filter).map((domain) => ({
+      label: domain.name,
+      description: `${h.alias} · ${domain.state}`,
+      node: { kind: 'domain', alias: h.alias, domain } as DomainNode,
+    })),
+  );
+  if (!items.length) throw new Error(`${title}: no domain on a connected host is in a state that allows it.`);
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Pick a domain', matchOnDescription: true });
+  if (!pick) throw new UserCancelled();
+  return pick.node;
+}

@@ -1,0 +1,64 @@
+/** Composition root: build the services, register the tree and commands, wire settings. */
+import * as vscode from 'vscode';
+import { addHost } from './commands/host/addHost';
+import { connectHost } from './commands/host/connectHost';
+import { disconnectHost } from './commands/host/disconnectHost';
+import { refreshHosts } from './commands/host/refreshHosts';
+import { removeHost } from './commands/host/removeHost';
+import { LIFECYCLE_VERBS, runLifecycle } from './commands/domain/lifecycle';
+import { HostRegistry } from './services/hostRegistry';
+import { HostsTreeProvider } from './views/hostsTree';
+import { config } from './vscode/config';
+import type { FerryContext } from './vscode/context';
+import { Commands, Settings, Views } from './vscode/contributions';
+import { createLog } from './vscode/log';
+import { confirmHostKey, passphrasePrompt } from './vscode/prompts';
+import { registerCommand } from './vscode/runCommand';
+
+export interface FerryApi {
+  context: FerryContext;
+  tree: HostsTreeProvider;
+}
+
+export function activate(extension: vscode.ExtensionContext): FerryApi {
+  const { channel, logger } = createLog();
+  const registry = new HostRegistry(
+    {
+      connection: {
+        connectTimeoutMs: config.connectTimeoutMs(),
+        keepaliveIntervalMs: config.keepaliveIntervalMs(),
+        askPassphrase: passphrasePrompt(extension.secrets),
+        confirmHostKey,
+      },
+      sshConfigPath: config.sshConfigPath,
+      libvirtUri: config.libvirtUri,
+    },
+    logger,
+  );
+  const ctx: FerryContext = { registry, log: logger, showLog: () => channel.show() };
+  const tree = new HostsTreeProvider(registry);
+  const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+  const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog);
+
+  extension.subscriptions.push(
+    channel,
+    registry,
+    tree,
+    view,
+    command(Commands.hostAdd, (alias?: string) => addHost(ctx, alias)),
+    command(Commands.hostRemove, (clicked?, selected?) => removeHost(ctx, clicked, selected)),
+    command(Commands.hostConnect, (node?) => connectHost(ctx, node)),
+    command(Commands.hostDisconnect, (clicked?, selected?) => disconnectHost(ctx, clicked, selected)),
+    command(Commands.hostsRefresh, (node?) => refreshHosts(ctx, node)),
+    command(Commands.logShow, () => channel.show()),
+    ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?) => runLifecycle(ctx, verb, clicked, selected))),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
+    }),
+  );
+  registry.setHosts(config.hosts());
+  logger.info(`Ferry activated with ${config.hosts().length} host(s); ssh config ${config.sshConfigPath()}`);
+  return { context: ctx, tree };
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,19 @@
+import * as vscode from 'vscode';
+import { DEFAULT_LIBVIRT_URI } from '../core/virsh';
+import { defaultSshConfigPath } from '../transport/sshConfig';
+import { Settings } from './contributions';
+
+const get = <T>(key: string, fallback: T): T => {
+  const [section, ...rest] = key.split('.');
+  return vscode.workspace.getConfiguration(section).get<T>(rest.join('.'), fallback);
+};
+
+export const config = {
+  hosts: () => get<string[]>(Settings.hosts, []),
+  sshConfigPath: () => get<string>(Settings.sshConfigFile, '') || defaultSshConfigPath(),
+  connectTimeoutMs: () => get<number>(Settings.connectTimeoutSeconds, 10) * 1000,
+  keepaliveIntervalMs: () => get<number>(Settings.keepaliveIntervalSeconds, 15) * 1000,
+  rememberPassphrases: () => get<boolean>(Settings.rememberPassphrases, false),
+  libvirtUri: () => get<string>(Settings.libvirtUri, DEFAULT_LIBVIRT_URI) || DEFAULT_LIBVIRT_URI,
+  setHosts: (hosts: string[]) => vscode.workspace.getConfiguration('ferry').update('hosts', hosts, vscode.ConfigurationTarget.Global),
+};

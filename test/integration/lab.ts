@@ -1,0 +1,64 @@
+/** The lab as the integration tests see it: its description (lab.json), and shells on its hosts. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HostConnectionOptions } from '../../src/transport/hostConnection';
+import { HostConnection } from '../../src/transport/hostConnection';
+import type { Logger } from '../../src/transport/logger';
+import { resolveHost } from '../../src/transport/sshConfig';
+
+export interface LabDescription {
+  lab: string;
+  sshConfig: string;
+  knownHosts: string;
+  identity: string;
+  clientNetns: string;
+  guestNet: string;
+  mgmtNet: string;
+  hosts: { alias: string; letter: string; address: string; uuid: string }[];
+  guests: Record<string, { host: string; ip: string }>;
+  hostileDomain: { name: string; host: string; ip: string };
+}
+
+const LAB_DIR = process.env.LAB ?? '/var/lib/ferry-lab';
+const REPO = process.cwd(); // vitest runs from the repository root
+
+export function loadLab(): LabDescription {
+  try {
+    return JSON.parse(readFileSync(join(LAB_DIR, 'lab.json'), 'utf8')) as LabDescription;
+  } catch (e) {
+    throw new Error(`the lab is not up (${(e as Error).message}); run: npm run lab -- up`);
+  }
+}
+
+export const lab = loadLab();
+
+/** Run a shell command on a lab host through the lab's own ssh config (the "other shell" of the tests). */
+export function onHost(alias: string, command: string): string {
+  return execFileSync('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
+}
+
+export function labCtl(...args: string[]): string {
+  return execFileSync('bash', [join(REPO, 'lab', 'lab.sh'), ...args], { encoding: 'utf8' });
+}
+
+/** Log lines collected per test, so a failure shows what Ferry ran. */
+export function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const add = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
+  return { lines, trace: add('trace'), debug: add('debug'), info: add('info'), warn: add('warn'), error: add('error') };
+}
+
+export function labConnection(alias: string, options: Partial<HostConnectionOptions> = {}, sshConfig = lab.sshConfig, log = memoryLogger()): HostConnection {
+  return new HostConnection(alias, { resolve: (a) => resolveHost(a, sshConfig), connectTimeoutMs: 5000, keepaliveIntervalMs: 2000, ...options }, log);
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,124 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HostConnection } from '../../src/transport/hostConnection';
+import type { UnknownHostKey } from '../../src/transport/sshConnection';
+import { SshError } from '../../src/transport/sshError';
+import { lab, labConnection, onHost, waitFor } from './lab';
+
+const hostA = lab.hosts[0];
+const hostB = lab.hosts[1];
+const opened: HostConnection[] = [];
+const track = (c: HostConnection) => (opened.push(c), c);
+afterEach(() => opened.splice(0).forEach((c) => c.dispose()));
+
+/** An ssh config like the lab's, but with its own known_hosts file holding `knownHosts`. */
+function configWithKnownHosts(knownHosts: string): { config: string; knownHostsFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-kh-'));
+  const knownHostsFile = join(dir, 'known_hosts');
+  writeFileSync(knownHostsFile, knownHosts);
+  const config = join(dir, 'ssh_config');
+  writeFileSync(config, readFileSync(lab.sshConfig, 'utf8').replaceAll(lab.knownHosts, knownHostsFile));
+  return { config, knownHostsFile };
+}
+
+const hostPubKey = (letter: string) => readFileSync(join(lab.lab, 'hosts', `host${letter}`, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+const fingerprintOf = (letter: string) =>
+  execFileSync('ssh-keygen', ['-lf', join(lab.lab, 'hosts', `host${letter}`, 'ssh', 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).split(' ')[1];
+
+describe('SSH transport against the lab', () => {
+  it('connects to every lab host through its ssh config alias', async () => {
+    for (const h of lab.hosts) {
+      const conn = track(labConnection(h.alias));
+      await conn.connect();
+      const r = await conn.exec(['hostname']);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(h.alias);
+    }
+  });
+
+  it('asks about an unknown host key with its SHA256 fingerprint; declining connects nothing, accepting stores it', async () => {
+    const { config, knownHostsFile } = configWithKnownHosts('');
+    const asked: UnknownHostKey[] = [];
+    const declining = track(labConnection(hostA.alias, { confirmHostKey: async (k) => (asked.push(k), false) }, config));
+    const declined = await declining.connect().catch((e: unknown) => e);
+    expect(declined).toBeInstanceOf(SshError);
+    expect((declined as SshError).kind).toBe('hostKeyUnknown');
+    expect(asked).toHaveLength(1);
+    expect(asked[0].fingerprint).toBe(fingerprintOf(hostA.letter));
+    expect(asked[0].knownHostsName).toBe(hostA.address);
+    expect(readFileSync(knownHostsFile, 'utf8')).toBe('');
+
+    const accepting = track(labConnection(hostA.alias, { confirmHostKey: async (k) => (asked.push(k), true) }, config));
+    await accepting.connect();
+    expect((await accepting.exec(['hostname'])).stdout.trim()).toBe(hostA.alias);
+    expect(readFileSync(knownHostsFile, 'utf8')).toBe(`${hostA.address} ${hostPubKey(hostA.letter)}\n`);
+
+    const again = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('asked twice') }, config));
+    await again.connect();
+    expect(asked).toHaveLength(2);
+  });
+
+  it('refuses a changed host key, naming the known_hosts file and line, without asking', async () => {
+    // line 2 claims hostA's address with hostB's key: what a reinstalled (or impersonated) host looks like
+    const { config, knownHostsFile } = configWithKnownHosts(`# comment\n${hostA.address} ${hostPubKey(hostB.letter)}\n`);
+    const conn = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('a changed key must not be offered for trust') }, config));
+    const error = (await conn.connect().catch((e: unknown) => e)) as SshError;
+    expect(error.kind).toBe('hostKeyChanged');
+    expect(error.message).toContain(`${knownHostsFile}:2`);
+    expect(error.message).toContain(fingerprintOf(hostA.letter));
+    expect(conn.state.kind).toBe('failed');
+  });
+
+  it('reports authentication failure, refused port and unreachable host as such', async () => {
+    const auth = (await track(labConnection(`nobody@${hostA.alias}`)).connect().catch((e: unknown) => e)) as SshError;
+    expect(auth.kind).toBe('auth');
+    const refused = (await track(labConnection(`${hostA.address}:2222`)).connect().catch((e: unknown) => e)) as SshError;
+    expect(refused.kind).toBe('refused');
+    const started = Date.now();
+    const nobody = `${lab.mgmtNet}.99`;
+    const unreachable = (await track(labConnection(nobody, { connectTimeoutMs: 1500 })).connect().catch((e: unknown) => e)) as SshError;
+    expect(['timeout', 'unreachable']).toContain(unreachable.kind);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('passes hostile arguments through the remote shell untouched', async () => {
+    const conn = track(labConnection(hostA.alias));
+    await conn.connect();
+    const nasty = [lab.hostileDomain.name, "it's", '$HOME', '"$(id)"', '`id`', 'a\nb', ' lead', 'ü', '*', ';', '&&', '|', '-n'];
+    const r = await conn.exec(['printf', '%s\\0', ...nasty]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\0').slice(0, -1)).toEqual(nasty);
+    expect(onHost(hostA.alias, 'ls /root/ferry-pwned /root/ferry-pwned2 2>&1 || true')).toMatch(/No such file.*\n.*No such file/);
+  });
+
+  it('cancels and times out remote commands, ending the remote process', async () => {
+    const conn = track(labConnection(hostA.alias));
+    await conn.connect();
+    const marker = `ferry-cancel-${process.pid}`;
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const started = Date.now();
+    const cancelled = (await conn.exec(['bash', '-c', `exec -a ${marker} sleep 30`], { signal: abort.signal }).catch((e: unknown) => e)) as SshError;
+    expect(cancelled.kind).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(2000);
+    const timedOut = (await conn.exec(['sleep', '5'], { timeoutMs: 300 }).catch((e: unknown) => e)) as SshError;
+    expect(timedOut.kind).toBe('timeout');
+    await waitFor('the cancelled remote process to end', () => !onHost(hostA.alias, `pgrep -f '[${marker[0]}]${marker.slice(1)}' || true`).trim(), 3000);
+  });
+
+  it('reconnects with backoff after the link drops, and says so while it is down', async () => {
+    const conn = track(labConnection(hostB.alias, { keepaliveIntervalMs: 300 }));
+    await conn.connect();
+    let reconnects = 0;
+    conn.onDidConnect(() => reconnects++);
+    // take hostB's management link down from inside its namespace for 3 s (the command survives the cut)
+    onHost(hostB.alias, 'nohup sh -c "ip link set eth0 down; sleep 3; ip link set eth0 up" >/dev/null 2>&1 &');
+    await waitFor('the drop to be noticed', () => conn.state.kind === 'failed', 5000);
+    expect(conn.state.kind === 'failed' && ['closed', 'timeout'].includes(conn.state.error.kind)).toBe(true);
+    await waitFor('the reconnect', () => reconnects > 0 && conn.state.kind === 'connected', 20000);
+    expect((await conn.exec(['hostname'])).stdout.trim()).toBe(hostB.alias);
+  });
+});
