@@ -276,8 +276,10 @@ unpopulate() {
 libvirtd_ctl() {  # libvirtd stop|start X: for tests of a host whose libvirt is down
   local H; H=$(hdir $2)
   case $1 in
-    stop) [ -f $H/run/libvirtd.pid ] && kill $(cat $H/run/libvirtd.pid) && for i in $(seq 1 50); do [ -f $H/run/libvirtd.pid ] || break; sleep 0.1; done; true ;;
-    start) PATH=$LAB_SRC/shim:$PATH hx $2 /usr/sbin/libvirtd -d -p $H/run/libvirtd.pid
+    stop) if [ -f $H/run/libvirtd.pid ]; then local pid; pid=$(cat $H/run/libvirtd.pid); kill $pid 2>/dev/null || true
+            for i in $(seq 1 150); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; fi ;;
+    start) host_ok $2 && return 0
+           PATH=$LAB_SRC/shim:$PATH hx $2 /usr/sbin/libvirtd -d -p $H/run/libvirtd.pid
            for i in $(seq 1 100); do host_ok $2 && break; sleep 0.1; done ;;
   esac
 }

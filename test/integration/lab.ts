@@ -1,5 +1,5 @@
 /** The lab as the integration tests see it: its description (lab.json), and shells on its hosts. */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConnectionOptions } from '../../src/transport/hostConnection';
@@ -36,6 +36,13 @@ export const lab = loadLab();
 /** Run a shell command on a lab host through the lab's own ssh config (the "other shell" of the tests). */
 export function onHost(alias: string, command: string): string {
   return execFileSync('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
+}
+
+/** The same, without blocking the event loop (so Ferry's event handling runs meanwhile). */
+export function onHostAsync(alias: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))),
+  );
 }
 
 export function labCtl(...args: string[]): string {

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Domain } from '../../src/core/domain';
+import { DEFAULT_LIBVIRT_URI } from '../../src/core/virsh';
+import { HostInventory } from '../../src/services/inventory';
+import { lab, labConnection, labCtl, memoryLogger, onHost, onHostAsync, waitFor } from './lab';
+
+const hostA = lab.hosts[0];
+const hostC = lab.hosts[2];
+let inventory: HostInventory;
+const find = (name: string): Domain | undefined => inventory.domains?.find((d) => d.name === name);
+const stateOf = (name: string) => find(name)?.state;
+
+beforeAll(async () => {
+  const connection = labConnection(hostA.alias);
+  inventory = new HostInventory(connection, DEFAULT_LIBVIRT_URI, memoryLogger());
+  await connection.connect();
+  await waitFor('the first listing', () => inventory.domains, 10_000);
+  // the tests below expect tiny1 running and the hostile domain shut off, as lab up leaves them
+  if (stateOf('tiny1') !== 'running') onHost(hostA.alias, 'virsh -q start tiny1');
+  if (stateOf(lab.hostileDomain.name) !== 'shutoff') await inventory.runAction('forceOff', find(lab.hostileDomain.name)!.uuid);
+  await waitFor('tiny1 running', () => stateOf('tiny1') === 'running', 10_000);
+});
+afterAll(() => {
+  inventory.connection.dispose();
+  inventory.dispose();
+});
+
+describe('host inventory against the lab', () => {
+  it('lists every domain with state, vCPUs and memory, the hostile name intact', () => {
+    const tiny = find('tiny1')!;
+    expect(tiny).toMatchObject({ state: 'running', vcpus: 1, memoryKiB: 512 * 1024 });
+    expect(tiny.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    const hostile = find(lab.hostileDomain.name)!;
+    expect(hostile).toMatchObject({ name: lab.hostileDomain.name, state: 'shutoff', vcpus: 1, memoryKiB: 256 * 1024 });
+    // the same set virsh shows from another shell
+    const uuids = onHost(hostA.alias, 'virsh -q list --all --uuid').split('\n').filter(Boolean).sort();
+    expect(inventory.domains!.map((d) => d.uuid).sort()).toEqual(uuids);
+  });
+
+  it('sees a domain stopped and started from another shell within 1 s, from libvirt events', async () => {
+    // measured from the moment the other shell's command has returned
+    await onHostAsync(hostA.alias, 'virsh -q destroy tiny1');
+    let started = Date.now();
+    await waitFor('tiny1 shut off in the inventory', () => stateOf('tiny1') === 'shutoff', 1000);
+    const stopMs = Date.now() - started;
+    await onHostAsync(hostA.alias, 'virsh -q start tiny1');
+    started = Date.now();
+    await waitFor('tiny1 running in the inventory', () => stateOf('tiny1') === 'running', 1000);
+    console.log(`other shell to inventory: shut off seen after ${stopMs} ms, running after ${Date.now() - started} ms`);
+  });
+
+  it('starts, pauses, resumes, reboots, shuts down and forces off the hostile-named domain, running nothing it names', async () => {
+    const uuid = find(lab.hostileDomain.name)!.uuid;
+    const virshState = () => onHost(hostA.alias, `virsh -q domstate ${uuid}`).trim();
+    await inventory.runAction('start', uuid);
+    expect(stateOf(lab.hostileDomain.name)).toBe('running');
+    expect(virshState()).toBe('running');
+    await inventory.runAction('pause', uuid);
+    expect(virshState()).toBe('paused');
+    expect(stateOf(lab.hostileDomain.name)).toBe('paused');
+    await inventory.runAction('resume', uuid);
+    expect(virshState()).toBe('running');
+    // the guest needs its ACPI daemon up before power-button actions do anything
+    await new Promise((r) => setTimeout(r, 6000));
+    await inventory.runAction('reboot', uuid);
+    expect(virshState()).toBe('running');
+    await new Promise((r) => setTimeout(r, 6000));
+    await inventory.runAction('shutdown', uuid);
+    await waitFor('the guest to power off on ACPI shutdown', () => stateOf(lab.hostileDomain.name) === 'shutoff', 15_000);
+    await inventory.runAction('start', uuid);
+    await inventory.runAction('forceOff', uuid);
+    expect(virshState()).toBe('shut off');
+    expect(stateOf(lab.hostileDomain.name)).toBe('shutoff');
+    // the name holds $(touch ferry-pwned) and `touch ferry-pwned2`: neither may have run anywhere
+    expect(onHost(hostA.alias, 'ls /root/ferry-pwned* /tmp/ferry-pwned* /var/lib/libvirt/ferry-pwned* 2>/dev/null | wc -l').trim()).toBe('0');
+  }, 90_000);
+
+  it('rejects an action libvirt refuses with libvirt own words, and leaves the domain as it was', async () => {
+    const uuid = find('tiny1')!.uuid;
+    const error = (await inventory.runAction('start', uuid).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe('LibvirtError');
+    expect(error.message).toMatch(/already active/);
+    expect(stateOf('tiny1')).toBe('running');
+  });
+
+  it('says so when the host is reachable but libvirt is not running, and recovers when it is back', async () => {
+    const connection = labConnection(hostC.alias);
+    const c = new HostInventory(connection, DEFAULT_LIBVIRT_URI, memoryLogger());
+    try {
+      await connection.connect();
+      await waitFor('hostC listed', () => c.domains, 10_000);
+      labCtl('libvirtd', 'stop', hostC.letter);
+      await c.refresh().catch(() => undefined);
+      expect(c.libvirtError).toMatch(/failed to connect to the hypervisor/i);
+      expect(c.domains).toBeUndefined();
+      labCtl('libvirtd', 'start', hostC.letter);
+      await c.refresh();
+      expect(c.libvirtError).toBeUndefined();
+      expect(c.domains).toBeDefined();
+    } finally {
+      labCtl('libvirtd', 'start', hostC.letter);
+      connection.dispose();
+      c.dispose();
+    }
+  });
+});
