@@ -32,4 +32,4 @@ if ! "$NODE24/bin/node" "$CS_ENTRY" --version 2>/dev/null | grep -q "^$CS_VER ";
     npm install --prefix "$E2E_TOOLS/cs" --no-audit --no-fund "code-server@$CS_VER" > "$E2E_TOOLS/cs.log" 2>&1 \
     || { tail -60 "$E2E_TOOLS/cs.log"; exit 1; }
 fi
-echo "[e2e-tools] node $("$NODE24/bin/node" -v), code-server $("$NODE24/bin/node" "$CS_ENTRY" --version 2>/dev/null | head -1 | cut -d' ' -f1)"
+echo "[e2e-tools] node $("$NODE24/bin/node" -v), code-server $("$NODE24/bin/node" "$CS_ENTRY" --version 2>/dev/null | grep -m1 -E "^[0-9]" | cut -d' ' -f1)"

@@ -49,7 +49,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.hostRemove, (clicked?, selected?) => removeHost(ctx, clicked, selected)),
     command(Commands.hostConnect, (node?) => connectHost(ctx, node)),
     command(Commands.hostDisconnect, (clicked?, selected?) => disconnectHost(ctx, clicked, selected)),
-    command(Commands.hostsRefresh, (node?) => refreshHosts(ctx, node)),
+    command(Commands.inventoryRefresh, (node?) => refreshHosts(ctx, node)),
     command(Commands.logShow, () => channel.show()),
     ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?) => runLifecycle(ctx, verb, clicked, selected))),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -153,7 +153,7 @@ export class HostInventory {
 
   /** Run a lifecycle action on a domain (by UUID); rejects with virsh's own words when it refuses. */
   async runAction(action: LifecycleAction, uuid: string): Promise<void> {
-    const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), { timeoutMs: 120_000 });
+    const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), { timeoutMs: 120_000, logLevel: 'info' });
     if (result.code !== 0) throw new LibvirtError(this.alias, virshErrorText(result.stderr));
     await this.refresh().catch(() => undefined);
   }

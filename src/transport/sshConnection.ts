@@ -39,6 +39,8 @@ export interface ConnectOptions {
 
 export interface ExecOptions {
   stdin?: string | Buffer;
+  /** commands that change something are logged at info, reads at debug */
+  logLevel?: 'info' | 'debug';
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -184,11 +186,14 @@ export class SshConnection {
     return conn;
   }
 
-  private openChannel(argv: Argv): Promise<{ channel: ClientChannel; command: string }> {
+  /** Open an exec channel for argv (optionally run inside a wrapper); `command` is argv's own line, for logs. */
+  private openChannel(argv: Argv, wrap?: (argv: Argv) => Argv): Promise<{ channel: ClientChannel; command: string }> {
     const command = shellCommand(argv);
     if (this.closed) return Promise.reject(new SshError('closed', `${this.host.alias}: not connected`));
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel) => (err ? reject(classifyConnectError(err, this.host.alias)) : resolve({ channel, command })));
+      this.client.exec(wrap ? shellCommand(wrap(argv)) : command, (err, channel) =>
+        err ? reject(classifyConnectError(err, this.host.alias)) : resolve({ channel, command }),
+      );
     });
   }
 
@@ -199,7 +204,7 @@ export class SshConnection {
   async exec(argv: Argv, options: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
     const cancellable = (options.signal || options.timeoutMs) && options.stdin === undefined;
-    const { channel, command } = await this.openChannel(cancellable ? killOnHangupArgv(argv) : argv);
+    const { channel, command } = await this.openChannel(argv, cancellable ? killOnHangupArgv : undefined);
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -227,7 +232,7 @@ export class SshConnection {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
         const ms = Date.now() - started;
-        this.log.debug(`${this.host.alias}: ${command} -> exit ${failure ? failure.kind : code} in ${ms} ms`);
+        this.log[options.logLevel ?? 'debug'](`${this.host.alias}: ${command} -> exit ${failure ? failure.kind : code} in ${ms} ms`);
         if (failure) return reject(failure);
         resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
       });
@@ -239,7 +244,7 @@ export class SshConnection {
   /** A long-lived command whose stdout is delivered line by line (e.g. `virsh event --loop`). */
   async stream(argv: Argv, onLine: (line: string) => void, onStderr?: (text: string) => void): Promise<RemoteStream> {
     const started = Date.now();
-    const { channel, command } = await this.openChannel(killOnHangupArgv(argv));
+    const { channel, command } = await this.openChannel(argv, killOnHangupArgv);
     this.log.debug(`${this.host.alias}: ${command} (stream opened)`);
     let buffered = '';
     channel.setEncoding('utf8');

@@ -4,7 +4,7 @@ export const Commands = {
   hostRemove: 'ferry.host.remove',
   hostConnect: 'ferry.host.connect',
   hostDisconnect: 'ferry.host.disconnect',
-  hostsRefresh: 'ferry.hosts.refresh',
+  inventoryRefresh: 'ferry.inventory.refresh',
   domainStart: 'ferry.domain.start',
   domainShutdown: 'ferry.domain.shutdown',
   domainReboot: 'ferry.domain.reboot',
