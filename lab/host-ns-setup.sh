@@ -19,7 +19,7 @@ mount --bind "$H/etc-libvirt"       /etc/libvirt
 mount --bind "$H/var-lib-libvirt"   /var/lib/libvirt
 mount --bind "$H/var-log-libvirt"   /var/log/libvirt
 mount --bind "$H/var-cache-libvirt" /var/cache/libvirt
-mount --bind "$H/root-ssh"          /root/.ssh
+mount --bind "$H/root-home"         /root        # its own root home: not this machine's dotfiles
 mount --bind "$H/etc-hosts"         /etc/hosts
 mount --bind "$H/etc-hostname"      /etc/hostname
 # QEMU 10 (see install-deps.sh) is this host's only QEMU, at the usual path. The system's QEMU 7.2 binaries

@@ -128,7 +128,7 @@ SSH
 
   for h in $HOSTS; do
     local n=host$h H; H=$(hdir $h); local ip; ip=$(mgmt_ip $h); local ns; ns=$(netns $h)
-    rm -rf $H; mkdir -p $H/run $H/ssh $H/root-ssh
+    rm -rf $H; mkdir -p $H/run $H/ssh $H/root-home/.ssh
     cp -a /etc/libvirt $H/etc-libvirt
     rm -f $H/etc-libvirt/qemu/networks/autostart/*.xml                # no 'default' NAT network
     cp -a /var/lib/libvirt $H/var-lib-libvirt
@@ -142,9 +142,9 @@ SSH
     cp $LAB/guest/vmlinux $H/var-lib-libvirt/boot/tiny-vmlinux
     cp $LAB/guest/initramfs.cpio.gz $H/var-lib-libvirt/boot/tiny-initrd.gz
     ssh-keygen -q -t ed25519 -N '' -C $n -f $H/ssh/ssh_host_ed25519_key
-    cat $LAB/keys/id_ed25519.pub $LAB/keys/cluster_ed25519.pub > $H/root-ssh/authorized_keys
-    cp $LAB/keys/cluster_ed25519 $H/root-ssh/id_ed25519; cp $LAB/keys/cluster_ed25519.pub $H/root-ssh/id_ed25519.pub
-    chmod 700 $H/root-ssh; chmod 600 $H/root-ssh/*
+    cat $LAB/keys/id_ed25519.pub $LAB/keys/cluster_ed25519.pub > $H/root-home/.ssh/authorized_keys
+    cp $LAB/keys/cluster_ed25519 $H/root-home/.ssh/id_ed25519; cp $LAB/keys/cluster_ed25519.pub $H/root-home/.ssh/id_ed25519.pub
+    chmod 700 $H/root-home $H/root-home/.ssh; chmod 600 $H/root-home/.ssh/*
     echo "$n,$ip $(cut -d' ' -f1,2 $H/ssh/ssh_host_ed25519_key.pub)" >> $LAB/keys/known_hosts
     cat > $H/ssh/sshd_config <<SSHD
 Port 22
@@ -178,7 +178,7 @@ SSHD
       exec nsenter --net=/run/netns/$ns -- unshare --mount=$LAB/ns/$n.mnt --uts=$LAB/ns/$n.uts \
            --cgroup=$LAB/ns/$n.cgroup --propagation private "$LAB_SRC/host-ns-setup.sh" $h )
   done
-  for h in $HOSTS; do cp $LAB/keys/known_hosts $(hdir $h)/root-ssh/known_hosts; done   # hosts ssh to each other for migration
+  for h in $HOSTS; do cp $LAB/keys/known_hosts $(hdir $h)/root-home/.ssh/known_hosts; done   # hosts ssh to each other for migration
   ts "namespaces ready"
 
   for h in $HOSTS; do
