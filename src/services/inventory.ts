@@ -32,13 +32,15 @@ export class LibvirtError extends Error {
   }
 }
 
-/** First meaningful line of virsh's stderr ("error: failed to connect to the hypervisor" and its cause). */
-export function virshErrorText(stderr: string): string {
+/** First meaningful lines of virsh's stderr ("error: failed to connect to the hypervisor" and its cause). */
+export function virshErrorText(stderr: string, code: number | null): string {
   const lines = stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean);
-  return lines.slice(0, 2).join(': ') || 'virsh failed without a message';
+  return lines.slice(0, 2).join(': ') || `virsh ended with ${code === null ? 'no exit status' : `exit code ${code}`} and no message`;
 }
 
 const REFRESH_DEBOUNCE_MS = 40;
+/** while libvirt is unusable on a reachable host, look again this often (it may be restarting) */
+const LIBVIRT_RETRY_MS = 5000;
 
 export class HostInventory {
   private readonly changeEmitter = new Emitter<void>();
@@ -52,6 +54,7 @@ export class HostInventory {
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   private debounce: NodeJS.Timeout | undefined;
+  private libvirtRetry: NodeJS.Timeout | undefined;
   private disposed = false;
   private readonly subscriptions: { dispose(): void }[] = [];
 
@@ -95,7 +98,7 @@ export class HostInventory {
     try {
       const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri)), this.connection.exec(domstatsArgv(this.uri))]);
       const failed = [list, stats].find((r) => r.code !== 0);
-      if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr));
+      if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
       const domains = domainsFrom(parseDomainList(list.stdout), parseDomstats(stats.stdout));
       for (const d of domains) if (this.migrating.has(d.name) && d.state === 'running') d.state = 'migrating';
       this.domains = domains;
@@ -104,6 +107,10 @@ export class HostInventory {
       if (e instanceof LibvirtError) {
         this.libvirtError = e.message;
         this.domains = undefined;
+        clearTimeout(this.libvirtRetry);
+        this.libvirtRetry = setTimeout(() => {
+          if (this.connection.state.kind === 'connected') void this.refresh().catch(() => undefined);
+        }, LIBVIRT_RETRY_MS);
       }
       if (!(e instanceof SshError && e.kind === 'closed')) this.log.warn(`${this.alias}: listing domains failed: ${(e as Error).message}`);
       throw e;
@@ -154,7 +161,7 @@ export class HostInventory {
   /** Run a lifecycle action on a domain (by UUID); rejects with virsh's own words when it refuses. */
   async runAction(action: LifecycleAction, uuid: string): Promise<void> {
     const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), { timeoutMs: 120_000, logLevel: 'info' });
-    if (result.code !== 0) throw new LibvirtError(this.alias, virshErrorText(result.stderr));
+    if (result.code !== 0) throw new LibvirtError(this.alias, virshErrorText(result.stderr, result.code));
     await this.refresh().catch(() => undefined);
   }
 
@@ -165,6 +172,7 @@ export class HostInventory {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.debounce);
+    clearTimeout(this.libvirtRetry);
     this.events?.close();
     for (const s of this.subscriptions) s.dispose();
     this.changeEmitter.dispose();
