@@ -228,13 +228,31 @@ export class SshConnection {
         code = c;
         if (cancellable) channel.end(); // releases the watcher
       });
-      channel.on('close', () => {
+      // settle when the channel is closed AND both output streams have ended: under load ssh2 can emit 'close'
+      // before the last buffered stdout/stderr data is delivered. A channel that dies with its connection may
+      // never end its streams, so 'close' waits for them at most briefly.
+      let ended = 0;
+      let closed = false;
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
         const ms = Date.now() - started;
         this.log[options.logLevel ?? 'debug'](`${this.host.alias}: ${command} -> exit ${failure ? failure.kind : code} in ${ms} ms`);
         if (failure) return reject(failure);
         resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
+      };
+      const onEnd = () => {
+        if (++ended === 2 && closed) settle();
+      };
+      channel.once('end', onEnd);
+      channel.stderr.once('end', onEnd);
+      channel.once('close', () => {
+        closed = true;
+        if (ended === 2 || failure) settle();
+        else setTimeout(settle, 200);
       });
       if (cancellable) channel.write(''); // keep stdin open: its end is the cancel signal
       else channel.end(options.stdin);
