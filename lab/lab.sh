@@ -1,7 +1,7 @@
 #!/bin/bash
 # Ferry's local hypervisor lab: N hosts, each a network namespace with its own mount/UTS/cgroup namespaces
 # running sshd + libvirtd, a management network, a shared guest L2, a client namespace and tiny TCG guests.
-#   lab.sh up | down | status | populate N | unpopulate | libvirtd stop|start X
+#   lab.sh up | down | status | populate N | unpopulate | libvirtd stop|start X | ct strict|loose
 # Env: LAB (state dir, default /var/lib/ferry-lab), LAB_HOSTS ("A B C"), LAB_MGMT_NET (10.0.0),
 #      LAB_GUEST_NET (10.0.1), LAB_CT (strict|loose|none).
 set -euo pipefail
@@ -284,12 +284,25 @@ libvirtd_ctl() {  # libvirtd stop|start X: for tests of a host whose libvirt is 
   esac
 }
 
+ct_mode() {  # ct strict|loose: reload every host's conntrack ruleset
+  write_nft
+  for h in $HOSTS; do
+    hx $h nft delete table inet labct 2>/dev/null || true
+    case $1 in
+      strict) hx $h nft -f $LAB/host-ct-strict.nft; hx $h sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 ;;
+      loose) hx $h nft -f $LAB/host-ct-loose.nft; hx $h sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1 ;;
+      *) echo "ct strict|loose"; return 2 ;;
+    esac
+  done
+}
+
 case ${1:-} in
   up) up ;;
+  ct) ct_mode "${2:?strict|loose}" ;;
   libvirtd) libvirtd_ctl "${2:?stop|start}" "${3:?host letter}" ;;
   down) down ;;
   status) status ;;
   populate) populate "${2:?populate N}" ;;
   unpopulate) unpopulate ;;
-  *) echo "usage: lab.sh up|down|status|populate N|unpopulate|libvirtd stop|start X"; exit 2 ;;
+  *) echo "usage: lab.sh up|down|status|populate N|unpopulate|libvirtd stop|start X|ct strict|loose"; exit 2 ;;
 esac

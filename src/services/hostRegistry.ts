@@ -33,6 +33,11 @@ export class HostRegistry {
     return this.entries.get(alias);
   }
 
+  /** How Ferry reaches a host (user, address, port): also how a source host is told to reach it. */
+  resolve(alias: string) {
+    return resolveHost(alias, this.options.sshConfigPath());
+  }
+
   /** Make the registry hold exactly these hosts; new ones start connecting (without prompts). */
   setHosts(aliases: readonly string[]): void {
     const wanted = new Set(aliases);

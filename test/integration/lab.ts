@@ -69,3 +69,12 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The guest's own status page, read from the client namespace: "host=… verify_errors=N conns=N". */
+export function guestStatus(ip: string): string {
+  return execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/status`], { encoding: 'utf8' });
+}
+
+export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): void {
+  execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/dirty?mb=${mb}&rate=${rateMiBps}`]);
+}

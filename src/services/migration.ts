@@ -1,0 +1,286 @@
+/**
+ * Runs live migrations and watches them. The migration is started on the source host as a detached
+ * `virsh migrate --p2p`, so it survives the editor closing and the SSH link dropping; Ferry observes it (job
+ * stats from `domjobinfo --rawstats` on the source) and steers it (speed, max downtime, postcopy, abort).
+ * Records of running migrations are persisted, so a reloaded window or a reconnected host re-attaches.
+ */
+import type { Event } from '../core/emitter';
+import { Emitter } from '../core/emitter';
+import type { JobStats, MigrationOptions } from '../core/migration';
+import {
+  abortArgv,
+  isActiveJob,
+  JOB_OPERATION,
+  jobInfoArgv,
+  migrateArgv,
+  optionProblems,
+  parseJobStats,
+  postcopyArgv,
+  progressPercent,
+  setMaxDowntimeArgv,
+  setSpeedArgv,
+  targetUri,
+} from '../core/migration';
+import type { Versions } from '../core/hostFacts';
+import type { Logger } from '../transport/logger';
+import { SshError } from '../transport/sshError';
+import type { HostRegistry } from './hostRegistry';
+import { LibvirtError, virshErrorText } from './inventory';
+
+export type MigrationPhase = 'starting' | 'running' | 'postcopy' | 'unknown' | 'completed' | 'failed' | 'aborted';
+
+export interface MigrationSample {
+  /** ms since the migration started, local clock */
+  t: number;
+  stats: JobStats;
+}
+
+export interface MigrationRecord {
+  id: string;
+  domainUuid: string;
+  domainName: string;
+  source: string;
+  target: string;
+  options: MigrationOptions;
+  startedAt: number;
+  finishedAt?: number;
+  /** on the source host: virsh migrate's output and its exit status ("ferry-exit=N") */
+  logPath: string;
+  phase: MigrationPhase;
+  percent: number;
+  last?: JobStats;
+  samples: MigrationSample[];
+  /** final job statistics (source's completed job) */
+  summary?: JobStats;
+  error?: string;
+  sourceVersions?: Versions;
+  targetVersions?: Versions;
+}
+
+export interface MigrationStore {
+  loadActive(): MigrationRecord[];
+  saveActive(records: MigrationRecord[]): Promise<void>;
+  addToHistory(record: MigrationRecord): Promise<void>;
+}
+
+const POLL_MS = 500;
+const MAX_SAMPLES = 20_000;
+const FINISHED: MigrationPhase[] = ['completed', 'failed', 'aborted'];
+
+export class MigrationRunner {
+  private readonly changeEmitter = new Emitter<MigrationRecord>();
+  readonly onDidChange: Event<MigrationRecord> = this.changeEmitter.event;
+  private readonly active = new Map<string, MigrationRecord>();
+  private readonly watchers = new Map<string, Promise<MigrationRecord>>();
+  private readonly abortRequested = new Set<string>();
+  private disposed = false;
+
+  constructor(
+    private readonly registry: HostRegistry,
+    private readonly store: MigrationStore,
+    private readonly uri: () => string,
+    private readonly log: Logger,
+  ) {
+    for (const record of store.loadActive()) {
+      this.active.set(record.id, { ...record, phase: 'unknown' });
+    }
+  }
+
+  get running(): MigrationRecord[] {
+    return [...this.active.values()];
+  }
+
+  findByDomain(uuid: string): MigrationRecord | undefined {
+    return this.running.find((r) => r.domainUuid === uuid);
+  }
+
+  /** Re-attach to migrations recorded before a reload; returns their watchers. */
+  reattach(): Promise<MigrationRecord>[] {
+    return this.running.map((r) => this.watch(r));
+  }
+
+  private host(alias: string) {
+    const inventory = this.registry.get(alias);
+    if (!inventory) throw new Error(`${alias} is not a configured host`);
+    return inventory;
+  }
+
+  private changed(record: MigrationRecord) {
+    if (!FINISHED.includes(record.phase)) this.active.set(record.id, record);
+    void this.store.saveActive(this.running);
+    this.changeEmitter.fire(record);
+  }
+
+  /**
+   * Start a migration (options already validated by preflight) and return its record at once; `done` resolves when
+   * it has completed, failed or been aborted.
+   */
+  async start(input: { sourceAlias: string; targetAlias: string; domainUuid: string; domainName: string; options: MigrationOptions; versions?: { source?: Versions; target?: Versions } }): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
+    const problems = optionProblems(input.options);
+    if (problems.length) throw new Error(`These migration options cannot work: ${problems.join('; ')}.`);
+    if (input.sourceAlias === input.targetAlias) throw new Error('Source and target are the same host: libvirt refuses same-host migration.');
+    if (this.findByDomain(input.domainUuid)) throw new Error(`${input.domainName} is already being migrated by Ferry.`);
+    const source = this.host(input.sourceAlias).connection;
+    const uri = this.uri();
+    for (const c of [source, this.host(input.targetAlias).connection]) {
+      if (c.state.kind !== 'connected') throw new Error(`${c.alias} is not connected${c.state.kind === 'failed' ? `: ${c.state.error.message}` : ''}; connect it first.`);
+    }
+    // never a second migration of a domain that already has a job (another tool's migration, a save, ...)
+    const job = await source.exec(jobInfoArgv(uri, input.domainUuid));
+    if (job.code !== 0) throw new LibvirtError(input.sourceAlias, virshErrorText(job.stderr, job.code));
+    const current = parseJobStats(job.stdout);
+    if (isActiveJob(current)) {
+      throw new Error(`${input.domainName} already has a running job on ${input.sourceAlias}${current.operation === JOB_OPERATION.migrationOut ? ' (an outgoing migration)' : ''}; Ferry will not start another.`);
+    }
+    const targetHost = await this.registry.resolve(input.targetAlias);
+    const startedAt = Date.now();
+    const id = `${input.domainUuid}-${startedAt}`;
+    const record: MigrationRecord = {
+      id,
+      domainUuid: input.domainUuid,
+      domainName: input.domainName,
+      source: input.sourceAlias,
+      target: input.targetAlias,
+      options: input.options,
+      startedAt,
+      logPath: `/tmp/ferry-migrate-${id}.log`,
+      phase: 'starting',
+      percent: 0,
+      samples: [],
+      sourceVersions: input.versions?.source,
+      targetVersions: input.versions?.target,
+    };
+    if (input.options.maxDowntimeMs !== undefined) {
+      const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), { logLevel: 'info' });
+      if (r.code !== 0) throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
+    }
+    const argv = migrateArgv(uri, input.domainUuid, targetUri(targetHost), input.options);
+    // detached from the SSH session (setsid, no stdin): closing VS Code or losing the link does not stop it
+    const launch = await source.exec(
+      ['sh', '-c', 'log=$1; inner=$2; shift 2; setsid sh -c "$inner" ferry-migrate "$@" >"$log" 2>&1 </dev/null & echo "$!"', 'ferry', record.logPath, '"$@"; echo "ferry-exit=$?"', ...argv],
+      { logLevel: 'info' },
+    );
+    if (launch.code !== 0) throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
+    this.log.info(`migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${record.logPath} on ${input.sourceAlias})`);
+    this.changed(record);
+    return { record, done: this.watch(record) };
+  }
+
+  private watch(record: MigrationRecord): Promise<MigrationRecord> {
+    let watcher = this.watchers.get(record.id);
+    if (!watcher) {
+      watcher = this.poll(record).finally(() => this.watchers.delete(record.id));
+      this.watchers.set(record.id, watcher);
+    }
+    return watcher;
+  }
+
+  private async poll(record: MigrationRecord): Promise<MigrationRecord> {
+    const uri = this.uri();
+    let sawJob = false;
+    while (!this.disposed) {
+      const source = this.host(record.source);
+      try {
+        if (source.connection.state.kind !== 'connected') await source.connection.connect(false);
+        const r = await source.connection.exec(jobInfoArgv(uri, record.domainUuid), { timeoutMs: 10_000 });
+        const stats = r.code === 0 ? parseJobStats(r.stdout) : undefined;
+        if (stats && isActiveJob(stats)) {
+          sawJob = true;
+          const postcopy = record.phase === 'postcopy' || (stats.postcopyRequests ?? 0) > 0;
+          const next: MigrationRecord = { ...record, phase: postcopy ? 'postcopy' : 'running', last: stats, percent: progressPercent(stats, record.percent) };
+          next.samples = record.samples.length >= MAX_SAMPLES ? record.samples : [...record.samples, { t: Date.now() - record.startedAt, stats }];
+          record = next;
+          this.changed(record);
+        } else {
+          // no job (or no domain any more) on the source: did virsh migrate finish? its log has the exit status
+          const log = await source.connection.exec(['cat', record.logPath], { timeoutMs: 10_000 });
+          const exit = /ferry-exit=(\d+)/.exec(log.stdout);
+          if (exit) return await this.finish(record, Number(exit[1]), log.stdout);
+          if (log.code !== 0) return await this.finish(record, -1, `the migration's log ${record.logPath} is gone from ${record.source} (host rebooted?)`);
+          if (!sawJob && Date.now() - record.startedAt > 60_000) return await this.finish(record, -1, log.stdout || 'virsh migrate never started a job');
+        }
+      } catch (e) {
+        if (record.phase !== 'unknown') {
+          record = { ...record, phase: 'unknown' };
+          this.changed(record);
+          this.log.warn(`migration ${record.id}: lost sight of ${record.source} (${(e as Error).message}); the migration goes on without Ferry, re-attaching when the host is back`);
+        }
+        if (!(e instanceof SshError)) this.log.error(`migration ${record.id}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 2000));
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    return record;
+  }
+
+  private async finish(record: MigrationRecord, exitCode: number, output: string): Promise<MigrationRecord> {
+    const uri = this.uri();
+    const source = this.host(record.source).connection;
+    const errorText = output.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')).join(': ');
+    let phase: MigrationPhase = exitCode === 0 ? 'completed' : this.abortRequested.has(record.id) || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';
+    let summary: JobStats | undefined;
+    const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
+    if (completed?.code === 0) summary = parseJobStats(completed.stdout);
+    if (phase === 'completed') {
+      // confirm on the target: the domain must be there and running
+      const target = this.host(record.target);
+      await target.refresh().catch(() => undefined);
+      const there = target.findDomain(record.domainUuid);
+      if (!there || (there.state !== 'running' && there.state !== 'paused')) {
+        phase = 'failed';
+        record = { ...record, error: `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}` };
+      }
+      if (!summary || summary.type !== 'completed') {
+        const incoming = await target.connection.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
+        if (incoming?.code === 0) summary = parseJobStats(incoming.stdout);
+      }
+    }
+    await this.host(record.source).refresh().catch(() => undefined);
+    const done: MigrationRecord = {
+      ...record,
+      phase,
+      percent: phase === 'completed' ? 100 : record.percent,
+      finishedAt: Date.now(),
+      summary: summary?.type === 'completed' ? summary : undefined,
+      error: record.error ?? (phase === 'completed' ? undefined : errorText || `virsh migrate exited with ${exitCode}`),
+    };
+    this.active.delete(record.id);
+    this.abortRequested.delete(record.id);
+    await source.exec(['rm', '-f', record.logPath]).catch(() => undefined);
+    await this.store.addToHistory(done);
+    this.changed(done);
+    this.log.info(`migration ${record.id}: ${phase}${done.error ? `: ${done.error}` : ''}`);
+    return done;
+  }
+
+  private steer(id: string, build: (uri: string, uuid: string) => readonly string[], what: string) {
+    const record = this.active.get(id);
+    if (!record) throw new Error('that migration is not running any more');
+    return this.host(record.source).connection.exec(build(this.uri(), record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 }).then((r) => {
+      if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
+    });
+  }
+
+  setBandwidth(id: string, mibps: number) {
+    return this.steer(id, (uri, uuid) => setSpeedArgv(uri, uuid, mibps), 'setting bandwidth');
+  }
+  setMaxDowntime(id: string, ms: number) {
+    return this.steer(id, (uri, uuid) => setMaxDowntimeArgv(uri, uuid, ms), 'setting max downtime');
+  }
+  async switchToPostcopy(id: string) {
+    const record = this.active.get(id);
+    if (record && record.options.postcopy === 'off') throw new Error('this migration was started without postcopy enabled; it cannot switch');
+    await this.steer(id, postcopyArgv, 'switching to postcopy');
+    if (record) this.changed({ ...(this.active.get(id) ?? record), phase: 'postcopy' });
+  }
+  async abort(id: string) {
+    this.abortRequested.add(id);
+    await this.steer(id, abortArgv, 'aborting');
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.changeEmitter.dispose();
+  }
+}
