@@ -87,11 +87,15 @@ describe('live migration against the lab', () => {
   it('changes bandwidth mid-flight (visible in the next samples) and aborts, leaving the domain running on A', async () => {
     guestDirty(tiny, 300, 'idle');
     const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: opts({ bandwidthMiBps: 20 }) });
-    const slow = await waitFor('samples at the 20 MiB/s cap', () => runner.running.find((r) => r.id === record.id)?.samples.filter((s) => (s.stats.memoryBps ?? 0) > 0).length! >= 2 && runner.running.find((r) => r.id === record.id), 20_000);
+    const live = () => runner.running.find((r) => r.id === record.id);
+    const slow = await waitFor('samples at the 20 MiB/s cap', () => {
+      const r = live();
+      return r && r.samples.filter((s) => (s.stats.memoryBps ?? 0) > 0).length >= 2 ? r : undefined;
+    }, 20_000);
     const bpsBefore = slow.samples.at(-1)!.stats.memoryBps!;
     expect(bpsBefore).toBeLessThan(30 * 1048576);
     await runner.setBandwidth(record.id, 60);
-    await waitFor('a sample above 40 MiB/s', () => runner.running.find((r) => r.id === record.id)?.samples.some((s) => (s.stats.memoryBps ?? 0) > 40 * 1048576), 10_000);
+    await waitFor('a sample above 40 MiB/s', () => live()?.samples.some((s) => (s.stats.memoryBps ?? 0) > 40 * 1048576), 10_000);
     await runner.abort(record.id);
     const end = await done;
     expect(end.phase).toBe('aborted');
