@@ -81,9 +81,59 @@ await step('palette-force-off-with-confirmation', async () => {
   await domainItem(hostile, 'shut off').waitFor({ timeout: 30000 });
 });
 
+await step('context-menu-migrate-with-progress', async () => {
+  // the guest holds 300 MiB (filled by e2e/run.sh); a 40 MiB/s cap makes the migration last several seconds
+  await domainItem('tiny1', 'running').click({ button: 'right' });
+  const item = page.locator('.monaco-menu .action-item', { hasText: 'Migrate Domain…' });
+  await item.waitFor();
+  await page.waitForTimeout(300);
+  await item.click();
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[1].alias }).first().waitFor();
+  await shot('07-migrate-target');
+  await input.fill(lab.hosts[1].alias);
+  await input.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Custom' }).first().waitFor();
+  await shot('08-migrate-profile');
+  await input.fill('Custom');
+  await input.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
+  await input.press('Enter');                                   // keep the checked flags (p2p)
+  await page.locator('.quick-input-widget', { hasText: 'Parallel connections' }).waitFor();
+  await input.press('Enter');                                   // a single stream
+  await page.locator('.quick-input-widget', { hasText: 'Bandwidth limit' }).waitFor();
+  await input.fill('40');
+  await input.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: 'Max downtime' }).waitFor();
+  await input.press('Enter');
+  await page.locator('.notification-toast', { hasText: `Migrating tiny1 ${lab.hosts[0].alias} → ${lab.hosts[1].alias}` }).waitFor({ timeout: 30000 });
+  await page.locator('.notification-toast', { hasText: 'iteration' }).waitFor({ timeout: 20000 });
+  await treeItem(/^tiny1, migrating to /).waitFor({ timeout: 10000 });
+  await shot('09-migration-progress');
+  await page.locator('.notification-toast.notification-fade-in-done', { hasText: 'completed' }).waitFor({ timeout: 60000 });
+  await shot('10-migration-completed');
+  const onB = page.getByRole('treeitem', { name: new RegExp(`^tiny1, running.*on ${lab.hosts[1].alias}$`) });
+  await onB.waitFor({ timeout: 20000 });
+});
+
+await step('palette-migrate-back-safe-profile', async () => {
+  await palette('Ferry: Migrate Domain…');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny1' }).first().waitFor();
+  await input.fill('tiny1');
+  await input.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[0].alias }).first().waitFor();
+  await input.fill(lab.hosts[0].alias);
+  await input.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Safe' }).first().waitFor();
+  await input.fill('Safe');
+  await input.press('Enter');
+  await page.getByRole('treeitem', { name: new RegExp(`^tiny1, running.*on ${lab.hosts[0].alias}$`) }).waitFor({ timeout: 60000 });
+});
+
 await step('log-channel-records-remote-commands', async () => {
   await palette('Ferry: Show Log');
-  await page.locator('.output-view, .part.panel').locator('text=virsh -q -c qemu:///system destroy').first().waitFor({ timeout: 20000 });
+  await page.locator('.output-view, .part.panel').locator('text=migration: versions:').first().waitFor({ timeout: 20000 });
   await shot('06-log');
 });
 

@@ -6,6 +6,10 @@ import { disconnectHost } from './commands/host/disconnectHost';
 import { refreshHosts } from './commands/host/refreshHosts';
 import { removeHost } from './commands/host/removeHost';
 import { LIFECYCLE_VERBS, runLifecycle } from './commands/domain/lifecycle';
+import { migrateDomains, showProgress } from './commands/domain/migrate';
+import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from './commands/migration/steer';
+import { MigrationRunner } from './services/migration';
+import { ExtensionMigrationStore } from './vscode/migrationStore';
 import { HostRegistry } from './services/hostRegistry';
 import { HostsTreeProvider } from './views/hostsTree';
 import { config } from './vscode/config';
@@ -35,14 +39,17 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     },
     logger,
   );
-  const ctx: FerryContext = { registry, log: logger, showLog: () => channel.show() };
-  const tree = new HostsTreeProvider(registry);
+  const migrationStore = new ExtensionMigrationStore(extension);
+  const migrations = new MigrationRunner(registry, migrationStore, config.libvirtUri, logger);
+  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, log: logger, showLog: () => channel.show() };
+  const tree = new HostsTreeProvider(registry, migrations);
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog);
 
   extension.subscriptions.push(
     channel,
     registry,
+    migrations,
     tree,
     view,
     command(Commands.hostAdd, (alias?: string) => addHost(ctx, alias)),
@@ -51,12 +58,19 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.hostDisconnect, (clicked?, selected?) => disconnectHost(ctx, clicked, selected)),
     command(Commands.inventoryRefresh, (node?) => refreshHosts(ctx, node)),
     command(Commands.logShow, () => channel.show()),
+    command(Commands.domainMigrate, (clicked?, selected?, request?) => migrateDomains(ctx, clicked, selected, request)),
+    command(Commands.migrationAbort, (node?) => abortMigration(ctx, node)),
+    command(Commands.migrationSetBandwidth, (node?, mibps?: number) => setBandwidth(ctx, node, mibps)),
+    command(Commands.migrationSetMaxDowntime, (node?, ms?: number) => setMaxDowntime(ctx, node, ms)),
+    command(Commands.migrationPostcopy, (node?) => switchToPostcopy(ctx, node)),
     ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?) => runLifecycle(ctx, verb, clicked, selected))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
     }),
   );
   registry.setHosts(config.hosts());
+  // migrations that were running when the window closed: watch them again and show their progress
+  for (const { record, done } of migrations.reattach()) void showProgress(ctx, record, done);
   logger.info(`Ferry activated with ${config.hosts().length} host(s); ssh config ${config.sshConfigPath()}`);
   return { context: ctx, tree };
 }

@@ -52,7 +52,7 @@ export class HostInventory {
   private readonly migrating = new Set<string>();
   private events: RemoteStream | undefined;
   private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
+  private queued: Promise<void> | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private libvirtRetry: NodeJS.Timeout | undefined;
   private disposed = false;
@@ -78,19 +78,21 @@ export class HostInventory {
     return this.connection.alias;
   }
 
-  /** Re-list all domains. Concurrent calls share one run plus at most one follow-up. */
+  /**
+   * Re-list all domains. The returned listing always starts after the call (so it sees an action just taken);
+   * calls made while one runs share a single follow-up.
+   */
   refresh(): Promise<void> {
     if (this.refreshing) {
-      this.refreshAgain = true;
-      return this.refreshing;
+      this.queued ??= this.refreshing
+        .catch(() => undefined)
+        .then(() => {
+          this.queued = undefined;
+          return this.refresh();
+        });
+      return this.queued;
     }
-    this.refreshing = this.list().finally(() => {
-      this.refreshing = undefined;
-      if (this.refreshAgain && !this.disposed) {
-        this.refreshAgain = false;
-        void this.refresh().catch(() => undefined);
-      }
-    });
+    this.refreshing = this.list().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 

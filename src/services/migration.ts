@@ -94,9 +94,9 @@ export class MigrationRunner {
     return this.running.find((r) => r.domainUuid === uuid);
   }
 
-  /** Re-attach to migrations recorded before a reload; returns their watchers. */
-  reattach(): Promise<MigrationRecord>[] {
-    return this.running.map((r) => this.watch(r));
+  /** Re-attach to migrations recorded before a reload. */
+  reattach(): { record: MigrationRecord; done: Promise<MigrationRecord> }[] {
+    return this.running.map((record) => ({ record, done: this.watch(record) }));
   }
 
   private host(alias: string) {

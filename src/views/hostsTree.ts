@@ -1,6 +1,7 @@
 /** The Hypervisors tree: hosts, and under each its domains or one message node saying why there are none. */
 import * as vscode from 'vscode';
 import type { HostRegistry } from '../services/hostRegistry';
+import type { MigrationRunner } from '../services/migration';
 import type { HostInventory } from '../services/inventory';
 import type { DomainNode, MessageNode, TreeNode } from './nodes';
 import { domainTreeItem, hostTreeItem, messageTreeItem } from './nodes';
@@ -34,10 +35,13 @@ export function messageFor(inventory: HostInventory): MessageNode | undefined {
 export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
-  private readonly subscription: { dispose(): void };
+  private readonly subscriptions: { dispose(): void }[];
 
-  constructor(private readonly registry: HostRegistry) {
-    this.subscription = registry.onDidChange(() => this.emitter.fire(undefined));
+  constructor(
+    private readonly registry: HostRegistry,
+    private readonly migrations: MigrationRunner,
+  ) {
+    this.subscriptions = [registry.onDidChange(() => this.emitter.fire(undefined)), migrations.onDidChange(() => this.emitter.fire(undefined))];
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -55,7 +59,13 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const message = messageFor(inventory);
     if (message) return [message];
     if (inventory.connection.state.kind !== 'connected') return [];
-    return (inventory.domains ?? []).map((domain): DomainNode => ({ kind: 'domain', alias: node.alias, domain }));
+    return (inventory.domains ?? []).map((domain): DomainNode => {
+      const m = this.migrations.findByDomain(domain.uuid);
+      const migration = m && (m.source === node.alias || m.target === node.alias)
+        ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent }
+        : undefined;
+      return { kind: 'domain', alias: node.alias, domain, migration };
+    });
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
@@ -63,7 +73,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.emitter.dispose();
   }
 }

@@ -14,6 +14,8 @@ export interface DomainNode {
   kind: 'domain';
   alias: string;
   domain: Domain;
+  /** a migration Ferry runs for this domain, seen from this host */
+  migration?: { direction: 'to' | 'from'; peer: string; percent: number };
 }
 export interface MessageNode {
   kind: 'message';
@@ -91,12 +93,12 @@ export function hostTreeItem(inventory: HostInventory): vscode.TreeItem {
 }
 
 export function domainTreeItem(node: DomainNode): vscode.TreeItem {
-  const d = node.domain;
+  const d = node.migration ? { ...node.domain, state: 'migrating' as const } : node.domain;
   const item = new vscode.TreeItem(d.name, vscode.TreeItemCollapsibleState.None);
   item.id = `domain:${node.alias}:${d.uuid}`;
   item.contextValue = `domain:${d.state}`;
   item.iconPath = icon(STATE_ICON[d.state]);
-  const parts = [STATE_LABEL[d.state]];
+  const parts = [node.migration ? `migrating ${node.migration.direction} ${node.migration.peer} ${node.migration.percent}%` : STATE_LABEL[d.state]];
   if (d.vcpus !== undefined) parts.push(`${d.vcpus} vCPU`);
   const memory = formatMemory(d.memoryKiB);
   if (memory) parts.push(memory);

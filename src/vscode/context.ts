@@ -1,9 +1,14 @@
 import type { HostRegistry } from '../services/hostRegistry';
+import type { MigrationRunner } from '../services/migration';
 import type { Logger } from '../transport/logger';
+import type { ExtensionMigrationStore } from './migrationStore';
 
 /** The one services object the composition root builds and passes to commands and views. */
 export interface FerryContext {
   registry: HostRegistry;
+  migrations: MigrationRunner;
+  migrationStore: ExtensionMigrationStore;
+  libvirtUri(): string;
   log: Logger;
   showLog(): void;
 }

@@ -11,6 +11,11 @@ export const Commands = {
   domainForceOff: 'ferry.domain.forceOff',
   domainPause: 'ferry.domain.pause',
   domainResume: 'ferry.domain.resume',
+  domainMigrate: 'ferry.domain.migrate',
+  migrationAbort: 'ferry.migration.abort',
+  migrationSetBandwidth: 'ferry.migration.setBandwidth',
+  migrationSetMaxDowntime: 'ferry.migration.setMaxDowntime',
+  migrationPostcopy: 'ferry.migration.postcopy',
   logShow: 'ferry.log.show',
 } as const;
 

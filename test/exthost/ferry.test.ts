@@ -61,6 +61,20 @@ suite('Ferry in the real extension host', () => {
     assert.equal(node().domain.state, 'shutoff');
   });
 
+  test('Migrate Domain moves tiny1 to hostB and back (Fast, then Safe), the tree following', async () => {
+    const { tree, context } = await api();
+    const [a, b] = lab.hosts.map((h) => h.alias);
+    const node = (alias: string) => (tree.getChildren({ kind: 'host', alias }) as DomainNode[]).find((n) => n.kind === 'domain' && n.domain.name === 'tiny1');
+    const there = (await vscode.commands.executeCommand('ferry.domain.migrate', node(a), undefined, { target: b, profile: 'fast' })) as { phase: string; summary?: { type: string } }[];
+    assert.equal(there[0].phase, 'completed');
+    assert.equal(there[0].summary?.type, 'completed');
+    await waitFor('tiny1 running on hostB in the tree', () => node(b)?.domain.state === 'running');
+    assert.equal(context.migrations.running.length, 0);
+    const back = (await vscode.commands.executeCommand('ferry.domain.migrate', node(b), undefined, { target: a, profile: 'safe' })) as { phase: string }[];
+    assert.equal(back[0].phase, 'completed');
+    await waitFor('tiny1 running on hostA in the tree', () => node(a)?.domain.state === 'running');
+  });
+
   test('a host that cannot be reached shows an inline message node with a retry action, not a toast', async () => {
     const { tree, context } = await api();
     // a lab address (so the lab's ssh config supplies the key) on a port where nothing listens

@@ -1,0 +1,32 @@
+// Real-VS-Code tests against the lab: (1) the UI test of the packaged .vsix (Playwright), (2) Mocha tests in the
+// real extension host. Each on its own throwaway code-server: the smoke-test driver the second needs hides toasts.
+// usage: node e2e/run.mjs RUN_DIR SHOT_DIR      (lab up, e2e/setup-tools.sh done, build:tests and package done)
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, installExtension, prepareRunDir, startCodeServer } from './codeServer.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const [run, shots] = process.argv.slice(2);
+const labJson = join(process.env.LAB ?? '/var/lib/ferry-lab', 'lab.json');
+const lab = JSON.parse(readFileSync(labJson, 'utf8'));
+const onHost = (alias, command) => spawnSync('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
+
+// the state the UI test starts from: the hostile-named domain shut off (a failed earlier run may have left it up)
+onHost(lab.hostileDomain.host, "virsh -q list --uuid --name | awk '/ evil /{print $1}' | xargs -r -n1 virsh -q destroy");
+// 300 MiB of the guest's memory filled, so the UI test's throttled migration lasts long enough to watch
+spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/dirty?mb=300&rate=idle`]);
+
+prepareRunDir(join(run, 'ui'), lab);
+await installExtension(join(run, 'ui'), join(repo, 'dist', 'ferry.vsix'));
+let server = await startCodeServer(join(run, 'ui'), await freePort());
+const ui = spawnSync('node', [join(repo, 'e2e', 'ui.mjs'), server.url, shots, labJson], { stdio: 'inherit' }).status ?? 1;
+server.stop();
+
+prepareRunDir(join(run, 'exthost'), lab);
+process.env.FERRY_LAB_JSON = JSON.stringify(lab); // the server's environment reaches the extension host
+server = await startCodeServer(join(run, 'exthost'), await freePort(), ['--vscode-option', 'enable-smoke-test-driver']);
+const ext = spawnSync('node', [join(repo, 'e2e', 'exthost.mjs'), `http://127.0.0.1:${server.port}/`, repo, join(repo, 'out/test/exthost/index.js'), join(run, 'exthost', 'ws')], { stdio: 'inherit' }).status ?? 1;
+server.stop();
+process.exit(ui || ext);

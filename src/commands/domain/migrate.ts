@@ -1,0 +1,166 @@
+/** Migrate Domain…: target, profile or custom options, preflight checklist, then a progress notification with cancel. */
+import * as vscode from 'vscode';
+import type { Domain } from '../../core/domain';
+import type { MigrationOptions, ProfileId } from '../../core/migration';
+import { formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration';
+import type { MigrationRecord } from '../../services/migration';
+import type { PreflightCheck } from '../../services/preflight';
+import { runPreflight } from '../../services/preflight';
+import type { FerryContext } from '../../vscode/context';
+import { UserCancelled } from '../../vscode/runCommand';
+import type { DomainNode } from '../../views/nodes';
+import { summarize } from '../migration/summary';
+import { pickDomain, selectedNodes } from '../pickers';
+
+const migratable = (d: Domain) => d.state === 'running' || d.state === 'paused';
+
+/** Options given by a caller (tests, other commands) skip the pickers. */
+export interface MigrateRequest {
+  target?: string;
+  profile?: ProfileId;
+  options?: MigrationOptions;
+}
+
+export async function migrateDomains(ctx: FerryContext, clicked?: DomainNode, selected?: DomainNode[], request: MigrateRequest = {}): Promise<MigrationRecord[]> {
+  let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain').filter((n) => migratable(n.domain));
+  if (!nodes.length) nodes = [await pickDomain(ctx.registry, 'Ferry: Migrate Domain', migratable)];
+  const results: MigrationRecord[] = [];
+  for (const node of nodes) results.push(await migrateOne(ctx, node, request)); // one after another
+  return results;
+}
+
+async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
+  const items = ctx.registry.hosts
+    .filter((h) => h.alias !== source)
+    .map((h) => {
+      const state = h.connection.state;
+      const reason = state.kind === 'connected' ? (h.libvirtError ? `libvirt unavailable: ${h.libvirtError}` : undefined) : state.kind === 'failed' ? state.error.message : state.kind;
+      return { label: `${reason ? '$(circle-slash)' : '$(server)'} ${h.alias}`, description: reason ? `cannot take it: ${reason}` : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`, alias: h.alias, reason };
+    });
+  if (!items.length) throw new Error('Add a second host to migrate to.');
+  const pick = await vscode.window.showQuickPick(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
+  if (!pick) throw new UserCancelled();
+  if (pick.reason) throw new Error(`${pick.alias} cannot take the domain: ${pick.reason}`);
+  return pick.alias;
+}
+
+async function pickOptions(ctx: FerryContext, source: string, target: string): Promise<{ profile: string; options: MigrationOptions }> {
+  const last = ctx.migrationStore.lastOptions(source, target);
+  type Item = vscode.QuickPickItem & { profile: string; options?: MigrationOptions };
+  const items: Item[] = [
+    ...(last ? [{ label: `$(history) Last used: ${last.profile}`, detail: describe(last.options), profile: last.profile, options: last.options }] : []),
+    ...(Object.entries(PROFILES) as [ProfileId, (typeof PROFILES)[ProfileId]][]).map(([id, p]) => ({ label: p.label, detail: p.detail, profile: id, options: p.options })),
+    { label: '$(settings) Custom…', detail: 'choose every option', profile: 'custom' },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
+  if (!pick) throw new UserCancelled();
+  return { profile: pick.profile, options: pick.options ?? (await customOptions(last?.options ?? PROFILES.safe.options)) };
+}
+
+function describe(o: MigrationOptions): string {
+  return optionProblems(o).length ? 'invalid' : Object.entries(o).filter(([, v]) => v !== undefined && v !== false && v !== 'off' && v !== 'none' && v !== 0).map(([k, v]) => (v === true ? k : `${k} ${v}`)).join(', ');
+}
+
+async function customOptions(base: MigrationOptions): Promise<MigrationOptions> {
+  const flags: { key: keyof MigrationOptions; label: string; on: (o: MigrationOptions) => boolean; set: (o: MigrationOptions, on: boolean) => void }[] = [
+    { key: 'p2p', label: 'Peer-to-peer (survives VS Code closing)', on: (o) => o.p2p, set: (o, v) => (o.p2p = v) },
+    { key: 'persistent', label: 'Persistent on target', on: (o) => o.persistent, set: (o, v) => (o.persistent = v) },
+    { key: 'undefineSource', label: 'Undefine on source', on: (o) => o.undefineSource, set: (o, v) => (o.undefineSource = v) },
+    { key: 'autoConverge', label: 'Auto-converge (throttle the guest CPU if it does not converge)', on: (o) => o.autoConverge, set: (o, v) => (o.autoConverge = v) },
+    { key: 'zeroCopy', label: 'Zero-copy send (needs parallel connections)', on: (o) => o.zeroCopy, set: (o, v) => (o.zeroCopy = v) },
+    { key: 'tls', label: 'TLS', on: (o) => o.tls, set: (o, v) => (o.tls = v) },
+    { key: 'postcopy', label: 'Postcopy available (switch by hand)', on: (o) => o.postcopy === 'manual', set: (o, v) => (o.postcopy = v ? 'manual' : o.postcopy === 'manual' ? 'off' : o.postcopy) },
+    { key: 'postcopy', label: 'Postcopy after the first precopy pass', on: (o) => o.postcopy === 'afterPrecopy', set: (o, v) => (o.postcopy = v ? 'afterPrecopy' : o.postcopy === 'afterPrecopy' ? 'off' : o.postcopy) },
+    { key: 'compression', label: 'Compression (xbzrle)', on: (o) => o.compression !== 'none', set: (o, v) => (o.compression = v ? 'xbzrle' : 'none') },
+    { key: 'copyStorage', label: 'Copy storage (full)', on: (o) => o.copyStorage !== 'none', set: (o, v) => (o.copyStorage = v ? 'all' : 'none') },
+  ];
+  const picked = await vscode.window.showQuickPick(flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })), { canPickMany: true, title: 'Ferry: Migration options' });
+  if (!picked) throw new UserCancelled();
+  const o: MigrationOptions = { ...base };
+  for (const f of flags) f.set(o, picked.some((p) => p.flag === f));
+  const number = async (prompt: string, value: number | undefined, validate: (n: number) => string | undefined) => {
+    const text = await vscode.window.showInputBox({ prompt, value: value === undefined ? '' : String(value), validateInput: (t) => (t.trim() === '' ? undefined : Number.isFinite(Number(t)) ? validate(Number(t)) : 'a number, or empty') });
+    if (text === undefined) throw new UserCancelled();
+    return text.trim() === '' ? undefined : Number(text);
+  };
+  o.parallelConnections = (await number('Parallel connections (empty or 1 = a single stream)', base.parallelConnections || undefined, (n) => (Number.isInteger(n) && n >= 0 && n <= 255 ? undefined : '0-255'))) ?? 0;
+  o.bandwidthMiBps = await number('Bandwidth limit in MiB/s (empty = no cap)', base.bandwidthMiBps, (n) => (Number.isInteger(n) && n > 0 ? undefined : 'a whole number of MiB/s above 0; 0 would stop the migration'));
+  o.maxDowntimeMs = await number('Max downtime in ms (empty = hypervisor default, 300 ms in QEMU)', base.maxDowntimeMs, (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'));
+  const problems = optionProblems(o);
+  if (problems.length) throw new Error(`These options cannot work together: ${problems.join('; ')}.`);
+  return o;
+}
+
+const ICON: Record<PreflightCheck['status'], string> = { pass: '✔', warn: '⚠', fail: '✖' };
+
+async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateRequest): Promise<MigrationRecord> {
+  const source = node.alias;
+  const target = request.target ?? (await pickTarget(ctx, source));
+  const chosen = request.options ? { profile: request.profile ?? 'custom', options: request.options } : request.profile ? { profile: request.profile, options: PROFILES[request.profile].options } : await pickOptions(ctx, source, target);
+  let options = chosen.options;
+  const problems = optionProblems(options);
+  if (problems.length) throw new Error(`These options cannot work together: ${problems.join('; ')}.`);
+  const sourceHost = ctx.registry.get(source)!;
+  const targetHost = ctx.registry.get(target);
+  if (!targetHost) throw new Error(`${target} is not a configured host`);
+  const preflight = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${node.domain.name} → ${target}…` }, async () =>
+    runPreflight({ uri: ctx.libvirtUri(), source: sourceHost.connection, target: targetHost.connection, targetHost: await ctx.registry.resolve(target), domain: node.domain, options }),
+  );
+  const checklist = preflight.checks.map((c) => `${ICON[c.status]} ${c.title}: ${c.evidence}`).join('\n');
+  ctx.log.info(`preflight ${node.domain.name} ${source} → ${target}:\n${checklist}`);
+  const failed = preflight.checks.filter((c) => c.status === 'fail');
+  if (failed.length) {
+    void vscode.window.showErrorMessage(`Migration of ${node.domain.name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`, { modal: true, detail: checklist });
+    throw new UserCancelled();
+  }
+  // "where possible": the Large VM profile drops zero-copy when its prerequisites are not visibly met
+  if (chosen.profile === 'largeVm' && preflight.checks.some((c) => c.id === 'zerocopy' && c.status === 'warn')) {
+    options = { ...options, zeroCopy: false };
+    ctx.log.info(`Large VM profile: zero-copy dropped for ${node.domain.name}, its prerequisites are not met on ${source}`);
+  }
+  const warnings = preflight.checks.filter((c) => c.status === 'warn' && !(chosen.profile === 'largeVm' && c.id === 'zerocopy'));
+  if (warnings.length && !request.options && !request.profile) {
+    const go = 'Migrate Anyway';
+    const answer = await vscode.window.showWarningMessage(`Preflight for ${node.domain.name} → ${target} has warnings.`, { modal: true, detail: checklist }, go);
+    if (answer !== go) throw new UserCancelled();
+  }
+  await ctx.migrationStore.rememberOptions(source, target, chosen.profile, chosen.options);
+  const { record, done } = await ctx.migrations.start({ sourceAlias: source, targetAlias: target, domainUuid: node.domain.uuid, domainName: node.domain.name, options, versions: { source: preflight.sourceVersions, target: preflight.targetVersions } });
+  void showProgress(ctx, record, done);
+  const result = await done;
+  const lines = summarize(result);
+  for (const l of lines) ctx.log.info(`migration: ${l}`);
+  const show = result.phase === 'completed' ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
+  void show(lines.slice(0, 2).join(' — '), 'Show Log').then((p) => p && ctx.showLog());
+  return result;
+}
+
+export function progressText(r: MigrationRecord): string {
+  const s = r.last;
+  if (r.phase === 'unknown') return `lost sight of ${r.source}, re-attaching…`;
+  if (!s) return 'starting…';
+  const sent = s.dataTotal !== undefined && s.dataRemaining !== undefined ? `${formatBytes(s.dataTotal - Math.min(s.dataRemaining, s.dataTotal))} sent, ${formatBytes(s.dataRemaining)} left` : '';
+  return `${r.percent}% · ${sent} · ${formatRate(s.memoryBps)} · iteration ${s.iteration ?? '?'}${r.phase === 'postcopy' ? ' · postcopy' : ''}`;
+}
+
+/** A notification per running migration; its cancel button aborts the job on the source. */
+export function showProgress(ctx: FerryContext, record: MigrationRecord, done: Promise<MigrationRecord>): Thenable<void> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Migrating ${record.domainName} ${record.source} → ${record.target}`, cancellable: true },
+    async (progress, token) => {
+      let shown = 0;
+      const sub = ctx.migrations.onDidChange((r) => {
+        if (r.id !== record.id) return;
+        progress.report({ message: progressText(r), increment: r.percent - shown });
+        shown = r.percent;
+      });
+      const cancel = token.onCancellationRequested(() => void ctx.migrations.abort(record.id).catch((e: Error) => ctx.log.error(`abort: ${e.message}`)));
+      try {
+        await done;
+      } finally {
+        sub.dispose();
+        cancel.dispose();
+      }
+    },
+  );
+}

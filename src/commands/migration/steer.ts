@@ -1,0 +1,53 @@
+/** Actions on a running migration, from the tree (a migrating domain), the palette (a picker) or the progress UI. */
+import * as vscode from 'vscode';
+import type { MigrationRecord } from '../../services/migration';
+import type { FerryContext } from '../../vscode/context';
+import { UserCancelled } from '../../vscode/runCommand';
+import type { DomainNode } from '../../views/nodes';
+
+async function pickMigration(ctx: FerryContext, title: string, node?: DomainNode): Promise<MigrationRecord> {
+  if (node) {
+    const r = ctx.migrations.findByDomain(node.domain.uuid);
+    if (!r) throw new Error(`${node.domain.name} has no migration started by Ferry running.`);
+    return r;
+  }
+  const running = ctx.migrations.running;
+  if (!running.length) throw new Error('No migration is running.');
+  if (running.length === 1) return running[0];
+  const pick = await vscode.window.showQuickPick(running.map((r) => ({ label: r.domainName, description: `${r.source} → ${r.target} · ${r.percent}%`, r })), { title });
+  if (!pick) throw new UserCancelled();
+  return pick.r;
+}
+
+async function askNumber(prompt: string, validate: (n: number) => string | undefined, given?: number): Promise<number> {
+  if (given !== undefined) {
+    const problem = validate(given);
+    if (problem) throw new Error(problem);
+    return given;
+  }
+  const text = await vscode.window.showInputBox({ prompt, validateInput: (t) => (Number.isFinite(Number(t)) && t.trim() ? validate(Number(t)) : 'a number') });
+  if (text === undefined) throw new UserCancelled();
+  return Number(text);
+}
+
+export async function setBandwidth(ctx: FerryContext, node?: DomainNode, mibps?: number) {
+  const r = await pickMigration(ctx, 'Ferry: Set Migration Bandwidth', node);
+  const value = await askNumber(`Bandwidth for ${r.domainName} in MiB/s`, (n) => (Number.isInteger(n) && n > 0 ? undefined : 'bandwidth must be a whole number of MiB/s above 0: 0 would stall the migration'), mibps);
+  await ctx.migrations.setBandwidth(r.id, value);
+}
+
+export async function setMaxDowntime(ctx: FerryContext, node?: DomainNode, ms?: number) {
+  const r = await pickMigration(ctx, 'Ferry: Set Max Downtime', node);
+  const value = await askNumber(`Max downtime for ${r.domainName} in ms`, (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'), ms);
+  await ctx.migrations.setMaxDowntime(r.id, value);
+}
+
+export async function switchToPostcopy(ctx: FerryContext, node?: DomainNode) {
+  const r = await pickMigration(ctx, 'Ferry: Switch Migration to Postcopy', node);
+  await ctx.migrations.switchToPostcopy(r.id);
+}
+
+export async function abortMigration(ctx: FerryContext, node?: DomainNode) {
+  const r = await pickMigration(ctx, 'Ferry: Abort Migration', node);
+  await ctx.migrations.abort(r.id);
+}

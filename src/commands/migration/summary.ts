@@ -1,0 +1,40 @@
+/** The completion summary shown in the notification and written to the log. */
+import { formatBytes, formatRate } from '../../core/migration';
+import type { MigrationOptions } from '../../core/migration';
+import type { MigrationRecord } from '../../services/migration';
+
+export function describeOptions(o: MigrationOptions): string {
+  const parts = [o.p2p ? 'p2p' : 'client-managed'];
+  if (o.parallelConnections > 1) parts.push(`${o.parallelConnections} connections`);
+  if (o.zeroCopy) parts.push('zero-copy');
+  if (o.postcopy !== 'off') parts.push(o.postcopy === 'manual' ? 'postcopy (manual)' : 'postcopy after precopy');
+  if (o.compression !== 'none') parts.push(`${o.compression} compression`);
+  if (o.bandwidthMiBps !== undefined) parts.push(`cap ${o.bandwidthMiBps} MiB/s`);
+  if (o.maxDowntimeMs !== undefined) parts.push(`max downtime ${o.maxDowntimeMs} ms`);
+  if (o.autoConverge) parts.push('auto-converge');
+  if (o.tls) parts.push('TLS');
+  if (o.persistent) parts.push('persistent');
+  if (o.undefineSource) parts.push('undefine source');
+  if (o.copyStorage !== 'none') parts.push(`copy storage (${o.copyStorage})`);
+  return parts.join(', ');
+}
+
+export function summarize(r: MigrationRecord): string[] {
+  const s = r.summary;
+  const rates = r.samples.map((x) => x.stats.memoryBps ?? 0).filter((x) => x > 0);
+  const lines = [`${r.domainName}: ${r.source} → ${r.target} ${r.phase}${r.error ? ` (${r.error})` : ''}`];
+  const wall = r.finishedAt ? `${((r.finishedAt - r.startedAt) / 1000).toFixed(1)} s wall` : '';
+  if (s) {
+    const seconds = (s.timeElapsedMs ?? 0) / 1000;
+    const average = seconds > 0 && s.dataProcessed ? s.dataProcessed / seconds : s.memoryBps;
+    lines.push(
+      `total ${s.timeElapsedMs} ms (${wall}), downtime ${s.downtimeMs ?? '?'} ms, setup ${s.setupTimeMs ?? '?'} ms, ` +
+        `${formatBytes(s.dataProcessed)} sent of ${formatBytes(s.dataTotal)}, ${s.iteration ?? '?'} iterations`,
+      `throughput average ${formatRate(average)}, peak ${formatRate(Math.max(s.memoryBps ?? 0, ...rates))}`,
+    );
+  } else if (wall) lines.push(wall);
+  lines.push(`options: ${describeOptions(r.options)}`);
+  const v = (x?: { libvirt?: string; hypervisor?: string }) => (x ? `libvirt ${x.libvirt ?? '?'}, ${x.hypervisor ?? '?'}` : '?');
+  if (r.sourceVersions || r.targetVersions) lines.push(`versions: ${r.source} ${v(r.sourceVersions)}; ${r.target} ${v(r.targetVersions)}`);
+  return lines;
+}
