@@ -78,3 +78,22 @@ export function guestStatus(ip: string): string {
 export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): void {
   execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/dirty?mb=${mb}&rate=${rateMiBps}`]);
 }
+
+/** Hold N echo connections to a guest from the client namespace while `during` runs; resolves with the final counts. */
+export async function holdEchoConnections<T>(ip: string, n: number, during: () => Promise<T>): Promise<{ result: T; minOk: number; lastOk: number; rounds: number; output: string }> {
+  const { spawn } = await import('node:child_process');
+  const seconds = 600;
+  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'echo-hold.py'), ip, '7', String(n), String(seconds)]);
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  await waitFor('the echo connections to open', () => output.includes('opened'), 10_000);
+  try {
+    const result = await during();
+    // a few more rounds after the move, then stop the holder and read its verdict
+    await new Promise((r) => setTimeout(r, 2000));
+    const counts = [...output.matchAll(/round \d+: (\d+)\/\d+/g)].map((m) => Number(m[1]));
+    return { result, minOk: Math.min(...counts), lastOk: counts[counts.length - 1], rounds: counts.length, output };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationOptions } from '../../src/core/migration';
 import { PROFILES } from '../../src/core/migration';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import type { MigrationRecord, MigrationStore } from '../../src/services/migration';
 import { MigrationRunner } from '../../src/services/migration';
 import { runPreflight } from '../../src/services/preflight';
-import { guestDirty, guestStatus, lab, labCtl, memoryLogger, onHost, waitFor } from './lab';
+import { guestDirty, guestStatus, holdEchoConnections, lab, labCtl, memoryLogger, onHost, onHostAsync, waitFor } from './lab';
 
 const [A, B, C] = lab.hosts.map((h) => h.alias);
 const tiny = lab.guests.tiny1.ip;
@@ -23,18 +23,22 @@ async function migrate(from: string, to: string, o: MigrationOptions) {
   return done;
 }
 
+/** every test starts with tiny1 running on A (a failed test may have left it elsewhere) */
+function ensureOnA() {
+  if (whereIsTiny() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
+  if (!whereIsTiny()) onHost(A, 'virsh -q start tiny1');
+}
+
 beforeAll(async () => {
   labCtl('ct', 'loose'); // these tests keep connections through migrations without conntrack sync
   registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, log);
   registry.setHosts([A, B, C]);
   await waitFor('all hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
   runner = new MigrationRunner(registry, store, () => 'qemu:///system', log);
-  // start from tiny1 running on A
-  const at = whereIsTiny();
-  if (at === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
-  if (!whereIsTiny()) onHost(A, 'virsh -q start tiny1');
+  ensureOnA();
   guestDirty(tiny, 64, 'idle');
 }, 120_000);
+beforeEach(() => ensureOnA(), 60_000);
 
 afterAll(() => {
   runner.dispose();
@@ -76,9 +80,11 @@ describe('live migration against the lab', () => {
     expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
   }, 120_000);
 
-  it('migrates with 4 parallel connections', async () => {
-    const r = await migrate(A, B, opts({ parallelConnections: 4 }));
-    expect(r.phase).toBe('completed');
+  it('migrates with 4 parallel connections while 10 echo connections keep working', async () => {
+    const held = await holdEchoConnections(tiny, 10, () => migrate(A, B, opts({ parallelConnections: 4 })));
+    expect(held.result.phase).toBe('completed');
+    expect(held.lastOk).toBe(10);
+    expect(held.minOk).toBe(10);
     const back = await migrate(B, A, opts({ persistent: true, undefineSource: true }));
     expect(back.phase).toBe('completed');
     expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
@@ -103,6 +109,76 @@ describe('live migration against the lab', () => {
     expect(onHost(B, 'virsh -q list --all --name')).not.toContain('tiny1');
     expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
   }, 120_000);
+
+  it('switches to postcopy by hand and completes', async () => {
+    guestDirty(tiny, 300, 'idle');
+    const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: opts({ postcopy: 'manual', bandwidthMiBps: 20 }) });
+    await waitFor('the precopy pass under way', () => (runner.running.find((r) => r.id === record.id)?.last?.dataProcessed ?? 0) > 20 * 1048576, 20_000);
+    await runner.switchToPostcopy(record.id);
+    await runner.setBandwidth(record.id, 500);
+    const end = await done;
+    expect(end.phase).toBe('completed');
+    expect(end.samples.some((s) => (s.stats.postcopyRequests ?? 0) >= 0)).toBe(true);
+    expect(whereIsTiny()).toBe(B);
+    expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
+    expect((await migrate(B, A, opts({ persistent: true, undefineSource: true }))).phase).toBe('completed');
+  }, 120_000);
+
+  it('never starts a second migration of a domain that is migrating', async () => {
+    guestDirty(tiny, 300, 'idle');
+    const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: opts({ bandwidthMiBps: 20 }) });
+    await expect(runner.start({ sourceAlias: A, targetAlias: C, domainUuid: uuidOf(), domainName: 'tiny1', options: opts() })).rejects.toThrow(/already being migrated/);
+    // another Ferry (a reloaded window, a colleague) sees the job on the host and refuses too
+    const other = new MigrationRunner(registry, { ...store, loadActive: () => [] }, () => 'qemu:///system', log);
+    await expect(other.start({ sourceAlias: A, targetAlias: C, domainUuid: uuidOf(), domainName: 'tiny1', options: opts() })).rejects.toThrow(/already has a running job/);
+    other.dispose();
+    await runner.abort(record.id);
+    expect((await done).phase).toBe('aborted');
+  }, 60_000);
+
+  it('re-attaches after a reload and after the source link was down 5 s, and reports the real outcome', async () => {
+    guestDirty(tiny, 300, 'idle');
+    const saved: MigrationRecord[][] = [];
+    const first = new MigrationRunner(registry, { ...store, saveActive: async (r) => void saved.push(r) }, () => 'qemu:///system', log);
+    const { record } = await first.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: opts({ bandwidthMiBps: 30 }) });
+    first.dispose(); // the window closes; virsh migrate goes on, detached, on hostA
+    // take hostA's management link (SSH and the migration stream) down for 5 s
+    await onHostAsync(A, 'nohup sh -c "ip link set eth0 down; sleep 5; ip link set eth0 up" >/dev/null 2>&1 &');
+    const reloaded = new MigrationRunner(registry, { ...store, loadActive: () => saved.at(-1)! }, () => 'qemu:///system', log);
+    expect(reloaded.running.map((r) => r.id)).toEqual([record.id]);
+    const [{ done }] = reloaded.reattach();
+    const end = await done;
+    // the runner that reports the outcome is not the one that started it; the 5 s cut stalled both SSH and
+    // the migration stream, and TCP carried both through it
+    expect(end.phase).toBe('completed');
+    expect(end.samples.length).toBeGreaterThan(3);
+    expect(whereIsTiny()).toBe(B);
+    expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
+    reloaded.dispose();
+    expect((await migrate(B, A, opts({ persistent: true, undefineSource: true }))).phase).toBe('completed');
+  }, 180_000);
+
+  it('fails cleanly when the target QEMU is killed mid-way: the domain keeps running on A, nothing is left on B', async () => {
+    guestDirty(tiny, 300, 'idle');
+    const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: opts({ bandwidthMiBps: 20 }) });
+    await waitFor('data flowing', () => (runner.running.find((r) => r.id === record.id)?.last?.dataProcessed ?? 0) > 10 * 1048576, 20_000);
+    onHost(B, 'kill -9 $(cat /run/libvirt/qemu/tiny1.pid)');
+    const end = await done;
+    expect(end.phase).toBe('failed');
+    expect(end.error).toBeTruthy();
+    expect(whereIsTiny()).toBe(A);
+    expect(onHost(B, 'virsh -q list --all --name')).not.toContain('tiny1');
+    expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
+  }, 60_000);
+
+  it('refuses to start towards a host that is not connected', async () => {
+    registry.get(C)!.connection.disconnect();
+    try {
+      await expect(runner.start({ sourceAlias: A, targetAlias: C, domainUuid: uuidOf(), domainName: 'tiny1', options: opts() })).rejects.toThrow(/hostC is not connected/);
+    } finally {
+      await registry.get(C)!.connection.connect(false);
+    }
+  });
 
   it('refuses bad input before anything starts', async () => {
     const uuid = uuidOf();
