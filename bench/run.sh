@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# npm run bench -- inventory [DOMAINS_PER_HOST]   (needs the lab: npm run lab -- up)
+# npm run bench -- inventory [DOMAINS_PER_HOST] | migration   (brings the lab up if it is not)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST]}
+name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration}
+build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
+  --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js"; }
 case $name in
   inventory)
     per_host=${2:-200}
     bash lab/lab.sh up >/dev/null
     bash lab/lab.sh unpopulate >/dev/null
     bash lab/lab.sh populate "$per_host"
-    npx esbuild bench/inventory.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
-      --external:cpu-features --external:'*.node' --outfile=out/bench/inventory.js
+    build inventory
     trap 'bash lab/lab.sh unpopulate >/dev/null' EXIT
     node out/bench/inventory.js ;;
-  *) echo "unknown benchmark '$name' (have: inventory)"; exit 2 ;;
+  migration)
+    bash lab/lab.sh up >/dev/null
+    build migration
+    node out/bench/migration.js ;;
+  *) echo "unknown benchmark '$name' (have: inventory, migration)"; exit 2 ;;
 esac

@@ -83,6 +83,12 @@ export function targetUri(target: { user: string; hostName: string; port: number
 
 const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
 
+/**
+ * libvirt's "no limit" for migration bandwidth (INT64_MAX bytes/s in MiB/s). A cap set once (--bandwidth or
+ * migrate-setspeed) stays with the domain for later migrations, so "no cap" must be said explicitly.
+ */
+export const UNLIMITED_BANDWIDTH_MIBPS = '8796093022207';
+
 export function migrateArgv(uri: string, uuid: string, destUri: string, o: MigrationOptions, suspendOnTarget = false): Argv {
   assertUuid(uuid);
   const problems = optionProblems(o);
@@ -97,7 +103,7 @@ export function migrateArgv(uri: string, uuid: string, destUri: string, o: Migra
   if (o.parallelConnections > 1) flags.push('--parallel', '--parallel-connections', String(o.parallelConnections));
   if (o.zeroCopy) flags.push('--zerocopy');
   if (o.compression !== 'none') flags.push('--compressed', '--comp-methods', o.compression);
-  if (o.bandwidthMiBps !== undefined) flags.push('--bandwidth', String(o.bandwidthMiBps));
+  flags.push('--bandwidth', o.bandwidthMiBps !== undefined ? String(o.bandwidthMiBps) : UNLIMITED_BANDWIDTH_MIBPS);
   if (o.autoConverge) flags.push('--auto-converge');
   if (o.tls) flags.push('--tls');
   if (o.copyStorage === 'all') flags.push('--copy-storage-all');

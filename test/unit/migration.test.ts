@@ -32,6 +32,8 @@ describe('migration options', () => {
       '--bandwidth', '500', '--domain', UUID, '--desturi', 'qemu+ssh://root@10.0.0.12/system?no_tty=1',
     ]);
     expect(() => migrateArgv('qemu:///system', UUID, 'x', { ...PROFILES.safe.options, bandwidthMiBps: 0 })).toThrow(/bandwidth/);
+    // no cap is said explicitly: a cap set on an earlier migration stays with the domain otherwise
+    expect(migrateArgv('qemu:///system', UUID, 'x', PROFILES.safe.options).join(' ')).toContain('--bandwidth 8796093022207');
   });
 
   it('writes the target URI the source dials', () => {
