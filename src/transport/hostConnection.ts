@@ -11,7 +11,7 @@ import type { Logger } from './logger';
 import type { ExecOptions, ExecResult, RemoteStream, UnknownHostKey } from './sshConnection';
 import { SshConnection } from './sshConnection';
 import type { ResolvedHost } from './sshConfig';
-import { SshError } from './sshError';
+import { SshError, UnknownHostKeyError } from './sshError';
 
 export type ConnectionState =
   | { kind: 'disconnected' }
@@ -99,9 +99,8 @@ export class HostConnection {
     try {
       return await SshConnection.connect(host, connectOptions, this.log);
     } catch (e) {
-      const unknownKey = (e as { unknownKey?: UnknownHostKey }).unknownKey;
-      if (!unknownKey) throw e;
-      if (!interactive || !this.options.confirmHostKey) throw e;
+      if (!(e instanceof UnknownHostKeyError) || !interactive || !this.options.confirmHostKey) throw e;
+      const { unknownKey } = e;
       const accepted = await this.options.confirmHostKey(unknownKey);
       if (!accepted) {
         throw new SshError('hostKeyUnknown', `${alias}: host key ${unknownKey.fingerprint} not trusted`, 'Connect again and accept the key if the fingerprint is right.');

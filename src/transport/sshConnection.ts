@@ -13,7 +13,7 @@ import { checkHostKey } from './knownHostsStore';
 import type { Logger } from './logger';
 import { killOnHangupArgv, shellCommand } from './quote';
 import type { ResolvedHost } from './sshConfig';
-import { classifyConnectError, SshError } from './sshError';
+import { classifyConnectError, SshError, UnknownHostKeyError } from './sshError';
 
 export interface UnknownHostKey {
   alias: string;
@@ -103,8 +103,7 @@ export class SshConnection {
   }
 
   /**
-   * Connect and authenticate. An unknown host key rejects with SshError('hostKeyUnknown') carrying an
-   * UnknownHostKey in `unknownKey`: the caller asks the user (no handshake timer runs while a person reads),
+   * Connect and authenticate. An unknown host key rejects with an UnknownHostKeyError: the caller asks the user (no handshake timer runs while a person reads),
    * stores the key with addKnownHost() and connects again. A changed or revoked key is refused.
    */
   static async connect(host: ResolvedHost, options: ConnectOptions, log: Logger): Promise<SshConnection> {
@@ -147,8 +146,7 @@ export class SshConnection {
             } else if (verdict.kind === 'revoked') {
               hostKeyProblem = new SshError('hostKeyRevoked', `${where}: the host key ${fingerprint} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`);
             } else {
-              const err = new SshError('hostKeyUnknown', `${where}: unknown host key ${keyTypeOf(key)} ${fingerprint}`);
-              (err as SshError & { unknownKey: UnknownHostKey }).unknownKey = {
+              hostKeyProblem = new UnknownHostKeyError(`${where}: unknown host key ${keyTypeOf(key)} ${fingerprint}`, {
                 alias: host.alias,
                 knownHostsName: name,
                 keyType: keyTypeOf(key),
@@ -156,8 +154,7 @@ export class SshConnection {
                 key,
                 knownHostsFile: host.knownHostsFiles[0],
                 otherKeyTypes: verdict.otherKeyTypes,
-              };
-              hostKeyProblem = err;
+              });
             }
             verify(false);
           },

@@ -1,3 +1,5 @@
+import type { UnknownHostKey } from './sshConnection';
+
 /** Why a connection or a remote command failed, in words a user can act on. */
 export type SshErrorKind =
   | 'hostKeyUnknown'
@@ -21,6 +23,16 @@ export class SshError extends Error {
   ) {
     super(message);
     this.name = 'SshError';
+  }
+}
+
+/** An unknown host key: carries what the user needs to decide (fingerprint) and what to store if they trust it. */
+export class UnknownHostKeyError extends SshError {
+  constructor(
+    message: string,
+    readonly unknownKey: UnknownHostKey,
+  ) {
+    super('hostKeyUnknown', message);
   }
 }
 

@@ -9,7 +9,7 @@ import { runPreflight } from '../../services/preflight';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
-import { summarize } from '../migration/summary';
+import { describeOptions, summarize } from '../migration/summary';
 import { pickDomain, selectedNodes } from '../pickers';
 
 const migratable = (d: Domain) => d.state === 'running' || d.state === 'paused';
@@ -48,17 +48,13 @@ async function pickOptions(ctx: FerryContext, source: string, target: string): P
   const last = ctx.migrationStore.lastOptions(source, target);
   type Item = vscode.QuickPickItem & { profile: string; options?: MigrationOptions };
   const items: Item[] = [
-    ...(last ? [{ label: `$(history) Last used: ${last.profile}`, detail: describe(last.options), profile: last.profile, options: last.options }] : []),
+    ...(last ? [{ label: `$(history) Last used: ${last.profile}`, detail: describeOptions(last.options), profile: last.profile, options: last.options }] : []),
     ...(Object.entries(PROFILES) as [ProfileId, (typeof PROFILES)[ProfileId]][]).map(([id, p]) => ({ label: p.label, detail: p.detail, profile: id, options: p.options })),
     { label: '$(settings) Custom…', detail: 'choose every option', profile: 'custom' },
   ];
   const pick = await vscode.window.showQuickPick(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
   if (!pick) throw new UserCancelled();
   return { profile: pick.profile, options: pick.options ?? (await customOptions(last?.options ?? PROFILES.safe.options)) };
-}
-
-function describe(o: MigrationOptions): string {
-  return optionProblems(o).length ? 'invalid' : Object.entries(o).filter(([, v]) => v !== undefined && v !== false && v !== 'off' && v !== 'none' && v !== 0).map(([k, v]) => (v === true ? k : `${k} ${v}`)).join(', ');
 }
 
 async function customOptions(base: MigrationOptions): Promise<MigrationOptions> {
