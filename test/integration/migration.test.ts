@@ -171,6 +171,15 @@ describe('live migration against the lab', () => {
     expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
   }, 60_000);
 
+  it('refuses a domain that is not running, in the preflight and in the runner', async () => {
+    const hostile = registry.get(A)!.domains!.find((d) => d.name === lab.hostileDomain.name)!;
+    expect(hostile.state).toBe('shutoff');
+    const pre = await runPreflight({ uri: 'qemu:///system', source: registry.get(A)!.connection, target: registry.get(B)!.connection, targetHost: await registry.resolve(B), domain: hostile, options: opts() });
+    expect(pre.checks.find((c) => c.id === 'state')).toMatchObject({ status: 'fail', evidence: expect.stringContaining('shutoff') });
+    await expect(runner.start({ sourceAlias: A, targetAlias: B, domainUuid: hostile.uuid, domainName: hostile.name, options: opts() })).rejects.toThrow(/domain is not running/);
+    expect(onHost(B, 'virsh -q list --all --name')).not.toContain('evil');
+  });
+
   it('refuses to start towards a host that is not connected', async () => {
     registry.get(C)!.connection.disconnect();
     try {
