@@ -38,7 +38,8 @@ export interface ConnectOptions {
 }
 
 export interface ExecOptions {
-  stdin?: string | Buffer;
+  /** given as a promise, the channel opens at once and stdin follows when it resolves (pre-opened pipelines) */
+  stdin?: string | Buffer | Promise<string | Buffer>;
   /** commands that change something are logged at info, reads at debug */
   logLevel?: 'info' | 'debug';
   timeoutMs?: number;
@@ -252,6 +253,7 @@ export class SshConnection {
         else setTimeout(settle, 200);
       });
       if (cancellable) channel.write(''); // keep stdin open: its end is the cancel signal
+      else if (options.stdin instanceof Promise) options.stdin.then((data) => channel.end(data), () => channel.close());
       else channel.end(options.stdin);
     });
   }

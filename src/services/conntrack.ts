@@ -1,0 +1,116 @@
+/**
+ * Conntrack sync: a VM's flow state moved from one host to another so its TCP connections survive a migration
+ * through firewalls that only admit established flows. Backends sit behind one interface: netfilter via
+ * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
+ */
+import type { Flow } from '../core/conntrack';
+import { assertAddress, exportArgv, importArgv, parseExport } from '../core/conntrack';
+import type { HostConnection } from '../transport/hostConnection';
+
+export interface ConntrackExportResult {
+  flows: Flow[];
+  bytes: number;
+  /** listed entries of protocols that are not recreated */
+  skipped: number;
+}
+
+export interface ConntrackBackend {
+  readonly name: string;
+  /** throws with what to do when the host cannot take part (tool missing or too old, no permission) */
+  check(host: HostConnection): Promise<void>;
+  export(host: HostConnection, addresses: readonly string[]): Promise<ConntrackExportResult>;
+  /** load lines; `data` may still be coming (the channel opens at once, the lines follow) */
+  import(host: HostConnection, data: Promise<string>): Promise<void>;
+  /** flow keys with their marks, as the host holds them now */
+  inventory(host: HostConnection, addresses: readonly string[]): Promise<Map<string, string>>;
+}
+
+const MIN_VERSION = [1, 4, 7];
+
+export const netfilterBackend: ConntrackBackend = {
+  name: 'netfilter (conntrack-tools)',
+  async check(host) {
+    const r = await host.exec(['conntrack', '--version'], { timeoutMs: 10_000 });
+    if (r.code === 127 || /not found/.test(r.stderr)) throw new Error(`${host.alias}: conntrack-tools is not installed (Debian/Ubuntu: apt install conntrack)`);
+    const v = /v(\d+)\.(\d+)\.(\d+)/.exec(r.stdout + r.stderr);
+    if (!v) throw new Error(`${host.alias}: cannot read the conntrack version: ${(r.stdout + r.stderr).trim()}`);
+    const version = v.slice(1).map(Number);
+    const older = version.findIndex((n, i) => n !== MIN_VERSION[i]);
+    if (older >= 0 && version[older] < MIN_VERSION[older]) {
+      throw new Error(`${host.alias}: conntrack-tools ${version.join('.')} is too old: -o save and -R need 1.4.7 or later`);
+    }
+    const probe = await host.exec(['conntrack', '-C'], { timeoutMs: 10_000 });
+    if (probe.code !== 0) throw new Error(`${host.alias}: conntrack cannot read the table: ${probe.stderr.trim() || `exit ${probe.code}`} (root or CAP_NET_ADMIN needed)`);
+  },
+  async export(host, addresses) {
+    const r = await host.exec(exportArgv(addresses), { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`${host.alias}: conntrack export failed: ${r.stderr.trim().split('\n').filter((l) => !/flow entries have been shown/.test(l)).join('; ') || `exit ${r.code}`}`);
+    return { ...parseExport(r.stdout), bytes: Buffer.byteLength(r.stdout) };
+  },
+  async import(host, data) {
+    const r = await host.exec(importArgv, { stdin: data, timeoutMs: 60_000, logLevel: 'info' });
+    if (r.code !== 0) throw new Error(`${host.alias}: conntrack import failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  },
+  async inventory(host, addresses) {
+    const r = await host.exec(exportArgv(addresses), { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`${host.alias}: conntrack listing failed: ${r.stderr.trim()}`);
+    return new Map(parseExport(r.stdout).flows.map((f) => [f.key, f.mark]));
+  },
+};
+
+export interface SyncReport {
+  entries: number;
+  bytes: number;
+  exportMs: number;
+  /** Ferry's relay step: listings turned into loadable lines */
+  transferMs: number;
+  importMs: number;
+  verifyMs: number;
+  totalMs: number;
+  /** exported flows the target does not hold afterwards (with the same mark) */
+  missing: number;
+  skipped: number;
+}
+
+/**
+ * Export from the source, relay through Ferry, import on the target, verify there. Nothing is deleted anywhere
+ * and nothing is written to disk on either host; a re-run is safe (-A is add-or-update). The import channel is
+ * opened while the export runs, so the two SSH round trips overlap.
+ */
+export async function syncConntrack(backend: ConntrackBackend, source: HostConnection, target: HostConnection, addresses: readonly string[], verify = true): Promise<SyncReport> {
+  for (const a of addresses) assertAddress(a); // before any channel opens
+  const started = performance.now();
+  let releaseData!: (data: string) => void;
+  let failData!: (e: unknown) => void;
+  const data = new Promise<string>((resolve, reject) => ((releaseData = resolve), (failData = reject)));
+  data.catch(() => undefined); // a failed export is reported below, not as an unhandled rejection
+  const importing = backend.import(target, data);
+  let exported: ConntrackExportResult;
+  let exportMs: number;
+  let transferMs: number;
+  try {
+    const t0 = performance.now();
+    exported = await backend.export(source, addresses);
+    exportMs = performance.now() - t0;
+    const t1 = performance.now();
+    const text = exported.flows.map((f) => `${f.line}\n`).join('');
+    transferMs = performance.now() - t1;
+    releaseData(text);
+  } catch (e) {
+    failData(e);
+    await importing.catch(() => undefined);
+    throw e;
+  }
+  const t2 = performance.now();
+  await importing;
+  const importMs = performance.now() - t2;
+  let missing = 0;
+  let verifyMs = 0;
+  if (verify && exported.flows.length) {
+    const t3 = performance.now();
+    const held = await backend.inventory(target, addresses);
+    missing = exported.flows.filter((f) => held.get(f.key) !== f.mark).length;
+    verifyMs = performance.now() - t3;
+  }
+  return { entries: exported.flows.length, bytes: exported.bytes, exportMs, transferMs, importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: exported.skipped };
+}

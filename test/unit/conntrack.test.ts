@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exportArgv, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
+
+// conntrack-tools 1.4.7 output for the same three flows: -o save (what conntrack itself would load) and -o extended
+const fixture = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-export.txt'), 'utf8');
+const [saveText, extendedText] = fixture.split('@@ferry-extended@@');
+const saveLines = saveText.split('\n').filter((l) => l.startsWith('-A '));
+
+describe('conntrack export (captured from conntrack-tools 1.4.7)', () => {
+  it('recreates exactly the lines -o save prints, plus the mark -o save drops', () => {
+    const { flows, skipped } = parseExport(extendedText);
+    expect(skipped).toBe(0);
+    const withoutMark = (l: string) => l.replace(/ -m \d+$/, '');
+    // timeouts tick between the two listings; everything else must match conntrack's own save format
+    const norm = (l: string) => l.replace(/-t \d+/, '-t T');
+    expect(flows.map((f) => norm(withoutMark(f.line))).sort()).toEqual(saveLines.map(norm).sort());
+    const tcp = flows.find((f) => f.line.includes('-p tcp'))!;
+    expect(tcp.line).toMatch(/ -w 7 .* --state ESTABLISHED -m 4242$/);
+    expect(tcp.mark).toBe('4242');
+    expect(flows.filter((f) => f.mark !== '0')).toHaveLength(1);
+  });
+
+  it('lists each flow once when it matches both as source and destination', () => {
+    expect(parseExport(`${extendedText}\n${extendedText}`).flows).toHaveLength(3);
+  });
+
+  it('skips what is not a tcp/udp/icmp flow', () => {
+    expect(parseExtendedFlow('conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.')).toBeUndefined();
+    expect(parseExtendedFlow('ipv4     2 gre      47 29 src=1.1.1.1 dst=2.2.2.2 srckey=0x0 dstkey=0x0 src=2.2.2.2 dst=1.1.1.1 srckey=0x0 dstkey=0x0 mark=0 use=1')).toBeUndefined();
+  });
+
+  it('refuses anything but IP addresses', () => {
+    expect(() => exportArgv(['10.0.1.100; reboot'])).toThrow(/not an IP address/);
+    expect(() => exportArgv(['300.1.1.1'])).toThrow(/not an IP address/);
+    expect(exportArgv(['10.0.1.100', 'fd00::64']).slice(-2)).toEqual(['10.0.1.100', 'fd00::64']);
+  });
+});
