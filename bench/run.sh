@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# npm run bench -- inventory [DOMAINS_PER_HOST] | migration   (brings the lab up if it is not)
+# npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack   (brings the lab up if it is not)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration}
+name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack}
 build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
   --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js"; }
 case $name in
@@ -19,5 +19,9 @@ case $name in
     bash lab/lab.sh up >/dev/null
     build migration
     node out/bench/migration.js ;;
-  *) echo "unknown benchmark '$name' (have: inventory, migration)"; exit 2 ;;
+  conntrack)
+    bash lab/lab.sh up >/dev/null
+    build conntrack
+    node out/bench/conntrack.js ;;
+  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack)"; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ import { refreshHosts } from './commands/host/refreshHosts';
 import { removeHost } from './commands/host/removeHost';
 import { LIFECYCLE_VERBS, runLifecycle } from './commands/domain/lifecycle';
 import { migrateDomains, showProgress } from './commands/domain/migrate';
+import { syncConntrackCommand } from './commands/conntrack/syncConntrack';
 import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from './commands/migration/steer';
 import { MigrationRunner } from './services/migration';
 import { ExtensionMigrationStore } from './vscode/migrationStore';
@@ -63,6 +64,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.migrationSetBandwidth, (node?, mibps?: number) => setBandwidth(ctx, node, mibps)),
     command(Commands.migrationSetMaxDowntime, (node?, ms?: number) => setMaxDowntime(ctx, node, ms)),
     command(Commands.migrationPostcopy, (node?) => switchToPostcopy(ctx, node)),
+    command(Commands.conntrackSync, (node?) => syncConntrackCommand(ctx, node)),
     ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?) => runLifecycle(ctx, verb, clicked, selected))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());

@@ -16,6 +16,7 @@ export const Commands = {
   migrationSetBandwidth: 'ferry.migration.setBandwidth',
   migrationSetMaxDowntime: 'ferry.migration.setMaxDowntime',
   migrationPostcopy: 'ferry.migration.postcopy',
+  conntrackSync: 'ferry.conntrack.sync',
   logShow: 'ferry.log.show',
 } as const;
 

@@ -1,0 +1,51 @@
+/** Sync Conntrack…: a VM's flow state from one host to another, with a preview of the entry count first. */
+import * as vscode from 'vscode';
+import { assertAddress } from '../../core/conntrack';
+import { netfilterBackend, syncConntrack } from '../../services/conntrack';
+import type { FerryContext } from '../../vscode/context';
+import { UserCancelled } from '../../vscode/runCommand';
+import type { DomainNode, HostNode } from '../../views/nodes';
+import { pickHost } from '../pickers';
+
+export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode | HostNode): Promise<void> {
+  const source = node ? ctx.registry.get(node.alias)! : await pickHost(ctx.registry, 'Ferry: Sync Conntrack — from', (h) => h.connection.state.kind === 'connected');
+  const target = await pickHost(ctx.registry, `Ferry: Sync Conntrack — from ${source.alias} to`, (h) => h.alias !== source.alias && h.connection.state.kind === 'connected');
+  const known = node?.kind === 'domain' ? node.domain.ips : [];
+  const typed = await vscode.window.showInputBox({
+    title: 'Ferry: Sync Conntrack — the VM\'s addresses',
+    prompt: 'IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied',
+    value: known.join(' '),
+    validateInput: (text) => {
+      const parts = text.split(/[\s,]+/).filter(Boolean);
+      if (!parts.length) return 'at least one address';
+      for (const p of parts) {
+        try {
+          assertAddress(p);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      }
+      return undefined;
+    },
+  });
+  if (typed === undefined) throw new UserCancelled();
+  const addresses = typed.split(/[\s,]+/).filter(Boolean);
+  await Promise.all([netfilterBackend.check(source.connection), netfilterBackend.check(target.connection)]);
+  const preview = await netfilterBackend.export(source.connection, addresses);
+  const go = 'Sync';
+  const answer = await vscode.window.showInformationMessage(
+    `${preview.flows.length} conntrack entries for ${addresses.join(', ')} on ${source.alias}. Copy them to ${target.alias}?`,
+    { modal: true, detail: 'Entries are added or updated on the target (conntrack -R, safe to repeat); nothing is deleted on either host.' },
+    go,
+  );
+  if (answer !== go) throw new UserCancelled();
+  const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: syncing conntrack ${source.alias} → ${target.alias}…` }, () =>
+    syncConntrack(netfilterBackend, source.connection, target.connection, addresses),
+  );
+  const text =
+    `Conntrack ${source.alias} → ${target.alias}: ${report.entries} entries, ${(report.bytes / 1024).toFixed(0)} KiB; ` +
+    `export ${report.exportMs.toFixed(0)} ms, import ${report.importMs.toFixed(0)} ms, verify ${report.verifyMs.toFixed(0)} ms` +
+    (report.missing ? `; ${report.missing} entries are NOT on the target` : '; all verified on the target');
+  ctx.log.info(text);
+  void (report.missing ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
+}
