@@ -42,7 +42,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   );
   const migrationStore = new ExtensionMigrationStore(extension);
   const migrations = new MigrationRunner(registry, migrationStore, config.libvirtUri, logger);
-  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, log: logger, showLog: () => channel.show() };
+  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, conntrackBudgetMs: config.conntrackBudgetMs, log: logger, showLog: () => channel.show() };
   const tree = new HostsTreeProvider(registry, migrations);
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog);

@@ -26,6 +26,8 @@ export interface MigrationOptions {
   autoConverge: boolean;
   tls: boolean;
   copyStorage: CopyStorage;
+  /** move the VM's conntrack state and resume it on the target only after the final import (--suspend gate) */
+  keepTcpConnections?: boolean;
 }
 
 export type ProfileId = 'safe' | 'fast' | 'largeVm';
@@ -45,8 +47,8 @@ export const PROFILES: Record<ProfileId, { label: string; detail: string; option
   // is auto-converge (CPU throttling) here; postcopy stays available in custom options with a single stream.
   largeVm: {
     label: 'Large VM',
-    detail: 'Fast, plus zero-copy send where the host allows it, and auto-converge if it does not converge',
-    options: { p2p: true, persistent: false, undefineSource: false, postcopy: 'off', parallelConnections: 4, zeroCopy: true, compression: 'none', autoConverge: true, tls: false, copyStorage: 'none' },
+    detail: 'Fast, plus zero-copy send where the host allows it, auto-converge if it does not converge, and its TCP connections kept',
+    options: { p2p: true, persistent: false, undefineSource: false, postcopy: 'off', parallelConnections: 4, zeroCopy: true, compression: 'none', autoConverge: true, tls: false, copyStorage: 'none', keepTcpConnections: true },
   },
 };
 
@@ -70,6 +72,7 @@ export function optionProblems(o: MigrationOptions): string[] {
   if (o.undefineSource && !o.persistent) problems.push('"undefine on source" without "persistent on target" would leave no definition anywhere');
   if (o.postcopy !== 'off' && o.copyStorage !== 'none') problems.push('postcopy cannot be combined with copying storage');
   // QEMU 10.0: migrate-set-capabilities fails with "Postcopy is not yet compatible with multifd"
+  if (o.keepTcpConnections && o.postcopy !== 'off') problems.push('"keep TCP connections" pauses the domain on the target until the final conntrack import, which postcopy cannot wait for');
   if (o.postcopy !== 'off' && parallel) problems.push('postcopy cannot be combined with parallel connections (QEMU: "Postcopy is not yet compatible with multifd")');
   return problems;
 }

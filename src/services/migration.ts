@@ -22,6 +22,9 @@ import {
   targetUri,
 } from '../core/migration';
 import type { Versions } from '../core/hostFacts';
+import { exportArgv, importArgv, parseExport } from '../core/conntrack';
+import type { HostConnection } from '../transport/hostConnection';
+import { netfilterBackend, syncConntrack } from './conntrack';
 import type { Logger } from '../transport/logger';
 import { SshError } from '../transport/sshError';
 import type { HostRegistry } from './hostRegistry';
@@ -55,7 +58,31 @@ export interface MigrationRecord {
   error?: string;
   sourceVersions?: Versions;
   targetVersions?: Versions;
+  /** "Keep TCP connections": the conntrack sync around a gated switchover */
+  gate?: GateReport;
 }
+
+export interface GateReport {
+  addresses: string[];
+  bulkEntries?: number;
+  finalEntries?: number;
+  /** the domain's extra pause on the target: switchover seen → final import → resumed */
+  extraPauseMs?: number;
+  /** flows not confirmed on the target when it was resumed (budget exceeded or import failed) */
+  missing?: number;
+  budgetExceeded?: boolean;
+  error?: string;
+}
+
+/** "Keep TCP connections": migrate with --suspend, sync conntrack, resume the target after the final import. */
+export interface KeepConnections {
+  addresses: string[];
+  /** the final import's budget; past it the target is resumed anyway (ferry.conntrack.budgetMs) */
+  budgetMs: number;
+}
+
+/** If Ferry is gone when the switchover comes, the source host itself resumes the target after this long. */
+const GATE_FAILSAFE_S = 10;
 
 export interface MigrationStore {
   loadActive(): MigrationRecord[];
@@ -115,7 +142,15 @@ export class MigrationRunner {
    * Start a migration (options already validated by preflight) and return its record at once; `done` resolves when
    * it has completed, failed or been aborted.
    */
-  async start(input: { sourceAlias: string; targetAlias: string; domainUuid: string; domainName: string; options: MigrationOptions; versions?: { source?: Versions; target?: Versions } }): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
+  async start(input: {
+    sourceAlias: string;
+    targetAlias: string;
+    domainUuid: string;
+    domainName: string;
+    options: MigrationOptions;
+    versions?: { source?: Versions; target?: Versions };
+    keepConnections?: KeepConnections;
+  }): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
     const problems = optionProblems(input.options);
     if (problems.length) throw new Error(`These migration options cannot work: ${problems.join('; ')}.`);
     if (input.sourceAlias === input.targetAlias) throw new Error('Source and target are the same host: libvirt refuses same-host migration.');
@@ -154,16 +189,112 @@ export class MigrationRunner {
       const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), { logLevel: 'info' });
       if (r.code !== 0) throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
     }
-    const argv = migrateArgv(uri, input.domainUuid, targetUri(targetHost), input.options);
-    // detached from the SSH session (setsid, no stdin): closing VS Code or losing the link does not stop it
+    const keep = input.keepConnections;
+    if (keep) {
+      if (!keep.addresses.length) throw new Error('"Keep TCP connections" needs the VM\'s IP addresses.');
+      await Promise.all([netfilterBackend.check(source), netfilterBackend.check(this.host(input.targetAlias).connection)]);
+      record.gate = { addresses: keep.addresses };
+    }
+    const destUri = targetUri(targetHost);
+    const argv = migrateArgv(uri, input.domainUuid, destUri, input.options, !!keep);
+    // detached from the SSH session (setsid, no stdin): closing VS Code or losing the link does not stop it. With a
+    // gate the domain waits paused on the target; if Ferry is gone by then, the source resumes it after a while.
+    const inner = 'failsafe=$1; turi=$2; uuid=$3; shift 3; "$@"; rc=$?; echo "ferry-exit=$rc"; ' +
+      'if [ "$rc" = 0 ] && [ "$failsafe" != 0 ]; then sleep "$failsafe"; virsh -q -c "$turi" resume "$uuid" >/dev/null 2>&1 && echo ferry-failsafe-resumed; fi';
+    const gate = keep ? this.prepareGate(record, keep, destUri) : undefined;
     const launch = await source.exec(
-      ['sh', '-c', 'log=$1; inner=$2; shift 2; setsid sh -c "$inner" ferry-migrate "$@" >"$log" 2>&1 </dev/null & echo "$!"', 'ferry', record.logPath, '"$@"; echo "ferry-exit=$?"', ...argv],
+      ['sh', '-c', 'log=$1; inner=$2; shift 2; setsid sh -c "$inner" ferry-migrate "$@" >"$log" 2>&1 </dev/null & echo "$!"', 'ferry', record.logPath, inner,
+        String(keep ? GATE_FAILSAFE_S : 0), destUri, input.domainUuid, ...argv],
       { logLevel: 'info' },
     );
+    if (launch.code !== 0) gate?.cancel();
     if (launch.code !== 0) throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
     this.log.info(`migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${record.logPath} on ${input.sourceAlias})`);
     this.changed(record);
+    if (gate) this.gates.set(record.id, gate);
     return { record, done: this.watch(record) };
+  }
+
+  private readonly gates = new Map<string, { done: Promise<GateReport>; cancel(): void; sawExit(code: number): void }>();
+
+  /**
+   * The gated switchover. Channels are opened now and wait: one watches virsh's log for the end of the migration,
+   * one will list the flows on the source, one will load them on the target, one will resume the target. At the
+   * switchover they only need a go, so the extra pause is the listing, the load and the resume, not SSH set-up.
+   */
+  private prepareGate(record: MigrationRecord, keep: KeepConnections, destUri: string): { done: Promise<GateReport>; cancel(): void; sawExit(code: number): void } {
+    const source = this.host(record.source).connection;
+    const target = this.host(record.target).connection;
+    const deferred = <T>() => {
+      let resolve!: (v: T) => void;
+      const promise = new Promise<T>((r) => (resolve = r));
+      return { promise, resolve };
+    };
+    const exportGo = deferred<string>();
+    const importData = deferred<string>();
+    const resumeGo = deferred<string>();
+    const waitFor = (conn: HostConnection, argv: readonly string[], stdin: Promise<string>) => conn.exec(['sh', '-c', 'read -r go && exec "$@"', 'ferry-gate', ...argv], { stdin, logLevel: 'info' });
+    const exporting = waitFor(source, exportArgv(keep.addresses), exportGo.promise);
+    const importing = target.exec(importArgv, { stdin: importData.promise, logLevel: 'info' });
+    const resuming = waitFor(target, ['virsh', '-q', '-c', this.uri(), 'resume', record.domainUuid], resumeGo.promise);
+    for (const waiting of [exporting, importing, resuming]) waiting.catch(() => undefined); // awaited only on a switchover
+    const cancel = () => {
+      for (const d of [exportGo, importData, resumeGo]) d.resolve(''); // EOF: `read` fails, nothing runs
+    };
+    const report: GateReport = { addresses: keep.addresses };
+    const switchover = deferred<number>();
+    let logStream: { close(): void } | undefined;
+    void source
+      .stream(['tail', '-n', '+1', '-F', record.logPath], (line) => {
+        const exit = /^ferry-exit=(\d+)/.exec(line);
+        if (exit) switchover.resolve(Number(exit[1]));
+      })
+      .then((s) => (logStream = s), () => switchover.resolve(-1));
+    // the bulk copy while memory is copied: most flows are in place before the switchover
+    void syncConntrack(netfilterBackend, source, target, keep.addresses, false).then(
+      (r) => (report.bulkEntries = r.entries),
+      (e: Error) => this.log.warn(`migration ${record.id}: bulk conntrack sync failed: ${e.message}`),
+    );
+    const done = (async (): Promise<GateReport> => {
+      const exit = await switchover.promise;
+      logStream?.close();
+      if (exit !== 0) {
+        cancel();
+        return report;
+      }
+      const started = performance.now();
+      exportGo.resolve('go\n');
+      try {
+        const listed = await exporting;
+        if (listed.code !== 0) throw new Error(listed.stderr.trim() || `exit ${listed.code}`);
+        const flows = parseExport(listed.stdout).flows;
+        report.finalEntries = flows.length;
+        importData.resolve(flows.map((f) => `${f.line}\n`).join(''));
+        const left = keep.budgetMs - (performance.now() - started);
+        const inTime = await Promise.race([importing.then((r) => r.code === 0), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]);
+        if (inTime === 'late') {
+          report.budgetExceeded = true;
+          report.missing = flows.length;
+        } else if (!inTime) {
+          report.missing = flows.length;
+          report.error = 'the final conntrack import failed';
+        } else report.missing = 0;
+      } catch (e) {
+        report.error = `final conntrack sync: ${(e as Error).message}`;
+        importData.resolve('');
+      }
+      resumeGo.resolve('go\n'); // resume anyway: a paused VM is worse than a few lost flows
+      const resumed = await resuming;
+      report.extraPauseMs = Math.round(performance.now() - started);
+      if (resumed.code !== 0) report.error = [report.error, `resuming on ${record.target}: ${resumed.stderr.trim()}`].filter(Boolean).join('; ');
+      if (report.budgetExceeded) {
+        this.log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
+      }
+      this.log.info(`migration ${record.id}: switchover gate: ${report.finalEntries ?? 0} flows, extra pause ${report.extraPauseMs} ms via ${destUri}`);
+      return report;
+    })();
+    // the poll loop reads the same exit status from the log: whichever sees it first opens the gate
+    return { done, cancel, sawExit: (code) => switchover.resolve(code) };
   }
 
   private watch(record: MigrationRecord): Promise<MigrationRecord> {
@@ -216,6 +347,12 @@ export class MigrationRunner {
 
   private async finish(record: MigrationRecord, exitCode: number, output: string): Promise<MigrationRecord> {
     const uri = this.uri();
+    const gate = this.gates.get(record.id);
+    if (gate) {
+      gate.sawExit(exitCode);
+      record = { ...record, gate: await gate.done };
+      this.gates.delete(record.id);
+    }
     const source = this.host(record.source).connection;
     const errorText = output.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')).join(': ');
     let phase: MigrationPhase = exitCode === 0 ? 'completed' : this.abortRequested.has(record.id) || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';

@@ -14,6 +14,7 @@ export const config = {
   connectTimeoutMs: () => get<number>(Settings.connectTimeoutSeconds, 10) * 1000,
   keepaliveIntervalMs: () => get<number>(Settings.keepaliveIntervalSeconds, 15) * 1000,
   rememberPassphrases: () => get<boolean>(Settings.rememberPassphrases, false),
+  conntrackBudgetMs: () => get<number>(Settings.conntrackBudgetMs, 200),
   libvirtUri: () => get<string>(Settings.libvirtUri, DEFAULT_LIBVIRT_URI) || DEFAULT_LIBVIRT_URI,
   setHosts: (hosts: string[]) => vscode.workspace.getConfiguration('ferry').update('hosts', hosts, vscode.ConfigurationTarget.Global),
 };

@@ -9,6 +9,7 @@ export interface FerryContext {
   migrations: MigrationRunner;
   migrationStore: ExtensionMigrationStore;
   libvirtUri(): string;
+  conntrackBudgetMs(): number;
   log: Logger;
   showLog(): void;
 }

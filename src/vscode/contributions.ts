@@ -29,6 +29,7 @@ export const Settings = {
   keepaliveIntervalSeconds: 'ferry.ssh.keepaliveIntervalSeconds',
   rememberPassphrases: 'ferry.ssh.rememberPassphrases',
   libvirtUri: 'ferry.libvirt.uri',
+  conntrackBudgetMs: 'ferry.conntrack.budgetMs',
 } as const;
 
 /** contextValue of tree items; package.json `when` clauses match them by regex. */

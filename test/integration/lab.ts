@@ -83,15 +83,19 @@ export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): 
 export async function holdEchoConnections<T>(ip: string, n: number, during: () => Promise<T>): Promise<{ result: T; minOk: number; lastOk: number; rounds: number; output: string }> {
   const { spawn } = await import('node:child_process');
   const seconds = 600;
-  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'echo-hold.py'), ip, '7', String(n), String(seconds)]);
+  // an echo may wait out TCP's retransmission backoff across the switchover (RTO 200 ms, then 400, 800 …):
+  // a round counts a connection that answers within 3 s; a dropped connection never answers again
+  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'echo-hold.py'), ip, '7', String(n), String(seconds), '3']);
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   await waitFor('the echo connections to open', () => output.includes('opened'), 10_000);
   try {
     const result = await during();
-    // a few more rounds after the move, then stop the holder and read its verdict
-    await new Promise((r) => setTimeout(r, 2000));
-    const counts = [...output.matchAll(/round \d+: (\d+)\/\d+/g)].map((m) => Number(m[1]));
+    // one more complete round after the move (a stalled one takes 3 s per connection), then the verdict
+    const rounds = () => [...output.matchAll(/round \d+: (\d+)\/\d+/g)].map((m) => Number(m[1]));
+    const after = rounds().length + 2; // the round under way when the move ended, and one wholly after it
+    await waitFor('an echo round after the move', () => rounds().length >= after, 200_000);
+    const counts = rounds();
     return { result, minOk: Math.min(...counts), lastOk: counts[counts.length - 1], rounds: counts.length, output };
   } finally {
     child.kill('SIGTERM');

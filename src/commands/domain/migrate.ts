@@ -1,5 +1,6 @@
 /** Migrate Domain…: target, profile or custom options, preflight checklist, then a progress notification with cancel. */
 import * as vscode from 'vscode';
+import { assertAddress } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
 import type { MigrationOptions, ProfileId } from '../../core/migration';
 import { formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration';
@@ -19,6 +20,8 @@ export interface MigrateRequest {
   target?: string;
   profile?: ProfileId;
   options?: MigrationOptions;
+  /** the VM's addresses for "keep TCP connections" */
+  addresses?: string[];
 }
 
 export async function migrateDomains(ctx: FerryContext, clicked?: DomainNode, selected?: DomainNode[], request: MigrateRequest = {}): Promise<MigrationRecord[]> {
@@ -69,6 +72,7 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
     { key: 'postcopy', label: 'Postcopy after the first precopy pass', on: (o) => o.postcopy === 'afterPrecopy', set: (o, v) => (o.postcopy = v ? 'afterPrecopy' : o.postcopy === 'afterPrecopy' ? 'off' : o.postcopy) },
     { key: 'compression', label: 'Compression (xbzrle)', on: (o) => o.compression !== 'none', set: (o, v) => (o.compression = v ? 'xbzrle' : 'none') },
     { key: 'copyStorage', label: 'Copy storage (full)', on: (o) => o.copyStorage !== 'none', set: (o, v) => (o.copyStorage = v ? 'all' : 'none') },
+    { key: 'keepTcpConnections', label: 'Keep TCP connections (sync conntrack, resume after the final import)', on: (o) => !!o.keepTcpConnections, set: (o, v) => (o.keepTcpConnections = v) },
   ];
   const picked = await vscode.window.showQuickPick(flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })), { canPickMany: true, title: 'Ferry: Migration options' });
   if (!picked) throw new UserCancelled();
@@ -120,8 +124,17 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
     const answer = await vscode.window.showWarningMessage(`Preflight for ${node.domain.name} → ${target} has warnings.`, { modal: true, detail: checklist }, go);
     if (answer !== go) throw new UserCancelled();
   }
+  const addresses = options.keepTcpConnections ? (request.addresses ?? (await askAddresses(node))) : undefined;
   await ctx.migrationStore.rememberOptions(source, target, chosen.profile, chosen.options);
-  const { record, done } = await ctx.migrations.start({ sourceAlias: source, targetAlias: target, domainUuid: node.domain.uuid, domainName: node.domain.name, options, versions: { source: preflight.sourceVersions, target: preflight.targetVersions } });
+  const { record, done } = await ctx.migrations.start({
+    sourceAlias: source,
+    targetAlias: target,
+    domainUuid: node.domain.uuid,
+    domainName: node.domain.name,
+    options,
+    versions: { source: preflight.sourceVersions, target: preflight.targetVersions },
+    keepConnections: addresses ? { addresses, budgetMs: ctx.conntrackBudgetMs() } : undefined,
+  });
   void showProgress(ctx, record, done);
   const result = await done;
   const lines = summarize(result);
@@ -129,6 +142,25 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   const show = result.phase === 'completed' ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
   void show(lines.slice(0, 2).join(' — '), 'Show Log').then((p) => p && ctx.showLog());
   return result;
+}
+
+async function askAddresses(node: DomainNode): Promise<string[]> {
+  const typed = await vscode.window.showInputBox({
+    title: `Ferry: keep TCP connections of ${node.domain.name}`,
+    prompt: "The VM's IP addresses (space or comma separated): their conntrack entries move with it",
+    value: node.domain.ips.join(' '),
+    validateInput: (t) => {
+      try {
+        const parts = t.split(/[\s,]+/).filter(Boolean);
+        parts.forEach(assertAddress);
+        return parts.length ? undefined : 'at least one address';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  });
+  if (typed === undefined) throw new UserCancelled();
+  return typed.split(/[\s,]+/).filter(Boolean);
 }
 
 export function progressText(r: MigrationRecord): string {

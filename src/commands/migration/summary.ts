@@ -16,6 +16,7 @@ export function describeOptions(o: MigrationOptions): string {
   if (o.persistent) parts.push('persistent');
   if (o.undefineSource) parts.push('undefine source');
   if (o.copyStorage !== 'none') parts.push(`copy storage (${o.copyStorage})`);
+  if (o.keepTcpConnections) parts.push('keep TCP connections');
   return parts.join(', ');
 }
 
@@ -33,6 +34,13 @@ export function summarize(r: MigrationRecord): string[] {
       `throughput average ${formatRate(average)}, peak ${formatRate(Math.max(s.memoryBps ?? 0, ...rates))}`,
     );
   } else if (wall) lines.push(wall);
+  if (r.gate) {
+    const g = r.gate;
+    lines.push(
+      `TCP connections: ${g.bulkEntries ?? '?'} flows copied while memory moved, ${g.finalEntries ?? '?'} at the switchover, extra pause ${g.extraPauseMs ?? '?'} ms` +
+        (g.missing ? `, ${g.missing} flows not confirmed when resumed${g.budgetExceeded ? ' (budget exceeded)' : ''}` : '') + (g.error ? ` (${g.error})` : ''),
+    );
+  }
   lines.push(`options: ${describeOptions(r.options)}`);
   const v = (x?: { libvirt?: string; hypervisor?: string }) => (x ? `libvirt ${x.libvirt ?? '?'}, ${x.hypervisor ?? '?'}` : '?');
   if (r.sourceVersions || r.targetVersions) lines.push(`versions: ${r.source} ${v(r.sourceVersions)}; ${r.target} ${v(r.targetVersions)}`);
