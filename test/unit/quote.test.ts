@@ -23,15 +23,24 @@ describe('shell quoting (the one place argv becomes a command line)', () => {
     expect(() => shellCommand([])).toThrow(/empty/);
   });
 
+  // stdin is the hang-up signal: it stays open (sleep) while the command runs, as an SSH channel's does
+  const wrapped = (argv: string[], stdinOpenFor: number) => {
+    try {
+      return { status: 0, stdout: execFileSync('sh', ['-c', `sleep ${stdinOpenFor} | ${shellCommand(killOnHangupArgv(argv))}`], { encoding: 'utf8' }) };
+    } catch (e) {
+      return e as { status: number; stdout: string };
+    }
+  };
+
   it('the hang-up wrapper keeps argv intact and the exit code', () => {
-    const status = (() => {
-      try {
-        execFileSync('sh', ['-c', `${shellCommand(killOnHangupArgv(['sh', '-c', 'printf "%s" "$1"; exit 3', 'x', "it's $(x)"]))} </dev/null`], { encoding: 'utf8' });
-        return 0;
-      } catch (e) {
-        return (e as { status: number; stdout: string }).status;
-      }
-    })();
-    expect(status).toBe(3);
+    const r = wrapped(['sh', '-c', 'printf "%s" "$1"; exit 3', 'x', "it's $(x)"], 1);
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe("it's $(x)");
+  });
+
+  it('the hang-up wrapper ends the command when its stdin closes', () => {
+    const started = Date.now();
+    expect(wrapped(['sleep', '30'], 0.3).status).toBe(143); // TERMed
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
