@@ -15,7 +15,6 @@ const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', ur
 export const listDomainsArgv = (uri: string): Argv => virsh(uri, 'list', '--all', '--uuid', '--name');
 export const domstatsArgv = (uri: string): Argv => virsh(uri, 'domstats', '--raw', '--state', '--vcpu', '--balloon');
 export const eventsArgv = (uri: string): Argv => virsh(uri, 'event', '--all', '--loop', '--timestamp');
-export const hostnameArgv = (uri: string): Argv => virsh(uri, 'hostname');
 
 const VIRSH_VERB: Record<LifecycleAction, string> = {
   start: 'start',

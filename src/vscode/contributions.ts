@@ -34,4 +34,3 @@ export const Settings = {
 
 /** contextValue of tree items; package.json `when` clauses match them by regex. */
 export type HostContext = `host:${'connected' | 'connecting' | 'disconnected' | 'failed'}`;
-export type MessageContext = 'message:retry' | 'message:info';
