@@ -79,19 +79,22 @@ export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): 
   execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/dirty?mb=${mb}&rate=${rateMiBps}`]);
 }
 
-/** Hold N echo connections to a guest from the client namespace while `during` runs; resolves with the final counts. */
-export async function holdEchoConnections<T>(ip: string, n: number, during: () => Promise<T>): Promise<{ result: T; minOk: number; lastOk: number; rounds: number; output: string }> {
+/**
+ * Hold N echo connections to a guest from the client namespace while `during` runs; resolves with the counts.
+ * A round counts a connection whose echo returns within replyTimeoutS: across a switchover an echo may wait out
+ * TCP's retransmission backoff (RTO 200 ms, doubling: resent after 0.2, 0.6, 1.4, 3.0, 6.2 s), which is a
+ * delay, not a lost connection; a dropped connection never answers again.
+ */
+export async function holdEchoConnections<T>(ip: string, n: number, during: () => Promise<T>, replyTimeoutS = 1): Promise<{ result: T; minOk: number; lastOk: number; rounds: number; output: string }> {
   const { spawn } = await import('node:child_process');
   const seconds = 600;
-  // an echo may wait out TCP's retransmission backoff across the switchover (RTO 200 ms, then 400, 800 …):
-  // a round counts a connection that answers within 3 s; a dropped connection never answers again
-  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'echo-hold.py'), ip, '7', String(n), String(seconds), '3']);
+  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'echo-hold.py'), ip, '7', String(n), String(seconds), String(replyTimeoutS)]);
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   await waitFor('the echo connections to open', () => output.includes('opened'), 10_000);
   try {
     const result = await during();
-    // one more complete round after the move (a stalled one takes 3 s per connection), then the verdict
+    // one more complete round after the move (a stalled one takes replyTimeoutS per connection), then the verdict
     const rounds = () => [...output.matchAll(/round \d+: (\d+)\/\d+/g)].map((m) => Number(m[1]));
     const after = rounds().length + 2; // the round under way when the move ended, and one wholly after it
     await waitFor('an echo round after the move', () => rounds().length >= after, 200_000);
