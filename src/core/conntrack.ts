@@ -99,3 +99,8 @@ export function parseExport(stdout: string): ConntrackExport {
   }
   return { flows, skipped };
 }
+
+/** The input `conntrack -R -` reads for these flows. */
+export function loadText(flows: readonly Flow[]): string {
+  return flows.map((f) => `${f.line}\n`).join('');
+}

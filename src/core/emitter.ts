@@ -21,3 +21,11 @@ export class Emitter<T> {
     this.listeners.clear();
   }
 }
+
+/** A promise with its resolve/reject handed out: for work that is set up now and released later. */
+export function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(reason: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}

@@ -4,7 +4,9 @@
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
 import type { Flow } from '../core/conntrack';
-import { assertAddress, exportArgv, importArgv, parseExport } from '../core/conntrack';
+import { assertAddress, exportArgv, importArgv, loadText, parseExport } from '../core/conntrack';
+import { deferred } from '../core/emitter';
+import { afterGoArgv, GO } from '../transport/quote';
 import type { HostConnection } from '../transport/hostConnection';
 
 export interface ConntrackExportResult {
@@ -18,7 +20,8 @@ export interface ConntrackBackend {
   readonly name: string;
   /** throws with what to do when the host cannot take part (tool missing or too old, no permission) */
   check(host: HostConnection): Promise<void>;
-  export(host: HostConnection, addresses: readonly string[]): Promise<ConntrackExportResult>;
+  /** with `go`, the export is set up now and runs when `go` resolves (true) — or never (false) */
+  export(host: HostConnection, addresses: readonly string[], go?: Promise<boolean>): Promise<ConntrackExportResult>;
   /** load lines; `data` may still be coming (the channel opens at once, the lines follow) */
   import(host: HostConnection, data: Promise<string>): Promise<void>;
   /** flow keys with their marks, as the host holds them now */
@@ -42,8 +45,11 @@ export const netfilterBackend: ConntrackBackend = {
     const probe = await host.exec(['conntrack', '-C'], { timeoutMs: 10_000 });
     if (probe.code !== 0) throw new Error(`${host.alias}: conntrack cannot read the table: ${probe.stderr.trim() || `exit ${probe.code}`} (root or CAP_NET_ADMIN needed)`);
   },
-  async export(host, addresses) {
-    const r = await host.exec(exportArgv(addresses), { timeoutMs: 60_000 });
+  async export(host, addresses, go) {
+    const argv = exportArgv(addresses);
+    const r = go
+      ? await host.exec(afterGoArgv(argv), { stdin: go.then((run) => (run ? GO : '')), logLevel: 'info' })
+      : await host.exec(argv, { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`${host.alias}: conntrack export failed: ${r.stderr.trim().split('\n').filter((l) => !/flow entries have been shown/.test(l)).join('; ') || `exit ${r.code}`}`);
     return { ...parseExport(r.stdout), bytes: Buffer.byteLength(r.stdout) };
   },
@@ -80,11 +86,9 @@ export interface SyncReport {
 export async function syncConntrack(backend: ConntrackBackend, source: HostConnection, target: HostConnection, addresses: readonly string[], verify = true): Promise<SyncReport> {
   for (const a of addresses) assertAddress(a); // before any channel opens
   const started = performance.now();
-  let releaseData!: (data: string) => void;
-  let failData!: (e: unknown) => void;
-  const data = new Promise<string>((resolve, reject) => ((releaseData = resolve), (failData = reject)));
-  data.catch(() => undefined); // a failed export is reported below, not as an unhandled rejection
-  const importing = backend.import(target, data);
+  const data = deferred<string>();
+  data.promise.catch(() => undefined); // a failed export is reported below, not as an unhandled rejection
+  const importing = backend.import(target, data.promise);
   let exported: ConntrackExportResult;
   let exportMs: number;
   let transferMs: number;
@@ -93,11 +97,11 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
     exported = await backend.export(source, addresses);
     exportMs = performance.now() - t0;
     const t1 = performance.now();
-    const text = exported.flows.map((f) => `${f.line}\n`).join('');
+    const text = loadText(exported.flows);
     transferMs = performance.now() - t1;
-    releaseData(text);
+    data.resolve(text);
   } catch (e) {
-    failData(e);
+    data.reject(e);
     await importing.catch(() => undefined);
     throw e;
   }

@@ -5,7 +5,7 @@
  * Records of running migrations are persisted, so a reloaded window or a reconnected host re-attaches.
  */
 import type { Event } from '../core/emitter';
-import { Emitter } from '../core/emitter';
+import { deferred, Emitter } from '../core/emitter';
 import type { JobStats, MigrationOptions } from '../core/migration';
 import {
   abortArgv,
@@ -22,10 +22,10 @@ import {
   targetUri,
 } from '../core/migration';
 import type { Versions } from '../core/hostFacts';
-import { exportArgv, importArgv, parseExport } from '../core/conntrack';
-import type { HostConnection } from '../transport/hostConnection';
+import { loadText } from '../core/conntrack';
 import { netfilterBackend, syncConntrack } from './conntrack';
 import type { Logger } from '../transport/logger';
+import { afterGoArgv, GO } from '../transport/quote';
 import { SshError } from '../transport/sshError';
 import type { HostRegistry } from './hostRegistry';
 import { LibvirtError, virshErrorText } from './inventory';
@@ -81,6 +81,12 @@ export interface KeepConnections {
   budgetMs: number;
 }
 
+/** A prepared switchover gate: `switchoverSeen(0)` runs it, any other exit status ends it without running. */
+interface Gate {
+  done: Promise<GateReport>;
+  switchoverSeen(exitCode: number): void;
+}
+
 /** If Ferry is gone when the switchover comes, the source host itself resumes the target after this long. */
 const GATE_FAILSAFE_S = 10;
 
@@ -133,8 +139,10 @@ export class MigrationRunner {
   }
 
   private changed(record: MigrationRecord) {
+    const before = this.active.get(record.id)?.phase;
     if (!FINISHED.includes(record.phase)) this.active.set(record.id, record);
-    void this.store.saveActive(this.running);
+    // what is stored (a record without its samples) only matters when a migration starts, changes phase or ends
+    if (before !== record.phase) void this.store.saveActive(this.running);
     this.changeEmitter.fire(record);
   }
 
@@ -207,39 +215,38 @@ export class MigrationRunner {
         String(keep ? GATE_FAILSAFE_S : 0), destUri, input.domainUuid, ...argv],
       { logLevel: 'info' },
     );
-    if (launch.code !== 0) gate?.cancel();
-    if (launch.code !== 0) throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
+    if (launch.code !== 0) {
+      gate?.switchoverSeen(-1);
+      throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
+    }
     this.log.info(`migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${record.logPath} on ${input.sourceAlias})`);
     this.changed(record);
     if (gate) this.gates.set(record.id, gate);
     return { record, done: this.watch(record) };
   }
 
-  private readonly gates = new Map<string, { done: Promise<GateReport>; cancel(): void; sawExit(code: number): void }>();
+  private readonly gates = new Map<string, Gate>();
 
   /**
    * The gated switchover. Channels are opened now and wait: one watches virsh's log for the end of the migration,
    * one will list the flows on the source, one will load them on the target, one will resume the target. At the
    * switchover they only need a go, so the extra pause is the listing, the load and the resume, not SSH set-up.
    */
-  private prepareGate(record: MigrationRecord, keep: KeepConnections, destUri: string): { done: Promise<GateReport>; cancel(): void; sawExit(code: number): void } {
+  private prepareGate(record: MigrationRecord, keep: KeepConnections, destUri: string): Gate {
     const source = this.host(record.source).connection;
     const target = this.host(record.target).connection;
-    const deferred = <T>() => {
-      let resolve!: (v: T) => void;
-      const promise = new Promise<T>((r) => (resolve = r));
-      return { promise, resolve };
-    };
-    const exportGo = deferred<string>();
+    const exportGo = deferred<boolean>();
     const importData = deferred<string>();
     const resumeGo = deferred<string>();
-    const waitFor = (conn: HostConnection, argv: readonly string[], stdin: Promise<string>) => conn.exec(['sh', '-c', 'read -r go && exec "$@"', 'ferry-gate', ...argv], { stdin, logLevel: 'info' });
-    const exporting = waitFor(source, exportArgv(keep.addresses), exportGo.promise);
-    const importing = target.exec(importArgv, { stdin: importData.promise, logLevel: 'info' });
-    const resuming = waitFor(target, ['virsh', '-q', '-c', this.uri(), 'resume', record.domainUuid], resumeGo.promise);
+    const exporting = netfilterBackend.export(source, keep.addresses, exportGo.promise);
+    const importing = netfilterBackend.import(target, importData.promise);
+    const resuming = target.exec(afterGoArgv(['virsh', '-q', '-c', this.uri(), 'resume', record.domainUuid]), { stdin: resumeGo.promise, logLevel: 'info' });
     for (const waiting of [exporting, importing, resuming]) waiting.catch(() => undefined); // awaited only on a switchover
     const cancel = () => {
-      for (const d of [exportGo, importData, resumeGo]) d.resolve(''); // EOF: `read` fails, nothing runs
+      // end every waiting channel: the gated commands never run
+      exportGo.resolve(false);
+      importData.resolve('');
+      resumeGo.resolve('');
     };
     const report: GateReport = { addresses: keep.addresses };
     const switchover = deferred<number>();
@@ -263,15 +270,13 @@ export class MigrationRunner {
         return report;
       }
       const started = performance.now();
-      exportGo.resolve('go\n');
+      exportGo.resolve(true);
       try {
-        const listed = await exporting;
-        if (listed.code !== 0) throw new Error(listed.stderr.trim() || `exit ${listed.code}`);
-        const flows = parseExport(listed.stdout).flows;
+        const { flows } = await exporting;
         report.finalEntries = flows.length;
-        importData.resolve(flows.map((f) => `${f.line}\n`).join(''));
+        importData.resolve(loadText(flows));
         const left = keep.budgetMs - (performance.now() - started);
-        const inTime = await Promise.race([importing.then((r) => r.code === 0), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]);
+        const inTime = await Promise.race([importing.then(() => true, () => false), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]);
         if (inTime === 'late') {
           report.budgetExceeded = true;
           report.missing = flows.length;
@@ -283,7 +288,7 @@ export class MigrationRunner {
         report.error = `final conntrack sync: ${(e as Error).message}`;
         importData.resolve('');
       }
-      resumeGo.resolve('go\n'); // resume anyway: a paused VM is worse than a few lost flows
+      resumeGo.resolve(GO); // resume anyway: a paused VM is worse than a few lost flows
       const resumed = await resuming;
       report.extraPauseMs = Math.round(performance.now() - started);
       if (resumed.code !== 0) report.error = [report.error, `resuming on ${record.target}: ${resumed.stderr.trim()}`].filter(Boolean).join('; ');
@@ -294,7 +299,7 @@ export class MigrationRunner {
       return report;
     })();
     // the poll loop reads the same exit status from the log: whichever sees it first opens the gate
-    return { done, cancel, sawExit: (code) => switchover.resolve(code) };
+    return { done, switchoverSeen: (code) => switchover.resolve(code) };
   }
 
   private watch(record: MigrationRecord): Promise<MigrationRecord> {
@@ -318,9 +323,8 @@ export class MigrationRunner {
         if (stats && isActiveJob(stats)) {
           sawJob = true;
           const postcopy = record.phase === 'postcopy' || (stats.postcopyRequests ?? 0) > 0;
-          const next: MigrationRecord = { ...record, phase: postcopy ? 'postcopy' : 'running', last: stats, percent: progressPercent(stats, record.percent) };
-          next.samples = record.samples.length >= MAX_SAMPLES ? record.samples : [...record.samples, { t: Date.now() - record.startedAt, stats }];
-          record = next;
+          if (record.samples.length < MAX_SAMPLES) record.samples.push({ t: Date.now() - record.startedAt, stats });
+          record = { ...record, phase: postcopy ? 'postcopy' : 'running', last: stats, percent: progressPercent(stats, record.percent) };
           this.changed(record);
         } else {
           // no job (or no domain any more) on the source: did virsh migrate finish? its log has the exit status
@@ -349,7 +353,7 @@ export class MigrationRunner {
     const uri = this.uri();
     const gate = this.gates.get(record.id);
     if (gate) {
-      gate.sawExit(exitCode);
+      gate.switchoverSeen(exitCode);
       record = { ...record, gate: await gate.done };
       this.gates.delete(record.id);
     }
