@@ -1,7 +1,7 @@
 // Two bundles: the extension host (Node, CommonJS) and the webview front-end (browser, ESM).
 // Usage: node esbuild.config.mjs [--tests] [--watch]
 import * as esbuild from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 
 const tests = process.argv.includes('--tests');
 const node = {
@@ -9,7 +9,18 @@ const node = {
   // ssh2's optional native helpers: loaded in try/catch, pure-JS fallbacks are used without them
   external: ['vscode', 'cpu-features', '*.node'],
 };
-const builds = [esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' })];
+const builds = [
+  esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
+  esbuild.build({ bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', minify: true, entryPoints: ['src/webview/monitor.ts'], outfile: 'dist/webview/monitor.js' }),
+];
+// the webview's style sheets and icon font, served from dist/webview (the CSP allows nothing from elsewhere)
+mkdirSync('dist/webview', { recursive: true });
+for (const [from, to] of [
+  ['media/monitor.css', 'monitor.css'],
+  ['node_modules/uplot/dist/uPlot.min.css', 'uplot.css'],
+  ['node_modules/@vscode/codicons/dist/codicon.css', 'codicon.css'],
+  ['node_modules/@vscode/codicons/dist/codicon.ttf', 'codicon.ttf'],
+]) copyFileSync(from, `dist/webview/${to}`);
 if (tests) {
   const dir = 'test/exthost';
   const entries = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`);

@@ -16,12 +16,15 @@ count_plain() {  # add the "name: N passed, N failed" lines a log holds
   read -r p f < <(grep -hoE '^(ui|exthost): [0-9]+ passed, [0-9]+ failed' "$1" | awk '{p+=$2; f+=$4} END {print p+0, f+0}')
   passed=$((passed + p)); failed=$((failed + f))
 }
+list_failures() {  # the failed tests of a vitest JSON report, one line each, for the end of the log
+  node -e "const r=require('$1');for(const f of r.testResults)for(const t of f.assertionResults)if(t.status!=='passed')console.log('  '+t.status+': '+f.name.replace(process.cwd()+'/','')+' > '+t.fullName+': '+String(t.failureMessages[0]||'').split('\\n')[0].slice(0,300))" 2>/dev/null
+}
 step() { echo; echo "=== $* ==="; }
 fail() { echo "FAILED: $*"; status=1; }
 
 step "set-up (Debian packages, QEMU 10, guest kernel, Chromium, code-server, npm packages)"
 bash scripts/setup.sh || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
-step "type check";  npx tsc -p . || { fail "type check"; failed=$((failed + 1)); }
+step "type check";  npm run -s typecheck || { fail "type check"; failed=$((failed + 1)); }
 step "lint";        npx eslint src test bench || { fail "lint"; failed=$((failed + 1)); }
 step "unit tests";  npx vitest run --reporter=default --reporter=json --outputFile="$OUT/unit.json" || fail "unit tests"
 count_vitest "$OUT/unit.json"
@@ -39,6 +42,8 @@ grep -qE '^ui: [0-9]+ passed' "$OUT/e2e.log" || failed=$((failed + 1))       # a
 grep -qE '^exthost: [0-9]+ passed' "$OUT/e2e.log" || failed=$((failed + 1))
 echo
 echo "screenshots and reports: $OUT"
+for report in "$OUT/unit.json" "$OUT/integration.json"; do [ -f "$report" ] && list_failures "$report"; done
+grep -hE '^(FAIL |  [0-9]+\) )' "$OUT/e2e.log" 2>/dev/null | head -20   # ui step failures, mocha failures
 [ $failed -gt 0 ] && status=1
 echo "$passed passed, $failed failed"
 exit $status

@@ -8,11 +8,13 @@ import { removeHost } from './commands/host/removeHost';
 import { LIFECYCLE_VERBS, runLifecycle } from './commands/domain/lifecycle';
 import { migrateDomains, showProgress } from './commands/domain/migrate';
 import { syncConntrackCommand } from './commands/conntrack/syncConntrack';
+import { compareRuns, importRunCommand, showMonitor } from './commands/migration/monitor';
 import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from './commands/migration/steer';
 import { MigrationRunner } from './services/migration';
 import { ExtensionMigrationStore } from './vscode/migrationStore';
 import { HostRegistry } from './services/hostRegistry';
 import { HostsTreeProvider } from './views/hostsTree';
+import { MonitorPanels } from './views/monitorPanel';
 import { config } from './vscode/config';
 import type { FerryContext } from './vscode/context';
 import { Commands, Settings, Views } from './vscode/contributions';
@@ -23,6 +25,7 @@ import { registerCommand } from './vscode/runCommand';
 export interface FerryApi {
   context: FerryContext;
   tree: HostsTreeProvider;
+  panels: MonitorPanels;
 }
 
 export function activate(extension: vscode.ExtensionContext): FerryApi {
@@ -42,7 +45,8 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   );
   const migrationStore = new ExtensionMigrationStore(extension);
   const migrations = new MigrationRunner(registry, migrationStore, config.libvirtUri, logger);
-  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, conntrackBudgetMs: config.conntrackBudgetMs, log: logger, showLog: () => channel.show() };
+  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, conntrackBudgetMs: config.conntrackBudgetMs, log: logger, showLog: () => channel.show(), openMonitor: (run) => panels.open(run) };
+  const panels = new MonitorPanels(ctx, extension.extensionUri);
   const tree = new HostsTreeProvider(registry, migrations);
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog);
@@ -51,6 +55,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     channel,
     registry,
     migrations,
+    panels,
     tree,
     view,
     command(Commands.hostAdd, (alias?: string) => addHost(ctx, alias)),
@@ -64,6 +69,9 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.migrationSetBandwidth, (node?, mibps?: number) => setBandwidth(ctx, node, mibps)),
     command(Commands.migrationSetMaxDowntime, (node?, ms?: number) => setMaxDowntime(ctx, node, ms)),
     command(Commands.migrationPostcopy, (node?) => switchToPostcopy(ctx, node)),
+    command(Commands.migrationShowMonitor, (node?) => showMonitor(ctx, panels, node)),
+    command(Commands.migrationCompare, (node?) => compareRuns(ctx, panels, node)),
+    command(Commands.migrationImportRun, () => importRunCommand(ctx, panels)),
     command(Commands.conntrackSync, (node?) => syncConntrackCommand(ctx, node)),
     ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?) => runLifecycle(ctx, verb, clicked, selected))),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -74,7 +82,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   // migrations that were running when the window closed: watch them again and show their progress
   for (const { record, done } of migrations.reattach()) void showProgress(ctx, record, done);
   logger.info(`Ferry activated with ${config.hosts().length} host(s); ssh config ${config.sshConfigPath()}`);
-  return { context: ctx, tree };
+  return { context: ctx, tree, panels };
 }
 
 export function deactivate(): void {}

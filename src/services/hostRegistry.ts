@@ -19,6 +19,9 @@ export class HostRegistry {
   /** fires when the host list or any host's state or domains change */
   readonly onDidChange: Event<void> = this.changeEmitter.event;
   private readonly subscriptions = new Map<string, { dispose(): void }[]>();
+  private readonly migrationEmitter = new Emitter<{ alias: string; domainName: string }>();
+  /** a host's libvirt reported a migration of one of its domains (whoever started it) */
+  readonly onDidSeeMigration = this.migrationEmitter.event;
 
   constructor(
     private readonly options: RegistryOptions,
@@ -54,7 +57,10 @@ export class HostRegistry {
       const connection = new HostConnection(alias, { ...this.options.connection, resolve: (a) => resolveHost(a, this.options.sshConfigPath()) }, this.log);
       const inventory = new HostInventory(connection, this.options.libvirtUri(), this.log);
       this.entries.set(alias, inventory);
-      this.subscriptions.set(alias, [inventory.onDidChange(() => this.changeEmitter.fire())]);
+      this.subscriptions.set(alias, [
+        inventory.onDidChange(() => this.changeEmitter.fire()),
+        inventory.onDidSeeMigration((domainName) => this.migrationEmitter.fire({ alias, domainName })),
+      ]);
       connection.connect(false).catch(() => undefined);
     }
     this.changeEmitter.fire();
@@ -63,5 +69,6 @@ export class HostRegistry {
   dispose(): void {
     this.setHosts([]);
     this.changeEmitter.dispose();
+    this.migrationEmitter.dispose();
   }
 }

@@ -45,6 +45,9 @@ const LIBVIRT_RETRY_MS = 5000;
 export class HostInventory {
   private readonly changeEmitter = new Emitter<void>();
   readonly onDidChange: Event<void> = this.changeEmitter.event;
+  private readonly migrationEmitter = new Emitter<string>();
+  /** a domain's outgoing migration announced itself (a migration-iteration event), whoever started it */
+  readonly onDidSeeMigration: Event<string> = this.migrationEmitter.event;
   domains: Domain[] | undefined;
   /** set when the host is reachable but libvirt is not usable */
   libvirtError: string | undefined;
@@ -154,6 +157,7 @@ export class HostInventory {
     if (event.type === 'migration-iteration') {
       if (this.migrating.has(event.domain)) return;
       this.migrating.add(event.domain);
+      this.migrationEmitter.fire(event.domain);
     } else if (event.type === 'lifecycle') {
       this.migrating.delete(event.domain);
     }
@@ -178,5 +182,6 @@ export class HostInventory {
     this.events?.close();
     for (const s of this.subscriptions) s.dispose();
     this.changeEmitter.dispose();
+    this.migrationEmitter.dispose();
   }
 }

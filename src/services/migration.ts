@@ -16,12 +16,17 @@ import {
   optionProblems,
   parseJobStats,
   postcopyArgv,
-  progressPercent,
   setMaxDowntimeArgv,
   setSpeedArgv,
   targetUri,
 } from '../core/migration';
 import type { Versions } from '../core/hostFacts';
+import type { MigrationMarker, Sample } from '../core/monitor';
+import { percentOf, thinned, toSample } from '../core/monitor';
+import { JobReader } from './jobSampler';
+import type { Finding } from '../core/diagnosis';
+import type { Diagnosis } from './diagnosis';
+import { diagnoseMigration } from './diagnosis';
 import { loadText } from '../core/conntrack';
 import { netfilterBackend, syncConntrack } from './conntrack';
 import type { Logger } from '../transport/logger';
@@ -32,27 +37,27 @@ import { LibvirtError, virshErrorText } from './inventory';
 
 export type MigrationPhase = 'starting' | 'running' | 'postcopy' | 'unknown' | 'completed' | 'failed' | 'aborted';
 
-export interface MigrationSample {
-  /** ms since the migration started, local clock */
-  t: number;
-  stats: JobStats;
-}
-
 export interface MigrationRecord {
   id: string;
   domainUuid: string;
   domainName: string;
   source: string;
+  /** the target host's alias; for a discovered migration, the connected host the domain appeared on, if any */
   target: string;
-  options: MigrationOptions;
+  /** unknown for a migration Ferry did not start (a `virsh migrate` in a shell, an orchestrator's) */
+  options?: MigrationOptions;
+  /** started by someone else, found through libvirt's events and job info */
+  discovered?: boolean;
   startedAt: number;
   finishedAt?: number;
-  /** on the source host: virsh migrate's output and its exit status ("ferry-exit=N") */
-  logPath: string;
+  /** on the source host: virsh migrate's output and its exit status ("ferry-exit=N"); none when discovered */
+  logPath?: string;
   phase: MigrationPhase;
   percent: number;
   last?: JobStats;
-  samples: MigrationSample[];
+  /** ~10 per second, host time; thinned (every other dropped) past MAX_SAMPLES */
+  samples: Sample[];
+  markers: MigrationMarker[];
   /** final job statistics (source's completed job) */
   summary?: JobStats;
   error?: string;
@@ -60,6 +65,12 @@ export interface MigrationRecord {
   targetVersions?: Versions;
   /** "Keep TCP connections": the conntrack sync around a gated switchover */
   gate?: GateReport;
+  /** "Why is it slow?", taken once a few seconds in (and again whenever asked) */
+  findings?: Finding[];
+  /** speed of the source's interface towards the target, Mbit/s */
+  linkMbps?: number;
+  /** loaded from someone's export, for comparison */
+  imported?: boolean;
 }
 
 export interface GateReport {
@@ -96,13 +107,21 @@ export interface MigrationStore {
   addToHistory(record: MigrationRecord): Promise<void>;
 }
 
-const POLL_MS = 500;
+/** the reader asks this often; a slower answer makes the next ask wait for it, never two in flight */
+const SAMPLE_INTERVAL_MS = 100;
+const READ_TIMEOUT_MS = 10_000;
 const MAX_SAMPLES = 20_000;
+/** the automatic diagnosis runs once this many samples (~3 s) into a run, when rates have settled a little */
+const DIAGNOSE_AFTER_SAMPLES = 30;
 const FINISHED: MigrationPhase[] = ['completed', 'failed', 'aborted'];
 
 export class MigrationRunner {
   private readonly changeEmitter = new Emitter<MigrationRecord>();
+  /** a migration started, changed phase or progress, or ended (not fired for every sample) */
   readonly onDidChange: Event<MigrationRecord> = this.changeEmitter.event;
+  private readonly sampleEmitter = new Emitter<{ record: MigrationRecord; sample: Sample }>();
+  /** every sample, ~10 per second per running migration */
+  readonly onDidSample = this.sampleEmitter.event;
   private readonly active = new Map<string, MigrationRecord>();
   private readonly watchers = new Map<string, Promise<MigrationRecord>>();
   private readonly abortRequested = new Set<string>();
@@ -115,7 +134,58 @@ export class MigrationRunner {
     private readonly log: Logger,
   ) {
     for (const record of store.loadActive()) {
-      this.active.set(record.id, { ...record, phase: 'unknown' });
+      this.active.set(record.id, { ...record, phase: 'unknown', markers: record.markers ?? [] });
+    }
+    this.subscriptions.push(
+      registry.onDidSeeMigration(({ alias, domainName }) => {
+        const domain = registry.get(alias)?.domains?.find((d) => d.name === domainName);
+        if (domain) void this.discover(alias, domain.uuid, domainName).catch((e: Error) => this.log.warn(`${alias}: a migration of ${domainName} was seen but could not be followed: ${e.message}`));
+      }),
+    );
+  }
+
+  private readonly subscriptions: { dispose(): void }[] = [];
+  private readonly discovering = new Set<string>();
+
+  /**
+   * Follow an outgoing migration Ferry did not start (a `virsh migrate` in a shell, an orchestrator's), found through
+   * a migration event or asked for by the user. Its job info says whether there is one; the target is the connected
+   * host where the domain has appeared. Returns the record (Ferry's own if it started it) or undefined if no
+   * migration is running.
+   */
+  async discover(alias: string, domainUuid: string, domainName: string): Promise<MigrationRecord | undefined> {
+    const own = this.findByDomain(domainUuid);
+    if (own || this.discovering.has(domainUuid)) return own;
+    this.discovering.add(domainUuid);
+    try {
+      const source = this.host(alias);
+      const job = await source.connection.exec(jobInfoArgv(this.uri(), domainUuid), { timeoutMs: 10_000 });
+      const stats = job.code === 0 ? parseJobStats(job.stdout) : undefined;
+      if (!stats || !isActiveJob(stats) || stats.operation !== JOB_OPERATION.migrationOut) return undefined;
+      if (this.findByDomain(domainUuid)) return this.findByDomain(domainUuid); // Ferry's own, registered meanwhile
+      const others = this.registry.hosts.filter((h) => h.alias !== alias && h.connection.state.kind === 'connected');
+      await Promise.all(others.map((h) => h.refresh().catch(() => undefined)));
+      const target = others.find((h) => h.findDomain(domainUuid))?.alias ?? 'a host Ferry is not connected to';
+      const startedAt = Date.now() - (stats.timeElapsedMs ?? 0);
+      const record: MigrationRecord = {
+        id: `${domainUuid}-${startedAt}`,
+        domainUuid,
+        domainName,
+        source: alias,
+        target,
+        discovered: true,
+        startedAt,
+        phase: 'running',
+        percent: 0,
+        samples: [],
+        markers: [],
+      };
+      this.log.info(`migration ${record.id}: found ${domainName} migrating ${alias} → ${target}, not started by Ferry; following it`);
+      this.changed(record);
+      void this.watch(record);
+      return record;
+    } finally {
+      this.discovering.delete(domainUuid);
     }
   }
 
@@ -136,6 +206,15 @@ export class MigrationRunner {
     const inventory = this.registry.get(alias);
     if (!inventory) throw new Error(`${alias} is not a configured host`);
     return inventory;
+  }
+
+  /** A domain's record, running or not: the live one while it runs. */
+  get(id: string): MigrationRecord | undefined {
+    return this.active.get(id);
+  }
+
+  private mark(record: MigrationRecord, kind: MigrationMarker['kind'], label: string) {
+    record.markers.push({ t: record.last?.timeElapsedMs ?? Date.now() - record.startedAt, kind, label });
   }
 
   private changed(record: MigrationRecord) {
@@ -178,6 +257,7 @@ export class MigrationRunner {
     const targetHost = await this.registry.resolve(input.targetAlias);
     const startedAt = Date.now();
     const id = `${input.domainUuid}-${startedAt}`;
+    const logPath = `/tmp/ferry-migrate-${id}.log`;
     const record: MigrationRecord = {
       id,
       domainUuid: input.domainUuid,
@@ -186,10 +266,11 @@ export class MigrationRunner {
       target: input.targetAlias,
       options: input.options,
       startedAt,
-      logPath: `/tmp/ferry-migrate-${id}.log`,
+      logPath,
       phase: 'starting',
       percent: 0,
       samples: [],
+      markers: [],
       sourceVersions: input.versions?.source,
       targetVersions: input.versions?.target,
     };
@@ -209,9 +290,9 @@ export class MigrationRunner {
     // gate the domain waits paused on the target; if Ferry is gone by then, the source resumes it after a while.
     const inner = 'failsafe=$1; turi=$2; uuid=$3; shift 3; "$@"; rc=$?; echo "ferry-exit=$rc"; ' +
       'if [ "$rc" = 0 ] && [ "$failsafe" != 0 ]; then sleep "$failsafe"; virsh -q -c "$turi" resume "$uuid" >/dev/null 2>&1 && echo ferry-failsafe-resumed; fi';
-    const gate = keep ? this.prepareGate(record, keep, destUri) : undefined;
+    const gate = keep ? this.prepareGate(record, logPath, keep, destUri) : undefined;
     const launch = await source.exec(
-      ['sh', '-c', 'log=$1; inner=$2; shift 2; setsid sh -c "$inner" ferry-migrate "$@" >"$log" 2>&1 </dev/null & echo "$!"', 'ferry', record.logPath, inner,
+      ['sh', '-c', 'log=$1; inner=$2; shift 2; setsid sh -c "$inner" ferry-migrate "$@" >"$log" 2>&1 </dev/null & echo "$!"', 'ferry', logPath, inner,
         String(keep ? GATE_FAILSAFE_S : 0), destUri, input.domainUuid, ...argv],
       { logLevel: 'info' },
     );
@@ -232,7 +313,7 @@ export class MigrationRunner {
    * one will list the flows on the source, one will load them on the target, one will resume the target. At the
    * switchover they only need a go, so the extra pause is the listing, the load and the resume, not SSH set-up.
    */
-  private prepareGate(record: MigrationRecord, keep: KeepConnections, destUri: string): Gate {
+  private prepareGate(record: MigrationRecord, logPath: string, keep: KeepConnections, destUri: string): Gate {
     const source = this.host(record.source).connection;
     const target = this.host(record.target).connection;
     const exportGo = deferred<boolean>();
@@ -252,7 +333,7 @@ export class MigrationRunner {
     const switchover = deferred<number>();
     let logStream: { close(): void } | undefined;
     void source
-      .stream(['tail', '-n', '+1', '-F', record.logPath], (line) => {
+      .stream(['tail', '-n', '+1', '-F', logPath], (line) => {
         const exit = /^ferry-exit=(\d+)/.exec(line);
         if (exit) switchover.resolve(Number(exit[1]));
       })
@@ -314,39 +395,94 @@ export class MigrationRunner {
   private async poll(record: MigrationRecord): Promise<MigrationRecord> {
     const uri = this.uri();
     let sawJob = false;
-    while (!this.disposed) {
-      const source = this.host(record.source);
-      try {
-        if (source.connection.state.kind !== 'connected') await source.connection.connect(false);
-        const r = await source.connection.exec(jobInfoArgv(uri, record.domainUuid), { timeoutMs: 10_000 });
-        const stats = r.code === 0 ? parseJobStats(r.stdout) : undefined;
-        if (stats && isActiveJob(stats)) {
-          sawJob = true;
-          const postcopy = record.phase === 'postcopy' || (stats.postcopyRequests ?? 0) > 0;
-          if (record.samples.length < MAX_SAMPLES) record.samples.push({ t: Date.now() - record.startedAt, stats });
-          record = { ...record, phase: postcopy ? 'postcopy' : 'running', last: stats, percent: progressPercent(stats, record.percent) };
-          this.changed(record);
-        } else {
-          // no job (or no domain any more) on the source: did virsh migrate finish? its log has the exit status
-          const log = await source.connection.exec(['cat', record.logPath], { timeoutMs: 10_000 });
-          const exit = /ferry-exit=(\d+)/.exec(log.stdout);
-          if (exit) return await this.finish(record, Number(exit[1]), log.stdout);
-          if (log.code !== 0) return await this.finish(record, -1, `the migration's log ${record.logPath} is gone from ${record.source} (host rebooted?)`);
-          if (!sawJob && Date.now() - record.startedAt > 60_000) return await this.finish(record, -1, log.stdout || 'virsh migrate never started a job');
+    let reader: JobReader | undefined;
+    try {
+      while (!this.disposed) {
+        const source = this.host(record.source);
+        const askedAt = performance.now();
+        try {
+          if (source.connection.state.kind !== 'connected') await source.connection.connect(false);
+          reader ??= await JobReader.open(source.connection, uri, record.domainUuid);
+          const { stats } = await withTimeout(reader.read(), READ_TIMEOUT_MS, () => reader?.close());
+          if (isActiveJob(stats)) {
+            sawJob = true;
+            record = this.sampled(record, stats);
+          } else {
+            reader.close();
+            reader = undefined;
+            const ended = await this.ended(record, sawJob);
+            if (ended) return ended;
+            await sleep(500); // no job yet (virsh migrate still setting up) or just gone: look again shortly
+            continue;
+          }
+        } catch (e) {
+          reader?.close();
+          reader = undefined;
+          if (record.phase !== 'unknown') {
+            record = { ...record, phase: 'unknown' };
+            this.changed(record);
+            this.log.warn(`migration ${record.id}: lost sight of ${record.source} (${(e as Error).message}); the migration goes on without Ferry, re-attaching when the host is back`);
+          }
+          if (!(e instanceof SshError)) this.log.error(`migration ${record.id}: ${(e as Error).message}`);
+          await sleep(2000);
+          continue;
         }
-      } catch (e) {
-        if (record.phase !== 'unknown') {
-          record = { ...record, phase: 'unknown' };
-          this.changed(record);
-          this.log.warn(`migration ${record.id}: lost sight of ${record.source} (${(e as Error).message}); the migration goes on without Ferry, re-attaching when the host is back`);
-        }
-        if (!(e instanceof SshError)) this.log.error(`migration ${record.id}: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 2000));
-        continue;
+        await sleep(SAMPLE_INTERVAL_MS - (performance.now() - askedAt));
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      return record;
+    } finally {
+      reader?.close();
     }
+  }
+
+  /** A reading of a running job: appended to the samples; the record changes only when phase or progress does. */
+  private sampled(record: MigrationRecord, stats: JobStats): MigrationRecord {
+    const sample = toSample(stats);
+    const postcopy = record.phase === 'postcopy' || (stats.postcopyRequests ?? 0) > 0;
+    const phase: MigrationPhase = postcopy ? 'postcopy' : 'running';
+    if (phase === 'postcopy' && record.phase !== 'postcopy') this.mark(record, 'postcopy', 'postcopy');
+    const percent = sample ? percentOf(sample, record.percent) : record.percent;
+    const changed = phase !== record.phase || percent !== record.percent;
+    record = Object.assign(changed ? { ...record } : record, { phase, percent, last: stats });
+    if (sample) {
+      record.samples.push(sample);
+      if (record.samples.length === DIAGNOSE_AFTER_SAMPLES) void this.diagnose(record.id).catch((e: Error) => this.log.warn(`migration ${record.id}: diagnosis failed: ${e.message}`));
+      if (record.samples.length > MAX_SAMPLES) record.samples = thinned(record.samples, MAX_SAMPLES);
+      this.active.set(record.id, record);
+      this.sampleEmitter.fire({ record, sample });
+    }
+    if (changed) this.changed(record);
     return record;
+  }
+
+  /** Probe both hosts and keep the findings with the run (they go into its history). */
+  async diagnose(id: string): Promise<Diagnosis> {
+    const record = this.active.get(id);
+    if (!record) throw new Error('that migration is not running any more');
+    const diagnosis = await diagnoseMigration(this.registry, record, this.uri());
+    const live = this.active.get(id) ?? record;
+    live.findings = diagnosis.findings;
+    live.linkMbps = diagnosis.source?.link?.speedMbps ?? live.linkMbps;
+    return diagnosis;
+  }
+
+  /** The job is not (or not yet) running on the source: has the migration ended, and how? */
+  private async ended(record: MigrationRecord, sawJob: boolean): Promise<MigrationRecord | undefined> {
+    const source = this.host(record.source).connection;
+    if (!record.logPath) {
+      // discovered: no log of ours; libvirt's completed job says how it ended
+      const completed = await source.exec(jobInfoArgv(this.uri(), record.domainUuid, true), { timeoutMs: 10_000 });
+      const stats = completed.code === 0 ? parseJobStats(completed.stdout) : undefined;
+      const exit = stats?.type === 'completed' ? 0 : 1;
+      const why = stats?.type === 'cancelled' ? 'error: operation aborted' : stats?.type === 'failed' ? 'error: the migration failed (see libvirt\'s log on the source)' : '';
+      return this.finish(record, exit, why);
+    }
+    const log = await source.exec(['cat', record.logPath], { timeoutMs: 10_000 });
+    const exit = /ferry-exit=(\d+)/.exec(log.stdout);
+    if (exit) return this.finish(record, Number(exit[1]), log.stdout);
+    if (log.code !== 0) return this.finish(record, -1, `the migration's log ${record.logPath} is gone from ${record.source} (host rebooted?)`);
+    if (!sawJob && Date.now() - record.startedAt > 60_000) return this.finish(record, -1, log.stdout || 'virsh migrate never started a job');
+    return undefined;
   }
 
   private async finish(record: MigrationRecord, exitCode: number, output: string): Promise<MigrationRecord> {
@@ -360,12 +496,13 @@ export class MigrationRunner {
     const source = this.host(record.source).connection;
     const errorText = output.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')).join(': ');
     let phase: MigrationPhase = exitCode === 0 ? 'completed' : this.abortRequested.has(record.id) || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';
+    if (exitCode !== 0) this.log.debug(`migration ${record.id}: ${output.trim()}`);
     let summary: JobStats | undefined;
     const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
     if (completed?.code === 0) summary = parseJobStats(completed.stdout);
-    if (phase === 'completed') {
-      // confirm on the target: the domain must be there and running
-      const target = this.host(record.target);
+    const target = this.registry.get(record.target);
+    if (phase === 'completed' && target) {
+      // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
       await target.refresh().catch(() => undefined);
       const there = target.findDomain(record.domainUuid);
       if (!there || (there.state !== 'running' && there.state !== 'paused')) {
@@ -378,6 +515,12 @@ export class MigrationRunner {
       }
     }
     await this.host(record.source).refresh().catch(() => undefined);
+    const end = summary?.timeElapsedMs ?? record.last?.timeElapsedMs ?? Date.now() - record.startedAt;
+    if (phase === 'completed' && summary?.downtimeMs !== undefined) {
+      record.markers.push({ t: Math.max(0, end - summary.downtimeMs), kind: 'paused', label: `switchover: paused ${summary.downtimeMs} ms` });
+    }
+    if (record.gate?.extraPauseMs !== undefined) record.markers.push({ t: end, kind: 'resumed', label: `resumed on ${record.target} after the conntrack gate (+${record.gate.extraPauseMs} ms)` });
+    record.markers.push({ t: end, kind: phase === 'completed' ? 'completed' : phase === 'aborted' ? 'aborted' : 'failed', label: phase });
     const done: MigrationRecord = {
       ...record,
       phase,
@@ -388,30 +531,35 @@ export class MigrationRunner {
     };
     this.active.delete(record.id);
     this.abortRequested.delete(record.id);
-    await source.exec(['rm', '-f', record.logPath]).catch(() => undefined);
+    if (record.logPath) await source.exec(['rm', '-f', record.logPath]).catch(() => undefined);
     await this.store.addToHistory(done);
     this.changed(done);
     this.log.info(`migration ${record.id}: ${phase}${done.error ? `: ${done.error}` : ''}`);
     return done;
   }
 
-  private steer(id: string, build: (uri: string, uuid: string) => readonly string[], what: string) {
+  private steer(id: string, build: (uri: string, uuid: string) => readonly string[], what: string, marker?: string) {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
     return this.host(record.source).connection.exec(build(this.uri(), record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 }).then((r) => {
       if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
+      const live = this.active.get(id);
+      if (live && marker) {
+        this.mark(live, 'steer', marker);
+        this.changed({ ...live });
+      }
     });
   }
 
   setBandwidth(id: string, mibps: number) {
-    return this.steer(id, (uri, uuid) => setSpeedArgv(uri, uuid, mibps), 'setting bandwidth');
+    return this.steer(id, (uri, uuid) => setSpeedArgv(uri, uuid, mibps), 'setting bandwidth', `bandwidth ${mibps} MiB/s`);
   }
   setMaxDowntime(id: string, ms: number) {
-    return this.steer(id, (uri, uuid) => setMaxDowntimeArgv(uri, uuid, ms), 'setting max downtime');
+    return this.steer(id, (uri, uuid) => setMaxDowntimeArgv(uri, uuid, ms), 'setting max downtime', `max downtime ${ms} ms`);
   }
   async switchToPostcopy(id: string) {
     const record = this.active.get(id);
-    if (record && record.options.postcopy === 'off') throw new Error('this migration was started without postcopy enabled; it cannot switch');
+    if (record?.options && record.options.postcopy === 'off') throw new Error('this migration was started without postcopy enabled; it cannot switch');
     await this.steer(id, postcopyArgv, 'switching to postcopy');
     if (record) this.changed({ ...(this.active.get(id) ?? record), phase: 'postcopy' });
   }
@@ -422,6 +570,22 @@ export class MigrationRunner {
 
   dispose(): void {
     this.disposed = true;
+    for (const s of this.subscriptions) s.dispose();
     this.changeEmitter.dispose();
+    this.sampleEmitter.dispose();
   }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Rejects after ms (calling onTimeout, which should end what was waited for). */
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new SshError('timeout', `no answer from the job reader after ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -8,7 +8,7 @@ import { Emitter } from '../core/emitter';
 import type { Argv } from '../core/virsh';
 import { addKnownHost } from './knownHostsStore';
 import type { Logger } from './logger';
-import type { ExecOptions, ExecResult, RemoteStream, UnknownHostKey } from './sshConnection';
+import type { ExecOptions, ExecResult, RemoteSession, RemoteStream, UnknownHostKey } from './sshConnection';
 import { SshConnection } from './sshConnection';
 import type { ResolvedHost } from './sshConfig';
 import { SshError, UnknownHostKeyError } from './sshError';
@@ -144,6 +144,10 @@ export class HostConnection {
 
   exec(argv: Argv, options?: ExecOptions): Promise<ExecResult> {
     return this.live().exec(argv, options);
+  }
+
+  session(argv: Argv, onData: (text: string) => void, onStderr?: (text: string) => void): Promise<RemoteSession> {
+    return this.live().session(argv, onData, onStderr);
   }
 
   stream(argv: Argv, onLine: (line: string) => void, onStderr?: (text: string) => void): Promise<RemoteStream> {

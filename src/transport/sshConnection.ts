@@ -59,6 +59,11 @@ export interface RemoteStream {
   done: Promise<number | null>;
 }
 
+/** A long-lived remote command Ferry talks to on stdin (e.g. one `virsh` shell for many queries). */
+export interface RemoteSession extends RemoteStream {
+  write(text: string): void;
+}
+
 async function loadIdentity(file: string, ask: ConnectOptions['askPassphrase'], log: Logger) {
   let data: Buffer;
   try {
@@ -259,6 +264,29 @@ export class SshConnection {
   }
 
   /** A long-lived command whose stdout is delivered line by line (e.g. `virsh event --loop`). */
+  /**
+   * Run a command that reads its input from the channel for as long as it lives. No hang-up wrapper: the command
+   * must end by itself at end of input, which close() sends.
+   */
+  async session(argv: Argv, onData: (text: string) => void, onStderr?: (text: string) => void): Promise<RemoteSession> {
+    const { channel, command } = await this.openChannel(argv);
+    this.log.debug(`${this.host.alias}: ${command} (session opened)`);
+    channel.setEncoding('utf8');
+    channel.on('data', onData);
+    channel.stderr.on('data', (d: Buffer) => onStderr?.(d.toString('utf8')));
+    let code: number | null = null;
+    channel.on('exit', (c: number | null) => (code = c));
+    const done = new Promise<number | null>((resolve) => channel.on('close', () => resolve(code)));
+    return {
+      write: (text) => void channel.write(text),
+      close: () => {
+        channel.end();
+        channel.close();
+      },
+      done,
+    };
+  }
+
   async stream(argv: Argv, onLine: (line: string) => void, onStderr?: (text: string) => void): Promise<RemoteStream> {
     const started = Date.now();
     const { channel, command } = await this.openChannel(argv, killOnHangupArgv);

@@ -10,6 +10,8 @@ export interface FerryContext {
   migrationStore: ExtensionMigrationStore;
   libvirtUri(): string;
   conntrackBudgetMs(): number;
+  /** open (or reveal) the monitor panel of a run */
+  openMonitor(run: { id: string; domainUuid: string; domainName: string }): void;
   log: Logger;
   showLog(): void;
 }

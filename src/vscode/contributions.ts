@@ -16,6 +16,9 @@ export const Commands = {
   migrationSetBandwidth: 'ferry.migration.setBandwidth',
   migrationSetMaxDowntime: 'ferry.migration.setMaxDowntime',
   migrationPostcopy: 'ferry.migration.postcopy',
+  migrationShowMonitor: 'ferry.migration.showMonitor',
+  migrationCompare: 'ferry.migration.compare',
+  migrationImportRun: 'ferry.migration.importRun',
   conntrackSync: 'ferry.conntrack.sync',
   logShow: 'ferry.log.show',
 } as const;

@@ -1,4 +1,7 @@
-/** Migration records in the extension's storage: running ones in globalState (small), history as JSON files per domain. */
+/**
+ * Migration records in the extension's storage: running ones in globalState (small, without samples), finished ones
+ * as one JSON file per run under globalStorage/history/<domain uuid>/, samples and findings included.
+ */
 import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration';
 import type { MigrationRecord, MigrationStore } from '../services/migration';
@@ -14,26 +17,58 @@ export class ExtensionMigrationStore implements MigrationStore {
   }
 
   async saveActive(records: MigrationRecord[]): Promise<void> {
-    // samples are kept in memory while running and written with the history; the record itself stays small
     await this.context.globalState.update(ACTIVE_KEY, records.map((r) => ({ ...r, samples: [] })));
   }
 
-  private historyUri(domainUuid: string) {
-    return vscode.Uri.joinPath(this.context.globalStorageUri, 'history', `${domainUuid}.json`);
+  private dir(domainUuid?: string) {
+    const root = vscode.Uri.joinPath(this.context.globalStorageUri, 'history');
+    return domainUuid ? vscode.Uri.joinPath(root, domainUuid) : root;
   }
 
-  async history(domainUuid: string): Promise<MigrationRecord[]> {
+  private async read(uri: vscode.Uri): Promise<MigrationRecord | undefined> {
     try {
-      return JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(this.historyUri(domainUuid)))) as MigrationRecord[];
+      return JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as MigrationRecord;
     } catch {
-      return [];
+      return undefined;
     }
   }
 
+  /** A domain's finished runs, oldest first. */
+  async history(domainUuid: string): Promise<MigrationRecord[]> {
+    let entries: [string, vscode.FileType][] = [];
+    try {
+      entries = await vscode.workspace.fs.readDirectory(this.dir(domainUuid));
+    } catch {
+      return [];
+    }
+    const runs = await Promise.all(entries.filter(([n]) => n.endsWith('.json')).map(([n]) => this.read(vscode.Uri.joinPath(this.dir(domainUuid), n))));
+    return runs.filter((r): r is MigrationRecord => !!r).sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  /** Every stored run of every domain, newest first. */
+  async allRuns(): Promise<MigrationRecord[]> {
+    let domains: [string, vscode.FileType][] = [];
+    try {
+      domains = await vscode.workspace.fs.readDirectory(this.dir());
+    } catch {
+      return [];
+    }
+    const runs = (await Promise.all(domains.filter(([, t]) => t === vscode.FileType.Directory).map(([uuid]) => this.history(uuid)))).flat();
+    return runs.sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  async run(domainUuid: string, id: string): Promise<MigrationRecord | undefined> {
+    return this.read(vscode.Uri.joinPath(this.dir(domainUuid), `${id}.json`));
+  }
+
   async addToHistory(record: MigrationRecord): Promise<void> {
-    const runs = [...(await this.history(record.domainUuid)), record].slice(-HISTORY_PER_DOMAIN);
-    await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.context.globalStorageUri, 'history'));
-    await vscode.workspace.fs.writeFile(this.historyUri(record.domainUuid), new TextEncoder().encode(JSON.stringify(runs)));
+    const dir = this.dir(record.domainUuid);
+    await vscode.workspace.fs.createDirectory(dir);
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, `${record.id}.json`), new TextEncoder().encode(JSON.stringify(record)));
+    const runs = await this.history(record.domainUuid);
+    for (const old of runs.slice(0, Math.max(0, runs.length - HISTORY_PER_DOMAIN))) {
+      await vscode.workspace.fs.delete(vscode.Uri.joinPath(dir, `${old.id}.json`)).then(undefined, () => undefined);
+    }
   }
 
   lastOptions(source: string, target: string): { profile: string; options: MigrationOptions } | undefined {

@@ -135,6 +135,7 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
     versions: { source: preflight.sourceVersions, target: preflight.targetVersions },
     keepConnections: addresses ? { addresses, budgetMs: ctx.conntrackBudgetMs() } : undefined,
   });
+  ctx.openMonitor(record);
   void showProgress(ctx, record, done);
   const result = await done;
   const lines = summarize(result);

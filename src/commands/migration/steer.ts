@@ -3,12 +3,14 @@ import * as vscode from 'vscode';
 import type { MigrationRecord } from '../../services/migration';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
-import type { DomainNode } from '../../views/nodes';
 
-async function pickMigration(ctx: FerryContext, title: string, node?: DomainNode): Promise<MigrationRecord> {
+/** a domain tree node, or anything naming a domain the same way (the monitor panel) */
+type DomainRef = { domain: { uuid: string; name: string } };
+
+async function pickMigration(ctx: FerryContext, title: string, node?: DomainRef): Promise<MigrationRecord> {
   if (node) {
     const r = ctx.migrations.findByDomain(node.domain.uuid);
-    if (!r) throw new Error(`${node.domain.name} has no migration started by Ferry running.`);
+    if (!r) throw new Error(`${node.domain.name} has no migration running that Ferry follows.`);
     return r;
   }
   const running = ctx.migrations.running;
@@ -30,24 +32,24 @@ async function askNumber(prompt: string, validate: (n: number) => string | undef
   return Number(text);
 }
 
-export async function setBandwidth(ctx: FerryContext, node?: DomainNode, mibps?: number) {
+export async function setBandwidth(ctx: FerryContext, node?: DomainRef, mibps?: number) {
   const r = await pickMigration(ctx, 'Ferry: Set Migration Bandwidth', node);
   const value = await askNumber(`Bandwidth for ${r.domainName} in MiB/s`, (n) => (Number.isInteger(n) && n > 0 ? undefined : 'bandwidth must be a whole number of MiB/s above 0: 0 would stall the migration'), mibps);
   await ctx.migrations.setBandwidth(r.id, value);
 }
 
-export async function setMaxDowntime(ctx: FerryContext, node?: DomainNode, ms?: number) {
+export async function setMaxDowntime(ctx: FerryContext, node?: DomainRef, ms?: number) {
   const r = await pickMigration(ctx, 'Ferry: Set Max Downtime', node);
   const value = await askNumber(`Max downtime for ${r.domainName} in ms`, (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'), ms);
   await ctx.migrations.setMaxDowntime(r.id, value);
 }
 
-export async function switchToPostcopy(ctx: FerryContext, node?: DomainNode) {
+export async function switchToPostcopy(ctx: FerryContext, node?: DomainRef) {
   const r = await pickMigration(ctx, 'Ferry: Switch Migration to Postcopy', node);
   await ctx.migrations.switchToPostcopy(r.id);
 }
 
-export async function abortMigration(ctx: FerryContext, node?: DomainNode) {
+export async function abortMigration(ctx: FerryContext, node?: DomainRef) {
   const r = await pickMigration(ctx, 'Ferry: Abort Migration', node);
   await ctx.migrations.abort(r.id);
 }

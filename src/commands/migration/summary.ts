@@ -22,7 +22,7 @@ export function describeOptions(o: MigrationOptions): string {
 
 export function summarize(r: MigrationRecord): string[] {
   const s = r.summary;
-  const rates = r.samples.map((x) => x.stats.memoryBps ?? 0).filter((x) => x > 0);
+  const rates = r.samples.map((x) => x.bps).filter((x) => x > 0);
   const lines = [`${r.domainName}: ${r.source} → ${r.target} ${r.phase}${r.error ? ` (${r.error})` : ''}`];
   const wall = r.finishedAt ? `${((r.finishedAt - r.startedAt) / 1000).toFixed(1)} s wall` : '';
   if (s) {
@@ -41,7 +41,7 @@ export function summarize(r: MigrationRecord): string[] {
         (g.missing ? `, ${g.missing} flows not confirmed when resumed${g.budgetExceeded ? ' (budget exceeded)' : ''}` : '') + (g.error ? ` (${g.error})` : ''),
     );
   }
-  lines.push(`options: ${describeOptions(r.options)}`);
+  lines.push(`options: ${r.options ? describeOptions(r.options) : 'unknown (not started by Ferry)'}`);
   const v = (x?: { libvirt?: string; hypervisor?: string }) => (x ? `libvirt ${x.libvirt ?? '?'}, ${x.hypervisor ?? '?'}` : '?');
   if (r.sourceVersions || r.targetVersions) lines.push(`versions: ${r.source} ${v(r.sourceVersions)}; ${r.target} ${v(r.targetVersions)}`);
   return lines;

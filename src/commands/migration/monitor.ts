@@ -1,0 +1,53 @@
+/** Show Migration Monitor, Compare Migration Runs, Import Migration Run. */
+import * as vscode from 'vscode';
+import type { MigrationRecord } from '../../services/migration';
+import type { FerryContext } from '../../vscode/context';
+import { UserCancelled } from '../../vscode/runCommand';
+import type { DomainNode } from '../../views/nodes';
+import type { MonitorPanels } from '../../views/monitorPanel';
+import { importRun } from '../../views/monitorPanel';
+
+/**
+ * The monitor of a domain's migration: Ferry's own or one found running (job info on its host says so), else the
+ * domain's latest recorded run. From the palette: a running migration, or any recorded run.
+ */
+export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
+  if (node) {
+    const run = ctx.migrations.findByDomain(node.domain.uuid) ?? (await ctx.migrations.discover(node.alias, node.domain.uuid, node.domain.name)) ?? (await ctx.migrationStore.history(node.domain.uuid)).at(-1);
+    if (!run) throw new Error(`${node.domain.name} is not migrating, and Ferry has no recorded migration of it.`);
+    return panels.open(run);
+  }
+  const running = ctx.migrations.running;
+  const runs: MigrationRecord[] = [...running, ...(await ctx.migrationStore.allRuns())];
+  if (!runs.length) throw new Error('No migration is running and none is recorded yet. Start one from a domain\'s context menu (Migrate…).');
+  const pick = runs.length === 1 ? { run: runs[0] } : await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: `${running.includes(r) ? '$(sync~spin) ' : ''}${r.domainName}: ${r.source} → ${r.target}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`, run: r })),
+    { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
+  );
+  if (!pick) throw new UserCancelled();
+  panels.open(pick.run);
+}
+
+/** Pick two runs (the domain's latest first when started from a domain) and overlay them. */
+export async function compareRuns(ctx: FerryContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
+  const all = await ctx.migrationStore.allRuns();
+  if (all.length < 2) throw new Error(`Comparing needs two finished runs; Ferry has recorded ${all.length}. Import a colleague's run with "Ferry: Import Migration Run…".`);
+  const first = node ? all.find((r) => r.domainUuid === node.domain.uuid) : undefined;
+  const base = first ?? (await pickRun(all, 'Ferry: Compare Migration Runs (A)'));
+  await panels.compareWith(base);
+}
+
+async function pickRun(runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
+  const pick = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: `${r.domainName}: ${r.source} → ${r.target}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`, run: r })),
+    { title, matchOnDescription: true },
+  );
+  if (!pick) throw new UserCancelled();
+  return pick.run;
+}
+
+export async function importRunCommand(ctx: FerryContext, panels: MonitorPanels): Promise<void> {
+  const run = await importRun(ctx);
+  if (!run) throw new UserCancelled();
+  panels.open(run);
+}

@@ -1,0 +1,153 @@
+/**
+ * A running migration as a time series: compact samples taken from `domjobinfo --rawstats`, and what they say —
+ * progress that never runs backwards, a smoothed ETA, expected downtime against the limit, and whether the
+ * migration converges at all. Pure: the same functions run on live data and on recorded runs.
+ */
+import type { JobStats } from './migration';
+
+export interface Sample {
+  /** host ms since the job started (libvirt's time_elapsed: the host's clock, not ours) */
+  t: number;
+  /** bytes/s the migration stream carries (memory_bps) */
+  bps: number;
+  /** bytes/s the guest dirties (memory_dirty_rate pages/s × page size); 0 until QEMU has measured it */
+  dirtyBps: number;
+  /** bytes still to send in this pass (data_remaining) */
+  remaining: number;
+  processed: number;
+  total: number;
+  iteration: number;
+  /** QEMU's expected downtime if it stopped now, ms */
+  expectedDowntimeMs?: number;
+  /** auto-converge's CPU throttle, % */
+  throttle?: number;
+  postcopyRequests?: number;
+}
+
+export function toSample(s: JobStats): Sample | undefined {
+  if (s.timeElapsedMs === undefined) return undefined;
+  return {
+    t: s.timeElapsedMs,
+    bps: s.memoryBps ?? 0,
+    dirtyBps: (s.dirtyRate ?? 0) * (s.pageSize ?? 4096),
+    remaining: s.dataRemaining ?? 0,
+    processed: s.dataProcessed ?? 0,
+    total: s.dataTotal ?? 0,
+    iteration: s.iteration ?? 0,
+    expectedDowntimeMs: s.downtimeMs,
+    throttle: s.raw.auto_converge_throttle,
+    postcopyRequests: s.postcopyRequests,
+  };
+}
+
+/** Things that happened during a run, drawn as marks on the chart (iterations are read from the samples). */
+export interface MigrationMarker {
+  t: number;
+  kind: 'postcopy' | 'paused' | 'resumed' | 'steer' | 'completed' | 'failed' | 'aborted';
+  label: string;
+}
+
+/** QEMU's default max downtime when none was set */
+export const DEFAULT_MAX_DOWNTIME_MS = 300;
+/** QEMU's default max-cpu-throttle: auto-converge cannot slow the guest further */
+export const MAX_THROTTLE = 99;
+/** how long remaining memory may go without a new minimum (or dirtying outrun throughput) before "not converging" */
+export const CONVERGENCE_WINDOW_MS = 10_000;
+/** QEMU estimates the dirty rate once per iteration; within 10 % of the throughput counts as "at or above" it */
+const DIRTY_TOLERANCE = 0.9;
+const ETA_TIME_CONSTANT_MS = 3_000;
+
+export type Convergence =
+  | { state: 'converging' }
+  | { state: 'unknown'; reason: string }
+  | { state: 'not-converging'; reason: string };
+
+export interface Assessment {
+  percent: number;
+  /** undefined when it cannot finish at the current rates, or before there is anything to go on */
+  etaMs?: number;
+  convergence: Convergence;
+  expectedDowntimeMs?: number;
+  maxDowntimeMs: number;
+  averageBps: number;
+  peakBps: number;
+}
+
+const mib = (bps: number) => `${(bps / 1048576).toFixed(0)} MiB/s`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
+
+/** Progress in this pass that never runs backwards and stays below 100 until the job has completed. */
+export function percentOf(s: Sample, previous = 0): number {
+  const now = s.total > 0 ? Math.floor(((s.total - Math.min(s.remaining, s.total)) / s.total) * 100) : 0;
+  return Math.min(99, Math.max(previous, now));
+}
+
+/**
+ * Not converging: over the last 10 s the guest dirtied memory about as fast as it was sent (within 10 %), or remaining memory
+ * made no new minimum for 10 s (with auto-converge, only once the throttle is at its maximum: until then it is still
+ * working). Postcopy always finishes: once switched, it converges by construction.
+ */
+export function convergence(samples: readonly Sample[], o: { autoConverge: boolean; postcopy: boolean }): Convergence {
+  if (o.postcopy) return { state: 'converging' };
+  const last = samples.at(-1);
+  if (!last || last.t < CONVERGENCE_WINDOW_MS) return { state: 'unknown', reason: `less than ${seconds(CONVERGENCE_WINDOW_MS)} of data` };
+  const window = samples.filter((s) => s.t >= last.t - CONVERGENCE_WINDOW_MS);
+  const mean = (f: (s: Sample) => number) => window.reduce((a, s) => a + f(s), 0) / window.length;
+  const sent = mean((s) => s.bps);
+  const dirtied = mean((s) => s.dirtyBps);
+  const atMaxThrottle = (last.throttle ?? 0) >= MAX_THROTTLE;
+  const stillThrottling = o.autoConverge && !atMaxThrottle;
+  const throttleNote = o.autoConverge ? ` with the CPU throttle at ${last.throttle ?? 0} %` : '';
+  if (!stillThrottling && sent > 0 && dirtied >= sent * DIRTY_TOLERANCE) {
+    return { state: 'not-converging', reason: `the guest dirties ${mib(dirtied)} while ${mib(sent)} is sent (10 s average)${throttleNote}` };
+  }
+  let minimum = Infinity;
+  let minimumAt = 0;
+  for (const s of samples) {
+    // QEMU's first answers, before it has sized the guest, say 0 remaining of 0
+    if (s.total > 0 && s.remaining < minimum) {
+      minimum = s.remaining;
+      minimumAt = s.t;
+    }
+  }
+  const stuckFor = last.t - minimumAt;
+  if (!stillThrottling && stuckFor >= CONVERGENCE_WINDOW_MS) {
+    return {
+      state: 'not-converging',
+      reason: `remaining memory has not gone below ${(minimum / 1048576).toFixed(0)} MiB for ${seconds(stuckFor)} (iteration ${last.iteration}, sending ${mib(sent)}, dirtying ${mib(dirtied)})${throttleNote}`,
+    };
+  }
+  return { state: 'converging' };
+}
+
+/** Everything the header shows, from the samples so far. */
+export function assess(
+  samples: readonly Sample[],
+  o: { autoConverge: boolean; postcopy: boolean; maxDowntimeMs?: number; previousPercent?: number },
+): Assessment {
+  const last = samples.at(-1);
+  const maxDowntimeMs = o.maxDowntimeMs ?? DEFAULT_MAX_DOWNTIME_MS;
+  const rates = samples.map((s) => s.bps).filter((b) => b > 0);
+  const averageBps = last && last.t > 0 ? (last.processed / last.t) * 1000 : 0;
+  const peakBps = rates.length ? Math.max(...rates) : 0;
+  if (!last) return { percent: o.previousPercent ?? 0, convergence: { state: 'unknown', reason: 'no samples yet' }, maxDowntimeMs, averageBps, peakBps };
+  const verdict = convergence(samples, o);
+  // net rate at which the remaining memory shrinks, smoothed over ~3 s of host time
+  let net: number | undefined;
+  let previousT: number | undefined;
+  for (const s of samples) {
+    const value = s.bps - s.dirtyBps;
+    const dt = previousT === undefined ? ETA_TIME_CONSTANT_MS : Math.max(0, s.t - previousT);
+    const alpha = 1 - Math.exp(-dt / ETA_TIME_CONSTANT_MS);
+    net = net === undefined ? value : net + alpha * (value - net);
+    previousT = s.t;
+  }
+  const etaMs = verdict.state !== 'not-converging' && net !== undefined && net > 0 ? Math.round((last.remaining / net) * 1000) : undefined;
+  const expectedDowntimeMs = last.expectedDowntimeMs ?? (last.bps > 0 ? Math.round((last.remaining / last.bps) * 1000) : undefined);
+  return { percent: percentOf(last, o.previousPercent), etaMs, convergence: verdict, expectedDowntimeMs, maxDowntimeMs, averageBps, peakBps };
+}
+
+/** Sample buffer bound: past it every other sample is dropped, so a long run keeps its whole shape at lower resolution. */
+export function thinned(samples: Sample[], limit: number): Sample[] {
+  return samples.length <= limit ? samples : samples.filter((_, i) => i % 2 === 0 || i === samples.length - 1);
+}

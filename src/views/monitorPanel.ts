@@ -1,0 +1,291 @@
+/**
+ * Migration monitor panels: one webview per run (live or from history), optionally with a second run overlaid.
+ * A panel gets data only while visible: on becoming visible it is sent the whole run, then each new sample as it
+ * arrives. Panels come back after a window reload through the serializer (the webview keeps run id and domain).
+ */
+import * as vscode from 'vscode';
+import type { MigrationOptions } from '../core/migration';
+import type { MigrationRecord } from '../services/migration';
+import type { FerryContext } from '../vscode/context';
+import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from '../webview/protocol';
+import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from '../commands/migration/steer';
+import { describeOptions } from '../commands/migration/summary';
+import { UserCancelled } from '../vscode/runCommand';
+
+export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
+
+/** Every setting and version of a run, by name: what the A/B table compares. */
+export function runSettings(r: MigrationRecord): Record<string, string> {
+  const o: Partial<MigrationOptions> = r.options ?? {};
+  const settings: Record<string, string> = {
+    options: r.options ? describeOptions(r.options) : 'unknown (not started by Ferry)',
+    'parallel connections': String(o.parallelConnections ?? '?'),
+    'zero-copy': String(o.zeroCopy ?? '?'),
+    compression: String(o.compression ?? '?'),
+    postcopy: String(o.postcopy ?? '?'),
+    'bandwidth cap': o.bandwidthMiBps !== undefined ? `${o.bandwidthMiBps} MiB/s` : r.options ? 'none' : '?',
+    'max downtime': o.maxDowntimeMs !== undefined ? `${o.maxDowntimeMs} ms` : r.options ? 'default' : '?',
+    'auto-converge': String(o.autoConverge ?? '?'),
+    TLS: String(o.tls ?? '?'),
+    'keep TCP connections': String(o.keepTcpConnections ?? false),
+  };
+  for (const [side, versions] of [['source', r.sourceVersions], ['target', r.targetVersions]] as const) {
+    if (!versions) continue;
+    settings[`${side} libvirt`] = versions.libvirt ?? '?';
+    settings[`${side} QEMU`] = versions.hypervisor ?? '?';
+  }
+  if (r.linkMbps) settings['link speed'] = `${r.linkMbps} Mbit/s`;
+  return settings;
+}
+
+export function toRunView(r: MigrationRecord): RunView {
+  const s = r.summary;
+  return {
+    id: r.id,
+    domainUuid: r.domainUuid,
+    domainName: r.domainName,
+    source: r.source,
+    target: r.target,
+    phase: r.phase,
+    discovered: !!r.discovered,
+    imported: !!r.imported,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    settings: runSettings(r),
+    autoConverge: !!r.options?.autoConverge,
+    maxDowntimeMs: r.options?.maxDowntimeMs,
+    linkMbps: r.linkMbps,
+    samples: r.samples,
+    markers: r.markers ?? [],
+    summary: s && {
+      totalMs: s.timeElapsedMs,
+      downtimeMs: s.downtimeMs,
+      iterations: s.iteration,
+      dataProcessed: s.dataProcessed,
+      averageBps: s.timeElapsedMs && s.dataProcessed ? (s.dataProcessed / s.timeElapsedMs) * 1000 : undefined,
+    },
+    extraPauseMs: r.gate?.extraPauseMs,
+    error: r.error,
+    findings: r.findings,
+  };
+}
+
+/** Samples as CSV, one row each, units in the header. */
+export function samplesCsv(r: MigrationRecord): string {
+  const rows = r.samples.map((s) => [s.t, s.bps, s.dirtyBps, s.remaining, s.processed, s.total, s.iteration, s.expectedDowntimeMs ?? '', s.throttle ?? ''].join(','));
+  return ['t_ms,throughput_Bps,dirty_Bps,remaining_B,processed_B,total_B,iteration,expected_downtime_ms,throttle_pct', ...rows].join('\n') + '\n';
+}
+
+/** An exported run read back: the shape is checked, since it may come from anyone. */
+export function parseRunExport(text: string): MigrationRecord {
+  const r = JSON.parse(text) as MigrationRecord;
+  const ok = r && typeof r.id === 'string' && typeof r.domainName === 'string' && typeof r.startedAt === 'number' && Array.isArray(r.samples) &&
+    r.samples.every((s) => typeof s.t === 'number' && typeof s.bps === 'number' && typeof s.remaining === 'number');
+  if (!ok) throw new Error('this file is not a Ferry migration run (export one with "Export Run as JSON")');
+  return { ...r, markers: Array.isArray(r.markers) ? r.markers : [], imported: true };
+}
+
+interface Entry {
+  panel: vscode.WebviewPanel;
+  runId: string;
+  domainUuid: string;
+  compareId?: string;
+  /** the run as last loaded (finished runs come from history) */
+  record?: MigrationRecord;
+  compare?: MigrationRecord;
+}
+
+export class MonitorPanels implements vscode.Disposable {
+  private readonly entries = new Set<Entry>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly ctx: FerryContext,
+    private readonly extensionUri: vscode.Uri,
+  ) {
+    this.subscriptions.push(
+      ctx.migrations.onDidSample(({ record, sample }) => {
+        for (const e of this.entries) {
+          if (e.runId !== record.id || !e.panel.visible || e.compareId) continue;
+          this.post(e, { type: 'samples', id: record.id, samples: [sample], phase: record.phase, markers: record.markers });
+        }
+      }),
+      ctx.migrations.onDidChange((record) => {
+        for (const e of this.entries) if (e.runId === record.id && !e.compareId) void this.refresh(e, record);
+      }),
+      vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state: MonitorState | undefined) => {
+          if (!state?.runId) {
+            panel.dispose();
+            return;
+          }
+          this.attach(panel, state.runId, state.domainUuid, state.compareId);
+        },
+      }),
+    );
+  }
+
+  /** Open (or reveal) the panel of a run; with compareId, the A/B overlay of the two. */
+  open(record: { id: string; domainUuid: string; domainName: string }, compareId?: string): void {
+    const existing = [...this.entries].find((e) => e.runId === record.id && e.compareId === compareId);
+    if (existing) return existing.panel.reveal();
+    const title = compareId ? `Compare: ${record.domainName}` : `Migration: ${record.domainName}`;
+    const panel = vscode.window.createWebviewPanel(MONITOR_VIEW_TYPE, title, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
+    });
+    this.attach(panel, record.id, record.domainUuid, compareId);
+  }
+
+  private attach(panel: vscode.WebviewPanel, runId: string, domainUuid: string, compareId?: string) {
+    const entry: Entry = { panel, runId, domainUuid, compareId };
+    this.entries.add(entry);
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'ferry.svg');
+    panel.webview.html = this.html(panel.webview);
+    const subs = [
+      panel.webview.onDidReceiveMessage((m: FromWebview) => {
+        if (m.type === 'ready') void this.refresh(entry);
+        else if (m.type === 'action') void this.act(entry, m.action);
+      }),
+      // hidden panels get nothing; a panel becoming visible gets the whole run again
+      panel.onDidChangeViewState(() => panel.visible && void this.refresh(entry)),
+    ];
+    panel.onDidDispose(() => {
+      this.entries.delete(entry);
+      subs.forEach((s) => s.dispose());
+    });
+  }
+
+  private async load(domainUuid: string, id: string): Promise<MigrationRecord | undefined> {
+    return this.ctx.migrations.get(id) ?? (await this.ctx.migrationStore.run(domainUuid, id));
+  }
+
+  private async refresh(e: Entry, live?: MigrationRecord) {
+    e.record = live ?? (await this.load(e.domainUuid, e.runId));
+    if (e.compareId) e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
+    if (!e.record) {
+      e.panel.webview.html = `<!DOCTYPE html><html><body><p>This migration run is no longer in Ferry's history.</p></body></html>`;
+      return;
+    }
+    if (e.panel.visible) this.post(e, { type: 'runs', run: toRunView(e.record), compare: e.compare && toRunView(e.compare) });
+  }
+
+  private post(e: Entry, message: ToWebview) {
+    void e.panel.webview.postMessage(message);
+  }
+
+  private async act(e: Entry, action: MonitorAction) {
+    try {
+      const r = e.record;
+      if (!r) return;
+      const node = { domain: { uuid: r.domainUuid, name: r.domainName } };
+      switch (action) {
+        case 'setBandwidth':
+          return await setBandwidth(this.ctx, node);
+        case 'setMaxDowntime':
+          return await setMaxDowntime(this.ctx, node);
+        case 'postcopy':
+          return await switchToPostcopy(this.ctx, node);
+        case 'abort':
+          return await abortMigration(this.ctx, node);
+        case 'diagnose': {
+          this.post(e, { type: 'diagnosing' });
+          const d = await this.ctx.migrations.diagnose(r.id);
+          return this.post(e, { type: 'findings', id: r.id, findings: d.findings, linkMbps: d.source?.link?.speedMbps });
+        }
+        case 'exportJson':
+        case 'exportCsv': {
+          const json = action === 'exportJson';
+          const name = `ferry-${r.domainName.replace(/[^\w.-]+/g, '_')}-${new Date(r.startedAt).toISOString().replace(/[:.]/g, '-')}.${json ? 'json' : 'csv'}`;
+          const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(process.env.HOME ?? '/'), name), filters: json ? { JSON: ['json'] } : { CSV: ['csv'] } });
+          if (!uri) return;
+          await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(json ? JSON.stringify(r, null, 1) : samplesCsv(r)));
+          return void vscode.window.showInformationMessage(`Exported ${r.domainName}'s run to ${uri.fsPath}.`);
+        }
+        case 'compare':
+          return await this.compareWith(r);
+        case 'importRun': {
+          const imported = await importRun(this.ctx);
+          if (imported) this.open(r, imported.id);
+        }
+      }
+    } catch (err) {
+      if (err instanceof UserCancelled) return;
+      this.ctx.log.error(`monitor: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage((err as Error).message);
+    }
+  }
+
+  /** Pick another stored run and open the overlay of the two. */
+  async compareWith(r: { id: string; domainUuid: string; domainName: string }): Promise<void> {
+    const runs = (await this.ctx.migrationStore.allRuns()).filter((x) => x.id !== r.id);
+    if (!runs.length) throw new Error('There is no other finished run to compare with yet. Run another migration, or import a colleague\'s run.');
+    const pick = await vscode.window.showQuickPick(
+      runs.map((x) => ({ label: `${x.domainName}: ${x.source} → ${x.target}`, description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
+      { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true },
+    );
+    if (!pick) throw new UserCancelled();
+    this.open(r, pick.run.id);
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
+    const csp = `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
+    const button = (id: string, icon: string, label: string, cls = 'secondary', live = false) =>
+      `<button id="${id}" class="${cls}${live ? ' live-only' : ''}" type="button"><span class="codicon codicon-${icon}" aria-hidden="true"></span>${label}</button>`;
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('codicon.css')}"><link rel="stylesheet" href="${asset('uplot.css')}"><link rel="stylesheet" href="${asset('monitor.css')}">
+<title>Migration monitor</title></head>
+<body>
+<header><h1 id="title">Migration</h1><span id="phase" class="badge" role="status"></span></header>
+<dl class="facts live-only">
+  <div><dt>Elapsed</dt><dd id="elapsed">—</dd></div>
+  <div><dt>ETA</dt><dd id="eta">—</dd></div>
+  <div><dt>Progress</dt><dd id="percent">0 %</dd></div>
+  <div><dt>Downtime</dt><dd id="downtime">—</dd></div>
+  <div><dt>Throughput</dt><dd id="throughput">—</dd></div>
+  <div><dt>Extra pause (keep TCP connections)</dt><dd id="extra-pause">—</dd></div>
+</dl>
+<div id="bar" class="bar-track live-only" role="progressbar" aria-label="migration progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="bar-fill"></div></div>
+<div id="convergence" role="alert" hidden></div>
+<div id="error" role="alert"></div>
+<div class="toolbar" role="toolbar" aria-label="migration actions">
+  ${button('act-bandwidth', 'dashboard', 'Bandwidth…', 'secondary', true)}${button('act-downtime', 'watch', 'Max Downtime…', 'secondary', true)}${button('act-postcopy', 'debug-step-over', 'Postcopy', 'secondary', true)}${button('act-abort', 'stop-circle', 'Abort', 'secondary', true)}
+  <span class="sep live-only"></span>
+  ${button('act-diagnose', 'search', 'Why Is It Slow?', 'primary', true)}${button('act-compare', 'diff', 'Compare With…')}${button('act-import', 'cloud-download', 'Import Run…')}
+  ${button('act-export-json', 'json', 'Export JSON')}${button('act-export-csv', 'table', 'Export CSV')}
+</div>
+<div class="toolbar" role="toolbar" aria-label="chart">
+  <label for="unit">Rate unit</label><select id="unit"><option value="MiB">MiB/s</option><option value="Gbit">Gbit/s</option></select>
+  ${button('act-pan-left', 'arrow-left', 'Earlier')}${button('act-pan-right', 'arrow-right', 'Later')}${button('act-reset', 'zoom-out', 'Whole Run')}
+  ${button('act-table', 'list-flat', 'Samples Table')}
+  <span class="hint">Drag to zoom, wheel to zoom, double-click or Escape for the whole run; ←/→ pan when the chart has focus.</span>
+</div>
+<div id="chart" tabindex="0" role="img" aria-label="throughput, dirty rate, remaining and transferred memory over time"></div>
+<table id="samples" hidden><caption id="samples-caption"></caption>
+<thead><tr><th scope="col">s</th><th scope="col">throughput</th><th scope="col">dirty rate</th><th scope="col">remaining</th><th scope="col">transferred</th><th scope="col">iteration</th><th scope="col">expected downtime</th></tr></thead>
+<tbody id="samples-body"></tbody></table>
+<section id="compare" hidden><h2>A/B comparison</h2><table><thead><tr><th scope="col"></th><th scope="col">A (this run)</th><th scope="col">B</th><th scope="col">B/A</th></tr></thead><tbody id="compare-body"></tbody></table></section>
+<section class="live-only"><h2>Why is it slow?</h2><ul id="findings"><li>Findings appear a few seconds into a migration, or with "Why Is It Slow?".</li></ul></section>
+<script nonce="${nonce}" src="${asset('monitor.js')}"></script>
+</body></html>`;
+  }
+
+  dispose(): void {
+    for (const e of [...this.entries]) e.panel.dispose();
+    this.subscriptions.forEach((s) => s.dispose());
+  }
+}
+
+/** Read an exported run (a colleague's, say) into the history so it can be compared. */
+export async function importRun(ctx: FerryContext): Promise<MigrationRecord | undefined> {
+  const files = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Ferry run': ['json'] }, title: 'Import a migration run' });
+  if (!files?.length) return undefined;
+  const run = parseRunExport(new TextDecoder().decode(await vscode.workspace.fs.readFile(files[0])));
+  await ctx.migrationStore.addToHistory(run);
+  return run;
+}

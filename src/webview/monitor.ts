@@ -1,0 +1,365 @@
+/**
+ * The migration monitor webview: a header (state, elapsed, ETA, progress, expected downtime), the convergence
+ * verdict with actions, a uPlot chart of throughput, dirty rate, remaining and transferred memory with the run's
+ * events marked, a sample table for keyboard and screen-reader users, the "Why is it slow?" findings, and an A/B
+ * overlay of two runs with a table of what differs. No inline script or style: the CSP allows neither.
+ */
+import uPlot from 'uplot';
+import { assess } from '../core/monitor';
+import type { Sample } from '../core/monitor';
+import type { Finding } from '../core/diagnosis';
+import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from './protocol';
+
+declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; setState(s: MonitorState): void; getState(): MonitorState | undefined };
+const vscode = acquireVsCodeApi();
+
+let run: RunView | undefined;
+let compare: RunView | undefined;
+let unit: 'MiB' | 'Gbit' = 'MiB';
+let plot: uPlot | undefined;
+let previousPercent = 0;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const el = (tag: string, text?: string, cls?: string) => {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+};
+const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const MiB = 1048576;
+const rate = (bps: number) => (unit === 'MiB' ? bps / MiB : (bps * 8) / 1e9);
+const rateText = (bps: number) => (unit === 'MiB' ? `${(bps / MiB).toFixed(0)} MiB/s` : `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`);
+const mibText = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
+const duration = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`);
+const running = (r: RunView) => ['starting', 'running', 'postcopy', 'unknown'].includes(r.phase);
+
+function post(action: MonitorAction) {
+  vscode.postMessage({ type: 'action', action });
+}
+
+function renderHeader() {
+  if (!run) return;
+  const r = run;
+  $('title').textContent = `${r.domainName}: ${r.source} → ${r.target}`;
+  const badge = $('phase');
+  badge.textContent = r.phase + (r.discovered ? ' (not started by Ferry)' : '') + (r.imported ? ' (imported)' : '');
+  badge.className = `badge phase-${r.phase}`;
+  const a = assess(r.samples, { autoConverge: r.autoConverge, postcopy: r.phase === 'postcopy', maxDowntimeMs: r.maxDowntimeMs, previousPercent });
+  previousPercent = r.phase === 'completed' ? 100 : a.percent;
+  const elapsed = (r.finishedAt ?? Date.now()) - r.startedAt;
+  $('elapsed').textContent = duration(r.summary?.totalMs ?? r.samples.at(-1)?.t ?? elapsed);
+  $('eta').textContent = !running(r) ? '—' : a.convergence.state === 'not-converging' ? 'not converging' : a.etaMs !== undefined ? `~${duration(a.etaMs)}` : 'estimating…';
+  $('percent').textContent = `${previousPercent} %`;
+  const bar = $('bar');
+  bar.setAttribute('aria-valuenow', String(previousPercent));
+  ($('bar-fill') as HTMLElement).style.width = `${previousPercent}%`;
+  const downtime = r.summary?.downtimeMs ?? a.expectedDowntimeMs;
+  $('downtime').textContent = downtime !== undefined ? `${downtime} ms ${r.summary?.downtimeMs !== undefined ? 'actual' : 'expected'} / ${a.maxDowntimeMs} ms max` : '—';
+  $('downtime').className = downtime !== undefined && downtime > a.maxDowntimeMs && running(r) ? 'over' : '';
+  $('throughput').textContent = r.samples.length ? `${rateText(r.samples.at(-1)!.bps)} now · ${rateText(a.averageBps)} avg · ${rateText(a.peakBps)} peak` : '—';
+  $('extra-pause').textContent = r.extraPauseMs !== undefined ? `${r.extraPauseMs} ms` : '—';
+  const banner = $('convergence');
+  banner.replaceChildren();
+  if (running(r) && a.convergence.state === 'not-converging') {
+    banner.hidden = false;
+    banner.append(el('strong', 'Not converging: '), el('span', `${a.convergence.reason}.`));
+    const actions = el('div', undefined, 'actions');
+    for (const [action, label] of [['setBandwidth', 'Raise Bandwidth…'], ['setMaxDowntime', 'Raise Max Downtime…'], ['postcopy', 'Switch to Postcopy'], ['abort', 'Abort']] as const) {
+      const b = el('button', label) as HTMLButtonElement;
+      if (action === 'abort') b.className = 'secondary';
+      b.addEventListener('click', () => post(action));
+      actions.append(b);
+    }
+    banner.append(actions);
+  } else banner.hidden = true;
+  $('error').textContent = r.error ?? '';
+  for (const id of ['act-bandwidth', 'act-downtime', 'act-postcopy', 'act-abort']) ($(id) as HTMLButtonElement).disabled = !running(r) || r.imported;
+}
+
+/** uPlot data: x in seconds; a run in compare mode is drawn beside the first on the same x (time since start). */
+function chartData(): uPlot.AlignedData {
+  const r = run!;
+  if (!compare) {
+    const s = r.samples;
+    return [s.map((x) => x.t / 1000), s.map((x) => rate(x.bps)), s.map((x) => rate(x.dirtyBps)), s.map((x) => x.remaining / MiB), s.map((x) => x.processed / MiB), s.map((x) => x.throttle ?? null)];
+  }
+  // two runs: join on their own x values (uPlot needs one x array; gaps are null)
+  const xs = [...new Set([...r.samples.map((x) => x.t), ...compare.samples.map((x) => x.t)])].sort((a, b) => a - b);
+  const at = (samples: Sample[]) => {
+    const byT = new Map(samples.map((x) => [x.t, x]));
+    return xs.map((t) => byT.get(t));
+  };
+  const a = at(r.samples);
+  const b = at(compare.samples);
+  return [xs.map((t) => t / 1000), a.map((x) => (x ? rate(x.bps) : null)), b.map((x) => (x ? rate(x.bps) : null)), a.map((x) => (x ? x.remaining / MiB : null)), b.map((x) => (x ? x.remaining / MiB : null))];
+}
+
+/** Markers, iteration boundaries and the link-speed reference line, drawn over the plot. */
+function overlayPlugin(): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u) => {
+          if (!run) return;
+          const ctx = u.ctx;
+          const { left, top, width, height } = u.bbox;
+          ctx.save();
+          ctx.font = `${11 * devicePixelRatio}px ${css('--vscode-font-family', 'sans-serif')}`;
+          const vline = (tSec: number, color: string, label: string, dash: number[]) => {
+            const x = u.valToPos(tSec, 'x', true);
+            if (x < left || x > left + width) return;
+            ctx.strokeStyle = color;
+            ctx.setLineDash(dash);
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+            ctx.fillStyle = color;
+            ctx.fillText(label, x + 3, top + 12 * devicePixelRatio);
+          };
+          const fg = css('--vscode-descriptionForeground', '#888');
+          let iteration = run.samples[0]?.iteration;
+          for (const s of run.samples) {
+            if (s.iteration !== iteration && !compare) vline(s.t / 1000, fg, `it ${s.iteration}`, [2, 4]);
+            iteration = s.iteration;
+          }
+          for (const m of run.markers) vline(m.t / 1000, css(m.kind === 'failed' || m.kind === 'aborted' ? '--vscode-charts-red' : '--vscode-charts-purple', '#a070d0'), m.label, [6, 3]);
+          if (run.linkMbps && !compare) {
+            const y = u.valToPos(rate((run.linkMbps * 1e6) / 8), 'rate', true);
+            if (y >= top) {
+              ctx.strokeStyle = css('--vscode-charts-yellow', '#cc0');
+              ctx.setLineDash([8, 4]);
+              ctx.beginPath();
+              ctx.moveTo(left, y);
+              ctx.lineTo(left + width, y);
+              ctx.stroke();
+              ctx.fillStyle = ctx.strokeStyle;
+              ctx.fillText(`link ${run.linkMbps / 1000} Gbit/s`, left + 4, y - 4);
+            }
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+/** Wheel zooms the time axis around the pointer; drag-select zooms too (uPlot), double-click resets. */
+function wheelZoomPlugin(): uPlot.Plugin {
+  return {
+    hooks: {
+      ready: [
+        (u) => {
+          u.over.addEventListener('wheel', (e) => {
+            e.preventDefault();
+            const { min, max } = u.scales.x;
+            if (min === undefined || max === undefined) return;
+            const at = u.posToVal(e.offsetX, 'x');
+            const factor = e.deltaY < 0 ? 0.8 : 1.25;
+            u.setScale('x', { min: at - (at - min) * factor, max: at + (max - at) * factor });
+          });
+        },
+      ],
+    },
+  };
+}
+
+function pan(direction: -1 | 1) {
+  if (!plot) return;
+  const { min, max } = plot.scales.x;
+  if (min === undefined || max === undefined) return;
+  const step = (max - min) * 0.25 * direction;
+  plot.setScale('x', { min: min + step, max: max + step });
+}
+
+function buildChart() {
+  plot?.destroy();
+  const box = $('chart');
+  const colours = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red'].map((c) => css(c, '#3794ff'));
+  const fg = css('--vscode-foreground', '#ccc');
+  const grid = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
+  const rateLabel = unit === 'MiB' ? 'MiB/s' : 'Gbit/s';
+  const axis = (scale: string, label: string, side?: number): uPlot.Axis => ({ scale, label, stroke: fg, side, grid: { stroke: grid, width: 1, show: side === undefined }, ticks: { stroke: grid } });
+  const series: uPlot.Series[] = compare
+    ? [
+        { label: 's' },
+        { label: `A throughput (${rateLabel})`, scale: 'rate', stroke: colours[0], width: 2 },
+        { label: `B throughput (${rateLabel})`, scale: 'rate', stroke: colours[1], width: 2 },
+        { label: 'A remaining (MiB)', scale: 'bytes', stroke: colours[0], dash: [4, 4] },
+        { label: 'B remaining (MiB)', scale: 'bytes', stroke: colours[1], dash: [4, 4] },
+      ]
+    : [
+        { label: 's' },
+        { label: `throughput (${rateLabel})`, scale: 'rate', stroke: colours[0], width: 2 },
+        { label: `dirty rate (${rateLabel})`, scale: 'rate', stroke: colours[1], width: 1.5 },
+        { label: 'remaining (MiB)', scale: 'bytes', stroke: colours[2], width: 1.5 },
+        { label: 'transferred (MiB)', scale: 'bytes', stroke: colours[3], width: 1, dash: [5, 3] },
+        { label: 'CPU throttle (%)', scale: '%', stroke: colours[4], width: 1, show: !!run?.autoConverge },
+      ];
+  plot = new uPlot(
+    {
+      width: Math.max(300, box.clientWidth),
+      height: 320,
+      series,
+      scales: { x: { time: false }, '%': { range: [0, 100] } },
+      axes: [axis('x', 'seconds since start'), axis('rate', rateLabel), axis('bytes', 'MiB', 1)],
+      cursor: { drag: { x: true, y: false } },
+      legend: { live: true },
+      plugins: [overlayPlugin(), wheelZoomPlugin()],
+    },
+    chartData(),
+    box,
+  );
+  box.dataset.points = String(run?.samples.length ?? 0);
+}
+
+function updateChart() {
+  if (!plot) return buildChart();
+  plot.setData(chartData(), plot.scales.x.min === undefined || !zoomed);
+  $('chart').dataset.points = String(run?.samples.length ?? 0);
+}
+let zoomed = false;
+
+function renderTable() {
+  const table = $('samples');
+  if (table.hidden || !run) return;
+  const body = $('samples-body');
+  const rows = run.samples.slice(-300).reverse();
+  body.replaceChildren(
+    ...rows.map((s) => {
+      const tr = el('tr');
+      for (const v of [(s.t / 1000).toFixed(1), rateText(s.bps), rateText(s.dirtyBps), mibText(s.remaining), mibText(s.processed), String(s.iteration), s.expectedDowntimeMs !== undefined ? `${s.expectedDowntimeMs} ms` : '']) tr.append(el('td', v));
+      return tr;
+    }),
+  );
+  $('samples-caption').textContent = `${run.samples.length} samples${run.samples.length > rows.length ? `, the newest ${rows.length} shown` : ''}`;
+}
+
+function renderFindings(findings: Finding[] | undefined) {
+  const list = $('findings');
+  list.replaceChildren();
+  if (!findings) return;
+  if (!findings.length) list.append(el('li', 'Nothing found that slows this migration.'));
+  for (const f of findings) {
+    const li = el('li', undefined, `finding ${f.severity}`);
+    const icon = f.severity === 'problem' ? 'error' : f.severity === 'warning' ? 'warning' : 'info';
+    li.append(el('span', undefined, `codicon codicon-${icon}`), el('strong', f.title));
+    li.append(el('div', f.evidence, 'evidence'));
+    if (f.fix) li.append(el('div', `Fix: ${f.fix}`, 'fix'));
+    li.dataset.finding = f.id;
+    list.append(li);
+  }
+}
+
+function renderCompare() {
+  const section = $('compare');
+  section.hidden = !compare;
+  if (!compare || !run) return;
+  const a = run;
+  const b = compare;
+  const stats = (r: RunView) => {
+    const x = assess(r.samples, { autoConverge: r.autoConverge, postcopy: false });
+    return { avg: r.summary?.averageBps ?? x.averageBps, peak: x.peakBps, total: r.summary?.totalMs, downtime: r.summary?.downtimeMs, iterations: r.summary?.iterations ?? r.samples.at(-1)?.iteration };
+  };
+  const sa = stats(a);
+  const sb = stats(b);
+  const ratio = (x?: number, y?: number) => (x && y ? `${(y / x).toFixed(2)}×` : '');
+  const rows: [string, string, string, string][] = [
+    ['when', new Date(a.startedAt).toLocaleString(), new Date(b.startedAt).toLocaleString(), ''],
+    ['route', `${a.source} → ${a.target}`, `${b.source} → ${b.target}`, ''],
+    ['average throughput', rateText(sa.avg), rateText(sb.avg), ratio(sa.avg, sb.avg)],
+    ['peak throughput', rateText(sa.peak), rateText(sb.peak), ratio(sa.peak, sb.peak)],
+    ['total time', sa.total !== undefined ? `${sa.total} ms` : '?', sb.total !== undefined ? `${sb.total} ms` : '?', ratio(sa.total, sb.total)],
+    ['downtime', sa.downtime !== undefined ? `${sa.downtime} ms` : '?', sb.downtime !== undefined ? `${sb.downtime} ms` : '?', ratio(sa.downtime, sb.downtime)],
+    ['iterations', String(sa.iterations ?? '?'), String(sb.iterations ?? '?'), ''],
+    ['outcome', a.phase, b.phase, ''],
+  ];
+  for (const key of [...new Set([...Object.keys(a.settings), ...Object.keys(b.settings)])].sort()) {
+    if (a.settings[key] !== b.settings[key]) rows.push([key, a.settings[key] ?? '—', b.settings[key] ?? '—', 'differs']);
+  }
+  $('compare-body').replaceChildren(
+    ...rows.map((cells) => {
+      const tr = el('tr');
+      tr.append(el('th', cells[0]));
+      for (const c of cells.slice(1)) tr.append(el('td', c));
+      if (cells[3] === 'differs') tr.className = 'differs';
+      return tr;
+    }),
+  );
+}
+
+function renderAll() {
+  if (!run) return;
+  document.body.classList.toggle('comparing', !!compare);
+  renderHeader();
+  buildChart();
+  renderTable();
+  renderFindings(run.findings);
+  renderCompare();
+}
+
+window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
+  const m = e.data;
+  if (m.type === 'runs') {
+    run = m.run;
+    compare = m.compare;
+    previousPercent = 0;
+    zoomed = false;
+    vscode.setState({ runId: run.id, domainUuid: run.domainUuid, compareId: compare?.id });
+    renderAll();
+  } else if (m.type === 'samples' && run && m.id === run.id) {
+    run.samples.push(...m.samples);
+    run.phase = m.phase;
+    run.markers = m.markers;
+    renderHeader();
+    updateChart();
+    renderTable();
+  } else if (m.type === 'diagnosing') {
+    $('findings').replaceChildren(el('li', 'Probing both hosts (one second)…'));
+  } else if (m.type === 'findings' && run && m.id === run.id) {
+    run.findings = m.findings;
+    if (m.linkMbps) run.linkMbps = m.linkMbps;
+    renderFindings(m.findings);
+    plot?.redraw();
+  }
+});
+
+function wire() {
+  const actions: [string, MonitorAction][] = [
+    ['act-bandwidth', 'setBandwidth'], ['act-downtime', 'setMaxDowntime'], ['act-postcopy', 'postcopy'], ['act-abort', 'abort'],
+    ['act-diagnose', 'diagnose'], ['act-export-json', 'exportJson'], ['act-export-csv', 'exportCsv'], ['act-compare', 'compare'], ['act-import', 'importRun'],
+  ];
+  for (const [id, action] of actions) $(id).addEventListener('click', () => post(action));
+  $('unit').addEventListener('change', (e) => {
+    unit = (e.target as HTMLSelectElement).value as 'MiB' | 'Gbit';
+    renderAll();
+  });
+  $('act-table').addEventListener('click', () => {
+    const table = $('samples');
+    table.hidden = !table.hidden;
+    $('act-table').setAttribute('aria-pressed', String(!table.hidden));
+    renderTable();
+  });
+  $('act-pan-left').addEventListener('click', () => pan(-1));
+  $('act-pan-right').addEventListener('click', () => pan(1));
+  $('act-reset').addEventListener('click', () => {
+    zoomed = false;
+    updateChart();
+    plot?.setData(chartData(), true);
+  });
+  $('chart').addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowLeft') pan(-1);
+    else if (e.key === 'ArrowRight') pan(1);
+    else if (e.key === 'Escape') $('act-reset').click();
+  });
+  $('chart').addEventListener('mouseup', () => (zoomed = true));
+  $('chart').addEventListener('wheel', () => (zoomed = true));
+  // theme switch: body classes change; redraw with the new colours
+  new MutationObserver(() => renderAll()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  new ResizeObserver(() => plot?.setSize({ width: Math.max(300, $('chart').clientWidth), height: 320 })).observe($('chart'));
+  setInterval(() => run && running(run) && renderHeader(), 1000);
+  vscode.postMessage({ type: 'ready' });
+}
+
+wire();
