@@ -13,7 +13,8 @@ export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
 
 export const listDomainsArgv = (uri: string): Argv => virsh(uri, 'list', '--all', '--uuid', '--name');
-export const domstatsArgv = (uri: string): Argv => virsh(uri, 'domstats', '--raw', '--state', '--vcpu', '--balloon');
+// --nowait: a domain in a migration job would otherwise hold up the whole listing until the job ends
+export const domstatsArgv = (uri: string): Argv => virsh(uri, 'domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait');
 export const eventsArgv = (uri: string): Argv => virsh(uri, 'event', '--all', '--loop', '--timestamp');
 
 const VIRSH_VERB: Record<LifecycleAction, string> = {

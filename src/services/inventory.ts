@@ -155,9 +155,9 @@ export class HostInventory {
     if (!event) return;
     this.log.trace(`${this.alias}: event ${event.type} '${event.domain}' ${event.detail}`);
     if (event.type === 'migration-iteration') {
+      this.migrationEmitter.fire(event.domain);
       if (this.migrating.has(event.domain)) return;
       this.migrating.add(event.domain);
-      this.migrationEmitter.fire(event.domain);
     } else if (event.type === 'lifecycle') {
       this.migrating.delete(event.domain);
     }
@@ -169,6 +169,11 @@ export class HostInventory {
     const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), { timeoutMs: 120_000, logLevel: 'info' });
     if (result.code !== 0) throw new LibvirtError(this.alias, virshErrorText(result.stderr, result.code));
     await this.refresh().catch(() => undefined);
+  }
+
+  /** A migration of this domain ended without a lifecycle event (an aborted precopy leaves it running here). */
+  migrationEnded(name: string): void {
+    if (this.migrating.delete(name)) this.scheduleRefresh();
   }
 
   findDomain(uuid: string): Domain | undefined {

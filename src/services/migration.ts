@@ -107,8 +107,8 @@ export interface MigrationStore {
   addToHistory(record: MigrationRecord): Promise<void>;
 }
 
-/** the reader asks this often; a slower answer makes the next ask wait for it, never two in flight */
-const SAMPLE_INTERVAL_MS = 100;
+/** the reader asks this often (a little over 10 Hz); a slower answer makes the next ask wait for it, never two in flight */
+const SAMPLE_INTERVAL_MS = 90;
 const READ_TIMEOUT_MS = 10_000;
 const MAX_SAMPLES = 20_000;
 /** the automatic diagnosis runs once this many samples (~3 s) into a run, when rates have settled a little */
@@ -514,6 +514,7 @@ export class MigrationRunner {
         if (incoming?.code === 0) summary = parseJobStats(incoming.stdout);
       }
     }
+    this.host(record.source).migrationEnded(record.domainName);
     await this.host(record.source).refresh().catch(() => undefined);
     const end = summary?.timeElapsedMs ?? record.last?.timeElapsedMs ?? Date.now() - record.startedAt;
     if (phase === 'completed' && summary?.downtimeMs !== undefined) {

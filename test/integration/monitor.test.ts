@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PROFILES } from '../../src/core/migration';
+import type { Sample } from '../../src/core/monitor';
+import { assess } from '../../src/core/monitor';
+import { HostRegistry } from '../../src/services/hostRegistry';
+import type { MigrationRecord, MigrationStore } from '../../src/services/migration';
+import { MigrationRunner } from '../../src/services/migration';
+import { guestDirty, lab, labCtl, memoryLogger, onHost, onHostAsync, waitFor } from './lab';
+
+const [A, B] = lab.hosts.map((h) => h.alias);
+const tiny = lab.guests.tiny1.ip;
+const history: MigrationRecord[] = [];
+const store: MigrationStore = { loadActive: () => [], saveActive: async () => {}, addToHistory: async (r) => void history.push(r) };
+const log = memoryLogger();
+let registry: HostRegistry;
+let runner: MigrationRunner;
+const uuidOf = () => onHost(A, 'virsh -q domuuid tiny1 2>/dev/null || true').trim() || onHost(B, 'virsh -q domuuid tiny1').trim();
+const whereIsTiny = () => (onHost(A, 'virsh -q list --name').includes('tiny1') ? A : onHost(B, 'virsh -q list --name').includes('tiny1') ? B : undefined);
+function ensureOnA() {
+  if (whereIsTiny() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
+  if (!whereIsTiny()) onHost(A, 'virsh -q start tiny1');
+}
+
+beforeAll(async () => {
+  labCtl('ct', 'loose');
+  registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, log);
+  registry.setHosts([A, B]);
+  await waitFor('both hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
+  runner = new MigrationRunner(registry, store, () => 'qemu:///system', log);
+  ensureOnA();
+}, 120_000);
+beforeEach(() => {
+  ensureOnA();
+  guestDirty(tiny, 1, 'idle');
+}, 60_000);
+afterAll(() => {
+  runner.dispose();
+  registry.dispose();
+  labCtl('ct', 'strict');
+});
+
+describe('migration monitor against the lab', () => {
+  it('samples a throttled migration at 10 Hz or more through one persistent reader, on the host clock', async () => {
+    const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: { ...PROFILES.safe.options, bandwidthMiBps: 20 } });
+    const got: { at: number; sample: Sample }[] = [];
+    const sub = runner.onDidSample(({ record: r, sample }) => r.id === record.id && got.push({ at: performance.now(), sample }));
+    // past the automatic diagnosis (~3 s in), whose probe runs one virsh migrate-getspeed
+    await waitFor('the automatic diagnosis', () => runner.get(record.id)?.findings, 30_000);
+    // one reader process for the whole job, no process per sample: the set of virsh processes does not change
+    const virshesBefore = onHost(A, 'pgrep -x virsh | sort').trim();
+    const from = got.length;
+    await waitFor('4 s of samples', () => got.length > from && got.at(-1)!.at - got[from].at >= 4000, 30_000);
+    const virshesAfter = onHost(A, 'pgrep -x virsh | sort').trim();
+    sub.dispose();
+    await runner.abort(record.id);
+    const end = await done;
+    expect(end.phase).toBe('aborted');
+    const span = got.at(-1)!.at - got[0].at;
+    const hz = ((got.length - 1) / span) * 1000;
+    const hostSpan = got.at(-1)!.sample.t - got[0].sample.t;
+    console.log(`sampler: ${got.length} samples in ${span.toFixed(0)} ms (${hz.toFixed(1)} Hz), host clock span ${hostSpan} ms, virsh pids ${virshesBefore.replace(/\n/g, ' ')}`);
+    expect(hz).toBeGreaterThanOrEqual(10);
+    // host timestamps (libvirt's time_elapsed) advance with the samples and agree with our clock within 10 %
+    expect(got.every((g, i) => i === 0 || g.sample.t >= got[i - 1].sample.t)).toBe(true);
+    expect(Math.abs(hostSpan - span) / span).toBeLessThan(0.1);
+    expect(virshesAfter).toBe(virshesBefore);
+  });
+
+  it('discovers and charts a migration started with plain virsh migrate in a shell', async () => {
+    guestDirty(tiny, 200, 10); // 200 MiB of real data: at 30 MiB/s the migration lasts long enough to watch
+    await new Promise((r) => setTimeout(r, 3000));
+    const uuid = uuidOf();
+    const shell = onHostAsync(A, `virsh -q migrate --live --p2p --bandwidth 30 ${uuid} 'qemu+ssh://root@${lab.hosts[1].address}/system?no_tty=1'`);
+    const found = await waitFor('the migration discovered', () => runner.running.find((r) => r.domainUuid === uuid && r.discovered), 20_000);
+    expect(found).toMatchObject({ source: A, target: B, domainName: 'tiny1', discovered: true });
+    expect(found.options).toBeUndefined();
+    const live = await waitFor('samples charted', () => ((runner.get(found.id)?.samples.length ?? 0) >= 10 ? runner.get(found.id) : undefined), 20_000);
+    expect(live!.samples.at(-1)!.total).toBeGreaterThan(0);
+    await shell;
+    const end = await waitFor('the discovered migration recorded as finished', () => history.find((r) => r.id === found.id), 60_000);
+    expect(end.phase).toBe('completed');
+    expect(end.summary).toMatchObject({ type: 'completed' });
+    expect(end.markers.at(-1)).toMatchObject({ kind: 'completed' });
+    expect(end.samples.length).toBeGreaterThan(end.summary!.timeElapsedMs! / 1000 * 5); // charted from discovery to the end
+    expect(whereIsTiny()).toBe(B);
+  });
+
+  it('diagnoses a run that cannot converge (20 MiB/s cap, guest dirtying faster), with the cap as the finding', async () => {
+    guestDirty(tiny, 100, 60);
+    await new Promise((r) => setTimeout(r, 3000));
+    const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: { ...PROFILES.safe.options, bandwidthMiBps: 20 } });
+    try {
+      const verdict = await waitFor(
+        'the not-converging verdict',
+        () => {
+          const r = runner.get(record.id);
+          const a = r && assess(r.samples, { autoConverge: false, postcopy: false });
+          return a?.convergence.state === 'not-converging' ? a : undefined;
+        },
+        60_000,
+      );
+      console.log(`not converging: ${verdict.convergence.state === 'not-converging' && verdict.convergence.reason}`);
+      expect(verdict.etaMs).toBeUndefined();
+      const d = await runner.diagnose(record.id);
+      expect(d.findings.find((f) => f.id === 'bandwidth-cap')).toMatchObject({ severity: 'warning', title: 'bandwidth capped at 20 MiB/s' });
+      expect(d.findings.find((f) => f.id === 'link')!.title).toMatch(/eth0, 10 Gbit\/s, MTU 1500/);
+      expect(d.findings.find((f) => f.id === 'capabilities')!.evidence).toMatch(/CapEff 0x/);
+      expect(runner.get(record.id)!.findings).toEqual(d.findings);
+    } finally {
+      await runner.abort(record.id).catch(() => undefined);
+    }
+    const end = await done;
+    expect(end.phase).toBe('aborted');
+    expect(end.findings?.length).toBeGreaterThan(3); // kept with the run for its history
+    expect(whereIsTiny()).toBe(A);
+  }, 120_000);
+});
