@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack   (brings the lab up if it is not)
+# npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling   (brings the lab up if it is not)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack}
+name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling}
 build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
   --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js"; }
 case $name in
@@ -23,5 +23,11 @@ case $name in
     bash lab/lab.sh up >/dev/null
     build conntrack
     node out/bench/conntrack.js ;;
-  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack)"; exit 2 ;;
+  sampling)
+    bash lab/lab.sh up >/dev/null
+    bash lab/lab.sh ct loose >/dev/null
+    trap 'bash lab/lab.sh ct strict >/dev/null' EXIT
+    build sampling
+    node out/bench/sampling.js ;;
+  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling)"; exit 2 ;;
 esac
