@@ -2,6 +2,7 @@
 // domains, a context-menu action and a palette command act on the hostile-named domain. Screenshots in SHOTDIR.
 // usage: node e2e/ui.mjs URL SHOTDIR LAB_JSON
 import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS } from './codeServer.mjs';
@@ -32,6 +33,21 @@ async function step(name, fn) {
 }
 const treeItem = (name) => page.getByRole('treeitem', { name });
 const domainItem = (domain, state) => treeItem(new RegExp(`^${escapeRe(domain)}, ${state}`));
+const guestDirty = (query) => spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/dirty?${query}`]);
+/** The frame of the migration monitor webview whose title contains `title` (webviews sit in nested iframes). */
+async function monitorFrame(title, { comparing = false, phase = /./, timeout = 30000 } = {}) {
+  const end = Date.now() + timeout;
+  while (Date.now() < end) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator(comparing ? 'body.comparing #chart' : 'body:not(.comparing) #chart').count()) && (await f.locator('#title').textContent()).includes(title) && phase.test(await f.locator('#phase').textContent())) return f;
+      } catch {} // a frame navigating away
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no monitor panel showing "${title}"`);
+}
+const points = async (frame) => Number((await frame.locator('#chart').getAttribute('data-points')) ?? 0);
 async function palette(command) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -110,7 +126,16 @@ await step('context-menu-migrate-with-progress', async () => {
   await page.locator('.notification-toast', { hasText: 'iteration' }).waitFor({ timeout: 20000 });
   await treeItem(/^tiny1, migrating to /).waitFor({ timeout: 10000 });
   await shot('09-migration-progress');
+  // the monitor opened by itself: a live chart whose point count grows
+  const monitor = await monitorFrame(`tiny1: ${lab.hosts[0].alias} → ${lab.hosts[1].alias}`);
+  await monitor.locator('canvas').first().waitFor();
+  const before = await points(monitor);
+  await page.waitForTimeout(1500);
+  const after = await points(monitor);
+  if (!(after >= before + 10)) throw new Error(`the chart did not grow at 10 Hz: ${before} → ${after} points in 1.5 s`);
+  await shot('09b-monitor-live');
   await page.locator('.notification-toast.notification-fade-in-done', { hasText: 'completed' }).waitFor({ timeout: 60000 });
+  await monitor.locator('#phase', { hasText: 'completed' }).waitFor({ timeout: 20000 });
   await shot('10-migration-completed');
   const onB = page.getByRole('treeitem', { name: new RegExp(`^tiny1, running.*on ${lab.hosts[1].alias}$`) });
   await onB.waitFor({ timeout: 20000 });
@@ -129,6 +154,64 @@ await step('palette-migrate-back-safe-profile', async () => {
   await input.fill('Safe');
   await input.press('Enter');
   await page.getByRole('treeitem', { name: new RegExp(`^tiny1, running.*on ${lab.hosts[0].alias}$`) }).waitFor({ timeout: 60000 });
+});
+
+await step('monitor-not-converging-then-abort', async () => {
+  // the guest dirties 60 MiB/s against a 10 MiB/s cap: the panel says it cannot converge and offers actions
+  guestDirty('mb=100&rate=60');
+  await page.waitForTimeout(2000);
+  await palette('Ferry: Migrate Domain…');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny1' }).first().waitFor();
+  await input.fill('tiny1');
+  await input.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[1].alias }).first().waitFor();
+  await input.fill(lab.hosts[1].alias);
+  await input.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Custom' }).first().waitFor();
+  await input.fill('Custom');
+  await input.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
+  await input.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: 'Parallel connections' }).waitFor();
+  await input.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: 'Bandwidth limit' }).waitFor();
+  await input.fill('10');
+  await input.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: 'Max downtime' }).waitFor();
+  await input.press('Enter');
+  const monitor = await monitorFrame(`tiny1: ${lab.hosts[0].alias} → ${lab.hosts[1].alias}`, { phase: /starting|running/ });
+  await monitor.locator('#convergence', { hasText: 'Not converging' }).waitFor({ timeout: 60000 });
+  await monitor.locator('#eta', { hasText: 'not converging' }).waitFor();
+  await monitor.locator('.finding').first().waitFor({ timeout: 20000 }); // the automatic diagnosis
+  await monitor.locator('[data-finding="bandwidth-cap"]').waitFor();
+  await shot('12-monitor-not-converging');
+  await monitor.locator('#convergence button', { hasText: 'Abort' }).click();
+  await monitor.locator('#phase', { hasText: 'aborted' }).waitFor({ timeout: 30000 });
+  guestDirty('mb=1&rate=idle');
+  await domainItem('tiny1', 'running').waitFor({ timeout: 20000 });
+  await monitor.locator('#act-table').click();
+  await monitor.locator('#samples-body tr').first().waitFor();
+  await shot('13-monitor-aborted-table');
+});
+
+await step('ab-overlay-of-two-runs', async () => {
+  // A: the newest run (the aborted one, 10 MiB/s cap); B: the newest other (the Safe migration back, no cap)
+  await palette('Ferry: Compare Migration Runs…');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'aborted' }).first().waitFor();
+  await shot('14a-compare-pick');
+  await input.press('Enter');
+  await page.locator('.quick-input-widget', { hasText: 'Compare tiny1' }).waitFor();
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: `tiny1: ${lab.hosts[1].alias} → ${lab.hosts[0].alias}` }).first().waitFor();
+  await input.press('Enter');
+  const compare = await monitorFrame('tiny1', { comparing: true });
+  const table = compare.locator('#compare-body');
+  await table.locator('tr', { hasText: 'average throughput' }).waitFor({ timeout: 20000 });
+  await table.locator('tr.differs', { hasText: 'bandwidth cap' }).waitFor(); // 10 MiB/s against none
+  const legend = await compare.locator('.u-legend').textContent();
+  if (!legend.includes('A throughput') || !legend.includes('B throughput')) throw new Error(`the overlay does not show both runs: ${legend}`);
+  await shot('14-ab-overlay');
 });
 
 await step('log-channel-records-remote-commands', async () => {

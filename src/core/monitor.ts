@@ -83,9 +83,9 @@ export function percentOf(s: Sample, previous = 0): number {
 }
 
 /**
- * Not converging: over the last 10 s the guest dirtied memory about as fast as it was sent (within 10 %), or remaining memory
- * made no new minimum for 10 s (with auto-converge, only once the throttle is at its maximum: until then it is still
- * working). Postcopy always finishes: once switched, it converges by construction.
+ * Not converging: over the last 10 s the guest dirtied memory about as fast as it was sent (within 10 %), or what is
+ * left after each pass (remaining memory at an iteration's start) made no new minimum for 10 s. With auto-converge,
+ * only once the throttle is at its maximum: until then it is still working. Postcopy finishes by construction.
  */
 export function convergence(samples: readonly Sample[], o: { autoConverge: boolean; postcopy: boolean }): Convergence {
   if (o.postcopy) return { state: 'converging' };
@@ -101,20 +101,25 @@ export function convergence(samples: readonly Sample[], o: { autoConverge: boole
   if (!stillThrottling && sent > 0 && dirtied >= sent * DIRTY_TOLERANCE) {
     return { state: 'not-converging', reason: `the guest dirties ${mib(dirtied)} while ${mib(sent)} is sent (10 s average)${throttleNote}` };
   }
+  // what QEMU weighs at each dirty-bitmap sync is what is left right after it: the first sample of each iteration.
+  // Within a pass, remaining only counts down that pass, so its dips to near zero say nothing about convergence.
   let minimum = Infinity;
   let minimumAt = 0;
+  let iteration = samples[0]?.iteration;
   for (const s of samples) {
-    // QEMU's first answers, before it has sized the guest, say 0 remaining of 0
-    if (s.total > 0 && s.remaining < minimum) {
+    if (s.iteration === iteration || s.iteration < 2 || s.total === 0) continue;
+    iteration = s.iteration;
+    // a few pages less is the same working set: a new minimum must be at least 1 % lower
+    if (s.remaining < minimum * 0.99) {
       minimum = s.remaining;
       minimumAt = s.t;
     }
   }
   const stuckFor = last.t - minimumAt;
-  if (!stillThrottling && stuckFor >= CONVERGENCE_WINDOW_MS) {
+  if (!stillThrottling && minimum !== Infinity && stuckFor >= CONVERGENCE_WINDOW_MS) {
     return {
       state: 'not-converging',
-      reason: `remaining memory has not gone below ${(minimum / 1048576).toFixed(0)} MiB for ${seconds(stuckFor)} (iteration ${last.iteration}, sending ${mib(sent)}, dirtying ${mib(dirtied)})${throttleNote}`,
+      reason: `what is left after each pass has not gone below ${(minimum / 1048576).toFixed(0)} MiB for ${seconds(stuckFor)} (iteration ${last.iteration}, sending ${mib(sent)}, dirtying ${mib(dirtied)})${throttleNote}`,
     };
   }
   return { state: 'converging' };

@@ -180,7 +180,8 @@ function buildChart() {
   const fg = css('--vscode-foreground', '#ccc');
   const grid = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
   const rateLabel = unit === 'MiB' ? 'MiB/s' : 'Gbit/s';
-  const axis = (scale: string, label: string, side?: number): uPlot.Axis => ({ scale, label, stroke: fg, side, grid: { stroke: grid, width: 1, show: side === undefined }, ticks: { stroke: grid } });
+  // uPlot puts the first axis at the bottom and the others on the left unless told a side
+  const axis = (scale: string, label: string, side?: uPlot.Axis.Side): uPlot.Axis => ({ scale, label, stroke: fg, ...(side !== undefined && { side }), grid: { stroke: grid, width: 1, show: side === undefined }, ticks: { stroke: grid } });
   const series: uPlot.Series[] = compare
     ? [
         { label: 's' },

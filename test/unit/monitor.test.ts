@@ -48,6 +48,11 @@ describe('convergence, ETA and progress on recorded runs', () => {
     // with auto-converge still below its maximum throttle the verdict waits
     expect(convergence(until(run, 25_000), { autoConverge: true, postcopy: false }).state).toBe('converging');
     expect(late.expectedDowntimeMs!).toBeGreaterThan(late.maxDowntimeMs);
+    // the second rule alone (dirty rate hidden): what is left after each pass stopped shrinking
+    const blind = until(run, 25_000).map((s) => ({ ...s, dirtyBps: 0 }));
+    const stuck = convergence(blind, { autoConverge: false, postcopy: false });
+    expect(stuck.state === 'not-converging' && stuck.reason).toMatch(/after each pass has not gone below \d+ MiB for 1\d s/);
+    expect(convergence(blind.filter((s) => s.t <= 12_000), { autoConverge: false, postcopy: false }).state).toBe('converging');
   });
 
   it('postcopy converges by construction once switched; the switch is marked', () => {
