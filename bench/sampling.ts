@@ -39,7 +39,7 @@ async function main() {
   const registry = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, silentLogger);
   registry.setHosts([A, B]);
   for (const alias of [A, B]) await registry.get(alias)!.connection.connect(false);
-  const exec = (alias: string, argv: string[]) => registry.get(alias)!.connection.exec(argv, { timeoutMs: 120_000 });
+  const exec = (alias: string, argv: readonly string[]) => registry.get(alias)!.connection.exec(argv, { timeoutMs: 120_000 });
   if (!(await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1')) {
     await exec(B, ['virsh', '-q', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`]);
   }
