@@ -185,10 +185,11 @@ function buildChart() {
   const series: uPlot.Series[] = compare
     ? [
         { label: 's' },
-        { label: `A throughput (${rateLabel})`, scale: 'rate', stroke: colours[0], width: 2 },
-        { label: `B throughput (${rateLabel})`, scale: 'rate', stroke: colours[1], width: 2 },
-        { label: 'A remaining (MiB)', scale: 'bytes', stroke: colours[0], dash: [4, 4] },
-        { label: 'B remaining (MiB)', scale: 'bytes', stroke: colours[1], dash: [4, 4] },
+        // the two runs' samples interleave on one x array: each run's gaps are the other's samples
+        { label: `A throughput (${rateLabel})`, scale: 'rate', stroke: colours[0], width: 2, spanGaps: true },
+        { label: `B throughput (${rateLabel})`, scale: 'rate', stroke: colours[1], width: 2, spanGaps: true },
+        { label: 'A remaining (MiB)', scale: 'bytes', stroke: colours[0], dash: [4, 4], spanGaps: true },
+        { label: 'B remaining (MiB)', scale: 'bytes', stroke: colours[1], dash: [4, 4], spanGaps: true },
       ]
     : [
         { label: 's' },
