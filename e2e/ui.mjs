@@ -200,10 +200,13 @@ await step('ab-overlay-of-two-runs', async () => {
   await palette('Ferry: Compare Migration Runs…');
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'aborted' }).first().waitFor();
+  await page.waitForTimeout(300); // let the list settle before Enter picks its first row
   await shot('14a-compare-pick');
   await input.press('Enter');
   await page.locator('.quick-input-widget', { hasText: 'Compare tiny1' }).waitFor();
   await page.locator('.quick-input-list .monaco-list-row', { hasText: `tiny1: ${lab.hosts[1].alias} → ${lab.hosts[0].alias}` }).first().waitFor();
+  await page.waitForTimeout(300);
+  await shot('14b-compare-pick-b');
   await input.press('Enter');
   const compare = await monitorFrame('tiny1', { comparing: true });
   const table = compare.locator('#compare-body');
@@ -212,6 +215,13 @@ await step('ab-overlay-of-two-runs', async () => {
   const legend = await compare.locator('.u-legend').textContent();
   if (!legend.includes('A throughput') || !legend.includes('B throughput')) throw new Error(`the overlay does not show both runs: ${legend}`);
   await shot('14-ab-overlay');
+});
+
+await step('monitor-restored-after-reload', async () => {
+  await palette('Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+  const compare = await monitorFrame('tiny1', { comparing: true, timeout: 60000 });
+  await compare.locator('#compare-body tr', { hasText: 'average throughput' }).waitFor({ timeout: 20000 });
 });
 
 await step('log-channel-records-remote-commands', async () => {

@@ -14,6 +14,46 @@ export function exportArgv(addresses: readonly string[]): Argv {
 /** `conntrack -R -`: loads `-A` lines from stdin. */
 export const importArgv: Argv = ['conntrack', '-R', '-'];
 
+/** conntrack-tools 1.4.7 added `-o save` and `-R`, which the sync relies on */
+const MIN_VERSION = [1, 4, 7];
+
+/** What stops a host's conntrack from taking part, from `conntrack --version` (exit code and output), if anything. */
+export function conntrackVersionProblem(code: number | null, output: string): string | undefined {
+  if (code === 127 || /not found|No such file/i.test(output)) return 'conntrack-tools is not installed (Debian/Ubuntu: apt install conntrack)';
+  const v = /v(\d+)\.(\d+)\.(\d+)/.exec(output);
+  if (!v) return `cannot read the conntrack version: ${output.trim() || `exit ${code}`}`;
+  const version = v.slice(1).map(Number);
+  const differs = version.findIndex((n, i) => n !== MIN_VERSION[i]);
+  if (differs >= 0 && version[differs] < MIN_VERSION[differs]) return `conntrack-tools ${version.join('.')} is too old: Ferry needs ${MIN_VERSION.join('.')} or later (-R and -o save came with it)`;
+  return undefined;
+}
+
+/**
+ * What is wrong with a typed address list for a domain, if anything: not addresses at all, none given, or (when
+ * libvirt knows the domain's addresses) addresses of some other machine, whose connections would be copied.
+ */
+export function addressListProblem(text: string, domain?: { name: string; ips: readonly string[] }): string | undefined {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  if (!parts.length) return 'at least one address';
+  for (const p of parts) {
+    try {
+      assertAddress(p);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  const foreign = domain ? addressesNotOf(parts, domain.ips) : [];
+  if (foreign.length) return `${foreign.join(', ')} ${foreign.length > 1 ? 'are not addresses' : 'is not an address'} of ${domain!.name} (libvirt reports ${domain!.ips.join(', ')}): its flows belong to another machine`;
+  return undefined;
+}
+
+/** Typed addresses that are not among the domain's own (when libvirt knows them): copying those would move another VM's flows. */
+export function addressesNotOf(typed: readonly string[], domainAddresses: readonly string[]): string[] {
+  if (!domainAddresses.length) return [];
+  const own = new Set(domainAddresses.map((a) => a.toLowerCase()));
+  return typed.filter((a) => !own.has(a.toLowerCase()));
+}
+
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 export function assertAddress(a: string): void {
   const v4 = IPV4.exec(a);

@@ -4,10 +4,11 @@
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
 import type { Flow } from '../core/conntrack';
-import { assertAddress, exportArgv, importArgv, loadText, parseExport } from '../core/conntrack';
+import { assertAddress, conntrackVersionProblem, exportArgv, importArgv, loadText, parseExport } from '../core/conntrack';
 import { deferred } from '../core/emitter';
 import { afterGoArgv, GO } from '../transport/quote';
 import type { HostConnection } from '../transport/hostConnection';
+import { SshError } from '../transport/sshError';
 
 export interface ConntrackExportResult {
   flows: Flow[];
@@ -28,20 +29,12 @@ export interface ConntrackBackend {
   inventory(host: HostConnection, addresses: readonly string[]): Promise<Map<string, string>>;
 }
 
-const MIN_VERSION = [1, 4, 7];
-
 export const netfilterBackend: ConntrackBackend = {
   name: 'netfilter (conntrack-tools)',
   async check(host) {
     const r = await host.exec(['conntrack', '--version'], { timeoutMs: 10_000 });
-    if (r.code === 127 || /not found/.test(r.stderr)) throw new Error(`${host.alias}: conntrack-tools is not installed (Debian/Ubuntu: apt install conntrack)`);
-    const v = /v(\d+)\.(\d+)\.(\d+)/.exec(r.stdout + r.stderr);
-    if (!v) throw new Error(`${host.alias}: cannot read the conntrack version: ${(r.stdout + r.stderr).trim()}`);
-    const version = v.slice(1).map(Number);
-    const older = version.findIndex((n, i) => n !== MIN_VERSION[i]);
-    if (older >= 0 && version[older] < MIN_VERSION[older]) {
-      throw new Error(`${host.alias}: conntrack-tools ${version.join('.')} is too old: -o save and -R need 1.4.7 or later`);
-    }
+    const problem = conntrackVersionProblem(r.code, r.stdout + r.stderr);
+    if (problem) throw new Error(`${host.alias}: ${problem}`);
     const probe = await host.exec(['conntrack', '-C'], { timeoutMs: 10_000 });
     if (probe.code !== 0) throw new Error(`${host.alias}: conntrack cannot read the table: ${probe.stderr.trim() || `exit ${probe.code}`} (root or CAP_NET_ADMIN needed)`);
   },
@@ -88,13 +81,17 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
   const started = performance.now();
   const data = deferred<string>();
   data.promise.catch(() => undefined); // a failed export is reported below, not as an unhandled rejection
-  const importing = backend.import(target, data.promise);
+  const importing = backend.import(target, data.promise).catch((e: Error) => {
+    throw unfinished('the import', target, e);
+  });
   let exported: ConntrackExportResult;
   let exportMs: number;
   let transferMs: number;
   try {
     const t0 = performance.now();
-    exported = await backend.export(source, addresses);
+    exported = await backend.export(source, addresses).catch((e: Error) => {
+      throw unfinished('the export', source, e);
+    });
     exportMs = performance.now() - t0;
     const t1 = performance.now();
     const text = loadText(exported.flows);
@@ -112,9 +109,18 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
   let verifyMs = 0;
   if (verify && exported.flows.length) {
     const t3 = performance.now();
-    const held = await backend.inventory(target, addresses);
+    const held = await backend.inventory(target, addresses).catch((e: Error) => {
+      throw unfinished('checking the import', target, e);
+    });
     missing = exported.flows.filter((f) => held.get(f.key) !== f.mark).length;
     verifyMs = performance.now() - t3;
   }
   return { entries: exported.flows.length, bytes: exported.bytes, exportMs, transferMs, importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: exported.skipped };
+}
+
+/** A step that failed or lost its host mid-stream: what happened, and that nothing was lost. */
+function unfinished(step: string, host: HostConnection, e: Error): Error {
+  const lost = e instanceof SshError && ['closed', 'timeout', 'unreachable'].includes(e.kind);
+  const what = lost ? `the SSH link to ${host.alias} dropped during ${step} (${e.message})` : e.message;
+  return new Error(`${what}. Nothing was deleted on either host; run the sync again${lost ? ` once ${host.alias} is back` : ''} (entries are added or updated, so it is safe to repeat).`);
 }

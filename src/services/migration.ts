@@ -27,7 +27,7 @@ import { JobReader } from './jobSampler';
 import type { Finding } from '../core/diagnosis';
 import type { Diagnosis } from './diagnosis';
 import { diagnoseMigration } from './diagnosis';
-import { loadText } from '../core/conntrack';
+import { addressListProblem, loadText } from '../core/conntrack';
 import { netfilterBackend, syncConntrack } from './conntrack';
 import type { Logger } from '../transport/logger';
 import { afterGoArgv, GO } from '../transport/quote';
@@ -281,6 +281,9 @@ export class MigrationRunner {
     const keep = input.keepConnections;
     if (keep) {
       if (!keep.addresses.length) throw new Error('"Keep TCP connections" needs the VM\'s IP addresses.');
+      const domain = this.host(input.sourceAlias).findDomain(input.domainUuid);
+      const problem = addressListProblem(keep.addresses.join(' '), domain && { name: input.domainName, ips: domain.ips });
+      if (problem) throw new Error(`"Keep TCP connections": ${problem}.`);
       await Promise.all([netfilterBackend.check(source), netfilterBackend.check(this.host(input.targetAlias).connection)]);
       record.gate = { addresses: keep.addresses };
     }

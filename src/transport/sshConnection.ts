@@ -227,8 +227,10 @@ export class SshConnection {
       channel.on('data', (d: Buffer) => out.push(d));
       channel.stderr.on('data', (d: Buffer) => err.push(d));
       let code: number | null = null;
+      let exited = false;
       channel.on('exit', (c: number | null) => {
         code = c;
+        exited = true;
         if (cancellable) channel.end(); // releases the watcher
       });
       // settle when the channel is closed AND both output streams have ended: under load ssh2 can emit 'close'
@@ -241,6 +243,8 @@ export class SshConnection {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // sshd always reports an exit status (or signal); a channel closed without one went down with the link
+        if (!exited && !failure) failure = new SshError('closed', `${this.host.alias}: the connection dropped while running: ${command}`);
         options.signal?.removeEventListener('abort', onAbort);
         const ms = Date.now() - started;
         this.log[options.logLevel ?? 'debug'](`${this.host.alias}: ${command} -> exit ${failure ? failure.kind : code} in ${ms} ms`);
@@ -263,7 +267,6 @@ export class SshConnection {
     });
   }
 
-  /** A long-lived command whose stdout is delivered line by line (e.g. `virsh event --loop`). */
   /**
    * Run a command that reads its input from the channel for as long as it lives. No hang-up wrapper: the command
    * must end by itself at end of input, which close() sends.
@@ -287,6 +290,7 @@ export class SshConnection {
     };
   }
 
+  /** A long-lived command whose stdout is delivered line by line (e.g. `virsh event --loop`). */
   async stream(argv: Argv, onLine: (line: string) => void, onStderr?: (text: string) => void): Promise<RemoteStream> {
     const started = Date.now();
     const { channel, command } = await this.openChannel(argv, killOnHangupArgv);

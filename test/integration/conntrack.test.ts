@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostRegistry } from '../../src/services/hostRegistry';
+import type { ConntrackBackend } from '../../src/services/conntrack';
 import { netfilterBackend, syncConntrack } from '../../src/services/conntrack';
-import { lab, memoryLogger, onHost, waitFor } from './lab';
+import { labConnection, lab, memoryLogger, onHost, waitFor } from './lab';
 
-const [A, B] = lab.hosts.map((h) => h.alias);
+const [A, B, C] = lab.hosts.map((h) => h.alias);
 /** a VM address in the guest range that no guest uses: the synthetic flows' destination */
 const VM = `${lab.guestNet}.120`;
 let registry: HostRegistry;
@@ -60,6 +61,44 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
     const report = await syncConntrack(netfilterBackend, conn(A), conn(B), [VM]);
     expect(report).toMatchObject({ entries: 10_000, missing: 0 });
     expect(onHost(B, `conntrack -L -d ${VM} 2>/dev/null | wc -l`).trim()).toBe('10000');
+  }, 60_000);
+
+  it('names conntrack-tools that is too old on a host (a 1.4.6 stand-in on hostC)', async () => {
+    const c = registry.get(C) ?? (registry.setHosts([A, B, C]), registry.get(C)!);
+    await waitFor('hostC connected', () => c.connection.state.kind === 'connected', 20_000);
+    onHost(C, 'printf \'#!/bin/sh\\necho "conntrack v1.4.6 (conntrack-tools)"\\n\' >/run/ferry-old-conntrack; chmod +x /run/ferry-old-conntrack; mount --bind /run/ferry-old-conntrack "$(command -v conntrack)"');
+    try {
+      await expect(netfilterBackend.check(c.connection)).rejects.toThrow(`${C}: conntrack-tools 1.4.6 is too old: Ferry needs 1.4.7 or later`);
+    } finally {
+      onHost(C, 'umount "$(command -v conntrack)"; rm -f /run/ferry-old-conntrack');
+    }
+    await expect(netfilterBackend.check(c.connection)).resolves.toBeUndefined();
+  });
+
+  it('says so when the link to the target drops mid-stream; nothing is deleted and a re-run completes', async () => {
+    flush(B);
+    // a connection that notices a dead link within a second
+    const b = labConnection(B, { keepaliveIntervalMs: 300 });
+    await b.connect();
+    try {
+      // the import channel is open; as the flows are about to be written, hostB's link goes down for 3 s
+      const dropping: ConntrackBackend = {
+        ...netfilterBackend,
+        import: (host, data) =>
+          netfilterBackend.import(host, data.then(async (text) => {
+            onHost(B, 'nohup sh -c "ip link set eth0 down; sleep 3; ip link set eth0 up" >/dev/null 2>&1 &');
+            await new Promise((r) => setTimeout(r, 100));
+            return text;
+          })),
+      };
+      await expect(syncConntrack(dropping, conn(A), b, [VM])).rejects.toThrow(new RegExp(`the SSH link to ${B} dropped during the import .*Nothing was deleted on either host; run the sync again once ${B} is back`));
+      expect(onHost(A, `conntrack -L -d ${VM} 2>/dev/null | wc -l`).trim()).toBe('10000');
+      await waitFor('hostB back', () => b.state.kind === 'connected', 20_000);
+      const again = await syncConntrack(netfilterBackend, conn(A), b, [VM]);
+      expect(again).toMatchObject({ entries: 10_000, missing: 0 });
+    } finally {
+      b.dispose();
+    }
   }, 60_000);
 
   it('refuses an address that is not one', async () => {

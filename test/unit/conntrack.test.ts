@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exportArgv, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
+import { addressListProblem, conntrackVersionProblem, exportArgv, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
 
 // conntrack-tools 1.4.7 output for the same three flows: -o save (what conntrack itself would load) and -o extended
 const fixture = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-export.txt'), 'utf8');
@@ -35,5 +35,27 @@ describe('conntrack export (captured from conntrack-tools 1.4.7)', () => {
     expect(() => exportArgv(['10.0.1.100; reboot'])).toThrow(/not an IP address/);
     expect(() => exportArgv(['300.1.1.1'])).toThrow(/not an IP address/);
     expect(exportArgv(['10.0.1.100', 'fd00::64']).slice(-2)).toEqual(['10.0.1.100', 'fd00::64']);
+  });
+});
+
+describe('what stops a sync before it starts', () => {
+  it('names conntrack-tools missing or older than 1.4.7', () => {
+    expect(conntrackVersionProblem(0, 'conntrack v1.4.7 (conntrack-tools)\n')).toBeUndefined(); // Debian 12
+    expect(conntrackVersionProblem(0, 'conntrack v1.4.8 (conntrack-tools)\n')).toBeUndefined();
+    expect(conntrackVersionProblem(0, 'conntrack v1.5.0 (conntrack-tools)\n')).toBeUndefined();
+    expect(conntrackVersionProblem(0, 'conntrack v1.4.6 (conntrack-tools)\n')).toMatch(/1\.4\.6 is too old: Ferry needs 1\.4\.7/);
+    expect(conntrackVersionProblem(0, 'conntrack v1.3.9 (conntrack-tools)\n')).toMatch(/too old/);
+    expect(conntrackVersionProblem(127, 'bash: line 1: conntrack: command not found\n')).toMatch(/not installed \(Debian\/Ubuntu: apt install conntrack\)/);
+    expect(conntrackVersionProblem(1, 'something else')).toMatch(/cannot read the conntrack version/);
+  });
+
+  it('refuses addresses that are not the domain\'s own when libvirt knows them', () => {
+    const tiny = { name: 'tiny1', ips: ['10.0.1.100', 'fd00::64'] };
+    expect(addressListProblem('10.0.1.100', tiny)).toBeUndefined();
+    expect(addressListProblem('10.0.1.100, FD00::64', tiny)).toBeUndefined();
+    expect(addressListProblem('10.0.1.100 10.0.1.7', tiny)).toBe('10.0.1.7 is not an address of tiny1 (libvirt reports 10.0.1.100, fd00::64): its flows belong to another machine');
+    expect(addressListProblem('10.0.1.7', { name: 'x', ips: [] })).toBeUndefined(); // nothing known: the user's word
+    expect(addressListProblem('', tiny)).toBe('at least one address');
+    expect(addressListProblem('10.0.1.100; reboot', tiny)).toMatch(/not an IP address/);
   });
 });

@@ -1,6 +1,6 @@
 /** Sync Conntrack…: a VM's flow state from one host to another, with a preview of the entry count first. */
 import * as vscode from 'vscode';
-import { assertAddress } from '../../core/conntrack';
+import { addressListProblem } from '../../core/conntrack';
 import { netfilterBackend, syncConntrack } from '../../services/conntrack';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
@@ -15,18 +15,7 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
     title: 'Ferry: Sync Conntrack — the VM\'s addresses',
     prompt: 'IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied',
     value: known.join(' '),
-    validateInput: (text) => {
-      const parts = text.split(/[\s,]+/).filter(Boolean);
-      if (!parts.length) return 'at least one address';
-      for (const p of parts) {
-        try {
-          assertAddress(p);
-        } catch (e) {
-          return (e as Error).message;
-        }
-      }
-      return undefined;
-    },
+    validateInput: (text) => addressListProblem(text, node?.kind === 'domain' ? node.domain : undefined),
   });
   if (typed === undefined) throw new UserCancelled();
   const addresses = typed.split(/[\s,]+/).filter(Boolean);

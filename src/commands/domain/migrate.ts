@@ -1,6 +1,6 @@
 /** Migrate Domain…: target, profile or custom options, preflight checklist, then a progress notification with cancel. */
 import * as vscode from 'vscode';
-import { assertAddress } from '../../core/conntrack';
+import { addressListProblem } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
 import type { MigrationOptions, ProfileId } from '../../core/migration';
 import { formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration';
@@ -150,15 +150,7 @@ async function askAddresses(node: DomainNode): Promise<string[]> {
     title: `Ferry: keep TCP connections of ${node.domain.name}`,
     prompt: "The VM's IP addresses (space or comma separated): their conntrack entries move with it",
     value: node.domain.ips.join(' '),
-    validateInput: (t) => {
-      try {
-        const parts = t.split(/[\s,]+/).filter(Boolean);
-        parts.forEach(assertAddress);
-        return parts.length ? undefined : 'at least one address';
-      } catch (e) {
-        return (e as Error).message;
-      }
-    },
+    validateInput: (t) => addressListProblem(t, node.domain),
   });
   if (typed === undefined) throw new UserCancelled();
   return typed.split(/[\s,]+/).filter(Boolean);
