@@ -3,24 +3,34 @@
  * relay, import, verify), against one `conntrack -I` per entry for 10,000, in the same run. Lines:
  *   conntrack: n=<n> ferry_ms=<n> export_ms=<n> transfer_ms=<n> import_ms=<n>
  *   conntrack: per_entry_10k_ms=<n> speedup=<x>
+ *   conntrack: gate_10k extra_pause_ms=<n> list_ms=<n> load_ms=<n> resume_ms=<n> listed=<n> loaded=<n> ...
+ * The last: tiny1 migrated A→B with "keep TCP connections" while the source holds 10,000 of its flows; the extra
+ * pause is switchover seen → final listing → changed flows loaded → resumed on the target.
  * export_ms: the listing on the source until its bytes are in Ferry; transfer_ms: Ferry turning them into loadable
  * lines; import_ms: the lines to the target and conntrack -R there; ferry_ms: all of it plus the verification.
  */
 import { readFileSync } from 'node:fs';
+import { PROFILES } from '../src/core/migration';
 import { HostRegistry } from '../src/services/hostRegistry';
+import { MigrationRunner } from '../src/services/migration';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
 import { silentLogger } from '../src/transport/logger';
 
-const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/lab.json`, 'utf8')) as { sshConfig: string; guestNet: string; hosts: { alias: string }[] };
+const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/lab.json`, 'utf8')) as {
+  sshConfig: string;
+  guestNet: string;
+  hosts: { alias: string; address: string }[];
+  guests: { tiny1: { ip: string } };
+};
 const [A, B] = lab.hosts.map((h) => h.alias);
 const VM = `${lab.guestNet}.121`;
 
-function synthetic(n: number, verb = '-A'): string {
+function synthetic(n: number, verb = '-A', vm = VM): string {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const src = `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
     const sport = 1024 + (i % 60000);
-    lines.push(`${verb} -t 3600 -u SEEN_REPLY,ASSURED -s ${src} -d ${VM} -r ${VM} -q ${src} -p tcp --sport ${sport} --dport 7 --reply-port-src 7 --reply-port-dst ${sport} --state ESTABLISHED${i % 3 ? '' : ` -m ${1 + (i % 7)}`}`);
+    lines.push(`${verb} -t 3600 -u SEEN_REPLY,ASSURED -s ${src} -d ${vm} -r ${vm} -q ${src} -p tcp --sport ${sport} --dport 7 --reply-port-src 7 --reply-port-dst ${sport} --state ESTABLISHED${i % 3 ? '' : ` -m ${1 + (i % 7)}`}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -60,6 +70,29 @@ async function main() {
   })();
   console.log(`conntrack: per_entry_10k_ms=${perEntryMs.toFixed(0)} speedup=${(perEntryMs / ten.totalMs).toFixed(1)}`);
   await Promise.all([flush(a), flush(b)]);
+
+  // the gated switchover with 10,000 of tiny1's flows on the source
+  const tiny = lab.guests.tiny1.ip;
+  const uri = 'qemu:///system';
+  const runner = new MigrationRunner(registry, { loadActive: () => [], saveActive: async () => {}, addToHistory: async () => {} }, () => uri, silentLogger);
+  const virsh = (c: typeof a, ...args: string[]) => c.exec(['virsh', '-q', '-c', uri, ...args], { timeoutMs: 120_000 });
+  if (!(await virsh(a, 'list', '--name')).stdout.includes('tiny1')) await virsh(b, 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`);
+  await Promise.all([A, B].map((h) => registry.get(h)!.refresh()));
+  const uuid = (await virsh(a, 'domuuid', 'tiny1')).stdout.trim();
+  const flushTiny = (c: typeof a) => c.exec(['sh', '-c', `conntrack -D -d ${tiny} -p tcp --dport 7 >/dev/null 2>&1; true`], { timeoutMs: 120_000 });
+  await Promise.all([flushTiny(a), flushTiny(b)]);
+  await load(a, synthetic(10_000, '-A', tiny));
+  try {
+    const { done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid, domainName: 'tiny1', options: { ...PROFILES.safe.options, keepTcpConnections: true }, keepConnections: { addresses: [tiny], budgetMs: 200 } });
+    const end = await done;
+    if (end.phase !== 'completed' || !end.gate) throw new Error(`gated migration ${end.phase}: ${end.error}`);
+    const g = end.gate;
+    console.log(`conntrack: gate_10k extra_pause_ms=${g.extraPauseMs} list_ms=${g.listMs} load_ms=${g.loadMs} resume_ms=${g.resumeMs} listed=${g.finalEntries} loaded=${g.finalChanged} bulk=${g.bulkEntries} missing=${g.missing}`);
+  } finally {
+    await Promise.all([flushTiny(a), flushTiny(b)]);
+    await virsh(b, 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`);
+    runner.dispose();
+  }
   registry.dispose();
 }
 

@@ -1,14 +1,26 @@
 /**
- * Conntrack state as data, for the netfilter backend (conntrack-tools >= 1.4.7). The export lists each address
- * as original source and destination with `-o extended`, which, unlike `-o save`, shows marks and zones; Ferry
- * turns those lines into the `-A` lines `conntrack -R -` loads (add-or-update, so a re-run is safe). One listing
- * per direction instead of a save listing plus an extended one halves the table scans and the bytes moved.
+ * Conntrack state as data, for the netfilter backend (conntrack-tools >= 1.4.7). The export lists the flows of the
+ * VM's addresses with `-o extended`, which, unlike `-o save`, shows marks and zones; Ferry turns those lines into
+ * the `-A` lines `conntrack -R -` loads (add-or-update, so a re-run is safe).
  */
 import type { Argv } from './virsh';
 
+/**
+ * One scan of the table for all addresses: `conntrack -L` dumps the whole table whatever its filter, so listing each
+ * address as source and as destination would scan it twice per address. The host keeps the lines that name an
+ * address as a tuple's src or dst (grep -F on "src=ADDR " / "dst=ADDR "), which also keeps flows NATed to it.
+ * grep finding nothing (exit 1) is an empty listing, not a failure.
+ */
 export function exportArgv(addresses: readonly string[]): Argv {
-  for (const a of addresses) assertAddress(a);
-  return ['sh', '-c', 'for a; do conntrack -L -o extended -s "$a"; conntrack -L -o extended -d "$a"; done', 'ferry-conntrack', ...addresses];
+  const canonical = addresses.map(canonicalAddress);
+  const script = 'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; conntrack -L -o extended 2>/dev/null | grep -F "$@"; [ $? -le 1 ]';
+  return ['sh', '-c', script, 'ferry-conntrack', ...canonical];
+}
+
+/** An address as conntrack prints it (IPv6 compressed, lower case, as inet_ntop writes it). */
+export function canonicalAddress(a: string): string {
+  assertAddress(a);
+  return a.includes(':') ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a;
 }
 
 /** `conntrack -R -`: loads `-A` lines from stdin. */
@@ -74,45 +86,62 @@ export interface Flow {
  * not recreate: only tcp, udp, icmp and icmpv6 carry connections worth keeping across a migration).
  */
 export function parseExtendedFlow(text: string): Flow | undefined {
+  // tens of thousands of lines sit between a VM's switchover and its resume: plain locals, no per-line objects
   const f = text.trim().split(/\s+/);
   if (f.length < 6 || (f[0] !== 'ipv4' && f[0] !== 'ipv6')) return undefined;
   const proto = f[2];
-  if (!['tcp', 'udp', 'icmp', 'icmpv6'].includes(proto)) return undefined;
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp' && proto !== 'icmpv6') return undefined;
   const timeout = f[4];
   const state = proto === 'tcp' && /^[A-Z_]+$/.test(f[5]) ? f[5] : undefined;
-  const orig: Record<string, string> = {};
-  const reply: Record<string, string> = {};
-  const flags = new Set<string>();
+  // the original tuple comes first, then the reply tuple with the same keys
+  let src = '', dst = '', sport = '', dport = '', type = '', code = '', id = '';
+  let rsrc = '', rdst = '', rsport = '', rdport = '';
+  let tuple = 0;
   let mark = '0';
   let zone = '';
-  for (const field of f.slice(5)) {
-    if (field.startsWith('[')) flags.add(field.slice(1, -1));
+  let unreplied = false;
+  let assured = false;
+  for (let i = 5; i < f.length; i++) {
+    const field = f[i];
+    if (field === '[UNREPLIED]') unreplied = true;
+    else if (field === '[ASSURED]') assured = true;
     const eq = field.indexOf('=');
     if (eq < 0) continue;
     const k = field.slice(0, eq);
     const v = field.slice(eq + 1);
-    if (k === 'mark') mark = v;
+    if (k === 'src') {
+      if (tuple++ === 0) src = v;
+      else rsrc = v;
+    } else if (k === 'dst') {
+      if (tuple === 1) dst = v;
+      else rdst = v;
+    } else if (k === 'sport') {
+      if (tuple === 1) sport = v;
+      else rsport = v;
+    } else if (k === 'dport') {
+      if (tuple === 1) dport = v;
+      else rdport = v;
+    } else if (tuple === 1 && k === 'type') type = v;
+    else if (tuple === 1 && k === 'code') code = v;
+    else if (tuple === 1 && k === 'id') id = v;
+    else if (k === 'mark') mark = v;
     else if (k === 'zone') zone = v;
-    else if (k in orig) reply[k] = v;
-    else orig[k] = v;
   }
-  if (!orig.src || !orig.dst || !reply.src || !reply.dst) return undefined;
-  const status = flags.has('UNREPLIED') ? 'UNSET' : flags.has('ASSURED') ? 'SEEN_REPLY,ASSURED' : 'SEEN_REPLY';
-  const parts = ['-A', '-t', timeout, '-u', status];
-  if (zone) parts.push('-w', zone);
-  parts.push('-s', orig.src, '-d', orig.dst, '-r', reply.src, '-q', reply.dst, '-p', proto);
-  let id: string;
+  if (!src || !dst || !rsrc || !rdst) return undefined;
+  const status = unreplied ? 'UNSET' : assured ? 'SEEN_REPLY,ASSURED' : 'SEEN_REPLY';
+  let line = `-A -t ${timeout} -u ${status}${zone ? ` -w ${zone}` : ''} -s ${src} -d ${dst} -r ${rsrc} -q ${rdst} -p ${proto}`;
+  let flowId: string;
   if (proto === 'tcp' || proto === 'udp') {
-    parts.push('--sport', orig.sport, '--dport', orig.dport, '--reply-port-src', reply.sport, '--reply-port-dst', reply.dport);
-    id = `${orig.sport} ${orig.dport}`;
+    line += ` --sport ${sport} --dport ${dport} --reply-port-src ${rsport} --reply-port-dst ${rdport}`;
+    flowId = `${sport} ${dport}`;
   } else {
     const p = proto === 'icmp' ? '--icmp' : '--icmpv6';
-    parts.push(`${p}-type`, orig.type, `${p}-code`, orig.code, `${p}-id`, orig.id);
-    id = `${orig.type} ${orig.code} ${orig.id}`;
+    line += ` ${p}-type ${type} ${p}-code ${code} ${p}-id ${id}`;
+    flowId = `${type} ${code} ${id}`;
   }
-  if (state) parts.push('--state', state);
-  if (mark !== '0') parts.push('-m', mark);
-  return { key: `${proto} ${orig.src} ${orig.dst} ${id} ${zone || '0'}`, mark, line: parts.join(' ') };
+  if (state) line += ` --state ${state}`;
+  if (mark !== '0') line += ` -m ${mark}`;
+  return { key: `${proto} ${src} ${dst} ${flowId} ${zone || '0'}`, mark, line };
 }
 
 export interface ConntrackExport {
@@ -138,6 +167,17 @@ export function parseExport(stdout: string): ConntrackExport {
     flows.push(flow);
   }
   return { flows, skipped };
+}
+
+/** A flow's state without its countdown: two listings of an unchanged flow differ only in `-t`. */
+export const flowState = (f: Flow) => f.line.replace(/^-A -t \d+ /, '-A ');
+
+/**
+ * The flows that are new or changed (state, status, mark) since an earlier listing: all the gated switchover has to
+ * load after the bulk copy. A flow whose only change is its timeout counting down is already in place.
+ */
+export function changedSince(earlier: ReadonlyMap<string, string>, flows: readonly Flow[]): Flow[] {
+  return flows.filter((f) => earlier.get(f.key) !== flowState(f));
 }
 
 /** The input `conntrack -R -` reads for these flows. */

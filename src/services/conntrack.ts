@@ -4,7 +4,7 @@
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
 import type { Flow } from '../core/conntrack';
-import { assertAddress, conntrackVersionProblem, exportArgv, importArgv, loadText, parseExport } from '../core/conntrack';
+import { assertAddress, conntrackVersionProblem, exportArgv, flowState, importArgv, loadText, parseExport } from '../core/conntrack';
 import { deferred } from '../core/emitter';
 import { afterGoArgv, GO } from '../transport/quote';
 import type { HostConnection } from '../transport/hostConnection';
@@ -69,6 +69,8 @@ export interface SyncReport {
   /** exported flows the target does not hold afterwards (with the same mark) */
   missing: number;
   skipped: number;
+  /** what was copied, flow key → state (flowState): a later sync needs only what differs */
+  copied: Map<string, string>;
 }
 
 /**
@@ -115,7 +117,8 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
     missing = exported.flows.filter((f) => held.get(f.key) !== f.mark).length;
     verifyMs = performance.now() - t3;
   }
-  return { entries: exported.flows.length, bytes: exported.bytes, exportMs, transferMs, importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: exported.skipped };
+  const copied = new Map(exported.flows.map((f) => [f.key, flowState(f)]));
+  return { entries: exported.flows.length, bytes: exported.bytes, exportMs, transferMs, importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: exported.skipped, copied };
 }
 
 /** A step that failed or lost its host mid-stream: what happened, and that nothing was lost. */

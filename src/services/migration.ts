@@ -27,7 +27,7 @@ import { JobReader } from './jobSampler';
 import type { Finding } from '../core/diagnosis';
 import type { Diagnosis } from './diagnosis';
 import { diagnoseMigration } from './diagnosis';
-import { addressListProblem, loadText } from '../core/conntrack';
+import { addressListProblem, changedSince, loadText } from '../core/conntrack';
 import { netfilterBackend, syncConntrack } from './conntrack';
 import type { Logger } from '../transport/logger';
 import { afterGoArgv, GO } from '../transport/quote';
@@ -76,9 +76,15 @@ export interface MigrationRecord {
 export interface GateReport {
   addresses: string[];
   bulkEntries?: number;
+  /** flows listed at the switchover, and of those the ones new or changed since the bulk copy (the ones loaded) */
   finalEntries?: number;
+  finalChanged?: number;
   /** the domain's extra pause on the target: switchover seen → final import → resumed */
   extraPauseMs?: number;
+  /** its parts: listing the flows on the source, loading the changed ones on the target, resuming there */
+  listMs?: number;
+  loadMs?: number;
+  resumeMs?: number;
   /** flows not confirmed on the target when it was resumed (budget exceeded or import failed) */
   missing?: number;
   budgetExceeded?: boolean;
@@ -341,9 +347,14 @@ export class MigrationRunner {
         if (exit) switchover.resolve(Number(exit[1]));
       })
       .then((s) => (logStream = s), () => switchover.resolve(-1));
-    // the bulk copy while memory is copied: most flows are in place before the switchover
+    // the bulk copy while memory is copied: most flows are in place before the switchover, which then loads only
+    // what changed since (new flows, new states or marks)
+    let copied = new Map<string, string>();
     void syncConntrack(netfilterBackend, source, target, keep.addresses, false).then(
-      (r) => (report.bulkEntries = r.entries),
+      (r) => {
+        report.bulkEntries = r.entries;
+        copied = r.copied;
+      },
       (e: Error) => this.log.warn(`migration ${record.id}: bulk conntrack sync failed: ${e.message}`),
     );
     const done = (async (): Promise<GateReport> => {
@@ -354,13 +365,20 @@ export class MigrationRunner {
         return report;
       }
       const started = performance.now();
+      const lap = (since: number) => Math.round(performance.now() - since);
       exportGo.resolve(true);
       try {
-        const { flows } = await exporting;
-        report.finalEntries = flows.length;
+        const { flows: listed } = await exporting;
+        report.listMs = lap(started);
+        const flows = changedSince(copied, listed);
+        report.finalEntries = listed.length;
+        report.finalChanged = flows.length;
         importData.resolve(loadText(flows));
+        const loading = performance.now();
+        // nothing changed since the bulk copy: the target already holds every flow, no need to wait for the load
         const left = keep.budgetMs - (performance.now() - started);
-        const inTime = await Promise.race([importing.then(() => true, () => false), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]);
+        const inTime = !flows.length || (await Promise.race([importing.then(() => true, () => false), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]));
+        report.loadMs = lap(loading);
         if (inTime === 'late') {
           report.budgetExceeded = true;
           report.missing = flows.length;
@@ -372,14 +390,16 @@ export class MigrationRunner {
         report.error = `final conntrack sync: ${(e as Error).message}`;
         importData.resolve('');
       }
+      const resumeAt = performance.now();
       resumeGo.resolve(GO); // resume anyway: a paused VM is worse than a few lost flows
       const resumed = await resuming;
+      report.resumeMs = lap(resumeAt);
       report.extraPauseMs = Math.round(performance.now() - started);
       if (resumed.code !== 0) report.error = [report.error, `resuming on ${record.target}: ${resumed.stderr.trim()}`].filter(Boolean).join('; ');
       if (report.budgetExceeded) {
         this.log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
       }
-      this.log.info(`migration ${record.id}: switchover gate: ${report.finalEntries ?? 0} flows, extra pause ${report.extraPauseMs} ms via ${destUri}`);
+      this.log.info(`migration ${record.id}: switchover gate: ${report.finalEntries ?? 0} flows, ${report.finalChanged ?? 0} new or changed since the bulk copy, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
       return report;
     })();
     // the poll loop reads the same exit status from the log: whichever sees it first opens the gate

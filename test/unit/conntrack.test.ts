@@ -34,7 +34,7 @@ describe('conntrack export (captured from conntrack-tools 1.4.7)', () => {
   it('refuses anything but IP addresses', () => {
     expect(() => exportArgv(['10.0.1.100; reboot'])).toThrow(/not an IP address/);
     expect(() => exportArgv(['300.1.1.1'])).toThrow(/not an IP address/);
-    expect(exportArgv(['10.0.1.100', 'fd00::64']).slice(-2)).toEqual(['10.0.1.100', 'fd00::64']);
+    expect(exportArgv(['10.0.1.100', 'FD00:0:0::64']).slice(-2)).toEqual(['10.0.1.100', 'fd00::64']);
   });
 });
 
