@@ -239,17 +239,24 @@ export class SshConnection {
       let ended = 0;
       let closed = false;
       let settled = false;
+      const finish = (why: SshError | undefined) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        const ms = Date.now() - started;
+        this.log[options.logLevel ?? 'debug'](`${this.host.alias}: ${command} -> exit ${why ? why.kind : code} in ${ms} ms`);
+        if (why) return reject(why);
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
+      };
       const settle = () => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        // sshd always reports an exit status (or signal); a channel closed without one went down with the link
-        if (!exited && !failure) failure = new SshError('closed', `${this.host.alias}: the connection dropped while running: ${command}`);
-        options.signal?.removeEventListener('abort', onAbort);
-        const ms = Date.now() - started;
-        this.log[options.logLevel ?? 'debug'](`${this.host.alias}: ${command} -> exit ${failure ? failure.kind : code} in ${ms} ms`);
-        if (failure) return reject(failure);
-        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
+        // sshd always reports an exit status (or signal): a channel closed without one went down with its connection,
+        // which ssh2 reports as closed a moment later
+        if (!exited && !failure) {
+          setTimeout(() => finish(this.closed ? new SshError('closed', `${this.host.alias}: the connection dropped while running: ${command}`) : undefined), 500);
+          return;
+        }
+        finish(failure);
       };
       const onEnd = () => {
         if (++ended === 2 && closed) settle();
