@@ -17,6 +17,25 @@ export function exportArgv(addresses: readonly string[]): Argv {
   return ['sh', '-c', script, 'ferry-conntrack', ...canonical];
 }
 
+/**
+ * The switchover gate's listing, in one process on the source: it lists the flows at once (the bulk copy, printed
+ * and kept in awk's memory, never on disk), prints SNAPSHOT_END, waits for "go" on stdin, lists again and prints
+ * only the flows that are new or changed since (a flow's line without its countdown timer differs). So at the
+ * switchover only the changes cross the link and get parsed. End of stdin instead of "go" ends it.
+ */
+export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {
+  const canonical = addresses.map(canonicalAddress);
+  const script =
+    'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; exec 3<&0; ' +
+    'list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; ' +
+    // mawk (Debian's awk) reads a pipe in blocks and would sit on the end marker until the go: make it line by line
+    'case $(awk -W version 2>&1) in *mawk*) lines="-W interactive";; esac; ' +
+    `{ list "$@"; echo ${SNAPSHOT_END}; read -r go <&3 && [ "$go" = go ] && list "$@"; } | ` +
+    `awk $lines '$0 == "${SNAPSHOT_END}" { after = 1; print; fflush(); next } { line = $0; $5 = ""; if (!after) { seen[$0] = 1; print line } else if (!($0 in seen)) print line }'`;
+  return ['sh', '-c', script, 'ferry-conntrack-gate', ...canonical];
+}
+export const SNAPSHOT_END = 'ferry-snapshot-end';
+
 /** An address as conntrack prints it (IPv6 compressed, lower case, as inet_ntop writes it). */
 export function canonicalAddress(a: string): string {
   assertAddress(a);
@@ -167,17 +186,6 @@ export function parseExport(stdout: string): ConntrackExport {
     flows.push(flow);
   }
   return { flows, skipped };
-}
-
-/** A flow's state without its countdown: two listings of an unchanged flow differ only in `-t`. */
-export const flowState = (f: Flow) => f.line.replace(/^-A -t \d+ /, '-A ');
-
-/**
- * The flows that are new or changed (state, status, mark) since an earlier listing: all the gated switchover has to
- * load after the bulk copy. A flow whose only change is its timeout counting down is already in place.
- */
-export function changedSince(earlier: ReadonlyMap<string, string>, flows: readonly Flow[]): Flow[] {
-  return flows.filter((f) => earlier.get(f.key) !== flowState(f));
 }
 
 /** The input `conntrack -R -` reads for these flows. */

@@ -4,9 +4,8 @@
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
 import type { Flow } from '../core/conntrack';
-import { assertAddress, conntrackVersionProblem, exportArgv, flowState, importArgv, loadText, parseExport } from '../core/conntrack';
+import { assertAddress, conntrackVersionProblem, exportArgv, importArgv, loadText, parseExport, SNAPSHOT_END, snapshotThenChangesArgv } from '../core/conntrack';
 import { deferred } from '../core/emitter';
-import { afterGoArgv, GO } from '../transport/quote';
 import type { HostConnection } from '../transport/hostConnection';
 import { SshError } from '../transport/sshError';
 
@@ -21,12 +20,22 @@ export interface ConntrackBackend {
   readonly name: string;
   /** throws with what to do when the host cannot take part (tool missing or too old, no permission) */
   check(host: HostConnection): Promise<void>;
-  /** with `go`, the export is set up now and runs when `go` resolves (true) — or never (false) */
-  export(host: HostConnection, addresses: readonly string[], go?: Promise<boolean>): Promise<ConntrackExportResult>;
+  export(host: HostConnection, addresses: readonly string[]): Promise<ConntrackExportResult>;
   /** load lines; `data` may still be coming (the channel opens at once, the lines follow) */
   import(host: HostConnection, data: Promise<string>): Promise<void>;
   /** flow keys with their marks, as the host holds them now */
   inventory(host: HostConnection, addresses: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * The flows now (`snapshot`), then on `changes()` only those new or changed since — the switchover gate's two
+   * listings, with the second ready to run at once. `cancel()` ends it without the second listing.
+   */
+  snapshotThenChanges(host: HostConnection, addresses: readonly string[]): Promise<SnapshotThenChanges>;
+}
+
+export interface SnapshotThenChanges {
+  snapshot: Promise<ConntrackExportResult>;
+  changes(): Promise<ConntrackExportResult>;
+  cancel(): void;
 }
 
 export const netfilterBackend: ConntrackBackend = {
@@ -38,17 +47,41 @@ export const netfilterBackend: ConntrackBackend = {
     const probe = await host.exec(['conntrack', '-C'], { timeoutMs: 10_000 });
     if (probe.code !== 0) throw new Error(`${host.alias}: conntrack cannot read the table: ${probe.stderr.trim() || `exit ${probe.code}`} (root or CAP_NET_ADMIN needed)`);
   },
-  async export(host, addresses, go) {
-    const argv = exportArgv(addresses);
-    const r = go
-      ? await host.exec(afterGoArgv(argv), { stdin: go.then((run) => (run ? GO : '')), logLevel: 'info' })
-      : await host.exec(argv, { timeoutMs: 60_000 });
+  async export(host, addresses) {
+    const r = await host.exec(exportArgv(addresses), { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`${host.alias}: conntrack export failed: ${r.stderr.trim().split('\n').filter((l) => !/flow entries have been shown/.test(l)).join('; ') || `exit ${r.code}`}`);
     return { ...parseExport(r.stdout), bytes: Buffer.byteLength(r.stdout) };
   },
   async import(host, data) {
     const r = await host.exec(importArgv, { stdin: data, timeoutMs: 60_000, logLevel: 'info' });
     if (r.code !== 0) throw new Error(`${host.alias}: conntrack import failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  },
+  async snapshotThenChanges(host, addresses) {
+    let text = '';
+    let split = -1;
+    const snapshot = deferred<ConntrackExportResult>();
+    const session = await host.session(snapshotThenChangesArgv(addresses), (chunk) => {
+      text += chunk;
+      if (split < 0 && (split = text.indexOf(`${SNAPSHOT_END}\n`)) >= 0) {
+        const listed = text.slice(0, split);
+        snapshot.resolve({ ...parseExport(listed), bytes: Buffer.byteLength(listed) });
+      }
+    });
+    void session.done.then((code) => snapshot.reject(new Error(`${host.alias}: the conntrack listing ended (exit ${code}) before its first result`)));
+    snapshot.promise.catch(() => undefined);
+    return {
+      snapshot: snapshot.promise,
+      async changes() {
+        await snapshot.promise;
+        session.write('go\n');
+        session.end(); // its second listing is the last thing it does
+        const code = await session.done;
+        if (code !== 0) throw new Error(`${host.alias}: conntrack listing at the switchover failed (exit ${code})`);
+        const changed = text.slice(split + SNAPSHOT_END.length + 1);
+        return { ...parseExport(changed), bytes: Buffer.byteLength(changed) };
+      },
+      cancel: () => session.close(),
+    };
   },
   async inventory(host, addresses) {
     const r = await host.exec(exportArgv(addresses), { timeoutMs: 60_000 });
@@ -69,8 +102,6 @@ export interface SyncReport {
   /** exported flows the target does not hold afterwards (with the same mark) */
   missing: number;
   skipped: number;
-  /** what was copied, flow key → state (flowState): a later sync needs only what differs */
-  copied: Map<string, string>;
 }
 
 /**
@@ -117,8 +148,7 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
     missing = exported.flows.filter((f) => held.get(f.key) !== f.mark).length;
     verifyMs = performance.now() - t3;
   }
-  const copied = new Map(exported.flows.map((f) => [f.key, flowState(f)]));
-  return { entries: exported.flows.length, bytes: exported.bytes, exportMs, transferMs, importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: exported.skipped, copied };
+  return { entries: exported.flows.length, bytes: exported.bytes, exportMs, transferMs, importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: exported.skipped };
 }
 
 /** A step that failed or lost its host mid-stream: what happened, and that nothing was lost. */

@@ -27,8 +27,8 @@ import { JobReader } from './jobSampler';
 import type { Finding } from '../core/diagnosis';
 import type { Diagnosis } from './diagnosis';
 import { diagnoseMigration } from './diagnosis';
-import { addressListProblem, changedSince, loadText } from '../core/conntrack';
-import { netfilterBackend, syncConntrack } from './conntrack';
+import { addressListProblem, loadText } from '../core/conntrack';
+import { netfilterBackend } from './conntrack';
 import type { Logger } from '../transport/logger';
 import { afterGoArgv, GO } from '../transport/quote';
 import { SshError } from '../transport/sshError';
@@ -76,8 +76,7 @@ export interface MigrationRecord {
 export interface GateReport {
   addresses: string[];
   bulkEntries?: number;
-  /** flows listed at the switchover, and of those the ones new or changed since the bulk copy (the ones loaded) */
-  finalEntries?: number;
+  /** flows new or changed since the bulk copy, listed and loaded at the switchover */
   finalChanged?: number;
   /** the domain's extra pause on the target: switchover seen → final import → resumed */
   extraPauseMs?: number;
@@ -319,22 +318,22 @@ export class MigrationRunner {
 
   /**
    * The gated switchover. Channels are opened now and wait: one watches virsh's log for the end of the migration,
-   * one will list the flows on the source, one will load them on the target, one will resume the target. At the
-   * switchover they only need a go, so the extra pause is the listing, the load and the resume, not SSH set-up.
+   * one lists the flows on the source at once (the bulk copy, loaded on the target while memory moves) and will list
+   * what changed since, one will load those on the target, one will resume the target. At the switchover they only
+   * need a go, so the extra pause is the second listing, its load and the resume, not SSH set-up or the bulk.
    */
   private prepareGate(record: MigrationRecord, logPath: string, keep: KeepConnections, destUri: string): Gate {
     const source = this.host(record.source).connection;
     const target = this.host(record.target).connection;
-    const exportGo = deferred<boolean>();
     const importData = deferred<string>();
     const resumeGo = deferred<string>();
-    const exporting = netfilterBackend.export(source, keep.addresses, exportGo.promise);
+    const listing = netfilterBackend.snapshotThenChanges(source, keep.addresses);
     const importing = netfilterBackend.import(target, importData.promise);
     const resuming = target.exec(afterGoArgv(['virsh', '-q', '-c', this.uri(), 'resume', record.domainUuid]), { stdin: resumeGo.promise, logLevel: 'info' });
-    for (const waiting of [exporting, importing, resuming]) waiting.catch(() => undefined); // awaited only on a switchover
+    for (const waiting of [listing, importing, resuming]) waiting.catch(() => undefined); // awaited only on a switchover
     const cancel = () => {
       // end every waiting channel: the gated commands never run
-      exportGo.resolve(false);
+      void listing.then((l) => l.cancel(), () => undefined);
       importData.resolve('');
       resumeGo.resolve('');
     };
@@ -347,16 +346,14 @@ export class MigrationRunner {
         if (exit) switchover.resolve(Number(exit[1]));
       })
       .then((s) => (logStream = s), () => switchover.resolve(-1));
-    // the bulk copy while memory is copied: most flows are in place before the switchover, which then loads only
-    // what changed since (new flows, new states or marks)
-    let copied = new Map<string, string>();
-    void syncConntrack(netfilterBackend, source, target, keep.addresses, false).then(
-      (r) => {
-        report.bulkEntries = r.entries;
-        copied = r.copied;
-      },
-      (e: Error) => this.log.warn(`migration ${record.id}: bulk conntrack sync failed: ${e.message}`),
-    );
+    // the bulk copy while memory is copied: most flows are in place before the switchover
+    const bulkCopied = listing
+      .then((l) => l.snapshot)
+      .then(async (bulk) => {
+        await netfilterBackend.import(target, Promise.resolve(loadText(bulk.flows)));
+        report.bulkEntries = bulk.flows.length;
+      })
+      .catch((e: Error) => this.log.warn(`migration ${record.id}: bulk conntrack copy failed: ${e.message}`));
     const done = (async (): Promise<GateReport> => {
       const exit = await switchover.promise;
       logStream?.close();
@@ -366,13 +363,11 @@ export class MigrationRunner {
       }
       const started = performance.now();
       const lap = (since: number) => Math.round(performance.now() - since);
-      exportGo.resolve(true);
       try {
-        const { flows: listed } = await exporting;
+        const { flows } = await (await listing).changes();
         report.listMs = lap(started);
-        const flows = changedSince(copied, listed);
-        report.finalEntries = listed.length;
         report.finalChanged = flows.length;
+        await bulkCopied; // (long done unless the migration was very short) the changes must land after the bulk
         importData.resolve(loadText(flows));
         const loading = performance.now();
         // nothing changed since the bulk copy: the target already holds every flow, no need to wait for the load
@@ -399,7 +394,7 @@ export class MigrationRunner {
       if (report.budgetExceeded) {
         this.log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
       }
-      this.log.info(`migration ${record.id}: switchover gate: ${report.finalEntries ?? 0} flows, ${report.finalChanged ?? 0} new or changed since the bulk copy, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
+      this.log.info(`migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
       return report;
     })();
     // the poll loop reads the same exit status from the log: whichever sees it first opens the gate

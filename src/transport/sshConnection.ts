@@ -62,6 +62,8 @@ export interface RemoteStream {
 /** A long-lived remote command Ferry talks to on stdin (e.g. one `virsh` shell for many queries). */
 export interface RemoteSession extends RemoteStream {
   write(text: string): void;
+  /** end of input: the command finishes what it is doing and its output still arrives */
+  end(): void;
 }
 
 async function loadIdentity(file: string, ask: ConnectOptions['askPassphrase'], log: Logger) {
@@ -286,9 +288,23 @@ export class SshConnection {
     channel.stderr.on('data', (d: Buffer) => onStderr?.(d.toString('utf8')));
     let code: number | null = null;
     channel.on('exit', (c: number | null) => (code = c));
-    const done = new Promise<number | null>((resolve) => channel.on('close', () => resolve(code)));
+    // done once closed and all output delivered (ssh2 may report the close before the last data, as in exec)
+    let ended = false;
+    let closed = false;
+    const done = new Promise<number | null>((resolve) => {
+      channel.once('end', () => {
+        ended = true;
+        if (closed) resolve(code);
+      });
+      channel.on('close', () => {
+        closed = true;
+        if (ended) resolve(code);
+        else setTimeout(() => resolve(code), 200);
+      });
+    });
     return {
       write: (text) => void channel.write(text),
+      end: () => void channel.end(),
       close: () => {
         channel.end();
         channel.close();

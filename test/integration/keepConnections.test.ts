@@ -53,8 +53,8 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
     expect(held.minOk).toBe(20);
     expect(held.lastOk).toBe(20);
     expect(drops(A)).toBe(dropsBefore);
-    expect(held.result.gate).toMatchObject({ finalEntries: expect.any(Number), missing: 0 });
-    expect(held.result.gate!.finalEntries).toBeGreaterThanOrEqual(20);
+    expect(held.result.gate).toMatchObject({ finalChanged: expect.any(Number), missing: 0 });
+    expect(held.result.gate!.bulkEntries).toBeGreaterThanOrEqual(20);
     expect(held.result.gate!.extraPauseMs).toBeGreaterThan(0);
     expect(onHost(A, 'virsh -q domstate tiny1').trim()).toBe('running');
   }, 120_000);

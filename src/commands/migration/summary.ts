@@ -37,7 +37,7 @@ export function summarize(r: MigrationRecord): string[] {
   if (r.gate) {
     const g = r.gate;
     lines.push(
-      `TCP connections: ${g.bulkEntries ?? '?'} flows copied while memory moved, ${g.finalEntries ?? '?'} at the switchover (${g.finalChanged ?? '?'} new or changed, loaded), extra pause ${g.extraPauseMs ?? '?'} ms` +
+      `TCP connections: ${g.bulkEntries ?? '?'} flows copied while memory moved, ${g.finalChanged ?? '?'} new or changed ones at the switchover, extra pause ${g.extraPauseMs ?? '?'} ms` +
         (g.missing ? `, ${g.missing} flows not confirmed when resumed${g.budgetExceeded ? ' (budget exceeded)' : ''}` : '') + (g.error ? ` (${g.error})` : ''),
     );
   }
