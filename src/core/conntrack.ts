@@ -1,7 +1,7 @@
 /**
  * Conntrack state as data, for the netfilter backend (conntrack-tools >= 1.4.7). The export lists the flows of the
  * VM's addresses with `-o extended`, which, unlike `-o save`, shows marks and zones; Ferry turns those lines into
- * the `-A` lines `conntrack -R -` loads (add-or-update, so a re-run is safe).
+ * the `-A` lines `conntrack -R -` loads (it only adds, so a re-run is safe).
  */
 import type { Argv } from './virsh';
 
@@ -98,6 +98,8 @@ export interface Flow {
   mark: string;
   /** the `-A` line that recreates it */
   line: string;
+  /** the arguments that select it (for `-D`) */
+  selector: string;
 }
 
 /**
@@ -148,19 +150,22 @@ export function parseExtendedFlow(text: string): Flow | undefined {
   }
   if (!src || !dst || !rsrc || !rdst) return undefined;
   const status = unreplied ? 'UNSET' : assured ? 'SEEN_REPLY,ASSURED' : 'SEEN_REPLY';
+  let selector = `${zone ? `-w ${zone} ` : ''}-s ${src} -d ${dst} -p ${proto}`;
   let line = `-A -t ${timeout} -u ${status}${zone ? ` -w ${zone}` : ''} -s ${src} -d ${dst} -r ${rsrc} -q ${rdst} -p ${proto}`;
   let flowId: string;
   if (proto === 'tcp' || proto === 'udp') {
+    selector += ` --sport ${sport} --dport ${dport}`;
     line += ` --sport ${sport} --dport ${dport} --reply-port-src ${rsport} --reply-port-dst ${rdport}`;
     flowId = `${sport} ${dport}`;
   } else {
     const p = proto === 'icmp' ? '--icmp' : '--icmpv6';
+    selector += ` ${p}-type ${type} ${p}-code ${code} ${p}-id ${id}`;
     line += ` ${p}-type ${type} ${p}-code ${code} ${p}-id ${id}`;
     flowId = `${type} ${code} ${id}`;
   }
   if (state) line += ` --state ${state}`;
   if (mark !== '0') line += ` -m ${mark}`;
-  return { key: `${proto} ${src} ${dst} ${flowId} ${zone || '0'}`, mark, line };
+  return { key: `${proto} ${src} ${dst} ${flowId} ${zone || '0'}`, mark, line, selector };
 }
 
 export interface ConntrackExport {
@@ -188,7 +193,19 @@ export function parseExport(stdout: string): ConntrackExport {
   return { flows, skipped };
 }
 
-/** The input `conntrack -R -` reads for these flows. */
+/**
+ * The input `conntrack -R -` reads for these flows. `-A` only adds: a flow the host already holds keeps its state
+ * and mark (measured with conntrack-tools 1.4.7, and `-U` is refused in a restore). So a sync never touches what the
+ * target holds, and a re-run is safe.
+ */
 export function loadText(flows: readonly Flow[]): string {
   return flows.map((f) => `${f.line}\n`).join('');
+}
+
+/**
+ * The same, replacing each flow the host may already hold in another state: `-D` then `-A` in one restore (a `-D`
+ * of a flow that is not there is a no-op). For the switchover gate, whose changed flows must win on the target.
+ */
+export function replaceText(flows: readonly Flow[]): string {
+  return flows.map((f) => `-D ${f.selector}\n${f.line}\n`).join('');
 }

@@ -106,7 +106,7 @@ export interface SyncReport {
 
 /**
  * Export from the source, relay through Ferry, import on the target, verify there. Nothing is deleted anywhere
- * and nothing is written to disk on either host; a re-run is safe (-A is add-or-update). The import channel is
+ * and nothing is written to disk on either host; a re-run is safe (-A only adds what is missing). The import channel is
  * opened while the export runs, so the two SSH round trips overlap.
  */
 export async function syncConntrack(backend: ConntrackBackend, source: HostConnection, target: HostConnection, addresses: readonly string[], verify = true): Promise<SyncReport> {
@@ -155,5 +155,5 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
 function unfinished(step: string, host: HostConnection, e: Error): Error {
   const lost = e instanceof SshError && ['closed', 'timeout', 'unreachable'].includes(e.kind);
   const what = lost ? `the SSH link to ${host.alias} dropped during ${step} (${e.message})` : e.message;
-  return new Error(`${what}. Nothing was deleted on either host; run the sync again${lost ? ` once ${host.alias} is back` : ''} (entries are added or updated, so it is safe to repeat).`);
+  return new Error(`${what}. Nothing was deleted on either host; run the sync again${lost ? ` once ${host.alias} is back` : ''} (it only adds what the target lacks, so it is safe to repeat).`);
 }

@@ -27,7 +27,7 @@ import { JobReader } from './jobSampler';
 import type { Finding } from '../core/diagnosis';
 import type { Diagnosis } from './diagnosis';
 import { diagnoseMigration } from './diagnosis';
-import { addressListProblem, loadText } from '../core/conntrack';
+import { addressListProblem, loadText, replaceText } from '../core/conntrack';
 import { netfilterBackend } from './conntrack';
 import type { Logger } from '../transport/logger';
 import { afterGoArgv, GO } from '../transport/quote';
@@ -368,7 +368,7 @@ export class MigrationRunner {
         report.listMs = lap(started);
         report.finalChanged = flows.length;
         await bulkCopied; // (long done unless the migration was very short) the changes must land after the bulk
-        importData.resolve(loadText(flows));
+        importData.resolve(replaceText(flows)); // changed flows replace the bulk copy's older state
         const loading = performance.now();
         // nothing changed since the bulk copy: the target already holds every flow, no need to wait for the load
         const left = keep.budgetMs - (performance.now() - started);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import type { ConntrackBackend } from '../../src/services/conntrack';
 import { netfilterBackend, syncConntrack } from '../../src/services/conntrack';
+import { replaceText } from '../../src/core/conntrack';
 import { labConnection, lab, memoryLogger, onHost, waitFor } from './lab';
 
 const [A, B, C] = lab.hosts.map((h) => h.alias);
@@ -62,6 +63,24 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
     expect(report).toMatchObject({ entries: 10_000, missing: 0 });
     expect(onHost(B, `conntrack -L -d ${VM} 2>/dev/null | wc -l`).trim()).toBe('10000');
   }, 60_000);
+
+  it('lists a snapshot, then at the go only the flows new or changed since; loading those replaces older state', async () => {
+    const listing = await netfilterBackend.snapshotThenChanges(conn(A), [VM]);
+    const snapshot = (await listing.snapshot).flows;
+    expect(snapshot).toHaveLength(10_000);
+    // on A two flows get mark 99 (conntrack -A alone would keep the old state) and three are new
+    const remarked = snapshot.slice(0, 2).map((f) => ({ ...f, line: `${f.line.replace(/ -m \d+$/, '')} -m 99` }));
+    const fresh = synthetic(3).replace(/198\.18\./g, '198.19.');
+    expect((await conn(A).exec(['conntrack', '-R', '-'], { stdin: replaceText(remarked) + fresh })).code).toBe(0);
+    const changes = await listing.changes();
+    expect(changes.flows).toHaveLength(5);
+    expect(changes.flows.filter((f) => f.mark === '99').map((f) => f.key).sort()).toEqual(remarked.map((f) => f.key).sort());
+    // B holds the bulk copy with the old marks: the gate's load makes it match A
+    expect((await conn(B).exec(['conntrack', '-R', '-'], { stdin: replaceText(changes.flows) })).code).toBe(0);
+    const onB = await netfilterBackend.inventory(conn(B), [VM]);
+    for (const f of changes.flows) expect(onB.get(f.key)).toBe(f.mark);
+    for (const alias of [A, B]) onHost(alias, 'conntrack -D -s 198.19.0.0/16 >/dev/null 2>&1; true');
+  });
 
   it('names conntrack-tools that is too old on a host (a 1.4.6 stand-in on hostC)', async () => {
     const c = registry.get(C) ?? (registry.setHosts([A, B, C]), registry.get(C)!);

@@ -24,7 +24,7 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
   const go = 'Sync';
   const answer = await vscode.window.showInformationMessage(
     `${preview.flows.length} conntrack entries for ${addresses.join(', ')} on ${source.alias}. Copy them to ${target.alias}?`,
-    { modal: true, detail: 'Entries are added or updated on the target (conntrack -R, safe to repeat); nothing is deleted on either host.' },
+    { modal: true, detail: 'Entries the target lacks are added (conntrack -R; entries it already holds are left as they are, so it is safe to repeat); nothing is deleted on either host. The check afterwards names entries the target holds in another state.' },
     go,
   );
   if (answer !== go) throw new UserCancelled();
