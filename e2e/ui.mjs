@@ -48,6 +48,16 @@ async function monitorFrame(title, { comparing = false, phase = /./, timeout = 3
   throw new Error(`no monitor panel showing "${title}"`);
 }
 const points = async (frame) => Number((await frame.locator('#chart').getAttribute('data-points')) ?? 0);
+/** Ferry: Migrate Domain… from the palette: tiny1, to `target`, with `profile` (Custom goes on to its options) */
+async function paletteMigrate(target, profile) {
+  await palette('Ferry: Migrate Domain…');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  for (const [row, text] of [['tiny1', 'tiny1'], [target, target], [profile, profile]]) {
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor();
+    await input.fill(text);
+    await input.press('Enter');
+  }
+}
 async function palette(command) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -142,17 +152,7 @@ await step('context-menu-migrate-with-progress', async () => {
 });
 
 await step('palette-migrate-back-safe-profile', async () => {
-  await palette('Ferry: Migrate Domain…');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny1' }).first().waitFor();
-  await input.fill('tiny1');
-  await input.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[0].alias }).first().waitFor();
-  await input.fill(lab.hosts[0].alias);
-  await input.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Safe' }).first().waitFor();
-  await input.fill('Safe');
-  await input.press('Enter');
+  await paletteMigrate(lab.hosts[0].alias, 'Safe');
   await page.getByRole('treeitem', { name: new RegExp(`^tiny1, running.*on ${lab.hosts[0].alias}$`) }).waitFor({ timeout: 60000 });
 });
 
@@ -160,17 +160,8 @@ await step('monitor-not-converging-then-abort', async () => {
   // the guest dirties 60 MiB/s against a 10 MiB/s cap: the panel says it cannot converge and offers actions
   guestDirty('mb=100&rate=60');
   await page.waitForTimeout(2000);
-  await palette('Ferry: Migrate Domain…');
+  await paletteMigrate(lab.hosts[1].alias, 'Custom');
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny1' }).first().waitFor();
-  await input.fill('tiny1');
-  await input.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[1].alias }).first().waitFor();
-  await input.fill(lab.hosts[1].alias);
-  await input.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Custom' }).first().waitFor();
-  await input.fill('Custom');
-  await input.press('Enter');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
   await input.press('Enter');
   await page.locator('.quick-input-widget', { hasText: 'Parallel connections' }).waitFor();
@@ -217,17 +208,17 @@ await step('ab-overlay-of-two-runs', async () => {
   await shot('14-ab-overlay');
 });
 
+await step('log-channel-records-remote-commands', async () => {
+  await palette('Ferry: Show Log');
+  await page.locator('.output-view, .part.panel').locator('text=migration: versions:').first().waitFor({ timeout: 20000 });
+  await shot('06-log');
+});
+
 await step('monitor-restored-after-reload', async () => {
   await palette('Developer: Reload Window');
   await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
   const compare = await monitorFrame('tiny1', { comparing: true, timeout: 60000 });
   await compare.locator('#compare-body tr', { hasText: 'average throughput' }).waitFor({ timeout: 20000 });
-});
-
-await step('log-channel-records-remote-commands', async () => {
-  await palette('Ferry: Show Log');
-  await page.locator('.output-view, .part.panel').locator('text=migration: versions:').first().waitFor({ timeout: 20000 });
-  await shot('06-log');
 });
 
 await browser.close();

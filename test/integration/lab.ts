@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { HostConnectionOptions } from '../../src/transport/hostConnection';
 import { HostConnection } from '../../src/transport/hostConnection';
 import type { Logger } from '../../src/transport/logger';
+import type { MigrationRecord, MigrationStore } from '../../src/services/migration';
 import { resolveHost } from '../../src/transport/sshConfig';
 
 export interface LabDescription {
@@ -103,4 +104,22 @@ export async function holdEchoConnections<T>(ip: string, n: number, during: () =
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+/** tiny1, the lab's migrating guest: its UUID, the host it runs on, and putting it back on hostA */
+export const tiny1 = {
+  uuid: () => onHost(lab.hosts[0].alias, 'virsh -q domuuid tiny1 2>/dev/null || true').trim() || onHost(lab.hosts[1].alias, 'virsh -q domuuid tiny1').trim(),
+  whereIs: (): string | undefined => lab.hosts.slice(0, 2).find((h) => onHost(h.alias, 'virsh -q list --name').includes('tiny1'))?.alias,
+  /** every migration test starts with tiny1 running on A (a failed test may have left it elsewhere) */
+  ensureOnA(): void {
+    const [a, b] = lab.hosts;
+    if (tiny1.whereIs() === b.alias) onHost(b.alias, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${a.address}/system?no_tty=1'`);
+    if (!tiny1.whereIs()) onHost(a.alias, 'virsh -q start tiny1');
+  },
+};
+
+/** A migration store that keeps finished runs in memory, for the runner under test. */
+export function memoryStore(): MigrationStore & { history: MigrationRecord[] } {
+  const history: MigrationRecord[] = [];
+  return { history, loadActive: () => [], saveActive: async () => {}, addToHistory: async (r) => void history.push(r) };
 }

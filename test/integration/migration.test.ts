@@ -2,31 +2,23 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationOptions } from '../../src/core/migration';
 import { PROFILES } from '../../src/core/migration';
 import { HostRegistry } from '../../src/services/hostRegistry';
-import type { MigrationRecord, MigrationStore } from '../../src/services/migration';
+import type { MigrationRecord } from '../../src/services/migration';
 import { MigrationRunner } from '../../src/services/migration';
 import { runPreflight } from '../../src/services/preflight';
-import { guestDirty, guestStatus, holdEchoConnections, lab, labCtl, memoryLogger, onHost, onHostAsync, waitFor } from './lab';
+import { guestDirty, guestStatus, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, onHostAsync, tiny1, waitFor } from './lab';
 
 const [A, B, C] = lab.hosts.map((h) => h.alias);
 const tiny = lab.guests.tiny1.ip;
-const history: MigrationRecord[] = [];
-const store: MigrationStore = { loadActive: () => [], saveActive: async () => {}, addToHistory: async (r) => void history.push(r) };
+const store = memoryStore();
 const log = memoryLogger();
 let registry: HostRegistry;
 let runner: MigrationRunner;
-const uuidOf = () => onHost(A, 'virsh -q domuuid tiny1 2>/dev/null || true').trim() || onHost(B, 'virsh -q domuuid tiny1').trim();
-const whereIsTiny = () => (onHost(A, 'virsh -q list --name').includes('tiny1') ? A : onHost(B, 'virsh -q list --name').includes('tiny1') ? B : undefined);
+const { uuid: uuidOf, whereIs: whereIsTiny, ensureOnA } = tiny1;
 const opts = (o: Partial<MigrationOptions> = {}): MigrationOptions => ({ ...PROFILES.safe.options, ...o });
 
 async function migrate(from: string, to: string, o: MigrationOptions) {
   const { done } = await runner.start({ sourceAlias: from, targetAlias: to, domainUuid: uuidOf(), domainName: 'tiny1', options: o });
   return done;
-}
-
-/** every test starts with tiny1 running on A (a failed test may have left it elsewhere) */
-function ensureOnA() {
-  if (whereIsTiny() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
-  if (!whereIsTiny()) onHost(A, 'virsh -q start tiny1');
 }
 
 beforeAll(async () => {

@@ -3,24 +3,17 @@ import { PROFILES } from '../../src/core/migration';
 import type { Sample } from '../../src/core/monitor';
 import { assess } from '../../src/core/monitor';
 import { HostRegistry } from '../../src/services/hostRegistry';
-import type { MigrationRecord, MigrationStore } from '../../src/services/migration';
 import { MigrationRunner } from '../../src/services/migration';
-import { guestDirty, lab, labCtl, memoryLogger, onHost, onHostAsync, waitFor } from './lab';
+import { guestDirty, lab, labCtl, memoryLogger, memoryStore, onHost, onHostAsync, tiny1, waitFor } from './lab';
 
 const [A, B] = lab.hosts.map((h) => h.alias);
 const tiny = lab.guests.tiny1.ip;
-const history: MigrationRecord[] = [];
-const store: MigrationStore = { loadActive: () => [], saveActive: async () => {}, addToHistory: async (r) => void history.push(r) };
+const store = memoryStore();
+const history = store.history;
 const log = memoryLogger();
 let registry: HostRegistry;
 let runner: MigrationRunner;
-const uuidOf = () => onHost(A, 'virsh -q domuuid tiny1 2>/dev/null || true').trim() || onHost(B, 'virsh -q domuuid tiny1').trim();
-const whereIsTiny = () => (onHost(A, 'virsh -q list --name').includes('tiny1') ? A : onHost(B, 'virsh -q list --name').includes('tiny1') ? B : undefined);
-function ensureOnA() {
-  if (whereIsTiny() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
-  if (!whereIsTiny()) onHost(A, 'virsh -q start tiny1');
-}
-
+const { uuid: uuidOf, whereIs: whereIsTiny, ensureOnA } = tiny1;
 beforeAll(async () => {
   labCtl('ct', 'loose');
   registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, log);
