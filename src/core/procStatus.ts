@@ -1,7 +1,7 @@
 /**
- * What a process may do, read from /proc without touching it: effective capabilities (`CapEff:` in
- * /proc/<pid>/status, a hex mask) and the locked-memory limit (/proc/<pid>/limits). QEMU needs CAP_IPC_LOCK or a
- * memlock limit above guest RAM for zero-copy send and RDMA; seed 000's team suspected exactly this.
+ * What a process may do, read from /proc without touching it: its effective capabilities (`CapEff:` in
+ * /proc/<pid>/status, a hex mask) as names. QEMU needs CAP_IPC_LOCK or a memlock limit above guest RAM for
+ * zero-copy send and RDMA; seed 000's team suspected exactly this.
  */
 
 /** capability numbers as in linux/capability.h; a bit set in CapEff is the capability at that index */
@@ -27,21 +27,4 @@ export function decodeCapabilities(mask: string): string[] {
     if ((bits >> BigInt(i)) & 1n) names.push(CAPABILITY_NAMES[i] ?? `cap_${i}`);
   }
   return names;
-}
-
-/** Every capability the kernel knows is in the mask (a root process with no bounding set). */
-export const hasAllCapabilities = (names: string[]) => CAPABILITY_NAMES.every((n) => names.includes(n));
-
-/** The fields of /proc/<pid>/status Ferry reads. */
-export function parseProcStatus(text: string): { capEff?: string; name?: string; threads?: number } {
-  const field = (key: string) => new RegExp(`^${key}:\\s*(.+)$`, 'm').exec(text)?.[1].trim();
-  const threads = field('Threads');
-  return { capEff: field('CapEff'), name: field('Name'), threads: threads ? Number(threads) : undefined };
-}
-
-/** The soft "Max locked memory" limit in bytes from /proc/<pid>/limits; 'unlimited' as Infinity. */
-export function parseMemlockLimit(text: string): number | undefined {
-  const m = /^Max locked memory\s+(\S+)\s+(\S+)\s+bytes/m.exec(text);
-  if (!m) return undefined;
-  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
 }

@@ -213,7 +213,7 @@ export class MigrationRunner {
     return inventory;
   }
 
-  /** A domain's record, running or not: the live one while it runs. */
+  /** A running migration's live record (finished ones are in the store's history). */
   get(id: string): MigrationRecord | undefined {
     return this.active.get(id);
   }

@@ -18,6 +18,8 @@ let compare: RunView | undefined;
 let unit: 'MiB' | 'Gbit' = 'MiB';
 let plot: uPlot | undefined;
 let previousPercent = 0;
+/** the user zoomed or panned: new samples do not reset the view */
+let zoomed = false;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = (tag: string, text?: string, cls?: string) => {
@@ -149,6 +151,7 @@ function overlayPlugin(): uPlot.Plugin {
 function wheelZoomPlugin(): uPlot.Plugin {
   return {
     hooks: {
+      setSelect: [(u) => void (u.select.width > 0 && (zoomed = true))],
       ready: [
         (u) => {
           u.over.addEventListener('wheel', (e) => {
@@ -170,6 +173,7 @@ function pan(direction: -1 | 1) {
   const { min, max } = plot.scales.x;
   if (min === undefined || max === undefined) return;
   const step = (max - min) * 0.25 * direction;
+  zoomed = true;
   plot.setScale('x', { min: min + step, max: max + step });
 }
 
@@ -221,8 +225,6 @@ function updateChart() {
   plot.setData(chartData(), plot.scales.x.min === undefined || !zoomed);
   $('chart').dataset.points = String(run?.samples.length ?? 0);
 }
-let zoomed = false;
-
 function renderTable() {
   const table = $('samples');
   if (table.hidden || !run) return;
@@ -347,7 +349,6 @@ function wire() {
   $('act-pan-right').addEventListener('click', () => pan(1));
   $('act-reset').addEventListener('click', () => {
     zoomed = false;
-    updateChart();
     plot?.setData(chartData(), true);
   });
   $('chart').addEventListener('keydown', (e) => {
@@ -355,8 +356,9 @@ function wire() {
     else if (e.key === 'ArrowRight') pan(1);
     else if (e.key === 'Escape') $('act-reset').click();
   });
-  $('chart').addEventListener('mouseup', () => (zoomed = true));
+  // a drag-select or the wheel zooms: new samples then leave the view alone; uPlot's double-click resets it
   $('chart').addEventListener('wheel', () => (zoomed = true));
+  $('chart').addEventListener('dblclick', () => (zoomed = false));
   // theme switch: body classes change; redraw with the new colours
   new MutationObserver(() => renderAll()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   new ResizeObserver(() => plot?.setSize({ width: Math.max(300, $('chart').clientWidth), height: 320 })).observe($('chart'));
