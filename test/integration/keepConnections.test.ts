@@ -33,6 +33,9 @@ afterAll(() => {
 
 describe('keeping TCP connections across a migration (strict firewall)', () => {
   it('without the option, the connections stall on the target (the lab reproduces the problem)', async () => {
+    // entries other tests left on B (loose mode picks flows up; ESTABLISHED lasts 5 days) would let a reused
+    // client port through: B starts with none for the guest
+    onHost(B, `conntrack -D -d ${tiny} >/dev/null 2>&1; conntrack -D -s ${tiny} >/dev/null 2>&1; true`);
     const dropsBefore = drops(B);
     const held = await holdEchoConnections(tiny, 10, async () => (await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid(), domainName: 'tiny1', options: safe })).done);
     expect(held.result.phase).toBe('completed');
