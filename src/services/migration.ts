@@ -198,8 +198,9 @@ export class MigrationRunner {
     return [...this.active.values()];
   }
 
+  /** The domain's running migration: Ferry's own first, else one it follows (which may just be ending). */
   findByDomain(uuid: string): MigrationRecord | undefined {
-    return this.running.find((r) => r.domainUuid === uuid);
+    return this.running.find((r) => r.domainUuid === uuid && !r.discovered) ?? this.running.find((r) => r.domainUuid === uuid);
   }
 
   /** Re-attach to migrations recorded before a reload. */
@@ -246,7 +247,10 @@ export class MigrationRunner {
     const problems = optionProblems(input.options);
     if (problems.length) throw new Error(`These migration options cannot work: ${problems.join('; ')}.`);
     if (input.sourceAlias === input.targetAlias) throw new Error('Source and target are the same host: libvirt refuses same-host migration.');
-    if (this.findByDomain(input.domainUuid)) throw new Error(`${input.domainName} is already being migrated by Ferry.`);
+    // a migration Ferry only follows is refused below if its job is still running on the source
+    if (this.running.some((r) => r.domainUuid === input.domainUuid && !r.discovered)) {
+      throw new Error(`${input.domainName} is already being migrated by Ferry.`);
+    }
     const source = this.host(input.sourceAlias).connection;
     const uri = this.uri();
     for (const c of [source, this.host(input.targetAlias).connection]) {
