@@ -49,22 +49,18 @@ async function monitorFrame(title, { comparing = false, phase = /./, timeout = 3
 }
 const points = async (frame) => Number((await frame.locator('#chart').getAttribute('data-points')) ?? 0);
 /**
- * Type `filter` into the open quick pick and accept the row whose label starts with `label`, once the filtered list
- * has put it first ("Custom" also matches "Last used: custom"; Enter before the list settles takes the wrong one).
+ * Ferry: Migrate Domain… from the palette: tiny1, to `target`, with `profile` (Custom goes on to its options). The
+ * filter text must match one row only: "Custom…" (with its ellipsis), since "Custom" also matches "Last used: custom".
  */
-async function pick(filter, label = filter) {
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.quick-input-list .monaco-list-row').first().waitFor();
-  await input.fill(filter);
-  await page.locator('.quick-input-list .monaco-list-row.focused .label-name', { hasText: new RegExp(`^\\s*${escapeRe(label)}`) }).waitFor();
-  await input.press('Enter');
-}
-/** Ferry: Migrate Domain… from the palette: tiny1, to `target`, with `profile` (Custom goes on to its options) */
 async function paletteMigrate(target, profile) {
   await palette('Ferry: Migrate Domain…');
-  await pick('tiny1');
-  await pick(target);
-  await pick(profile, profile === 'Custom' ? 'Custom…' : profile);
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  for (const [row, text] of [['tiny1', 'tiny1'], [target, target], [profile, profile === 'Custom' ? 'Custom…' : profile]]) {
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor();
+    await input.fill(text);
+    await page.waitForTimeout(300); // let the list filter before Enter takes its first row
+    await input.press('Enter');
+  }
 }
 async function palette(command) {
   await page.keyboard.press('F1');
@@ -125,10 +121,13 @@ await step('context-menu-migrate-with-progress', async () => {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[1].alias }).first().waitFor();
   await shot('07-migrate-target');
-  await pick(lab.hosts[1].alias);
+  await input.fill(lab.hosts[1].alias);
+  await input.press('Enter');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Custom' }).first().waitFor();
   await shot('08-migrate-profile');
-  await pick('Custom', 'Custom…');
+  await input.fill('Custom…'); // "Custom" alone also matches "Last used: custom"
+  await page.waitForTimeout(300);
+  await input.press('Enter');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
   await input.press('Enter');                                   // keep the checked flags (p2p)
   await page.locator('.quick-input-widget', { hasText: 'Parallel connections' }).waitFor();
