@@ -79,8 +79,13 @@ describe('host inventory against the lab', () => {
         }
       }
     }
-    const upBefore = await waitFor('the guest up', uptime, 60_000);
-    await press('reboot', 'the guest back after the reboot', () => (uptime() ?? Infinity) < upBefore);
+    // when the guest booted, by its uptime: a reboot moves it later (its uptime alone may catch up meanwhile)
+    const bootedAt = () => {
+      const up = uptime();
+      return up === undefined || Number.isNaN(up) ? undefined : Date.now() / 1000 - up;
+    };
+    const bootedBefore = await waitFor('the guest up', bootedAt, 60_000);
+    await press('reboot', 'the guest back after the reboot', () => (bootedAt() ?? 0) > bootedBefore + 2);
     expect(virshState()).toBe('running');
     await press('shutdown', 'the guest to power off on ACPI shutdown', () => stateOf(lab.hostileDomain.name) === 'shutoff');
     await inventory.runAction('start', uuid);

@@ -28,6 +28,7 @@ beforeAll(async () => {
   await waitFor('all hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
   runner = new MigrationRunner(registry, store, () => 'qemu:///system', log);
   ensureOnA();
+  await waitFor('tiny1 running on hostA in the inventory', () => registry.get(A)!.domains?.find((d) => d.name === 'tiny1')?.state === 'running', 20_000);
   guestDirty(tiny, 64, 'idle');
 }, 120_000);
 beforeEach(() => ensureOnA(), 60_000);
@@ -142,7 +143,7 @@ describe('live migration against the lab', () => {
     const end = await done;
     // the runner that reports the outcome is not the one that started it; the 5 s cut stalled both SSH and
     // the migration stream, and TCP carried both through it
-    expect(end.phase).toBe('completed');
+    expect(end.phase, end.error).toBe('completed');
     expect(end.samples.length).toBeGreaterThan(3);
     expect(whereIsTiny()).toBe(B);
     expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
