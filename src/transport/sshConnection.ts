@@ -265,8 +265,14 @@ export class SshConnection {
       };
       channel.once('end', onEnd);
       channel.stderr.once('end', onEnd);
-      channel.once('close', () => {
+      // ssh2 also passes the exit status with 'close': a command that ends at once can report its 'exit' before this
+      // listener exists (all in one network read), and 'close' (undefined when the link died) still has it
+      channel.once('close', (c?: number | null) => {
         closed = true;
+        if (!exited && c !== undefined) {
+          exited = true;
+          code = c;
+        }
         if (ended === 2 || failure) settle();
         else setTimeout(settle, 200);
       });
@@ -296,8 +302,9 @@ export class SshConnection {
         ended = true;
         if (closed) resolve(code);
       });
-      channel.on('close', () => {
+      channel.on('close', (c?: number | null) => {
         closed = true;
+        if (code === null && c !== undefined) code = c; // as in exec: an early 'exit' may have been missed
         if (ended) resolve(code);
         else setTimeout(() => resolve(code), 200);
       });
@@ -333,7 +340,8 @@ export class SshConnection {
     let code: number | null = null;
     channel.on('exit', (c: number | null) => (code = c));
     const done = new Promise<number | null>((resolve) =>
-      channel.on('close', () => {
+      channel.on('close', (c?: number | null) => {
+        if (code === null && c !== undefined) code = c;
         this.log.debug(`${this.host.alias}: ${command} -> stream closed, exit ${code} after ${Date.now() - started} ms`);
         resolve(code);
       }),
