@@ -34,6 +34,9 @@ afterAll(() => {
 
 describe('migration monitor against the lab', () => {
   it('samples a throttled migration at 10 Hz or more through one persistent reader, on the host clock', async () => {
+    // 200 MiB of real data: at 20 MiB/s the migration outlasts the automatic diagnosis and 4 s of sampling after it
+    guestDirty(tiny, 200, 'idle');
+    await new Promise((r) => setTimeout(r, 3000));
     const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: { ...PROFILES.safe.options, bandwidthMiBps: 20 } });
     const got: { at: number; sample: Sample }[] = [];
     const sub = runner.onDidSample(({ record: r, sample }) => r.id === record.id && got.push({ at: performance.now(), sample }));
