@@ -12,10 +12,11 @@ import type { Argv } from './virsh';
  * grep finding nothing (exit 1) is an empty listing, not a failure.
  */
 export function exportArgv(addresses: readonly string[]): Argv {
-  const canonical = addresses.map(canonicalAddress);
-  const script = 'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; conntrack -L -o extended 2>/dev/null | grep -F "$@"; [ $? -le 1 ]';
-  return ['sh', '-c', script, 'ferry-conntrack', ...canonical];
+  return ['sh', '-c', `${LIST_FLOWS} list "$@"; [ $? -le 1 ]`, 'ferry-conntrack', ...addresses.map(canonicalAddress)];
 }
+
+/** Shell prelude shared by both listings: turns the address arguments into grep patterns and defines `list`. */
+const LIST_FLOWS = 'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; ';
 
 /**
  * The switchover gate's listing, in one process on the source: it lists the flows at once (the bulk copy, printed
@@ -26,8 +27,7 @@ export function exportArgv(addresses: readonly string[]): Argv {
 export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {
   const canonical = addresses.map(canonicalAddress);
   const script =
-    'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; exec 3<&0; ' +
-    'list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; ' +
+    `${LIST_FLOWS}exec 3<&0; ` +
     // mawk (Debian's awk) reads a pipe in blocks and would sit on the end marker until the go: make it line by line
     'case $(awk -W version 2>&1) in *mawk*) lines="-W interactive";; esac; ' +
     `{ list "$@"; echo ${SNAPSHOT_END}; read -r go <&3 && [ "$go" = go ] && list "$@"; } | ` +
