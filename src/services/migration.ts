@@ -550,7 +550,7 @@ export class MigrationRunner {
       percent: phase === 'completed' ? 100 : record.percent,
       finishedAt: Date.now(),
       summary: summary?.type === 'completed' ? summary : undefined,
-      error: record.error ?? (phase === 'completed' ? undefined : errorText || `virsh migrate exited with ${exitCode}`),
+      error: record.error ?? (phase === 'completed' ? undefined : this.abortRequested.has(record.id) ? `aborted on request${errorText ? ` (libvirt: ${errorText})` : ''}` : errorText || `virsh migrate exited with ${exitCode}`),
     };
     this.active.delete(record.id);
     this.abortRequested.delete(record.id);

@@ -222,7 +222,8 @@ export class MonitorPanels implements vscode.Disposable {
     if (!runs.length) throw new Error('There is no other finished run to compare with yet. Run another migration, or import a colleague\'s run.');
     const pick = await vscode.window.showQuickPick(
       runs.map((x) => ({ label: `${x.domainName}: ${x.source} → ${x.target}`, description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
-      { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true },
+      // opened from the panel or right after the first pick: the webview regaining focus would otherwise close it
+      { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
     );
     if (!pick) throw new UserCancelled();
     this.open(r, pick.run.id);

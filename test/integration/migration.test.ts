@@ -98,6 +98,7 @@ describe('live migration against the lab', () => {
     await runner.abort(record.id);
     const end = await done;
     expect(end.phase).toBe('aborted');
+    expect(end.error).toMatch(/^aborted on request/); // not libvirt's "End of file while reading data" alone
     expect(whereIsTiny()).toBe(A);
     expect(onHost(B, 'virsh -q list --all --name')).not.toContain('tiny1');
     expect(guestStatus(tiny)).toMatch(/verify_errors=0/);

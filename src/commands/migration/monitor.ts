@@ -22,7 +22,7 @@ export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node
   if (!runs.length) throw new Error('No migration is running and none is recorded yet. Start one from a domain\'s context menu (Migrate…).');
   const pick = runs.length === 1 ? { run: runs[0] } : await vscode.window.showQuickPick(
     runs.map((r) => ({ label: `${running.includes(r) ? '$(sync~spin) ' : ''}${r.domainName}: ${r.source} → ${r.target}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`, run: r })),
-    { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
+    { title: 'Ferry: Show Migration Monitor', matchOnDescription: true, ignoreFocusOut: true },
   );
   if (!pick) throw new UserCancelled();
   panels.open(pick.run);
@@ -40,7 +40,7 @@ export async function compareRuns(ctx: FerryContext, panels: MonitorPanels, node
 async function pickRun(runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
   const pick = await vscode.window.showQuickPick(
     runs.map((r) => ({ label: `${r.domainName}: ${r.source} → ${r.target}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`, run: r })),
-    { title, matchOnDescription: true },
+    { title, matchOnDescription: true, ignoreFocusOut: true }, // a webview taking focus back must not close it
   );
   if (!pick) throw new UserCancelled();
   return pick.run;
