@@ -9,19 +9,12 @@
  * export_ms: the listing on the source until its bytes are in Ferry; transfer_ms: Ferry turning them into loadable
  * lines; import_ms: the lines to the target and conntrack -R there; ferry_ms: all of it plus the verification.
  */
-import { readFileSync } from 'node:fs';
 import { PROFILES } from '../src/core/migration';
-import { HostRegistry } from '../src/services/hostRegistry';
 import { MigrationRunner } from '../src/services/migration';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
 import { silentLogger } from '../src/transport/logger';
+import { lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';
 
-const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/lab.json`, 'utf8')) as {
-  sshConfig: string;
-  guestNet: string;
-  hosts: { alias: string; address: string }[];
-  guests: { tiny1: { ip: string } };
-};
 const [A, B] = lab.hosts.map((h) => h.alias);
 const VM = `${lab.guestNet}.121`;
 
@@ -36,11 +29,9 @@ function synthetic(n: number, verb = '-A', vm = VM): string {
 }
 
 async function main() {
-  const registry = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, silentLogger);
-  registry.setHosts([A, B]);
+  const registry = await labRegistry([A, B], 15_000);
   const a = registry.get(A)!.connection;
   const b = registry.get(B)!.connection;
-  await Promise.all([a.connect(false), b.connect(false)]);
   const flush = (c: typeof a) => c.exec(['sh', '-c', `conntrack -D -d ${VM} >/dev/null 2>&1; conntrack -D -s ${VM} >/dev/null 2>&1; true`], { timeoutMs: 120_000 });
   const load = async (c: typeof a, text: string) => {
     const r = await c.exec(['conntrack', '-R', '-'], { stdin: text, timeoutMs: 120_000 });
@@ -74,7 +65,7 @@ async function main() {
   // the gated switchover with 10,000 of tiny1's flows on the source
   const tiny = lab.guests.tiny1.ip;
   const uri = 'qemu:///system';
-  const runner = new MigrationRunner(registry, { loadActive: () => [], saveActive: async () => {}, addToHistory: async () => {} }, () => uri, silentLogger);
+  const runner = new MigrationRunner(registry, memoryStore(), () => uri, silentLogger);
   const virsh = (c: typeof a, ...args: string[]) => c.exec(['virsh', '-q', '-c', uri, ...args], { timeoutMs: 120_000 });
   if (!(await virsh(a, 'list', '--name')).stdout.includes('tiny1')) await virsh(b, 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`);
   await Promise.all([A, B].map((h) => registry.get(h)!.refresh()));
@@ -96,7 +87,4 @@ async function main() {
   registry.dispose();
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runScript(main);

@@ -7,18 +7,11 @@
  *   migration: default_MiBps=<n> fast_MiBps=<n> raw_tcp_MiBps=<n> fast_over_default=<x> fast_over_raw=<x>
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { jobInfoArgv, parseJobStats, PROFILES, targetUri, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration';
-import { HostRegistry } from '../src/services/hostRegistry';
 import { MigrationRunner } from '../src/services/migration';
 import { silentLogger } from '../src/transport/logger';
+import { lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';
 
-const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/lab.json`, 'utf8')) as {
-  sshConfig: string;
-  clientNetns: string;
-  hosts: { alias: string; address: string }[];
-  guests: { tiny1: { ip: string } };
-};
 const URI = 'qemu:///system';
 const [A, B] = lab.hosts.map((h) => h.alias);
 const guest = (path: string) =>
@@ -26,11 +19,8 @@ const guest = (path: string) =>
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {
-  const registry = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, silentLogger);
-  registry.setHosts([A, B]);
-  for (const alias of [A, B]) await registry.get(alias)!.connection.connect(false);
-  await Promise.all([A, B].map((a) => registry.get(a)!.refresh()));
-  const runner = new MigrationRunner(registry, { loadActive: () => [], saveActive: async () => {}, addToHistory: async () => {} }, () => URI, silentLogger);
+  const registry = await labRegistry([A, B]);
+  const runner = new MigrationRunner(registry, memoryStore(), () => URI, silentLogger);
   const exec = (alias: string, argv: string[]) => registry.get(alias)!.connection.exec(argv, { timeoutMs: 300_000 });
   const whereIs = async () => ((await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1') ? A : B);
   const uuid = (await exec(await whereIs(), ['virsh', '-q', 'domuuid', 'tiny1'])).stdout.trim();
@@ -89,7 +79,4 @@ async function main() {
   registry.dispose();
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runScript(main);

@@ -9,17 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isActiveJob, jobInfoArgv, parseJobStats, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration';
-import { HostRegistry } from '../src/services/hostRegistry';
 import { JobReader } from '../src/services/jobSampler';
-import { silentLogger } from '../src/transport/logger';
+import { lab, labRegistry, runScript } from '../test/integration/lab';
 
-const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/lab.json`, 'utf8')) as {
-  sshConfig: string;
-  clientNetns: string;
-  prefix?: string;
-  hosts: { alias: string; address: string }[];
-  guests: { tiny1: { ip: string } };
-};
 const URI = 'qemu:///system';
 const ROUND_MS = 10_000;
 const INTERVAL_MS = 90; // as the migration runner
@@ -36,9 +28,7 @@ function hostCpuNs(alias: string): number {
 
 async function main() {
   const [A, B] = lab.hosts.map((h) => h.alias);
-  const registry = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, silentLogger);
-  registry.setHosts([A, B]);
-  for (const alias of [A, B]) await registry.get(alias)!.connection.connect(false);
+  const registry = await labRegistry([A, B]);
   const exec = (alias: string, argv: readonly string[]) => registry.get(alias)!.connection.exec(argv, { timeoutMs: 120_000 });
   if (!(await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1')) {
     await exec(B, ['virsh', '-q', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`]);
@@ -99,10 +89,4 @@ async function main() {
   registry.dispose();
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runScript(main);

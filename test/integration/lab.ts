@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import type { HostConnectionOptions } from '../../src/transport/hostConnection';
 import { HostConnection } from '../../src/transport/hostConnection';
 import type { Logger } from '../../src/transport/logger';
+import { DEFAULT_LIBVIRT_URI as LIBVIRT_URI } from '../../src/core/virsh';
+import { HostRegistry } from '../../src/services/hostRegistry';
 import type { MigrationRecord, MigrationStore } from '../../src/services/migration';
+import { silentLogger } from '../../src/transport/logger';
 import { resolveHost } from '../../src/transport/sshConfig';
 
 export interface LabDescription {
@@ -122,4 +125,24 @@ export const tiny1 = {
 export function memoryStore(): MigrationStore & { history: MigrationRecord[] } {
   const history: MigrationRecord[] = [];
   return { history, loadActive: () => [], saveActive: async () => {}, addToHistory: async (r) => void history.push(r) };
+}
+
+/** For scripts (benchmarks, fixture recording): a registry of lab hosts, connected, their inventories read. */
+export async function labRegistry(aliases: string[], keepaliveIntervalMs = 5000): Promise<HostRegistry> {
+  const registry = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => LIBVIRT_URI }, silentLogger);
+  registry.setHosts(aliases);
+  await Promise.all(aliases.map((a) => registry.get(a)!.connection.connect(false)));
+  await Promise.all(aliases.map((a) => registry.get(a)!.refresh()));
+  return registry;
+}
+
+/** A script's entry point: exit 0 when main resolves, else print the error and exit 1 (open SSH links would keep node alive). */
+export function runScript(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }
