@@ -108,6 +108,7 @@ function overlayPlugin(): uPlot.Plugin {
           const { left, top, width, height } = u.bbox;
           ctx.save();
           ctx.font = `${11 * devicePixelRatio}px ${css('--vscode-font-family', 'sans-serif')}`;
+          const taken: [number, number][][] = []; // label extents per row
           const vline = (tSec: number, color: string, label: string, dash: number[]) => {
             const x = u.valToPos(tSec, 'x', true);
             if (x < left || x > left + width) return;
@@ -117,8 +118,14 @@ function overlayPlugin(): uPlot.Plugin {
             ctx.moveTo(x, top);
             ctx.lineTo(x, top + height);
             ctx.stroke();
+            // beside the line, or before it near the right edge; a row lower where it would overlap another label
+            const w = ctx.measureText(label).width;
+            const x0 = x + 3 + w > left + width ? x - 3 - w : x + 3;
+            let row = 0;
+            while (taken[row]?.some(([a, b]) => x0 < b && x0 + w > a)) row++;
+            (taken[row] ??= []).push([x0, x0 + w]);
             ctx.fillStyle = color;
-            ctx.fillText(label, x + 3, top + 12 * devicePixelRatio);
+            ctx.fillText(label, x0, top + (12 + 13 * row) * devicePixelRatio);
           };
           const fg = css('--vscode-descriptionForeground', '#888');
           let iteration = run.samples[0]?.iteration;
@@ -180,15 +187,23 @@ function pan(direction: -1 | 1) {
 function buildChart() {
   plot?.destroy();
   const box = $('chart');
-  const colours = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red'].map((c) => css(c, '#3794ff'));
+  // high-contrast themes leave some chart colours undefined: fall back to a theme colour that is, then to a fixed one
+  const colours = [
+    css('--vscode-charts-blue', '#3794ff'),
+    css('--vscode-charts-orange', css('--vscode-editorWarning-foreground', '#d18616')),
+    css('--vscode-charts-green', '#388a34'),
+    css('--vscode-charts-purple', '#a070d0'),
+    css('--vscode-charts-red', css('--vscode-editorError-foreground', '#f14c4c')),
+  ];
   const fg = css('--vscode-foreground', '#ccc');
   const grid = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
   const rateLabel = unit === 'MiB' ? 'MiB/s' : 'Gbit/s';
   // uPlot puts the first axis at the bottom and the others on the left unless told a side
   const axis = (scale: string, label: string, side?: uPlot.Axis.Side): uPlot.Axis => ({ scale, label, stroke: fg, ...(side !== undefined && { side }), grid: { stroke: grid, width: 1, show: side === undefined }, ticks: { stroke: grid } });
+  const time: uPlot.Series = { label: 'time', value: (_u, v) => (v == null ? '--' : `${v.toFixed(1)} s`) };
   const series: uPlot.Series[] = compare
     ? [
-        { label: 's' },
+        time,
         // the two runs' samples interleave on one x array: each run's gaps are the other's samples
         { label: `A throughput (${rateLabel})`, scale: 'rate', stroke: colours[0], width: 2, spanGaps: true },
         { label: `B throughput (${rateLabel})`, scale: 'rate', stroke: colours[1], width: 2, spanGaps: true },
@@ -196,7 +211,7 @@ function buildChart() {
         { label: 'B remaining (MiB)', scale: 'bytes', stroke: colours[1], dash: [4, 4], spanGaps: true },
       ]
     : [
-        { label: 's' },
+        time,
         { label: `throughput (${rateLabel})`, scale: 'rate', stroke: colours[0], width: 2 },
         { label: `dirty rate (${rateLabel})`, scale: 'rate', stroke: colours[1], width: 1.5 },
         { label: 'remaining (MiB)', scale: 'bytes', stroke: colours[2], width: 1.5 },
