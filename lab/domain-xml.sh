@@ -7,6 +7,7 @@ set -euo pipefail
 NAME=$1; OCT=$2; MEM=${3:-512}; DMB=${4:-64}; DRATE=${5:--1}
 EMU=${EMULATOR:-/usr/bin/qemu-system-x86_64}   # QEMU 10 inside the lab hosts (host-ns-setup.sh)
 MAC=$(printf '52:54:00:00:01:%02x' "$OCT")
+ANNOUNCE=$(for h in $HOSTS; do gnet_ip "$h"; done | paste -sd,)  # the hosts' br0 addresses, see lab.announce in guest/init
 esc() { local s=${1//&/\&amp;}; s=${s//</\&lt;}; s=${s//>/\&gt;}; s=${s//\'/\&apos;}; printf '%s' "${s//\"/\&quot;}"; }
 cat <<XML
 <domain type='qemu'>
@@ -17,7 +18,7 @@ cat <<XML
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>/var/lib/libvirt/boot/tiny-vmlinux</kernel>
     <initrd>/var/lib/libvirt/boot/tiny-initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet lab.name=guest$OCT lab.ip=$GUEST_NET.$OCT/24 lab.dirty_mb=$DMB lab.dirty_rate=$DRATE</cmdline>
+    <cmdline>console=ttyS0 quiet lab.name=guest$OCT lab.ip=$GUEST_NET.$OCT/24 lab.dirty_mb=$DMB lab.dirty_rate=$DRATE lab.announce=$ANNOUNCE</cmdline>
   </os>
   <features><acpi/></features>
   <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>

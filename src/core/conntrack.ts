@@ -60,10 +60,11 @@ export function conntrackVersionProblem(code: number | null, output: string): st
 }
 
 /**
- * What is wrong with a typed address list for a domain, if anything: not addresses at all, none given, or (when
- * libvirt knows the domain's addresses) addresses of some other machine, whose connections would be copied.
+ * What is wrong with a typed address list, if anything: not addresses at all, none given, or an address the host
+ * knows as another running domain's, whose connections would be copied. Addresses nobody is known to hold are the
+ * user's word (a host learns guests' addresses from leases and traffic, so its list may be incomplete).
  */
-export function addressListProblem(text: string, domain?: { name: string; ips: readonly string[] }): string | undefined {
+export function addressListProblem(text: string, others: readonly { name: string; ips: readonly string[] }[] = []): string | undefined {
   const parts = text.split(/[\s,]+/).filter(Boolean);
   if (!parts.length) return 'at least one address';
   for (const p of parts) {
@@ -73,16 +74,11 @@ export function addressListProblem(text: string, domain?: { name: string; ips: r
       return (e as Error).message;
     }
   }
-  const foreign = domain ? addressesNotOf(parts, domain.ips) : [];
-  if (foreign.length) return `${foreign.join(', ')} ${foreign.length > 1 ? 'are not addresses' : 'is not an address'} of ${domain!.name} (libvirt reports ${domain!.ips.join(', ')}): its flows belong to another machine`;
+  for (const p of parts) {
+    const owner = others.find((o) => o.ips.some((ip) => ip.toLowerCase() === p.toLowerCase()));
+    if (owner) return `${p} is an address of ${owner.name}, not of this domain: its flows belong to another machine`;
+  }
   return undefined;
-}
-
-/** Typed addresses that are not among the domain's own (when libvirt knows them): copying those would move another VM's flows. */
-export function addressesNotOf(typed: readonly string[], domainAddresses: readonly string[]): string[] {
-  if (!domainAddresses.length) return [];
-  const own = new Set(domainAddresses.map((a) => a.toLowerCase()));
-  return typed.filter((a) => !own.has(a.toLowerCase()));
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

@@ -121,3 +121,62 @@ export function parseEventLine(line: string): VirshEvent | undefined {
   if (!m) return undefined;
   return { time: m[1], type: m[2], domain: m[3], detail: m[4] ?? '' };
 }
+
+const ADDRESSES_SCRIPT = `uri=$1; shift
+for u; do
+  echo "@domain $u"; virsh -q -c "$uri" domiflist "$u" 2>/dev/null
+  echo "@leases"; virsh -q -c "$uri" domifaddr "$u" --source lease 2>/dev/null
+done
+echo "@neighbours"; ip -4 neigh show 2>/dev/null
+exit 0`;
+
+/**
+ * One remote run for the IP addresses of running domains: each one's interfaces (MACs) and DHCP leases, then the
+ * host's IPv4 neighbour table. Ferry reads the neighbours itself rather than `domifaddr --source arp`, which fails
+ * on some libvirt/kernel pairs ("internal error: wrong nlmsg len", libvirt 9.0 on the lab's kernel).
+ */
+export function addressesArgv(uri: string, uuids: readonly string[]): Argv {
+  for (const u of uuids) assertUuid(u);
+  return ['sh', '-c', ADDRESSES_SCRIPT, 'ferry-addresses', uri, ...uuids];
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** The output of addressesArgv: per domain UUID its addresses, leases first, then neighbours matching its MACs. */
+export function parseAddresses(text: string): Map<string, string[]> {
+  const macs = new Map<string, string[]>();
+  const leases = new Map<string, string[]>();
+  const neighbours = new Map<string, string[]>(); // MAC → IPv4 addresses
+  let section = '';
+  let uuid = '';
+  for (const line of text.split('\n')) {
+    const tokens = line.trim().split(/\s+/).filter(Boolean);
+    if (!tokens.length) continue;
+    if (tokens[0] === '@domain') {
+      uuid = (tokens[1] ?? '').toLowerCase();
+      section = 'interfaces';
+      macs.set(uuid, []);
+      leases.set(uuid, []);
+    } else if (tokens[0] === '@leases' || tokens[0] === '@neighbours') {
+      section = tokens[0].slice(1);
+    } else if (section === 'interfaces') {
+      // "vnet16   bridge   br0   virtio   52:54:00:00:01:64"
+      const mac = tokens.at(-1)!;
+      if (MAC.test(mac)) macs.get(uuid)!.push(mac.toLowerCase());
+    } else if (section === 'leases') {
+      // "vnet0  52:54:00:8a:1b:2c  ipv4  192.168.122.45/24" (further addresses of an interface: "-  -  ipv4 …")
+      if (tokens.length >= 4 && /^ipv[46]$/.test(tokens[2])) leases.get(uuid)!.push(tokens[3].replace(/\/\d+$/, ''));
+    } else if (section === 'neighbours') {
+      // "10.0.1.100 dev br0 lladdr 52:54:00:00:01:64 STALE" (FAILED and INCOMPLETE entries have no lladdr)
+      const at = tokens.indexOf('lladdr');
+      const state = tokens.at(-1)!;
+      if (at > 0 && MAC.test(tokens[at + 1] ?? '') && state !== 'FAILED' && state !== 'INCOMPLETE') {
+        const mac = tokens[at + 1].toLowerCase();
+        neighbours.set(mac, [...(neighbours.get(mac) ?? []), tokens[0]]);
+      }
+    }
+  }
+  const out = new Map<string, string[]>();
+  for (const [u, ms] of macs) out.set(u, [...new Set([...leases.get(u)!, ...ms.flatMap((m) => neighbours.get(m) ?? [])])]);
+  return out;
+}

@@ -7,11 +7,13 @@ import type { Domain, LifecycleAction } from '../core/domain';
 import type { Event } from '../core/emitter';
 import { Emitter } from '../core/emitter';
 import {
+  addressesArgv,
   domainsFrom,
   domstatsArgv,
   eventsArgv,
   lifecycleArgv,
   listDomainsArgv,
+  parseAddresses,
   parseDomainList,
   parseDomstats,
   parseEventLine,
@@ -41,6 +43,11 @@ export function virshErrorText(stderr: string, code: number | null): string {
 const REFRESH_DEBOUNCE_MS = 40;
 /** while libvirt is unusable on a reachable host, look again this often (it may be restarting) */
 const LIBVIRT_RETRY_MS = 5000;
+/**
+ * A running domain's addresses are read when it is first seen running here and once more this much later if none
+ * was known (a guest that has just booted or arrived may not have been heard on the network yet); not polled.
+ */
+const ADDRESS_RETRY_MS = 10_000;
 
 export class HostInventory {
   private readonly changeEmitter = new Emitter<void>();
@@ -58,6 +65,10 @@ export class HostInventory {
   private queued: Promise<void> | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private libvirtRetry: NodeJS.Timeout | undefined;
+  /** UUID → IP addresses of the domains running here, and how often each was read since it was seen running */
+  private readonly addresses = new Map<string, string[]>();
+  private readonly addressReads = new Map<string, number>();
+  private readonly addressRetries = new Set<NodeJS.Timeout>();
   private disposed = false;
   private readonly subscriptions: { dispose(): void }[] = [];
 
@@ -107,6 +118,7 @@ export class HostInventory {
       const domains = domainsFrom(parseDomainList(list.stdout), parseDomstats(stats.stdout));
       for (const d of domains) if (this.migrating.has(d.name) && d.state === 'running') d.state = 'migrating';
       this.domains = domains;
+      this.trackAddresses(domains);
       this.libvirtError = undefined;
     } catch (e) {
       if (e instanceof LibvirtError) {
@@ -122,6 +134,53 @@ export class HostInventory {
     } finally {
       if (!this.disposed) this.changeEmitter.fire();
     }
+  }
+
+  private trackAddresses(domains: Domain[]): void {
+    const running = new Set(domains.filter((d) => d.state === 'running' || d.state === 'paused' || d.state === 'migrating').map((d) => d.uuid));
+    for (const u of [...this.addressReads.keys()]) {
+      if (running.has(u)) continue;
+      this.addressReads.delete(u);
+      this.addresses.delete(u);
+    }
+    for (const d of domains) d.ips = this.addresses.get(d.uuid) ?? [];
+    const unread = [...running].filter((u) => !this.addressReads.has(u));
+    if (unread.length) void this.readAddresses(unread);
+  }
+
+  private async readAddresses(uuids: string[]): Promise<void> {
+    for (const u of uuids) this.addressReads.set(u, (this.addressReads.get(u) ?? 0) + 1);
+    let found: Map<string, string[]>;
+    try {
+      found = parseAddresses((await this.connection.exec(addressesArgv(this.uri, uuids), { timeoutMs: 60_000 })).stdout);
+    } catch (e) {
+      this.log.debug(`${this.alias}: reading domain addresses failed: ${(e as Error).message}`);
+      return;
+    }
+    let changed = false;
+    for (const [u, ips] of found) {
+      if (!this.addressReads.has(u) || ips.join() === (this.addresses.get(u) ?? []).join()) continue; // gone meanwhile, or the same
+      this.addresses.set(u, ips);
+      changed = true;
+    }
+    if (changed && this.domains && !this.disposed) {
+      for (const d of this.domains) d.ips = this.addresses.get(d.uuid) ?? [];
+      this.changeEmitter.fire();
+    }
+    const again = uuids.filter((u) => this.addressReads.get(u) === 1 && !this.addresses.get(u)?.length);
+    if (!again.length || this.disposed) return;
+    const timer = setTimeout(() => {
+      this.addressRetries.delete(timer);
+      const still = again.filter((u) => this.addressReads.has(u));
+      if (still.length && this.connection.state.kind === 'connected') void this.readAddresses(still);
+    }, ADDRESS_RETRY_MS);
+    this.addressRetries.add(timer);
+  }
+
+  /** A domain's addresses read now (for a prompt that needs them current); [] when the host knows none. */
+  async addressesOf(uuid: string): Promise<string[]> {
+    await this.readAddresses([uuid]);
+    return this.addresses.get(uuid) ?? [];
   }
 
   private scheduleRefresh() {
@@ -176,6 +235,11 @@ export class HostInventory {
     if (this.migrating.delete(name)) this.scheduleRefresh();
   }
 
+  /** The other domains here, whose addresses a VM's address list must not claim. */
+  domainsOtherThan(uuid: string): Domain[] {
+    return (this.domains ?? []).filter((d) => d.uuid !== uuid);
+  }
+
   findDomain(uuid: string): Domain | undefined {
     return this.domains?.find((d) => d.uuid === uuid);
   }
@@ -184,6 +248,7 @@ export class HostInventory {
     this.disposed = true;
     clearTimeout(this.debounce);
     clearTimeout(this.libvirtRetry);
+    for (const t of this.addressRetries) clearTimeout(t);
     this.events?.close();
     for (const s of this.subscriptions) s.dispose();
     this.changeEmitter.dispose();

@@ -290,8 +290,7 @@ export class MigrationRunner {
     const keep = input.keepConnections;
     if (keep) {
       if (!keep.addresses.length) throw new Error('"Keep TCP connections" needs the VM\'s IP addresses.');
-      const domain = this.host(input.sourceAlias).findDomain(input.domainUuid);
-      const problem = addressListProblem(keep.addresses.join(' '), domain && { name: input.domainName, ips: domain.ips });
+      const problem = addressListProblem(keep.addresses.join(' '), this.host(input.sourceAlias).domainsOtherThan(input.domainUuid));
       if (problem) throw new Error(`"Keep TCP connections": ${problem}.`);
       await Promise.all([netfilterBackend.check(source), netfilterBackend.check(this.host(input.targetAlias).connection)]);
       record.gate = { addresses: keep.addresses };

@@ -2,12 +2,36 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { domainStateFrom } from '../../src/core/domain';
-import { domainsFrom, lifecycleArgv, parseDomainList, parseDomstats, parseEventLine } from '../../src/core/virsh';
+import { addressesArgv, domainsFrom, lifecycleArgv, parseAddresses, parseDomainList, parseDomstats, parseEventLine } from '../../src/core/virsh';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
 const HOSTILE = 'evil \'one\' "two" $(touch ferry-pwned) `touch ferry-pwned2` čaj ü';
 
 describe('virsh output parsers (fixtures captured from the lab)', () => {
+  it('finds a running domain\'s address from the host\'s neighbours by its MAC, ignoring the host\'s own neighbours', () => {
+    const text = fixture('virsh-addresses.txt');
+    const uuid = /^@domain (\S+)/.exec(text)![1];
+    expect([...parseAddresses(text)]).toEqual([[uuid, ['10.0.1.100']]]);
+  });
+
+  it('takes DHCP leases first, every address of an interface, and skips neighbours that failed', () => {
+    // the lease lines as virsh domifaddr --source lease prints them on a host with libvirt's default network (the
+    // lab's guests have static addresses, so its lease table is empty)
+    const text = [
+      '@domain 34F65F68-8F52-4B5E-9AD8-9965415465C8',
+      ' vnet0   bridge   virbr0   virtio   52:54:00:8f:f2:d5',
+      '@leases',
+      ' vnet0      52:54:00:8f:f2:d5    ipv4         192.168.122.62/24',
+      ' -          -                    ipv6         fd00::62/64',
+      '@neighbours',
+      '192.168.122.62 dev virbr0 lladdr 52:54:00:8f:f2:d5 REACHABLE',
+      '192.168.122.99 dev virbr0 lladdr 52:54:00:8f:f2:d5 STALE',
+      '192.168.122.7 dev virbr0  FAILED',
+    ].join('\n');
+    expect(parseAddresses(text).get('34f65f68-8f52-4b5e-9ad8-9965415465c8')).toEqual(['192.168.122.62', 'fd00::62', '192.168.122.99']);
+    expect(() => addressesArgv('qemu:///system', ['$(reboot)'])).toThrow(/not a domain UUID/);
+  });
+
   it('parses list --all --uuid --name, names with spaces and quotes intact', () => {
     const list = parseDomainList(fixture('virsh-list-all-uuid-name.txt'));
     expect(list.map((d) => d.name).sort()).toEqual([HOSTILE, 'tiny1'].sort());

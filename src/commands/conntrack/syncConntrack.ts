@@ -10,12 +10,13 @@ import { pickHost } from '../pickers';
 export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode | HostNode): Promise<void> {
   const source = node ? ctx.registry.get(node.alias)! : await pickHost(ctx.registry, 'Ferry: Sync Conntrack — from', (h) => h.connection.state.kind === 'connected');
   const target = await pickHost(ctx.registry, `Ferry: Sync Conntrack — from ${source.alias} to`, (h) => h.alias !== source.alias && h.connection.state.kind === 'connected');
-  const known = node?.kind === 'domain' ? node.domain.ips : [];
+  const domain = node?.kind === 'domain' ? node.domain : undefined;
+  const known = domain ? await source.addressesOf(domain.uuid) : [];
   const typed = await vscode.window.showInputBox({
-    title: 'Ferry: Sync Conntrack — the VM\'s addresses',
+    title: `Ferry: Sync Conntrack — ${domain ? `${domain.name}'s` : 'the VM\'s'} addresses`,
     prompt: 'IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied',
     value: known.join(' '),
-    validateInput: (text) => addressListProblem(text, node?.kind === 'domain' ? node.domain : undefined),
+    validateInput: (text) => addressListProblem(text, domain ? source.domainsOtherThan(domain.uuid) : []),
   });
   if (typed === undefined) throw new UserCancelled();
   const addresses = typed.split(/[\s,]+/).filter(Boolean);

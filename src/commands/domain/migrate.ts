@@ -124,7 +124,7 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
     const answer = await vscode.window.showWarningMessage(`Preflight for ${node.domain.name} → ${target} has warnings.`, { modal: true, detail: checklist }, go);
     if (answer !== go) throw new UserCancelled();
   }
-  const addresses = options.keepTcpConnections ? (request.addresses ?? (await askAddresses(node))) : undefined;
+  const addresses = options.keepTcpConnections ? (request.addresses ?? (await askAddresses(ctx, node))) : undefined;
   await ctx.migrationStore.rememberOptions(source, target, chosen.profile, chosen.options);
   const { record, done } = await ctx.migrations.start({
     sourceAlias: source,
@@ -145,12 +145,14 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   return result;
 }
 
-async function askAddresses(node: DomainNode): Promise<string[]> {
+async function askAddresses(ctx: FerryContext, node: DomainNode): Promise<string[]> {
+  const host = ctx.registry.get(node.alias);
+  const known = (await host?.addressesOf(node.domain.uuid)) ?? node.domain.ips;
   const typed = await vscode.window.showInputBox({
     title: `Ferry: keep TCP connections of ${node.domain.name}`,
-    prompt: "The VM's IP addresses (space or comma separated): their conntrack entries move with it",
-    value: node.domain.ips.join(' '),
-    validateInput: (t) => addressListProblem(t, node.domain),
+    prompt: `The VM's IP addresses (space or comma separated): their conntrack entries move with it. ${known.length ? `${node.alias} knows ${known.join(', ')}.` : `${node.alias} knows none (no DHCP lease, not heard on its network).`}`,
+    value: known.join(' '),
+    validateInput: (t) => addressListProblem(t, host?.domainsOtherThan(node.domain.uuid)),
   });
   if (typed === undefined) throw new UserCancelled();
   return typed.split(/[\s,]+/).filter(Boolean);
