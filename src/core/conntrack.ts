@@ -37,7 +37,7 @@ export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {
 export const SNAPSHOT_END = 'ferry-snapshot-end';
 
 /** An address as conntrack prints it (IPv6 compressed, lower case, as inet_ntop writes it). */
-export function canonicalAddress(a: string): string {
+function canonicalAddress(a: string): string {
   assertAddress(a);
   return a.includes(':') ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a;
 }

@@ -143,9 +143,13 @@ export class HostInventory {
       this.addressReads.delete(u);
       this.addresses.delete(u);
     }
-    for (const d of domains) d.ips = this.addresses.get(d.uuid) ?? [];
+    this.applyAddresses(domains);
     const unread = [...running].filter((u) => !this.addressReads.has(u));
     if (unread.length) void this.readAddresses(unread);
+  }
+
+  private applyAddresses(domains: Domain[]): void {
+    for (const d of domains) d.ips = this.addresses.get(d.uuid) ?? [];
   }
 
   private async readAddresses(uuids: string[]): Promise<void> {
@@ -164,7 +168,7 @@ export class HostInventory {
       changed = true;
     }
     if (changed && this.domains && !this.disposed) {
-      for (const d of this.domains) d.ips = this.addresses.get(d.uuid) ?? [];
+      this.applyAddresses(this.domains);
       this.changeEmitter.fire();
     }
     const again = uuids.filter((u) => this.addressReads.get(u) === 1 && !this.addresses.get(u)?.length);

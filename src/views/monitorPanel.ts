@@ -15,7 +15,7 @@ import { UserCancelled } from '../vscode/runCommand';
 export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
 
 /** Every setting and version of a run, by name: what the A/B table compares. */
-export function runSettings(r: MigrationRecord): Record<string, string> {
+function runSettings(r: MigrationRecord): Record<string, string> {
   const o: Partial<MigrationOptions> = r.options ?? {};
   const settings: Record<string, string> = {
     options: r.options ? describeOptions(r.options) : 'unknown (not started by Ferry)',
@@ -38,7 +38,7 @@ export function runSettings(r: MigrationRecord): Record<string, string> {
   return settings;
 }
 
-export function toRunView(r: MigrationRecord): RunView {
+function toRunView(r: MigrationRecord): RunView {
   const s = r.summary;
   return {
     id: r.id,
@@ -71,13 +71,13 @@ export function toRunView(r: MigrationRecord): RunView {
 }
 
 /** Samples as CSV, one row each, units in the header. */
-export function samplesCsv(r: MigrationRecord): string {
+function samplesCsv(r: MigrationRecord): string {
   const rows = r.samples.map((s) => [s.t, s.bps, s.dirtyBps, s.remaining, s.processed, s.total, s.iteration, s.expectedDowntimeMs ?? '', s.throttle ?? ''].join(','));
   return ['t_ms,throughput_Bps,dirty_Bps,remaining_B,processed_B,total_B,iteration,expected_downtime_ms,throttle_pct', ...rows].join('\n') + '\n';
 }
 
 /** An exported run read back: the shape is checked, since it may come from anyone. */
-export function parseRunExport(text: string): MigrationRecord {
+function parseRunExport(text: string): MigrationRecord {
   const r = JSON.parse(text) as MigrationRecord;
   const ok = r && typeof r.id === 'string' && typeof r.domainName === 'string' && typeof r.startedAt === 'number' && Array.isArray(r.samples) &&
     r.samples.every((s) => typeof s.t === 'number' && typeof s.bps === 'number' && typeof s.remaining === 'number');
