@@ -10,6 +10,14 @@ export default tseslint.config(
     },
   },
   {
+    // prompts go through src/vscode/ask.ts, which keeps them open when a webview takes focus back
+    files: ['src/**/*.ts'],
+    ignores: ['src/vscode/ask.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: 'MemberExpression[property.name=/^(showQuickPick|showInputBox|createQuickPick|createInputBox)$/]', message: 'use pickOne, pickMany, askText or createPick from src/vscode/ask.ts' }],
+    },
+  },
+  {
     // The pure layers never load vscode at run time (type imports are fine).
     files: ['src/core/**/*.ts', 'src/transport/**/*.ts', 'src/services/**/*.ts'],
     rules: {

@@ -45,7 +45,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   );
   const migrationStore = new ExtensionMigrationStore(extension);
   const migrations = new MigrationRunner(registry, migrationStore, config.libvirtUri, logger);
-  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, conntrackBudgetMs: config.conntrackBudgetMs, log: logger, showLog: () => channel.show(), openMonitor: (run) => panels.open(run) };
+  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, conntrackBudgetMs: config.conntrackBudgetMs, log: logger, showLog: () => channel.show(), openMonitor: (run) => panels.open(run, { preserveFocus: true }) };
   const panels = new MonitorPanels(ctx, extension.extensionUri);
   const tree = new HostsTreeProvider(registry, migrations);
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });

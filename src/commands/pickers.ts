@@ -1,5 +1,5 @@
 /** QuickPick fallbacks so every command also works from the palette, and node unpacking for tree invocations. */
-import * as vscode from 'vscode';
+import { pickOne } from '../vscode/ask';
 import type { Domain } from '../core/domain';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { HostInventory } from '../services/inventory';
@@ -15,7 +15,7 @@ export function selectedNodes<T extends TreeNode>(clicked: unknown, selected: un
 export async function pickHost(registry: HostRegistry, title: string, filter: (h: HostInventory) => boolean = () => true): Promise<HostInventory> {
   const hosts = registry.hosts.filter(filter);
   if (!hosts.length) throw new Error(`${title}: no suitable host. Add one with "Ferry: Add Host…".`);
-  const pick = await vscode.window.showQuickPick(
+  const pick = await pickOne(
     hosts.map((h) => ({ label: `$(server) ${h.alias}`, description: h.connection.state.kind, host: h })),
     { title, placeHolder: 'Pick a host' },
   );
@@ -32,7 +32,7 @@ export async function pickDomain(registry: HostRegistry, title: string, filter: 
     })),
   );
   if (!items.length) throw new Error(`${title}: no domain on a connected host is in a state that allows it.`);
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Pick a domain', matchOnDescription: true });
+  const pick = await pickOne(items, { title, placeHolder: 'Pick a domain', matchOnDescription: true });
   if (!pick) throw new UserCancelled();
   return pick.node;
 }

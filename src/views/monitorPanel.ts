@@ -4,6 +4,7 @@
  * arrives. Panels come back after a window reload through the serializer (the webview keeps run id and domain).
  */
 import * as vscode from 'vscode';
+import { pickOne } from '../vscode/ask';
 import type { MigrationOptions } from '../core/migration';
 import type { MigrationRecord } from '../services/migration';
 import type { FerryContext } from '../vscode/context';
@@ -125,12 +126,15 @@ export class MonitorPanels implements vscode.Disposable {
     );
   }
 
-  /** Open (or reveal) the panel of a run; with compareId, the A/B overlay of the two. */
-  open(record: { id: string; domainUuid: string; domainName: string }, compareId?: string): void {
+  /**
+   * Open (or reveal) the panel of a run; with compareId, the A/B overlay of the two. preserveFocus when Ferry opens it
+   * by itself (a migration starting), so it does not take the keyboard from whatever the user is doing.
+   */
+  open(record: { id: string; domainUuid: string; domainName: string }, { compareId, preserveFocus = false }: { compareId?: string; preserveFocus?: boolean } = {}): void {
     const existing = [...this.entries].find((e) => e.runId === record.id && e.compareId === compareId);
-    if (existing) return existing.panel.reveal();
+    if (existing) return existing.panel.reveal(undefined, preserveFocus);
     const title = compareId ? `Compare: ${record.domainName}` : `Migration: ${record.domainName}`;
-    const panel = vscode.window.createWebviewPanel(MONITOR_VIEW_TYPE, title, vscode.ViewColumn.Active, {
+    const panel = vscode.window.createWebviewPanel(MONITOR_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
     });
@@ -206,7 +210,7 @@ export class MonitorPanels implements vscode.Disposable {
           return await this.compareWith(r);
         case 'importRun': {
           const imported = await importRun(this.ctx);
-          if (imported) this.open(r, imported.id);
+          if (imported) this.open(r, { compareId: imported.id });
         }
       }
     } catch (err) {
@@ -220,13 +224,12 @@ export class MonitorPanels implements vscode.Disposable {
   async compareWith(r: { id: string; domainUuid: string; domainName: string }): Promise<void> {
     const runs = (await this.ctx.migrationStore.allRuns()).filter((x) => x.id !== r.id);
     if (!runs.length) throw new Error('There is no other finished run to compare with yet. Run another migration, or import a colleague\'s run.');
-    const pick = await vscode.window.showQuickPick(
+    const pick = await pickOne(
       runs.map((x) => ({ label: `${x.domainName}: ${x.source} → ${x.target}`, description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
-      // opened from the panel or right after the first pick: the webview regaining focus would otherwise close it
-      { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
+      { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true },
     );
     if (!pick) throw new UserCancelled();
-    this.open(r, pick.run.id);
+    this.open(r, { compareId: pick.run.id });
   }
 
   private html(webview: vscode.Webview): string {

@@ -10,7 +10,7 @@ export interface FerryContext {
   migrationStore: ExtensionMigrationStore;
   libvirtUri(): string;
   conntrackBudgetMs(): number;
-  /** open (or reveal) the monitor panel of a run */
+  /** open (or reveal) the monitor panel of a run Ferry just started, leaving the focus where it is */
   openMonitor(run: { id: string; domainUuid: string; domainName: string }): void;
   log: Logger;
   showLog(): void;

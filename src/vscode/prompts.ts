@@ -1,5 +1,6 @@
 /** The decisions the transport asks a person for: trusting a host key, a key passphrase. */
 import * as vscode from 'vscode';
+import { askText } from './ask';
 import type { UnknownHostKey } from '../transport/sshConnection';
 import { config } from './config';
 
@@ -28,11 +29,10 @@ export function passphrasePrompt(secrets: vscode.SecretStorage) {
       const stored = await secrets.get(secretKey(keyFile));
       if (stored !== undefined) return stored;
     }
-    const passphrase = await vscode.window.showInputBox({
+    const passphrase = await askText({
       title: 'Ferry: SSH key passphrase',
       prompt: `${retry ? 'Wrong passphrase. ' : ''}Passphrase for ${keyFile}`,
       password: true,
-      ignoreFocusOut: true,
     });
     if (passphrase !== undefined && config.rememberPassphrases()) await secrets.store(secretKey(keyFile), passphrase);
     else if (retry) await secrets.delete(secretKey(keyFile));

@@ -1,5 +1,6 @@
 /** Sync Conntrack…: a VM's flow state from one host to another, with a preview of the entry count first. */
 import * as vscode from 'vscode';
+import { askText } from '../../vscode/ask';
 import { addressListProblem } from '../../core/conntrack';
 import { netfilterBackend, syncConntrack } from '../../services/conntrack';
 import type { FerryContext } from '../../vscode/context';
@@ -12,7 +13,7 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
   const target = await pickHost(ctx.registry, `Ferry: Sync Conntrack — from ${source.alias} to`, (h) => h.alias !== source.alias && h.connection.state.kind === 'connected');
   const domain = node?.kind === 'domain' ? node.domain : undefined;
   const known = domain ? await source.addressesOf(domain.uuid) : [];
-  const typed = await vscode.window.showInputBox({
+  const typed = await askText({
     title: `Ferry: Sync Conntrack — ${domain ? `${domain.name}'s` : 'the VM\'s'} addresses`,
     prompt: 'IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied',
     value: known.join(' '),

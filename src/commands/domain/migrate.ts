@@ -1,5 +1,6 @@
 /** Migrate Domain…: target, profile or custom options, preflight checklist, then a progress notification with cancel. */
 import * as vscode from 'vscode';
+import { askText, pickMany, pickOne } from '../../vscode/ask';
 import { addressListProblem } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
 import type { MigrationOptions, ProfileId } from '../../core/migration';
@@ -41,7 +42,7 @@ async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
       return { label: `${reason ? '$(circle-slash)' : '$(server)'} ${h.alias}`, description: reason ? `cannot take it: ${reason}` : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`, alias: h.alias, reason };
     });
   if (!items.length) throw new Error('Add a second host to migrate to.');
-  const pick = await vscode.window.showQuickPick(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
+  const pick = await pickOne(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
   if (!pick) throw new UserCancelled();
   if (pick.reason) throw new Error(`${pick.alias} cannot take the domain: ${pick.reason}`);
   return pick.alias;
@@ -55,7 +56,7 @@ async function pickOptions(ctx: FerryContext, source: string, target: string): P
     ...(Object.entries(PROFILES) as [ProfileId, (typeof PROFILES)[ProfileId]][]).map(([id, p]) => ({ label: p.label, detail: p.detail, profile: id, options: p.options })),
     { label: '$(settings) Custom…', detail: 'choose every option', profile: 'custom' },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
+  const pick = await pickOne(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
   if (!pick) throw new UserCancelled();
   return { profile: pick.profile, options: pick.options ?? (await customOptions(last?.options ?? PROFILES.safe.options)) };
 }
@@ -74,12 +75,12 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
     { key: 'copyStorage', label: 'Copy storage (full)', on: (o) => o.copyStorage !== 'none', set: (o, v) => (o.copyStorage = v ? 'all' : 'none') },
     { key: 'keepTcpConnections', label: 'Keep TCP connections (sync conntrack, resume after the final import)', on: (o) => !!o.keepTcpConnections, set: (o, v) => (o.keepTcpConnections = v) },
   ];
-  const picked = await vscode.window.showQuickPick(flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })), { canPickMany: true, title: 'Ferry: Migration options' });
+  const picked = await pickMany(flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })), { title: 'Ferry: Migration options' });
   if (!picked) throw new UserCancelled();
   const o: MigrationOptions = { ...base };
   for (const f of flags) f.set(o, picked.some((p) => p.flag === f));
   const number = async (prompt: string, value: number | undefined, validate: (n: number) => string | undefined) => {
-    const text = await vscode.window.showInputBox({ prompt, value: value === undefined ? '' : String(value), validateInput: (t) => (t.trim() === '' ? undefined : Number.isFinite(Number(t)) ? validate(Number(t)) : 'a number, or empty') });
+    const text = await askText({ prompt, value: value === undefined ? '' : String(value), validateInput: (t) => (t.trim() === '' ? undefined : Number.isFinite(Number(t)) ? validate(Number(t)) : 'a number, or empty') });
     if (text === undefined) throw new UserCancelled();
     return text.trim() === '' ? undefined : Number(text);
   };
@@ -148,7 +149,7 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
 async function askAddresses(ctx: FerryContext, node: DomainNode): Promise<string[]> {
   const host = ctx.registry.get(node.alias);
   const known = (await host?.addressesOf(node.domain.uuid)) ?? node.domain.ips;
-  const typed = await vscode.window.showInputBox({
+  const typed = await askText({
     title: `Ferry: keep TCP connections of ${node.domain.name}`,
     prompt: `The VM's IP addresses (space or comma separated): their conntrack entries move with it. ${known.length ? `${node.alias} knows ${known.join(', ')}.` : `${node.alias} knows none (no DHCP lease, not heard on its network).`}`,
     value: known.join(' '),

@@ -1,4 +1,5 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
+import { createPick } from '../../vscode/ask';
 import { parseHostSpec } from '../../core/hostSpec';
 import { listConfigAliases } from '../../transport/sshConfig';
 import { config } from '../../vscode/config';
@@ -24,7 +25,7 @@ async function askForHost(): Promise<string> {
   const configured = new Set(config.hosts());
   const aliases = (await listConfigAliases(config.sshConfigPath()).catch(() => [])).filter((a) => !configured.has(a));
   const fromConfig = aliases.map((a) => ({ label: a, description: 'ssh config' }));
-  const quickPick = vscode.window.createQuickPick<vscode.QuickPickItem>();
+  const quickPick = createPick<vscode.QuickPickItem>();
   quickPick.title = 'Ferry: Add Host';
   quickPick.placeholder = 'An ssh config alias, or user@host[:port]';
   quickPick.items = fromConfig;

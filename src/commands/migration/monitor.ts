@@ -1,5 +1,5 @@
 /** Show Migration Monitor, Compare Migration Runs, Import Migration Run. */
-import * as vscode from 'vscode';
+import { pickOne } from '../../vscode/ask';
 import type { MigrationRecord } from '../../services/migration';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
@@ -20,9 +20,9 @@ export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node
   const running = ctx.migrations.running;
   const runs: MigrationRecord[] = [...running, ...(await ctx.migrationStore.allRuns())];
   if (!runs.length) throw new Error('No migration is running and none is recorded yet. Start one from a domain\'s context menu (Migrate…).');
-  const pick = runs.length === 1 ? { run: runs[0] } : await vscode.window.showQuickPick(
+  const pick = runs.length === 1 ? { run: runs[0] } : await pickOne(
     runs.map((r) => ({ label: `${running.includes(r) ? '$(sync~spin) ' : ''}${r.domainName}: ${r.source} → ${r.target}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`, run: r })),
-    { title: 'Ferry: Show Migration Monitor', matchOnDescription: true, ignoreFocusOut: true },
+    { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
   );
   if (!pick) throw new UserCancelled();
   panels.open(pick.run);
@@ -38,9 +38,9 @@ export async function compareRuns(ctx: FerryContext, panels: MonitorPanels, node
 }
 
 async function pickRun(runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
-  const pick = await vscode.window.showQuickPick(
+  const pick = await pickOne(
     runs.map((r) => ({ label: `${r.domainName}: ${r.source} → ${r.target}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`, run: r })),
-    { title, matchOnDescription: true, ignoreFocusOut: true }, // a webview taking focus back must not close it
+    { title, matchOnDescription: true },
   );
   if (!pick) throw new UserCancelled();
   return pick.run;

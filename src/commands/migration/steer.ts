@@ -1,5 +1,5 @@
 /** Actions on a running migration, from the tree (a migrating domain), the palette (a picker) or the progress UI. */
-import * as vscode from 'vscode';
+import { askText, pickOne } from '../../vscode/ask';
 import type { MigrationRecord } from '../../services/migration';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
@@ -16,7 +16,7 @@ async function pickMigration(ctx: FerryContext, title: string, node?: DomainRef)
   const running = ctx.migrations.running;
   if (!running.length) throw new Error('No migration is running.');
   if (running.length === 1) return running[0];
-  const pick = await vscode.window.showQuickPick(running.map((r) => ({ label: r.domainName, description: `${r.source} → ${r.target} · ${r.percent}%`, r })), { title });
+  const pick = await pickOne(running.map((r) => ({ label: r.domainName, description: `${r.source} → ${r.target} · ${r.percent}%`, r })), { title });
   if (!pick) throw new UserCancelled();
   return pick.r;
 }
@@ -27,7 +27,7 @@ async function askNumber(prompt: string, validate: (n: number) => string | undef
     if (problem) throw new Error(problem);
     return given;
   }
-  const text = await vscode.window.showInputBox({ prompt, validateInput: (t) => (Number.isFinite(Number(t)) && t.trim() ? validate(Number(t)) : 'a number') });
+  const text = await askText({ prompt, validateInput: (t) => (Number.isFinite(Number(t)) && t.trim() ? validate(Number(t)) : 'a number') });
   if (text === undefined) throw new UserCancelled();
   return Number(text);
 }
