@@ -15,6 +15,16 @@ const onHost = (alias, command) => spawnSync('ssh', ['-F', lab.sshConfig, '-o', 
 
 // the state the UI test starts from: the hostile-named domain shut off (a failed earlier run may have left it up)
 onHost(lab.hostileDomain.host, "virsh -q list --uuid --name | awk '/ evil /{print $1}' | xargs -r -n1 virsh -q destroy");
+/** tiny1 running on hostA, as both suites expect: a suite that failed mid-migration may have left it elsewhere */
+function tiny1Home() {
+  const [a, b] = lab.hosts;
+  const runsOn = (h) => onHost(h.alias, 'virsh -q list --name').stdout.split('\n').includes('tiny1');
+  for (const h of [a, b]) onHost(h.alias, 'virsh -q domjobabort tiny1 >/dev/null 2>&1; true');
+  if (runsOn(b)) onHost(b.alias, `virsh -q migrate --live --p2p tiny1 'qemu+ssh://root@${a.address}/system?no_tty=1'`);
+  if (!runsOn(a)) onHost(a.alias, 'virsh -q start tiny1');
+  if (!runsOn(a)) throw new Error('tiny1 cannot be brought back to run on hostA; see the lab (npm run lab -- status)');
+}
+tiny1Home();
 // 300 MiB of the guest's memory filled, so the UI test's throttled migration lasts long enough to watch
 spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/dirty?mb=300&rate=idle`]);
 
@@ -24,6 +34,7 @@ let server = await startCodeServer(join(run, 'ui'), await freePort());
 const ui = spawnSync('node', [join(repo, 'e2e', 'ui.mjs'), server.url, shots, labJson], { stdio: 'inherit' }).status ?? 1;
 server.stop();
 
+tiny1Home();
 prepareRunDir(join(run, 'exthost'), lab);
 process.env.FERRY_LAB_JSON = JSON.stringify(lab); // the server's environment reaches the extension host
 server = await startCodeServer(join(run, 'exthost'), await freePort(), ['--vscode-option', 'enable-smoke-test-driver']);
