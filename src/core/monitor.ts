@@ -137,10 +137,12 @@ export function assess(
   const peakBps = rates.length ? Math.max(...rates) : 0;
   if (!last) return { percent: o.previousPercent ?? 0, convergence: { state: 'unknown', reason: 'no samples yet' }, maxDowntimeMs, averageBps, peakBps };
   const verdict = convergence(samples, o);
-  // net rate at which the remaining memory shrinks, smoothed over ~3 s of host time
+  // net rate at which the remaining memory shrinks, smoothed over ~3 s of host time, from the first byte sent on: the
+  // set-up before it (about a second of zero throughput) would drag the average down and the ETA up for seconds
   let net: number | undefined;
   let previousT: number | undefined;
-  for (const s of samples) {
+  const sending = samples.findIndex((s) => s.bps > 0);
+  for (const s of sending < 0 ? [] : samples.slice(sending)) {
     const value = s.bps - s.dirtyBps;
     const dt = previousT === undefined ? ETA_TIME_CONSTANT_MS : Math.max(0, s.t - previousT);
     const alpha = 1 - Math.exp(-dt / ETA_TIME_CONSTANT_MS);

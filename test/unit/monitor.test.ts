@@ -36,6 +36,19 @@ describe('convergence, ETA and progress on recorded runs', () => {
     expect(Math.max(...series('idle').samples.map((s) => s.dirtyBps))).toBeLessThan(1048576);
   });
 
+  it('one second after the first byte is sent, the ETA is within a factor of two of the time the run still took', () => {
+    // the second of set-up before (zero throughput) must not count: it once made the early ETA 4-6 times too long
+    for (const name of ['idle', 'dirtying']) {
+      const run = series(name);
+      const firstByte = run.samples.find((s) => s.bps > 0)!.t;
+      const soFar = until(run, firstByte + 1000);
+      const stillTook = run.samples.at(-1)!.t - soFar.at(-1)!.t;
+      const { etaMs } = assess(soFar, { autoConverge: false, postcopy: false });
+      expect(etaMs, name).toBeGreaterThanOrEqual(stillTook / 2 - 500);
+      expect(etaMs, name).toBeLessThanOrEqual(stillTook * 2 + 500);
+    }
+  });
+
   it('a run under a 40 MiB/s cap with the guest dirtying as fast is diagnosed as not converging, with its numbers', () => {
     const run = series('not-converging');
     expect(run.phase).toBe('aborted');
