@@ -211,18 +211,6 @@ export function parseJobStats(text: string): JobStats {
 
 export const isActiveJob = (s: JobStats) => s.type === 'bounded' || s.type === 'unbounded';
 
-/**
- * Progress that never runs backwards: the share of the data total already sent in this pass, never below the last
- * value shown, held at 99 % until the job has really completed.
- */
-export function progressPercent(stats: JobStats, previous = 0): number {
-  if (stats.type === 'completed') return 100;
-  const total = stats.dataTotal ?? 0;
-  const remaining = stats.dataRemaining ?? total;
-  const now = total > 0 ? Math.floor(((total - Math.min(remaining, total)) / total) * 100) : 0;
-  return Math.min(99, Math.max(previous, now));
-}
-
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined) return '?';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -40,6 +40,14 @@ export function toSample(s: JobStats): Sample | undefined {
   };
 }
 
+/**
+ * While a job is being cancelled libvirt can still report it as running with every figure zeroed (seen in the lab:
+ * one reading between the abort and the job's end). After readings with a data total, one without is no sample.
+ */
+export function isZeroedReading(sample: Sample, previous: Sample | undefined): boolean {
+  return sample.total === 0 && (previous?.total ?? 0) > 0;
+}
+
 /** Things that happened during a run, drawn as marks on the chart (iterations are read from the samples). */
 export interface MigrationMarker {
   t: number;

@@ -22,7 +22,7 @@ import {
 } from '../core/migration';
 import type { Versions } from '../core/hostFacts';
 import type { MigrationMarker, Sample } from '../core/monitor';
-import { percentOf, thinned, toSample } from '../core/monitor';
+import { isZeroedReading, percentOf, thinned, toSample } from '../core/monitor';
 import { JobReader } from './jobSampler';
 import type { Finding } from '../core/diagnosis';
 import type { Diagnosis } from './diagnosis';
@@ -459,6 +459,7 @@ export class MigrationRunner {
   /** A reading of a running job: appended to the samples; the record changes only when phase or progress does. */
   private sampled(record: MigrationRecord, stats: JobStats): MigrationRecord {
     const sample = toSample(stats);
+    if (sample && isZeroedReading(sample, record.samples.at(-1))) return record;
     const postcopy = record.phase === 'postcopy' || (stats.postcopyRequests ?? 0) > 0;
     const phase: MigrationPhase = postcopy ? 'postcopy' : 'running';
     if (phase === 'postcopy' && record.phase !== 'postcopy') this.mark(record, 'postcopy', 'postcopy');

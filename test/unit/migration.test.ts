@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cpuCompareVerdict, compareVersions, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../../src/core/hostFacts';
-import { formatRate, migrateArgv, optionProblems, parseJobStats, PROFILES, progressPercent, targetUri } from '../../src/core/migration';
+import { formatRate, migrateArgv, optionProblems, parseJobStats, PROFILES, targetUri } from '../../src/core/migration';
+import { percentOf, toSample } from '../../src/core/monitor';
 import { parseEventLine } from '../../src/core/virsh';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
@@ -60,11 +61,10 @@ describe('job statistics (captured from lab migrations)', () => {
   });
 
   it('shows progress that never runs backwards and holds at 99 % until completion', () => {
-    const running = parseJobStats(fixture('domjobinfo-rawstats-running.txt'));
-    expect(progressPercent(running)).toBe(21);
-    expect(progressPercent({ ...running, dataRemaining: running.dataTotal }, 60)).toBe(60); // a new pass re-sends dirty pages
-    expect(progressPercent({ ...running, dataRemaining: 0 })).toBe(99);
-    expect(progressPercent(parseJobStats(fixture('domjobinfo-rawstats-completed.txt')), 40)).toBe(100);
+    const running = toSample(parseJobStats(fixture('domjobinfo-rawstats-running.txt')))!;
+    expect(percentOf(running)).toBe(21);
+    expect(percentOf({ ...running, remaining: running.total }, 60)).toBe(60); // a new pass re-sends dirty pages
+    expect(percentOf({ ...running, remaining: 0 })).toBe(99);
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnose, parseProbe } from '../../src/core/diagnosis';
 import { PROFILES } from '../../src/core/migration';
 import type { MigrationMarker, Sample } from '../../src/core/monitor';
-import { assess, convergence, percentOf, thinned } from '../../src/core/monitor';
+import { assess, convergence, isZeroedReading, percentOf, thinned } from '../../src/core/monitor';
 import { CAPABILITY_NAMES, decodeCapabilities } from '../../src/core/procStatus';
 
 // sample series recorded from lab migrations by test/fixtures/record-series.ts
@@ -47,6 +47,16 @@ describe('convergence, ETA and progress on recorded runs', () => {
       expect(etaMs, name).toBeGreaterThanOrEqual(stillTook / 2 - 500);
       expect(etaMs, name).toBeLessThanOrEqual(stillTook * 2 + 500);
     }
+  });
+
+  it('a zeroed reading while the job is cancelled is no sample; the zero readings of the set-up before the first byte are', () => {
+    const tail = series('aborted-tail').samples;
+    expect(tail.at(-1)).toMatchObject({ bps: 0, total: 0, iteration: 0 });
+    expect(isZeroedReading(tail.at(-1)!, tail.at(-2))).toBe(true);
+    expect(isZeroedReading(tail.at(-2)!, tail.at(-3))).toBe(false);
+    const idle = series('idle').samples;
+    expect(idle[1].total).toBe(0);
+    expect(isZeroedReading(idle[1], idle[0])).toBe(false);
   });
 
   it('a run under a 40 MiB/s cap with the guest dirtying as fast is diagnosed as not converging, with its numbers', () => {
