@@ -243,5 +243,31 @@ await step('monitor-restored-after-reload', async () => {
   await compare.locator('#compare-body tr', { hasText: 'average throughput' }).waitFor({ timeout: 20000 });
 });
 
+await step('monitor-readable-in-dark-and-high-contrast-themes', async () => {
+  // the not-converging run: throughput, dirty rate, remaining and transferred all drawn, each in its own colour
+  await palette('Ferry: Show Migration Monitor');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'aborted' }).first().waitFor();
+  await input.fill('aborted');
+  await page.waitForTimeout(300);
+  await input.press('Enter');
+  const monitor = await monitorFrame('tiny1', { phase: /aborted/ });
+  await palette('View: Close Panel'); // the log step left the Output panel over the chart's lower half
+  for (const [theme, bodyClass] of [['Dark 2026', 'vscode-dark'], ['Dark High Contrast', 'vscode-high-contrast'], ['Light High Contrast', 'vscode-high-contrast-light']]) {
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+T'); // Preferences: Color Theme
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor(); // the list is there (rows further down are not rendered yet)
+    await input.fill(theme);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor();
+    await page.waitForTimeout(300);
+    await input.press('Enter');
+    await monitor.locator(`body.${bodyClass}`).waitFor();
+    await page.waitForTimeout(500); // the chart redraws on the body's class change
+    const colours = await monitor.locator('.u-legend .u-series:not(.u-off) .u-marker').evaluateAll((ms) => ms.map((m) => getComputedStyle(m).borderColor));
+    if (colours.length < 4 || new Set(colours).size !== colours.length) throw new Error(`${theme}: series colours not distinct: ${colours.join(', ')}`);
+    await shot(`15-monitor-${theme.toLowerCase().replace(/ /g, '-')}`);
+  }
+});
+
 await browser.close();
 console.log(`ui: ${passed} passed, 0 failed`);
