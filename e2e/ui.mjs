@@ -252,7 +252,7 @@ await step('monitor-readable-in-dark-and-high-contrast-themes', async () => {
   await page.waitForTimeout(300);
   await input.press('Enter');
   const monitor = await monitorFrame('tiny1', { phase: /aborted/ });
-  await palette('View: Close Panel'); // the log step left the Output panel over the chart's lower half
+  await palette('View: Hide Panel'); // the log step left the Output panel over the chart's lower half
   for (const [theme, bodyClass] of [['Dark 2026', 'vscode-dark'], ['Dark High Contrast', 'vscode-high-contrast'], ['Light High Contrast', 'vscode-high-contrast-light']]) {
     await page.keyboard.press('Control+K');
     await page.keyboard.press('Control+T'); // Preferences: Color Theme
