@@ -1,9 +1,9 @@
 /** QuickPick fallbacks so every command also works from the palette, and node unpacking for tree invocations. */
-import { pickOne } from '../vscode/ask';
 import type { Domain } from '../core/domain';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { HostInventory } from '../services/inventory';
 import type { DomainNode, TreeNode } from '../views/nodes';
+import { pickOne } from '../vscode/ask';
 import { UserCancelled } from '../vscode/runCommand';
 
 /** Tree commands get (clicked, selected[]); palette commands get nothing. */

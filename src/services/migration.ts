@@ -517,7 +517,8 @@ export class MigrationRunner {
     }
     const source = this.host(record.source).connection;
     const errorText = output.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')).join(': ');
-    let phase: MigrationPhase = exitCode === 0 ? 'completed' : this.abortRequested.has(record.id) || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';
+    const abortRequested = this.abortRequested.has(record.id);
+    let phase: MigrationPhase = exitCode === 0 ? 'completed' : abortRequested || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';
     if (exitCode !== 0) this.log.debug(`migration ${record.id}: ${output.trim()}`);
     let summary: JobStats | undefined;
     const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
@@ -550,7 +551,7 @@ export class MigrationRunner {
       percent: phase === 'completed' ? 100 : record.percent,
       finishedAt: Date.now(),
       summary: summary?.type === 'completed' ? summary : undefined,
-      error: record.error ?? (phase === 'completed' ? undefined : this.abortRequested.has(record.id) ? `aborted on request${errorText ? ` (libvirt: ${errorText})` : ''}` : errorText || `virsh migrate exited with ${exitCode}`),
+      error: record.error ?? (phase === 'completed' ? undefined : abortRequested ? `aborted on request${errorText ? ` (libvirt: ${errorText})` : ''}` : errorText || `virsh migrate exited with ${exitCode}`),
     };
     this.active.delete(record.id);
     this.abortRequested.delete(record.id);

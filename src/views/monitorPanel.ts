@@ -4,9 +4,9 @@
  * arrives. Panels come back after a window reload through the serializer (the webview keeps run id and domain).
  */
 import * as vscode from 'vscode';
-import { pickOne } from '../vscode/ask';
 import type { MigrationOptions } from '../core/migration';
 import type { MigrationRecord } from '../services/migration';
+import { pickOne } from '../vscode/ask';
 import type { FerryContext } from '../vscode/context';
 import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from '../webview/protocol';
 import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from '../commands/migration/steer';

@@ -1,7 +1,7 @@
 /** The decisions the transport asks a person for: trusting a host key, a key passphrase. */
 import * as vscode from 'vscode';
-import { askText } from './ask';
 import type { UnknownHostKey } from '../transport/sshConnection';
+import { askText } from './ask';
 import { config } from './config';
 
 export async function confirmHostKey(key: UnknownHostKey): Promise<boolean> {

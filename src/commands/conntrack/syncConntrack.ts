@@ -1,8 +1,8 @@
 /** Sync Conntrack…: a VM's flow state from one host to another, with a preview of the entry count first. */
 import * as vscode from 'vscode';
-import { askText } from '../../vscode/ask';
 import { addressListProblem } from '../../core/conntrack';
 import { netfilterBackend, syncConntrack } from '../../services/conntrack';
+import { askText } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode, HostNode } from '../../views/nodes';

@@ -1,6 +1,5 @@
 /** Migrate Domain…: target, profile or custom options, preflight checklist, then a progress notification with cancel. */
 import * as vscode from 'vscode';
-import { askText, pickMany, pickOne } from '../../vscode/ask';
 import { addressListProblem } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
 import type { MigrationOptions, ProfileId } from '../../core/migration';
@@ -8,6 +7,7 @@ import { formatBytes, formatRate, optionProblems, PROFILES } from '../../core/mi
 import type { MigrationRecord } from '../../services/migration';
 import type { PreflightCheck } from '../../services/preflight';
 import { runPreflight } from '../../services/preflight';
+import { askText, pickMany, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';

@@ -1,7 +1,7 @@
 import type * as vscode from 'vscode';
-import { createPick } from '../../vscode/ask';
 import { parseHostSpec } from '../../core/hostSpec';
 import { listConfigAliases } from '../../transport/sshConfig';
+import { createPick } from '../../vscode/ask';
 import { config } from '../../vscode/config';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';

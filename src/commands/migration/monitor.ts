@@ -1,6 +1,6 @@
 /** Show Migration Monitor, Compare Migration Runs, Import Migration Run. */
-import { pickOne } from '../../vscode/ask';
 import type { MigrationRecord } from '../../services/migration';
+import { pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';

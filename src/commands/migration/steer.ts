@@ -1,6 +1,6 @@
 /** Actions on a running migration, from the tree (a migrating domain), the palette (a picker) or the progress UI. */
-import { askText, pickOne } from '../../vscode/ask';
 import type { MigrationRecord } from '../../services/migration';
+import { askText, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 
