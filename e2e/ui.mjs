@@ -83,14 +83,31 @@ async function paletteMigrate(target, profile) {
     await input.press('Enter');
   }
 }
-async function palette(command) {
-  await page.keyboard.press('F1');
+/**
+ * Choose in one of VS Code's own pickers (command palette, colour theme). They do not keep themselves open: focus
+ * handed back to a webview as the previous picker closes can close them before anything is chosen (the race Ferry's
+ * own prompts guard against with ignoreFocusOut). Then it is opened again, as a person would.
+ */
+async function chooseInVsCodePicker(open, text, rowText) {
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor();
-  await input.fill(`>${command}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: command.replace(/^Ferry: /, '') }).first().waitFor();
-  await input.press('Enter');
+  for (let attempt = 1; ; attempt++) {
+    await open();
+    try {
+      await input.waitFor({ timeout: 5000 });
+      await input.fill(text, { timeout: 5000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first().waitFor({ timeout: 5000 });
+      await page.waitForTimeout(300); // let the list filter before Enter takes its first row
+      await input.press('Enter', { timeout: 5000 });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      console.log(`[e2e] VS Code's picker closed before "${rowText}" was chosen; opening it again`);
+      await page.keyboard.press('Escape');
+    }
+  }
 }
+const palette = (command) => chooseInVsCodePicker(() => page.keyboard.press('F1'), `>${command}`, command.replace(/^Ferry: /, ''));
+const chooseTheme = (theme) => chooseInVsCodePicker(async () => { await page.keyboard.press('Control+K'); await page.keyboard.press('Control+T'); }, theme, theme);
 
 await step('workbench-and-ferry-view', async () => {
   await page.goto(url);
@@ -242,31 +259,6 @@ await step('monitor-restored-after-reload', async () => {
   const compare = await monitorFrame('tiny1', { comparing: true, timeout: 60000 });
   await compare.locator('#compare-body tr', { hasText: 'average throughput' }).waitFor({ timeout: 20000 });
 });
-
-/**
- * Choose a colour theme through VS Code's own theme picker. That picker does not keep itself open, so focus handed
- * back to the monitor webview as the palette closes can close it (the race Ferry's own prompts guard against with
- * ignoreFocusOut); then it is opened again, as a person would.
- */
-async function chooseTheme(theme) {
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('Control+K');
-    await page.keyboard.press('Control+T'); // Preferences: Color Theme
-    try {
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor({ timeout: 5000 }); // the list is there
-      await input.fill(theme, { timeout: 5000 });
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: 5000 });
-      await page.waitForTimeout(300);
-      await input.press('Enter', { timeout: 5000 });
-      return;
-    } catch (e) {
-      if (attempt === 3) throw e;
-      console.log(`[e2e] the theme picker closed before ${theme} was chosen; opening it again`);
-      await page.keyboard.press('Escape');
-    }
-  }
-}
 
 await step('monitor-readable-in-dark-and-high-contrast-themes', async () => {
   await palette('View: Hide Panel'); // the log step left the Output panel where the chart's lower half is
