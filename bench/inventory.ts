@@ -1,9 +1,11 @@
 /**
  * Inventory benchmark: with N defined domains per lab host (most shut off), time from connect to a complete tree for
  * all hosts — Ferry's listing (two virsh calls per host) against a naive listing (one `virsh dominfo` per domain),
- * both over the same SSH transport, in the same run. Last line:
- *   inventory: hosts=3 domains=600 ferry_ms=<n> naive_ms=<n> speedup=<x>
+ * both over the same SSH transport, in the same run; then the time from tiny1 stopped or started in another shell
+ * (once that shell's virsh has returned) to Ferry's inventory showing it, from libvirt's events. Last line:
+ *   inventory: hosts=3 domains=600 ferry_ms=<n> naive_ms=<n> speedup=<x> event_ms=<median> event_max_ms=<n>
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_LIBVIRT_URI } from '../src/core/virsh';
 import { HostInventory } from '../src/services/inventory';
@@ -14,12 +16,15 @@ import { resolveHost } from '../src/transport/sshConfig';
 const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/lab.json`, 'utf8')) as {
   sshConfig: string;
   hosts: { alias: string }[];
+  guests: { tiny1: { host: string } };
 };
 const connect = async (alias: string) => {
   const c = new HostConnection(alias, { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 }, silentLogger);
   await c.connect(false);
   return c;
 };
+const onHost = (alias: string, command: string) =>
+  new Promise<void>((resolve, reject) => execFile('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], (e) => (e ? reject(e) : resolve())));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Ferry: connect every host and wait until each inventory holds its complete listing. */
@@ -55,6 +60,33 @@ async function naiveTree(): Promise<{ ms: number; domains: number }> {
   return { ms: performance.now() - started, domains: counts.reduce((a, b) => a + b, 0) };
 }
 
+/** Stop and start tiny1 from another shell on its host; each time, how long until the inventory shows the new state. */
+async function eventToInventory(rounds: number): Promise<number[]> {
+  const host = lab.hosts.find((h) => h.alias === lab.guests.tiny1.host)!.alias;
+  const inventory = new HostInventory(await connect(host), DEFAULT_LIBVIRT_URI, silentLogger);
+  await inventory.refresh();
+  const state = () => inventory.domains?.find((d) => d.name === 'tiny1')?.state;
+  const seen = (want: string) =>
+    new Promise<number>((resolve) => {
+      const from = performance.now();
+      const check = () => (state() === want ? resolve(performance.now() - from) : setImmediate(check));
+      check();
+    });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      await onHost(host, 'virsh -q destroy tiny1');
+      times.push(await seen('shutoff'));
+      await onHost(host, 'virsh -q start tiny1');
+      times.push(await seen('running'));
+    }
+  } finally {
+    inventory.connection.dispose();
+    inventory.dispose();
+  }
+  return times;
+}
+
 async function main() {
   const cold = await ferryTree();
   console.log(`ferry cold (first connect of this process): ${cold.ms.toFixed(0)} ms for ${cold.domains} domains`);
@@ -64,8 +96,10 @@ async function main() {
   const naive = await naiveTree();
   console.log(`naive: ${naive.ms.toFixed(0)} ms for ${naive.domains} domains`);
   if (naive.domains !== cold.domains) throw new Error(`the two listings disagree: ${cold.domains} vs ${naive.domains} domains`);
+  const events = await eventToInventory(5);
+  console.log(`other shell to inventory (stop, start, …): ${events.map((x) => x.toFixed(0)).join(', ')} ms`);
   const ferryMs = median(warm);
-  console.log(`inventory: hosts=${lab.hosts.length} domains=${cold.domains} ferry_ms=${ferryMs.toFixed(0)} naive_ms=${naive.ms.toFixed(0)} speedup=${(naive.ms / ferryMs).toFixed(1)}`);
+  console.log(`inventory: hosts=${lab.hosts.length} domains=${cold.domains} ferry_ms=${ferryMs.toFixed(0)} naive_ms=${naive.ms.toFixed(0)} speedup=${(naive.ms / ferryMs).toFixed(1)} event_ms=${median(events).toFixed(0)} event_max_ms=${Math.max(...events).toFixed(0)}`);
 }
 
 main().catch((e: unknown) => {

@@ -1,27 +1,24 @@
-// Run the Mocha tests in test/exthost inside code-server's real extension host, through the web workbench.
-// The server must run with `--vscode-option enable-smoke-test-driver`, else the URL payload is ignored.
-// usage: node e2e/exthost.mjs BASE_URL EXTENSION_DIR TESTS_ENTRY WORKSPACE
-import { chromium } from 'playwright-core';
-import { format } from 'node:util';
-import { CHROMIUM_ARGS } from './codeServer.mjs';
+// The extension-host tests (test/exthost, Mocha, the real `vscode` API) through @vscode/test-electron's runTests,
+// pointed at e2e/code-shim.mjs instead of a downloaded VS Code desktop (none can be downloaded here).
+// usage: node e2e/exthost.mjs RUN_DIR LAB_JSON      (lab up, e2e/setup-tools.sh done, build:tests done)
+import { runTests } from '@vscode/test-electron';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const [base, extDev, tests, ws] = process.argv.slice(2);
-const host = new URL(base).host;
-const remote = (p) => `vscode-remote://${host}${p}`;
-const payload = [['extensionDevelopmentPath', remote(extDev)], ['extensionTestsPath', remote(tests)], ['skipWelcome', 'true']];
-const url = `${base}?folder=${encodeURIComponent(ws)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-const page = await browser.newPage();
-// extension-host console output arrives as workbench log lines; drop the offline machine's known noise
-const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|reconnection-grace-time|Service Worker)|^(Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin)|ENOTFOUND|^Canceled: Canceled|^\[Extension Host\] Ferry activated/;
-await page.exposeFunction('codeAutomationLog', (type, args) => {
-  const line = format(...args);
-  if (!NOISE.test(line)) (type === 'error' ? console.error : console.log)(line);
-});
-const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
-await page.goto(url);
-const limit = Number(process.env.TIMEOUT_MS ?? 240000);
-const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), limit))]);
-if (code === 'timeout') console.error(`exthost: no result within ${limit} ms\nexthost: 0 passed, 1 failed`);
-await browser.close();
-process.exit(code === 'timeout' ? 124 : code);
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const [run, labJson] = process.argv.slice(2);
+console.log('[e2e] extension-host tests through @vscode/test-electron runTests');
+try {
+  await runTests({
+    vscodeExecutablePath: join(repo, 'e2e', 'code-shim.mjs'),
+    extensionDevelopmentPath: repo,
+    extensionTestsPath: join(repo, 'out', 'test', 'exthost', 'index.js'),
+    launchArgs: [join(run, 'ws')],
+    // reaches the shim, and through code-server the extension host
+    extensionTestsEnv: { FERRY_LAB_JSON: readFileSync(labJson, 'utf8'), FERRY_E2E_RUN: run },
+  });
+} catch (e) {
+  console.error(`exthost: ${e.message ?? e}`);
+  process.exit(1);
+}

@@ -1,5 +1,6 @@
 // Real-VS-Code tests against the lab: (1) the UI test of the packaged .vsix (Playwright), (2) Mocha tests in the
-// real extension host. Each on its own throwaway code-server: the smoke-test driver the second needs hides toasts.
+// real extension host through @vscode/test-electron. Each on its own throwaway code-server: the smoke-test driver
+// the second needs hides toasts.
 // usage: node e2e/run.mjs RUN_DIR SHOT_DIR      (lab up, e2e/setup-tools.sh done, build:tests and package done)
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,18 +27,19 @@ function tiny1Home() {
 }
 tiny1Home();
 // 300 MiB of the guest's memory filled, so the UI test's throttled migration lasts long enough to watch
-spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/dirty?mb=300&rate=idle`]);
+const guest = (page) => spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`], { encoding: 'utf8' }).stdout ?? '';
+guest('dirty?mb=300&rate=idle');
+for (let i = 0; !guest('status').includes(' filled=300 '); i++) {
+  if (i === 600) throw new Error(`tiny1 did not fill 300 MiB: ${guest('status')}`);
+  await new Promise((r) => setTimeout(r, 100)); // the poll interval of a wait for the guest's own word
+}
 
 prepareRunDir(join(run, 'ui'), lab);
 await installExtension(join(run, 'ui'), join(repo, 'dist', 'ferry.vsix'));
-let server = await startCodeServer(join(run, 'ui'), await freePort());
+const server = await startCodeServer(join(run, 'ui'), await freePort());
 const ui = spawnSync('node', [join(repo, 'e2e', 'ui.mjs'), server.url, shots, labJson], { stdio: 'inherit' }).status ?? 1;
 server.stop();
 
 tiny1Home();
-prepareRunDir(join(run, 'exthost'), lab);
-process.env.FERRY_LAB_JSON = JSON.stringify(lab); // the server's environment reaches the extension host
-server = await startCodeServer(join(run, 'exthost'), await freePort(), ['--vscode-option', 'enable-smoke-test-driver']);
-const ext = spawnSync('node', [join(repo, 'e2e', 'exthost.mjs'), `http://127.0.0.1:${server.port}/`, repo, join(repo, 'out/test/exthost/index.js'), join(run, 'exthost', 'ws')], { stdio: 'inherit' }).status ?? 1;
-server.stop();
+const ext = spawnSync('node', [join(repo, 'e2e', 'exthost.mjs'), join(run, 'exthost'), labJson], { stdio: 'inherit' }).status ?? 1;
 process.exit(ui || ext);

@@ -33,7 +33,24 @@ async function step(name, fn) {
 }
 const treeItem = (name) => page.getByRole('treeitem', { name });
 const domainItem = (domain, state) => treeItem(new RegExp(`^${escapeRe(domain)}, ${state}`));
-const guestDirty = (query) => spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/dirty?${query}`]);
+const guest = (page) => spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`], { encoding: 'utf8' }).stdout ?? '';
+const guestDirty = (query) => guest(`dirty?${query}`);
+/** Set the guest's memory dirtier going and wait until it has written all `mb` MiB once (the guest says so). */
+async function guestFilled(query, mb) {
+  guestDirty(query);
+  for (let i = 0; !guest('status').includes(` filled=${mb} `); i++) {
+    if (i === 300) throw new Error(`the guest did not fill ${mb} MiB: ${guest('status')}`);
+    await new Promise((r) => setTimeout(r, 200)); // the poll interval of a wait for the guest's own word
+  }
+}
+/** The Custom… options flow, each prompt recognised by its text: keep the flags, one stream, `mibps` cap, default downtime. */
+async function customOptions(mibps) {
+  await page.locator('.quick-input-widget', { hasText: 'Ferry: Migration options' }).locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
+  await answer('Ferry: Migration options'); // keep the checked flags (p2p)
+  await answer('Parallel connections'); // a single stream
+  await answer('Bandwidth limit', String(mibps));
+  await answer('Max downtime');
+}
 /** The frame of the migration monitor webview whose title contains `title` (webviews sit in nested iframes). */
 async function monitorFrame(title, { comparing = false, phase = /./, timeout = 30000 } = {}) {
   const end = Date.now() + timeout;
@@ -43,7 +60,7 @@ async function monitorFrame(title, { comparing = false, phase = /./, timeout = 3
         if ((await f.locator(comparing ? 'body.comparing #chart' : 'body:not(.comparing) #chart').count()) && (await f.locator('#title').textContent()).includes(title) && phase.test(await f.locator('#phase').textContent())) return f;
       } catch {} // a frame navigating away
     }
-    await page.waitForTimeout(250);
+    await page.waitForTimeout(250); // the poll interval of this wait for a frame (webviews are nested iframes)
   }
   throw new Error(`no monitor panel showing "${title}"`);
 }
@@ -65,9 +82,30 @@ async function contextMenu(treeRow, action, shotName) {
       await page.keyboard.press('Escape');
     }
   }
-  await page.waitForTimeout(300); // VS Code ignores a click that lands right after the menu opens
   if (shotName) await shot(shotName);
-  await item.click();
+  // by keyboard, as a keyboard user would (a click landing right as the menu opens is ignored by VS Code): the open
+  // menu has the focus, each Down moves it one action on
+  const focused = page.locator('.monaco-menu .action-item:focus-within', { hasText: action });
+  for (let i = 0; !(await focused.count()); i++) {
+    if (i === 30) throw new Error(`"${action}" cannot be reached by keyboard in the context menu`);
+    await page.keyboard.press('ArrowDown');
+  }
+  await page.keyboard.press('Enter');
+}
+/** Filter Ferry's open quick pick (or VS Code's) and take the row once filtering has made it the active one. */
+async function acceptRow(filter, rowText = filter) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(filter);
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: rowText }).waitFor();
+  await input.press('Enter');
+}
+/** The open prompt, identified by its title or prompt text: answer it with `text` (empty = keep its value). */
+async function answer(promptText, text) {
+  const widget = page.locator('.quick-input-widget', { hasText: promptText });
+  await widget.waitFor();
+  const input = widget.locator('.quick-input-box input');
+  if (text !== undefined) await input.fill(text);
+  await input.press('Enter');
 }
 /**
  * Ferry: Migrate Domain… from the palette: tiny1, to `target`, with `profile` (Custom goes on to its options). The
@@ -75,12 +113,9 @@ async function contextMenu(treeRow, action, shotName) {
  */
 async function paletteMigrate(target, profile) {
   await palette('Ferry: Migrate Domain…');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  for (const [row, text] of [['tiny1', 'tiny1'], [target, target], [profile, profile === 'Custom' ? 'Custom…' : profile]]) {
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor();
-    await input.fill(text);
-    await page.waitForTimeout(300); // let the list filter before Enter takes its first row
-    await input.press('Enter');
+  for (const [title, row, filter] of [['Ferry: Migrate Domain', 'tiny1', 'tiny1'], ['Ferry: Migrate from', target, target], [`→ ${target}`, profile, profile === 'Custom' ? 'Custom…' : profile]]) {
+    await page.locator('.quick-input-widget', { hasText: title }).waitFor();
+    await acceptRow(filter, row);
   }
 }
 /**
@@ -95,8 +130,7 @@ async function chooseInVsCodePicker(open, text, rowText) {
     try {
       await input.waitFor({ timeout: 5000 });
       await input.fill(text, { timeout: 5000 });
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first().waitFor({ timeout: 5000 });
-      await page.waitForTimeout(300); // let the list filter before Enter takes its first row
+      await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: rowText }).waitFor({ timeout: 5000 });
       await input.press('Enter', { timeout: 5000 });
       return;
     } catch (e) {
@@ -134,9 +168,9 @@ await step('context-menu-start-hostile-domain', async () => {
 
 await step('palette-force-off-with-confirmation', async () => {
   await palette('Ferry: Force Off Domain');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const input = page.locator('.quick-input-widget', { hasText: 'Ferry: Force Off Domain' }).locator('.quick-input-box input');
   await input.fill('evil');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'evil' }).first().waitFor();
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'evil' }).waitFor();
   await shot('04-palette-domain-picker');
   await input.press('Enter');
   const confirm = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Force Off' });
@@ -149,25 +183,13 @@ await step('palette-force-off-with-confirmation', async () => {
 await step('context-menu-migrate-with-progress', async () => {
   // the guest holds 300 MiB (filled by e2e/run.sh); a 25 MiB/s cap makes the migration last ~15 s, time to watch it
   await contextMenu(domainItem('tiny1', 'running'), 'Migrate Domain…');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[1].alias }).first().waitFor();
+  await page.locator('.quick-input-widget', { hasText: 'Ferry: Migrate from' }).locator('.quick-input-list .monaco-list-row', { hasText: lab.hosts[1].alias }).waitFor();
   await shot('07-migrate-target');
-  await input.fill(lab.hosts[1].alias);
-  await input.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Custom' }).first().waitFor();
+  await acceptRow(lab.hosts[1].alias);
+  await page.locator('.quick-input-widget', { hasText: `→ ${lab.hosts[1].alias}` }).locator('.quick-input-list .monaco-list-row', { hasText: 'Custom' }).first().waitFor();
   await shot('08-migrate-profile');
-  await input.fill('Custom…'); // "Custom" alone also matches "Last used: custom"
-  await page.waitForTimeout(300);
-  await input.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
-  await input.press('Enter');                                   // keep the checked flags (p2p)
-  await page.locator('.quick-input-widget', { hasText: 'Parallel connections' }).waitFor();
-  await input.press('Enter');                                   // a single stream
-  await page.locator('.quick-input-widget', { hasText: 'Bandwidth limit' }).waitFor();
-  await input.fill('25');
-  await input.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Max downtime' }).waitFor();
-  await input.press('Enter');
+  await acceptRow('Custom…', 'Custom'); // "Custom" alone also matches "Last used: custom"
+  await customOptions(25);
   await page.locator('.notification-toast', { hasText: `Migrating tiny1 ${lab.hosts[0].alias} → ${lab.hosts[1].alias}` }).waitFor({ timeout: 30000 });
   await page.locator('.notification-toast', { hasText: 'iteration' }).waitFor({ timeout: 20000 });
   await treeItem(/^tiny1, migrating to /).waitFor({ timeout: 10000 });
@@ -175,10 +197,9 @@ await step('context-menu-migrate-with-progress', async () => {
   // the monitor opened by itself: a live chart whose point count grows
   const monitor = await monitorFrame(`tiny1: ${lab.hosts[0].alias} → ${lab.hosts[1].alias}`, { phase: /running/ });
   await monitor.locator('canvas').first().waitFor();
+  // the chart grows while the migration runs (how fast is `npm run bench -- sampling`'s figure)
   const before = await points(monitor);
-  await page.waitForTimeout(1500);
-  const after = await points(monitor);
-  if (!(after >= before + 10)) throw new Error(`the chart did not grow at 10 Hz: ${before} → ${after} points in 1.5 s`);
+  await monitor.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, before + 10, { timeout: 20000 });
   await shot('09b-monitor-live');
   await page.locator('.notification-toast.notification-fade-in-done', { hasText: 'completed' }).waitFor({ timeout: 60000 });
   await monitor.locator('#phase', { hasText: 'completed' }).waitFor({ timeout: 20000 });
@@ -197,19 +218,9 @@ await step('palette-migrate-back-safe-profile', async () => {
 
 await step('monitor-not-converging-then-abort', async () => {
   // the guest dirties 60 MiB/s against a 10 MiB/s cap: the panel says it cannot converge and offers actions
-  guestDirty('mb=100&rate=60');
-  await page.waitForTimeout(2000);
+  await guestFilled('mb=100&rate=60', 100);
   await paletteMigrate(lab.hosts[1].alias, 'Custom');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
-  await input.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Parallel connections' }).waitFor();
-  await input.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Bandwidth limit' }).waitFor();
-  await input.fill('10');
-  await input.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Max downtime' }).waitFor();
-  await input.press('Enter');
+  await customOptions(10);
   const monitor = await monitorFrame(`tiny1: ${lab.hosts[0].alias} → ${lab.hosts[1].alias}`, { phase: /starting|running/ });
   await monitor.locator('#convergence', { hasText: 'Not converging' }).waitFor({ timeout: 60000 });
   await monitor.locator('#eta', { hasText: 'not converging' }).waitFor();
@@ -229,13 +240,10 @@ await step('ab-overlay-of-two-runs', async () => {
   // A: the newest run (the aborted one, 10 MiB/s cap); B: the newest other (the Safe migration back, no cap)
   await palette('Ferry: Compare Migration Runs…');
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'aborted' }).first().waitFor();
-  await page.waitForTimeout(300); // let the list settle before Enter picks its first row
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'aborted' }).waitFor();
   await shot('14a-compare-pick');
   await input.press('Enter');
-  await page.locator('.quick-input-widget', { hasText: 'Compare tiny1' }).waitFor();
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: `tiny1: ${lab.hosts[1].alias} → ${lab.hosts[0].alias}` }).first().waitFor();
-  await page.waitForTimeout(300);
+  await page.locator('.quick-input-widget', { hasText: 'Compare tiny1' }).locator('.quick-input-list .monaco-list-row.focused', { hasText: `tiny1: ${lab.hosts[1].alias} → ${lab.hosts[0].alias}` }).waitFor();
   await shot('14b-compare-pick-b');
   await input.press('Enter');
   const compare = await monitorFrame('tiny1', { comparing: true });
@@ -264,16 +272,12 @@ await step('monitor-readable-in-dark-and-high-contrast-themes', async () => {
   await palette('View: Hide Panel'); // the log step left the Output panel where the chart's lower half is
   // the not-converging run: throughput, dirty rate, remaining and transferred all drawn, each in its own colour
   await palette('Ferry: Show Migration Monitor');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'aborted' }).first().waitFor();
-  await input.fill('aborted');
-  await page.waitForTimeout(300);
-  await input.press('Enter');
+  await acceptRow('aborted');
   const monitor = await monitorFrame('tiny1', { phase: /aborted/ });
   for (const [theme, bodyClass] of [['Dark 2026', 'vscode-dark'], ['Dark High Contrast', 'vscode-high-contrast'], ['Light High Contrast', 'vscode-high-contrast-light']]) {
     await chooseTheme(theme);
-    await monitor.locator(`body.${bodyClass}`).waitFor();
-    await page.waitForTimeout(500); // the chart redraws on the body's class change
+    await monitor.locator(`#chart[data-drawn-for="${bodyClass}"]`).waitFor(); // redrawn in the new theme's colours
     const colours = await monitor.locator('.u-legend .u-series:not(.u-off) .u-marker').evaluateAll((ms) => ms.map((m) => getComputedStyle(m).borderColor));
     if (colours.length < 4 || new Set(colours).size !== colours.length) throw new Error(`${theme}: series colours not distinct: ${colours.join(', ')}`);
     await shot(`15-monitor-${theme.toLowerCase().replace(/ /g, '-')}`);

@@ -20,12 +20,15 @@ import type { FerryContext } from './vscode/context';
 import { Commands, Settings, Views } from './vscode/contributions';
 import { createLog } from './vscode/log';
 import { confirmHostKey, passphrasePrompt } from './vscode/prompts';
+import type { CommandFailure } from './vscode/runCommand';
 import { registerCommand } from './vscode/runCommand';
 
 export interface FerryApi {
   context: FerryContext;
   tree: HostsTreeProvider;
   panels: MonitorPanels;
+  /** a command's error as its user saw it (commands show errors instead of throwing them) */
+  onDidFailCommand: vscode.Event<CommandFailure>;
 }
 
 export function activate(extension: vscode.ExtensionContext): FerryApi {
@@ -49,10 +52,12 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   const panels = new MonitorPanels(ctx, extension.extensionUri);
   const tree = new HostsTreeProvider(registry, migrations);
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
-  const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog);
+  const commandFailures = new vscode.EventEmitter<CommandFailure>();
+  const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog, (f) => commandFailures.fire(f));
 
   extension.subscriptions.push(
     channel,
+    commandFailures,
     registry,
     migrations,
     panels,
@@ -73,7 +78,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.migrationCompare, (node?) => compareRuns(ctx, panels, node)),
     command(Commands.migrationImportRun, () => importRunCommand(ctx, panels)),
     command(Commands.conntrackSync, (node?) => syncConntrackCommand(ctx, node)),
-    ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?) => runLifecycle(ctx, verb, clicked, selected))),
+    ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?, request?) => runLifecycle(ctx, verb, clicked, selected, request))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
     }),
@@ -82,7 +87,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   // migrations that were running when the window closed: watch them again and show their progress
   for (const { record, done } of migrations.reattach()) void showProgress(ctx, record, done);
   logger.info(`Ferry activated with ${config.hosts().length} host(s); ssh config ${config.sshConfigPath()}`);
-  return { context: ctx, tree, panels };
+  return { context: ctx, tree, panels, onDidFailCommand: commandFailures.event };
 }
 
 export function deactivate(): void {}

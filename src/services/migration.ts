@@ -460,9 +460,10 @@ export class MigrationRunner {
   private sampled(record: MigrationRecord, stats: JobStats): MigrationRecord {
     const sample = toSample(stats);
     if (sample && isZeroedReading(sample, record.samples.at(-1))) return record;
-    const postcopy = record.phase === 'postcopy' || (stats.postcopyRequests ?? 0) > 0;
-    const phase: MigrationPhase = postcopy ? 'postcopy' : 'running';
-    if (phase === 'postcopy' && record.phase !== 'postcopy') this.mark(record, 'postcopy', 'postcopy');
+    // a switch asked for by hand (switchToPostcopy) shows in the active record before the job's own figures do
+    const wasPostcopy = record.phase === 'postcopy' || this.active.get(record.id)?.phase === 'postcopy';
+    const phase: MigrationPhase = wasPostcopy || (stats.postcopyRequests ?? 0) > 0 ? 'postcopy' : 'running';
+    if (phase === 'postcopy' && !wasPostcopy) this.mark(record, 'postcopy', 'postcopy');
     const percent = sample ? percentOf(sample, record.percent) : record.percent;
     const changed = phase !== record.phase || percent !== record.percent;
     record = Object.assign(changed ? { ...record } : record, { phase, percent, last: stats });
@@ -585,7 +586,10 @@ export class MigrationRunner {
     const record = this.active.get(id);
     if (record?.options && record.options.postcopy === 'off') throw new Error('this migration was started without postcopy enabled; it cannot switch');
     await this.steer(id, postcopyArgv, 'switching to postcopy');
-    if (record) this.changed({ ...(this.active.get(id) ?? record), phase: 'postcopy' });
+    const live = this.active.get(id) ?? record;
+    if (!live || live.phase === 'postcopy') return;
+    this.mark(live, 'postcopy', 'postcopy (switched by hand)');
+    this.changed({ ...live, phase: 'postcopy' });
   }
   async abort(id: string) {
     this.abortRequested.add(id);

@@ -12,11 +12,17 @@ export function describeError(e: unknown): string {
   return (e as Error)?.message ?? String(e);
 }
 
+export interface CommandFailure {
+  id: string;
+  message: string;
+}
+
 export function registerCommand(
   id: string,
   handler: (...args: never[]) => unknown,
   log: Logger,
   showLog: () => void,
+  failed: (failure: CommandFailure) => void,
 ): vscode.Disposable {
   return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
     try {
@@ -25,6 +31,7 @@ export function registerCommand(
       if (e instanceof UserCancelled || (e instanceof SshError && e.kind === 'cancelled')) return undefined;
       const text = describeError(e);
       log.error(`${id}: ${text}`);
+      failed({ id, message: text });
       void vscode.window.showErrorMessage(text, 'Show Log').then((pick) => pick && showLog());
       return undefined;
     }

@@ -233,6 +233,7 @@ function buildChart() {
     box,
   );
   box.dataset.points = String(run?.samples.length ?? 0);
+  box.dataset.drawnFor = document.body.dataset.vscodeThemeKind ?? ''; // the theme its colours came from
 }
 
 function updateChart() {

@@ -10,6 +10,22 @@ async function api(): Promise<FerryApi> {
   return (await vscode.extensions.getExtension(EXTENSION_ID)!.activate()) as FerryApi;
 }
 
+/**
+ * Run a Ferry command as the tree or palette would; if it fails, reject with the error its user was shown (commands
+ * show errors rather than throw them, so a bare executeCommand would resolve undefined and fail later, elsewhere).
+ */
+async function run<T>(command: string, ...args: unknown[]): Promise<T> {
+  const failures: string[] = [];
+  const sub = (await api()).onDidFailCommand((f) => f.id === command && failures.push(f.message));
+  try {
+    const result = await vscode.commands.executeCommand<T>(command, ...args);
+    if (failures.length) throw new Error(`${command} failed: ${failures.join('; ')}`);
+    return result;
+  } finally {
+    sub.dispose();
+  }
+}
+
 async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -45,34 +61,43 @@ suite('Ferry in the real extension host', () => {
     assert.match(String(item.description), /^running · 1 vCPU · 512 MiB/);
   });
 
-  test('start and force-off commands act on a tree node (force off confirmed by the test)', async () => {
+  test('start, pause, resume and force-off commands act on a tree node (force off confirmed by the caller)', async () => {
     const { tree, context } = await api();
     const hostA = context.registry.get(lab.hostileDomain.host)!;
     const node = (): DomainNode => ({ kind: 'domain', alias: hostA.alias, domain: hostA.domains!.find((d) => d.name === lab.hostileDomain.name)! });
     if (node().domain.state !== 'shutoff') await hostA.runAction('forceOff', node().domain.uuid);
-    await vscode.commands.executeCommand('ferry.domain.start', node());
+    await run('ferry.domain.start', node());
     assert.equal(node().domain.state, 'running');
     assert.equal(tree.getTreeItem(node()).contextValue, 'domain:running');
-    await vscode.commands.executeCommand('ferry.domain.pause', node());
+    await run('ferry.domain.pause', node());
     assert.equal(node().domain.state, 'paused');
-    await vscode.commands.executeCommand('ferry.domain.resume', node());
+    await run('ferry.domain.resume', node());
     assert.equal(node().domain.state, 'running');
-    await hostA.runAction('forceOff', node().domain.uuid); // the modal confirmation is covered by the UI test
+    // the modal confirmation is covered by the UI test; a caller that confirmed elsewhere says so
+    await run('ferry.domain.forceOff', node(), undefined, { confirmed: true });
     assert.equal(node().domain.state, 'shutoff');
+    assert.equal(tree.getTreeItem(node()).contextValue, 'domain:shutoff');
   });
 
   test('Migrate Domain moves tiny1 to hostB and back (Fast, then Safe), the tree following', async () => {
     const { tree, context } = await api();
     const [a, b] = lab.hosts.map((h) => h.alias);
     const node = (alias: string) => (tree.getChildren({ kind: 'host', alias }) as DomainNode[]).find((n) => n.kind === 'domain' && n.domain.name === 'tiny1');
-    const there = (await vscode.commands.executeCommand('ferry.domain.migrate', node(a), undefined, { target: b, profile: 'fast' })) as { phase: string; summary?: { type: string } }[];
+    const there = await run<{ phase: string; summary?: { type: string } }[]>('ferry.domain.migrate', node(a), undefined, { target: b, profile: 'fast' });
     assert.equal(there[0].phase, 'completed');
     assert.equal(there[0].summary?.type, 'completed');
     await waitFor('tiny1 running on hostB in the tree', () => node(b)?.domain.state === 'running');
     assert.equal(context.migrations.running.length, 0);
-    const back = (await vscode.commands.executeCommand('ferry.domain.migrate', node(b), undefined, { target: a, profile: 'safe' })) as { phase: string }[];
+    const back = await run<{ phase: string }[]>('ferry.domain.migrate', node(b), undefined, { target: a, profile: 'safe' });
     assert.equal(back[0].phase, 'completed');
     await waitFor('tiny1 running on hostA in the tree', () => node(a)?.domain.state === 'running');
+  });
+
+  test('a command that fails reports its own error to its caller', async () => {
+    const { tree } = await api();
+    const [a] = lab.hosts.map((h) => h.alias);
+    const tiny1 = (tree.getChildren({ kind: 'host', alias: a }) as DomainNode[]).find((n) => n.kind === 'domain' && n.domain.name === 'tiny1');
+    await assert.rejects(run('ferry.domain.migrate', tiny1, undefined, { target: 'no-such-host', profile: 'fast' }), /ferry\.domain\.migrate failed: no-such-host is not a configured host/);
   });
 
   test('a host that cannot be reached shows an inline message node with a retry action, not a toast', async () => {

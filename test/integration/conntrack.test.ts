@@ -3,7 +3,7 @@ import { HostRegistry } from '../../src/services/hostRegistry';
 import type { ConntrackBackend } from '../../src/services/conntrack';
 import { netfilterBackend, syncConntrack } from '../../src/services/conntrack';
 import { replaceText } from '../../src/core/conntrack';
-import { labConnection, lab, memoryLogger, onHost, waitFor } from './lab';
+import { dropLink, labConnection, lab, memoryLogger, onHost, waitFor } from './lab';
 
 const [A, B, C] = lab.hosts.map((h) => h.alias);
 /** a VM address in the guest range that no guest uses: the synthetic flows' destination */
@@ -105,8 +105,7 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
         ...netfilterBackend,
         import: (host, data) =>
           netfilterBackend.import(host, data.then(async (text) => {
-            onHost(B, 'nohup sh -c "ip link set eth0 down; sleep 3; ip link set eth0 up" >/dev/null 2>&1 &');
-            await new Promise((r) => setTimeout(r, 100));
+            await dropLink(B, 3);
             return text;
           })),
       };

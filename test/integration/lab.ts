@@ -84,6 +84,23 @@ export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): 
 }
 
 /**
+ * Take a host's management link (SSH and the migration stream) down for `seconds`, from inside its namespace so that
+ * the command survives the cut; resolves once the link is down.
+ */
+export async function dropLink(alias: string, seconds: number): Promise<void> {
+  const host = lab.hosts.find((h) => h.alias === alias)!;
+  await onHostAsync(alias, `nohup sh -c "ip link set eth0 down; sleep ${seconds}; ip link set eth0 up" >/dev/null 2>&1 &`);
+  const netns = lab.clientNetns.replace(/client$/, `host${host.letter}`);
+  await waitFor(`${alias}'s link down`, () => !/[<,]UP[,>]/.test(execFileSync('ip', ['-n', netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' })), 5000);
+}
+
+/** guestDirty, then wait until the guest has written every page once (its status says filled=MB). */
+export async function guestFilled(ip: string, mb: number, rateMiBps: number | 'idle'): Promise<void> {
+  guestDirty(ip, mb, rateMiBps);
+  await waitFor(`the guest's ${mb} MiB filled`, () => guestStatus(ip).includes(` filled=${mb} `), 60_000);
+}
+
+/**
  * Hold N echo connections to a guest from the client namespace while `during` runs; resolves with the counts.
  * A round counts a connection whose echo returns within replyTimeoutS: across a switchover an echo may wait out
  * TCP's retransmission backoff (RTO 200 ms, doubling: resent after 0.2, 0.6, 1.4, 3.0, 6.2 s), which is a

