@@ -15,6 +15,7 @@ import { resolveHost } from '../src/transport/sshConfig';
 
 const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/lab.json`, 'utf8')) as {
   sshConfig: string;
+  rootSshConfig: string;
   hosts: { alias: string }[];
   guests: { tiny1: { host: string } };
 };
@@ -24,7 +25,7 @@ const connect = async (alias: string) => {
   return c;
 };
 const onHost = (alias: string, command: string) =>
-  new Promise<void>((resolve, reject) => execFile('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], (e) => (e ? reject(e) : resolve())));
+  new Promise<void>((resolve, reject) => execFile('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], (e) => (e ? reject(e) : resolve())));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Ferry: connect every host and wait until each inventory holds its complete listing. */

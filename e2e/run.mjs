@@ -12,7 +12,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [run, shots] = process.argv.slice(2);
 const labJson = join(process.env.LAB ?? '/var/lib/ferry-lab', 'lab.json');
 const lab = JSON.parse(readFileSync(labJson, 'utf8'));
-const onHost = (alias, command) => spawnSync('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
+const onHost = (alias, command) => spawnSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
 
 // the state the UI test starts from: the hostile-named domain shut off (a failed earlier run may have left it up)
 onHost(lab.hostileDomain.host, "virsh -q list --uuid --name | awk '/ evil /{print $1}' | xargs -r -n1 virsh -q destroy");

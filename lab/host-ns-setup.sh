@@ -22,6 +22,8 @@ mount --bind "$H/var-cache-libvirt" /var/cache/libvirt
 mount --bind "$H/root-home"         /root        # its own root home: not this machine's dotfiles
 mount --bind "$H/etc-hosts"         /etc/hosts
 mount --bind "$H/etc-hostname"      /etc/hostname
+mount --bind "$H/etc-passwd"        /etc/passwd  # + user 'ferry' (uid 0) with this host's login shell
+mount --bind "$H/etc-shadow"        /etc/shadow
 # QEMU 10 (see install-deps.sh) is this host's only QEMU, at the usual path. The system's QEMU 7.2 binaries
 # are hidden: libvirt re-probed them on every call (~4 s each, their cached capabilities never validate on
 # this machine's nested /dev/kvm), and under TCG 7.2 corrupts guests during migration.

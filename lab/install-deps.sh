@@ -6,7 +6,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 PKGS="libvirt-daemon-system libvirt-clients qemu-system-x86 openssh-server openssh-client conntrack nftables
-      busybox-static cpio xz-utils iproute2 gcc libc6-dev python3 procps"
+      busybox-static cpio xz-utils iproute2 gcc libc6-dev python3 procps
+      fish tcsh zsh mksh"   # login shells of the lab's SSH users: Ferry must not depend on which
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "[lab] installing Debian packages: $(echo $missing)"

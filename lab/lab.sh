@@ -66,12 +66,15 @@ NFT
 }
 
 write_lab_json() {
-  python3 - "$LAB" "$MGMT_NET" "$GUEST_NET" "$CLIENT" "$HOSTILE_NAME" $HOSTS <<'PY' > $LAB/lab.json
+  python3 - "$LAB" "$MGMT_NET" "$GUEST_NET" "$CLIENT" "$HOSTILE_NAME" "$LOGIN_SHELLS" $HOSTS <<'PY' > $LAB/lab.json
 import json, sys
-lab, mgmt, guest, client, hostile, *hosts = sys.argv[1:]
+lab, mgmt, guest, client, hostile, login_shells, *hosts = sys.argv[1:]
 idx = {h: 'ABCDE'.index(h) + 1 for h in hosts}
 print(json.dumps({
-  'lab': lab, 'sshConfig': f'{lab}/keys/ssh_config', 'knownHosts': f'{lab}/keys/known_hosts',
+  # Ferry logs in as 'ferry' (uid 0) whose login shell differs per host; the tests' "other shell" is root (bash)
+  'lab': lab, 'sshConfig': f'{lab}/keys/ferry_ssh_config', 'rootSshConfig': f'{lab}/keys/ssh_config',
+  'knownHosts': f'{lab}/keys/known_hosts',
+  'loginShells': {h: shell for h, shell in (x.split(':') for x in login_shells.split())},
   'identity': f'{lab}/keys/id_ed25519', 'clientNetns': client, 'guestNet': guest, 'mgmtNet': mgmt,
   'hosts': [{'alias': f'host{h}', 'letter': h, 'address': f'{mgmt}.1{idx[h]}',
              'uuid': f'6a3e1b52-7c1d-4e8f-9a0b-00000000000{idx[h]}'} for h in hosts],
@@ -125,6 +128,9 @@ Host host* $MGMT_NET.*
   UserKnownHostsFile $LAB/keys/known_hosts
   StrictHostKeyChecking yes
 SSH
+  # Ferry's own: the same hosts, as user 'ferry', whose login shell is bash on one host, fish and tcsh on the others
+  sed 's/^  User root$/  User ferry/; s/^# Ferry lab hosts.*/# Ferry lab hosts, as Ferry logs in (user ferry, uid 0; login shells: '"$LOGIN_SHELLS"')/' \
+    $LAB/keys/ssh_config > $LAB/keys/ferry_ssh_config
 
   for h in $HOSTS; do
     local n=host$h H; H=$(hdir $h); local ip; ip=$(mgmt_ip $h); local ns; ns=$(netns $h)
@@ -136,6 +142,10 @@ SSH
     # seed libvirt's QEMU capability cache (same machine and binaries, so valid for every host): saves ~25 s
     if [ -d $LAB/cache-seed ]; then mkdir -p $H/var-cache-libvirt/qemu/capabilities; cp $LAB/cache-seed/*.xml $H/var-cache-libvirt/qemu/capabilities/ 2>/dev/null || true; fi
     cp $LAB/keys/etc-hosts $H/etc-hosts; echo $n > $H/etc-hostname
+    # user 'ferry': root's uid and home, this host's login shell (own passwd/shadow, bind-mounted in its namespace)
+    local shell; shell=$(login_shell $h)
+    { grep -v '^ferry:' /etc/passwd; echo "ferry:x:0:0:Ferry lab login:/root:$shell"; } > $H/etc-passwd
+    { grep -v '^ferry:' /etc/shadow; echo "ferry:*:20000:0:99999:7:::"; } > $H/etc-shadow; chmod 640 $H/etc-shadow
     printf '\n# ---- ferry lab ----\nhost_uuid = "%s"\nlog_outputs = "3:file:/var/log/libvirt/libvirtd.log"\n' "$(host_uuid $h)" >> $H/etc-libvirt/libvirtd.conf
     printf '\n# ---- ferry lab ----\nstdio_handler = "file"\nnamespaces = []\n' >> $H/etc-libvirt/qemu.conf      # no virtlogd without systemd; no private /dev per QEMU (it cannot copy the /dev/kvm bind mount)
     # the guest boot files at the same path on every host, as migration needs

@@ -6,6 +6,9 @@ HOSTS=${LAB_HOSTS:-"A B C"}
 MGMT_NET=${LAB_MGMT_NET:-10.0.0}    # management + migration network; the root namespace is .1, hosts .11 .12 ...
 GUEST_NET=${LAB_GUEST_NET:-10.0.1}  # shared guest L2; hosts' br0 .11 .12 ..., client netns .200, guests .96-.127
 CT_MODE=${LAB_CT:-strict}           # strict | loose | none
+# the login shell of SSH user 'ferry' on each host: Ferry must not depend on it (sshd hands it every command)
+LOGIN_SHELLS=${LAB_LOGIN_SHELLS:-"hostA:bash hostB:fish hostC:tcsh"}
+login_shell() { local s; s=$(echo " $LOGIN_SHELLS " | grep -oP " host$1:\K\S+" || echo bash); command -v "$s"; }
 PFX=${LAB_PREFIX:-ferry}            # names of the namespaces and the root-side veth: ferry-fabric, ferry-hostA, ...
 CGROUP_CTRLS="cpu cpuacct cpuset memory devices freezer blkio pids systemd unified"
 KVER_FILE=$LAB/kernel/version

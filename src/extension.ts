@@ -19,7 +19,7 @@ import { config } from './vscode/config';
 import type { FerryContext } from './vscode/context';
 import { Commands, Settings, Views } from './vscode/contributions';
 import { createLog } from './vscode/log';
-import { confirmHostKey, passphrasePrompt } from './vscode/prompts';
+import { confirmHostKey, Passphrases } from './vscode/prompts';
 import type { CommandFailure } from './vscode/runCommand';
 import { registerCommand } from './vscode/runCommand';
 
@@ -33,12 +33,14 @@ export interface FerryApi {
 
 export function activate(extension: vscode.ExtensionContext): FerryApi {
   const { channel, logger } = createLog();
+  const passphrases = new Passphrases(extension.secrets, extension.globalState);
   const registry = new HostRegistry(
     {
       connection: {
         connectTimeoutMs: config.connectTimeoutMs(),
         keepaliveIntervalMs: config.keepaliveIntervalMs(),
-        askPassphrase: passphrasePrompt(extension.secrets),
+        askPassphrase: passphrases.ask,
+        rememberedPassphrase: passphrases.remembered,
         confirmHostKey,
       },
       sshConfigPath: config.sshConfigPath,
@@ -81,6 +83,9 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?, request?) => runLifecycle(ctx, verb, clicked, selected, request))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
+      if (e.affectsConfiguration(Settings.rememberPassphrases) && !config.rememberPassphrases()) {
+        void passphrases.forgetAll().then((n) => n && logger.info(`ssh: ${n} remembered passphrase(s) deleted (ferry.ssh.rememberPassphrases is off)`));
+      }
     }),
   );
   registry.setHosts(config.hosts());

@@ -1,5 +1,7 @@
 /** QuickPick fallbacks so every command also works from the palette, and node unpacking for tree invocations. */
 import type { Domain } from '../core/domain';
+import { escapeIcons } from '../core/text';
+import type { DomainAddresses } from '../core/virsh';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { HostInventory } from '../services/inventory';
 import type { DomainNode, TreeNode } from '../views/nodes';
@@ -16,7 +18,7 @@ export async function pickHost(registry: HostRegistry, title: string, filter: (h
   const hosts = registry.hosts.filter(filter);
   if (!hosts.length) throw new Error(`${title}: no suitable host. Add one with "Ferry: Add Host…".`);
   const pick = await pickOne(
-    hosts.map((h) => ({ label: `$(server) ${h.alias}`, description: h.connection.state.kind, host: h })),
+    hosts.map((h) => ({ label: `$(server) ${escapeIcons(h.alias)}`, description: h.connection.state.kind, host: h })),
     { title, placeHolder: 'Pick a host' },
   );
   if (!pick) throw new UserCancelled();
@@ -26,8 +28,8 @@ export async function pickHost(registry: HostRegistry, title: string, filter: (h
 export async function pickDomain(registry: HostRegistry, title: string, filter: (d: Domain) => boolean): Promise<DomainNode> {
   const items = registry.hosts.flatMap((h) =>
     (h.domains ?? []).filter(filter).map((domain) => ({
-      label: domain.name,
-      description: `${h.alias} · ${domain.state}`,
+      label: escapeIcons(domain.name),
+      description: `${escapeIcons(h.alias)} · ${domain.state}`,
       node: { kind: 'domain', alias: h.alias, domain } as DomainNode,
     })),
   );
@@ -35,4 +37,14 @@ export async function pickDomain(registry: HostRegistry, title: string, filter: 
   const pick = await pickOne(items, { title, placeHolder: 'Pick a domain', matchOnDescription: true });
   if (!pick) throw new UserCancelled();
   return pick.node;
+}
+
+/**
+ * What an address prompt prefills and says: only leased addresses are prefilled (proof the VM holds them); addresses
+ * only heard on the network are named, since any guest can answer ARP for another machine's address.
+ */
+export function addressPrompt(alias: string, known: DomainAddresses): { value: string; note: string } {
+  const leased = known.leased.length ? `${alias} has leased it ${known.leased.join(', ')}.` : `${alias} holds no DHCP lease for it.`;
+  const heard = known.heard.length ? ` Heard on its network from its MAC: ${known.heard.join(', ')} (not proof: type them if they are the VM's).` : '';
+  return { value: known.leased.join(' '), note: leased + heard };
 }

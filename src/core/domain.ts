@@ -18,8 +18,13 @@ export interface Domain {
   stateReason: number;
   vcpus?: number;
   memoryKiB?: number;
-  /** IP addresses where the host knows them (its neighbour table), else empty */
+  /** IP addresses that are provably the domain's: DHCP leases of its MACs */
   ips: string[];
+  /**
+   * addresses the host's neighbour table ties to one of its MACs, and nothing more: any guest can answer ARP for any
+   * address, so these are shown as heard, never taken as the domain's (not prefilled, not used to refuse another's)
+   */
+  heardIps: string[];
 }
 
 /** virDomainState numbers as printed by `virsh domstats --raw` (state.state). */

@@ -87,6 +87,23 @@ export function targetUri(target: { user: string; hostName: string; port: number
 const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
 
 /**
+ * The migration's launcher writes `ferry-exit=N` on a line of its own once virsh has ended. Only a whole line counts,
+ * split on LF alone: virsh's own output quotes domain names, which may hold CR or U+2028 (line ends to a JS regex's
+ * `^`/`$` in multiline mode) but never LF, so a name cannot forge the marker.
+ */
+export function exitLine(line: string): number | undefined {
+  const m = /^ferry-exit=(\d{1,3})$/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The exit status the launcher wrote into the migration's log: its last marker line. */
+export function exitStatusInLog(log: string): number | undefined {
+  let status: number | undefined;
+  for (const line of log.split('\n')) status = exitLine(line) ?? status;
+  return status;
+}
+
+/**
  * libvirt's "no limit" for migration bandwidth (INT64_MAX bytes/s in MiB/s). A cap set once (--bandwidth or
  * migrate-setspeed) stays with the domain for later migrations, so "no cap" must be said explicitly.
  */

@@ -140,9 +140,10 @@ export function assess(
 ): Assessment {
   const last = samples.at(-1);
   const maxDowntimeMs = o.maxDowntimeMs ?? DEFAULT_MAX_DOWNTIME_MS;
-  const rates = samples.map((s) => s.bps).filter((b) => b > 0);
   const averageBps = last && last.t > 0 ? (last.processed / last.t) * 1000 : 0;
-  const peakBps = rates.length ? Math.max(...rates) : 0;
+  // a loop, not Math.max(...): spreading a long run's samples overflows the call stack
+  let peakBps = 0;
+  for (const s of samples) if (s.bps > peakBps) peakBps = s.bps;
   if (!last) return { percent: o.previousPercent ?? 0, convergence: { state: 'unknown', reason: 'no samples yet' }, maxDowntimeMs, averageBps, peakBps };
   const verdict = convergence(samples, o);
   // net rate at which the remaining memory shrinks, smoothed over ~3 s of host time, from the first byte sent on: the

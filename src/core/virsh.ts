@@ -12,7 +12,12 @@ export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 
 const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
 
-export const listDomainsArgv = (uri: string): Argv => virsh(uri, 'list', '--all', '--uuid', '--name');
+/**
+ * The UUIDs alone, then UUID and name: one virsh process, two listings. The first tells which lines of the second
+ * start a domain, since a name can hold a line break (libvirt stores a CR in a name raw in its XML, and reading it
+ * back after the domain stops turns it into LF).
+ */
+export const listDomainsArgv = (uri: string): Argv => virsh(uri, 'list --all --uuid; echo @names; list --all --uuid --name');
 // --nowait: a domain in a migration job would otherwise hold up the whole listing until the job ends
 export const domstatsArgv = (uri: string): Argv => virsh(uri, 'domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait');
 export const eventsArgv = (uri: string): Argv => virsh(uri, 'event', '--all', '--loop', '--timestamp');
@@ -36,12 +41,23 @@ export function assertUuid(uuid: string): void {
   if (!UUID.test(uuid)) throw new Error(`not a domain UUID: ${JSON.stringify(uuid)}`);
 }
 
-/** `virsh list --all --uuid --name`: one "UUID NAME" per line; the name is the rest of the line, spaces and all. */
+/**
+ * listDomainsArgv's output: per domain its UUID and its name, the name intact whatever it holds (spaces, quotes, CR,
+ * U+2028, even LF): a line starts a domain only if it begins with a listed UUID not yet seen; any other line
+ * continues the name before it.
+ */
 export function parseDomainList(text: string): { uuid: string; name: string }[] {
+  const at = text.indexOf('@names');
+  const listed = at < 0 ? undefined : new Set(text.slice(0, at).split('\n').map((l) => l.trim().toLowerCase()).filter((l) => UUID.test(l)));
+  const body = at < 0 ? text : text.slice(at + '@names'.length).replace(/^\n/, '');
+  const lines = body.split('\n');
+  if (lines.at(-1) === '') lines.pop();
   const out: { uuid: string; name: string }[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-f-]{36}) (.+)$/i.exec(line);
-    if (m && UUID.test(m[1])) out.push({ uuid: m[1].toLowerCase(), name: m[2] });
+  for (const line of lines) {
+    const m = /^([0-9a-f-]{36}) (.*)$/is.exec(line); // s: a name may hold U+2028/U+2029 or CR
+    const uuid = m?.[1].toLowerCase();
+    if (m && UUID.test(m[1]) && (!listed || (listed.has(uuid!) && !out.some((d) => d.uuid === uuid)))) out.push({ uuid: uuid!, name: m[2] });
+    else if (out.length && listed) out[out.length - 1].name += `\n${line}`;
   }
   return out;
 }
@@ -61,15 +77,26 @@ export interface DomainStats {
 export function parseDomstats(text: string): Map<string, DomainStats> {
   const blocks = new Map<string, Map<string, string>>();
   let fields: Map<string, string> | undefined;
+  // a name with a line break spans lines: from `Domain: '` up to the first field line, less the closing quote
+  let naming: string | undefined;
+  const named = () => {
+    if (naming !== undefined && naming.endsWith("'")) blocks.set(naming.slice(0, -1), (fields = new Map()));
+    naming = undefined;
+  };
   for (const line of text.split('\n')) {
-    if (line.startsWith("Domain: '") && line.endsWith("'") && line.length >= 10) {
-      fields = new Map();
-      blocks.set(line.slice(9, -1), fields);
+    if (line.startsWith("Domain: '")) {
+      named();
+      fields = undefined;
+      naming = line.slice(9);
       continue;
     }
-    const m = /^\s+([\w.]+)=(.*)$/.exec(line);
-    if (m && fields) fields.set(m[1], m[2]);
+    const m = /^\s+([\w.]+)=(.*)$/s.exec(line);
+    if (m) {
+      named();
+      fields?.set(m[1], m[2]);
+    } else if (naming !== undefined) naming += `\n${line}`;
   }
+  named();
   const out = new Map<string, DomainStats>();
   for (const [name, f] of blocks) {
     const num = (key: string) => (f.has(key) ? Number(f.get(key)) : undefined);
@@ -98,6 +125,7 @@ export function domainsFrom(list: { uuid: string; name: string }[], stats: Map<s
         vcpus: s?.vcpus,
         memoryKiB: s?.memoryKiB,
         ips: [],
+        heardIps: [],
       } satisfies Domain;
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -117,7 +145,7 @@ export interface VirshEvent {
  * Continuation lines of multi-line events (tab-indented key: value pairs) return undefined.
  */
 export function parseEventLine(line: string): VirshEvent | undefined {
-  const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d{4}): event '([\w-]+)' for domain '(.*)':(?: (.*))?$/.exec(line);
+  const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d{4}): event '([\w-]+)' for domain '(.*)':(?: (.*))?$/s.exec(line);
   if (!m) return undefined;
   return { time: m[1], type: m[2], domain: m[3], detail: m[4] ?? '' };
 }
@@ -142,8 +170,14 @@ export function addressesArgv(uri: string, uuids: readonly string[]): Argv {
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
-/** The output of addressesArgv: per domain UUID its addresses, leases first, then neighbours matching its MACs. */
-export function parseAddresses(text: string): Map<string, string[]> {
+/** A domain's addresses by how they are known: leased (proof of ownership) or only heard (neighbour table). */
+export interface DomainAddresses {
+  leased: string[];
+  heard: string[];
+}
+
+/** The output of addressesArgv: per domain UUID its DHCP leases, and the neighbours matching its MACs. */
+export function parseAddresses(text: string): Map<string, DomainAddresses> {
   const macs = new Map<string, string[]>();
   const leases = new Map<string, string[]>();
   const neighbours = new Map<string, string[]>(); // MAC → IPv4 addresses
@@ -176,7 +210,10 @@ export function parseAddresses(text: string): Map<string, string[]> {
       }
     }
   }
-  const out = new Map<string, string[]>();
-  for (const [u, ms] of macs) out.set(u, [...new Set([...leases.get(u)!, ...ms.flatMap((m) => neighbours.get(m) ?? [])])]);
+  const out = new Map<string, DomainAddresses>();
+  for (const [u, ms] of macs) {
+    const leased = [...new Set(leases.get(u)!)];
+    out.set(u, { leased, heard: [...new Set(ms.flatMap((m) => neighbours.get(m) ?? []))].filter((ip) => !leased.includes(ip)) });
+  }
   return out;
 }

@@ -4,6 +4,7 @@
  * for all domains, whatever their number).
  */
 import type { Domain, LifecycleAction } from '../core/domain';
+import type { DomainAddresses } from '../core/virsh';
 import type { Event } from '../core/emitter';
 import { Emitter } from '../core/emitter';
 import {
@@ -21,6 +22,7 @@ import {
 import type { HostConnection } from '../transport/hostConnection';
 import type { Logger } from '../transport/logger';
 import type { RemoteStream } from '../transport/sshConnection';
+import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 
 /** A libvirt-level failure on a reachable host (libvirtd not running, permission denied, …). */
@@ -66,7 +68,7 @@ export class HostInventory {
   private debounce: NodeJS.Timeout | undefined;
   private libvirtRetry: NodeJS.Timeout | undefined;
   /** UUID → IP addresses of the domains running here, and how often each was read since it was seen running */
-  private readonly addresses = new Map<string, string[]>();
+  private readonly addresses = new Map<string, DomainAddresses>();
   private readonly addressReads = new Map<string, number>();
   private readonly addressRetries = new Set<NodeJS.Timeout>();
   private disposed = false;
@@ -121,8 +123,10 @@ export class HostInventory {
       this.trackAddresses(domains);
       this.libvirtError = undefined;
     } catch (e) {
-      if (e instanceof LibvirtError) {
-        this.libvirtError = e.message;
+      // a listing that never answers (libvirtd hung) shows like libvirt being down: a message on the host, retried
+      const hung = e instanceof SshError && e.kind === 'timeout';
+      if (e instanceof LibvirtError || hung) {
+        this.libvirtError = hung ? `libvirtd did not answer within ${DEFAULT_EXEC_TIMEOUT_MS / 1000} s (hung?)` : e.message;
         this.domains = undefined;
         clearTimeout(this.libvirtRetry);
         this.libvirtRetry = setTimeout(() => {
@@ -149,12 +153,15 @@ export class HostInventory {
   }
 
   private applyAddresses(domains: Domain[]): void {
-    for (const d of domains) d.ips = this.addresses.get(d.uuid) ?? [];
+    for (const d of domains) {
+      d.ips = this.addresses.get(d.uuid)?.leased ?? [];
+      d.heardIps = this.addresses.get(d.uuid)?.heard ?? [];
+    }
   }
 
   private async readAddresses(uuids: string[]): Promise<void> {
     for (const u of uuids) this.addressReads.set(u, (this.addressReads.get(u) ?? 0) + 1);
-    let found: Map<string, string[]>;
+    let found: Map<string, DomainAddresses>;
     try {
       found = parseAddresses((await this.connection.exec(addressesArgv(this.uri, uuids), { timeoutMs: 60_000 })).stdout);
     } catch (e) {
@@ -163,7 +170,7 @@ export class HostInventory {
     }
     let changed = false;
     for (const [u, ips] of found) {
-      if (!this.addressReads.has(u) || ips.join() === (this.addresses.get(u) ?? []).join()) continue; // gone meanwhile, or the same
+      if (!this.addressReads.has(u) || JSON.stringify(ips) === JSON.stringify(this.addresses.get(u))) continue; // gone meanwhile, or the same
       this.addresses.set(u, ips);
       changed = true;
     }
@@ -171,7 +178,7 @@ export class HostInventory {
       this.applyAddresses(this.domains);
       this.changeEmitter.fire();
     }
-    const again = uuids.filter((u) => this.addressReads.get(u) === 1 && !this.addresses.get(u)?.length);
+    const again = uuids.filter((u) => this.addressReads.get(u) === 1 && !this.addresses.get(u)?.leased.length && !this.addresses.get(u)?.heard.length);
     if (!again.length || this.disposed) return;
     const timer = setTimeout(() => {
       this.addressRetries.delete(timer);
@@ -181,10 +188,10 @@ export class HostInventory {
     this.addressRetries.add(timer);
   }
 
-  /** A domain's addresses read now (for a prompt that needs them current); [] when the host knows none. */
-  async addressesOf(uuid: string): Promise<string[]> {
+  /** A domain's addresses read now (for a prompt that needs them current). */
+  async addressesOf(uuid: string): Promise<DomainAddresses> {
     await this.readAddresses([uuid]);
-    return this.addresses.get(uuid) ?? [];
+    return this.addresses.get(uuid) ?? { leased: [], heard: [] };
   }
 
   private scheduleRefresh() {
@@ -215,7 +222,11 @@ export class HostInventory {
 
   private onEventLine(line: string) {
     const event = parseEventLine(line);
-    if (!event) return;
+    if (!event) {
+      // not an event's continuation (tab-indented): an event whose domain name holds a line break; re-read the list
+      if (line.trim() && !line.startsWith('\t')) this.scheduleRefresh();
+      return;
+    }
     this.log.trace(`${this.alias}: event ${event.type} '${event.domain}' ${event.detail}`);
     if (event.type === 'migration-iteration') {
       this.migrationEmitter.fire(event.domain);

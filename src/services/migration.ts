@@ -9,6 +9,8 @@ import { deferred, Emitter } from '../core/emitter';
 import type { JobStats, MigrationOptions } from '../core/migration';
 import {
   abortArgv,
+  exitLine,
+  exitStatusInLog,
   isActiveJob,
   JOB_OPERATION,
   jobInfoArgv,
@@ -266,7 +268,12 @@ export class MigrationRunner {
     const targetHost = await this.registry.resolve(input.targetAlias);
     const startedAt = Date.now();
     const id = `${input.domainUuid}-${startedAt}`;
-    const logPath = `/tmp/ferry-migrate-${id}.log`;
+    // the log lives in a directory only root can enter, made fresh by mktemp: another local user can neither read it
+    // nor put a file or link where it will be written
+    const made = await source.exec(['mktemp', '-d', '/tmp/ferry-migrate.XXXXXXXXXX']);
+    const logDir = made.stdout.trim();
+    if (made.code !== 0 || !/^\/tmp\/ferry-migrate\.[A-Za-z0-9]{10}$/.test(logDir)) throw new Error(`could not make a private directory on ${input.sourceAlias}: ${made.stderr.trim() || logDir}`);
+    const logPath = `${logDir}/virsh.log`;
     const record: MigrationRecord = {
       id,
       domainUuid: input.domainUuid,
@@ -303,7 +310,8 @@ export class MigrationRunner {
       'if [ "$rc" = 0 ] && [ "$failsafe" != 0 ]; then sleep "$failsafe"; virsh -q -c "$turi" resume "$uuid" >/dev/null 2>&1 && echo ferry-failsafe-resumed; fi';
     const gate = keep ? this.prepareGate(record, logPath, keep, destUri) : undefined;
     const launch = await source.exec(
-      ['sh', '-c', 'log=$1; inner=$2; shift 2; setsid sh -c "$inner" ferry-migrate "$@" >"$log" 2>&1 </dev/null & echo "$!"', 'ferry', logPath, inner,
+      // set -C: the log must be a new file (noclobber), never one found in its place
+      ['sh', '-c', 'umask 077; set -C; log=$1; inner=$2; shift 2; : >"$log" || exit 1; set +C; setsid sh -c "$inner" ferry-migrate "$@" >>"$log" 2>&1 </dev/null & echo "$!"', 'ferry', logPath, inner,
         String(keep ? GATE_FAILSAFE_S : 0), destUri, input.domainUuid, ...argv],
       { logLevel: 'info' },
     );
@@ -345,8 +353,8 @@ export class MigrationRunner {
     let logStream: { close(): void } | undefined;
     void source
       .stream(['tail', '-n', '+1', '-F', logPath], (line) => {
-        const exit = /^ferry-exit=(\d+)/.exec(line);
-        if (exit) switchover.resolve(Number(exit[1]));
+        const exit = exitLine(line);
+        if (exit !== undefined) switchover.resolve(exit);
       })
       .then((s) => (logStream = s), () => switchover.resolve(-1));
     // the bulk copy while memory is copied: most flows are in place before the switchover
@@ -390,16 +398,18 @@ export class MigrationRunner {
       }
       const resumeAt = performance.now();
       resumeGo.resolve(GO); // resume anyway: a paused VM is worse than a few lost flows
-      const resumed = await resuming;
+      // the target's link may be gone by now: that goes into the report; the run still ends and is recorded
+      const resumed = await resuming.catch((e: Error) => ({ code: -1, stderr: `${e.message} (the domain may still be paused there: check it)` }));
       report.resumeMs = lap(resumeAt);
       report.extraPauseMs = Math.round(performance.now() - started);
-      if (resumed.code !== 0) report.error = [report.error, `resuming on ${record.target}: ${resumed.stderr.trim()}`].filter(Boolean).join('; ');
+      const problems = [report.error, resumed.code !== 0 && `resuming on ${record.target}: ${resumed.stderr.trim()}`];
+      report.error = problems.filter(Boolean).join('; ') || undefined;
       if (report.budgetExceeded) {
         this.log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
       }
       this.log.info(`migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
       return report;
-    })();
+    })().catch((e: Error) => ({ ...report, error: [report.error, `switchover gate: ${e.message}`].filter(Boolean).join('; ') }));
     // the poll loop reads the same exit status from the log: whichever sees it first opens the gate
     return { done, switchoverSeen: (code) => switchover.resolve(code) };
   }
@@ -501,8 +511,8 @@ export class MigrationRunner {
       return this.finish(record, exit, why);
     }
     const log = await source.exec(['cat', record.logPath], { timeoutMs: 10_000 });
-    const exit = /ferry-exit=(\d+)/.exec(log.stdout);
-    if (exit) return this.finish(record, Number(exit[1]), log.stdout);
+    const exit = exitStatusInLog(log.stdout);
+    if (exit !== undefined) return this.finish(record, exit, log.stdout);
     if (log.code !== 0) return this.finish(record, -1, `the migration's log ${record.logPath} is gone from ${record.source} (host rebooted?)`);
     if (!sawJob && Date.now() - record.startedAt > 60_000) return this.finish(record, -1, log.stdout || 'virsh migrate never started a job');
     return undefined;
@@ -556,7 +566,7 @@ export class MigrationRunner {
     };
     this.active.delete(record.id);
     this.abortRequested.delete(record.id);
-    if (record.logPath) await source.exec(['rm', '-f', record.logPath]).catch(() => undefined);
+    if (record.logPath) await source.exec(['sh', '-c', 'rm -f -- "$1" && rmdir -- "${1%/*}"', 'ferry-clean', record.logPath]).catch(() => undefined);
     await this.store.addToHistory(done);
     this.changed(done);
     this.log.info(`migration ${record.id}: ${phase}${done.error ? `: ${done.error}` : ''}`);

@@ -3,6 +3,7 @@
  * keys through a callback, and reconnects with backoff after a drop. Failures that a person must fix (host key,
  * authentication) are not retried on their own.
  */
+import type { Duplex } from 'node:stream';
 import type { Event } from '../core/emitter';
 import { Emitter } from '../core/emitter';
 import type { Argv } from '../core/virsh';
@@ -24,6 +25,8 @@ export interface HostConnectionOptions {
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
   askPassphrase?(keyFile: string, retry: boolean): Promise<string | undefined>;
+  /** a passphrase remembered for a key file (SecretStorage), for reconnects where no one is asked */
+  rememberedPassphrase?(keyFile: string): Promise<string | undefined>;
   /** asked once per unknown key; true = store it in known_hosts and connect */
   confirmHostKey?(key: UnknownHostKey): Promise<boolean>;
 }
@@ -84,17 +87,19 @@ export class HostConnection {
   private async open(alias: string, interactive: boolean, depth = 0): Promise<SshConnection> {
     if (depth > 5) throw new SshError('other', `${this.alias}: ProxyJump chain is longer than 5 hops (a loop?)`);
     const host = await this.options.resolve(alias);
-    let sock;
+    let openSock: (() => Promise<Duplex>) | undefined;
     if (host.proxyJump) {
       const jump = await this.open(host.proxyJump, interactive, depth + 1);
       this.jumps.push(jump);
-      sock = await jump.forwardTo(host.hostName, host.port);
+      openSock = () => jump.forwardTo(host.hostName, host.port);
     }
+    const remembered = this.options.rememberedPassphrase;
     const connectOptions = {
       connectTimeoutMs: this.options.connectTimeoutMs,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs,
-      askPassphrase: interactive ? this.options.askPassphrase : undefined,
-      sock,
+      // nobody to ask on an automatic reconnect: a remembered passphrase still unlocks its key
+      askPassphrase: interactive ? this.options.askPassphrase : remembered && ((file: string, retry: boolean) => (retry ? Promise.resolve(undefined) : remembered(file))),
+      openSock,
     };
     try {
       return await SshConnection.connect(host, connectOptions, this.log);
@@ -107,8 +112,7 @@ export class HostConnection {
       }
       await addKnownHost(unknownKey.knownHostsFile, unknownKey.knownHostsName, unknownKey.key);
       this.log.info(`ssh: added ${unknownKey.knownHostsName} ${unknownKey.keyType} ${unknownKey.fingerprint} to ${unknownKey.knownHostsFile}`);
-      if (host.proxyJump) sock = await this.jumps[this.jumps.length - 1].forwardTo(host.hostName, host.port);
-      return SshConnection.connect(host, { ...connectOptions, sock }, this.log);
+      return SshConnection.connect(host, connectOptions, this.log);
     }
   }
 

@@ -1,11 +1,15 @@
 /**
- * The one place where an argv array becomes a remote shell command line. sshd hands the exec request to the
- * user's login shell, so every argument is single-quoted (POSIX: nothing is special inside single quotes; a
- * quote itself is written as '\''). Arguments that are plainly safe stay bare, for readable logs.
+ * The one place where an argv array becomes a remote command. The argv becomes a POSIX sh command line: every
+ * argument single-quoted (nothing is special inside single quotes; a quote itself is written as '\''), plainly safe
+ * ones left bare for readable logs. sshd hands an exec request to the SSH user's login shell, which may be fish or
+ * tcsh, whose quoting differs; so the login shell never sees that line, only remoteCommand()'s fixed bootstrap.
  */
 import type { Argv } from '../core/virsh';
 
-const SAFE = /^[\w@%+=:,./-]+$/;
+/** bare in a sh line: no shell expands these (a leading `=` would be, by zsh: `=ls` is a path) */
+const SAFE = /^[\w@%+:,./-][\w@%+=:,./-]*$/;
+/** what one argument may hold (Linux MAX_ARG_STRLEN is 128 KiB; base64 grows the line by a third) */
+const MAX_ENCODED = 120 * 1024;
 
 export function shellQuote(arg: string): string {
   if (arg.includes('\0')) throw new Error('an argument cannot contain a NUL byte');
@@ -16,6 +20,18 @@ export function shellQuote(arg: string): string {
 export function shellCommand(argv: Argv): string {
   if (argv.length === 0) throw new Error('empty argv');
   return argv.map(shellQuote).join(' ');
+}
+
+/**
+ * The exec request for a sh command line. What the login shell parses is always the same shape: `exec /bin/sh -c`
+ * and one single-quoted word holding only `eval "$(printf %s …`, base64 and `| base64 -d)"` — inside single quotes
+ * none of that means anything to sh, bash, zsh, fish or tcsh. /bin/sh decodes the line and runs it; no data of a
+ * user's or a host's is ever parsed by the login shell.
+ */
+export function remoteCommand(line: string): string {
+  const encoded = Buffer.from(line, 'utf8').toString('base64');
+  if (encoded.length > MAX_ENCODED) throw new Error(`a remote command of ${line.length} bytes is too long to send`);
+  return `exec /bin/sh -c 'eval "$(printf %s ${encoded} | base64 -d)"'`;
 }
 
 /**

@@ -11,7 +11,7 @@ import { fingerprintSha256, keyTypeOf, knownHostsName } from '../core/knownHosts
 import type { Argv } from '../core/virsh';
 import { checkHostKey } from './knownHostsStore';
 import type { Logger } from './logger';
-import { killOnHangupArgv, shellCommand } from './quote';
+import { killOnHangupArgv, remoteCommand, shellCommand } from './quote';
 import type { ResolvedHost } from './sshConfig';
 import { classifyConnectError, SshError, UnknownHostKeyError } from './sshError';
 
@@ -33,8 +33,8 @@ export interface ConnectOptions {
   keepaliveIntervalMs: number;
   /** asked for an encrypted identity file; undefined = skip that key */
   askPassphrase?: (keyFile: string, retry: boolean) => Promise<string | undefined>;
-  /** a socket to run SSH over (ProxyJump), instead of TCP to hostName:port */
-  sock?: Duplex;
+  /** a socket to run SSH over (ProxyJump), instead of TCP to hostName:port; each attempt opens a new one */
+  openSock?: () => Promise<Duplex>;
 }
 
 export interface ExecOptions {
@@ -42,9 +42,19 @@ export interface ExecOptions {
   stdin?: string | Buffer | Promise<string | Buffer>;
   /** commands that change something are logged at info, reads at debug */
   logLevel?: 'info' | 'debug';
+  /** DEFAULT_EXEC_TIMEOUT_MS for a command without stdin; 0: none (it ends when its stdin does) */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** stdout + stderr beyond this end the command with an error (MAX_OUTPUT_BYTES) */
+  maxOutputBytes?: number;
 }
+
+/** a host that stops answering is an error the user sees after this, never a hang */
+export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+/** what one command may print: far above any real listing (100,000 conntrack flows are ~18 MiB) */
+export const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** a streamed line longer than this is dropped (virsh events are a few hundred bytes) */
+export const MAX_LINE_BYTES = 1024 * 1024;
 
 export interface ExecResult {
   code: number | null;
@@ -66,25 +76,35 @@ export interface RemoteSession extends RemoteStream {
   end(): void;
 }
 
-async function loadIdentity(file: string, ask: ConnectOptions['askPassphrase'], log: Logger) {
-  let data: Buffer;
-  try {
-    data = await readFile(file);
-  } catch {
-    return undefined; // an IdentityFile that does not exist is skipped, as ssh does
+type KeyFile = { file: string; data: Buffer };
+
+/** The identity files that exist and parse, split into those usable at once and those that need a passphrase. */
+async function readIdentities(files: readonly string[], log: Logger): Promise<{ plain: KeyFile[]; locked: KeyFile[] }> {
+  const plain: KeyFile[] = [];
+  const locked: KeyFile[] = [];
+  for (const file of files) {
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch {
+      continue; // an IdentityFile that does not exist is skipped, as ssh does
+    }
+    const parsed = utils.parseKey(data);
+    if (!(parsed instanceof Error)) plain.push({ file, data });
+    else if (/encrypted|passphrase/i.test(parsed.message)) locked.push({ file, data });
+    else log.warn(`ssh: cannot use ${file}: ${parsed.message}`);
   }
-  const parsed = utils.parseKey(data);
-  if (!(parsed instanceof Error)) return { key: data, passphrase: undefined as string | undefined };
-  if (!/encrypted|passphrase/i.test(parsed.message)) {
-    log.warn(`ssh: cannot use ${file}: ${parsed.message}`);
-    return undefined;
-  }
+  return { plain, locked };
+}
+
+/** The passphrase of an encrypted key, asked (up to three tries) or remembered; undefined when there is none. */
+async function unlock(key: KeyFile, ask: ConnectOptions['askPassphrase']): Promise<string | undefined> {
   for (let attempt = 0; ask && attempt < 3; attempt++) {
-    const passphrase = await ask(file, attempt > 0);
-    if (passphrase === undefined) break;
-    if (!(utils.parseKey(data, passphrase) instanceof Error)) return { key: data, passphrase };
+    const passphrase = await ask(key.file, attempt > 0);
+    if (passphrase === undefined) return undefined;
+    if (!(utils.parseKey(key.data, passphrase) instanceof Error)) return passphrase;
   }
-  throw new SshError('passphrase', `no usable passphrase for ${file}`, 'Enter the passphrase, or add the key to ssh-agent.');
+  return undefined;
 }
 
 export class SshConnection {
@@ -115,26 +135,45 @@ export class SshConnection {
    * stores the key with addKnownHost() and connects again. A changed or revoked key is refused.
    */
   static async connect(host: ResolvedHost, options: ConnectOptions, log: Logger): Promise<SshConnection> {
-    const conn = new SshConnection(host, log);
     const where = `${host.alias} (${host.user}@${host.hostName}:${host.port})`;
-    const methods: AnyAuthMethod[] = [];
-    for (const file of host.identityFiles) {
-      const id = await loadIdentity(file, options.askPassphrase, log);
-      if (id) methods.push({ type: 'publickey', username: host.user, key: id.key, passphrase: id.passphrase });
-    }
-    if (!host.identitiesOnly && process.env.SSH_AUTH_SOCK) {
-      methods.push({ type: 'agent', username: host.user, agent: process.env.SSH_AUTH_SOCK });
-    }
-    if (!methods.length) {
+    // as OpenSSH: the agent's keys, then identity files; an encrypted file's passphrase only if those did not do
+    const first: AnyAuthMethod[] = [];
+    if (!host.identitiesOnly && process.env.SSH_AUTH_SOCK) first.push({ type: 'agent', username: host.user, agent: process.env.SSH_AUTH_SOCK });
+    const { plain, locked } = await readIdentities(host.identityFiles, log);
+    first.push(...plain.map((k): AnyAuthMethod => ({ type: 'publickey', username: host.user, key: k.data })));
+    if (!first.length && !locked.length) {
       throw new SshError('auth', `${where}: no identity file and no ssh-agent`, 'Set IdentityFile in your ssh config or start ssh-agent.');
     }
+    if (first.length) {
+      try {
+        return await SshConnection.attempt(host, options, first, log);
+      } catch (e) {
+        if (!(e instanceof SshError && e.kind === 'auth') || !locked.length) throw e;
+      }
+    }
+    const unlocked: AnyAuthMethod[] = [];
+    for (const key of locked) {
+      const passphrase = await unlock(key, options.askPassphrase);
+      if (passphrase !== undefined) unlocked.push({ type: 'publickey', username: host.user, key: key.data, passphrase });
+    }
+    if (!unlocked.length) {
+      const files = locked.map((k) => k.file).join(', ');
+      throw new SshError('passphrase', `${where}: ${first.length ? 'the agent and the plain keys were refused, and ' : ''}${files} needs a passphrase`, options.askPassphrase ? 'Enter the passphrase, or add the key to ssh-agent.' : 'Connect from the tree to enter it, or add the key to ssh-agent.');
+    }
+    return SshConnection.attempt(host, options, [...first, ...unlocked], log);
+  }
+
+  private static async attempt(host: ResolvedHost, options: ConnectOptions, methods: AnyAuthMethod[], log: Logger): Promise<SshConnection> {
+    const conn = new SshConnection(host, log);
+    const where = `${host.alias} (${host.user}@${host.hostName}:${host.port})`;
+    const sock = await options.openSock?.();
     const name = knownHostsName(host.hostKeyAlias ?? host.hostName, host.port);
     let hostKeyProblem: SshError | undefined;
     const config: ConnectConfig = {
       host: host.hostName,
       port: host.port,
       username: host.user,
-      sock: options.sock as ConnectConfig['sock'],
+      sock: sock as ConnectConfig['sock'],
       readyTimeout: options.connectTimeoutMs,
       keepaliveInterval: options.keepaliveIntervalMs,
       keepaliveCountMax: 3,
@@ -196,7 +235,7 @@ export class SshConnection {
     const command = shellCommand(argv);
     if (this.closed) return Promise.reject(new SshError('closed', `${this.host.alias}: not connected`));
     return new Promise((resolve, reject) => {
-      this.client.exec(wrap ? shellCommand(wrap(argv)) : command, (err, channel) =>
+      this.client.exec(remoteCommand(wrap ? shellCommand(wrap(argv)) : command), (err, channel) =>
         err ? reject(classifyConnectError(err, this.host.alias)) : resolve({ channel, command }),
       );
     });
@@ -208,7 +247,9 @@ export class SshConnection {
    */
   async exec(argv: Argv, options: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
-    const cancellable = (options.signal || options.timeoutMs) && options.stdin === undefined;
+    const timeoutMs = options.timeoutMs ?? (options.stdin === undefined ? DEFAULT_EXEC_TIMEOUT_MS : 0);
+    const maxOutput = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    const cancellable = (options.signal || timeoutMs) && options.stdin === undefined;
     const { channel, command } = await this.openChannel(argv, cancellable ? killOnHangupArgv : undefined);
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
@@ -223,11 +264,18 @@ export class SshConnection {
       const onAbort = () => stop(new SshError('cancelled', `${this.host.alias}: cancelled: ${command}`));
       if (options.signal?.aborted) onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.timeoutMs) {
-        timer = setTimeout(() => stop(new SshError('timeout', `${this.host.alias}: no result after ${options.timeoutMs} ms: ${command}`)), options.timeoutMs);
+      if (timeoutMs) {
+        timer = setTimeout(() => stop(new SshError('timeout', `${this.host.alias}: no answer within ${timeoutMs / 1000} s: ${command}`, 'The host, or libvirtd on it, may be hung; Ferry goes on with the other hosts.')), timeoutMs);
       }
-      channel.on('data', (d: Buffer) => out.push(d));
-      channel.stderr.on('data', (d: Buffer) => err.push(d));
+      let size = 0;
+      const collect = (into: Buffer[]) => (d: Buffer) => {
+        if (failure) return;
+        size += d.length;
+        if (size > maxOutput) return stop(new SshError('other', `${this.host.alias}: ${command} printed more than ${Math.round(maxOutput / 1048576)} MiB; stopped`));
+        into.push(d);
+      };
+      channel.on('data', collect(out));
+      channel.stderr.on('data', collect(err));
       let code: number | null = null;
       let exited = false;
       channel.on('exit', (c: number | null) => {
@@ -325,15 +373,25 @@ export class SshConnection {
     const started = Date.now();
     const { channel, command } = await this.openChannel(argv, killOnHangupArgv);
     this.log.debug(`${this.host.alias}: ${command} (stream opened)`);
+    // lines are cut once per chunk (not re-sliced per line); a line past MAX_LINE_BYTES is dropped, not buffered
     let buffered = '';
+    let dropping = false;
     channel.setEncoding('utf8');
     channel.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        onLine(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
+      let text = buffered + chunk;
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        if (!dropping) onLine(text.slice(from, nl));
+        dropping = false;
+        from = nl + 1;
       }
+      text = text.slice(from);
+      if (text.length > MAX_LINE_BYTES) {
+        if (!dropping) this.log.warn(`${this.host.alias}: ${command} printed a line longer than ${MAX_LINE_BYTES / 1048576} MiB; dropped`);
+        dropping = true;
+        text = '';
+      }
+      buffered = text;
     });
     channel.stderr.on('data', (d: Buffer) => onStderr?.(d.toString('utf8')));
     channel.write(''); // stdin stays open for the life of the stream; closing it ends the remote command

@@ -5,7 +5,9 @@
  */
 import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration';
+import { escapeIcons } from '../core/text';
 import type { MigrationRecord } from '../services/migration';
+import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../services/runFile';
 import { pickOne } from '../vscode/ask';
 import type { FerryContext } from '../vscode/context';
 import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from '../webview/protocol';
@@ -77,15 +79,6 @@ function samplesCsv(r: MigrationRecord): string {
   return ['t_ms,throughput_Bps,dirty_Bps,remaining_B,processed_B,total_B,iteration,expected_downtime_ms,throttle_pct', ...rows].join('\n') + '\n';
 }
 
-/** An exported run read back: the shape is checked, since it may come from anyone. */
-function parseRunExport(text: string): MigrationRecord {
-  const r = JSON.parse(text) as MigrationRecord;
-  const ok = r && typeof r.id === 'string' && typeof r.domainName === 'string' && typeof r.startedAt === 'number' && Array.isArray(r.samples) &&
-    r.samples.every((s) => typeof s.t === 'number' && typeof s.bps === 'number' && typeof s.remaining === 'number');
-  if (!ok) throw new Error('this file is not a Ferry migration run (export one with "Export Run as JSON")');
-  return { ...r, markers: Array.isArray(r.markers) ? r.markers : [], imported: true };
-}
-
 interface Entry {
   panel: vscode.WebviewPanel;
   runId: string;
@@ -116,7 +109,8 @@ export class MonitorPanels implements vscode.Disposable {
       }),
       vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: MonitorState | undefined) => {
-          if (!state?.runId) {
+          // the saved state comes back from the webview: only ids of Ferry's own form name a run
+          if (!isDomainUuid(state?.domainUuid) || !isRunId(state.runId, state.domainUuid) || (state.compareId !== undefined && !isRunId(state.compareId))) {
             panel.dispose();
             return;
           }
@@ -183,6 +177,11 @@ export class MonitorPanels implements vscode.Disposable {
       const r = e.record;
       if (!r) return;
       const node = { domain: { uuid: r.domainUuid, name: r.domainName } };
+      const steering: MonitorAction[] = ['setBandwidth', 'setMaxDowntime', 'postcopy', 'abort'];
+      // only the panel of a migration Ferry runs now steers, whatever an imported or restored run says it is
+      if (steering.includes(action) && (r.imported || e.compareId || this.ctx.migrations.get(r.id)?.domainUuid !== r.domainUuid)) {
+        throw new Error(`This panel shows ${r.imported ? 'an imported run' : 'a finished run'}; it cannot steer a migration.`);
+      }
       switch (action) {
         case 'setBandwidth':
           return await setBandwidth(this.ctx, node);
@@ -225,7 +224,7 @@ export class MonitorPanels implements vscode.Disposable {
     const runs = (await this.ctx.migrationStore.allRuns()).filter((x) => x.id !== r.id);
     if (!runs.length) throw new Error('There is no other finished run to compare with yet. Run another migration, or import a colleague\'s run.');
     const pick = await pickOne(
-      runs.map((x) => ({ label: `${x.domainName}: ${x.source} → ${x.target}`, description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
+      runs.map((x) => ({ label: escapeIcons(`${x.domainName}: ${x.source} → ${x.target}`), description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
       { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true },
     );
     if (!pick) throw new UserCancelled();
@@ -289,7 +288,17 @@ export class MonitorPanels implements vscode.Disposable {
 export async function importRun(ctx: FerryContext): Promise<MigrationRecord | undefined> {
   const files = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Ferry run': ['json'] }, title: 'Import a migration run' });
   if (!files?.length) return undefined;
-  const run = parseRunExport(new TextDecoder().decode(await vscode.workspace.fs.readFile(files[0])));
+  const { size } = await vscode.workspace.fs.stat(files[0]);
+  if (size > MAX_RUN_FILE_BYTES) throw new Error(`${files[0].fsPath} is ${(size / 1048576).toFixed(0)} MiB, larger than a run file can be (${MAX_RUN_FILE_BYTES / 1048576} MiB).`);
+  let run: MigrationRecord;
+  try {
+    run = parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(files[0])));
+  } catch (e) {
+    throw new Error(`${files[0].fsPath}: ${(e as Error).message}`);
+  }
+  if (ctx.migrations.get(run.id) || (await ctx.migrationStore.run(run.domainUuid, run.id))) {
+    throw new Error(`${files[0].fsPath} holds run ${run.id}, which is already in Ferry's history; it was not imported again.`);
+  }
   await ctx.migrationStore.addToHistory(run);
   return run;
 }

@@ -103,12 +103,14 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   const memory = formatMemory(d.memoryKiB);
   if (memory) parts.push(memory);
   if (d.ips.length) parts.push(d.ips.join(', '));
+  if (d.heardIps.length) parts.push(`${d.heardIps.join(', ')} (heard)`);
   item.description = parts.join(' · ');
-  const tooltip = new vscode.MarkdownString(undefined, false);
+  // icons on from the start: appendText then escapes a name's own $(…) (set afterwards, it would render them)
+  const tooltip = new vscode.MarkdownString(undefined, true);
   tooltip.appendText(`${d.name}\n`);
-  tooltip.appendMarkdown(`\n$(${STATE_ICON[d.state][0]}) ${STATE_LABEL[d.state]} on **${node.alias.replace(/[\\`*_{}[\]()#+\-.!]/g, '\\$&')}**\n\n`);
+  tooltip.appendMarkdown(`\n$(${STATE_ICON[d.state][0]}) ${STATE_LABEL[d.state]} on `);
+  tooltip.appendText(`${node.alias}\n\n`); // appendText escapes markdown and, icons being on, $(…)
   tooltip.appendText(`UUID ${d.uuid}\n${parts.slice(1).join(' · ')}`);
-  tooltip.supportThemeIcons = true;
   item.tooltip = tooltip;
   item.accessibilityInformation = { label: `${d.name}, ${item.description}, on ${node.alias}` };
   return item;

@@ -1,10 +1,15 @@
 /**
  * Migration records in the extension's storage: running ones in globalState (small, without samples), finished ones
- * as one JSON file per run under globalStorage/history/<domain uuid>/, samples and findings included.
+ * as one JSON file per run under globalStorage/history/<domain uuid>/<run id>.json, samples and findings included,
+ * readable by the user alone. Both path parts must have Ferry's own form (imported runs come from anyone), and the
+ * final path must lie inside history/.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { relative } from 'node:path';
 import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration';
 import type { MigrationRecord, MigrationStore } from '../services/migration';
+import { isDomainUuid, isRunId } from '../services/runFile';
 
 const ACTIVE_KEY = 'ferry.migrations.active';
 const HISTORY_PER_DOMAIN = 50;
@@ -22,7 +27,17 @@ export class ExtensionMigrationStore implements MigrationStore {
 
   private dir(domainUuid?: string) {
     const root = vscode.Uri.joinPath(this.context.globalStorageUri, 'history');
-    return domainUuid ? vscode.Uri.joinPath(root, domainUuid) : root;
+    if (domainUuid === undefined) return root;
+    if (!isDomainUuid(domainUuid)) throw new Error(`not a domain UUID: ${JSON.stringify(String(domainUuid).slice(0, 80))}`);
+    return vscode.Uri.joinPath(root, domainUuid);
+  }
+
+  private file(domainUuid: string, id: string): vscode.Uri {
+    if (!isRunId(id, domainUuid)) throw new Error(`not a run id of domain ${domainUuid}: ${JSON.stringify(String(id).slice(0, 80))}`);
+    const uri = vscode.Uri.joinPath(this.dir(domainUuid), `${id}.json`);
+    const inside = relative(this.dir().fsPath, uri.fsPath);
+    if (inside.startsWith('..') || inside.includes('/..')) throw new Error(`${uri.fsPath} is outside Ferry's history folder`);
+    return uri;
   }
 
   private async read(uri: vscode.Uri): Promise<MigrationRecord | undefined> {
@@ -33,16 +48,21 @@ export class ExtensionMigrationStore implements MigrationStore {
     }
   }
 
-  /** A domain's finished runs, oldest first. */
-  async history(domainUuid: string): Promise<MigrationRecord[]> {
+  /** A domain's finished runs, oldest first, with the file each is stored in. */
+  private async stored(domainUuid: string): Promise<{ run: MigrationRecord; uri: vscode.Uri }[]> {
     let entries: [string, vscode.FileType][] = [];
     try {
       entries = await vscode.workspace.fs.readDirectory(this.dir(domainUuid));
     } catch {
       return [];
     }
-    const runs = await Promise.all(entries.filter(([n]) => n.endsWith('.json')).map(([n]) => this.read(vscode.Uri.joinPath(this.dir(domainUuid), n))));
-    return runs.filter((r): r is MigrationRecord => !!r).sort((a, b) => a.startedAt - b.startedAt);
+    const files = entries.filter(([n]) => isRunId(n.replace(/\.json$/, ''), domainUuid) && n.endsWith('.json')).map(([n]) => this.file(domainUuid, n.slice(0, -5)));
+    const runs = await Promise.all(files.map(async (uri) => ({ run: await this.read(uri), uri })));
+    return runs.filter((r): r is { run: MigrationRecord; uri: vscode.Uri } => !!r.run).sort((a, b) => a.run.startedAt - b.run.startedAt);
+  }
+
+  async history(domainUuid: string): Promise<MigrationRecord[]> {
+    return (await this.stored(domainUuid)).map((s) => s.run);
   }
 
   /** Every stored run of every domain, newest first. */
@@ -53,21 +73,23 @@ export class ExtensionMigrationStore implements MigrationStore {
     } catch {
       return [];
     }
-    const runs = (await Promise.all(domains.filter(([, t]) => t === vscode.FileType.Directory).map(([uuid]) => this.history(uuid)))).flat();
+    const runs = (await Promise.all(domains.filter(([name, t]) => t === vscode.FileType.Directory && isDomainUuid(name)).map(([uuid]) => this.history(uuid)))).flat();
     return runs.sort((a, b) => b.startedAt - a.startedAt);
   }
 
   async run(domainUuid: string, id: string): Promise<MigrationRecord | undefined> {
-    return this.read(vscode.Uri.joinPath(this.dir(domainUuid), `${id}.json`));
+    if (!isDomainUuid(domainUuid) || !isRunId(id, domainUuid)) return undefined;
+    return this.read(this.file(domainUuid, id));
   }
 
   async addToHistory(record: MigrationRecord): Promise<void> {
-    const dir = this.dir(record.domainUuid);
-    await vscode.workspace.fs.createDirectory(dir);
-    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, `${record.id}.json`), new TextEncoder().encode(JSON.stringify(record)));
-    const runs = await this.history(record.domainUuid);
-    for (const old of runs.slice(0, Math.max(0, runs.length - HISTORY_PER_DOMAIN))) {
-      await vscode.workspace.fs.delete(vscode.Uri.joinPath(dir, `${old.id}.json`)).then(undefined, () => undefined);
+    const uri = this.file(record.domainUuid, record.id);
+    await mkdir(this.dir(record.domainUuid).fsPath, { recursive: true, mode: 0o700 });
+    await writeFile(uri.fsPath, JSON.stringify(record), { mode: 0o600 });
+    // the oldest beyond the limit go, by the name of their file (never by a path read from a file's content)
+    const stored = await this.stored(record.domainUuid);
+    for (const old of stored.slice(0, Math.max(0, stored.length - HISTORY_PER_DOMAIN))) {
+      await vscode.workspace.fs.delete(old.uri).then(undefined, () => undefined);
     }
   }
 

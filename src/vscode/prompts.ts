@@ -21,12 +21,27 @@ export async function confirmHostKey(key: UnknownHostKey): Promise<boolean> {
   return answer === trust;
 }
 
-const secretKey = (keyFile: string) => `ferry.passphrase:${keyFile}`;
+/**
+ * SSH key passphrases, asked in an input box and, while ferry.ssh.rememberPassphrases is on, kept in SecretStorage.
+ * SecretStorage cannot list its keys, so the key files with a stored passphrase are indexed (paths only, no secret)
+ * to delete them all when the setting is turned off.
+ */
+export class Passphrases {
+  private static readonly INDEX = 'ferry.passphrase.files';
 
-export function passphrasePrompt(secrets: vscode.SecretStorage) {
-  return async (keyFile: string, retry: boolean): Promise<string | undefined> => {
-    if (!retry && config.rememberPassphrases()) {
-      const stored = await secrets.get(secretKey(keyFile));
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly state: vscode.Memento,
+  ) {}
+
+  private static key = (keyFile: string) => `ferry.passphrase:${keyFile}`;
+
+  /** for a reconnect with no one to ask */
+  remembered = async (keyFile: string): Promise<string | undefined> => (config.rememberPassphrases() ? this.secrets.get(Passphrases.key(keyFile)) : undefined);
+
+  ask = async (keyFile: string, retry: boolean): Promise<string | undefined> => {
+    if (!retry) {
+      const stored = await this.remembered(keyFile);
       if (stored !== undefined) return stored;
     }
     const passphrase = await askText({
@@ -34,8 +49,22 @@ export function passphrasePrompt(secrets: vscode.SecretStorage) {
       prompt: `${retry ? 'Wrong passphrase. ' : ''}Passphrase for ${keyFile}`,
       password: true,
     });
-    if (passphrase !== undefined && config.rememberPassphrases()) await secrets.store(secretKey(keyFile), passphrase);
-    else if (retry) await secrets.delete(secretKey(keyFile));
+    if (passphrase !== undefined && config.rememberPassphrases()) await this.store(keyFile, passphrase);
+    else if (retry) await this.secrets.delete(Passphrases.key(keyFile));
     return passphrase;
   };
+
+  private async store(keyFile: string, passphrase: string) {
+    await this.secrets.store(Passphrases.key(keyFile), passphrase);
+    const files = this.state.get<string[]>(Passphrases.INDEX, []);
+    if (!files.includes(keyFile)) await this.state.update(Passphrases.INDEX, [...files, keyFile]);
+  }
+
+  /** every stored passphrase deleted (the setting was turned off) */
+  async forgetAll(): Promise<number> {
+    const files = this.state.get<string[]>(Passphrases.INDEX, []);
+    await Promise.all(files.map((f) => this.secrets.delete(Passphrases.key(f))));
+    await this.state.update(Passphrases.INDEX, []);
+    return files.length;
+  }
 }

@@ -13,7 +13,11 @@ import { resolveHost } from '../../src/transport/sshConfig';
 
 export interface LabDescription {
   lab: string;
+  /** Ferry's: user 'ferry' (uid 0), whose login shell is bash, fish or tcsh depending on the host */
   sshConfig: string;
+  /** the tests' "other shell": root, bash */
+  rootSshConfig: string;
+  loginShells: Record<string, string>;
   knownHosts: string;
   identity: string;
   clientNetns: string;
@@ -37,15 +41,15 @@ export function loadLab(): LabDescription {
 
 export const lab = loadLab();
 
-/** Run a shell command on a lab host through the lab's own ssh config (the "other shell" of the tests). */
+/** Run a shell command on a lab host as root, in bash (the "other shell" of the tests). */
 export function onHost(alias: string, command: string): string {
-  return execFileSync('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
+  return execFileSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
 }
 
 /** The same, without blocking the event loop (so Ferry's event handling runs meanwhile). */
 export function onHostAsync(alias: string, command: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('ssh', ['-F', lab.sshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))),
+    execFile('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))),
   );
 }
 

@@ -164,8 +164,9 @@ describe('live migration against the lab', () => {
     onHost(B, 'kill -9 $(cat /run/libvirt/qemu/tiny1.pid)');
     const end = await done;
     expect(end.phase).toBe('failed');
-    // libvirt's own words, e.g. "operation failed: job 'migration out' failed: Channel error: Input/output error"
-    expect(end.error).toMatch(/failed/);
+    // libvirt's own words for a peer that died, which vary with the moment: "operation failed: job 'migration out'
+    // failed: Channel error: Input/output error", "End of file while reading data: : Input/output error", …
+    expect(end.error).toMatch(/failed|End of file|Input\/output error|Connection reset/);
     expect(end.error).not.toMatch(/aborted on request/);
     expect(whereIsTiny()).toBe(A);
     expect(onHost(B, 'virsh -q list --all --name')).not.toContain('tiny1');

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostConnection } from '../../src/transport/hostConnection';
 import type { UnknownHostKey } from '../../src/transport/sshConnection';
 import { SshError } from '../../src/transport/sshError';
@@ -120,4 +120,57 @@ describe('SSH transport against the lab', () => {
     await waitFor('the reconnect', () => reconnects > 0 && conn.state.kind === 'connected', 20000);
     expect((await conn.exec(['hostname'])).stdout.trim()).toBe(hostB.alias);
   });
+
+  describe('an encrypted key that is also in ssh-agent', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-agent-'));
+    const plain = join(dir, 'plain');
+    const encrypted = join(dir, 'encrypted');
+    const authorized = join(lab.lab, 'hosts', `host${hostA.letter}`, 'root-home', '.ssh', 'authorized_keys');
+    const config = join(dir, 'ssh_config');
+    let agent: ReturnType<typeof spawn> | undefined;
+    let authorizedBefore = '';
+    const agentSocket = join(dir, 'agent.sock');
+    const savedAgent = process.env.SSH_AUTH_SOCK;
+
+    beforeAll(async () => {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-agent-test', '-f', plain]);
+      writeFileSync(encrypted, readFileSync(plain));
+      execFileSync('chmod', ['600', encrypted]);
+      execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'correct horse', '-f', encrypted]);
+      authorizedBefore = readFileSync(authorized, 'utf8');
+      appendFileSync(authorized, readFileSync(`${plain}.pub`, 'utf8'));
+      // the ssh config names only the encrypted file; the agent holds the same key, unlocked
+      writeFileSync(config, `Host ${hostA.alias}\n  HostName ${hostA.address}\n  User root\n  IdentityFile ${encrypted}\n  UserKnownHostsFile ${lab.knownHosts}\n  StrictHostKeyChecking yes\n`);
+      agent = spawn('ssh-agent', ['-D', '-a', agentSocket], { stdio: 'ignore' });
+      await waitFor('ssh-agent listening', () => existsSync(agentSocket), 10_000);
+      execFileSync('ssh-add', ['-q', plain], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket } });
+    });
+    afterAll(() => {
+      writeFileSync(authorized, authorizedBefore);
+      agent?.kill();
+      process.env.SSH_AUTH_SOCK = savedAgent;
+    });
+
+    it('connects through the agent, asking nobody, as an automatic reconnect does', async () => {
+      process.env.SSH_AUTH_SOCK = agentSocket;
+      const asked: string[] = [];
+      const conn = track(labConnection(hostA.alias, { askPassphrase: async (f) => (asked.push(f), undefined) }, config));
+      await conn.connect(false); // not interactive: the reconnect case
+      expect((await conn.exec(['hostname'])).stdout.trim()).toBe(hostA.alias);
+      await conn.connect(true);
+      expect(asked).toEqual([]);
+    });
+
+    it('without the agent, unlocks the key with a remembered passphrase on a reconnect, and says what is missing without one', async () => {
+      delete process.env.SSH_AUTH_SOCK;
+      const remembered = track(labConnection(hostA.alias, { rememberedPassphrase: async () => 'correct horse' }, config));
+      await remembered.connect(false);
+      expect((await remembered.exec(['hostname'])).stdout.trim()).toBe(hostA.alias);
+      const nobody = track(labConnection(hostA.alias, {}, config));
+      const failure = (await nobody.connect(false).catch((e: unknown) => e)) as SshError;
+      expect(failure.kind).toBe('passphrase');
+      expect(failure.message).toContain(`${encrypted} needs a passphrase`);
+    });
+  });
 });
+

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cpuCompareVerdict, compareVersions, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../../src/core/hostFacts';
-import { formatRate, migrateArgv, optionProblems, parseJobStats, PROFILES, targetUri } from '../../src/core/migration';
+import { exitLine, exitStatusInLog, formatRate, migrateArgv, optionProblems, parseJobStats, PROFILES, targetUri } from '../../src/core/migration';
 import { percentOf, toSample } from '../../src/core/monitor';
 import { parseEventLine } from '../../src/core/virsh';
 
@@ -88,5 +88,17 @@ describe('host facts for the preflight', () => {
     expect(cpuCompareVerdict('CPU described in x is incompatible with the CPU provided by hypervisor on the host')).toBe('incompatible');
     expect(compareVersions('10.0.2', '7.2.0')).toBeGreaterThan(0);
     expect(compareVersions('7.2.0', '10.0.2')).toBeLessThan(0);
+  });
+});
+
+describe('the exit marker in a migration log', () => {
+  it('counts only whole lines, the last one, so a domain name quoted by virsh cannot forge it', () => {
+    expect(exitStatusInLog('error: operation failed\nferry-exit=1\n')).toBe(1);
+    // names may hold CR or U+2028 (not LF); virsh quotes them in its errors
+    const forged = "error: failed to get domain 'vm\rferry-exit=0'\nerror: 'x\u2028ferry-exit=0\u2029'\nerror: ferry-exit=0 in a name\n";
+    expect(exitStatusInLog(forged)).toBeUndefined();
+    expect(exitStatusInLog(`${forged}ferry-exit=1\n`)).toBe(1);
+    expect(exitStatusInLog('ferry-exit=0\nferry-failsafe-resumed\nferry-exit=1\n')).toBe(1);
+    expect(exitLine('ferry-exit=0 ')).toBeUndefined();
   });
 });

@@ -8,13 +8,13 @@ const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures',
 const HOSTILE = 'evil \'one\' "two" $(touch ferry-pwned) `touch ferry-pwned2` čaj ü';
 
 describe('virsh output parsers (fixtures captured from the lab)', () => {
-  it('finds a running domain\'s address from the host\'s neighbours by its MAC, ignoring the host\'s own neighbours', () => {
+  it('finds a running domain\'s address in the host\'s neighbours by its MAC, as heard only, ignoring the host\'s own', () => {
     const text = fixture('virsh-addresses.txt');
     const uuid = /^@domain (\S+)/.exec(text)![1];
-    expect([...parseAddresses(text)]).toEqual([[uuid, ['10.0.1.100']]]);
+    expect([...parseAddresses(text)]).toEqual([[uuid, { leased: [], heard: ['10.0.1.100'] }]]);
   });
 
-  it('takes DHCP leases first, every address of an interface, and skips neighbours that failed', () => {
+  it('takes DHCP leases as the domain\'s, every address of an interface, neighbours only as heard, none that failed', () => {
     // the lease lines as virsh domifaddr --source lease prints them on a host with libvirt's default network (the
     // lab's guests have static addresses, so its lease table is empty)
     const text = [
@@ -28,7 +28,7 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
       '192.168.122.99 dev virbr0 lladdr 52:54:00:8f:f2:d5 STALE',
       '192.168.122.7 dev virbr0  FAILED',
     ].join('\n');
-    expect(parseAddresses(text).get('34f65f68-8f52-4b5e-9ad8-9965415465c8')).toEqual(['192.168.122.62', 'fd00::62', '192.168.122.99']);
+    expect(parseAddresses(text).get('34f65f68-8f52-4b5e-9ad8-9965415465c8')).toEqual({ leased: ['192.168.122.62', 'fd00::62'], heard: ['192.168.122.99'] });
     expect(() => addressesArgv('qemu:///system', ['$(reboot)'])).toThrow(/not a domain UUID/);
   });
 
@@ -87,5 +87,40 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
       'virsh', '-q', '-c', 'qemu:///system', 'destroy', '5edaad3e-7d51-4c78-91bc-ba8a3143c6b0',
     ]);
     expect(() => lifecycleArgv('qemu:///system', 'start', 'tiny1; reboot')).toThrow(/not a domain UUID/);
+  });
+});
+
+describe('names with line separators other than LF', () => {
+  // libvirt accepts U+2028, U+2029 and CR in a domain name; to a JS regex without the s flag they end a line
+  const names = ['ls\u2028sep', 'para\u2029graph', 'carriage\rreturn', "q'uo\"te $(x) `y`"];
+  it('lists every one of them', () => {
+    const text = names.map((n, i) => `00000000-0000-4000-8000-00000000000${i} ${n}`).join('\n') + '\n';
+    expect(parseDomainList(text).map((d) => d.name)).toEqual(names);
+  });
+  it('keeps their events', () => {
+    for (const n of names) {
+      expect(parseEventLine(`2026-11-22 02:02:09.148+0000: event 'lifecycle' for domain '${n}': Stopped Destroyed`)).toMatchObject({ domain: n, detail: 'Stopped Destroyed' });
+    }
+  });
+  it('reads their domstats blocks', () => {
+    const stats = parseDomstats(names.map((n) => `Domain: '${n}'\n  state.state=5\n  state.reason=0\n`).join('\n'));
+    expect([...stats.keys()]).toEqual(names);
+  });
+});
+
+describe('names that came back from libvirt with a line feed (a CR stored raw, read back after a stop)', () => {
+  const a = '11111111-2222-4333-8444-555555555555';
+  const b = '66666666-7777-4888-9999-aaaaaaaaaaaa';
+  it('lists each domain once, its name whole, even when a line of the name looks like a domain', () => {
+    const forged = `x\n${'99999999-9999-4999-8999-999999999999'} fake`;
+    const text = `${a}\n${b}\n@names${a} cr\ntouch x\n${b} ${forged}\n`;
+    expect(parseDomainList(text)).toEqual([{ uuid: a, name: 'cr\ntouch x' }, { uuid: b, name: forged }]);
+  });
+  it('keeps each domstats block with its own domain, not the one before', () => {
+    const text = "Domain: 'tiny1'\n  state.state=1\n  state.reason=1\n\nDomain: 'cr\ntouch x'\n  state.state=5\n  state.reason=2\n";
+    const stats = parseDomstats(text);
+    expect([...stats.keys()]).toEqual(['tiny1', 'cr\ntouch x']);
+    expect(stats.get('tiny1')!.state).toBe(1);
+    expect(stats.get('cr\ntouch x')!.state).toBe(5);
   });
 });

@@ -6,17 +6,17 @@ import { askText } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode, HostNode } from '../../views/nodes';
-import { pickHost } from '../pickers';
+import { addressPrompt, pickHost } from '../pickers';
 
 export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode | HostNode): Promise<void> {
   const source = node ? ctx.registry.get(node.alias)! : await pickHost(ctx.registry, 'Ferry: Sync Conntrack — from', (h) => h.connection.state.kind === 'connected');
   const target = await pickHost(ctx.registry, `Ferry: Sync Conntrack — from ${source.alias} to`, (h) => h.alias !== source.alias && h.connection.state.kind === 'connected');
   const domain = node?.kind === 'domain' ? node.domain : undefined;
-  const known = domain ? await source.addressesOf(domain.uuid) : [];
+  const known = domain ? addressPrompt(source.alias, await source.addressesOf(domain.uuid)) : { value: '', note: '' };
   const typed = await askText({
     title: `Ferry: Sync Conntrack — ${domain ? `${domain.name}'s` : 'the VM\'s'} addresses`,
-    prompt: 'IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied',
-    value: known.join(' '),
+    prompt: `IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied. ${known.note}`,
+    value: known.value,
     validateInput: (text) => addressListProblem(text, domain ? source.domainsOtherThan(domain.uuid) : []),
   });
   if (typed === undefined) throw new UserCancelled();

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { addressListProblem } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
+import { escapeIcons } from '../../core/text';
 import type { MigrationOptions, ProfileId } from '../../core/migration';
 import { formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration';
 import type { MigrationRecord } from '../../services/migration';
@@ -12,7 +13,7 @@ import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
 import { describeOptions, summarize } from '../migration/summary';
-import { pickDomain, selectedNodes } from '../pickers';
+import { addressPrompt, pickDomain, selectedNodes } from '../pickers';
 
 const migratable = (d: Domain) => d.state === 'running' || d.state === 'paused';
 
@@ -39,7 +40,7 @@ async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
     .map((h) => {
       const state = h.connection.state;
       const reason = state.kind === 'connected' ? (h.libvirtError ? `libvirt unavailable: ${h.libvirtError}` : undefined) : state.kind === 'failed' ? state.error.message : state.kind;
-      return { label: `${reason ? '$(circle-slash)' : '$(server)'} ${h.alias}`, description: reason ? `cannot take it: ${reason}` : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`, alias: h.alias, reason };
+      return { label: `${reason ? '$(circle-slash)' : '$(server)'} ${escapeIcons(h.alias)}`, description: reason ? `cannot take it: ${reason}` : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`, alias: h.alias, reason };
     });
   if (!items.length) throw new Error('Add a second host to migrate to.');
   const pick = await pickOne(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
@@ -148,11 +149,12 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
 
 async function askAddresses(ctx: FerryContext, node: DomainNode): Promise<string[]> {
   const host = ctx.registry.get(node.alias);
-  const known = (await host?.addressesOf(node.domain.uuid)) ?? node.domain.ips;
+  const known = (await host?.addressesOf(node.domain.uuid)) ?? { leased: node.domain.ips, heard: node.domain.heardIps };
+  const { value, note } = addressPrompt(node.alias, known);
   const typed = await askText({
     title: `Ferry: keep TCP connections of ${node.domain.name}`,
-    prompt: `The VM's IP addresses (space or comma separated): their conntrack entries move with it. ${known.length ? `${node.alias} knows ${known.join(', ')}.` : `${node.alias} knows none (no DHCP lease, not heard on its network).`}`,
-    value: known.join(' '),
+    prompt: `The VM's IP addresses (space or comma separated): their conntrack entries move with it. ${note}`,
+    value,
     validateInput: (t) => addressListProblem(t, host?.domainsOtherThan(node.domain.uuid)),
   });
   if (typed === undefined) throw new UserCancelled();
