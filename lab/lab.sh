@@ -152,6 +152,8 @@ SSH
     cp $LAB/guest/vmlinux $H/var-lib-libvirt/boot/tiny-vmlinux
     cp $LAB/guest/initramfs.cpio.gz $H/var-lib-libvirt/boot/tiny-initrd.gz
     ssh-keygen -q -t ed25519 -N '' -C $n -f $H/ssh/ssh_host_ed25519_key
+    # a second host key (ECDSA, not in known_hosts): Ferry must ask for the type known_hosts holds, as ssh does
+    ssh-keygen -q -t ecdsa -N '' -C $n -f $H/ssh/ssh_host_ecdsa_key
     cat $LAB/keys/id_ed25519.pub $LAB/keys/cluster_ed25519.pub > $H/root-home/.ssh/authorized_keys
     cp $LAB/keys/cluster_ed25519 $H/root-home/.ssh/id_ed25519; cp $LAB/keys/cluster_ed25519.pub $H/root-home/.ssh/id_ed25519.pub
     chmod 700 $H/root-home $H/root-home/.ssh; chmod 600 $H/root-home/.ssh/*
@@ -160,6 +162,7 @@ SSH
 Port 22
 ListenAddress $ip
 HostKey $H/ssh/ssh_host_ed25519_key
+HostKey $H/ssh/ssh_host_ecdsa_key
 PidFile $H/run/sshd.pid
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
@@ -283,9 +286,11 @@ unpopulate() {
   ts "removed the bench-* domains"
 }
 
-libvirtd_ctl() {  # libvirtd stop|start X: for tests of a host whose libvirt is down
+libvirtd_ctl() {  # libvirtd stop|start|freeze|thaw X: for tests of a host whose libvirt is down or hung
   local H; H=$(hdir $2)
   case $1 in
+    freeze) kill -STOP "$(cat $H/run/libvirtd.pid)" ;;
+    thaw) kill -CONT "$(cat $H/run/libvirtd.pid)" ;;
     stop) if [ -f $H/run/libvirtd.pid ]; then local pid; pid=$(cat $H/run/libvirtd.pid); kill $pid 2>/dev/null || true
             for i in $(seq 1 150); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; fi ;;
     start) host_ok $2 && return 0
@@ -309,10 +314,10 @@ ct_mode() {  # ct strict|loose: reload every host's conntrack ruleset
 case ${1:-} in
   up) up ;;
   ct) ct_mode "${2:?strict|loose}" ;;
-  libvirtd) libvirtd_ctl "${2:?stop|start}" "${3:?host letter}" ;;
+  libvirtd) libvirtd_ctl "${2:?stop|start|freeze|thaw}" "${3:?host letter}" ;;
   down) down ;;
   status) status ;;
   populate) populate "${2:?populate N}" ;;
   unpopulate) unpopulate ;;
-  *) echo "usage: lab.sh up|down|status|populate N|unpopulate|libvirtd stop|start X|ct strict|loose"; exit 2 ;;
+  *) echo "usage: lab.sh up|down|status|populate N|unpopulate|libvirtd stop|start|freeze|thaw X|ct strict|loose"; exit 2 ;;
 esac

@@ -28,9 +28,26 @@ export function parseKnownHosts(text: string, file: string): KnownHostLine[] {
   return out;
 }
 
-/** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise. */
+/** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise; host names lowercased, as ssh does. */
 export function knownHostsName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  const h = host.toLowerCase();
+  return port === 22 ? h : `[${h}]:${port}`;
+}
+
+/** host key algorithms ssh2 offers, most preferred first */
+const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+/** an RSA key (type ssh-rsa in known_hosts) is signed with any of these */
+const ALGORITHMS_OF_TYPE: Record<string, string[]> = { 'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] };
+
+/**
+ * The host key algorithms to offer, those of key types known_hosts holds for `name` first (as OpenSSH orders them),
+ * so a host with several keys shows the one already trusted instead of being prompted about another; undefined when
+ * none is known (ssh2's own order).
+ */
+export function preferredHostKeyAlgorithms(lines: KnownHostLine[], name: string): string[] | undefined {
+  const types = lines.filter((l) => !l.marker && hostPatternsMatch(l.patterns, name)).map((l) => l.keyType);
+  const first = [...new Set(types.flatMap((t) => ALGORITHMS_OF_TYPE[t] ?? [t]))].filter((a) => HOST_KEY_ALGORITHMS.includes(a));
+  return first.length ? [...first, ...HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))] : undefined;
 }
 
 function wildcardToRegExp(pattern: string): RegExp {

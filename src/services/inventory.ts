@@ -78,6 +78,8 @@ export class HostInventory {
     readonly connection: HostConnection,
     private readonly uri: string,
     private readonly log: Logger,
+    /** how long a listing may take before the host shows as not answering */
+    private readonly listTimeoutMs = DEFAULT_EXEC_TIMEOUT_MS,
   ) {
     this.subscriptions.push(
       connection.onDidConnect(() => {
@@ -114,7 +116,8 @@ export class HostInventory {
 
   private async list(): Promise<void> {
     try {
-      const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri)), this.connection.exec(domstatsArgv(this.uri))]);
+      const timeoutMs = this.listTimeoutMs;
+      const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri), { timeoutMs }), this.connection.exec(domstatsArgv(this.uri), { timeoutMs })]);
       const failed = [list, stats].find((r) => r.code !== 0);
       if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
       const domains = domainsFrom(parseDomainList(list.stdout), parseDomstats(stats.stdout));
@@ -126,7 +129,7 @@ export class HostInventory {
       // a listing that never answers (libvirtd hung) shows like libvirt being down: a message on the host, retried
       const hung = e instanceof SshError && e.kind === 'timeout';
       if (e instanceof LibvirtError || hung) {
-        this.libvirtError = hung ? `libvirtd did not answer within ${DEFAULT_EXEC_TIMEOUT_MS / 1000} s (hung?)` : e.message;
+        this.libvirtError = hung ? `libvirtd did not answer within ${this.listTimeoutMs / 1000} s (hung?)` : e.message;
         this.domains = undefined;
         clearTimeout(this.libvirtRetry);
         this.libvirtRetry = setTimeout(() => {

@@ -3,7 +3,6 @@
  * keys through a callback, and reconnects with backoff after a drop. Failures that a person must fix (host key,
  * authentication) are not retried on their own.
  */
-import type { Duplex } from 'node:stream';
 import type { Event } from '../core/emitter';
 import { Emitter } from '../core/emitter';
 import type { Argv } from '../core/virsh';
@@ -84,34 +83,47 @@ export class HostConnection {
     return this.pending;
   }
 
-  private async open(alias: string, interactive: boolean, depth = 0): Promise<SshConnection> {
-    if (depth > 5) throw new SshError('other', `${this.alias}: ProxyJump chain is longer than 5 hops (a loop?)`);
+  /**
+   * Connect to `alias`; `via` is the hop before it (ProxyJump). Every hop of `ProxyJump a,b` is used in order, as ssh
+   * does: a directly (or through a's own ProxyJump), b through a, the host through b.
+   */
+  private async open(alias: string, interactive: boolean, depth = 0, via?: SshConnection): Promise<SshConnection> {
+    if (depth > 8) throw new SshError('other', `${this.alias}: ProxyJump chain is longer than 8 hops (a loop?)`);
     const host = await this.options.resolve(alias);
-    let openSock: (() => Promise<Duplex>) | undefined;
-    if (host.proxyJump) {
-      const jump = await this.open(host.proxyJump, interactive, depth + 1);
-      this.jumps.push(jump);
-      openSock = () => jump.forwardTo(host.hostName, host.port);
+    let previous = via;
+    if (!previous && host.proxyJump) {
+      for (const hop of host.proxyJump) {
+        previous = await this.open(hop, interactive, depth + 1, previous);
+        this.jumps.push(previous);
+      }
     }
+    const hop = previous;
     const remembered = this.options.rememberedPassphrase;
     const connectOptions = {
       connectTimeoutMs: this.options.connectTimeoutMs,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs,
       // nobody to ask on an automatic reconnect: a remembered passphrase still unlocks its key
       askPassphrase: interactive ? this.options.askPassphrase : remembered && ((file: string, retry: boolean) => (retry ? Promise.resolve(undefined) : remembered(file))),
-      openSock,
+      openSock: hop && (() => hop.forwardTo(host.hostName, host.port)),
     };
     try {
       return await SshConnection.connect(host, connectOptions, this.log);
     } catch (e) {
-      if (!(e instanceof UnknownHostKeyError) || !interactive || !this.options.confirmHostKey) throw e;
+      if (!(e instanceof UnknownHostKeyError)) throw e;
       const { unknownKey } = e;
-      const accepted = await this.options.confirmHostKey(unknownKey);
-      if (!accepted) {
-        throw new SshError('hostKeyUnknown', `${alias}: host key ${unknownKey.fingerprint} not trusted`, 'Connect again and accept the key if the fingerprint is right.');
+      const where = `${alias}: unknown host key ${unknownKey.keyType} ${unknownKey.fingerprint}`;
+      // StrictHostKeyChecking as OpenSSH: yes refuses, accept-new and no store it unasked, ask (the default) asks
+      if (host.strictHostKeyChecking === 'yes') {
+        throw new SshError('hostKeyUnknown', `${where}, and StrictHostKeyChecking is yes`, `Add the host's key to ${unknownKey.knownHostsFile} (after checking its fingerprint), or set StrictHostKeyChecking ask for it.`);
+      }
+      if (host.strictHostKeyChecking === 'ask') {
+        if (!interactive || !this.options.confirmHostKey) throw e;
+        if (!(await this.options.confirmHostKey(unknownKey))) {
+          throw new SshError('hostKeyUnknown', `${alias}: host key ${unknownKey.fingerprint} not trusted`, 'Connect again and accept the key if the fingerprint is right.');
+        }
       }
       await addKnownHost(unknownKey.knownHostsFile, unknownKey.knownHostsName, unknownKey.key);
-      this.log.info(`ssh: added ${unknownKey.knownHostsName} ${unknownKey.keyType} ${unknownKey.fingerprint} to ${unknownKey.knownHostsFile}`);
+      this.log.info(`ssh: added ${unknownKey.knownHostsName} ${unknownKey.keyType} ${unknownKey.fingerprint} to ${unknownKey.knownHostsFile}${host.strictHostKeyChecking === 'ask' ? '' : ` (StrictHostKeyChecking ${host.strictHostKeyChecking})`}`);
       return SshConnection.connect(host, connectOptions, this.log);
     }
   }

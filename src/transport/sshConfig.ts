@@ -1,7 +1,10 @@
-/** Resolve a host the way `ssh` would: ~/.ssh/config (via the ssh-config library) or `[user@]host[:port]`. */
-import { readFile } from 'node:fs/promises';
+/**
+ * Resolve a host the way `ssh` would (checked against `ssh -G` in the unit tests): ~/.ssh/config through the
+ * ssh-config library, with its Include files read in, or `[user@]host[:port]`.
+ */
+import { readdir, readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { parseHostSpec } from '../core/hostSpec';
 
@@ -14,10 +17,12 @@ export interface ResolvedHost {
   identityFiles: string[];
   identitiesOnly: boolean;
   knownHostsFiles: string[];
-  /** first hop of ProxyJump, as written (an alias or [user@]host[:port]) */
-  proxyJump?: string;
-  /** name looked up in known_hosts (HostKeyAlias, else the host name) */
+  /** every hop of ProxyJump in order, as written (aliases or [user@]host[:port]) */
+  proxyJump?: string[];
+  /** looked up in known_hosts as written, whatever the port (else the host name, as [host]:port off port 22) */
   hostKeyAlias?: string;
+  /** ask: ask about an unknown key; yes: refuse it; accept-new / no: store it without asking (a changed key is refused) */
+  strictHostKeyChecking: 'ask' | 'yes' | 'accept-new' | 'no';
 }
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -32,9 +37,41 @@ function expandPath(p: string, vars: { h: string; u: string; r: string; p: numbe
   return out;
 }
 
+const MAX_INCLUDE_DEPTH = 16; // as OpenSSH's READCONF_MAX_DEPTH
+
+/** The files an Include pattern names: relative to ~/.ssh, `*` and `?` in the last path part, sorted as ssh does. */
+async function includedFiles(pattern: string): Promise<string[]> {
+  const path = pattern.replace(/^~(?=\/)/, homedir());
+  const full = isAbsolute(path) ? path : join(homedir(), '.ssh', path);
+  if (!/[*?]/.test(basename(full))) return [full];
+  const re = new RegExp(`^${basename(full).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const names = await readdir(dirname(full)).catch(() => [] as string[]);
+  return names.filter((n) => re.test(n)).sort().map((n) => join(dirname(full), n));
+}
+
+/** The config's text with every Include line replaced by the files it names (a missing file is skipped, as ssh does). */
+async function expandIncludes(text: string, depth = 0): Promise<string> {
+  if (depth > MAX_INCLUDE_DEPTH) throw new Error('ssh config: Include nested too deeply (a loop?)');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const include = /^\s*include\s*[=\s]\s*(.+?)\s*$/i.exec(line);
+    if (!include) {
+      out.push(line);
+      continue;
+    }
+    for (const pattern of include[1].split(/\s+/)) {
+      for (const file of await includedFiles(pattern.replace(/^"(.*)"$/, '$1'))) {
+        const included = await readFile(file, 'utf8').catch(() => undefined);
+        if (included !== undefined) out.push(await expandIncludes(included, depth + 1));
+      }
+    }
+  }
+  return out.join('\n');
+}
+
 async function loadConfig(path: string): Promise<SSHConfig> {
   try {
-    return SSHConfig.parse(await readFile(path, 'utf8'));
+    return SSHConfig.parse(await expandIncludes(await readFile(path, 'utf8')));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return SSHConfig.parse('');
     throw e;
@@ -74,6 +111,7 @@ export async function resolveHost(name: string, configPath: string): Promise<Res
     .map((p) => expandPath(p, vars));
   knownHostsFiles.push('/etc/ssh/ssh_known_hosts');
   const proxyJump = one('ProxyJump');
+  const strict = (one('StrictHostKeyChecking') ?? 'ask').toLowerCase();
   return {
     alias: name,
     hostName,
@@ -82,7 +120,8 @@ export async function resolveHost(name: string, configPath: string): Promise<Res
     identityFiles: identities.length ? identities : DEFAULT_IDENTITIES.map((f) => join(homedir(), '.ssh', f)),
     identitiesOnly: one('IdentitiesOnly')?.toLowerCase() === 'yes',
     knownHostsFiles,
-    proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump.split(',')[0] : undefined,
-    hostKeyAlias: one('HostKeyAlias'),
+    proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump.split(',').map((h) => h.trim()).filter(Boolean) : undefined,
+    hostKeyAlias: one('HostKeyAlias')?.toLowerCase(), // ssh lowercases it too (ssh -G shows it)
+    strictHostKeyChecking: strict === 'yes' || strict === 'accept-new' ? strict : strict === 'no' || strict === 'off' ? 'no' : 'ask',
   };
 }

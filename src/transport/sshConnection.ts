@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig } from 'ssh2';
 import { Client, utils } from 'ssh2';
-import { fingerprintSha256, keyTypeOf, knownHostsName } from '../core/knownHosts';
+import { fingerprintSha256, keyTypeOf, knownHostsName, preferredHostKeyAlgorithms } from '../core/knownHosts';
 import type { Argv } from '../core/virsh';
-import { checkHostKey } from './knownHostsStore';
+import { checkHostKey, readKnownHosts } from './knownHostsStore';
 import type { Logger } from './logger';
 import { killOnHangupArgv, remoteCommand, shellCommand } from './quote';
 import type { ResolvedHost } from './sshConfig';
@@ -167,7 +167,11 @@ export class SshConnection {
     const conn = new SshConnection(host, log);
     const where = `${host.alias} (${host.user}@${host.hostName}:${host.port})`;
     const sock = await options.openSock?.();
-    const name = knownHostsName(host.hostKeyAlias ?? host.hostName, host.port);
+    // HostKeyAlias is looked up as written, whatever the port (ssh -o HostKeyAlias=x -p 2222 looks up "x")
+    const name = host.hostKeyAlias ?? knownHostsName(host.hostName, host.port);
+    // a host offering several key types is asked for one known_hosts already holds, as ssh does, not prompted about
+    const known = await readKnownHosts(host.knownHostsFiles).catch(() => []);
+    const preferred = preferredHostKeyAlgorithms(known, name);
     let hostKeyProblem: SshError | undefined;
     const config: ConnectConfig = {
       host: host.hostName,
@@ -178,6 +182,7 @@ export class SshConnection {
       keepaliveInterval: options.keepaliveIntervalMs,
       keepaliveCountMax: 3,
       authHandler: methods,
+      ...(preferred && { algorithms: { serverHostKey: preferred as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } }),
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
         checkHostKey(host.knownHostsFiles, name, key).then(
           (verdict) => {

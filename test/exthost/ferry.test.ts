@@ -100,6 +100,19 @@ suite('Ferry in the real extension host', () => {
     await assert.rejects(run('ferry.domain.migrate', tiny1, undefined, { target: 'no-such-host', profile: 'fast' }), /ferry\.domain\.migrate failed: no-such-host is not a configured host/);
   });
 
+  test('the run history keeps a run of Ferry\'s own form and refuses any path out of its folder', async () => {
+    const { context } = await api();
+    const store = context.migrationStore;
+    const uuid = '0f0e0d0c-0b0a-4909-8807-060504030201';
+    const run = { id: `${uuid}-1795310880246`, domainUuid: uuid, domainName: 'imported-vm', source: 'a', target: 'b', startedAt: 1795310880246, phase: 'completed' as const, percent: 100, samples: [], markers: [] };
+    await assert.rejects(store.addToHistory({ ...run, id: '../../../../User/settings' }), /not a run id/);
+    await assert.rejects(store.addToHistory({ ...run, domainUuid: '../..', id: '../..-1' }), /not a domain UUID/);
+    assert.equal(await store.run('../..', run.id), undefined);
+    await store.addToHistory(run);
+    assert.equal((await store.run(uuid, run.id))?.domainName, 'imported-vm');
+    assert.ok((await store.allRuns()).some((r) => r.id === run.id));
+  });
+
   test('a host that cannot be reached shows an inline message node with a retry action, not a toast', async () => {
     const { tree, context } = await api();
     // a lab address (so the lab's ssh config supplies the key) on a port where nothing listens

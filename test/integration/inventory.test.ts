@@ -109,6 +109,27 @@ describe('host inventory against the lab', () => {
     expect(stateOf('tiny1')).toBe('running');
   });
 
+  it('says so when libvirtd hangs (within its listing timeout), ends the hung virsh, and recovers', async () => {
+    const connection = labConnection(hostC.alias);
+    const c = new HostInventory(connection, DEFAULT_LIBVIRT_URI, memoryLogger(), 3000);
+    try {
+      await connection.connect();
+      await waitFor('hostC listed', () => c.domains, 10_000);
+      labCtl('libvirtd', 'freeze', hostC.letter);
+      await expect(c.refresh()).rejects.toThrow(/no answer within 3 s/);
+      expect(c.libvirtError).toBe('libvirtd did not answer within 3 s (hung?)');
+      // the listing's virsh processes waiting on it were ended with their channels (the event stream's stays)
+      await waitFor('no listing virsh left on hostC', () => !onHost(hostC.alias, "pgrep -f '[d]omstats --raw|[l]ist --all --uuid' || true").trim(), 10_000);
+      labCtl('libvirtd', 'thaw', hostC.letter);
+      await c.refresh();
+      expect(c.libvirtError).toBeUndefined();
+    } finally {
+      labCtl('libvirtd', 'thaw', hostC.letter);
+      connection.dispose();
+      c.dispose();
+    }
+  });
+
   it('says so when the host is reachable but libvirt is not running, and recovers when it is back', async () => {
     const connection = labConnection(hostC.alias);
     const c = new HostInventory(connection, DEFAULT_LIBVIRT_URI, memoryLogger());

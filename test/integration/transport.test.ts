@@ -14,17 +14,17 @@ const opened: HostConnection[] = [];
 const track = (c: HostConnection) => (opened.push(c), c);
 afterEach(() => opened.splice(0).forEach((c) => c.dispose()));
 
-/** An ssh config like the lab's, but with its own known_hosts file holding `knownHosts`. */
-function configWithKnownHosts(knownHosts: string): { config: string; knownHostsFile: string } {
+/** An ssh config like the lab's, but with its own known_hosts file holding `knownHosts` (and asking about new keys). */
+function configWithKnownHosts(knownHosts: string, strict = 'ask', extra = ''): { config: string; knownHostsFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-kh-'));
   const knownHostsFile = join(dir, 'known_hosts');
   writeFileSync(knownHostsFile, knownHosts);
   const config = join(dir, 'ssh_config');
-  writeFileSync(config, readFileSync(lab.sshConfig, 'utf8').replaceAll(lab.knownHosts, knownHostsFile));
+  writeFileSync(config, (extra + readFileSync(lab.sshConfig, 'utf8')).replaceAll(lab.knownHosts, knownHostsFile).replace(/StrictHostKeyChecking yes/g, `StrictHostKeyChecking ${strict}`));
   return { config, knownHostsFile };
 }
 
-const hostPubKey = (letter: string) => readFileSync(join(lab.lab, 'hosts', `host${letter}`, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+const hostPubKey = (letter: string, type = 'ed25519') => readFileSync(join(lab.lab, 'hosts', `host${letter}`, 'ssh', `ssh_host_${type}_key.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
 const fingerprintOf = (letter: string) =>
   execFileSync('ssh-keygen', ['-lf', join(lab.lab, 'hosts', `host${letter}`, 'ssh', 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).split(' ')[1];
 
@@ -59,6 +59,32 @@ describe('SSH transport against the lab', () => {
     const again = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('asked twice') }, config));
     await again.connect();
     expect(asked).toHaveLength(2);
+  });
+
+  it('with StrictHostKeyChecking yes, refuses an unknown key without asking, as ssh does', async () => {
+    const { config, knownHostsFile } = configWithKnownHosts('', 'yes');
+    const conn = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('StrictHostKeyChecking yes must not ask') }, config));
+    const error = (await conn.connect().catch((e: unknown) => e)) as SshError;
+    expect(error.kind).toBe('hostKeyUnknown');
+    expect(error.message).toMatch(/StrictHostKeyChecking is yes/);
+    expect(readFileSync(knownHostsFile, 'utf8')).toBe('');
+  });
+
+  it('asks a host with several keys for the type known_hosts holds (ECDSA here, not its preferred Ed25519)', async () => {
+    const { config } = configWithKnownHosts(`${hostA.address} ${hostPubKey(hostA.letter, 'ecdsa')}\n`, 'yes');
+    const conn = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('a known key type must not be asked about') }, config));
+    await conn.connect();
+    expect((await conn.exec(['hostname'])).stdout.trim()).toBe(hostA.alias);
+  });
+
+  it('goes through every hop of ProxyJump a,b, in order', async () => {
+    const [a, b, c] = lab.hosts;
+    const { config } = configWithKnownHosts(readFileSync(lab.knownHosts, 'utf8'), 'yes', `Host behind-two-hops\n  HostName ${c.address}\n  ProxyJump ${a.alias},${b.alias}\n  User ferry\n  IdentityFile ${lab.identity}\n  UserKnownHostsFile ${lab.knownHosts}\n`);
+    const conn = track(labConnection('behind-two-hops', {}, config));
+    await conn.connect();
+    // hostC sees the connection come from hostB, which was reached through hostA
+    const [client] = (await conn.exec(['sh', '-c', 'echo "$SSH_CONNECTION"'])).stdout.trim().split(' ');
+    expect(client).toBe(b.address);
   });
 
   it('refuses a changed host key, naming the known_hosts file and line, without asking', async () => {
