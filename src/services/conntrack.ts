@@ -57,15 +57,25 @@ export const netfilterBackend: ConntrackBackend = {
     if (r.code !== 0) throw new Error(`${host.alias}: conntrack import failed: ${r.stderr.trim() || `exit ${r.code}`}`);
   },
   async snapshotThenChanges(host, addresses) {
-    let text = '';
+    // chunks are kept as they come and only the new one (with the tail before it) is searched for the marker:
+    // appending to one string and searching it all again was quadratic (200,000 flows: 14 s of extension host)
+    const marker = `${SNAPSHOT_END}\n`;
+    const chunks: string[] = [];
+    let length = 0;
+    let tail = '';
     let split = -1;
     const snapshot = deferred<ConntrackExportResult>();
     const session = await host.session(snapshotThenChangesArgv(addresses), (chunk) => {
-      text += chunk;
-      if (split < 0 && (split = text.indexOf(`${SNAPSHOT_END}\n`)) >= 0) {
-        const listed = text.slice(0, split);
-        snapshot.resolve({ ...parseExport(listed), bytes: Buffer.byteLength(listed) });
+      chunks.push(chunk);
+      if (split < 0) {
+        const at = (tail + chunk).indexOf(marker);
+        if (at >= 0) {
+          split = length - tail.length + at;
+          const listed = chunks.join('').slice(0, split);
+          snapshot.resolve({ ...parseExport(listed), bytes: Buffer.byteLength(listed) });
+        } else tail = (tail + chunk).slice(-(marker.length - 1));
       }
+      length += chunk.length;
     });
     void session.done.then((code) => snapshot.reject(new Error(`${host.alias}: the conntrack listing ended (exit ${code}) before its first result`)));
     snapshot.promise.catch(() => undefined);
@@ -77,7 +87,7 @@ export const netfilterBackend: ConntrackBackend = {
         session.end(); // its second listing is the last thing it does
         const code = await session.done;
         if (code !== 0) throw new Error(`${host.alias}: conntrack listing at the switchover failed (exit ${code})`);
-        const changed = text.slice(split + SNAPSHOT_END.length + 1);
+        const changed = chunks.join('').slice(split + marker.length);
         return { ...parseExport(changed), bytes: Buffer.byteLength(changed) };
       },
       cancel: () => session.close(),

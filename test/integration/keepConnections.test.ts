@@ -3,7 +3,7 @@ import type { MigrationOptions } from '../../src/core/migration';
 import { PROFILES } from '../../src/core/migration';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import { MigrationRunner } from '../../src/services/migration';
-import { guestDirty, holdEchoConnections, lab, labCtl, memoryLogger, onHost, waitFor } from './lab';
+import { dropLink, guestDirty, guestFilled, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, waitFor } from './lab';
 
 // The lab's strict ruleset (only established flows admitted to guests, nf_conntrack_tcp_loose=0): a host
 // without a flow's conntrack entry drops its packets. This is the problem "Keep TCP connections" solves.
@@ -61,4 +61,30 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
     expect(held.result.gate!.extraPauseMs).toBeGreaterThan(0);
     expect(onHost(A, 'virsh -q domstate tiny1').trim()).toBe('running');
   }, 120_000);
+
+  it('when the target\'s SSH link dies before the resume, the run still ends, is recorded, and says what went wrong', async () => {
+    // a registry that notices a dead link within ~3 s; the gate's channels to hostB were opened on the old link
+    const quick = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, memoryLogger());
+    quick.setHosts([A, B]);
+    const store = memoryStore();
+    const gated = new MigrationRunner(quick, store, () => 'qemu:///system', memoryLogger());
+    try {
+      await waitFor('hosts listed', () => quick.hosts.every((h) => h.domains), 20_000);
+      await guestFilled(tiny, 200, 'idle'); // at 20 MiB/s, ~10 s to move: time to cut hostB's link in the middle
+      const { record, done } = await gated.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid(), domainName: 'tiny1', options: { ...safe, bandwidthMiBps: 20, keepTcpConnections: true }, keepConnections: { addresses: [tiny], budgetMs: 200 } });
+      await waitFor('data flowing', () => (gated.get(record.id)?.last?.dataProcessed ?? 0) > 20 * 1048576, 30_000);
+      await dropLink(B, 6);
+      const end = await done;
+      expect(end.phase).toBe('completed');
+      expect(end.gate?.error).toMatch(new RegExp(`resuming on ${B}`));
+      expect(store.history.map((r) => r.id)).toEqual([record.id]);
+      // the source's failsafe resumes the domain on the target when Ferry could not
+      await waitFor('tiny1 running on hostB', () => onHost(B, 'virsh -q domstate tiny1 2>/dev/null || true').trim() === 'running', 60_000);
+    } finally {
+      gated.dispose();
+      quick.dispose();
+      guestDirty(tiny, 64, 'idle');
+      if (where() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
+    }
+  }, 180_000);
 });

@@ -134,6 +134,17 @@ describe('SSH transport against the lab', () => {
     await waitFor('the cancelled remote process to end', () => !running(), 10_000);
   });
 
+  it('stops a command that prints more than it may, and drops a line too long to hold, keeping the next', async () => {
+    const conn = track(labConnection(hostA.alias));
+    await conn.connect();
+    const flood = (await conn.exec(['sh', '-c', 'head -c 80000000 /dev/zero']).catch((e: unknown) => e)) as SshError;
+    expect(flood.message).toMatch(/printed more than 64 MiB; stopped/);
+    const lines: string[] = [];
+    const stream = await conn.stream(['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\000" x; echo; echo after'], (l) => lines.push(l));
+    await stream.done;
+    expect(lines).toEqual(['after']);
+  });
+
   it('reconnects with backoff after the link drops, and says so while it is down', async () => {
     const conn = track(labConnection(hostB.alias, { keepaliveIntervalMs: 300 }));
     await conn.connect();
