@@ -126,6 +126,10 @@ describe('live migration against the lab', () => {
   it('never starts a second migration of a domain that is migrating', async () => {
     guestDirty(tiny, 300, 'idle');
     const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: opts({ bandwidthMiBps: 20 }) });
+    // its log: in a directory of its own that only root may enter, made fresh (mktemp -d), the file new and private
+    const logDir = record.logPath!.replace(/\/virsh\.log$/, '');
+    expect(record.logPath).toMatch(/^\/tmp\/ferry-migrate\.[A-Za-z0-9]{10}\/virsh\.log$/);
+    expect(onHost(A, `stat -c '%a %U' ${logDir} ${record.logPath}`).trim().split('\n')).toEqual(['700 root', '600 root']);
     await expect(runner.start({ sourceAlias: A, targetAlias: C, domainUuid: uuidOf(), domainName: 'tiny1', options: opts() })).rejects.toThrow(/already being migrated/);
     // another Ferry (a reloaded window, a colleague) sees the job on the host and refuses too
     const other = new MigrationRunner(registry, { ...store, loadActive: () => [] }, () => 'qemu:///system', log);
@@ -133,6 +137,7 @@ describe('live migration against the lab', () => {
     other.dispose();
     await runner.abort(record.id);
     expect((await done).phase).toBe('aborted');
+    expect(onHost(A, `test -e ${logDir} && echo left || echo removed`).trim()).toBe('removed');
   }, 60_000);
 
   it('re-attaches after a reload and after the source link was down 5 s, and reports the real outcome', async () => {
