@@ -200,6 +200,17 @@ await step('context-menu-migrate-with-progress', async () => {
   // the chart grows while the migration runs (how fast is `npm run bench -- sampling`'s figure)
   const before = await points(monitor);
   await monitor.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, before + 10, { timeout: 20000 });
+  // zoom into the live chart (drag across it): 20 samples later the range shown is still the one chosen
+  const area = await monitor.locator('#chart .u-over').boundingBox();
+  await page.mouse.move(area.x + area.width * 0.2, area.y + area.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(area.x + area.width * 0.6, area.y + area.height / 2, { steps: 8 });
+  await page.mouse.up();
+  const zoomedTo = await monitor.locator('#chart').getAttribute('data-x-range');
+  const zoomedAt = await points(monitor);
+  await monitor.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, zoomedAt + 20, { timeout: 20000 });
+  const after = await monitor.locator('#chart').getAttribute('data-x-range');
+  if (after !== zoomedTo) throw new Error(`the zoom was lost as samples arrived: ${zoomedTo} → ${after}`);
   await shot('09b-monitor-live');
   await page.locator('.notification-toast.notification-fade-in-done', { hasText: 'completed' }).waitFor({ timeout: 60000 });
   await monitor.locator('#phase', { hasText: 'completed' }).waitFor({ timeout: 20000 });
@@ -214,6 +225,10 @@ await step('palette-migrate-back-safe-profile', async () => {
   await monitor.locator('#chart').click();
   await paletteMigrate(lab.hosts[0].alias, 'Safe');
   await page.getByRole('treeitem', { name: new RegExp(`^tiny1, running.*on ${lab.hosts[0].alias}$`) }).waitFor({ timeout: 60000 });
+  // two monitors of tiny1, each tab saying which run it shows
+  const tab = (from, to) => page.locator('.tabs-container .tab', { hasText: new RegExp(`tiny1 ${from}→${to} \\d`) });
+  await tab(lab.hosts[1].alias, lab.hosts[0].alias).waitFor({ timeout: 20000 });
+  await tab(lab.hosts[0].alias, lab.hosts[1].alias).waitFor();
 });
 
 await step('monitor-not-converging-then-abort', async () => {

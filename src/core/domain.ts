@@ -66,3 +66,10 @@ const ACTIONS_BY_STATE: Record<DomainState, LifecycleAction[]> = {
 export function actionsFor(state: DomainState): readonly LifecycleAction[] {
   return ACTIONS_BY_STATE[state];
 }
+
+const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked']);
+
+/** The tree's order: running (paused, migrating) domains first, then by name; a refresh does not reshuffle it. */
+export function treeOrder(a: Domain, b: Domain): number {
+  return Number(ACTIVE.has(b.state)) - Number(ACTIVE.has(a.state)) || a.name.localeCompare(b.name) || a.uuid.localeCompare(b.uuid);
+}

@@ -245,3 +245,21 @@ export function formatRate(bytesPerSecond: number | undefined): string {
   if (bytesPerSecond === undefined) return '?';
   return `${(bytesPerSecond / 1048576).toFixed(0)} MiB/s (${((bytesPerSecond * 8) / 1e9).toFixed(2)} Gbit/s)`;
 }
+
+/** A run's options in a few words, for pickers, summaries and the monitor. */
+export function describeOptions(o: MigrationOptions): string {
+  const parts = [o.p2p ? 'p2p' : 'client-managed'];
+  if (o.parallelConnections > 1) parts.push(`${o.parallelConnections} connections`);
+  if (o.zeroCopy) parts.push('zero-copy');
+  if (o.postcopy !== 'off') parts.push(o.postcopy === 'manual' ? 'postcopy (manual)' : 'postcopy after precopy');
+  if (o.compression !== 'none') parts.push(`${o.compression} compression`);
+  if (o.bandwidthMiBps !== undefined) parts.push(`cap ${o.bandwidthMiBps} MiB/s`);
+  if (o.maxDowntimeMs !== undefined) parts.push(`max downtime ${o.maxDowntimeMs} ms`);
+  if (o.autoConverge) parts.push('auto-converge');
+  if (o.tls) parts.push('TLS');
+  if (o.persistent) parts.push('persistent');
+  if (o.undefineSource) parts.push('undefine source');
+  if (o.copyStorage !== 'none') parts.push(`copy storage (${o.copyStorage})`);
+  if (o.keepTcpConnections) parts.push('keep TCP connections');
+  return parts.join(', ');
+}

@@ -1,5 +1,6 @@
 /** The configured hosts, each with its connection and inventory; created and disposed as the list changes. */
 import type { Event } from '../core/emitter';
+import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import type { HostConnectionOptions } from '../transport/hostConnection';
 import { HostConnection } from '../transport/hostConnection';
@@ -15,10 +16,11 @@ export interface RegistryOptions {
 
 export class HostRegistry {
   private readonly entries = new Map<string, HostInventory>();
-  private readonly changeEmitter = new Emitter<void>();
-  /** fires when the host list or any host's state or domains change */
-  readonly onDidChange: Event<void> = this.changeEmitter.event;
-  private readonly subscriptions = new Map<string, { dispose(): void }[]>();
+  private readonly changeEmitter = new Emitter<string | undefined>();
+  /** fires with the alias of a host whose state or domains changed; undefined when the host list itself did */
+  readonly onDidChange: Event<string | undefined> = this.changeEmitter.event;
+  /** per host: its connection, inventory and their subscriptions, ended together when the host leaves the list */
+  private readonly perHost = new Map<string, DisposableStore>();
   private readonly migrationEmitter = new Emitter<{ alias: string; domainName: string }>();
   /** a host's libvirt reported a migration of one of its domains (whoever started it) */
   readonly onDidSeeMigration = this.migrationEmitter.event;
@@ -44,26 +46,24 @@ export class HostRegistry {
   /** Make the registry hold exactly these hosts; new ones start connecting (without prompts). */
   setHosts(aliases: readonly string[]): void {
     const wanted = new Set(aliases);
-    for (const [alias, inventory] of this.entries) {
+    for (const alias of [...this.entries.keys()]) {
       if (wanted.has(alias)) continue;
-      this.subscriptions.get(alias)?.forEach((s) => s.dispose());
-      this.subscriptions.delete(alias);
-      inventory.connection.dispose();
-      inventory.dispose();
+      this.perHost.get(alias)?.dispose();
+      this.perHost.delete(alias);
       this.entries.delete(alias);
     }
     for (const alias of aliases) {
       if (this.entries.has(alias)) continue;
-      const connection = new HostConnection(alias, { ...this.options.connection, resolve: (a) => resolveHost(a, this.options.sshConfigPath()) }, this.log);
-      const inventory = new HostInventory(connection, this.options.libvirtUri(), this.log);
+      const store = new DisposableStore();
+      const connection = store.add(new HostConnection(alias, { ...this.options.connection, resolve: (a) => resolveHost(a, this.options.sshConfigPath()) }, this.log));
+      const inventory = store.add(new HostInventory(connection, this.options.libvirtUri(), this.log));
+      store.add(inventory.onDidChange(() => this.changeEmitter.fire(alias)));
+      store.add(inventory.onDidSeeMigration((domainName) => this.migrationEmitter.fire({ alias, domainName })));
       this.entries.set(alias, inventory);
-      this.subscriptions.set(alias, [
-        inventory.onDidChange(() => this.changeEmitter.fire()),
-        inventory.onDidSeeMigration((domainName) => this.migrationEmitter.fire({ alias, domainName })),
-      ]);
+      this.perHost.set(alias, store);
       connection.connect(false).catch(() => undefined);
     }
-    this.changeEmitter.fire();
+    this.changeEmitter.fire(undefined);
   }
 
   dispose(): void {

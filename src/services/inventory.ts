@@ -6,6 +6,7 @@
 import type { Domain, LifecycleAction } from '../core/domain';
 import type { DomainAddresses } from '../core/virsh';
 import type { Event } from '../core/emitter';
+import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import {
   addressesArgv,
@@ -52,9 +53,10 @@ const LIBVIRT_RETRY_MS = 5000;
 const ADDRESS_RETRY_MS = 10_000;
 
 export class HostInventory {
-  private readonly changeEmitter = new Emitter<void>();
+  private readonly disposables = new DisposableStore();
+  private readonly changeEmitter = this.disposables.add(new Emitter<void>());
   readonly onDidChange: Event<void> = this.changeEmitter.event;
-  private readonly migrationEmitter = new Emitter<string>();
+  private readonly migrationEmitter = this.disposables.add(new Emitter<string>());
   /** a domain's outgoing migration announced itself (a migration-iteration event), whoever started it */
   readonly onDidSeeMigration: Event<string> = this.migrationEmitter.event;
   domains: Domain[] | undefined;
@@ -71,8 +73,6 @@ export class HostInventory {
   private readonly addresses = new Map<string, DomainAddresses>();
   private readonly addressReads = new Map<string, number>();
   private readonly addressRetries = new Set<NodeJS.Timeout>();
-  private disposed = false;
-  private readonly subscriptions: { dispose(): void }[] = [];
 
   constructor(
     readonly connection: HostConnection,
@@ -81,11 +81,13 @@ export class HostInventory {
     /** how long a listing may take before the host shows as not answering */
     private readonly listTimeoutMs = DEFAULT_EXEC_TIMEOUT_MS,
   ) {
-    this.subscriptions.push(
+    this.disposables.add(
       connection.onDidConnect(() => {
         void this.refresh().catch(() => undefined);
         void this.watchEvents();
       }),
+    );
+    this.disposables.add(
       connection.onDidChangeState((s) => {
         if (s.kind !== 'connected') this.changeEmitter.fire();
       }),
@@ -262,14 +264,15 @@ export class HostInventory {
     return this.domains?.find((d) => d.uuid === uuid);
   }
 
+  private get disposed(): boolean {
+    return this.disposables.isDisposed;
+  }
+
   dispose(): void {
-    this.disposed = true;
     clearTimeout(this.debounce);
     clearTimeout(this.libvirtRetry);
     for (const t of this.addressRetries) clearTimeout(t);
     this.events?.close();
-    for (const s of this.subscriptions) s.dispose();
-    this.changeEmitter.dispose();
-    this.migrationEmitter.dispose();
+    this.disposables.dispose();
   }
 }

@@ -5,6 +5,7 @@
  * Records of running migrations are persisted, so a reloaded window or a reconnected host re-attaches.
  */
 import type { Event } from '../core/emitter';
+import { DisposableStore } from '../core/disposables';
 import { deferred, Emitter } from '../core/emitter';
 import type { JobStats, MigrationOptions } from '../core/migration';
 import {
@@ -23,10 +24,10 @@ import {
   targetUri,
 } from '../core/migration';
 import type { Versions } from '../core/hostFacts';
-import type { MigrationMarker, Sample } from '../core/monitor';
-import { isZeroedReading, percentOf, thinned, toSample } from '../core/monitor';
+import type { GateReport, MigrationEvent, MigrationRecord } from '../core/migrationRecord';
+import { FINISHED_PHASES, next, plannedRecord } from '../core/migrationRecord';
+import type { Sample } from '../core/monitor';
 import { JobReader } from './jobSampler';
-import type { Finding } from '../core/diagnosis';
 import type { Diagnosis } from './diagnosis';
 import { diagnoseMigration } from './diagnosis';
 import { addressListProblem, loadText, replaceText } from '../core/conntrack';
@@ -36,61 +37,6 @@ import { afterGoArgv, GO } from '../transport/quote';
 import { SshError } from '../transport/sshError';
 import type { HostRegistry } from './hostRegistry';
 import { LibvirtError, virshErrorText } from './inventory';
-
-export type MigrationPhase = 'starting' | 'running' | 'postcopy' | 'unknown' | 'completed' | 'failed' | 'aborted';
-
-export interface MigrationRecord {
-  id: string;
-  domainUuid: string;
-  domainName: string;
-  source: string;
-  /** the target host's alias; for a discovered migration, the connected host the domain appeared on, if any */
-  target: string;
-  /** unknown for a migration Ferry did not start (a `virsh migrate` in a shell, an orchestrator's) */
-  options?: MigrationOptions;
-  /** started by someone else, found through libvirt's events and job info */
-  discovered?: boolean;
-  startedAt: number;
-  finishedAt?: number;
-  /** on the source host: virsh migrate's output and its exit status ("ferry-exit=N"); none when discovered */
-  logPath?: string;
-  phase: MigrationPhase;
-  percent: number;
-  last?: JobStats;
-  /** ~10 per second, host time; thinned (every other dropped) past MAX_SAMPLES */
-  samples: Sample[];
-  markers: MigrationMarker[];
-  /** final job statistics (source's completed job) */
-  summary?: JobStats;
-  error?: string;
-  sourceVersions?: Versions;
-  targetVersions?: Versions;
-  /** "Keep TCP connections": the conntrack sync around a gated switchover */
-  gate?: GateReport;
-  /** "Why is it slow?", taken once a few seconds in (and again whenever asked) */
-  findings?: Finding[];
-  /** speed of the source's interface towards the target, Mbit/s */
-  linkMbps?: number;
-  /** loaded from someone's export, for comparison */
-  imported?: boolean;
-}
-
-export interface GateReport {
-  addresses: string[];
-  bulkEntries?: number;
-  /** flows new or changed since the bulk copy, listed and loaded at the switchover */
-  finalChanged?: number;
-  /** the domain's extra pause on the target: switchover seen → final import → resumed */
-  extraPauseMs?: number;
-  /** its parts: listing the flows on the source, loading the changed ones on the target, resuming there */
-  listMs?: number;
-  loadMs?: number;
-  resumeMs?: number;
-  /** flows not confirmed on the target when it was resumed (budget exceeded or import failed) */
-  missing?: number;
-  budgetExceeded?: boolean;
-  error?: string;
-}
 
 /** "Keep TCP connections": migrate with --suspend, sync conntrack, resume the target after the final import. */
 export interface KeepConnections {
@@ -117,22 +63,20 @@ export interface MigrationStore {
 /** the reader asks this often (a little over 10 Hz); a slower answer makes the next ask wait for it, never two in flight */
 const SAMPLE_INTERVAL_MS = 90;
 const READ_TIMEOUT_MS = 10_000;
-const MAX_SAMPLES = 20_000;
 /** the automatic diagnosis runs once this many samples (~3 s) into a run, when rates have settled a little */
 const DIAGNOSE_AFTER_SAMPLES = 30;
-const FINISHED: MigrationPhase[] = ['completed', 'failed', 'aborted'];
 
 export class MigrationRunner {
-  private readonly changeEmitter = new Emitter<MigrationRecord>();
+  private readonly disposables = new DisposableStore();
+  private readonly changeEmitter = this.disposables.add(new Emitter<MigrationRecord>());
   /** a migration started, changed phase or progress, or ended (not fired for every sample) */
   readonly onDidChange: Event<MigrationRecord> = this.changeEmitter.event;
-  private readonly sampleEmitter = new Emitter<{ record: MigrationRecord; sample: Sample }>();
+  private readonly sampleEmitter = this.disposables.add(new Emitter<{ record: MigrationRecord; sample: Sample }>());
   /** every sample, ~10 per second per running migration */
   readonly onDidSample = this.sampleEmitter.event;
   private readonly active = new Map<string, MigrationRecord>();
   private readonly watchers = new Map<string, Promise<MigrationRecord>>();
   private readonly abortRequested = new Set<string>();
-  private disposed = false;
 
   constructor(
     private readonly registry: HostRegistry,
@@ -141,9 +85,9 @@ export class MigrationRunner {
     private readonly log: Logger,
   ) {
     for (const record of store.loadActive()) {
-      this.active.set(record.id, { ...record, phase: 'unknown', markers: record.markers ?? [] });
+      this.active.set(record.id, next({ ...record, markers: record.markers ?? [] }, { kind: 'restored' }));
     }
-    this.subscriptions.push(
+    this.disposables.add(
       registry.onDidSeeMigration(({ alias, domainName }) => {
         const domain = registry.get(alias)?.domains?.find((d) => d.name === domainName);
         if (domain) void this.discover(alias, domain.uuid, domainName).catch((e: Error) => this.log.warn(`${alias}: a migration of ${domainName} was seen but could not be followed: ${e.message}`));
@@ -151,7 +95,6 @@ export class MigrationRunner {
     );
   }
 
-  private readonly subscriptions: { dispose(): void }[] = [];
   private readonly discovering = new Set<string>();
 
   /**
@@ -174,19 +117,7 @@ export class MigrationRunner {
       await Promise.all(others.map((h) => h.refresh().catch(() => undefined)));
       const target = others.find((h) => h.findDomain(domainUuid))?.alias ?? 'a host Ferry is not connected to';
       const startedAt = Date.now() - (stats.timeElapsedMs ?? 0);
-      const record: MigrationRecord = {
-        id: `${domainUuid}-${startedAt}`,
-        domainUuid,
-        domainName,
-        source: alias,
-        target,
-        discovered: true,
-        startedAt,
-        phase: 'running',
-        percent: 0,
-        samples: [],
-        markers: [],
-      };
+      const record = next(plannedRecord({ id: `${domainUuid}-${startedAt}`, domainUuid, domainName, source: alias, target, startedAt }), { kind: 'discovered' });
       this.log.info(`migration ${record.id}: found ${domainName} migrating ${alias} → ${target}, not started by Ferry; following it`);
       this.changed(record);
       void this.watch(record);
@@ -221,13 +152,19 @@ export class MigrationRunner {
     return this.active.get(id);
   }
 
-  private mark(record: MigrationRecord, kind: MigrationMarker['kind'], label: string) {
-    record.markers.push({ t: record.last?.timeElapsedMs ?? Date.now() - record.startedAt, kind, label });
+  /** The live record moved by `event` (next() decides), stored and announced if it changed. */
+  private apply(id: string, event: MigrationEvent): MigrationRecord | undefined {
+    const record = this.active.get(id);
+    if (!record) return undefined;
+    const moved = next(record, event);
+    if (moved !== record) this.changed(moved);
+    return moved;
   }
 
   private changed(record: MigrationRecord) {
     const before = this.active.get(record.id)?.phase;
-    if (!FINISHED.includes(record.phase)) this.active.set(record.id, record);
+    if (FINISHED_PHASES.includes(record.phase)) this.active.delete(record.id);
+    else this.active.set(record.id, record);
     // what is stored (a record without its samples) only matters when a migration starts, changes phase or ends
     if (before !== record.phase) void this.store.saveActive(this.running);
     this.changeEmitter.fire(record);
@@ -274,7 +211,7 @@ export class MigrationRunner {
     const logDir = made.stdout.trim();
     if (made.code !== 0 || !/^\/tmp\/ferry-migrate\.[A-Za-z0-9]{10}$/.test(logDir)) throw new Error(`could not make a private directory on ${input.sourceAlias}: ${made.stderr.trim() || logDir}`);
     const logPath = `${logDir}/virsh.log`;
-    const record: MigrationRecord = {
+    const planned = plannedRecord({
       id,
       domainUuid: input.domainUuid,
       domainName: input.domainName,
@@ -283,13 +220,9 @@ export class MigrationRunner {
       options: input.options,
       startedAt,
       logPath,
-      phase: 'starting',
-      percent: 0,
-      samples: [],
-      markers: [],
       sourceVersions: input.versions?.source,
       targetVersions: input.versions?.target,
-    };
+    });
     if (input.options.maxDowntimeMs !== undefined) {
       const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), { logLevel: 'info' });
       if (r.code !== 0) throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
@@ -300,7 +233,7 @@ export class MigrationRunner {
       const problem = addressListProblem(keep.addresses.join(' '), this.host(input.sourceAlias).domainsOtherThan(input.domainUuid));
       if (problem) throw new Error(`"Keep TCP connections": ${problem}.`);
       await Promise.all([netfilterBackend.check(source), netfilterBackend.check(this.host(input.targetAlias).connection)]);
-      record.gate = { addresses: keep.addresses };
+      planned.gate = { addresses: keep.addresses };
     }
     const destUri = targetUri(targetHost);
     const argv = migrateArgv(uri, input.domainUuid, destUri, input.options, !!keep);
@@ -308,7 +241,7 @@ export class MigrationRunner {
     // gate the domain waits paused on the target; if Ferry is gone by then, the source resumes it after a while.
     const inner = 'failsafe=$1; turi=$2; uuid=$3; shift 3; "$@"; rc=$?; echo "ferry-exit=$rc"; ' +
       'if [ "$rc" = 0 ] && [ "$failsafe" != 0 ]; then sleep "$failsafe"; virsh -q -c "$turi" resume "$uuid" >/dev/null 2>&1 && echo ferry-failsafe-resumed; fi';
-    const gate = keep ? this.prepareGate(record, logPath, keep, destUri) : undefined;
+    const gate = keep ? this.prepareGate(planned, logPath, keep, destUri) : undefined;
     const launch = await source.exec(
       // set -C: the log must be a new file (noclobber), never one found in its place
       ['sh', '-c', 'umask 077; set -C; log=$1; inner=$2; shift 2; : >"$log" || exit 1; set +C; setsid sh -c "$inner" ferry-migrate "$@" >>"$log" 2>&1 </dev/null & echo "$!"', 'ferry', logPath, inner,
@@ -319,7 +252,8 @@ export class MigrationRunner {
       gate?.switchoverSeen(-1);
       throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
     }
-    this.log.info(`migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${record.logPath} on ${input.sourceAlias})`);
+    this.log.info(`migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${logPath} on ${input.sourceAlias})`);
+    const record = next(planned, { kind: 'launched' });
     this.changed(record);
     if (gate) this.gates.set(record.id, gate);
     return { record, done: this.watch(record) };
@@ -428,7 +362,8 @@ export class MigrationRunner {
     let sawJob = false;
     let reader: JobReader | undefined;
     try {
-      while (!this.disposed) {
+      while (!this.disposables.isDisposed) {
+        record = this.active.get(record.id) ?? record; // steering moves the live record between readings
         const source = this.host(record.source);
         const askedAt = performance.now();
         try {
@@ -449,9 +384,9 @@ export class MigrationRunner {
         } catch (e) {
           reader?.close();
           reader = undefined;
-          if (record.phase !== 'unknown') {
-            record = { ...record, phase: 'unknown' };
-            this.changed(record);
+          const lost = next(record, { kind: 'linkLost' });
+          if (lost !== record) {
+            this.changed((record = lost));
             this.log.warn(`migration ${record.id}: lost sight of ${record.source} (${(e as Error).message}); the migration goes on without Ferry, re-attaching when the host is back`);
           }
           if (!(e instanceof SshError)) this.log.error(`migration ${record.id}: ${(e as Error).message}`);
@@ -468,24 +403,16 @@ export class MigrationRunner {
 
   /** A reading of a running job: appended to the samples; the record changes only when phase or progress does. */
   private sampled(record: MigrationRecord, stats: JobStats): MigrationRecord {
-    const sample = toSample(stats);
-    if (sample && isZeroedReading(sample, record.samples.at(-1))) return record;
-    // a switch asked for by hand (switchToPostcopy) shows in the active record before the job's own figures do
-    const wasPostcopy = record.phase === 'postcopy' || this.active.get(record.id)?.phase === 'postcopy';
-    const phase: MigrationPhase = wasPostcopy || (stats.postcopyRequests ?? 0) > 0 ? 'postcopy' : 'running';
-    if (phase === 'postcopy' && !wasPostcopy) this.mark(record, 'postcopy', 'postcopy');
-    const percent = sample ? percentOf(sample, record.percent) : record.percent;
-    const changed = phase !== record.phase || percent !== record.percent;
-    record = Object.assign(changed ? { ...record } : record, { phase, percent, last: stats });
-    if (sample) {
-      record.samples.push(sample);
-      if (record.samples.length === DIAGNOSE_AFTER_SAMPLES) void this.diagnose(record.id).catch((e: Error) => this.log.warn(`migration ${record.id}: diagnosis failed: ${e.message}`));
-      if (record.samples.length > MAX_SAMPLES) record.samples = thinned(record.samples, MAX_SAMPLES);
-      this.active.set(record.id, record);
-      this.sampleEmitter.fire({ record, sample });
+    const lastBefore = record.samples.at(-1);
+    const moved = next(record, { kind: 'sampled', stats });
+    const sample = moved.samples.at(-1);
+    if (sample && sample !== lastBefore) {
+      if (moved.samples.length === DIAGNOSE_AFTER_SAMPLES) void this.diagnose(moved.id).catch((e: Error) => this.log.warn(`migration ${moved.id}: diagnosis failed: ${e.message}`));
+      this.active.set(moved.id, moved);
+      this.sampleEmitter.fire({ record: moved, sample });
     }
-    if (changed) this.changed(record);
-    return record;
+    if (moved !== record) this.changed(moved);
+    return moved;
   }
 
   /** Probe both hosts and keep the findings with the run (they go into its history). */
@@ -523,25 +450,23 @@ export class MigrationRunner {
     const gate = this.gates.get(record.id);
     if (gate) {
       gate.switchoverSeen(exitCode);
-      record = { ...record, gate: await gate.done };
+      record = next(record, { kind: 'gateDone', report: await gate.done });
       this.gates.delete(record.id);
     }
     const source = this.host(record.source).connection;
     const errorText = output.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')).join(': ');
-    const abortRequested = this.abortRequested.has(record.id);
-    let phase: MigrationPhase = exitCode === 0 ? 'completed' : abortRequested || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';
     if (exitCode !== 0) this.log.debug(`migration ${record.id}: ${output.trim()}`);
     let summary: JobStats | undefined;
     const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
     if (completed?.code === 0) summary = parseJobStats(completed.stdout);
+    let targetProblem: string | undefined;
     const target = this.registry.get(record.target);
-    if (phase === 'completed' && target) {
+    if (exitCode === 0 && target) {
       // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
       await target.refresh().catch(() => undefined);
       const there = target.findDomain(record.domainUuid);
       if (!there || (there.state !== 'running' && there.state !== 'paused')) {
-        phase = 'failed';
-        record = { ...record, error: `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}` };
+        targetProblem = `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}`;
       }
       if (!summary || summary.type !== 'completed') {
         const incoming = await target.connection.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
@@ -550,26 +475,12 @@ export class MigrationRunner {
     }
     this.host(record.source).migrationEnded(record.domainName);
     await this.host(record.source).refresh().catch(() => undefined);
-    const end = summary?.timeElapsedMs ?? record.last?.timeElapsedMs ?? Date.now() - record.startedAt;
-    if (phase === 'completed' && summary?.downtimeMs !== undefined) {
-      record.markers.push({ t: Math.max(0, end - summary.downtimeMs), kind: 'paused', label: `switchover: paused ${summary.downtimeMs} ms` });
-    }
-    if (record.gate?.extraPauseMs !== undefined) record.markers.push({ t: end, kind: 'resumed', label: `resumed on ${record.target} after the conntrack gate (+${record.gate.extraPauseMs} ms)` });
-    record.markers.push({ t: end, kind: phase === 'completed' ? 'completed' : phase === 'aborted' ? 'aborted' : 'failed', label: phase });
-    const done: MigrationRecord = {
-      ...record,
-      phase,
-      percent: phase === 'completed' ? 100 : record.percent,
-      finishedAt: Date.now(),
-      summary: summary?.type === 'completed' ? summary : undefined,
-      error: record.error ?? (phase === 'completed' ? undefined : abortRequested ? `aborted on request${errorText ? ` (libvirt: ${errorText})` : ''}` : errorText || `virsh migrate exited with ${exitCode}`),
-    };
-    this.active.delete(record.id);
+    const done = next(record, { kind: 'ended', exitCode, errorText, abortRequested: this.abortRequested.has(record.id), summary, targetProblem, at: Date.now() });
     this.abortRequested.delete(record.id);
     if (record.logPath) await source.exec(['sh', '-c', 'rm -f -- "$1" && rmdir -- "${1%/*}"', 'ferry-clean', record.logPath]).catch(() => undefined);
     await this.store.addToHistory(done);
     this.changed(done);
-    this.log.info(`migration ${record.id}: ${phase}${done.error ? `: ${done.error}` : ''}`);
+    this.log.info(`migration ${record.id}: ${done.phase}${done.error ? `: ${done.error}` : ''}`);
     return done;
   }
 
@@ -578,11 +489,7 @@ export class MigrationRunner {
     if (!record) throw new Error('that migration is not running any more');
     return this.host(record.source).connection.exec(build(this.uri(), record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 }).then((r) => {
       if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
-      const live = this.active.get(id);
-      if (live && marker) {
-        this.mark(live, 'steer', marker);
-        this.changed({ ...live });
-      }
+      if (marker) this.apply(id, { kind: 'steered', label: marker });
     });
   }
 
@@ -596,10 +503,7 @@ export class MigrationRunner {
     const record = this.active.get(id);
     if (record?.options && record.options.postcopy === 'off') throw new Error('this migration was started without postcopy enabled; it cannot switch');
     await this.steer(id, postcopyArgv, 'switching to postcopy');
-    const live = this.active.get(id) ?? record;
-    if (!live || live.phase === 'postcopy') return;
-    this.mark(live, 'postcopy', 'postcopy (switched by hand)');
-    this.changed({ ...live, phase: 'postcopy' });
+    this.apply(id, { kind: 'steered', label: 'postcopy (switched by hand)', postcopy: true });
   }
   async abort(id: string) {
     this.abortRequested.add(id);
@@ -607,10 +511,7 @@ export class MigrationRunner {
   }
 
   dispose(): void {
-    this.disposed = true;
-    for (const s of this.subscriptions) s.dispose();
-    this.changeEmitter.dispose();
-    this.sampleEmitter.dispose();
+    this.disposables.dispose();
   }
 }
 

@@ -7,7 +7,7 @@ import type { Finding } from '../core/diagnosis';
 import type { Versions } from '../core/hostFacts';
 import type { JobStats, JobType, MigrationOptions } from '../core/migration';
 import type { MigrationMarker, Sample } from '../core/monitor';
-import type { GateReport, MigrationPhase, MigrationRecord } from './migration';
+import type { GateReport, MigrationPhase, MigrationRecord } from '../core/migrationRecord';
 
 /** the largest run file read (a real run of 20,000 samples exports to about 4 MiB) */
 export const MAX_RUN_FILE_BYTES = 32 * 1024 * 1024;
@@ -34,7 +34,7 @@ const oneOf = <T extends string>(v: unknown, allowed: readonly T[]): T | undefin
 /** drop the keys whose value is undefined, so a rebuilt object holds only what was valid */
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
-const PHASES: readonly MigrationPhase[] = ['starting', 'running', 'postcopy', 'unknown', 'completed', 'failed', 'aborted'];
+const PHASES: readonly MigrationPhase[] = ['planned', 'starting', 'running', 'postcopy', 'unknown', 'completed', 'failed', 'aborted'];
 const MARKER_KINDS: readonly MigrationMarker['kind'][] = ['postcopy', 'paused', 'resumed', 'steer', 'completed', 'failed', 'aborted'];
 const JOB_TYPES: readonly JobType[] = ['none', 'bounded', 'unbounded', 'completed', 'failed', 'cancelled'];
 const SEVERITIES: readonly Finding['severity'][] = ['problem', 'warning', 'info'];

@@ -8,9 +8,10 @@ import { Emitter } from '../core/emitter';
 import type { Argv } from '../core/virsh';
 import { addKnownHost } from './knownHostsStore';
 import type { Logger } from './logger';
-import type { ExecOptions, ExecResult, RemoteSession, RemoteStream, UnknownHostKey } from './sshConnection';
+import type { ExecOptions, ExecResult, RemoteSession, RemoteStream } from './sshConnection';
 import { SshConnection } from './sshConnection';
 import type { ResolvedHost } from './sshConfig';
+import type { UnknownHostKey } from './sshError';
 import { SshError, UnknownHostKeyError } from './sshError';
 
 export type ConnectionState =

@@ -15,18 +15,6 @@ import { killOnHangupArgv, remoteCommand, shellCommand } from './quote';
 import type { ResolvedHost } from './sshConfig';
 import { classifyConnectError, SshError, UnknownHostKeyError } from './sshError';
 
-export interface UnknownHostKey {
-  alias: string;
-  /** the name checked and stored in known_hosts, e.g. "10.0.0.11" or "[host]:2222" */
-  knownHostsName: string;
-  keyType: string;
-  fingerprint: string;
-  /** raw SSH wire-format public key, to store once accepted */
-  key: Buffer;
-  /** where an accepted key will be written */
-  knownHostsFile: string;
-  otherKeyTypes: string[];
-}
 
 export interface ConnectOptions {
   connectTimeoutMs: number;

@@ -1,4 +1,16 @@
-import type { UnknownHostKey } from './sshConnection';
+/** An unknown host key, with what a person needs to decide (the fingerprint) and what to store if they trust it. */
+export interface UnknownHostKey {
+  alias: string;
+  /** the name checked and stored in known_hosts, e.g. "10.0.0.11" or "[host]:2222" */
+  knownHostsName: string;
+  keyType: string;
+  fingerprint: string;
+  /** raw SSH wire-format public key, to store once accepted */
+  key: Buffer;
+  /** where an accepted key will be written */
+  knownHostsFile: string;
+  otherKeyTypes: string[];
+}
 
 /** Why a connection or a remote command failed, in words a user can act on. */
 export type SshErrorKind =

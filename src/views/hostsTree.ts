@@ -3,7 +3,9 @@ import * as vscode from 'vscode';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
 import type { HostInventory } from '../services/inventory';
-import type { DomainNode, MessageNode, TreeNode } from './nodes';
+import { DisposableStore } from '../core/disposables';
+import { treeOrder } from '../core/domain';
+import type { DomainNode, HostNode, MessageNode, TreeNode } from './nodes';
 import { domainTreeItem, hostTreeItem, messageTreeItem } from './nodes';
 
 export function messageFor(inventory: HostInventory): MessageNode | undefined {
@@ -32,16 +34,45 @@ export function messageFor(inventory: HostInventory): MessageNode | undefined {
   return undefined;
 }
 
+/** changes that arrive within this long are drawn together (a burst of domain events, a migration's progress) */
+const COALESCE_MS = 50;
+
 export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<TreeNode | undefined>();
+  private readonly disposables = new DisposableStore();
+  private readonly emitter = this.disposables.add(new vscode.EventEmitter<TreeNode | undefined>());
   readonly onDidChangeTreeData = this.emitter.event;
-  private readonly subscriptions: { dispose(): void }[];
+  /** one node object per host: VS Code redraws an element it is given back by identity */
+  private readonly hostNodes = new Map<string, HostNode>();
+  private readonly dirty = new Set<string>();
+  private everything = false;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly registry: HostRegistry,
     private readonly migrations: MigrationRunner,
   ) {
-    this.subscriptions = [registry.onDidChange(() => this.emitter.fire(undefined)), migrations.onDidChange(() => this.emitter.fire(undefined))];
+    this.disposables.add(registry.onDidChange((alias) => this.changed(alias)));
+    // a migration's progress shows on its two hosts' domain rows, and nowhere else
+    this.disposables.add(migrations.onDidChange((m) => [m.source, m.target].forEach((alias) => this.changed(alias))));
+  }
+
+  private hostNode(alias: string): HostNode {
+    let node = this.hostNodes.get(alias);
+    if (!node) this.hostNodes.set(alias, (node = { kind: 'host', alias }));
+    return node;
+  }
+
+  private changed(alias: string | undefined) {
+    if (alias === undefined) this.everything = true;
+    else this.dirty.add(alias);
+    this.flushTimer ??= setTimeout(() => {
+      if (this.disposables.isDisposed) return;
+      this.flushTimer = undefined;
+      if (this.everything) this.emitter.fire(undefined);
+      else for (const a of this.dirty) if (this.registry.get(a)) this.emitter.fire(this.hostNode(a));
+      this.everything = false;
+      this.dirty.clear();
+    }, COALESCE_MS);
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -52,14 +83,14 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   getChildren(node?: TreeNode): TreeNode[] {
-    if (!node) return this.registry.hosts.map((h) => ({ kind: 'host', alias: h.alias }));
+    if (!node) return this.registry.hosts.map((h) => this.hostNode(h.alias));
     if (node.kind !== 'host') return [];
     const inventory = this.registry.get(node.alias);
     if (!inventory) return [];
     const message = messageFor(inventory);
     if (message) return [message];
     if (inventory.connection.state.kind !== 'connected') return [];
-    return (inventory.domains ?? []).map((domain): DomainNode => {
+    return [...(inventory.domains ?? [])].sort(treeOrder).map((domain): DomainNode => {
       const m = this.migrations.findByDomain(domain.uuid);
       const migration = m && (m.source === node.alias || m.target === node.alias)
         ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent }
@@ -69,11 +100,11 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.kind === 'host' ? undefined : { kind: 'host', alias: node.alias };
+    return node.kind === 'host' ? undefined : this.hostNode(node.alias);
   }
 
   dispose(): void {
-    for (const s of this.subscriptions) s.dispose();
-    this.emitter.dispose();
+    clearTimeout(this.flushTimer);
+    this.disposables.dispose();
   }
 }

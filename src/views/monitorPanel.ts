@@ -5,14 +5,15 @@
  */
 import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration';
+import { describeOptions } from '../core/migration';
+import { DisposableStore } from '../core/disposables';
 import { escapeIcons } from '../core/text';
-import type { MigrationRecord } from '../services/migration';
+import type { MigrationRecord } from '../core/migrationRecord';
 import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../services/runFile';
 import { pickOne } from '../vscode/ask';
+import { Commands } from '../vscode/contributions';
 import type { FerryContext } from '../vscode/context';
 import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from '../webview/protocol';
-import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from '../commands/migration/steer';
-import { describeOptions } from '../commands/migration/summary';
 import { UserCancelled } from '../vscode/runCommand';
 
 export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
@@ -79,6 +80,16 @@ function samplesCsv(r: MigrationRecord): string {
   return ['t_ms,throughput_Bps,dirty_Bps,remaining_B,processed_B,total_B,iteration,expected_downtime_ms,throttle_pct', ...rows].join('\n') + '\n';
 }
 
+/** A tab's title says which run it shows: "tiny1 hostA→hostB 21:40:12" (the domain only once, for the second of a pair). */
+function runTitle(r: { domainName: string; source?: string; target?: string; startedAt?: number }, withName = true): string {
+  if (r.source === undefined || r.target === undefined || r.startedAt === undefined) return `Migration: ${r.domainName}`;
+  const at = new Date(r.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return `${withName ? `${r.domainName} ` : ''}${r.source}→${r.target} ${at}`;
+}
+
+/** What a panel shows of a run besides its samples: when this changes, the run is sent to the panel again. */
+const shownState = (r: MigrationRecord) => JSON.stringify([r.phase, r.error, r.findings?.length, r.gate, r.summary?.type, r.linkMbps]);
+
 interface Entry {
   panel: vscode.WebviewPanel;
   runId: string;
@@ -87,25 +98,28 @@ interface Entry {
   /** the run as last loaded (finished runs come from history) */
   record?: MigrationRecord;
   compare?: MigrationRecord;
+  /** shownState of the run last sent */
+  sent?: string;
 }
 
 export class MonitorPanels implements vscode.Disposable {
   private readonly entries = new Set<Entry>();
-  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
 
   constructor(
     private readonly ctx: FerryContext,
     private readonly extensionUri: vscode.Uri,
   ) {
-    this.subscriptions.push(
+    for (const d of [
       ctx.migrations.onDidSample(({ record, sample }) => {
         for (const e of this.entries) {
           if (e.runId !== record.id || !e.panel.visible || e.compareId) continue;
           this.post(e, { type: 'samples', id: record.id, samples: [sample], phase: record.phase, markers: record.markers });
         }
       }),
+      // progress reaches a panel as samples; the whole run is sent again only when what it shows besides them changes
       ctx.migrations.onDidChange((record) => {
-        for (const e of this.entries) if (e.runId === record.id && !e.compareId) void this.refresh(e, record);
+        for (const e of this.entries) if (e.runId === record.id && !e.compareId && e.sent !== shownState(record)) void this.refresh(e, record);
       }),
       vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: MonitorState | undefined) => {
@@ -117,17 +131,17 @@ export class MonitorPanels implements vscode.Disposable {
           this.attach(panel, state.runId, state.domainUuid, state.compareId);
         },
       }),
-    );
+    ]) this.disposables.add(d);
   }
 
   /**
    * Open (or reveal) the panel of a run; with compareId, the A/B overlay of the two. preserveFocus when Ferry opens it
    * by itself (a migration starting), so it does not take the keyboard from whatever the user is doing.
    */
-  open(record: { id: string; domainUuid: string; domainName: string }, { compareId, preserveFocus = false }: { compareId?: string; preserveFocus?: boolean } = {}): void {
+  open(record: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number }, { compareId, preserveFocus = false }: { compareId?: string; preserveFocus?: boolean } = {}): void {
     const existing = [...this.entries].find((e) => e.runId === record.id && e.compareId === compareId);
     if (existing) return existing.panel.reveal(undefined, preserveFocus);
-    const title = compareId ? `Compare: ${record.domainName}` : `Migration: ${record.domainName}`;
+    const title = compareId ? `Compare: ${record.domainName}` : runTitle(record);
     const panel = vscode.window.createWebviewPanel(MONITOR_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
@@ -161,11 +175,14 @@ export class MonitorPanels implements vscode.Disposable {
   private async refresh(e: Entry, live?: MigrationRecord) {
     e.record = live ?? (await this.load(e.domainUuid, e.runId));
     if (e.compareId) e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
+    if (e.record) e.panel.title = e.compare ? `Compare: ${runTitle(e.record)} ↔ ${runTitle(e.compare, false)}` : runTitle(e.record);
     if (!e.record) {
       e.panel.webview.html = `<!DOCTYPE html><html><body><p>This migration run is no longer in Ferry's history.</p></body></html>`;
       return;
     }
-    if (e.panel.visible) this.post(e, { type: 'runs', run: toRunView(e.record), compare: e.compare && toRunView(e.compare) });
+    if (!e.panel.visible) return;
+    e.sent = shownState(e.record);
+    this.post(e, { type: 'runs', run: toRunView(e.record), compare: e.compare && toRunView(e.compare) });
   }
 
   private post(e: Entry, message: ToWebview) {
@@ -183,14 +200,16 @@ export class MonitorPanels implements vscode.Disposable {
         throw new Error(`This panel shows ${r.imported ? 'an imported run' : 'a finished run'}; it cannot steer a migration.`);
       }
       switch (action) {
+        // steering goes through the commands (views and commands do not import each other both ways); they
+        // report their own errors
         case 'setBandwidth':
-          return await setBandwidth(this.ctx, node);
+          return void (await vscode.commands.executeCommand(Commands.migrationSetBandwidth, node));
         case 'setMaxDowntime':
-          return await setMaxDowntime(this.ctx, node);
+          return void (await vscode.commands.executeCommand(Commands.migrationSetMaxDowntime, node));
         case 'postcopy':
-          return await switchToPostcopy(this.ctx, node);
+          return void (await vscode.commands.executeCommand(Commands.migrationPostcopy, node));
         case 'abort':
-          return await abortMigration(this.ctx, node);
+          return void (await vscode.commands.executeCommand(Commands.migrationAbort, node));
         case 'diagnose': {
           this.post(e, { type: 'diagnosing' });
           const d = await this.ctx.migrations.diagnose(r.id);
@@ -280,7 +299,7 @@ export class MonitorPanels implements vscode.Disposable {
 
   dispose(): void {
     for (const e of [...this.entries]) e.panel.dispose();
-    this.subscriptions.forEach((s) => s.dispose());
+    this.disposables.dispose();
   }
 }
 

@@ -11,7 +11,7 @@ export interface FerryContext {
   libvirtUri(): string;
   conntrackBudgetMs(): number;
   /** open (or reveal) the monitor panel of a run Ferry just started, leaving the focus where it is */
-  openMonitor(run: { id: string; domainUuid: string; domainName: string }): void;
+  openMonitor(run: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number }): void;
   log: Logger;
   showLog(): void;
 }

@@ -8,7 +8,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration';
-import type { MigrationRecord, MigrationStore } from '../services/migration';
+import type { MigrationStore } from '../services/migration';
+import type { MigrationRecord } from '../core/migrationRecord';
 import { isDomainUuid, isRunId } from '../services/runFile';
 
 const ACTIVE_KEY = 'ferry.migrations.active';

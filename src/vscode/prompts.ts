@@ -1,6 +1,6 @@
 /** The decisions the transport asks a person for: trusting a host key, a key passphrase. */
 import * as vscode from 'vscode';
-import type { UnknownHostKey } from '../transport/sshConnection';
+import type { UnknownHostKey } from '../transport/sshError';
 import { askText } from './ask';
 import { config } from './config';
 

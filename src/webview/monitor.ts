@@ -228,6 +228,8 @@ function buildChart() {
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
       plugins: [overlayPlugin(), wheelZoomPlugin()],
+      // the x range shown, for tests and tools that check a zoom survives new samples
+      hooks: { setScale: [(u, key) => void (key === 'x' && (box.dataset.xRange = `${u.scales.x.min?.toFixed(3)}..${u.scales.x.max?.toFixed(3)}`))] },
     },
     chartData(),
     box,
@@ -322,11 +324,21 @@ function renderAll() {
 window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
   const m = e.data;
   if (m.type === 'runs') {
+    // the same run again (its phase or findings changed): the chart is updated, the user's zoom and pan kept
+    const same = !!plot && run?.id === m.run.id && compare?.id === m.compare?.id;
     run = m.run;
     compare = m.compare;
+    vscode.setState({ runId: run.id, domainUuid: run.domainUuid, compareId: compare?.id });
+    if (same) {
+      renderHeader();
+      updateChart();
+      renderTable();
+      renderFindings(run.findings);
+      renderCompare();
+      return;
+    }
     previousPercent = 0;
     zoomed = false;
-    vscode.setState({ runId: run.id, domainUuid: run.domainUuid, compareId: compare?.id });
     renderAll();
   } else if (m.type === 'samples' && run && m.id === run.id) {
     run.samples.push(...m.samples);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationOptions } from '../../src/core/migration';
 import { PROFILES } from '../../src/core/migration';
 import { HostRegistry } from '../../src/services/hostRegistry';
-import type { MigrationRecord } from '../../src/services/migration';
+import type { MigrationRecord } from '../../src/core/migrationRecord';
 import { MigrationRunner } from '../../src/services/migration';
 import { runPreflight } from '../../src/services/preflight';
 import { dropLink, guestDirty, guestStatus, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, tiny1, waitFor } from './lab';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostConnection } from '../../src/transport/hostConnection';
-import type { UnknownHostKey } from '../../src/transport/sshConnection';
+import type { UnknownHostKey } from '../../src/transport/sshError';
 import { SshError } from '../../src/transport/sshError';
 import { dropLink, lab, labConnection, onHost, waitFor } from './lab';
 

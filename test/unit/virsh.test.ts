@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { domainStateFrom } from '../../src/core/domain';
+import type { Domain } from '../../src/core/domain';
+import { domainStateFrom, treeOrder } from '../../src/core/domain';
 import { addressesArgv, domainsFrom, lifecycleArgv, parseAddresses, parseDomainList, parseDomstats, parseEventLine } from '../../src/core/virsh';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
@@ -122,5 +123,14 @@ describe('names that came back from libvirt with a line feed (a CR stored raw, r
     expect([...stats.keys()]).toEqual(['tiny1', 'cr\ntouch x']);
     expect(stats.get('tiny1')!.state).toBe(1);
     expect(stats.get('cr\ntouch x')!.state).toBe(5);
+  });
+});
+
+describe('the tree\'s order of domains', () => {
+  it('puts running ones first, then goes by name, whatever order libvirt listed them in', () => {
+    const d = (name: string, state: Domain['state'], uuid = name): Domain => ({ uuid, name, state, stateReason: 0, ips: [], heardIps: [] });
+    const listed = [d('web', 'shutoff'), d('db', 'running'), d('app', 'shutoff'), d('cache', 'paused'), d('api', 'running')];
+    expect([...listed].sort(treeOrder).map((x) => x.name)).toEqual(['api', 'cache', 'db', 'app', 'web']);
+    expect([...listed].reverse().sort(treeOrder).map((x) => x.name)).toEqual(['api', 'cache', 'db', 'app', 'web']);
   });
 });

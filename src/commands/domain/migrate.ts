@@ -4,15 +4,15 @@ import { addressListProblem } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
 import { escapeIcons } from '../../core/text';
 import type { MigrationOptions, ProfileId } from '../../core/migration';
-import { formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration';
-import type { MigrationRecord } from '../../services/migration';
+import { describeOptions, formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration';
+import type { MigrationRecord } from '../../core/migrationRecord';
 import type { PreflightCheck } from '../../services/preflight';
 import { runPreflight } from '../../services/preflight';
 import { askText, pickMany, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
-import { describeOptions, summarize } from '../migration/summary';
+import { summarize } from '../migration/summary';
 import { addressPrompt, pickDomain, selectedNodes } from '../pickers';
 
 const migratable = (d: Domain) => d.state === 'running' || d.state === 'paused';

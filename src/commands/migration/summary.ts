@@ -1,24 +1,6 @@
 /** The completion summary shown in the notification and written to the log. */
-import { formatBytes, formatRate } from '../../core/migration';
-import type { MigrationOptions } from '../../core/migration';
-import type { MigrationRecord } from '../../services/migration';
-
-export function describeOptions(o: MigrationOptions): string {
-  const parts = [o.p2p ? 'p2p' : 'client-managed'];
-  if (o.parallelConnections > 1) parts.push(`${o.parallelConnections} connections`);
-  if (o.zeroCopy) parts.push('zero-copy');
-  if (o.postcopy !== 'off') parts.push(o.postcopy === 'manual' ? 'postcopy (manual)' : 'postcopy after precopy');
-  if (o.compression !== 'none') parts.push(`${o.compression} compression`);
-  if (o.bandwidthMiBps !== undefined) parts.push(`cap ${o.bandwidthMiBps} MiB/s`);
-  if (o.maxDowntimeMs !== undefined) parts.push(`max downtime ${o.maxDowntimeMs} ms`);
-  if (o.autoConverge) parts.push('auto-converge');
-  if (o.tls) parts.push('TLS');
-  if (o.persistent) parts.push('persistent');
-  if (o.undefineSource) parts.push('undefine source');
-  if (o.copyStorage !== 'none') parts.push(`copy storage (${o.copyStorage})`);
-  if (o.keepTcpConnections) parts.push('keep TCP connections');
-  return parts.join(', ');
-}
+import { describeOptions, formatBytes, formatRate } from '../../core/migration';
+import type { MigrationRecord } from '../../core/migrationRecord';
 
 export function summarize(r: MigrationRecord): string[] {
   const s = r.summary;

@@ -1,0 +1,66 @@
+/**
+ * Ferry's layers (shared/design/architecture.md), checked by `npm run lint`: imports only point down.
+ *   extension.ts → views, commands, webview(panels) → vscode/ → services → transport → core
+ * core is pure (no vscode, no ssh2, nothing of Ferry's outer layers); transport is Node only (no vscode);
+ * services hold no UI; views and commands do not import each other both ways; no cycles anywhere.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', comment: 'a cycle ties modules that should stand apart', from: {}, to: { circular: true } },
+    {
+      name: 'core-is-pure',
+      severity: 'error',
+      comment: 'core: models, argv builders, parsers, rules; no vscode, no ssh2, nothing from an outer layer',
+      from: { path: '^src/core/' },
+      to: { path: '^src/(transport|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^(vscode|ssh2)$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'core-types-stay-in-core',
+      severity: 'error',
+      comment: 'core may not even name the types of an outer layer',
+      from: { path: '^src/core/' },
+      to: { path: '^src/(transport|services|vscode|views|commands|webview)/' },
+    },
+    {
+      name: 'transport-only-core',
+      severity: 'error',
+      comment: 'transport: ssh2 and Node; of Ferry only core',
+      from: { path: '^src/transport/' },
+      to: { path: '^src/(services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'services-no-ui',
+      severity: 'error',
+      comment: 'services: orchestration without UI; questions come in as callbacks',
+      from: { path: '^src/services/' },
+      to: { path: '^src/(vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'views-not-commands',
+      severity: 'error',
+      comment: 'commands may use views (their nodes); views reach commands by id (vscode.commands), never by import',
+      from: { path: '^src/views/' },
+      to: { path: '^src/commands/' },
+    },
+    {
+      name: 'vscode-glue-not-above',
+      severity: 'error',
+      comment: 'src/vscode is glue shared by views, commands and panels: it imports none of them',
+      from: { path: '^src/vscode/' },
+      to: { path: '^src/(views|commands)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'nothing-imports-the-root',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^src/extension\\.ts$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    exclude: { path: '^src/webview/monitor\\.ts$' },
+  },
+};

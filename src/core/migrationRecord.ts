@@ -1,0 +1,158 @@
+/**
+ * A migration as Ferry records it: live while it runs, then in the history (and in exports), and the one function
+ * that moves it from phase to phase. Shared by the services that run migrations and by the views, commands and
+ * files that show or store them.
+ *
+ *   planned → starting → running ⇄ postcopy → completed | failed | aborted
+ *   (discovered: → running;  unknown while its source cannot be reached, from any live phase)
+ */
+import type { Finding } from './diagnosis';
+import type { Versions } from './hostFacts';
+import type { JobStats, MigrationOptions } from './migration';
+import type { MigrationMarker, Sample } from './monitor';
+import { isZeroedReading, percentOf, thinned, toSample } from './monitor';
+
+export type MigrationPhase = 'planned' | 'starting' | 'running' | 'postcopy' | 'unknown' | 'completed' | 'failed' | 'aborted';
+export const FINISHED_PHASES: readonly MigrationPhase[] = ['completed', 'failed', 'aborted'];
+
+export interface MigrationRecord {
+  id: string;
+  domainUuid: string;
+  domainName: string;
+  source: string;
+  /** the target host's alias; for a discovered migration, the connected host the domain appeared on, if any */
+  target: string;
+  /** unknown for a migration Ferry did not start (a `virsh migrate` in a shell, an orchestrator's) */
+  options?: MigrationOptions;
+  /** started by someone else, found through libvirt's events and job info */
+  discovered?: boolean;
+  startedAt: number;
+  finishedAt?: number;
+  /** on the source host: virsh migrate's output and its exit status ("ferry-exit=N"); none when discovered */
+  logPath?: string;
+  phase: MigrationPhase;
+  percent: number;
+  last?: JobStats;
+  /** ~10 per second, host time; thinned (every other dropped) past MAX_SAMPLES */
+  samples: Sample[];
+  markers: MigrationMarker[];
+  /** final job statistics (source's completed job) */
+  summary?: JobStats;
+  error?: string;
+  sourceVersions?: Versions;
+  targetVersions?: Versions;
+  /** "Keep TCP connections": the conntrack sync around a gated switchover */
+  gate?: GateReport;
+  /** "Why is it slow?", taken once a few seconds in (and again whenever asked) */
+  findings?: Finding[];
+  /** speed of the source's interface towards the target, Mbit/s */
+  linkMbps?: number;
+  /** loaded from someone's export, for comparison */
+  imported?: boolean;
+}
+
+export interface GateReport {
+  addresses: string[];
+  bulkEntries?: number;
+  /** flows new or changed since the bulk copy, listed and loaded at the switchover */
+  finalChanged?: number;
+  /** the domain's extra pause on the target: switchover seen → final import → resumed */
+  extraPauseMs?: number;
+  /** its parts: listing the flows on the source, loading the changed ones on the target, resuming there */
+  listMs?: number;
+  loadMs?: number;
+  resumeMs?: number;
+  /** flows not confirmed on the target when it was resumed (budget exceeded or import failed) */
+  missing?: number;
+  budgetExceeded?: boolean;
+  error?: string;
+}
+
+/** A new record, planned: every later phase comes from next(). */
+export function plannedRecord(fields: Omit<MigrationRecord, 'phase' | 'percent' | 'samples' | 'markers'>): MigrationRecord {
+  return { ...fields, phase: 'planned', percent: 0, samples: [], markers: [] };
+}
+
+/** samples kept per run (~10 per second: over half an hour); past it every other one is dropped */
+export const MAX_SAMPLES = 20_000;
+
+/** What moves a migration: each of these is handled by next(), the only place a phase changes. */
+export type MigrationEvent =
+  /** Ferry started virsh migrate for it */
+  | { kind: 'launched' }
+  /** a migration Ferry did not start, found running */
+  | { kind: 'discovered' }
+  /** read back from storage after a reload: nothing is known until its source answers */
+  | { kind: 'restored' }
+  /** a reading of the running job on the source */
+  | { kind: 'sampled'; stats: JobStats }
+  /** its source stopped answering; the migration goes on without Ferry */
+  | { kind: 'linkLost' }
+  /** steered while running: a marker on the chart; `postcopy` when it was switched to postcopy */
+  | { kind: 'steered'; label: string; postcopy?: boolean }
+  /** "Keep TCP connections": the switchover gate's report */
+  | { kind: 'gateDone'; report: GateReport }
+  /**
+   * virsh migrate ended. `targetProblem`: it said success but the domain is not running on the target; `errorText`:
+   * its error lines; `summary`: the completed job's statistics.
+   */
+  | { kind: 'ended'; exitCode: number; errorText: string; abortRequested: boolean; summary?: JobStats; targetProblem?: string; at: number };
+
+/** The host time of a run's latest reading (ms since it started), for markers. */
+const now = (r: MigrationRecord, fallback: number) => r.last?.timeElapsedMs ?? fallback - r.startedAt;
+
+/**
+ * The record after `event`: a new object when anything shown changed (phase, progress, markers, outcome), the same
+ * one when not. Samples are appended in place (a run holds thousands; copying them per reading would be quadratic).
+ */
+export function next(record: MigrationRecord, event: MigrationEvent, clock = Date.now()): MigrationRecord {
+  if (FINISHED_PHASES.includes(record.phase)) return record; // an ended run stays as it ended
+  switch (event.kind) {
+    case 'launched':
+      return { ...record, phase: 'starting' };
+    case 'discovered':
+      return { ...record, phase: 'running', discovered: true };
+    case 'restored':
+    case 'linkLost':
+      return record.phase === 'unknown' ? record : { ...record, phase: 'unknown' };
+    case 'sampled': {
+      const sample = toSample(event.stats);
+      // a zeroed reading while libvirt cancels the job is no sample (it would draw every series down to 0)
+      if (sample && isZeroedReading(sample, record.samples.at(-1))) return record;
+      const wasPostcopy = record.phase === 'postcopy';
+      const phase: MigrationPhase = wasPostcopy || (event.stats.postcopyRequests ?? 0) > 0 ? 'postcopy' : 'running';
+      const percent = sample ? percentOf(sample, record.percent) : record.percent;
+      const changed = phase !== record.phase || percent !== record.percent;
+      const r = Object.assign(changed ? { ...record } : record, { phase, percent, last: event.stats });
+      if (phase === 'postcopy' && !wasPostcopy) r.markers.push({ t: now(r, clock), kind: 'postcopy', label: 'postcopy' });
+      if (sample) {
+        r.samples.push(sample);
+        if (r.samples.length > MAX_SAMPLES) r.samples = thinned(r.samples, MAX_SAMPLES);
+      }
+      return r;
+    }
+    case 'steered': {
+      const switching = event.postcopy && record.phase !== 'postcopy';
+      if (event.postcopy && !switching) return record;
+      record.markers.push({ t: now(record, clock), kind: switching ? 'postcopy' : 'steer', label: event.label });
+      return { ...record, phase: switching ? 'postcopy' : record.phase };
+    }
+    case 'gateDone':
+      return { ...record, gate: event.report };
+    case 'ended': {
+      const { exitCode, errorText, abortRequested, summary, targetProblem } = event;
+      const phase: MigrationPhase =
+        exitCode === 0 ? (targetProblem ? 'failed' : 'completed') : abortRequested || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';
+      const end = summary?.timeElapsedMs ?? now(record, event.at);
+      if (phase === 'completed' && summary?.downtimeMs !== undefined) {
+        record.markers.push({ t: Math.max(0, end - summary.downtimeMs), kind: 'paused', label: `switchover: paused ${summary.downtimeMs} ms` });
+      }
+      if (record.gate?.extraPauseMs !== undefined) record.markers.push({ t: end, kind: 'resumed', label: `resumed on ${record.target} after the conntrack gate (+${record.gate.extraPauseMs} ms)` });
+      record.markers.push({ t: end, kind: phase, label: phase });
+      const error =
+        phase === 'completed' ? undefined
+        : (targetProblem ?? record.error ?? (abortRequested ? `aborted on request${errorText ? ` (libvirt: ${errorText})` : ''}` : errorText || `virsh migrate exited with ${exitCode}`));
+      return { ...record, phase, percent: phase === 'completed' ? 100 : record.percent, finishedAt: event.at, summary: summary?.type === 'completed' ? summary : undefined, error };
+    }
+  }
+}
