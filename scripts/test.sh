@@ -25,7 +25,7 @@ fail() { echo "FAILED: $*"; status=1; }
 step "set-up (Debian packages, QEMU 10, guest kernel, Chromium, code-server, npm packages)"
 bash scripts/setup.sh || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
 step "type check";  npm run -s typecheck || { fail "type check"; failed=$((failed + 1)); }
-step "lint";        npx eslint src test bench || { fail "lint"; failed=$((failed + 1)); }
+step "lint";        npm run -s lint || { fail "lint"; failed=$((failed + 1)); }
 step "unit tests";  npx vitest run --reporter=default --reporter=json --outputFile="$OUT/unit.json" || fail "unit tests"
 count_vitest "$OUT/unit.json"
 step "lab up";      bash lab/lab.sh up || { echo "the lab did not come up"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }

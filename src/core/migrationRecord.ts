@@ -47,6 +47,8 @@ export interface MigrationRecord {
   findings?: Finding[];
   /** speed of the source's interface towards the target, Mbit/s */
   linkMbps?: number;
+  /** shared by the migrations of one operation (a hot-upgrade's two legs) */
+  operationId?: string;
   /** loaded from someone's export, for comparison */
   imported?: boolean;
 }

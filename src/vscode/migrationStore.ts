@@ -34,8 +34,9 @@ export class ExtensionMigrationStore implements MigrationStore {
   }
 
   private file(domainUuid: string, id: string): vscode.Uri {
+    const dir = this.dir(domainUuid); // refuses what is not a domain UUID
     if (!isRunId(id, domainUuid)) throw new Error(`not a run id of domain ${domainUuid}: ${JSON.stringify(String(id).slice(0, 80))}`);
-    const uri = vscode.Uri.joinPath(this.dir(domainUuid), `${id}.json`);
+    const uri = vscode.Uri.joinPath(dir, `${id}.json`);
     const inside = relative(this.dir().fsPath, uri.fsPath);
     if (inside.startsWith('..') || inside.includes('/..')) throw new Error(`${uri.fsPath} is outside Ferry's history folder`);
     return uri;

@@ -6,8 +6,7 @@ import { escapeIcons } from '../../core/text';
 import type { MigrationOptions, ProfileId } from '../../core/migration';
 import { describeOptions, formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration';
 import type { MigrationRecord } from '../../core/migrationRecord';
-import type { PreflightCheck } from '../../services/preflight';
-import { runPreflight } from '../../services/preflight';
+import { livePlanDeps, planMigration, PlanStopped } from '../../services/migration';
 import { askText, pickMany, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
@@ -93,50 +92,31 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
   return o;
 }
 
-const ICON: Record<PreflightCheck['status'], string> = { pass: '✔', warn: '⚠', fail: '✖' };
-
 async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateRequest): Promise<MigrationRecord> {
   const source = node.alias;
   const target = request.target ?? (await pickTarget(ctx, source));
   const chosen = request.options ? { profile: request.profile ?? 'custom', options: request.options } : request.profile ? { profile: request.profile, options: PROFILES[request.profile].options } : await pickOptions(ctx, source, target);
-  let options = chosen.options;
-  const problems = optionProblems(options);
-  if (problems.length) throw new Error(`These options cannot work together: ${problems.join('; ')}.`);
-  const sourceHost = ctx.registry.get(source)!;
-  const targetHost = ctx.registry.get(target);
-  if (!targetHost) throw new Error(`${target} is not a configured host`);
-  const preflight = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${node.domain.name} → ${target}…` }, async () =>
-    runPreflight({ uri: ctx.libvirtUri(), source: sourceHost.connection, target: targetHost.connection, targetHost: await ctx.registry.resolve(target), domain: node.domain, options }),
-  );
-  const checklist = preflight.checks.map((c) => `${ICON[c.status]} ${c.title}: ${c.evidence}`).join('\n');
-  ctx.log.info(`preflight ${node.domain.name} ${source} → ${target}:\n${checklist}`);
-  const failed = preflight.checks.filter((c) => c.status === 'fail');
-  if (failed.length) {
-    void vscode.window.showErrorMessage(`Migration of ${node.domain.name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`, { modal: true, detail: checklist });
-    throw new UserCancelled();
+  const name = node.domain.name;
+  if (!ctx.registry.get(target)) throw new Error(`${target} is not a configured host`);
+  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) => ctx.log.info(line));
+  let started;
+  try {
+    started = await planMigration(deps, { source, target, domain: node.domain, ...chosen, unattended: !!(request.options || request.profile), addresses: request.addresses }, {
+      duringPreflight: (work) => vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${name} → ${target}…` }, work),
+      preflightFailed: (failed, checklist) =>
+        void vscode.window.showErrorMessage(`Migration of ${name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`, { modal: true, detail: checklist }),
+      acceptWarnings: async (_, checklist) => {
+        const go = 'Migrate Anyway';
+        return (await vscode.window.showWarningMessage(`Preflight for ${name} → ${target} has warnings.`, { modal: true, detail: checklist }, go)) === go;
+      },
+      addresses: () => askAddresses(ctx, node),
+      rememberOptions: (profile, options) => ctx.migrationStore.rememberOptions(source, target, profile, options),
+    });
+  } catch (e) {
+    if (e instanceof PlanStopped) throw new UserCancelled(); // the person was told, or declined
+    throw e;
   }
-  // "where possible": the Large VM profile drops zero-copy when its prerequisites are not visibly met
-  if (chosen.profile === 'largeVm' && preflight.checks.some((c) => c.id === 'zerocopy' && c.status === 'warn')) {
-    options = { ...options, zeroCopy: false };
-    ctx.log.info(`Large VM profile: zero-copy dropped for ${node.domain.name}, its prerequisites are not met on ${source}`);
-  }
-  const warnings = preflight.checks.filter((c) => c.status === 'warn' && !(chosen.profile === 'largeVm' && c.id === 'zerocopy'));
-  if (warnings.length && !request.options && !request.profile) {
-    const go = 'Migrate Anyway';
-    const answer = await vscode.window.showWarningMessage(`Preflight for ${node.domain.name} → ${target} has warnings.`, { modal: true, detail: checklist }, go);
-    if (answer !== go) throw new UserCancelled();
-  }
-  const addresses = options.keepTcpConnections ? (request.addresses ?? (await askAddresses(ctx, node))) : undefined;
-  await ctx.migrationStore.rememberOptions(source, target, chosen.profile, chosen.options);
-  const { record, done } = await ctx.migrations.start({
-    sourceAlias: source,
-    targetAlias: target,
-    domainUuid: node.domain.uuid,
-    domainName: node.domain.name,
-    options,
-    versions: { source: preflight.sourceVersions, target: preflight.targetVersions },
-    keepConnections: addresses ? { addresses, budgetMs: ctx.conntrackBudgetMs() } : undefined,
-  });
+  const { record, done } = started;
   ctx.openMonitor(record);
   void showProgress(ctx, record, done);
   const result = await done;

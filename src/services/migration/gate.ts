@@ -1,0 +1,115 @@
+/**
+ * "Keep TCP connections": the gated switchover. virsh migrate --suspend leaves the domain paused on the target; the
+ * VM's conntrack state is moved, then the target is resumed. The extra pause is measured and reported.
+ */
+import { deferred } from '../../core/emitter';
+import { loadText, replaceText } from '../../core/conntrack';
+import { exitLine } from '../../core/migration';
+import type { GateReport, MigrationRecord } from '../../core/migrationRecord';
+import type { HostConnection } from '../../transport/hostConnection';
+import type { Logger } from '../../transport/logger';
+import { afterGoArgv, GO } from '../../transport/quote';
+import { netfilterBackend } from '../conntrack';
+
+/** "Keep TCP connections": migrate with --suspend, sync conntrack, resume the target after the final import. */
+export interface KeepConnections {
+  addresses: string[];
+  /** the final import's budget; past it the target is resumed anyway (ferry.conntrack.budgetMs) */
+  budgetMs: number;
+}
+
+/** A prepared switchover gate: `switchoverSeen(0)` runs it, any other exit status ends it without running. */
+export interface Gate {
+  done: Promise<GateReport>;
+  switchoverSeen(exitCode: number): void;
+}
+
+/** If Ferry is gone when the switchover comes, the source host itself resumes the target after this long. */
+export const GATE_FAILSAFE_S = 10;
+
+/**
+ * The gated switchover. Channels are opened now and wait: one watches virsh's log for the end of the migration,
+ * one lists the flows on the source at once (the bulk copy, loaded on the target while memory moves) and will list
+ * what changed since, one will load those on the target, one will resume the target. At the switchover they only
+ * need a go, so the extra pause is the second listing, its load and the resume, not SSH set-up or the bulk.
+ */
+export function prepareGate(hosts: { source: HostConnection; target: HostConnection }, uri: string, log: Logger, record: MigrationRecord, logPath: string, keep: KeepConnections, destUri: string): Gate {
+  const { source, target } = hosts;
+  const importData = deferred<string>();
+  const resumeGo = deferred<string>();
+  const listing = netfilterBackend.snapshotThenChanges(source, keep.addresses);
+  const importing = netfilterBackend.import(target, importData.promise);
+  const resuming = target.exec(afterGoArgv(['virsh', '-q', '-c', uri, 'resume', record.domainUuid]), { stdin: resumeGo.promise, logLevel: 'info' });
+  for (const waiting of [listing, importing, resuming]) waiting.catch(() => undefined); // awaited only on a switchover
+  const cancel = () => {
+    // end every waiting channel: the gated commands never run
+    void listing.then((l) => l.cancel(), () => undefined);
+    importData.resolve('');
+    resumeGo.resolve('');
+  };
+  const report: GateReport = { addresses: keep.addresses };
+  const switchover = deferred<number>();
+  let logStream: { close(): void } | undefined;
+  void source
+    .stream(['tail', '-n', '+1', '-F', logPath], (line) => {
+      const exit = exitLine(line);
+      if (exit !== undefined) switchover.resolve(exit);
+    })
+    .then((s) => (logStream = s), () => switchover.resolve(-1));
+  // the bulk copy while memory is copied: most flows are in place before the switchover
+  const bulkCopied = listing
+    .then((l) => l.snapshot)
+    .then(async (bulk) => {
+      await netfilterBackend.import(target, Promise.resolve(loadText(bulk.flows)));
+      report.bulkEntries = bulk.flows.length;
+    })
+    .catch((e: Error) => log.warn(`migration ${record.id}: bulk conntrack copy failed: ${e.message}`));
+  const done = (async (): Promise<GateReport> => {
+    const exit = await switchover.promise;
+    logStream?.close();
+    if (exit !== 0) {
+      cancel();
+      return report;
+    }
+    const started = performance.now();
+    const lap = (since: number) => Math.round(performance.now() - since);
+    try {
+      const { flows } = await (await listing).changes();
+      report.listMs = lap(started);
+      report.finalChanged = flows.length;
+      await bulkCopied; // (long done unless the migration was very short) the changes must land after the bulk
+      importData.resolve(replaceText(flows)); // changed flows replace the bulk copy's older state
+      const loading = performance.now();
+      // nothing changed since the bulk copy: the target already holds every flow, no need to wait for the load
+      const left = keep.budgetMs - (performance.now() - started);
+      const inTime = !flows.length || (await Promise.race([importing.then(() => true, () => false), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]));
+      report.loadMs = lap(loading);
+      if (inTime === 'late') {
+        report.budgetExceeded = true;
+        report.missing = flows.length;
+      } else if (!inTime) {
+        report.missing = flows.length;
+        report.error = 'the final conntrack import failed';
+      } else report.missing = 0;
+    } catch (e) {
+      report.error = `final conntrack sync: ${(e as Error).message}`;
+      importData.resolve('');
+    }
+    const resumeAt = performance.now();
+    resumeGo.resolve(GO); // resume anyway: a paused VM is worse than a few lost flows
+    // the target's link may be gone by now: that goes into the report; the run still ends and is recorded
+    const resumed = await resuming.catch((e: Error) => ({ code: -1, stderr: `${e.message} (the domain may still be paused there: check it)` }));
+    report.resumeMs = lap(resumeAt);
+    report.extraPauseMs = Math.round(performance.now() - started);
+    const problems = [report.error, resumed.code !== 0 && `resuming on ${record.target}: ${resumed.stderr.trim()}`];
+    report.error = problems.filter(Boolean).join('; ') || undefined;
+    if (report.budgetExceeded) {
+      log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
+    }
+    log.info(`migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
+    return report;
+  })().catch((e: Error) => ({ ...report, error: [report.error, `switchover gate: ${e.message}`].filter(Boolean).join('; ') }));
+  // the poll loop reads the same exit status from the log: whichever sees it first opens the gate
+  return { done, switchoverSeen: (code) => switchover.resolve(code) };
+}
+

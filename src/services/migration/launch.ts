@@ -1,0 +1,102 @@
+/**
+ * Starting a migration on its source: the checks that need the hosts (both connected, no job running, a private
+ * log), then a detached `virsh migrate --p2p` that survives the editor closing and the SSH link dropping.
+ */
+import { addressListProblem } from '../../core/conntrack';
+import type { Versions } from '../../core/hostFacts';
+import type { MigrationOptions } from '../../core/migration';
+import { isActiveJob, JOB_OPERATION, jobInfoArgv, migrateArgv, parseJobStats, setMaxDowntimeArgv, targetUri } from '../../core/migration';
+import type { MigrationRecord } from '../../core/migrationRecord';
+import { plannedRecord } from '../../core/migrationRecord';
+import type { Logger } from '../../transport/logger';
+import { netfilterBackend } from '../conntrack';
+import type { HostRegistry } from '../hostRegistry';
+import { LibvirtError, virshErrorText } from '../inventory';
+import type { Gate, KeepConnections } from './gate';
+import { GATE_FAILSAFE_S, prepareGate } from './gate';
+
+export interface LaunchRequest {
+  sourceAlias: string;
+  targetAlias: string;
+  domainUuid: string;
+  domainName: string;
+  options: MigrationOptions;
+  versions?: { source?: Versions; target?: Versions };
+  keepConnections?: KeepConnections;
+  /** work made of several migrations (a hot-upgrade's two legs) shares one id */
+  operationId?: string;
+}
+
+/** Launch it; the record returned is planned (the runner moves it on), with its gate when connections are kept. */
+export async function launchMigration(deps: { registry: HostRegistry; uri: string; log: Logger }, input: LaunchRequest): Promise<{ planned: MigrationRecord; gate?: Gate }> {
+  const { registry, uri, log } = deps;
+  const host = (alias: string) => {
+    const inventory = registry.get(alias);
+    if (!inventory) throw new Error(`${alias} is not a configured host`);
+    return inventory;
+  };
+  const source = host(input.sourceAlias).connection;
+  for (const c of [source, host(input.targetAlias).connection]) {
+    if (c.state.kind !== 'connected') throw new Error(`${c.alias} is not connected${c.state.kind === 'failed' ? `: ${c.state.error.message}` : ''}; connect it first.`);
+  }
+  // never a second migration of a domain that already has a job (another tool's migration, a save, ...)
+  const job = await source.exec(jobInfoArgv(uri, input.domainUuid));
+  if (job.code !== 0) throw new LibvirtError(input.sourceAlias, virshErrorText(job.stderr, job.code));
+  const current = parseJobStats(job.stdout);
+  if (isActiveJob(current)) {
+    throw new Error(`${input.domainName} already has a running job on ${input.sourceAlias}${current.operation === JOB_OPERATION.migrationOut ? ' (an outgoing migration)' : ''}; Ferry will not start another.`);
+  }
+  const targetHost = await registry.resolve(input.targetAlias);
+  const startedAt = Date.now();
+  const id = `${input.domainUuid}-${startedAt}`;
+  // the log lives in a directory only root can enter, made fresh by mktemp: another local user can neither read it
+  // nor put a file or link where it will be written
+  const made = await source.exec(['mktemp', '-d', '/tmp/ferry-migrate.XXXXXXXXXX']);
+  const logDir = made.stdout.trim();
+  if (made.code !== 0 || !/^\/tmp\/ferry-migrate\.[A-Za-z0-9]{10}$/.test(logDir)) throw new Error(`could not make a private directory on ${input.sourceAlias}: ${made.stderr.trim() || logDir}`);
+  const logPath = `${logDir}/virsh.log`;
+  const planned = plannedRecord({
+    id,
+    domainUuid: input.domainUuid,
+    domainName: input.domainName,
+    source: input.sourceAlias,
+    target: input.targetAlias,
+    options: input.options,
+    startedAt,
+    logPath,
+    sourceVersions: input.versions?.source,
+    targetVersions: input.versions?.target,
+    operationId: input.operationId,
+  });
+  if (input.options.maxDowntimeMs !== undefined) {
+    const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), { logLevel: 'info' });
+    if (r.code !== 0) throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
+  }
+  const keep = input.keepConnections;
+  if (keep) {
+    if (!keep.addresses.length) throw new Error('"Keep TCP connections" needs the VM\'s IP addresses.');
+    const problem = addressListProblem(keep.addresses.join(' '), host(input.sourceAlias).domainsOtherThan(input.domainUuid));
+    if (problem) throw new Error(`"Keep TCP connections": ${problem}.`);
+    await Promise.all([netfilterBackend.check(source), netfilterBackend.check(host(input.targetAlias).connection)]);
+    planned.gate = { addresses: keep.addresses };
+  }
+  const destUri = targetUri(targetHost);
+  const argv = migrateArgv(uri, input.domainUuid, destUri, input.options, !!keep);
+  // detached from the SSH session (setsid, no stdin): closing VS Code or losing the link does not stop it. With a
+  // gate the domain waits paused on the target; if Ferry is gone by then, the source resumes it after a while.
+  const inner = 'failsafe=$1; turi=$2; uuid=$3; shift 3; "$@"; rc=$?; echo "ferry-exit=$rc"; ' +
+    'if [ "$rc" = 0 ] && [ "$failsafe" != 0 ]; then sleep "$failsafe"; virsh -q -c "$turi" resume "$uuid" >/dev/null 2>&1 && echo ferry-failsafe-resumed; fi';
+  const gate = keep ? prepareGate({ source, target: host(input.targetAlias).connection }, uri, log, planned, logPath, keep, destUri) : undefined;
+  const launch = await source.exec(
+    // set -C: the log must be a new file (noclobber), never one found in its place
+    ['sh', '-c', 'umask 077; set -C; log=$1; inner=$2; shift 2; : >"$log" || exit 1; set +C; setsid sh -c "$inner" ferry-migrate "$@" >>"$log" 2>&1 </dev/null & echo "$!"', 'ferry', logPath, inner,
+      String(keep ? GATE_FAILSAFE_S : 0), destUri, input.domainUuid, ...argv],
+    { logLevel: 'info' },
+  );
+  if (launch.code !== 0) {
+    gate?.switchoverSeen(-1);
+    throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
+  }
+  log.info(`migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${logPath} on ${input.sourceAlias})`);
+  return { planned, gate };
+}

@@ -1,0 +1,233 @@
+/**
+ * Runs live migrations and watches them. The migration is started on the source host as a detached
+ * `virsh migrate --p2p`, so it survives the editor closing and the SSH link dropping; Ferry observes it (job
+ * stats from `domjobinfo --rawstats` on the source) and steers it (speed, max downtime, postcopy, abort).
+ * Records of running migrations are persisted, so a reloaded window or a reconnected host re-attaches.
+ */
+import type { Event } from '../../core/emitter';
+import { DisposableStore } from '../../core/disposables';
+import { Emitter } from '../../core/emitter';
+import type { JobStats } from '../../core/migration';
+import { abortArgv, isActiveJob, JOB_OPERATION, jobInfoArgv, optionProblems, parseJobStats, postcopyArgv, setMaxDowntimeArgv, setSpeedArgv } from '../../core/migration';
+import type { MigrationEvent, MigrationRecord } from '../../core/migrationRecord';
+import { FINISHED_PHASES, next, plannedRecord } from '../../core/migrationRecord';
+import type { Sample } from '../../core/monitor';
+import type { Logger } from '../../transport/logger';
+import type { Diagnosis } from '../diagnosis';
+import { diagnoseMigration } from '../diagnosis';
+import type { HostRegistry } from '../hostRegistry';
+import { LibvirtError, virshErrorText } from '../inventory';
+import type { Gate } from './gate';
+import type { LaunchRequest } from './launch';
+import { launchMigration } from './launch';
+import type { MigrationStore, WatchContext } from './watch';
+import { watchMigration } from './watch';
+
+/** the automatic diagnosis runs once this many samples (~3 s) into a run, when rates have settled a little */
+const DIAGNOSE_AFTER_SAMPLES = 30;
+
+export class MigrationRunner {
+  private readonly disposables = new DisposableStore();
+  private readonly changeEmitter = this.disposables.add(new Emitter<MigrationRecord>());
+  /** a migration started, changed phase or progress, or ended (not fired for every sample) */
+  readonly onDidChange: Event<MigrationRecord> = this.changeEmitter.event;
+  private readonly sampleEmitter = this.disposables.add(new Emitter<{ record: MigrationRecord; sample: Sample }>());
+  /** every sample, ~10 per second per running migration */
+  readonly onDidSample = this.sampleEmitter.event;
+  private readonly active = new Map<string, MigrationRecord>();
+  private readonly watchers = new Map<string, Promise<MigrationRecord>>();
+  private readonly abortRequested = new Set<string>();
+
+  constructor(
+    private readonly registry: HostRegistry,
+    private readonly store: MigrationStore,
+    private readonly uri: () => string,
+    private readonly log: Logger,
+  ) {
+    for (const record of store.loadActive()) {
+      this.active.set(record.id, next({ ...record, markers: record.markers ?? [] }, { kind: 'restored' }));
+    }
+    this.disposables.add(
+      registry.onDidSeeMigration(({ alias, domainName }) => {
+        const domain = registry.get(alias)?.domains?.find((d) => d.name === domainName);
+        if (domain) void this.discover(alias, domain.uuid, domainName).catch((e: Error) => this.log.warn(`${alias}: a migration of ${domainName} was seen but could not be followed: ${e.message}`));
+      }),
+    );
+  }
+
+  private readonly discovering = new Set<string>();
+
+  /**
+   * Follow an outgoing migration Ferry did not start (a `virsh migrate` in a shell, an orchestrator's), found through
+   * a migration event or asked for by the user. Its job info says whether there is one; the target is the connected
+   * host where the domain has appeared. Returns the record (Ferry's own if it started it) or undefined if no
+   * migration is running.
+   */
+  async discover(alias: string, domainUuid: string, domainName: string): Promise<MigrationRecord | undefined> {
+    const own = this.findByDomain(domainUuid);
+    if (own || this.discovering.has(domainUuid)) return own;
+    this.discovering.add(domainUuid);
+    try {
+      const source = this.host(alias);
+      const job = await source.connection.exec(jobInfoArgv(this.uri(), domainUuid), { timeoutMs: 10_000 });
+      const stats = job.code === 0 ? parseJobStats(job.stdout) : undefined;
+      if (!stats || !isActiveJob(stats) || stats.operation !== JOB_OPERATION.migrationOut) return undefined;
+      if (this.findByDomain(domainUuid)) return this.findByDomain(domainUuid); // Ferry's own, registered meanwhile
+      const others = this.registry.hosts.filter((h) => h.alias !== alias && h.connection.state.kind === 'connected');
+      await Promise.all(others.map((h) => h.refresh().catch(() => undefined)));
+      const target = others.find((h) => h.findDomain(domainUuid))?.alias ?? 'a host Ferry is not connected to';
+      const startedAt = Date.now() - (stats.timeElapsedMs ?? 0);
+      const record = next(plannedRecord({ id: `${domainUuid}-${startedAt}`, domainUuid, domainName, source: alias, target, startedAt }), { kind: 'discovered' });
+      this.log.info(`migration ${record.id}: found ${domainName} migrating ${alias} → ${target}, not started by Ferry; following it`);
+      this.changed(record);
+      void this.watch(record);
+      return record;
+    } finally {
+      this.discovering.delete(domainUuid);
+    }
+  }
+
+  get running(): MigrationRecord[] {
+    return [...this.active.values()];
+  }
+
+  /** The domain's running migration: Ferry's own first, else one it follows (which may just be ending). */
+  findByDomain(uuid: string): MigrationRecord | undefined {
+    return this.running.find((r) => r.domainUuid === uuid && !r.discovered) ?? this.running.find((r) => r.domainUuid === uuid);
+  }
+
+  /** Re-attach to migrations recorded before a reload. */
+  reattach(): { record: MigrationRecord; done: Promise<MigrationRecord> }[] {
+    return this.running.map((record) => ({ record, done: this.watch(record) }));
+  }
+
+  private host(alias: string) {
+    const inventory = this.registry.get(alias);
+    if (!inventory) throw new Error(`${alias} is not a configured host`);
+    return inventory;
+  }
+
+  /** A running migration's live record (finished ones are in the store's history). */
+  get(id: string): MigrationRecord | undefined {
+    return this.active.get(id);
+  }
+
+  /** The live record moved by `event` (next() decides), stored and announced if it changed. */
+  private apply(id: string, event: MigrationEvent): MigrationRecord | undefined {
+    const record = this.active.get(id);
+    if (!record) return undefined;
+    const moved = next(record, event);
+    if (moved !== record) this.changed(moved);
+    return moved;
+  }
+
+  private changed(record: MigrationRecord) {
+    const before = this.active.get(record.id)?.phase;
+    if (FINISHED_PHASES.includes(record.phase)) this.active.delete(record.id);
+    else this.active.set(record.id, record);
+    // what is stored (a record without its samples) only matters when a migration starts, changes phase or ends
+    if (before !== record.phase) void this.store.saveActive(this.running);
+    this.changeEmitter.fire(record);
+  }
+
+  /**
+   * Start a migration (options already validated by preflight) and return its record at once; `done` resolves when
+   * it has completed, failed or been aborted.
+   */
+  async start(input: LaunchRequest): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
+    const problems = optionProblems(input.options);
+    if (problems.length) throw new Error(`These migration options cannot work: ${problems.join('; ')}.`);
+    if (input.sourceAlias === input.targetAlias) throw new Error('Source and target are the same host: libvirt refuses same-host migration.');
+    // a migration Ferry only follows is refused below if its job is still running on the source
+    if (this.running.some((r) => r.domainUuid === input.domainUuid && !r.discovered)) {
+      throw new Error(`${input.domainName} is already being migrated by Ferry.`);
+    }
+    const { planned, gate } = await launchMigration({ registry: this.registry, uri: this.uri(), log: this.log }, input);
+    const record = next(planned, { kind: 'launched' });
+    this.changed(record);
+    if (gate) this.gates.set(record.id, gate);
+    return { record, done: this.watch(record) };
+  }
+
+  private readonly gates = new Map<string, Gate>();
+
+  private get watchContext(): WatchContext {
+    return {
+      registry: this.registry,
+      store: this.store,
+      uri: this.uri(),
+      log: this.log,
+      gates: this.gates,
+      abortRequested: this.abortRequested,
+      isDisposed: () => this.disposables.isDisposed,
+      host: (alias) => this.host(alias),
+      live: (id) => this.active.get(id),
+      changed: (record) => this.changed(record),
+      sampled: (record, stats) => this.sampled(record, stats),
+    };
+  }
+
+  private watch(record: MigrationRecord): Promise<MigrationRecord> {
+    let watcher = this.watchers.get(record.id);
+    if (!watcher) {
+      watcher = watchMigration(this.watchContext, record).finally(() => this.watchers.delete(record.id));
+      this.watchers.set(record.id, watcher);
+    }
+    return watcher;
+  }
+
+  /** A reading of a running job: appended to the samples; the record changes only when phase or progress does. */
+  private sampled(record: MigrationRecord, stats: JobStats): MigrationRecord {
+    const lastBefore = record.samples.at(-1);
+    const moved = next(record, { kind: 'sampled', stats });
+    const sample = moved.samples.at(-1);
+    if (sample && sample !== lastBefore) {
+      if (moved.samples.length === DIAGNOSE_AFTER_SAMPLES) void this.diagnose(moved.id).catch((e: Error) => this.log.warn(`migration ${moved.id}: diagnosis failed: ${e.message}`));
+      this.active.set(moved.id, moved);
+      this.sampleEmitter.fire({ record: moved, sample });
+    }
+    if (moved !== record) this.changed(moved);
+    return moved;
+  }
+
+  /** Probe both hosts and keep the findings with the run (they go into its history). */
+  async diagnose(id: string): Promise<Diagnosis> {
+    const record = this.active.get(id);
+    if (!record) throw new Error('that migration is not running any more');
+    const diagnosis = await diagnoseMigration(this.registry, record, this.uri());
+    const live = this.active.get(id) ?? record;
+    live.findings = diagnosis.findings;
+    live.linkMbps = diagnosis.source?.link?.speedMbps ?? live.linkMbps;
+    return diagnosis;
+  }
+
+  private steer(id: string, build: (uri: string, uuid: string) => readonly string[], what: string, marker?: string) {
+    const record = this.active.get(id);
+    if (!record) throw new Error('that migration is not running any more');
+    return this.host(record.source).connection.exec(build(this.uri(), record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 }).then((r) => {
+      if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
+      if (marker) this.apply(id, { kind: 'steered', label: marker });
+    });
+  }
+
+  setBandwidth(id: string, mibps: number) {
+    return this.steer(id, (uri, uuid) => setSpeedArgv(uri, uuid, mibps), 'setting bandwidth', `bandwidth ${mibps} MiB/s`);
+  }
+  setMaxDowntime(id: string, ms: number) {
+    return this.steer(id, (uri, uuid) => setMaxDowntimeArgv(uri, uuid, ms), 'setting max downtime', `max downtime ${ms} ms`);
+  }
+  async switchToPostcopy(id: string) {
+    const record = this.active.get(id);
+    if (record?.options && record.options.postcopy === 'off') throw new Error('this migration was started without postcopy enabled; it cannot switch');
+    await this.steer(id, postcopyArgv, 'switching to postcopy');
+    this.apply(id, { kind: 'steered', label: 'postcopy (switched by hand)', postcopy: true });
+  }
+  async abort(id: string) {
+    this.abortRequested.add(id);
+    await this.steer(id, abortArgv, 'aborting');
+  }
+
+  dispose(): void {
+    this.disposables.dispose();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Watching a migration from its source: one persistent job reader (~10 Hz), re-attached after the link drops; when
+ * the job is gone, how it ended (its log's exit marker, the completed job, the target's word) becomes the run's
+ * outcome, through next().
+ */
+import type { JobStats } from '../../core/migration';
+import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration';
+import type { MigrationRecord } from '../../core/migrationRecord';
+import { next } from '../../core/migrationRecord';
+import type { Logger } from '../../transport/logger';
+import { SshError } from '../../transport/sshError';
+import type { HostRegistry } from '../hostRegistry';
+import type { HostInventory } from '../inventory';
+import { JobReader } from '../jobSampler';
+import type { Gate } from './gate';
+
+/** the reader asks this often (a little over 10 Hz); a slower answer makes the next ask wait for it, never two in flight */
+const SAMPLE_INTERVAL_MS = 90;
+const READ_TIMEOUT_MS = 10_000;
+
+/** Where runs are kept: the running ones (to re-attach after a reload) and the finished ones' history. */
+export interface MigrationStore {
+  loadActive(): MigrationRecord[];
+  saveActive(records: MigrationRecord[]): Promise<void>;
+  addToHistory(record: MigrationRecord): Promise<void>;
+}
+
+/** What the watcher needs of the runner that owns the run. */
+export interface WatchContext {
+  readonly registry: HostRegistry;
+  readonly store: MigrationStore;
+  readonly uri: string;
+  readonly log: Logger;
+  readonly gates: Map<string, Gate>;
+  readonly abortRequested: Set<string>;
+  isDisposed(): boolean;
+  host(alias: string): HostInventory;
+  /** the run's live record (steering may have moved it since the last reading) */
+  live(id: string): MigrationRecord | undefined;
+  changed(record: MigrationRecord): void;
+  sampled(record: MigrationRecord, stats: JobStats): MigrationRecord;
+}
+
+export async function watchMigration(ctx: WatchContext, record: MigrationRecord): Promise<MigrationRecord> {
+  const uri = ctx.uri;
+  let sawJob = false;
+  let reader: JobReader | undefined;
+  try {
+    while (!ctx.isDisposed()) {
+      record = ctx.live(record.id) ?? record; // steering moves the live record between readings
+      const source = ctx.host(record.source);
+      const askedAt = performance.now();
+      try {
+        if (source.connection.state.kind !== 'connected') await source.connection.connect(false);
+        reader ??= await JobReader.open(source.connection, uri, record.domainUuid);
+        const { stats } = await withTimeout(reader.read(), READ_TIMEOUT_MS, () => reader?.close());
+        if (isActiveJob(stats)) {
+          sawJob = true;
+          record = ctx.sampled(record, stats);
+        } else {
+          reader.close();
+          reader = undefined;
+          const outcome = await ended(ctx, record, sawJob);
+          if (outcome) return outcome;
+          await sleep(500); // no job yet (virsh migrate still setting up) or just gone: look again shortly
+          continue;
+        }
+      } catch (e) {
+        reader?.close();
+        reader = undefined;
+        const lost = next(record, { kind: 'linkLost' });
+        if (lost !== record) {
+          ctx.changed((record = lost));
+          ctx.log.warn(`migration ${record.id}: lost sight of ${record.source} (${(e as Error).message}); the migration goes on without Ferry, re-attaching when the host is back`);
+        }
+        if (!(e instanceof SshError)) ctx.log.error(`migration ${record.id}: ${(e as Error).message}`);
+        await sleep(2000);
+        continue;
+      }
+      await sleep(SAMPLE_INTERVAL_MS - (performance.now() - askedAt));
+    }
+    return record;
+  } finally {
+    reader?.close();
+  }
+}
+
+/** The job is not (or not yet) running on the source: has the migration ended, and how? */
+async function ended(ctx: WatchContext, record: MigrationRecord, sawJob: boolean): Promise<MigrationRecord | undefined> {
+  const source = ctx.host(record.source).connection;
+  if (!record.logPath) {
+    // discovered: no log of ours; libvirt's completed job says how it ended
+    const completed = await source.exec(jobInfoArgv(ctx.uri, record.domainUuid, true), { timeoutMs: 10_000 });
+    const stats = completed.code === 0 ? parseJobStats(completed.stdout) : undefined;
+    const exit = stats?.type === 'completed' ? 0 : 1;
+    const why = stats?.type === 'cancelled' ? 'error: operation aborted' : stats?.type === 'failed' ? 'error: the migration failed (see libvirt\'s log on the source)' : '';
+    return finish(ctx, record, exit, why);
+  }
+  const log = await source.exec(['cat', record.logPath], { timeoutMs: 10_000 });
+  const exit = exitStatusInLog(log.stdout);
+  if (exit !== undefined) return finish(ctx, record, exit, log.stdout);
+  if (log.code !== 0) return finish(ctx, record, -1, `the migration's log ${record.logPath} is gone from ${record.source} (host rebooted?)`);
+  if (!sawJob && Date.now() - record.startedAt > 60_000) return finish(ctx, record, -1, log.stdout || 'virsh migrate never started a job');
+  return undefined;
+}
+
+/** How it ended, told by its log, the source's completed job and the target; recorded in the history. */
+async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: number, output: string): Promise<MigrationRecord> {
+  const uri = ctx.uri;
+  const gate = ctx.gates.get(record.id);
+  if (gate) {
+    gate.switchoverSeen(exitCode);
+    record = next(record, { kind: 'gateDone', report: await gate.done });
+    ctx.gates.delete(record.id);
+  }
+  const source = ctx.host(record.source).connection;
+  const errorText = output.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')).join(': ');
+  if (exitCode !== 0) ctx.log.debug(`migration ${record.id}: ${output.trim()}`);
+  let summary: JobStats | undefined;
+  const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
+  if (completed?.code === 0) summary = parseJobStats(completed.stdout);
+  let targetProblem: string | undefined;
+  const target = ctx.registry.get(record.target);
+  if (exitCode === 0 && target) {
+    // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
+    await target.refresh().catch(() => undefined);
+    const there = target.findDomain(record.domainUuid);
+    if (!there || (there.state !== 'running' && there.state !== 'paused')) {
+      targetProblem = `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}`;
+    }
+    if (!summary || summary.type !== 'completed') {
+      const incoming = await target.connection.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
+      if (incoming?.code === 0) summary = parseJobStats(incoming.stdout);
+    }
+  }
+  ctx.host(record.source).migrationEnded(record.domainName);
+  await ctx.host(record.source).refresh().catch(() => undefined);
+  const done = next(record, { kind: 'ended', exitCode, errorText, abortRequested: ctx.abortRequested.has(record.id), summary, targetProblem, at: Date.now() });
+  ctx.abortRequested.delete(record.id);
+  if (record.logPath) await source.exec(['sh', '-c', 'rm -f -- "$1" && rmdir -- "${1%/*}"', 'ferry-clean', record.logPath]).catch(() => undefined);
+  await ctx.store.addToHistory(done);
+  ctx.changed(done);
+  ctx.log.info(`migration ${record.id}: ${done.phase}${done.error ? `: ${done.error}` : ''}`);
+  return done;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Rejects after ms (calling onTimeout, which should end what was waited for). */
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new SshError('timeout', `no answer from the job reader after ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
