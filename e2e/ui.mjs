@@ -239,6 +239,9 @@ await step('monitor-not-converging-then-abort', async () => {
   const monitor = await monitorFrame(`tiny1: ${lab.hosts[0].alias} → ${lab.hosts[1].alias}`, { phase: /starting|running/ });
   await monitor.locator('#convergence', { hasText: 'Not converging' }).waitFor({ timeout: 60000 });
   await monitor.locator('#eta', { hasText: 'not converging' }).waitFor();
+  // the legend shows the latest figures, with or without the pointer on the chart
+  const throughput = await monitor.locator('.u-legend .u-series').nth(1).locator('.u-value').textContent();
+  if (!/\d/.test(throughput)) throw new Error(`the legend shows no throughput: "${throughput}"`);
   await monitor.locator('.finding').first().waitFor({ timeout: 20000 }); // the automatic diagnosis
   await monitor.locator('[data-finding="bandwidth-cap"]').waitFor();
   await shot('12-monitor-not-converging');

@@ -4,7 +4,7 @@
  * Units: libvirt's memory_bps is bytes/s; virsh --bandwidth and migrate-setspeed take MiB/s; downtime is ms.
  */
 import type { Argv } from './virsh';
-import { assertUuid } from './virsh';
+import { assertUuid, virsh } from './virsh';
 
 export type PostcopyMode = 'off' | 'manual' | 'afterPrecopy';
 export type Compression = 'none' | 'xbzrle' | 'mt';
@@ -84,7 +84,6 @@ export function targetUri(target: { user: string; hostName: string; port: number
   return `qemu+ssh://${encodeURIComponent(target.user)}@${host}${port}/system?no_tty=1`;
 }
 
-const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
 
 /**
  * The migration's launcher writes `ferry-exit=N` on a line of its own once virsh has ended. Only a whole line counts,

@@ -10,7 +10,8 @@ export type Argv = readonly string[];
 
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 
-const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
+/** The one way a virsh argv is made: quiet, against the configured libvirt URI. */
+export const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
 
 /**
  * The UUIDs alone, then UUID and name: one virsh process, two listings. The first tells which lines of the second

@@ -7,6 +7,7 @@ import { compareVersions, cpuCompareVerdict, parseAvailableMemoryKiB, parseDomai
 import type { DomainFacts, Versions } from '../core/hostFacts';
 import type { MigrationOptions } from '../core/migration';
 import { targetUri } from '../core/migration';
+import { virsh } from '../core/virsh';
 import type { HostConnection } from '../transport/hostConnection';
 import type { ResolvedHost } from '../transport/sshConfig';
 import { virshErrorText } from './inventory';
@@ -35,13 +36,12 @@ export interface PreflightInput {
   options: MigrationOptions;
 }
 
-const virsh = (uri: string, ...args: string[]) => ['virsh', '-q', '-c', uri, ...args];
 
 export async function runPreflight(input: PreflightInput): Promise<PreflightResult> {
   const { uri, source, target, domain, options } = input;
   const checks: PreflightCheck[] = [];
   const add = (id: string, title: string, status: CheckStatus, evidence: string) => checks.push({ id, title, status, evidence });
-  const run = async (conn: HostConnection, argv: string[], stdin?: string) => conn.exec(argv, stdin === undefined ? { timeoutMs: 30_000 } : { stdin });
+  const run = async (conn: HostConnection, argv: readonly string[], stdin?: string) => conn.exec(argv, stdin === undefined ? { timeoutMs: 30_000 } : { stdin });
 
   add('state', 'Domain is running', domain.state === 'running' || domain.state === 'paused' ? 'pass' : 'fail', `${domain.name} is ${domain.state} on ${source.alias}`);
 

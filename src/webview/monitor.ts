@@ -229,18 +229,29 @@ function buildChart() {
       legend: { live: true },
       plugins: [overlayPlugin(), wheelZoomPlugin()],
       // the x range shown, for tests and tools that check a zoom survives new samples
-      hooks: { setScale: [(u, key) => void (key === 'x' && (box.dataset.xRange = `${u.scales.x.min?.toFixed(3)}..${u.scales.x.max?.toFixed(3)}`))] },
+      hooks: {
+        setScale: [(u, key) => void (key === 'x' && (box.dataset.xRange = `${u.scales.x.min?.toFixed(3)}..${u.scales.x.max?.toFixed(3)}`))],
+        // the pointer off the chart: the legend shows the latest values, not "--"
+        setCursor: [(u) => showLatestInLegend(u)],
+      },
     },
     chartData(),
     box,
   );
+  showLatestInLegend(plot);
   box.dataset.points = String(run?.samples.length ?? 0);
   box.dataset.drawnFor = document.body.dataset.vscodeThemeKind ?? ''; // the theme its colours came from
+}
+
+function showLatestInLegend(u: uPlot) {
+  const count = u.data[0]?.length ?? 0;
+  if (u.cursor.idx == null && count) u.setLegend({ idx: count - 1 }, false);
 }
 
 function updateChart() {
   if (!plot) return buildChart();
   plot.setData(chartData(), plot.scales.x.min === undefined || !zoomed);
+  showLatestInLegend(plot);
   $('chart').dataset.points = String(run?.samples.length ?? 0);
 }
 function renderTable() {

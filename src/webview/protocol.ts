@@ -3,6 +3,7 @@
  * The extension sends a run whole when the panel (re)appears, then appends samples while it is visible.
  */
 import type { Finding } from '../core/diagnosis';
+import type { MigrationPhase } from '../core/migrationRecord';
 import type { MigrationMarker, Sample } from '../core/monitor';
 
 /** A migration run as the panel draws it: live, from history, or imported from a colleague's export. */
@@ -12,7 +13,7 @@ export interface RunView {
   domainName: string;
   source: string;
   target: string;
-  phase: string;
+  phase: MigrationPhase;
   discovered: boolean;
   imported: boolean;
   startedAt: number;
@@ -36,7 +37,7 @@ export type MonitorAction = 'setBandwidth' | 'setMaxDowntime' | 'postcopy' | 'ab
 
 export type ToWebview =
   | { type: 'runs'; run: RunView; compare?: RunView }
-  | { type: 'samples'; id: string; samples: Sample[]; phase: string; markers: MigrationMarker[] }
+  | { type: 'samples'; id: string; samples: Sample[]; phase: MigrationPhase; markers: MigrationMarker[] }
   | { type: 'diagnosing' }
   | { type: 'findings'; id: string; findings: Finding[]; linkMbps?: number };
 
