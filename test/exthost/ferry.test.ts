@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FerryApi } from '../../src/extension';
 import type { DomainNode, HostNode, TreeNode } from '../../src/views/nodes';
@@ -110,6 +112,10 @@ suite('Ferry in the real extension host', () => {
     assert.equal(await store.run('../..', run.id), undefined);
     await store.addToHistory(run);
     assert.equal((await store.run(uuid, run.id))?.domainName, 'imported-vm');
+    // readable by the user alone (the run dir is the one e2e/code-shim.mjs gave code-server)
+    const file = join(process.env.FERRY_E2E_RUN!, 'ud', 'User', 'globalStorage', EXTENSION_ID, 'history', uuid, `${run.id}.json`);
+    assert.equal((statSync(file).mode & 0o777).toString(8), '600');
+    assert.equal((statSync(dirname(file)).mode & 0o777).toString(8), '700');
     assert.ok((await store.allRuns()).some((r) => r.id === run.id));
   });
 
