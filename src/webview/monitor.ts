@@ -61,20 +61,27 @@ function renderHeader() {
   $('downtime').className = downtime !== undefined && downtime > a.maxDowntimeMs && running(r) ? 'over' : '';
   $('throughput').textContent = r.samples.length ? `${rateText(r.samples.at(-1)!.bps)} now · ${rateText(a.averageBps)} avg · ${rateText(a.peakBps)} peak` : '—';
   $('extra-pause').textContent = r.extraPauseMs !== undefined ? `${r.extraPauseMs} ms` : '—';
+  // the banner's buttons are made once while it shows, only its reason is updated: rebuilt at every sample (10 Hz)
+  // a button is replaced between a press and its release, and the click is lost
   const banner = $('convergence');
-  banner.replaceChildren();
   if (running(r) && a.convergence.state === 'not-converging') {
-    banner.hidden = false;
-    banner.append(el('strong', 'Not converging: '), el('span', `${a.convergence.reason}.`));
-    const actions = el('div', undefined, 'actions');
-    for (const [action, label] of [['setBandwidth', 'Raise Bandwidth…'], ['setMaxDowntime', 'Raise Max Downtime…'], ['postcopy', 'Switch to Postcopy'], ['abort', 'Abort']] as const) {
-      const b = el('button', label) as HTMLButtonElement;
-      if (action === 'abort') b.className = 'secondary';
-      b.addEventListener('click', () => post(action));
-      actions.append(b);
+    if (banner.hidden || !banner.childElementCount) {
+      const actions = el('div', undefined, 'actions');
+      for (const [action, label] of [['setBandwidth', 'Raise Bandwidth…'], ['setMaxDowntime', 'Raise Max Downtime…'], ['postcopy', 'Switch to Postcopy'], ['abort', 'Abort']] as const) {
+        const b = el('button', label) as HTMLButtonElement;
+        if (action === 'abort') b.className = 'secondary';
+        b.addEventListener('click', () => post(action));
+        actions.append(b);
+      }
+      banner.replaceChildren(el('strong', 'Not converging: '), el('span', '', 'reason'), actions);
+      banner.hidden = false;
     }
-    banner.append(actions);
-  } else banner.hidden = true;
+    const reason = banner.querySelector('.reason')!;
+    if (reason.textContent !== `${a.convergence.reason}.`) reason.textContent = `${a.convergence.reason}.`;
+  } else {
+    banner.hidden = true;
+    banner.replaceChildren();
+  }
   $('error').textContent = r.error ?? '';
   for (const id of ['act-bandwidth', 'act-downtime', 'act-postcopy', 'act-abort']) ($(id) as HTMLButtonElement).disabled = !running(r) || r.imported;
 }
