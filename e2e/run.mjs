@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, installExtension, prepareRunDir, startCodeServer } from './codeServer.mjs';
+import { guestFilled } from './guest.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [run, shots] = process.argv.slice(2);
@@ -27,12 +28,7 @@ function tiny1Home() {
 }
 tiny1Home();
 // 300 MiB of the guest's memory filled, so the UI test's throttled migration lasts long enough to watch
-const guest = (page) => spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`], { encoding: 'utf8' }).stdout ?? '';
-guest('dirty?mb=300&rate=idle');
-for (let i = 0; !guest('status').includes(' filled=300 '); i++) {
-  if (i === 600) throw new Error(`tiny1 did not fill 300 MiB: ${guest('status')}`);
-  await new Promise((r) => setTimeout(r, 100)); // the poll interval of a wait for the guest's own word
-}
+await guestFilled(lab, 300, 'idle');
 
 prepareRunDir(join(run, 'ui'), lab);
 await installExtension(join(run, 'ui'), join(repo, 'dist', 'ferry.vsix'));

@@ -2,10 +2,10 @@
 // domains, a context-menu action and a palette command act on the hostile-named domain. Screenshots in SHOTDIR.
 // usage: node e2e/ui.mjs URL SHOTDIR LAB_JSON
 import { chromium } from 'playwright-core';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS } from './codeServer.mjs';
+import { guestFilled, guestPage } from './guest.mjs';
 
 const [url, shots, labJson] = process.argv.slice(2);
 const lab = JSON.parse(readFileSync(labJson, 'utf8'));
@@ -33,16 +33,6 @@ async function step(name, fn) {
 }
 const treeItem = (name) => page.getByRole('treeitem', { name });
 const domainItem = (domain, state) => treeItem(new RegExp(`^${escapeRe(domain)}, ${state}`));
-const guest = (page) => spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`], { encoding: 'utf8' }).stdout ?? '';
-const guestDirty = (query) => guest(`dirty?${query}`);
-/** Set the guest's memory dirtier going and wait until it has written all `mb` MiB once (the guest says so). */
-async function guestFilled(query, mb) {
-  guestDirty(query);
-  for (let i = 0; !guest('status').includes(` filled=${mb} `); i++) {
-    if (i === 300) throw new Error(`the guest did not fill ${mb} MiB: ${guest('status')}`);
-    await new Promise((r) => setTimeout(r, 200)); // the poll interval of a wait for the guest's own word
-  }
-}
 /** The Custom… options flow, each prompt recognised by its text: keep the flags, one stream, `mibps` cap, default downtime. */
 async function customOptions(mibps) {
   await page.locator('.quick-input-widget', { hasText: 'Ferry: Migration options' }).locator('.quick-input-list .monaco-list-row', { hasText: 'Peer-to-peer' }).first().waitFor();
@@ -233,7 +223,7 @@ await step('palette-migrate-back-safe-profile', async () => {
 
 await step('monitor-not-converging-then-abort', async () => {
   // the guest dirties 60 MiB/s against a 10 MiB/s cap: the panel says it cannot converge and offers actions
-  await guestFilled('mb=100&rate=60', 100);
+  await guestFilled(lab, 100, 60);
   await paletteMigrate(lab.hosts[1].alias, 'Custom');
   await customOptions(10);
   const monitor = await monitorFrame(`tiny1: ${lab.hosts[0].alias} → ${lab.hosts[1].alias}`, { phase: /starting|running/ });
@@ -247,7 +237,7 @@ await step('monitor-not-converging-then-abort', async () => {
   await shot('12-monitor-not-converging');
   await monitor.locator('#convergence button', { hasText: 'Abort' }).click();
   await monitor.locator('#phase', { hasText: 'aborted' }).waitFor({ timeout: 30000 });
-  guestDirty('mb=1&rate=idle');
+  guestPage(lab, 'dirty?mb=1&rate=idle');
   await domainItem('tiny1', 'running').waitFor({ timeout: 20000 });
   await monitor.locator('#act-table').click();
   await monitor.locator('#samples-body tr').first().waitFor();

@@ -26,6 +26,3 @@ export class DisposableStore implements Disposable {
     this.items.clear();
   }
 }
-
-/** A timer as a disposable, for a store. */
-export const timerDisposable = (timer: NodeJS.Timeout): Disposable => ({ dispose: () => clearTimeout(timer) });

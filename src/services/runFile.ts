@@ -8,10 +8,10 @@ import type { Versions } from '../core/hostFacts';
 import type { JobStats, JobType, MigrationOptions } from '../core/migration';
 import type { MigrationMarker, Sample } from '../core/monitor';
 import type { GateReport, MigrationPhase, MigrationRecord } from '../core/migrationRecord';
+import { MAX_SAMPLES } from '../core/migrationRecord';
 
 /** the largest run file read (a real run of 20,000 samples exports to about 4 MiB) */
 export const MAX_RUN_FILE_BYTES = 32 * 1024 * 1024;
-const MAX_SAMPLES = 20_000;
 const MAX_MARKERS = 2_000;
 const MAX_FINDINGS = 100;
 

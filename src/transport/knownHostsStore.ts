@@ -1,8 +1,8 @@
-/** known_hosts files on disk: read them all, verify a presented key, append an accepted one. */
+/** known_hosts files on disk: read them all, append an accepted key. */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { HostKeyVerdict, KnownHostLine } from '../core/knownHosts';
-import { knownHostsEntry, parseKnownHosts, verifyHostKey } from '../core/knownHosts';
+import type { KnownHostLine } from '../core/knownHosts';
+import { knownHostsEntry, parseKnownHosts } from '../core/knownHosts';
 
 export async function readKnownHosts(files: string[]): Promise<KnownHostLine[]> {
   const all: KnownHostLine[] = [];
@@ -14,10 +14,6 @@ export async function readKnownHosts(files: string[]): Promise<KnownHostLine[]> 
     }
   }
   return all;
-}
-
-export async function checkHostKey(files: string[], name: string, blob: Buffer): Promise<HostKeyVerdict> {
-  return verifyHostKey(await readKnownHosts(files), name, blob);
 }
 
 export async function addKnownHost(file: string, name: string, blob: Buffer): Promise<void> {

@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig } from 'ssh2';
 import { Client, utils } from 'ssh2';
-import { fingerprintSha256, keyTypeOf, knownHostsName, preferredHostKeyAlgorithms } from '../core/knownHosts';
+import { fingerprintSha256, keyTypeOf, knownHostsName, preferredHostKeyAlgorithms, verifyHostKey } from '../core/knownHosts';
 import type { Argv } from '../core/virsh';
-import { checkHostKey, readKnownHosts } from './knownHostsStore';
+import { readKnownHosts } from './knownHostsStore';
 import type { Logger } from './logger';
 import { killOnHangupArgv, remoteCommand, shellCommand } from './quote';
 import type { ResolvedHost } from './sshConfig';
@@ -158,8 +158,9 @@ export class SshConnection {
     // HostKeyAlias is looked up as written, whatever the port (ssh -o HostKeyAlias=x -p 2222 looks up "x")
     const name = host.hostKeyAlias ?? knownHostsName(host.hostName, host.port);
     // a host offering several key types is asked for one known_hosts already holds, as ssh does, not prompted about
-    const known = await readKnownHosts(host.knownHostsFiles).catch(() => []);
-    const preferred = preferredHostKeyAlgorithms(known, name);
+    // read once: for the algorithms to offer, and for the key the host then shows (an unreadable file is said there)
+    const known = readKnownHosts(host.knownHostsFiles);
+    const preferred = preferredHostKeyAlgorithms(await known.catch(() => []), name);
     let hostKeyProblem: SshError | undefined;
     const config: ConnectConfig = {
       host: host.hostName,
@@ -172,7 +173,7 @@ export class SshConnection {
       authHandler: methods,
       ...(preferred && { algorithms: { serverHostKey: preferred as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } }),
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-        checkHostKey(host.knownHostsFiles, name, key).then(
+        known.then((lines) => verifyHostKey(lines, name, key)).then(
           (verdict) => {
             if (verdict.kind === 'known') return verify(true);
             const fingerprint = fingerprintSha256(key);

@@ -3,4 +3,4 @@ export type { KeepConnections } from './gate';
 export type { MigrationStore } from './watch';
 export { MigrationRunner } from './runner';
 export type { MigrationDecisions, MigrationPlanRequest } from './plan';
-export { checklistOf, livePlanDeps, planMigration, PlanStopped } from './plan';
+export { livePlanDeps, planMigration, PlanStopped } from './plan';

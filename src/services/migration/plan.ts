@@ -67,7 +67,7 @@ export function livePlanDeps(registry: HostRegistry, runner: MigrationRunner, ur
 export class PlanStopped extends Error {}
 
 const ICON: Record<PreflightCheck['status'], string> = { pass: '✔', warn: '⚠', fail: '✖' };
-export const checklistOf = (p: PreflightResult) => p.checks.map((c) => `${ICON[c.status]} ${c.title}: ${c.evidence}`).join('\n');
+const checklistOf = (p: PreflightResult) => p.checks.map((c) => `${ICON[c.status]} ${c.title}: ${c.evidence}`).join('\n');
 
 export async function planMigration(deps: MigrationPlanDeps, request: MigrationPlanRequest, decisions: MigrationDecisions): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
   const { source, target, domain } = request;

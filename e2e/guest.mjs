@@ -1,0 +1,18 @@
+// The lab guest tiny1's own web pages, read from the client namespace (as the e2e runner and the UI test use them).
+import { spawnSync } from 'node:child_process';
+
+/** GET /cgi-bin/<page> on tiny1: its status ("… filled=MB verify_errors=N …") or its memory dirtier's controls. */
+export const guestPage = (lab, page) =>
+  spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`], { encoding: 'utf8' }).stdout ?? '';
+
+/**
+ * Set tiny1's memory dirtier going (`mb`, `rate`) and wait until it says it has written all `mb` MiB once. The guest
+ * has no way to tell us but its status page, so this polls it; a guest that never fills fails after 60 s.
+ */
+export async function guestFilled(lab, mb, rate) {
+  guestPage(lab, `dirty?mb=${mb}&rate=${rate}`);
+  for (const end = Date.now() + 60_000; !guestPage(lab, 'status').includes(` filled=${mb} `); ) {
+    if (Date.now() > end) throw new Error(`tiny1 did not fill ${mb} MiB: ${guestPage(lab, 'status')}`);
+    await new Promise((r) => setTimeout(r, 200)); // the poll interval of that wait
+  }
+}
