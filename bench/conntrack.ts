@@ -9,7 +9,7 @@
  * export_ms: the listing on the source until its bytes are in Ferry; transfer_ms: Ferry turning them into loadable
  * lines; import_ms: the lines to the target and conntrack -R there; ferry_ms: all of it plus the verification.
  */
-import { PROFILES } from '../src/core/migration';
+import { PROFILES } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
 import { silentLogger } from '../src/transport/logger';

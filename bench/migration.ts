@@ -7,7 +7,7 @@
  *   migration: default_MiBps=<n> fast_MiBps=<n> raw_tcp_MiBps=<n> fast_over_default=<x> fast_over_raw=<x>
  */
 import { execFileSync } from 'node:child_process';
-import { jobInfoArgv, parseJobStats, PROFILES, targetUri, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration';
+import { jobInfoArgv, parseJobStats, PROFILES, targetUri, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
 import { silentLogger } from '../src/transport/logger';
 import { lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { isActiveJob, jobInfoArgv, parseJobStats, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration';
+import { isActiveJob, jobInfoArgv, parseJobStats, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { JobReader } from '../src/services/jobSampler';
 import { lab, labRegistry, runScript } from '../test/integration/lab';
 

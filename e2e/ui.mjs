@@ -197,10 +197,14 @@ await step('context-menu-migrate-with-progress', async () => {
   await page.mouse.move(area.x + area.width * 0.6, area.y + area.height / 2, { steps: 8 });
   await page.mouse.up();
   const zoomedTo = await monitor.locator('#chart').getAttribute('data-x-range');
+  const builds = await monitor.locator('#chart').getAttribute('data-builds');
   const zoomedAt = await points(monitor);
   await monitor.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, zoomedAt + 20, { timeout: 20000 });
   const after = await monitor.locator('#chart').getAttribute('data-x-range');
   if (after !== zoomedTo) throw new Error(`the zoom was lost as samples arrived: ${zoomedTo} → ${after}`);
+  // init once, then append: the 20 samples extended the chart, none rebuilt it
+  const rebuilt = await monitor.locator('#chart').getAttribute('data-builds');
+  if (rebuilt !== builds) throw new Error(`the chart was rebuilt as samples arrived (build ${builds} → ${rebuilt})`);
   await shot('09b-monitor-live');
   await page.locator('.notification-toast.notification-fade-in-done', { hasText: 'completed' }).waitFor({ timeout: 60000 });
   await monitor.locator('#phase', { hasText: 'completed' }).waitFor({ timeout: 20000 });

@@ -3,8 +3,8 @@
  * without touching the domain (/proc, /sys, libvirt's job info and migrate-getspeed); nothing here asks QEMU over
  * QMP, which libvirt would record as a taint. Pure: the probe's text is parsed here, gathered by services/diagnosis.
  */
-import type { MigrationOptions } from './migration';
-import type { Sample } from './monitor';
+import type { MigrationOptions } from './migration/job';
+import type { Sample } from './migration/monitor';
 import { CAP_IPC_LOCK, CAPABILITY_NAMES, decodeCapabilities } from './procStatus';
 
 /** What one host's probe saw of its QEMU process and (on the source) of the path to the target. */

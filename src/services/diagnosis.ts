@@ -7,7 +7,7 @@ import type { Finding, HostProbe } from '../core/diagnosis';
 import { diagnose, parseProbe } from '../core/diagnosis';
 import { assertUuid } from '../core/virsh';
 import type { HostRegistry } from './hostRegistry';
-import type { MigrationRecord } from '../core/migrationRecord';
+import type { MigrationRecord } from '../core/migration/record';
 
 /** $1 domain name, $2 uuid, $3 libvirt URI, $4 the peer to route towards (empty on the target). */
 export const PROBE = `name=$1; uuid=$2; uri=$3; peer=$4

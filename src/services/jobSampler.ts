@@ -3,8 +3,8 @@
  * `domjobinfo --rawstats` as often as the caller likes. No process or SSH channel per sample, so 10 Hz costs the host
  * one libvirt query each time, not an sshd session, a shell and a virsh start-up.
  */
-import type { JobStats } from '../core/migration';
-import { JOB_READER_END, jobReaderArgv, jobReaderQuery, parseJobStats } from '../core/migration';
+import type { JobStats } from '../core/migration/job';
+import { JOB_READER_END, jobReaderArgv, jobReaderQuery, parseJobStats } from '../core/migration/job';
 import type { HostConnection } from '../transport/hostConnection';
 import type { RemoteSession } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';

@@ -5,8 +5,8 @@
 import type { Domain } from '../core/domain';
 import { compareVersions, cpuCompareVerdict, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../core/hostFacts';
 import type { DomainFacts, Versions } from '../core/hostFacts';
-import type { MigrationOptions } from '../core/migration';
-import { targetUri } from '../core/migration';
+import type { MigrationOptions } from '../core/migration/job';
+import { targetUri } from '../core/migration/job';
 import { virsh } from '../core/virsh';
 import type { HostConnection } from '../transport/hostConnection';
 import type { ResolvedHost } from '../transport/sshConfig';

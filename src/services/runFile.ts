@@ -5,10 +5,10 @@
  */
 import type { Finding } from '../core/diagnosis';
 import type { Versions } from '../core/hostFacts';
-import type { JobStats, JobType, MigrationOptions } from '../core/migration';
-import type { MigrationMarker, Sample } from '../core/monitor';
-import type { GateReport, MigrationPhase, MigrationRecord } from '../core/migrationRecord';
-import { MAX_SAMPLES } from '../core/migrationRecord';
+import type { JobStats, JobType, MigrationOptions } from '../core/migration/job';
+import type { MigrationMarker, Sample } from '../core/migration/monitor';
+import type { GateReport, MigrationPhase, MigrationRecord } from '../core/migration/record';
+import { MAX_SAMPLES } from '../core/migration/record';
 
 /** the largest run file read (a real run of 20,000 samples exports to about 4 MiB) */
 export const MAX_RUN_FILE_BYTES = 32 * 1024 * 1024;

@@ -4,16 +4,17 @@
  * arrives. Panels come back after a window reload through the serializer (the webview keeps run id and domain).
  */
 import * as vscode from 'vscode';
-import type { MigrationOptions } from '../core/migration';
-import { describeOptions } from '../core/migration';
+import type { MigrationOptions } from '../core/migration/job';
+import { describeOptions } from '../core/migration/job';
 import { DisposableStore } from '../core/disposables';
 import { escapeIcons } from '../core/text';
-import type { MigrationRecord } from '../core/migrationRecord';
+import type { MigrationRecord } from '../core/migration/record';
 import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../services/runFile';
 import { pickOne } from '../vscode/ask';
 import { Commands } from '../vscode/contributions';
 import type { FerryContext } from '../vscode/context';
-import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from '../webview/protocol';
+import type { FromWebview, MonitorAction, MonitorState, RunHeader, RunView, ToWebview } from '../webview/protocol';
+import { ACTION_BUTTONS, MonitorIds as id } from '../webview/dom';
 import { UserCancelled } from '../vscode/runCommand';
 
 export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
@@ -42,25 +43,12 @@ function runSettings(r: MigrationRecord): Record<string, string> {
   return settings;
 }
 
-function toRunView(r: MigrationRecord): RunView {
+function toHeader(r: MigrationRecord): RunHeader {
   const s = r.summary;
   return {
-    id: r.id,
-    domainUuid: r.domainUuid,
-    domainName: r.domainName,
-    source: r.source,
-    target: r.target,
     phase: r.phase,
-    discovered: !!r.discovered,
-    imported: !!r.imported,
-    startedAt: r.startedAt,
     finishedAt: r.finishedAt,
-    settings: runSettings(r),
-    autoConverge: !!r.options?.autoConverge,
-    maxDowntimeMs: r.options?.maxDowntimeMs,
     linkMbps: r.linkMbps,
-    samples: r.samples,
-    markers: r.markers ?? [],
     summary: s && {
       totalMs: s.timeElapsedMs,
       downtimeMs: s.downtimeMs,
@@ -71,6 +59,25 @@ function toRunView(r: MigrationRecord): RunView {
     extraPauseMs: r.gate?.extraPauseMs,
     error: r.error,
     findings: r.findings,
+  };
+}
+
+function toRunView(r: MigrationRecord): RunView {
+  return {
+    id: r.id,
+    domainUuid: r.domainUuid,
+    domainName: r.domainName,
+    source: r.source,
+    target: r.target,
+    discovered: !!r.discovered,
+    imported: !!r.imported,
+    startedAt: r.startedAt,
+    settings: runSettings(r),
+    autoConverge: !!r.options?.autoConverge,
+    maxDowntimeMs: r.options?.maxDowntimeMs,
+    samples: r.samples,
+    markers: r.markers ?? [],
+    ...toHeader(r),
   };
 }
 
@@ -87,9 +94,6 @@ function runTitle(r: { domainName: string; source?: string; target?: string; sta
   return `${withName ? `${r.domainName} ` : ''}${r.source}→${r.target} ${at}`;
 }
 
-/** What a panel shows of a run besides its samples: when this changes, the run is sent to the panel again. */
-const shownState = (r: MigrationRecord) => JSON.stringify([r.phase, r.error, r.findings?.length, r.gate, r.summary?.type, r.linkMbps]);
-
 interface Entry {
   panel: vscode.WebviewPanel;
   runId: string;
@@ -98,8 +102,12 @@ interface Entry {
   /** the run as last loaded (finished runs come from history) */
   record?: MigrationRecord;
   compare?: MigrationRecord;
-  /** shownState of the run last sent */
-  sent?: string;
+  /** the webview holds the whole run (sent since its content last loaded): from then on it gets only what is new */
+  initialised: boolean;
+  /** the header last sent, as JSON */
+  header?: string;
+  /** how many of the run's markers the webview has */
+  markersSent: number;
 }
 
 export class MonitorPanels implements vscode.Disposable {
@@ -112,14 +120,18 @@ export class MonitorPanels implements vscode.Disposable {
   ) {
     for (const d of [
       ctx.migrations.onDidSample(({ record, sample }) => {
-        for (const e of this.entries) {
-          if (e.runId !== record.id || !e.panel.visible || e.compareId) continue;
-          this.post(e, { type: 'samples', id: record.id, samples: [sample], phase: record.phase, markers: record.markers });
-        }
+        for (const e of this.following(record)) this.post(e, { type: 'append', id: record.id, samples: [sample], markers: this.newMarkers(e, record) });
       }),
-      // progress reaches a panel as samples; the whole run is sent again only when what it shows besides them changes
+      // progress reaches a panel as samples; the header goes alone, when a field of it changes
       ctx.migrations.onDidChange((record) => {
-        for (const e of this.entries) if (e.runId === record.id && !e.compareId && e.sent !== shownState(record)) void this.refresh(e, record);
+        for (const e of this.following(record)) {
+          e.record = record;
+          const header = toHeader(record);
+          const json = JSON.stringify(header);
+          if (e.header === json) continue;
+          e.header = json;
+          this.post(e, { type: 'header', id: record.id, header, markers: this.newMarkers(e, record) });
+        }
       }),
       vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: MonitorState | undefined) => {
@@ -150,7 +162,7 @@ export class MonitorPanels implements vscode.Disposable {
   }
 
   private attach(panel: vscode.WebviewPanel, runId: string, domainUuid: string, compareId?: string) {
-    const entry: Entry = { panel, runId, domainUuid, compareId };
+    const entry: Entry = { panel, runId, domainUuid, compareId, initialised: false, markersSent: 0 };
     this.entries.add(entry);
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'ferry.svg');
     panel.webview.html = this.html(panel.webview);
@@ -159,8 +171,8 @@ export class MonitorPanels implements vscode.Disposable {
         if (m.type === 'ready') void this.refresh(entry);
         else if (m.type === 'action') void this.act(entry, m.action);
       }),
-      // hidden panels get nothing; a panel becoming visible gets the whole run again
-      panel.onDidChangeViewState(() => panel.visible && void this.refresh(entry)),
+      // a hidden panel's content is unloaded and gets nothing; shown again, it reloads and asks for the run ('ready')
+      panel.onDidChangeViewState(() => void (panel.visible || (entry.initialised = false))),
     ];
     panel.onDidDispose(() => {
       this.entries.delete(entry);
@@ -172,8 +184,21 @@ export class MonitorPanels implements vscode.Disposable {
     return this.ctx.migrations.get(id) ?? (await this.ctx.migrationStore.run(domainUuid, id));
   }
 
-  private async refresh(e: Entry, live?: MigrationRecord) {
-    e.record = live ?? (await this.load(e.domainUuid, e.runId));
+  /** The live panels of a run that hold it whole, so new samples and header changes can be appended. */
+  private following(record: MigrationRecord): Entry[] {
+    return [...this.entries].filter((e) => e.runId === record.id && !e.compareId && e.initialised && e.panel.visible);
+  }
+
+  private newMarkers(e: Entry, record: MigrationRecord) {
+    const markers = record.markers.slice(e.markersSent);
+    e.markersSent = record.markers.length;
+    return markers;
+  }
+
+  /** Send the whole run: when the panel's content has (re)loaded. */
+  private async refresh(e: Entry) {
+    e.initialised = false;
+    e.record = await this.load(e.domainUuid, e.runId);
     if (e.compareId) e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
     if (e.record) e.panel.title = e.compare ? `Compare: ${runTitle(e.record)} ↔ ${runTitle(e.compare, false)}` : runTitle(e.record);
     if (!e.record) {
@@ -181,8 +206,11 @@ export class MonitorPanels implements vscode.Disposable {
       return;
     }
     if (!e.panel.visible) return;
-    e.sent = shownState(e.record);
-    this.post(e, { type: 'runs', run: toRunView(e.record), compare: e.compare && toRunView(e.compare) });
+    const run = toRunView(e.record);
+    e.header = JSON.stringify(toHeader(e.record));
+    e.markersSent = run.markers.length;
+    e.initialised = true;
+    this.post(e, { type: 'init', run, compare: e.compare && toRunView(e.compare) });
   }
 
   private post(e: Entry, message: ToWebview) {
@@ -191,7 +219,7 @@ export class MonitorPanels implements vscode.Disposable {
 
   private async act(e: Entry, action: MonitorAction) {
     try {
-      const r = e.record;
+      const r = (e.record && this.ctx.migrations.get(e.record.id)) ?? e.record;
       if (!r) return;
       const node = { domain: { uuid: r.domainUuid, name: r.domainName } };
       const steering: MonitorAction[] = ['setBandwidth', 'setMaxDowntime', 'postcopy', 'abort'];
@@ -254,8 +282,13 @@ export class MonitorPanels implements vscode.Disposable {
     const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
     const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
     const csp = `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
-    const button = (id: string, icon: string, label: string, cls = 'secondary', live = false) =>
-      `<button id="${id}" class="${cls}${live ? ' live-only' : ''}" type="button"><span class="codicon codicon-${icon}" aria-hidden="true"></span>${label}</button>`;
+    const button = (buttonId: string, icon: string, label: string, cls = 'secondary', liveOnly = false) =>
+      `<button id="${buttonId}" class="${cls}${liveOnly ? ' live-only' : ''}" type="button"><span class="codicon codicon-${icon}" aria-hidden="true"></span>${label}</button>`;
+    const actions = ACTION_BUTTONS.map((a, i) => {
+      const separator = a.steers && !ACTION_BUTTONS[i + 1]?.steers ? '<span class="sep live-only"></span>' : '';
+      return button(a.id, a.icon, a.label, a.primary ? 'primary' : 'secondary', a.steers || a.liveOnly) + separator;
+    });
+    const fact = (label: string, factId: string, initial = '—') => `<div><dt>${label}</dt><dd id="${factId}">${initial}</dd></div>`;
     return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
@@ -263,36 +296,29 @@ export class MonitorPanels implements vscode.Disposable {
 <link rel="stylesheet" href="${asset('codicon.css')}"><link rel="stylesheet" href="${asset('uplot.css')}"><link rel="stylesheet" href="${asset('monitor.css')}">
 <title>Migration monitor</title></head>
 <body>
-<header><h1 id="title">Migration</h1><span id="phase" class="badge" role="status"></span></header>
+<header><h1 id="${id.title}">Migration</h1><span id="${id.phase}" class="badge" role="status"></span></header>
 <dl class="facts live-only">
-  <div><dt>Elapsed</dt><dd id="elapsed">—</dd></div>
-  <div><dt>ETA</dt><dd id="eta">—</dd></div>
-  <div><dt>Progress</dt><dd id="percent">0 %</dd></div>
-  <div><dt>Downtime</dt><dd id="downtime">—</dd></div>
-  <div><dt>Throughput</dt><dd id="throughput">—</dd></div>
-  <div><dt>Extra pause (keep TCP connections)</dt><dd id="extra-pause">—</dd></div>
+  ${fact('Elapsed', id.elapsed)}${fact('ETA', id.eta)}${fact('Progress', id.percent, '0 %')}${fact('Downtime', id.downtime)}
+  ${fact('Throughput', id.throughput)}${fact('Extra pause (keep TCP connections)', id.extraPause)}
 </dl>
-<div id="bar" class="bar-track live-only" role="progressbar" aria-label="migration progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="bar-fill"></div></div>
-<div id="convergence" role="alert" hidden></div>
-<div id="error" role="alert"></div>
+<div id="${id.bar}" class="bar-track live-only" role="progressbar" aria-label="migration progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="${id.barFill}"></div></div>
+<div id="${id.convergence}" role="alert" hidden></div>
+<div id="${id.error}" role="alert"></div>
 <div class="toolbar" role="toolbar" aria-label="migration actions">
-  ${button('act-bandwidth', 'dashboard', 'Bandwidth…', 'secondary', true)}${button('act-downtime', 'watch', 'Max Downtime…', 'secondary', true)}${button('act-postcopy', 'debug-step-over', 'Postcopy', 'secondary', true)}${button('act-abort', 'stop-circle', 'Abort', 'secondary', true)}
-  <span class="sep live-only"></span>
-  ${button('act-diagnose', 'search', 'Why Is It Slow?', 'primary', true)}${button('act-compare', 'diff', 'Compare With…')}${button('act-import', 'cloud-download', 'Import Run…')}
-  ${button('act-export-json', 'json', 'Export JSON')}${button('act-export-csv', 'table', 'Export CSV')}
+  ${actions.join('')}
 </div>
 <div class="toolbar" role="toolbar" aria-label="chart">
-  <label for="unit">Rate unit</label><select id="unit"><option value="MiB">MiB/s</option><option value="Gbit">Gbit/s</option></select>
-  ${button('act-pan-left', 'arrow-left', 'Earlier')}${button('act-pan-right', 'arrow-right', 'Later')}${button('act-reset', 'zoom-out', 'Whole Run')}
-  ${button('act-table', 'list-flat', 'Samples Table')}
+  <label for="${id.unit}">Rate unit</label><select id="${id.unit}"><option value="MiB">MiB/s</option><option value="Gbit">Gbit/s</option></select>
+  ${button(id.panLeft, 'arrow-left', 'Earlier')}${button(id.panRight, 'arrow-right', 'Later')}${button(id.reset, 'zoom-out', 'Whole Run')}
+  ${button(id.table, 'list-flat', 'Samples Table')}
   <span class="hint">Drag to zoom, wheel to zoom, double-click or Escape for the whole run; ←/→ pan when the chart has focus.</span>
 </div>
-<div id="chart" tabindex="0" role="img" aria-label="throughput, dirty rate, remaining and transferred memory over time"></div>
-<table id="samples" hidden><caption id="samples-caption"></caption>
+<div id="${id.chart}" tabindex="0" role="img" aria-label="throughput, dirty rate, remaining and transferred memory over time"></div>
+<table id="${id.samples}" hidden><caption id="${id.samplesCaption}"></caption>
 <thead><tr><th scope="col">s</th><th scope="col">throughput</th><th scope="col">dirty rate</th><th scope="col">remaining</th><th scope="col">transferred</th><th scope="col">iteration</th><th scope="col">expected downtime</th></tr></thead>
-<tbody id="samples-body"></tbody></table>
-<section id="compare" hidden><h2>A/B comparison</h2><table><thead><tr><th scope="col"></th><th scope="col">A (this run)</th><th scope="col">B</th><th scope="col">B/A</th></tr></thead><tbody id="compare-body"></tbody></table></section>
-<section class="live-only"><h2>Why is it slow?</h2><ul id="findings"><li>Findings appear a few seconds into a migration, or with "Why Is It Slow?".</li></ul></section>
+<tbody id="${id.samplesBody}"></tbody></table>
+<section id="${id.compare}" hidden><h2>A/B comparison</h2><table><thead><tr><th scope="col"></th><th scope="col">A (this run)</th><th scope="col">B</th><th scope="col">B/A</th></tr></thead><tbody id="${id.compareBody}"></tbody></table></section>
+<section class="live-only"><h2>Why is it slow?</h2><ul id="${id.findings}"><li>Findings appear a few seconds into a migration, or with "Why Is It Slow?".</li></ul></section>
 <script nonce="${nonce}" src="${asset('monitor.js')}"></script>
 </body></html>`;
   }

@@ -7,9 +7,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import * as vscode from 'vscode';
-import type { MigrationOptions } from '../core/migration';
+import type { MigrationOptions } from '../core/migration/job';
 import type { MigrationStore } from '../services/migration';
-import type { MigrationRecord } from '../core/migrationRecord';
+import type { MigrationRecord } from '../core/migration/record';
 import { isDomainUuid, isRunId } from '../services/runFile';
 
 const ACTIVE_KEY = 'ferry.migrations.active';

@@ -5,9 +5,12 @@
  * overlay of two runs with a table of what differs. No inline script or style: the CSP allows neither.
  */
 import uPlot from 'uplot';
-import { assess } from '../core/monitor';
-import type { Sample } from '../core/monitor';
+import { assess, Assessor, thinned } from '../core/migration/monitor';
+import type { Sample } from '../core/migration/monitor';
 import type { Finding } from '../core/diagnosis';
+import { MAX_SAMPLES } from '../core/migration/record';
+import type { MigrationPhase } from '../core/migration/record';
+import { ACTION_BUTTONS, MonitorIds } from './dom';
 import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from './protocol';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; setState(s: MonitorState): void; getState(): MonitorState | undefined };
@@ -17,11 +20,15 @@ let run: RunView | undefined;
 let compare: RunView | undefined;
 let unit: 'MiB' | 'Gbit' = 'MiB';
 let plot: uPlot | undefined;
+/** the assessment of `run`, fed each sample once as it arrives */
+let assessor = new Assessor();
+/** the chart's columns for a single run, appended to with each sample (a comparison rebuilds its joined columns) */
+let columns: (number | null)[][] = [];
 let previousPercent = 0;
 /** the user zoomed or panned: new samples do not reset the view */
 let zoomed = false;
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const $ = (key: keyof typeof MonitorIds) => document.getElementById(MonitorIds[key])!;
 const el = (tag: string, text?: string, cls?: string) => {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
@@ -34,7 +41,8 @@ const rate = (bps: number) => (unit === 'MiB' ? bps / MiB : (bps * 8) / 1e9);
 const rateText = (bps: number) => (unit === 'MiB' ? `${(bps / MiB).toFixed(0)} MiB/s` : `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`);
 const mibText = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 const duration = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`);
-const running = (r: RunView) => ['starting', 'running', 'postcopy', 'unknown'].includes(r.phase);
+const LIVE_PHASES: ReadonlySet<MigrationPhase> = new Set(['starting', 'running', 'postcopy', 'unknown']);
+const running = (r: RunView) => LIVE_PHASES.has(r.phase);
 
 function post(action: MonitorAction) {
   vscode.postMessage({ type: 'action', action });
@@ -47,7 +55,7 @@ function renderHeader() {
   const badge = $('phase');
   badge.textContent = r.phase + (r.discovered ? ' (not started by Ferry)' : '') + (r.imported ? ' (imported)' : '');
   badge.className = `badge phase-${r.phase}`;
-  const a = assess(r.samples, { autoConverge: r.autoConverge, postcopy: r.phase === 'postcopy', maxDowntimeMs: r.maxDowntimeMs, previousPercent });
+  const a = assessor.assessment({ autoConverge: r.autoConverge, postcopy: r.phase === 'postcopy', maxDowntimeMs: r.maxDowntimeMs, previousPercent });
   previousPercent = r.phase === 'completed' ? 100 : a.percent;
   const elapsed = (r.finishedAt ?? Date.now()) - r.startedAt;
   $('elapsed').textContent = duration(r.summary?.totalMs ?? r.samples.at(-1)?.t ?? elapsed);
@@ -55,12 +63,12 @@ function renderHeader() {
   $('percent').textContent = `${previousPercent} %`;
   const bar = $('bar');
   bar.setAttribute('aria-valuenow', String(previousPercent));
-  ($('bar-fill') as HTMLElement).style.width = `${previousPercent}%`;
+  $('barFill').style.width = `${previousPercent}%`;
   const downtime = r.summary?.downtimeMs ?? a.expectedDowntimeMs;
   $('downtime').textContent = downtime !== undefined ? `${downtime} ms ${r.summary?.downtimeMs !== undefined ? 'actual' : 'expected'} / ${a.maxDowntimeMs} ms max` : '—';
   $('downtime').className = downtime !== undefined && downtime > a.maxDowntimeMs && running(r) ? 'over' : '';
   $('throughput').textContent = r.samples.length ? `${rateText(r.samples.at(-1)!.bps)} now · ${rateText(a.averageBps)} avg · ${rateText(a.peakBps)} peak` : '—';
-  $('extra-pause').textContent = r.extraPauseMs !== undefined ? `${r.extraPauseMs} ms` : '—';
+  $('extraPause').textContent = r.extraPauseMs !== undefined ? `${r.extraPauseMs} ms` : '—';
   // the banner's buttons are made once while it shows, only its reason is updated: rebuilt at every sample (10 Hz)
   // a button is replaced between a press and its release, and the click is lost
   const banner = $('convergence');
@@ -83,16 +91,25 @@ function renderHeader() {
     banner.replaceChildren();
   }
   $('error').textContent = r.error ?? '';
-  for (const id of ['act-bandwidth', 'act-downtime', 'act-postcopy', 'act-abort']) ($(id) as HTMLButtonElement).disabled = !running(r) || r.imported;
+  for (const b of ACTION_BUTTONS) if (b.steers) (document.getElementById(b.id) as HTMLButtonElement).disabled = !running(r) || r.imported;
+}
+
+/** One sample as a single run's chart columns: time (s), throughput, dirty rate, remaining, transferred, throttle. */
+const columnValues = (x: Sample) => [x.t / 1000, rate(x.bps), rate(x.dirtyBps), x.remaining / MiB, x.processed / MiB, x.throttle ?? null];
+
+function appendColumns(samples: readonly Sample[]) {
+  for (const x of samples) columnValues(x).forEach((v, i) => (columns[i] ??= []).push(v));
+}
+
+function rebuildColumns() {
+  columns = [];
+  appendColumns(run?.samples ?? []);
 }
 
 /** uPlot data: x in seconds; a run in compare mode is drawn beside the first on the same x (time since start). */
 function chartData(): uPlot.AlignedData {
   const r = run!;
-  if (!compare) {
-    const s = r.samples;
-    return [s.map((x) => x.t / 1000), s.map((x) => rate(x.bps)), s.map((x) => rate(x.dirtyBps)), s.map((x) => x.remaining / MiB), s.map((x) => x.processed / MiB), s.map((x) => x.throttle ?? null)];
-  }
+  if (!compare) return (columns.length ? columns : [[], [], [], [], [], []]) as uPlot.AlignedData;
   // two runs: join on their own x values (uPlot needs one x array; gaps are null)
   const xs = [...new Set([...r.samples.map((x) => x.t), ...compare.samples.map((x) => x.t)])].sort((a, b) => a - b);
   const at = (samples: Sample[]) => {
@@ -247,6 +264,8 @@ function buildChart() {
   );
   showLatestInLegend(plot);
   box.dataset.points = String(run?.samples.length ?? 0);
+  // how often the chart was made anew: appending samples must not (tests read it)
+  box.dataset.builds = String(Number(box.dataset.builds ?? 0) + 1);
   box.dataset.drawnFor = document.body.dataset.vscodeThemeKind ?? ''; // the theme its colours came from
 }
 
@@ -264,7 +283,7 @@ function updateChart() {
 function renderTable() {
   const table = $('samples');
   if (table.hidden || !run) return;
-  const body = $('samples-body');
+  const body = $('samplesBody');
   const rows = run.samples.slice(-300).reverse();
   body.replaceChildren(
     ...rows.map((s) => {
@@ -273,7 +292,7 @@ function renderTable() {
       return tr;
     }),
   );
-  $('samples-caption').textContent = `${run.samples.length} samples${run.samples.length > rows.length ? `, the newest ${rows.length} shown` : ''}`;
+  $('samplesCaption').textContent = `${run.samples.length} samples${run.samples.length > rows.length ? `, the newest ${rows.length} shown` : ''}`;
 }
 
 function renderFindings(findings: Finding[] | undefined) {
@@ -318,7 +337,7 @@ function renderCompare() {
   for (const key of [...new Set([...Object.keys(a.settings), ...Object.keys(b.settings)])].sort()) {
     if (a.settings[key] !== b.settings[key]) rows.push([key, a.settings[key] ?? '—', b.settings[key] ?? '—', 'differs']);
   }
-  $('compare-body').replaceChildren(
+  $('compareBody').replaceChildren(
     ...rows.map((cells) => {
       const tr = el('tr');
       tr.append(el('th', cells[0]));
@@ -331,6 +350,7 @@ function renderCompare() {
 
 function renderAll() {
   if (!run) return;
+  rebuildColumns();
   document.body.classList.toggle('comparing', !!compare);
   renderHeader();
   buildChart();
@@ -339,35 +359,56 @@ function renderAll() {
   renderCompare();
 }
 
-window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
-  const m = e.data;
-  if (m.type === 'runs') {
-    // the same run again (its phase or findings changed): the chart is updated, the user's zoom and pan kept
-    const same = !!plot && run?.id === m.run.id && compare?.id === m.compare?.id;
-    run = m.run;
-    compare = m.compare;
-    vscode.setState({ runId: run.id, domainUuid: run.domainUuid, compareId: compare?.id });
-    if (same) {
-      renderHeader();
-      updateChart();
-      renderTable();
-      renderFindings(run.findings);
-      renderCompare();
-      return;
-    }
+/** The whole run, when the panel's content has (re)loaded. The same run again keeps the user's zoom and pan. */
+function init(m: Extract<ToWebview, { type: 'init' }>) {
+  const same = !!plot && run?.id === m.run.id && compare?.id === m.compare?.id;
+  run = m.run;
+  compare = m.compare;
+  assessor = new Assessor(run.samples);
+  vscode.setState({ runId: run.id, domainUuid: run.domainUuid, compareId: compare?.id });
+  if (!same) {
     previousPercent = 0;
     zoomed = false;
-    renderAll();
-  } else if (m.type === 'samples' && run && m.id === run.id) {
-    run.samples.push(...m.samples);
-    run.phase = m.phase;
-    run.markers = m.markers;
+    return renderAll();
+  }
+  rebuildColumns();
+  renderHeader();
+  updateChart();
+  renderTable();
+  renderFindings(run.findings);
+  renderCompare();
+}
+
+/** New samples: appended to the chart's columns and fed to the assessment, nothing recomputed over the whole run. */
+function append(r: RunView, samples: Sample[]) {
+  for (const s of samples) assessor.push(s);
+  r.samples.push(...samples);
+  // the extension thins its record past MAX_SAMPLES; the panel does the same, so both hold the same shape
+  if (r.samples.length > MAX_SAMPLES) {
+    r.samples = thinned(r.samples, MAX_SAMPLES);
+    rebuildColumns();
+  } else appendColumns(samples);
+}
+
+window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
+  const m = e.data;
+  if (m.type === 'init') return init(m);
+  if (m.type === 'diagnosing') return void $('findings').replaceChildren(el('li', 'Probing both hosts (one second)…'));
+  if (!run || m.id !== run.id) return;
+  if (m.type === 'append') {
+    append(run, m.samples);
+    run.markers.push(...m.markers);
     renderHeader();
     updateChart();
     renderTable();
-  } else if (m.type === 'diagnosing') {
-    $('findings').replaceChildren(el('li', 'Probing both hosts (one second)…'));
-  } else if (m.type === 'findings' && run && m.id === run.id) {
+  } else if (m.type === 'header') {
+    const findingsChanged = JSON.stringify(m.header.findings) !== JSON.stringify(run.findings);
+    Object.assign(run, m.header);
+    run.markers.push(...m.markers);
+    renderHeader();
+    if (findingsChanged) renderFindings(run.findings);
+    plot?.redraw(); // markers and the link-speed line are drawn over the plot
+  } else if (m.type === 'findings') {
     run.findings = m.findings;
     if (m.linkMbps) run.linkMbps = m.linkMbps;
     renderFindings(m.findings);
@@ -376,31 +417,27 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
 });
 
 function wire() {
-  const actions: [string, MonitorAction][] = [
-    ['act-bandwidth', 'setBandwidth'], ['act-downtime', 'setMaxDowntime'], ['act-postcopy', 'postcopy'], ['act-abort', 'abort'],
-    ['act-diagnose', 'diagnose'], ['act-export-json', 'exportJson'], ['act-export-csv', 'exportCsv'], ['act-compare', 'compare'], ['act-import', 'importRun'],
-  ];
-  for (const [id, action] of actions) $(id).addEventListener('click', () => post(action));
+  for (const b of ACTION_BUTTONS) document.getElementById(b.id)!.addEventListener('click', () => post(b.action));
   $('unit').addEventListener('change', (e) => {
     unit = (e.target as HTMLSelectElement).value as 'MiB' | 'Gbit';
     renderAll();
   });
-  $('act-table').addEventListener('click', () => {
+  $('table').addEventListener('click', () => {
     const table = $('samples');
     table.hidden = !table.hidden;
-    $('act-table').setAttribute('aria-pressed', String(!table.hidden));
+    $('table').setAttribute('aria-pressed', String(!table.hidden));
     renderTable();
   });
-  $('act-pan-left').addEventListener('click', () => pan(-1));
-  $('act-pan-right').addEventListener('click', () => pan(1));
-  $('act-reset').addEventListener('click', () => {
+  $('panLeft').addEventListener('click', () => pan(-1));
+  $('panRight').addEventListener('click', () => pan(1));
+  $('reset').addEventListener('click', () => {
     zoomed = false;
     plot?.setData(chartData(), true);
   });
   $('chart').addEventListener('keydown', (e) => {
     if (e.key === 'ArrowLeft') pan(-1);
     else if (e.key === 'ArrowRight') pan(1);
-    else if (e.key === 'Escape') $('act-reset').click();
+    else if (e.key === 'Escape') $('reset').click();
   });
   // a drag-select or the wheel zooms: new samples then leave the view alone; uPlot's double-click resets it
   $('chart').addEventListener('wheel', () => (zoomed = true));

@@ -1,10 +1,11 @@
 /**
  * Messages between the extension and the migration monitor webview. Shared by both bundles, so plain data only.
- * The extension sends a run whole when the panel (re)appears, then appends samples while it is visible.
+ * Init once, then append: the extension sends a run whole when the panel's content (re)loads, then only what is new
+ * while it is visible: samples and markers as they come, and the header fields when one of them changes.
  */
 import type { Finding } from '../core/diagnosis';
-import type { MigrationPhase } from '../core/migrationRecord';
-import type { MigrationMarker, Sample } from '../core/monitor';
+import type { MigrationPhase } from '../core/migration/record';
+import type { MigrationMarker, Sample } from '../core/migration/monitor';
 
 /** A migration run as the panel draws it: live, from history, or imported from a colleague's export. */
 export interface RunView {
@@ -33,11 +34,16 @@ export interface RunView {
   findings?: Finding[];
 }
 
+/** What a panel shows of a run besides its samples and markers: sent alone when any of it changes. */
+export type RunHeader = Pick<RunView, 'phase' | 'finishedAt' | 'linkMbps' | 'summary' | 'extraPauseMs' | 'error' | 'findings'>;
+
 export type MonitorAction = 'setBandwidth' | 'setMaxDowntime' | 'postcopy' | 'abort' | 'diagnose' | 'exportJson' | 'exportCsv' | 'compare' | 'importRun';
 
 export type ToWebview =
-  | { type: 'runs'; run: RunView; compare?: RunView }
-  | { type: 'samples'; id: string; samples: Sample[]; phase: MigrationPhase; markers: MigrationMarker[] }
+  | { type: 'init'; run: RunView; compare?: RunView }
+  /** samples and markers since the last message, never one already sent */
+  | { type: 'append'; id: string; samples: Sample[]; markers: MigrationMarker[] }
+  | { type: 'header'; id: string; header: RunHeader; markers: MigrationMarker[] }
   | { type: 'diagnosing' }
   | { type: 'findings'; id: string; findings: Finding[]; linkMbps?: number };
 

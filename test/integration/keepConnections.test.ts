@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MigrationOptions } from '../../src/core/migration';
-import { PROFILES } from '../../src/core/migration';
+import type { MigrationOptions } from '../../src/core/migration/job';
+import { PROFILES } from '../../src/core/migration/job';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import { MigrationRunner } from '../../src/services/migration';
 import { dropLink, guestDirty, guestFilled, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, waitFor } from './lab';

@@ -7,7 +7,7 @@ import { HostConnection } from '../../src/transport/hostConnection';
 import type { Logger } from '../../src/transport/logger';
 import { DEFAULT_LIBVIRT_URI as LIBVIRT_URI } from '../../src/core/virsh';
 import { HostRegistry } from '../../src/services/hostRegistry';
-import type { MigrationRecord } from '../../src/core/migrationRecord';
+import type { MigrationRecord } from '../../src/core/migration/record';
 import type { MigrationStore } from '../../src/services/migration';
 import { silentLogger } from '../../src/transport/logger';
 import { resolveHost } from '../../src/transport/sshConfig';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { MigrationOptions } from '../../src/core/migration';
-import { PROFILES } from '../../src/core/migration';
+import type { MigrationOptions } from '../../src/core/migration/job';
+import { PROFILES } from '../../src/core/migration/job';
 import { HostRegistry } from '../../src/services/hostRegistry';
-import type { MigrationRecord } from '../../src/core/migrationRecord';
+import type { MigrationRecord } from '../../src/core/migration/record';
 import { MigrationRunner } from '../../src/services/migration';
 import { runPreflight } from '../../src/services/preflight';
 import { dropLink, guestDirty, guestStatus, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, tiny1, waitFor } from './lab';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PROFILES } from '../../src/core/migration';
-import type { Sample } from '../../src/core/monitor';
-import { assess } from '../../src/core/monitor';
+import { PROFILES } from '../../src/core/migration/job';
+import type { Sample } from '../../src/core/migration/monitor';
+import { assess } from '../../src/core/migration/monitor';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import { MigrationRunner } from '../../src/services/migration';
 import { guestDirty, guestFilled, lab, labCtl, memoryLogger, memoryStore, onHost, onHostAsync, tiny1, waitFor } from './lab';

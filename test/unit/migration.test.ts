@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cpuCompareVerdict, compareVersions, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../../src/core/hostFacts';
-import { exitLine, exitStatusInLog, formatRate, migrateArgv, optionProblems, parseJobStats, PROFILES, targetUri } from '../../src/core/migration';
-import { percentOf, toSample } from '../../src/core/monitor';
+import { exitLine, exitStatusInLog, formatRate, migrateArgv, optionProblems, parseJobStats, PROFILES, targetUri } from '../../src/core/migration/job';
+import { percentOf, toSample } from '../../src/core/migration/monitor';
 import { parseEventLine } from '../../src/core/virsh';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');

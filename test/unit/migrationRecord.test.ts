@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JobStats } from '../../src/core/migration';
-import type { MigrationPhase, MigrationRecord } from '../../src/core/migrationRecord';
-import { next, plannedRecord } from '../../src/core/migrationRecord';
-import type { Sample } from '../../src/core/monitor';
+import type { JobStats } from '../../src/core/migration/job';
+import type { MigrationPhase, MigrationRecord } from '../../src/core/migration/record';
+import { next, plannedRecord } from '../../src/core/migration/record';
+import type { Sample } from '../../src/core/migration/monitor';
 
 const dir = join(__dirname, '..', 'fixtures', 'series');
 const series = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { name: string; phase: MigrationPhase; samples: Sample[] });

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diagnose, parseProbe } from '../../src/core/diagnosis';
-import { PROFILES } from '../../src/core/migration';
-import type { MigrationMarker, Sample } from '../../src/core/monitor';
-import { assess, convergence, isZeroedReading, percentOf, thinned } from '../../src/core/monitor';
+import { PROFILES } from '../../src/core/migration/job';
+import type { MigrationMarker, Sample } from '../../src/core/migration/monitor';
+import { assess, Assessor, convergence, isZeroedReading, percentOf, thinned } from '../../src/core/migration/monitor';
 import { CAPABILITY_NAMES, decodeCapabilities } from '../../src/core/procStatus';
 
 // sample series recorded from lab migrations by test/fixtures/record-series.ts
@@ -47,6 +47,26 @@ describe('convergence, ETA and progress on recorded runs', () => {
       expect(etaMs, name).toBeGreaterThanOrEqual(stillTook / 2 - 500);
       expect(etaMs, name).toBeLessThanOrEqual(stillTook * 2 + 500);
     }
+  });
+
+  it('kept up to date one sample at a time, the assessment is at every sample the one of the whole series so far', () => {
+    for (const name of ['idle', 'dirtying', 'not-converging', 'postcopy', 'aborted-tail']) {
+      const samples = series(name).samples;
+      for (const autoConverge of [false, true]) {
+        const live = new Assessor();
+        let percent = 0;
+        samples.forEach((s, i) => {
+          live.push(s);
+          const o = { autoConverge, postcopy: false, previousPercent: percent };
+          const now = live.assessment(o);
+          expect(now, `${name} sample ${i}`).toEqual(assess(samples.slice(0, i + 1), o));
+          percent = now.percent;
+        });
+      }
+    }
+    // the verdicts along the way differ, so the comparison covers more than one state
+    const seen = new Set(series('not-converging').samples.map((_, i, all) => convergence(all.slice(0, i + 1), { autoConverge: false, postcopy: false }).state));
+    expect([...seen].sort()).toEqual(['converging', 'not-converging', 'unknown']);
   });
 
   it('a zeroed reading while the job is cancelled is no sample; the zero readings of the set-up before the first byte are', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
-import { PROFILES } from '../../src/core/migration';
-import type { MigrationOptions } from '../../src/core/migration';
-import type { MigrationRecord } from '../../src/core/migrationRecord';
-import { plannedRecord } from '../../src/core/migrationRecord';
+import { PROFILES } from '../../src/core/migration/job';
+import type { MigrationOptions } from '../../src/core/migration/job';
+import type { MigrationRecord } from '../../src/core/migration/record';
+import { plannedRecord } from '../../src/core/migration/record';
 import type { LaunchRequest } from '../../src/services/migration/launch';
 import type { MigrationDecisions, MigrationPlanDeps } from '../../src/services/migration/plan';
 import { planMigration, PlanStopped } from '../../src/services/migration/plan';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { assess } from '../../src/core/monitor';
-import type { Sample } from '../../src/core/monitor';
+import { assess } from '../../src/core/migration/monitor';
+import type { Sample } from '../../src/core/migration/monitor';
 import { isRunId, parseRunFile } from '../../src/services/runFile';
 
 const uuid = '1b3b272e-ac03-430b-9dae-5cf67a30783a';

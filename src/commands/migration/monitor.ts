@@ -1,5 +1,5 @@
 /** Show Migration Monitor, Compare Migration Runs, Import Migration Run. */
-import type { MigrationRecord } from '../../core/migrationRecord';
+import type { MigrationRecord } from '../../core/migration/record';
 import { pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';

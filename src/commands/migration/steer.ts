@@ -1,5 +1,5 @@
 /** Actions on a running migration, from the tree (a migrating domain), the palette (a picker) or the progress UI. */
-import type { MigrationRecord } from '../../core/migrationRecord';
+import type { MigrationRecord } from '../../core/migration/record';
 import { askText, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';

@@ -1,6 +1,6 @@
 /** The completion summary shown in the notification and written to the log. */
-import { describeOptions, formatBytes, formatRate } from '../../core/migration';
-import type { MigrationRecord } from '../../core/migrationRecord';
+import { describeOptions, formatBytes, formatRate } from '../../core/migration/job';
+import type { MigrationRecord } from '../../core/migration/record';
 
 export function summarize(r: MigrationRecord): string[] {
   const s = r.summary;

@@ -4,8 +4,8 @@
  */
 import { deferred } from '../../core/emitter';
 import { loadText, replaceText } from '../../core/conntrack';
-import { exitLine } from '../../core/migration';
-import type { GateReport, MigrationRecord } from '../../core/migrationRecord';
+import { exitLine } from '../../core/migration/job';
+import type { GateReport, MigrationRecord } from '../../core/migration/record';
 import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
 import { afterGoArgv, GO } from '../../transport/quote';

@@ -4,10 +4,10 @@
  */
 import { addressListProblem } from '../../core/conntrack';
 import type { Versions } from '../../core/hostFacts';
-import type { MigrationOptions } from '../../core/migration';
-import { isActiveJob, JOB_OPERATION, jobInfoArgv, migrateArgv, parseJobStats, setMaxDowntimeArgv, targetUri } from '../../core/migration';
-import type { MigrationRecord } from '../../core/migrationRecord';
-import { plannedRecord } from '../../core/migrationRecord';
+import type { MigrationOptions } from '../../core/migration/job';
+import { isActiveJob, JOB_OPERATION, jobInfoArgv, migrateArgv, parseJobStats, setMaxDowntimeArgv, targetUri } from '../../core/migration/job';
+import type { MigrationRecord } from '../../core/migration/record';
+import { plannedRecord } from '../../core/migration/record';
 import type { Logger } from '../../transport/logger';
 import { netfilterBackend } from '../conntrack';
 import type { HostRegistry } from '../hostRegistry';

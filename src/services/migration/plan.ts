@@ -4,9 +4,9 @@
  * hot-upgrade's two legs under one operationId) use the same sequence.
  */
 import type { Domain } from '../../core/domain';
-import type { MigrationOptions, ProfileId } from '../../core/migration';
-import { optionProblems } from '../../core/migration';
-import type { MigrationRecord } from '../../core/migrationRecord';
+import type { MigrationOptions, ProfileId } from '../../core/migration/job';
+import { optionProblems } from '../../core/migration/job';
+import type { MigrationRecord } from '../../core/migration/record';
 import type { HostRegistry } from '../hostRegistry';
 import type { PreflightCheck, PreflightResult } from '../preflight';
 import { runPreflight } from '../preflight';

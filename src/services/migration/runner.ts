@@ -7,11 +7,11 @@
 import type { Event } from '../../core/emitter';
 import { DisposableStore } from '../../core/disposables';
 import { Emitter } from '../../core/emitter';
-import type { JobStats } from '../../core/migration';
-import { abortArgv, isActiveJob, JOB_OPERATION, jobInfoArgv, optionProblems, parseJobStats, postcopyArgv, setMaxDowntimeArgv, setSpeedArgv } from '../../core/migration';
-import type { MigrationEvent, MigrationRecord } from '../../core/migrationRecord';
-import { FINISHED_PHASES, next, plannedRecord } from '../../core/migrationRecord';
-import type { Sample } from '../../core/monitor';
+import type { JobStats } from '../../core/migration/job';
+import { abortArgv, isActiveJob, JOB_OPERATION, jobInfoArgv, optionProblems, parseJobStats, postcopyArgv, setMaxDowntimeArgv, setSpeedArgv } from '../../core/migration/job';
+import type { MigrationEvent, MigrationRecord } from '../../core/migration/record';
+import { FINISHED_PHASES, next, plannedRecord } from '../../core/migration/record';
+import type { Sample } from '../../core/migration/monitor';
 import type { Logger } from '../../transport/logger';
 import type { Diagnosis } from '../diagnosis';
 import { diagnoseMigration } from '../diagnosis';

@@ -3,10 +3,10 @@
  * the job is gone, how it ended (its log's exit marker, the completed job, the target's word) becomes the run's
  * outcome, through next().
  */
-import type { JobStats } from '../../core/migration';
-import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration';
-import type { MigrationRecord } from '../../core/migrationRecord';
-import { next } from '../../core/migrationRecord';
+import type { JobStats } from '../../core/migration/job';
+import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration/job';
+import type { MigrationRecord } from '../../core/migration/record';
+import { next } from '../../core/migration/record';
 import type { Logger } from '../../transport/logger';
 import { SshError } from '../../transport/sshError';
 import type { HostRegistry } from '../hostRegistry';

@@ -3,8 +3,8 @@
  * starts), virsh argv for starting and steering a job, and parsing of `virsh domjobinfo --rawstats`.
  * Units: libvirt's memory_bps is bytes/s; virsh --bandwidth and migrate-setspeed take MiB/s; downtime is ms.
  */
-import type { Argv } from './virsh';
-import { assertUuid, virsh } from './virsh';
+import type { Argv } from '../virsh';
+import { assertUuid, virsh } from '../virsh';
 
 export type PostcopyMode = 'off' | 'manual' | 'afterPrecopy';
 export type Compression = 'none' | 'xbzrle' | 'mt';

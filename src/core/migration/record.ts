@@ -6,9 +6,9 @@
  *   planned → starting → running ⇄ postcopy → completed | failed | aborted
  *   (discovered: → running;  unknown while its source cannot be reached, from any live phase)
  */
-import type { Finding } from './diagnosis';
-import type { Versions } from './hostFacts';
-import type { JobStats, MigrationOptions } from './migration';
+import type { Finding } from '../diagnosis';
+import type { Versions } from '../hostFacts';
+import type { JobStats, MigrationOptions } from './job';
 import type { MigrationMarker, Sample } from './monitor';
 import { isZeroedReading, percentOf, thinned, toSample } from './monitor';
 
