@@ -332,31 +332,38 @@ const mbit = (b: number) => `${Number((b / 1e6).toFixed(3))} Mbit/s`;
  * What the kernel enforces against what libvirt stores, per direction. Each entry says what differs and what
  * shows it; a direction libvirt reports but the kernel does not apply is "not enforced by the host's kernel".
  */
-export function kernelMismatches(stored: Bandwidth, kernel: KernelQos, type: string, device: string): string[] {
+export function kernelMismatches(stored: Bandwidth, kernel: KernelQos, type: string, device: string, directions: readonly Direction[] = DIRECTIONS): string[] {
   const swapped = type === 'direct'; // macvtap: the guest's inbound is the device's ingress
-  const shaped = swapped ? 'outbound' : 'inbound';
-  const policed = swapped ? 'inbound' : 'outbound';
+  const shaped: Direction = swapped ? 'outbound' : 'inbound';
+  const policed: Direction = swapped ? 'inbound' : 'outbound';
+  return [
+    ...(directions.includes(shaped) ? shapingProblems(shaped, stored[shaped], kernel, device) : []),
+    ...(directions.includes(policed) ? policingProblems(policed, stored[policed], kernel, device) : []),
+  ];
+}
+
+function shapingProblems(d: Direction, s: DirectionLimit | undefined, kernel: KernelQos, device: string): string[] {
+  const htb = kernel.htb;
+  if (!s?.average) return htb && !s?.floor ? [`No ${d} limit is stored, but ${device} is still shaped at ${mbit(htb.rateBits)}.`] : [];
+  if (!htb) return [`The ${d} limit is not enforced by the host's kernel: ${device} has no HTB class (tc class show dev ${device} shows none).`];
   const problems: string[] = [];
-  const s = stored[shaped];
-  if (s?.average) {
-    const htb = kernel.htb;
-    if (!htb) problems.push(`The ${shaped} limit is not enforced by the host's kernel: ${device} has no HTB class (tc class show dev ${device} shows none).`);
-    else {
-      if (!near(htb.rateBits, bits(s.average))) problems.push(`${shaped} average: libvirt stores ${mbit(bits(s.average))}, the kernel shapes ${device} at ${mbit(htb.rateBits)}.`);
-      const ceil = bits(s.peak || s.average);
-      if (!near(htb.ceilBits, ceil)) problems.push(`${shaped} peak: libvirt stores ${mbit(ceil)}, the kernel's ceiling on ${device} is ${mbit(htb.ceilBits)}.`);
-      if (s.burst && Math.abs(htb.burstBytes - s.burst * LIBVIRT_BURST_BYTES) > 1024) problems.push(`${shaped} burst: libvirt stores ${s.burst} KiB, the kernel's burst on ${device} is ${htb.burstBytes} bytes.`);
-    }
-  } else if (kernel.htb && !s?.floor) problems.push(`No ${shaped} limit is stored, but ${device} is still shaped at ${mbit(kernel.htb.rateBits)}.`);
-  const p = stored[policed];
-  if (p?.average) {
-    if (!kernel.police) {
-      problems.push(
-        `The ${policed} limit (${mbit(bits(p.average))}) is not enforced by the host's kernel: ${device} has ${kernel.ingress ? 'an ingress qdisc but no police filter' : 'no ingress policer'} (tc filter show dev ${device} parent ffff: shows none). libvirt reports the limit, nothing applies it; the host kernel may lack act_police.`,
-      );
-    } else if (!near(kernel.police.rateBits, bits(p.average))) problems.push(`${policed} average: libvirt stores ${mbit(bits(p.average))}, the kernel polices ${device} at ${mbit(kernel.police.rateBits)}.`);
-  } else if (kernel.police) problems.push(`No ${policed} limit is stored, but ${device} is still policed at ${mbit(kernel.police.rateBits)}.`);
+  if (!near(htb.rateBits, bits(s.average))) problems.push(`${d} average: libvirt stores ${mbit(bits(s.average))}, the kernel shapes ${device} at ${mbit(htb.rateBits)}.`);
+  const ceil = bits(s.peak || s.average);
+  if (!near(htb.ceilBits, ceil)) problems.push(`${d} peak: libvirt stores ${mbit(ceil)}, the kernel's ceiling on ${device} is ${mbit(htb.ceilBits)}.`);
+  if (s.burst && Math.abs(htb.burstBytes - s.burst * LIBVIRT_BURST_BYTES) > 1024) problems.push(`${d} burst: libvirt stores ${s.burst} KiB, the kernel's burst on ${device} is ${htb.burstBytes} bytes.`);
   return problems;
+}
+
+function policingProblems(d: Direction, p: DirectionLimit | undefined, kernel: KernelQos, device: string): string[] {
+  const police = kernel.police;
+  if (!p?.average) return police ? [`No ${d} limit is stored, but ${device} is still policed at ${mbit(police.rateBits)}.`] : [];
+  if (!police) {
+    const seen = kernel.ingress ? 'an ingress qdisc but no police filter' : 'no ingress policer';
+    return [
+      `The ${d} limit (${mbit(bits(p.average))}) is not enforced by the host's kernel: ${device} has ${seen} (tc filter show dev ${device} parent ffff: shows none). libvirt reports the limit, nothing applies it; the host kernel may lack act_police.`,
+    ];
+  }
+  return near(police.rateBits, bits(p.average)) ? [] : [`${d} average: libvirt stores ${mbit(bits(p.average))}, the kernel polices ${device} at ${mbit(police.rateBits)}.`];
 }
 
 /** Two stored bandwidths equal, field by field (unset = 0). */

@@ -168,3 +168,28 @@ export function runScript(main: () => Promise<void>): void {
     },
   );
 }
+
+export interface GuestStream {
+  /** the per-interval rates so far: stream time (s) and Mbit/s echoed back */
+  intervals(): { t: number; mbps: number }[];
+  /** resolves with the average over the whole stream */
+  done: Promise<{ mbps: number; output: string }>;
+}
+
+/**
+ * A TCP stream from the client namespace into a guest's echo server (lab/tools/stream.py), for `seconds`: the echo
+ * rate is the guest's inbound rate (the way back is its outbound, unshaped here).
+ */
+export function streamToGuest(ip: string, seconds: number, intervalS = 0.5): GuestStream {
+  let output = '';
+  const child = execFile('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'stream.py'), ip, '7000', String(seconds), String(intervalS)], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  child.stdout!.on('data', (d: string) => (output += d));
+  const done = new Promise<{ mbps: number; output: string }>((resolve, reject) =>
+    child.on('close', (code) => {
+      const mbps = /^mbps=([\d.]+)/m.exec(output)?.[1];
+      if (code === 0 && mbps) resolve({ mbps: Number(mbps), output });
+      else reject(new Error(`stream.py ended with ${code}: ${output}`));
+    }),
+  );
+  return { intervals: () => [...output.matchAll(/^t=([\d.]+) mbps=([\d.]+)$/gm)].map((m) => ({ t: Number(m[1]), mbps: Number(m[2]) })), done };
+}

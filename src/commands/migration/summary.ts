@@ -23,6 +23,7 @@ export function summarize(r: MigrationRecord): string[] {
         (g.missing ? `, ${g.missing} flows not confirmed when resumed${g.budgetExceeded ? ' (budget exceeded)' : ''}` : '') + (g.error ? ` (${g.error})` : ''),
     );
   }
+  for (const f of r.findings?.filter((x) => x.id.startsWith('qos-')) ?? []) lines.push(`${f.title}: ${f.evidence}`);
   lines.push(`options: ${r.options ? describeOptions(r.options) : 'unknown (not started by Ferry)'}`);
   const v = (x?: { libvirt?: string; hypervisor?: string }) => (x ? `libvirt ${x.libvirt ?? '?'}, ${x.hypervisor ?? '?'}` : '?');
   if (r.sourceVersions || r.targetVersions) lines.push(`versions: ${r.source} ${v(r.sourceVersions)}; ${r.target} ${v(r.targetVersions)}`);

@@ -3,15 +3,18 @@
  * the job is gone, how it ended (its log's exit marker, the completed job, the target's word) becomes the run's
  * outcome, through next().
  */
+import type { Finding } from '../../core/diagnosis';
 import type { JobStats } from '../../core/migration/job';
 import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { next } from '../../core/migration/record';
+import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
 import { SshError } from '../../transport/sshError';
 import type { HostRegistry } from '../hostRegistry';
 import type { HostInventory } from '../inventory';
 import { JobReader } from '../jobSampler';
+import { migratedQosFindings } from '../qos';
 import type { Gate } from './gate';
 
 /** the reader asks this often (a little over 10 Hz); a slower answer makes the next ask wait for it, never two in flight */
@@ -120,6 +123,7 @@ async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: numb
   const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
   if (completed?.code === 0) summary = parseJobStats(completed.stdout);
   let targetProblem: string | undefined;
+  let qosFindings: Finding[] = [];
   const target = ctx.registry.get(record.target);
   if (exitCode === 0 && target) {
     // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
@@ -128,6 +132,7 @@ async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: numb
     if (!there || (there.state !== 'running' && there.state !== 'paused')) {
       targetProblem = `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}`;
     }
+    if (!targetProblem) qosFindings = await qosOnTarget(target.connection, uri, record);
     if (!summary || summary.type !== 'completed') {
       const incoming = await target.connection.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
       if (incoming?.code === 0) summary = parseJobStats(incoming.stdout);
@@ -135,13 +140,23 @@ async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: numb
   }
   ctx.host(record.source).migrationEnded(record.domainName);
   await ctx.host(record.source).refresh().catch(() => undefined);
-  const done = next(record, { kind: 'ended', exitCode, errorText, abortRequested: ctx.abortRequested.has(record.id), summary, targetProblem, at: Date.now() });
+  let done = next(record, { kind: 'ended', exitCode, errorText, abortRequested: ctx.abortRequested.has(record.id), summary, targetProblem, at: Date.now() });
+  if (qosFindings.length) done = { ...done, findings: [...(done.findings ?? []).filter((f) => !f.id.startsWith('qos-')), ...qosFindings] };
   ctx.abortRequested.delete(record.id);
   if (record.logPath) await source.exec(['sh', '-c', 'rm -f -- "$1" && rmdir -- "${1%/*}"', 'ferry-clean', record.logPath]).catch(() => undefined);
   await ctx.store.addToHistory(done);
   ctx.changed(done);
   ctx.log.info(`migration ${record.id}: ${done.phase}${done.error ? `: ${done.error}` : ''}`);
   return done;
+}
+
+/** The domain's interface limits must hold on the target's new devices: a finding either way (none without limits). */
+async function qosOnTarget(target: HostConnection, uri: string, record: MigrationRecord): Promise<Finding[]> {
+  try {
+    return await migratedQosFindings(target, uri, record.domainUuid);
+  } catch (e) {
+    return [{ id: 'qos-unchecked', severity: 'warning', title: `Interface limits not checked on ${record.target}`, evidence: (e as Error).message }];
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
