@@ -1,4 +1,4 @@
-// Two bundles: the extension host (Node, CommonJS) and the webview front-end (browser, ESM).
+// The extension host bundle (Node, CommonJS) and one per webview (browser, IIFE).
 // Usage: node esbuild.config.mjs [--tests] [--watch]
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -11,7 +11,9 @@ const node = {
 };
 const builds = [
   esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
-  esbuild.build({ bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', minify: true, entryPoints: ['src/webview/monitor.ts'], outfile: 'dist/webview/monitor.js' }),
+  ...['monitor', 'traffic'].map((name) =>
+    esbuild.build({ bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', minify: true, entryPoints: [`src/webview/${name}.ts`], outfile: `dist/webview/${name}.js` }),
+  ),
 ];
 // the webview's style sheets and icon font, served from dist/webview (the CSP allows nothing from elsewhere)
 mkdirSync('dist/webview', { recursive: true });

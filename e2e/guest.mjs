@@ -1,5 +1,5 @@
 // The lab guest tiny1's own web pages, read from the client namespace (as the e2e runner and the UI test use them).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 /** GET /cgi-bin/<page> on tiny1: its status ("… filled=MB verify_errors=N …") or its memory dirtier's controls. */
 export const guestPage = (lab, page) =>
@@ -15,4 +15,10 @@ export async function guestFilled(lab, mb, rate) {
     if (Date.now() > end) throw new Error(`tiny1 did not fill ${mb} MiB: ${guestPage(lab, 'status')}`);
     await new Promise((r) => setTimeout(r, 200)); // the poll interval of that wait
   }
+}
+
+/** A TCP stream into tiny1's echo server from the client namespace for `seconds` (lab/tools/stream.py): traffic to watch. */
+export function streamIntoGuest(lab, seconds) {
+  const script = new URL('../lab/tools/stream.py', import.meta.url).pathname;
+  return spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', script, lab.guests.tiny1.ip, '7000', String(seconds), '1'], { stdio: 'ignore' });
 }

@@ -10,11 +10,16 @@ import { migrateDomains, showProgress } from './commands/domain/migrate';
 import { syncConntrackCommand } from './commands/conntrack/syncConntrack';
 import { compareRuns, importRunCommand, showMonitor } from './commands/migration/monitor';
 import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from './commands/migration/steer';
+import { removeInterfaceLimit } from './commands/qos/removeInterfaceLimit';
+import { setInterfaceBandwidth } from './commands/qos/setInterfaceBandwidth';
+import { showInterfaceTraffic } from './commands/qos/showInterfaceTraffic';
 import { MigrationRunner } from './services/migration';
+import { QosService } from './services/qos';
 import { ExtensionMigrationStore } from './vscode/migrationStore';
 import { HostRegistry } from './services/hostRegistry';
 import { HostsTreeProvider } from './views/hostsTree';
 import { MonitorPanels } from './views/monitorPanel';
+import { TrafficPanels } from './views/trafficPanel';
 import { config } from './vscode/config';
 import type { FerryContext } from './vscode/context';
 import { Commands, Settings, Views } from './vscode/contributions';
@@ -50,9 +55,30 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   );
   const migrationStore = new ExtensionMigrationStore(extension);
   const migrations = new MigrationRunner(registry, migrationStore, config.libvirtUri, logger);
-  const ctx: FerryContext = { registry, migrations, migrationStore, libvirtUri: config.libvirtUri, conntrackBudgetMs: config.conntrackBudgetMs, log: logger, showLog: () => channel.show(), openMonitor: (run) => panels.open(run, { preserveFocus: true }) };
+  const qos = new QosService(config.libvirtUri, logger);
+  const ctx: FerryContext = {
+    registry,
+    migrations,
+    migrationStore,
+    qos,
+    qosRateUnit: config.qosRateUnit,
+    interfacesChanged: (alias, uuid) => tree.refreshInterfaces(alias, uuid),
+    libvirtUri: config.libvirtUri,
+    conntrackBudgetMs: config.conntrackBudgetMs,
+    log: logger,
+    showLog: () => channel.show(),
+    openMonitor: (run) => panels.open(run, { preserveFocus: true }),
+  };
   const panels = new MonitorPanels(ctx, extension.extensionUri);
-  const tree = new HostsTreeProvider(registry, migrations);
+  const trafficPanels = new TrafficPanels(ctx, extension.extensionUri);
+  const tree = new HostsTreeProvider(registry, migrations, {
+    read: async (alias, domain) => {
+      const host = registry.get(alias);
+      if (!host) throw new Error(`${alias} is not a configured host.`);
+      return qos.interfaces(host.connection, domain.uuid, domain.state === 'running');
+    },
+    rateUnit: config.qosRateUnit,
+  });
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const commandFailures = new vscode.EventEmitter<CommandFailure>();
   const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog, (f) => commandFailures.fire(f));
@@ -63,6 +89,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     registry,
     migrations,
     panels,
+    trafficPanels,
     tree,
     view,
     command(Commands.hostAdd, (alias?: string) => addHost(ctx, alias)),
@@ -80,9 +107,13 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.migrationCompare, (node?) => compareRuns(ctx, panels, node)),
     command(Commands.migrationImportRun, () => importRunCommand(ctx, panels)),
     command(Commands.conntrackSync, (node?) => syncConntrackCommand(ctx, node)),
+    command(Commands.interfaceSetBandwidth, (clicked?, selected?, request?) => setInterfaceBandwidth(ctx, clicked, selected, request)),
+    command(Commands.interfaceRemoveLimit, (clicked?, selected?, request?) => removeInterfaceLimit(ctx, clicked, selected, request)),
+    command(Commands.interfaceShowTraffic, (clicked?, selected?) => showInterfaceTraffic(ctx, trafficPanels, clicked, selected)),
     ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?, request?) => runLifecycle(ctx, verb, clicked, selected, request))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
+      if (e.affectsConfiguration(Settings.qosRateUnit)) tree.refreshAll();
       if (e.affectsConfiguration(Settings.rememberPassphrases) && !config.rememberPassphrases()) {
         void passphrases.forgetAll().then((n) => n && logger.info(`ssh: ${n} remembered passphrase(s) deleted (ferry.ssh.rememberPassphrases is off)`));
       }

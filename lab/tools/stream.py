@@ -2,7 +2,7 @@
 # stream.py IP PORT SECONDS [INTERVAL_S=0.5]: send a TCP stream to an echo server as fast as it takes it and count the
 # bytes echoed back. Traffic into a lab guest is shaped by its inbound limit (the echo back is outbound), so the echo
 # rate is the inbound rate. Prints "t=<s> mbps=<n>" per interval, then "mbps=<average over the run> bytes=<n>".
-import socket, sys, threading, time
+import signal, socket, sys, threading, time
 ip, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 interval = float(sys.argv[4]) if len(sys.argv) > 4 else 0.5
 s = socket.create_connection((ip, port), timeout=10)
@@ -17,11 +17,13 @@ def send():
         pass
 sender = threading.Thread(target=send, daemon=True)
 sender.start()
+stopped = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stopped.set())  # killed: end as cleanly as at the set time
 start = time.monotonic(); mark = start; total = 0; window = 0
 s.settimeout(1.0)
 while True:
     now = time.monotonic()
-    if now - start >= seconds:
+    if now - start >= seconds or stopped.is_set():
         break
     try:
         n = len(s.recv(262144))

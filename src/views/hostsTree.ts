@@ -5,8 +5,17 @@ import type { MigrationRunner } from '../services/migration';
 import type { HostInventory } from '../services/inventory';
 import { DisposableStore } from '../core/disposables';
 import { treeOrder } from '../core/domain';
-import type { DomainNode, HostNode, MessageNode, TreeNode } from './nodes';
-import { domainTreeItem, hostTreeItem, messageTreeItem } from './nodes';
+import type { Domain, DomainState } from '../core/domain';
+import type { RateUnit } from '../core/qos';
+import type { InterfaceState } from '../services/qos';
+import type { DomainNode, HostNode, InterfaceNode, MessageNode, TreeNode } from './nodes';
+import { domainTreeItem, hostTreeItem, interfaceTreeItem, messageTreeItem } from './nodes';
+
+/** How the tree reads a domain's interfaces (over the host's SSH connection) and in which unit it shows limits. */
+export interface InterfaceSource {
+  read(alias: string, domain: Domain): Promise<InterfaceState[]>;
+  rateUnit(): RateUnit;
+}
 
 export function messageFor(inventory: HostInventory): MessageNode | undefined {
   const state = inventory.connection.state;
@@ -46,10 +55,13 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly dirty = new Set<string>();
   private everything = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** interfaces per expanded domain, read again when its state changes or a limit is set: never polled */
+  private readonly interfaces = new Map<string, { state: DomainState; read: Promise<InterfaceState[]> }>();
 
   constructor(
     private readonly registry: HostRegistry,
     private readonly migrations: MigrationRunner,
+    private readonly interfaceSource: InterfaceSource,
   ) {
     this.disposables.add(registry.onDidChange((alias) => this.changed(alias)));
     // a migration's progress shows on its two hosts' domain rows, and nowhere else
@@ -75,15 +87,45 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     }, COALESCE_MS);
   }
 
+  /** Read a domain's interfaces again (after a change of its limits) and redraw them. */
+  refreshInterfaces(alias: string, uuid: string): void {
+    this.interfaces.delete(`${alias}:${uuid}`);
+    this.changed(alias);
+  }
+
+  /** Redraw everything (e.g. the rate unit changed). */
+  refreshAll(): void {
+    this.changed(undefined);
+  }
+
+  private async interfaceNodes(node: DomainNode): Promise<TreeNode[]> {
+    const key = `${node.alias}:${node.domain.uuid}`;
+    let cached = this.interfaces.get(key);
+    if (!cached || cached.state !== node.domain.state) {
+      cached = { state: node.domain.state, read: this.interfaceSource.read(node.alias, node.domain) };
+      this.interfaces.set(key, cached);
+    }
+    try {
+      const interfaces = await cached.read;
+      if (!interfaces.length) return [{ kind: 'message', alias: node.alias, under: node.domain.uuid, text: 'No network interfaces', retry: false }];
+      return interfaces.map((iface): InterfaceNode => ({ kind: 'interface', alias: node.alias, domain: node.domain, iface }));
+    } catch (e) {
+      if (this.interfaces.get(key) === cached) this.interfaces.delete(key);
+      return [{ kind: 'message', alias: node.alias, under: node.domain.uuid, text: `Cannot read the interfaces: ${(e as Error).message}`, retry: false }];
+    }
+  }
+
   getTreeItem(node: TreeNode): vscode.TreeItem {
     if (node.kind === 'domain') return domainTreeItem(node);
+    if (node.kind === 'interface') return interfaceTreeItem(node, this.interfaceSource.rateUnit());
     if (node.kind === 'message') return messageTreeItem(node);
     const inventory = this.registry.get(node.alias);
     return inventory ? hostTreeItem(inventory) : new vscode.TreeItem(node.alias);
   }
 
-  getChildren(node?: TreeNode): TreeNode[] {
+  getChildren(node?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
     if (!node) return this.registry.hosts.map((h) => this.hostNode(h.alias));
+    if (node.kind === 'domain') return this.interfaceNodes(node);
     if (node.kind !== 'host') return [];
     const inventory = this.registry.get(node.alias);
     if (!inventory) return [];
@@ -100,7 +142,9 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.kind === 'host' ? undefined : this.hostNode(node.alias);
+    if (node.kind === 'host') return undefined;
+    if (node.kind === 'interface') return { kind: 'domain', alias: node.alias, domain: node.domain };
+    return this.hostNode(node.alias);
   }
 
   dispose(): void {

@@ -1,7 +1,10 @@
 /** Tree nodes are plain data with stable ids; TreeItems are derived from them. */
 import * as vscode from 'vscode';
 import type { Domain, DomainState } from '../core/domain';
+import type { RateUnit } from '../core/qos';
+import { describeLimits, DIRECTIONS, QOS_INTERFACE_TYPES } from '../core/qos';
 import type { HostInventory } from '../services/inventory';
+import type { InterfaceState } from '../services/qos';
 import type { ConnectionState } from '../transport/hostConnection';
 import { Commands } from '../vscode/contributions';
 import type { HostContext } from '../vscode/contributions';
@@ -17,14 +20,23 @@ export interface DomainNode {
   /** a migration Ferry runs for this domain, seen from this host */
   migration?: { direction: 'to' | 'from'; peer: string; percent: number };
 }
+/** A domain's network interface, with its limits as libvirt stores them and what the kernel does not enforce. */
+export interface InterfaceNode {
+  kind: 'interface';
+  alias: string;
+  domain: Domain;
+  iface: InterfaceState;
+}
 export interface MessageNode {
   kind: 'message';
   alias: string;
+  /** where it stands when not directly under its host (e.g. a domain's uuid): part of its id */
+  under?: string;
   text: string;
   detail?: string;
   retry: boolean;
 }
-export type TreeNode = HostNode | DomainNode | MessageNode;
+export type TreeNode = HostNode | DomainNode | InterfaceNode | MessageNode;
 
 const STATE_ICON: Record<DomainState, [string, string?]> = {
   running: ['vm-running', 'testing.iconPassed'],
@@ -94,7 +106,8 @@ export function hostTreeItem(inventory: HostInventory): vscode.TreeItem {
 
 export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   const d = node.migration ? { ...node.domain, state: 'migrating' as const } : node.domain;
-  const item = new vscode.TreeItem(d.name, vscode.TreeItemCollapsibleState.None);
+  // collapsed: expanding reads its interfaces (not part of the listing, which stays two virsh calls per host)
+  const item = new vscode.TreeItem(d.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `domain:${node.alias}:${d.uuid}`;
   item.contextValue = `domain:${d.state}`;
   item.iconPath = icon(STATE_ICON[d.state]);
@@ -118,10 +131,37 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
 
 export function messageTreeItem(node: MessageNode): vscode.TreeItem {
   const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
-  item.id = `message:${node.alias}`;
+  item.id = `message:${node.alias}${node.under ? `:${node.under}` : ''}`;
   item.contextValue = node.retry ? 'message:retry' : 'message:info';
   item.iconPath = icon(node.retry ? ['warning', 'list.warningForeground'] : ['info']);
   item.tooltip = node.detail ? `${node.text}\n\n${node.detail}` : node.text;
   if (node.retry) item.command = { command: Commands.hostConnect, title: 'Connect', arguments: [node] };
+  return item;
+}
+
+/** contextValue of an interface: whether it takes QoS, runs (has a device to watch), and has a limit to remove */
+export function interfaceContext(node: InterfaceNode): string {
+  const i = node.iface;
+  const limited = DIRECTIONS.some((d) => i.bandwidth[d]);
+  return `interface:${QOS_INTERFACE_TYPES.includes(i.type) ? 'qos' : 'noqos'}:${node.domain.state === 'running' && i.device ? 'running' : 'stopped'}:${limited ? 'limited' : 'open'}`;
+}
+
+export function interfaceTreeItem(node: InterfaceNode, unit: RateUnit): vscode.TreeItem {
+  const i = node.iface;
+  const item = new vscode.TreeItem(i.mac, vscode.TreeItemCollapsibleState.None);
+  item.id = `interface:${node.alias}:${node.domain.uuid}:${i.mac}`;
+  item.contextValue = interfaceContext(node);
+  const limits = QOS_INTERFACE_TYPES.includes(i.type) ? describeLimits(i.bandwidth, unit) : 'no QoS on this type';
+  const where = [i.model, `${i.type}${i.source ? ` ${i.source}` : ''}`, i.device].filter(Boolean);
+  item.description = [...where, limits, ...(i.kernelProblems.length ? ['not enforced'] : [])].join(' · ');
+  item.iconPath = i.kernelProblems.length ? icon(['warning', 'list.warningForeground']) : icon(['plug', limits === 'no limit' ? undefined : 'charts.blue']);
+  const tooltip = new vscode.MarkdownString(undefined, true);
+  tooltip.appendText(`${i.mac} on ${node.domain.name}\n\n${where.join(' · ')}\n\nLimits: ${limits}`);
+  for (const p of i.kernelProblems) {
+    tooltip.appendMarkdown('\n\n$(warning) ');
+    tooltip.appendText(p);
+  }
+  item.tooltip = tooltip;
+  item.accessibilityInformation = { label: `interface ${i.mac}, ${item.description}` };
   return item;
 }

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import type { RateUnit } from '../core/qos';
+import { RATE_UNITS } from '../core/qos';
 import { DEFAULT_LIBVIRT_URI } from '../core/virsh';
 import { defaultSshConfigPath } from '../transport/sshConfig';
 import { Settings } from './contributions';
@@ -15,6 +17,10 @@ export const config = {
   keepaliveIntervalMs: () => get<number>(Settings.keepaliveIntervalSeconds, 15) * 1000,
   rememberPassphrases: () => get<boolean>(Settings.rememberPassphrases, false),
   conntrackBudgetMs: () => get<number>(Settings.conntrackBudgetMs, 200),
+  qosRateUnit: (): RateUnit => {
+    const unit = get<string>(Settings.qosRateUnit, 'Mbit/s');
+    return unit in RATE_UNITS ? (unit as RateUnit) : 'Mbit/s';
+  },
   libvirtUri: () => get<string>(Settings.libvirtUri, DEFAULT_LIBVIRT_URI) || DEFAULT_LIBVIRT_URI,
   setHosts: (hosts: string[]) => vscode.workspace.getConfiguration('ferry').update('hosts', hosts, vscode.ConfigurationTarget.Global),
 };

@@ -1,5 +1,7 @@
+import type { RateUnit } from '../core/qos';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
+import type { QosService } from '../services/qos';
 import type { Logger } from '../transport/logger';
 import type { ExtensionMigrationStore } from './migrationStore';
 
@@ -8,6 +10,11 @@ export interface FerryContext {
   registry: HostRegistry;
   migrations: MigrationRunner;
   migrationStore: ExtensionMigrationStore;
+  qos: QosService;
+  /** the unit limits are shown in (ferry.qos.rateUnit) */
+  qosRateUnit(): RateUnit;
+  /** a domain's interface limits changed: the tree reads them again */
+  interfacesChanged(alias: string, uuid: string): void;
   libvirtUri(): string;
   conntrackBudgetMs(): number;
   /** open (or reveal) the monitor panel of a run Ferry just started, leaving the focus where it is */

@@ -20,6 +20,9 @@ export const Commands = {
   migrationCompare: 'ferry.migration.compare',
   migrationImportRun: 'ferry.migration.importRun',
   conntrackSync: 'ferry.conntrack.sync',
+  interfaceSetBandwidth: 'ferry.interface.setBandwidth',
+  interfaceRemoveLimit: 'ferry.interface.removeLimit',
+  interfaceShowTraffic: 'ferry.interface.showTraffic',
   logShow: 'ferry.log.show',
 } as const;
 
@@ -33,6 +36,7 @@ export const Settings = {
   rememberPassphrases: 'ferry.ssh.rememberPassphrases',
   libvirtUri: 'ferry.libvirt.uri',
   conntrackBudgetMs: 'ferry.conntrack.budgetMs',
+  qosRateUnit: 'ferry.qos.rateUnit',
 } as const;
 
 /** contextValue of tree items; package.json `when` clauses match them by regex. */

@@ -56,3 +56,16 @@ export const ACTION_BUTTONS: readonly ActionButton[] = [
   { id: 'act-export-json', action: 'exportJson', icon: 'json', label: 'Export JSON' },
   { id: 'act-export-csv', action: 'exportCsv', icon: 'table', label: 'Export CSV' },
 ];
+
+/** The interface traffic view's element ids. */
+export const TrafficIds = {
+  title: 'title',
+  limits: 'limits',
+  problems: 'problems',
+  error: 'error',
+  chart: 'chart',
+  intoGuest: 'into-guest',
+  outOfGuest: 'out-of-guest',
+  shaped: 'shaped',
+  counters: 'counters',
+} as const;

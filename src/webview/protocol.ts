@@ -55,3 +55,24 @@ export interface MonitorState {
   domainUuid: string;
   compareId?: string;
 }
+
+/** The interface traffic view: one reading of the host device per second, and what libvirt stores for it. */
+export interface TrafficSample {
+  /** ms since the view opened */
+  t: number;
+  /** Mbit/s the host sent into the device (towards the guest on a tap) and received from it */
+  intoGuestMbps: number;
+  outOfGuestMbps: number;
+  /** what the kernel enforces now: the HTB class rate and the policer rate, Mbit/s */
+  shapedMbps?: number;
+  policedMbps?: number;
+  /** the shaping class's counters since it was made */
+  sentBytes?: number;
+  dropped?: number;
+  overlimits?: number;
+}
+
+export type ToTrafficView =
+  | { type: 'init'; title: string; limits: string; problems: string[] }
+  | { type: 'sample'; sample: TrafficSample }
+  | { type: 'error'; message: string };

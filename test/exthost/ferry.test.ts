@@ -3,7 +3,8 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FerryApi } from '../../src/extension';
-import type { DomainNode, HostNode, TreeNode } from '../../src/views/nodes';
+import type { QosResult } from '../../src/services/qos';
+import type { DomainNode, HostNode, InterfaceNode, TreeNode } from '../../src/views/nodes';
 
 const EXTENSION_ID = 'ferry-dev.ferry';
 const lab = JSON.parse(process.env.FERRY_LAB_JSON ?? '{}') as { mgmtNet: string; hosts: { alias: string }[]; hostileDomain: { name: string; host: string } };
@@ -52,7 +53,7 @@ suite('Ferry in the real extension host', () => {
     const hosts = tree.getChildren() as HostNode[];
     assert.deepEqual(hosts.map((h) => h.alias), lab.hosts.map((h) => h.alias));
     const domains = await waitFor('hostA domains', () => {
-      const children = tree.getChildren(hosts[0]);
+      const children = tree.getChildren(hosts[0]) as TreeNode[];
       return children.length && children.every((c) => c.kind === 'domain') ? (children as DomainNode[]) : undefined;
     });
     const names = domains.map((d) => d.domain.name);
@@ -95,6 +96,32 @@ suite('Ferry in the real extension host', () => {
     await waitFor('tiny1 running on hostA in the tree', () => node(a)?.domain.state === 'running');
   });
 
+  test('a running domain expands to its interfaces; a limit set through the command shows on the row, read back', async () => {
+    const { tree } = await api();
+    const [a] = lab.hosts.map((h) => h.alias);
+    const tiny1 = await waitFor('tiny1 on hostA', () => (tree.getChildren({ kind: 'host', alias: a }) as TreeNode[]).find((n): n is DomainNode => n.kind === 'domain' && n.domain.name === 'tiny1' && n.domain.state === 'running'));
+    const rows = async () => (await tree.getChildren(tiny1)) as InterfaceNode[];
+    const [row] = await rows();
+    assert.equal(row.kind, 'interface');
+    assert.equal(row.iface.mac, '52:54:00:00:01:64');
+    assert.equal(tree.getTreeItem(row).contextValue, 'interface:qos:running:open');
+    assert.match(String(tree.getTreeItem(row).description), /^virtio · bridge br0 · vnet\d+ · no limit$/);
+    const change = { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, peak: 20 } };
+    try {
+      const [result] = await run<QosResult[]>('ferry.interface.setBandwidth', row, undefined, { change, scopes: ['live'] });
+      assert.deepEqual(result.mismatches, []);
+      const [limited] = await rows();
+      assert.match(String(tree.getTreeItem(limited).description), /· ↓ 10 Mbit\/s \(peak 20 Mbit\/s\)$/);
+      assert.equal(tree.getTreeItem(limited).contextValue, 'interface:qos:running:limited');
+      // a value that would silently mean "no limit" is refused, the limit stays
+      await assert.rejects(run('ferry.interface.setBandwidth', limited, undefined, { change: { ...change, unit: 'kbit/s', inbound: { average: 3 } }, scopes: ['live'] }), /Nothing was changed\. inbound average 3 kbit\/s is 0\.375 kB\/s, which libvirt would store as 0/);
+      assert.match(String(tree.getTreeItem((await rows())[0]).description), /↓ 10 Mbit\/s/);
+    } finally {
+      await run('ferry.interface.removeLimit', row, undefined, { directions: ['inbound'], scopes: ['live'] });
+    }
+    assert.match(String(tree.getTreeItem((await rows())[0]).description), /no limit$/);
+  });
+
   test('a command that fails reports its own error to its caller', async () => {
     const { tree } = await api();
     const [a] = lab.hosts.map((h) => h.alias);
@@ -127,7 +154,7 @@ suite('Ferry in the real extension host', () => {
     try {
       const bad: TreeNode = { kind: 'host', alias: badAlias };
       const [message] = await waitFor('the message node', () => {
-        const children = tree.getChildren(bad);
+        const children = tree.getChildren(bad) as TreeNode[];
         return children[0]?.kind === 'message' ? children : undefined;
       });
       const item = tree.getTreeItem(message);

@@ -1,0 +1,78 @@
+/** "Set Interface Bandwidth…": enter a limit in a unit you pick, see it converted, apply it, see it proven on the host. */
+import * as vscode from 'vscode';
+import type { QosChange, Scope } from '../../core/qos';
+import { describeLimits, DIRECTIONS, planQos, QOS_INTERFACE_TYPES } from '../../core/qos';
+import type { QosResult } from '../../services/qos';
+import type { InterfaceNode } from '../../views/nodes';
+import type { FerryContext } from '../../vscode/context';
+import { UserCancelled } from '../../vscode/runCommand';
+import { askChange, askScopes, interfacesFor } from './interfaces';
+
+/** Given by a caller (tests, other tools): the change and scopes, and whether values that round to 0 may round up. */
+export interface BandwidthRequest {
+  change: QosChange;
+  scopes: Scope[];
+  roundUp?: boolean;
+}
+
+const TITLE = 'Ferry: Set Interface Bandwidth';
+
+export async function setInterfaceBandwidth(ctx: FerryContext, clicked?: unknown, selected?: unknown, request?: BandwidthRequest): Promise<QosResult[]> {
+  const nodes = await interfacesFor(ctx, TITLE, clicked, selected, (n) => QOS_INTERFACE_TYPES.includes(n.iface.type));
+  const change = request?.change ?? (await askChange(ctx, TITLE, nodes[0].iface.bandwidth, nodes.every((n) => n.iface.type === 'network')));
+  const scopes = request?.scopes ?? (await askScopes(TITLE, nodes));
+  return applyChange(ctx, nodes, change, scopes, request);
+}
+
+/** Check the change for every interface, ask before rounding anything up, confirm, apply, report what the host shows. */
+export async function applyChange(ctx: FerryContext, nodes: InterfaceNode[], change: QosChange, scopes: Scope[], request?: { roundUp?: boolean }): Promise<QosResult[]> {
+  const target = (n: InterfaceNode) => ({ type: n.iface.type, uri: ctx.libvirtUri() });
+  let roundUp = request?.roundUp ?? false;
+  let plans = nodes.map((n) => planQos(change, target(n), roundUp));
+  const problems = [...new Set(plans.flatMap((p) => p.problems))];
+  if (problems.length) throw new Error(`Nothing was changed. ${problems.join(' ')}`);
+  const roundsToZero = [...new Set(plans.flatMap((p) => p.roundsToZero))];
+  if (roundsToZero.length) {
+    if (request) throw new Error(`Nothing was changed. ${roundsToZero.join(' ')}`);
+    const up = 'Round Up to the Smallest Limit';
+    if ((await vscode.window.showWarningMessage('A value would silently mean "no limit"', { modal: true, detail: roundsToZero.join('\n\n') }, up)) !== up) throw new UserCancelled();
+    roundUp = true;
+    plans = nodes.map((n) => planQos(change, target(n), roundUp));
+  }
+  const names = nodes.map((n) => `${n.iface.mac} (${n.domain.name} on ${n.alias})`);
+  if (!request) {
+    const apply = 'Apply';
+    const where = scopes.length === 2 ? 'live and persistent' : scopes[0] === 'live' ? 'live only' : 'persistent only';
+    const detail = `${names.join('\n')}\n\n${plans[0].conversions.join('\n')}\n\n${where}`;
+    if ((await vscode.window.showInformationMessage(`Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, { modal: true, detail }, apply)) !== apply) throw new UserCancelled();
+  }
+  const results: QosResult[] = [];
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Setting interface bandwidth', cancellable: false }, async (progress) => {
+    for (const [i, node] of nodes.entries()) {
+      progress.report({ message: names[i] });
+      const host = ctx.registry.get(node.alias);
+      if (!host) throw new Error(`${node.alias} is not a configured host.`);
+      try {
+        results.push(await ctx.qos.apply(host.connection, node.domain.uuid, node.iface, plans[i], scopes));
+      } finally {
+        ctx.interfacesChanged(node.alias, node.domain.uuid);
+      }
+    }
+  });
+  reportResults(nodes, results, change.unit);
+  return results;
+}
+
+/** A mismatch is an error with its evidence; agreement says what the kernel enforces. */
+function reportResults(nodes: InterfaceNode[], results: QosResult[], unit: QosChange['unit']) {
+  results.forEach((r, i) => {
+    const n = nodes[i];
+    const what = `${n.domain.name} ${n.iface.mac}`;
+    if (r.mismatches.length) return void vscode.window.showErrorMessage(`${what}: ${r.mismatches.join(' ')}`);
+    const stored = r.stored.live ?? r.stored.config ?? {};
+    const kernel = r.kernel?.htb && n.iface.device ? `; ${n.iface.device} is shaped at ${r.kernel.htb.rateBits / 1e6} Mbit/s` : '';
+    const scopes = Object.keys(r.stored).map((s) => (s === 'live' ? 'live' : 'persistent')).join(' and ');
+    const limited = DIRECTIONS.some((d) => stored[d]);
+    void vscode.window.showInformationMessage(`${what}: ${limited ? describeLimits(stored, unit) : 'no limit'} (${scopes}, read back from libvirt${kernel}).`);
+  });
+}
