@@ -22,3 +22,8 @@ export function streamIntoGuest(lab, seconds) {
   const script = new URL('../lab/tools/stream.py', import.meta.url).pathname;
   return spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', script, lab.guests.tiny1.ip, '7000', String(seconds), '1'], { stdio: 'ignore' });
 }
+
+/** Clear tiny1's live interface limits on its host as root (the clean-up after a UI test that set them). */
+export function clearGuestLimits(lab, mac) {
+  spawnSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', lab.guests.tiny1.host, `virsh -q domiftune tiny1 ${mac} --live --inbound 0 --outbound 0`], { encoding: 'utf8' });
+}

@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS } from './codeServer.mjs';
-import { guestFilled, guestPage, streamIntoGuest } from './guest.mjs';
+import { clearGuestLimits, guestFilled, guestPage, streamIntoGuest } from './guest.mjs';
 
 const [url, shots, labJson] = process.argv.slice(2);
 const lab = JSON.parse(readFileSync(labJson, 'utf8'));
@@ -190,7 +190,7 @@ async function setLimit(row, direction, average) {
   await contextMenu(row, 'Set Interface Bandwidth…');
   await acceptRow(direction);
   await acceptRow('Mbit/s');
-  const box = page.locator('.quick-input-widget', { hasText: 'average in Mbit/s' });
+  const box = page.locator('.quick-input-widget', { hasText: 'average in Mbit/s' }); // in its title and its prompt
   await box.locator('.quick-input-box input').fill(String(average));
   // what libvirt will store and the kernel enforce, shown as it is typed
   await box.locator('.quick-input-message', { hasText: `stored by libvirt as ${average * 125} kB/s` }).waitFor();
@@ -204,38 +204,59 @@ async function setLimit(row, direction, average) {
   await apply.click();
 }
 
+/** Drag the side bar's edge to `x` px (the interface rows are long). */
+async function sideBarWidth(x) {
+  const side = await page.locator('.part.sidebar').boundingBox();
+  const edge = side.x + side.width;
+  const sashes = await Promise.all((await page.locator('.monaco-sash.vertical').all()).map((l) => l.boundingBox()));
+  const box = sashes.find((b) => b && Math.abs(b.x + b.width / 2 - edge) < 6);
+  if (!box) throw new Error(`no sash at the side bar's edge (x=${edge})`);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(x, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
 await step('interface-limits-set-proven-and-watched', async () => {
-  await domainItem('tiny1', 'running').click();
-  await page.keyboard.press('ArrowRight'); // expand: its interfaces are read
-  await interfaceRow('no limit$').waitFor({ timeout: 20000 });
-  await setLimit(interfaceRow('no limit$'), 'Inbound', 10);
-  await interfaceRow('↓ 10 Mbit/s$').waitFor({ timeout: 20000 });
-  // outbound is stored but this lab's kernel has no act_police: Ferry says it is not enforced, with the evidence
-  await setLimit(interfaceRow('↓ 10 Mbit/s$'), 'Outbound', 5);
-  await page.locator('.notification-toast', { hasText: "not enforced by the host's kernel" }).waitFor({ timeout: 20000 });
-  await interfaceRow('↓ 10 Mbit/s · ↑ 5 Mbit/s · not enforced$').waitFor({ timeout: 20000 });
-  await shot('06b-interface-rows');
-  const stream = streamIntoGuest(lab, 40);
+  await sideBarWidth(640);
   try {
-    await contextMenu(interfaceRow('not enforced$'), 'Show Interface Traffic');
-    const traffic = await trafficFrame(3);
-    // the rate into the guest settles at the shaped 10 Mbit/s
-    await traffic.waitForFunction(() => {
-      const mbps = parseFloat(document.getElementById('into-guest')?.textContent ?? '');
-      return mbps > 8.5 && mbps < 11.5;
-    }, undefined, { timeout: 20000 });
-    await traffic.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) >= 8, undefined, { timeout: 20000 });
-    await traffic.locator('#problems li', { hasText: 'not enforced' }).waitFor();
-    await shot('06c-interface-traffic');
+    await domainItem('tiny1', 'running').click();
+    await page.keyboard.press('ArrowRight'); // expand: its interfaces are read
+    await interfaceRow('no limit$').waitFor({ timeout: 20000 });
+    await setLimit(interfaceRow('no limit$'), 'Inbound', 10);
+    await interfaceRow('↓ 10 Mbit/s$').waitFor({ timeout: 20000 });
+    // outbound is stored but this lab's kernel has no act_police: Ferry says it is not enforced, with the evidence
+    await setLimit(interfaceRow('↓ 10 Mbit/s$'), 'Outbound', 5);
+    await page.locator('.notification-toast', { hasText: "not enforced by the host's kernel" }).waitFor({ timeout: 20000 });
+    await interfaceRow('↓ 10 Mbit/s · ↑ 5 Mbit/s · not enforced$').hover();
+    await page.locator('.monaco-hover', { hasText: 'no police filter' }).waitFor({ timeout: 10000 });
+    await shot('06b-interface-rows');
+    const stream = streamIntoGuest(lab, 40);
+    try {
+      await contextMenu(interfaceRow('not enforced$'), 'Show Interface Traffic');
+      const traffic = await trafficFrame(3);
+      // the rate into the guest settles at the shaped 10 Mbit/s
+      await traffic.waitForFunction(() => {
+        const mbps = parseFloat(document.getElementById('into-guest')?.textContent ?? '');
+        return mbps > 8.5 && mbps < 11.5;
+      }, undefined, { timeout: 20000 });
+      await traffic.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) >= 8, undefined, { timeout: 20000 });
+      await traffic.locator('#problems li', { hasText: 'not enforced' }).waitFor();
+      await shot('06c-interface-traffic');
+    } finally {
+      stream.kill();
+    }
+    await palette('View: Close All Editors');
+    await page.locator('.tabs-container .tab', { hasText: 'Traffic:' }).waitFor({ state: 'detached' });
+    await contextMenu(interfaceRow('not enforced$'), 'Remove Interface Limit');
+    await acceptRow('Both directions');
+    await acceptRow('Live only');
+    await interfaceRow('no limit$').waitFor({ timeout: 20000 });
+    await page.keyboard.press('Escape');
   } finally {
-    stream.kill();
+    clearGuestLimits(lab, MAC); // whatever happened above, the next steps find tiny1 unlimited
+    await sideBarWidth(350);
   }
-  await page.locator('.tabs-container .tab', { hasText: 'Traffic:' }).locator('.codicon-close').click();
-  await contextMenu(interfaceRow('not enforced$'), 'Remove Interface Limit');
-  await acceptRow('Both directions');
-  await acceptRow('Live only');
-  await interfaceRow('no limit$').waitFor({ timeout: 20000 });
-  await page.keyboard.press('Escape');
 });
 
 await step('context-menu-migrate-with-progress', async () => {

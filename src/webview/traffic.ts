@@ -48,6 +48,8 @@ function render(s: TrafficSample) {
   values.forEach((v, i) => columns[i].push(v));
   if (columns[0].length > KEEP) for (const c of columns) c.shift();
   plot?.setData(columns as uPlot.AlignedData);
+  // the pointer off the chart: the legend shows the latest reading, not "--"
+  if (plot && plot.cursor.idx == null) plot.setLegend({ idx: columns[0].length - 1 }, false);
   const mbps = (n: number) => `${n.toFixed(2)} Mbit/s`;
   $('intoGuest').textContent = mbps(s.intoGuestMbps);
   $('outOfGuest').textContent = mbps(s.outOfGuestMbps);

@@ -58,11 +58,14 @@ export async function askChange(ctx: FerryContext, title: string, current: { inb
   const change: QosChange = { unit, burstUnit: 'KiB' };
   const rateNote = (n: number) => {
     const kBps = (n * RATE_UNITS[unit]) / LIBVIRT_RATE_BYTES;
-    return `= ${shown(kBps)} kB/s, stored by libvirt as ${Math.round(kBps)} kB/s, enforced as ${(Math.round(kBps) * 8).toLocaleString('en-US')} kbit/s`;
+    const stored = Math.round(kBps);
+    const rounded = stored === kBps ? '' : `${shown(kBps)} kB/s, rounded: `;
+    return `${rounded}stored by libvirt as ${stored} kB/s (1000 bytes/s), enforced by the kernel as ${(stored * 8).toLocaleString('en-US')} kbit/s`;
   };
   const ask = async (prompt: string, value: number | undefined, note: (n: number) => string): Promise<number | undefined> => {
     const text = await askText({
-      title,
+      // the prompt gives way to the conversion as one types: the title keeps saying which field this is
+      title: `${title}: ${prompt.replace(/ \([^()]*\)$/, '')}`,
       prompt,
       value: value ? shown(value) : '',
       validateInput: (t) => {
