@@ -10,11 +10,14 @@ import { migrateDomains, showProgress } from './commands/domain/migrate';
 import { syncConntrackCommand } from './commands/conntrack/syncConntrack';
 import { compareRuns, importRunCommand, showMonitor } from './commands/migration/monitor';
 import { abortMigration, setBandwidth, setMaxDowntime, switchToPostcopy } from './commands/migration/steer';
+import { upgradeQemu } from './commands/domain/upgradeQemu';
 import { removeInterfaceLimit } from './commands/qos/removeInterfaceLimit';
 import { setInterfaceBandwidth } from './commands/qos/setInterfaceBandwidth';
 import { showInterfaceTraffic } from './commands/qos/showInterfaceTraffic';
 import { MigrationRunner } from './services/migration';
 import { QosService } from './services/qos';
+import { QemuBinaries } from './services/qemuBinaries';
+import { describeStale } from './core/qemuBinary';
 import { ExtensionMigrationStore } from './vscode/migrationStore';
 import { HostRegistry } from './services/hostRegistry';
 import { HostsTreeProvider } from './views/hostsTree';
@@ -56,11 +59,13 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   const migrationStore = new ExtensionMigrationStore(extension);
   const migrations = new MigrationRunner(registry, migrationStore, config.libvirtUri, logger);
   const qos = new QosService(config.libvirtUri, logger);
+  const qemu = new QemuBinaries(registry, logger);
   const ctx: FerryContext = {
     registry,
     migrations,
     migrationStore,
     qos,
+    qemu,
     qosRateUnit: config.qosRateUnit,
     interfacesChanged: (alias, uuid) => tree.refreshInterfaces(alias, uuid),
     libvirtUri: config.libvirtUri,
@@ -78,6 +83,13 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
       return qos.interfaces(host.connection, domain.uuid, domain.state === 'running');
     },
     rateUnit: config.qosRateUnit,
+  }, {
+    describe: (alias, uuid) => {
+      const state = qemu.state(alias, uuid);
+      return state && describeStale(state);
+    },
+    staleCount: (alias) => qemu.staleOn(alias).length,
+    onDidChange: qemu.onDidChange,
   });
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const commandFailures = new vscode.EventEmitter<CommandFailure>();
@@ -88,6 +100,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     commandFailures,
     registry,
     migrations,
+    qemu,
     panels,
     trafficPanels,
     tree,
@@ -109,6 +122,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.conntrackSync, (node?) => syncConntrackCommand(ctx, node)),
     command(Commands.interfaceSetBandwidth, (clicked?, selected?, request?) => setInterfaceBandwidth(ctx, clicked, selected, request)),
     command(Commands.interfaceRemoveLimit, (clicked?, selected?, request?) => removeInterfaceLimit(ctx, clicked, selected, request)),
+    command(Commands.qemuUpgrade, (clicked?, selected?, request?) => upgradeQemu(ctx, clicked, selected, request)),
     command(Commands.interfaceShowTraffic, (clicked?, selected?) => showInterfaceTraffic(ctx, trafficPanels, clicked, selected)),
     ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?, request?) => runLifecycle(ctx, verb, clicked, selected, request))),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -25,6 +25,8 @@ export interface PreflightResult {
   facts?: DomainFacts;
   sourceVersions?: Versions;
   targetVersions?: Versions;
+  /** memory the target can give without swapping, KiB (virsh nodememstats) */
+  targetAvailableKiB?: number;
 }
 
 export interface PreflightInput {
@@ -116,5 +118,5 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
       `QEMU CapEff ${capEff ?? '?'} (${ipcLock ? 'has' : 'no'} cap_ipc_lock), memlock limit ${memlock ?? '?'}` +
         (ipcLock || enough ? '' : ': libvirt must raise the memlock limit when the migration starts; if it cannot, the migration fails'));
   }
-  return { checks, facts, sourceVersions, targetVersions };
+  return { checks, facts, sourceVersions, targetVersions, targetAvailableKiB: dstMem.code === 0 ? parseAvailableMemoryKiB(dstMem.stdout) : undefined };
 }

@@ -11,6 +11,13 @@ import type { InterfaceState } from '../services/qos';
 import type { DomainNode, HostNode, InterfaceNode, MessageNode, TreeNode } from './nodes';
 import { domainTreeItem, hostTreeItem, interfaceTreeItem, messageTreeItem } from './nodes';
 
+/** What the tree shows of the QEMU binaries domains run (services/qemuBinaries). */
+export interface QemuSource {
+  describe(alias: string, uuid: string): string | undefined;
+  staleCount(alias: string): number;
+  onDidChange(listener: (alias: string) => void): { dispose(): void };
+}
+
 /** How the tree reads a domain's interfaces (over the host's SSH connection) and in which unit it shows limits. */
 export interface InterfaceSource {
   read(alias: string, domain: Domain): Promise<InterfaceState[]>;
@@ -62,7 +69,9 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     private readonly registry: HostRegistry,
     private readonly migrations: MigrationRunner,
     private readonly interfaceSource: InterfaceSource,
+    private readonly qemu: QemuSource,
   ) {
+    this.disposables.add(qemu.onDidChange((alias) => this.changed(alias)));
     this.disposables.add(registry.onDidChange((alias) => this.changed(alias)));
     // a migration's progress shows on its two hosts' domain rows, and nowhere else
     this.disposables.add(migrations.onDidChange((m) => [m.source, m.target].forEach((alias) => this.changed(alias))));
@@ -120,7 +129,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (node.kind === 'interface') return interfaceTreeItem(node, this.interfaceSource.rateUnit());
     if (node.kind === 'message') return messageTreeItem(node);
     const inventory = this.registry.get(node.alias);
-    return inventory ? hostTreeItem(inventory) : new vscode.TreeItem(node.alias);
+    return inventory ? hostTreeItem(inventory, this.qemu.staleCount(node.alias)) : new vscode.TreeItem(node.alias);
   }
 
   getChildren(node?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
@@ -137,7 +146,8 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       const migration = m && (m.source === node.alias || m.target === node.alias)
         ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent }
         : undefined;
-      return { kind: 'domain', alias: node.alias, domain, migration };
+      const staleQemu = domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(node.alias, domain.uuid) : undefined;
+      return { kind: 'domain', alias: node.alias, domain, migration, staleQemu };
     });
   }
 

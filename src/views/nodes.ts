@@ -19,6 +19,8 @@ export interface DomainNode {
   domain: Domain;
   /** a migration Ferry runs for this domain, seen from this host */
   migration?: { direction: 'to' | 'from'; peer: string; percent: number };
+  /** it runs a QEMU that was replaced on disk: what differs ("runs QEMU 10.0.2, 10.0.3 installed") */
+  staleQemu?: string;
 }
 /** A domain's network interface, with its limits as libvirt stores them and what the kernel does not enforce. */
 export interface InterfaceNode {
@@ -74,7 +76,7 @@ export function hostContext(state: ConnectionState): HostContext {
   return `host:${state.kind}`;
 }
 
-export function hostTreeItem(inventory: HostInventory): vscode.TreeItem {
+export function hostTreeItem(inventory: HostInventory, staleQemu = 0): vscode.TreeItem {
   const state = inventory.connection.state;
   const item = new vscode.TreeItem(inventory.alias, vscode.TreeItemCollapsibleState.Expanded);
   item.id = `host:${inventory.alias}`;
@@ -85,6 +87,7 @@ export function hostTreeItem(inventory: HostInventory): vscode.TreeItem {
       const running = domains?.filter((d) => d.state === 'running').length ?? 0;
       item.iconPath = icon(['server', inventory.libvirtError ? 'list.warningForeground' : 'testing.iconPassed']);
       item.description = domains ? `${running} running · ${domains.length} domains` : inventory.libvirtError ? 'libvirt unavailable' : 'listing…';
+      if (staleQemu) item.description += ` · ${staleQemu} run${staleQemu === 1 ? 's' : ''} a replaced QEMU`;
       break;
     }
     case 'connecting':
@@ -117,7 +120,9 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   if (memory) parts.push(memory);
   if (d.ips.length) parts.push(d.ips.join(', '));
   if (d.heardIps.length) parts.push(`${d.heardIps.join(', ')} (heard)`);
+  if (node.staleQemu) parts.push(node.staleQemu);
   item.description = parts.join(' · ');
+  if (node.staleQemu && !node.migration) item.iconPath = icon(['vm-running', 'list.warningForeground']);
   // icons on from the start: appendText then escapes a name's own $(…) (set afterwards, it would render them)
   const tooltip = new vscode.MarkdownString(undefined, true);
   tooltip.appendText(`${d.name}\n`);

@@ -1,6 +1,7 @@
 import type { RateUnit } from '../core/qos';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
+import type { QemuBinaries } from '../services/qemuBinaries';
 import type { QosService } from '../services/qos';
 import type { Logger } from '../transport/logger';
 import type { ExtensionMigrationStore } from './migrationStore';
@@ -11,6 +12,8 @@ export interface FerryContext {
   migrations: MigrationRunner;
   migrationStore: ExtensionMigrationStore;
   qos: QosService;
+  /** which running domains run a replaced QEMU */
+  qemu: QemuBinaries;
   /** the unit limits are shown in (ferry.qos.rateUnit) */
   qosRateUnit(): RateUnit;
   /** a domain's interface limits changed: the tree reads them again */

@@ -23,6 +23,7 @@ export const Commands = {
   interfaceSetBandwidth: 'ferry.interface.setBandwidth',
   interfaceRemoveLimit: 'ferry.interface.removeLimit',
   interfaceShowTraffic: 'ferry.interface.showTraffic',
+  qemuUpgrade: 'ferry.qemu.upgrade',
   logShow: 'ferry.log.show',
 } as const;
 

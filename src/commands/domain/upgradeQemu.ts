@@ -1,0 +1,97 @@
+/**
+ * "Upgrade QEMU Under Running Domains…": on a host (its running domains), on selected domains, or from the palette.
+ * Shows the plan first (method, why, expected pause per domain); nothing moves until it is accepted. Domains go one
+ * at a time; Cancel stops after the current one, every domain left running.
+ */
+import * as vscode from 'vscode';
+import type { Domain } from '../../core/domain';
+import type { ProfileId } from '../../core/migration/job';
+import { PROFILES } from '../../core/migration/job';
+import type { MigrationDecisions } from '../../services/migration/plan';
+import { livePlanDeps } from '../../services/migration';
+import type { UpgradeOutcome, UpgradeRow } from '../../services/qemuUpgrade';
+import { planUpgrade, roundTrip } from '../../services/qemuUpgrade';
+import type { DomainNode, HostNode } from '../../views/nodes';
+import { pickOne } from '../../vscode/ask';
+import type { FerryContext } from '../../vscode/context';
+import { UserCancelled } from '../../vscode/runCommand';
+import { pickHost, selectedNodes } from '../pickers';
+
+/** Given by a caller (tests, other tools): the profile of both legs, and the plan accepted unseen. */
+export interface UpgradeRequest {
+  profile?: Extract<ProfileId, 'safe' | 'fast'>;
+  confirmed?: boolean;
+}
+
+const TITLE = 'Ferry: Upgrade QEMU Under Running Domains';
+const live = (d: Domain) => d.state === 'running' || d.state === 'paused';
+
+function chosenDomains(ctx: FerryContext, clicked: unknown, selected: unknown): { alias: string; domain: Domain }[] {
+  const fromDomains = selectedNodes<DomainNode>(clicked, selected, 'domain').map((n) => ({ alias: n.alias, domain: n.domain }));
+  const fromHosts = selectedNodes<HostNode>(clicked, selected, 'host').flatMap((h) => (ctx.registry.get(h.alias)?.domains ?? []).map((domain) => ({ alias: h.alias, domain })));
+  return [...fromDomains, ...fromHosts].filter((d) => live(d.domain));
+}
+
+export function planText(rows: readonly UpgradeRow[]): string {
+  return rows
+    .map((r) => `${r.domain.name} on ${r.alias}: ${r.method === 'roundTrip' ? `round trip via ${r.peer}` : 'left as it is'}. ${r.why}. Expected guest pause: ${r.expectedPause}.`)
+    .join('\n\n');
+}
+
+export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected?: unknown, request: UpgradeRequest = {}): Promise<UpgradeOutcome[]> {
+  let domains = chosenDomains(ctx, clicked, selected);
+  if (!domains.length && !clicked) {
+    const host = await pickHost(ctx.registry, TITLE, (h) => h.connection.state.kind === 'connected');
+    domains = (host.domains ?? []).filter(live).map((domain) => ({ alias: host.alias, domain }));
+  }
+  if (!domains.length) throw new Error(`${TITLE}: no running domain among those chosen.`);
+  let profile = request.profile;
+  if (!profile) {
+    const pick = await pickOne(
+      (['safe', 'fast'] as const).map((id) => ({ label: PROFILES[id].label, detail: PROFILES[id].detail, id })),
+      { title: TITLE, placeHolder: 'How each leg of a round trip migrates' },
+    );
+    if (!pick) throw new UserCancelled();
+    profile = pick.id;
+  }
+  const options = PROFILES[profile].options;
+  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) => ctx.log.info(line));
+  const rows = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Ferry: reading QEMU binaries and checking peers…' }, () =>
+    planUpgrade(ctx.registry, ctx.qemu, domains, deps.preflight, options),
+  );
+  const plan = planText(rows);
+  ctx.log.info(`qemu upgrade plan:\n${plan}`);
+  const todo = rows.filter((r) => r.method === 'roundTrip');
+  if (!todo.length) {
+    void vscode.window.showInformationMessage(`Nothing to upgrade: ${rows.map((r) => `${r.domain.name} ${r.why}`).join('; ')}.`);
+    return [];
+  }
+  if (!request.confirmed) {
+    const go = 'Upgrade';
+    const answer = await vscode.window.showInformationMessage(`Upgrade QEMU under ${todo.length === 1 ? todo[0].domain.name : `${todo.length} domains`}?`, { modal: true, detail: plan }, go);
+    if (answer !== go) throw new UserCancelled();
+  }
+  const decisions: MigrationDecisions = {
+    duringPreflight: (work) => work(),
+    preflightFailed: (failed, checklist) => ctx.log.warn(`qemu upgrade: preflight failed (${failed.map((c) => c.title).join(', ')}):\n${checklist}`),
+    acceptWarnings: async () => true,
+    addresses: async () => undefined,
+    rememberOptions: async () => undefined,
+  };
+  const outcomes: UpgradeOutcome[] = [];
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Upgrading QEMU', cancellable: true }, async (progress, token) => {
+    for (const [i, row] of todo.entries()) {
+      if (token.isCancellationRequested) break; // between domains: every one is left running where it is
+      const of = todo.length > 1 ? ` (${i + 1} of ${todo.length})` : '';
+      const outcome = await roundTrip(deps, ctx.qemu, row, profile, options, decisions, (leg, record) => {
+        progress.report({ message: `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}` });
+        ctx.openMonitor(record);
+      }).catch((e: Error): UpgradeOutcome => ({ ok: false, where: row.alias, legs: [], message: `${row.domain.name} stayed on ${row.alias}: ${e.message}` }));
+      outcomes.push(outcome);
+      ctx.log.info(`qemu upgrade: ${outcome.message}`);
+      if (outcome.ok) void vscode.window.showInformationMessage(outcome.message);
+      else void vscode.window.showErrorMessage(outcome.message);
+    }
+  });
+  return outcomes;
+}

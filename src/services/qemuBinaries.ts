@@ -1,0 +1,79 @@
+/**
+ * Which running domains run a replaced QEMU, per host. Read with one /proc probe per host when the host connects,
+ * when its set of running domains changes (a lifecycle event, a migration arriving or leaving), and on demand:
+ * never polled.
+ */
+import { DisposableStore } from '../core/disposables';
+import { Emitter } from '../core/emitter';
+import type { Event } from '../core/emitter';
+import type { QemuBinaryState } from '../core/qemuBinary';
+import { isStale, parseQemuProbe, qemuProbeArgv } from '../core/qemuBinary';
+import type { Logger } from '../transport/logger';
+import type { HostRegistry } from './hostRegistry';
+
+interface HostReading {
+  /** the running domains the reading was for, as "uuid uuid …" */
+  running: string;
+  states: Map<string, QemuBinaryState>;
+}
+
+export class QemuBinaries {
+  private readonly disposables = new DisposableStore();
+  private readonly readings = new Map<string, HostReading>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly changeEmitter = this.disposables.add(new Emitter<string>());
+  /** a host's readings changed (its alias) */
+  readonly onDidChange: Event<string> = this.changeEmitter.event;
+
+  constructor(
+    private readonly registry: HostRegistry,
+    private readonly log: Logger,
+  ) {
+    this.disposables.add(registry.onDidChange((alias) => alias !== undefined && this.maybeProbe(alias)));
+  }
+
+  private runningOn(alias: string): string | undefined {
+    const host = this.registry.get(alias);
+    if (!host || host.connection.state.kind !== 'connected' || !host.domains) return undefined;
+    return host.domains.filter((d) => d.state === 'running' || d.state === 'paused').map((d) => d.uuid).sort().join(' ');
+  }
+
+  private maybeProbe(alias: string) {
+    const running = this.runningOn(alias);
+    if (running === undefined || this.readings.get(alias)?.running === running || this.inFlight.has(alias)) return;
+    void this.probe(alias).catch((e) => this.log.warn(`qemu probe on ${alias}: ${(e as Error).message}`));
+  }
+
+  /** Read the host's QEMU processes now. */
+  probe(alias: string): Promise<void> {
+    const pending = this.inFlight.get(alias);
+    if (pending) return pending;
+    const work = (async () => {
+      const host = this.registry.get(alias);
+      if (!host) return;
+      const running = this.runningOn(alias) ?? '';
+      const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
+      if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
+      this.readings.set(alias, { running, states: parseQemuProbe(r.stdout) });
+      this.changeEmitter.fire(alias);
+    })().finally(() => {
+      this.inFlight.delete(alias);
+      this.maybeProbe(alias); // the running set may have changed while it read
+    });
+    this.inFlight.set(alias, work);
+    return work;
+  }
+
+  state(alias: string, uuid: string): QemuBinaryState | undefined {
+    return this.readings.get(alias)?.states.get(uuid);
+  }
+
+  /** the running domains of a host whose QEMU is stale */
+  staleOn(alias: string): string[] {
+    return [...(this.readings.get(alias)?.states ?? [])].filter(([, s]) => isStale(s)).map(([uuid]) => uuid);
+  }
+
+  dispose(): void {
+    this.disposables.dispose();
+  }
+}

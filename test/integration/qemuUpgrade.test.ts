@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES } from '../../src/core/migration/job';
+import { describeStale } from '../../src/core/qemuBinary';
+import { HostRegistry } from '../../src/services/hostRegistry';
+import type { MigrationDecisions } from '../../src/services/migration';
+import { livePlanDeps, MigrationRunner } from '../../src/services/migration';
+import { QemuBinaries } from '../../src/services/qemuBinaries';
+import { planUpgrade, roundTrip } from '../../src/services/qemuUpgrade';
+import { guestFilled, guestStatus, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, tiny1, waitFor } from './lab';
+
+// A QEMU "upgrade" on one lab host: a new copy of the emulator (new inode) bind-mounted over its path inside that
+// host's mount namespace, as `apt upgrade` would replace the file under running domains.
+const [A, B] = lab.hosts.map((h) => h.alias);
+const URI = 'qemu:///system';
+const tinyIp = lab.guests.tiny1.ip;
+const log = memoryLogger();
+const options = PROFILES.safe.options;
+const copyOn = (alias: string) => `${lab.lab}/hosts/${alias}/qemu-upgraded`;
+const replaceEmulator = (alias: string, emulator: string) => onHost(alias, `cp -p '${emulator}' '${copyOn(alias)}' && mount --bind '${copyOn(alias)}' '${emulator}'`);
+const restoreEmulator = (alias: string, emulator: string) => onHost(alias, `umount '${emulator}' 2>/dev/null; rm -f '${copyOn(alias)}'`);
+const decisions: MigrationDecisions = {
+  duringPreflight: (work) => work(),
+  preflightFailed: (failed) => log.warn(`preflight failed: ${failed.map((c) => c.title).join(', ')}`),
+  acceptWarnings: async () => true,
+  addresses: async () => undefined,
+  rememberOptions: async () => undefined,
+};
+let registry: HostRegistry;
+let runner: MigrationRunner;
+let qemu: QemuBinaries;
+let emulator: string;
+const deps = () => livePlanDeps(registry, runner, URI, 200, (line) => log.info(line));
+const tinyOn = (alias: string) => registry.get(alias)!.domains?.find((d) => d.name === 'tiny1');
+
+beforeAll(async () => {
+  labCtl('ct', 'loose');
+  tiny1.ensureOnA();
+  registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, log);
+  registry.setHosts([A, B]);
+  await waitFor('both hosts listed with tiny1 on A', () => registry.hosts.every((h) => h.domains) && tinyOn(A)?.state === 'running', 20_000);
+  runner = new MigrationRunner(registry, memoryStore(), () => URI, log);
+  qemu = new QemuBinaries(registry, log);
+  await qemu.probe(A);
+  emulator = qemu.state(A, tinyOn(A)!.uuid)!.emulator;
+  if (qemu.staleOn(A).length) {
+    // an interrupted run left tiny1 on a copy that is gone: a new QEMU process (away and back) starts from the file
+    restoreEmulator(A, emulator);
+    onHost(A, `virsh -q migrate --live --p2p tiny1 'qemu+ssh://root@${lab.hosts[1].address}/system?no_tty=1'`);
+    tiny1.ensureOnA();
+    await waitFor('tiny1 back on A', () => tinyOn(A)?.state === 'running', 30_000);
+    await qemu.probe(A);
+  }
+}, 120_000);
+afterAll(() => {
+  restoreEmulator(A, emulator);
+  labCtl('libvirtd', 'start', lab.hosts[0].letter);
+  qemu.dispose();
+  runner.dispose();
+  registry.dispose();
+  labCtl('ct', 'strict');
+  tiny1.ensureOnA();
+});
+
+describe('QEMU hot-upgrade against the lab', () => {
+  it('a replaced emulator flags tiny1 on its host; the round trip moves it onto the new binary, memory intact, connections alive', async () => {
+    const domain = tinyOn(A)!;
+    expect(qemu.staleOn(A)).toEqual([]);
+    replaceEmulator(A, emulator);
+    await qemu.probe(A);
+    await qemu.probe(B);
+    expect(describeStale(qemu.state(A, domain.uuid)!)).toMatch(/^runs a replaced QEMU 10\.\d+\.\d+ binary$/);
+    expect(qemu.staleOn(A)).toEqual([domain.uuid]);
+    expect(qemu.staleOn(B)).toEqual([]);
+    const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain }], deps().preflight, options);
+    expect(row).toMatchObject({ method: 'roundTrip', peer: B, expectedPause: expect.stringMatching(/two switchovers/) });
+    await guestFilled(tinyIp, 100, 'idle');
+    const held = await holdEchoConnections(tinyIp, 5, () => roundTrip(deps(), qemu, row, 'safe', options, decisions, () => undefined));
+    const outcome = held.result;
+    expect(outcome.message).toMatch(/^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(round trip via hostB\)\.$/);
+    expect(outcome.ok).toBe(true);
+    expect(outcome.legs.map((l) => [l.source, l.target, l.phase])).toEqual([[A, B, 'completed'], [B, A, 'completed']]);
+    expect(new Set(outcome.legs.map((l) => l.operationId)).size).toBe(1);
+    expect(outcome.legs[0].operationId).toMatch(/^upgrade-/);
+    expect(held.lastOk).toBe(5);
+    expect(guestStatus(tinyIp)).toMatch(/verify_errors=0\b/);
+    expect(qemu.staleOn(A)).toEqual([]);
+  }, 180_000);
+
+  it('a way back that fails leaves tiny1 running on the peer, and says where it is', async () => {
+    // the file tiny1 runs is gone again (the copy is unmounted): stale once more
+    restoreEmulator(A, emulator);
+    await qemu.probe(A);
+    const domain = tinyOn(A)!;
+    expect(qemu.staleOn(A)).toEqual([domain.uuid]);
+    const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain }], deps().preflight, options);
+    // hostA's libvirtd stops once the first leg has completed, before the second starts
+    const outcome = await roundTrip(deps(), qemu, row, 'safe', options, decisions, (leg, _record, done) => {
+      if (leg === 1) void done.then(() => labCtl('libvirtd', 'stop', lab.hosts[0].letter));
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.where).toBe(B);
+    expect(outcome.message).toMatch(/^tiny1 is running on hostB: the way back to hostA did not start \(preflight failed: .+\)\. Run the upgrade again, or migrate it back, once hostA can take it\.$/);
+    expect(onHost(B, 'virsh -q domstate tiny1').trim()).toBe('running'); // hostA's libvirtd is still stopped here
+  }, 180_000);
+});
