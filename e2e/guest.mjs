@@ -27,3 +27,10 @@ export function streamIntoGuest(lab, seconds) {
 export function clearGuestLimits(lab, mac) {
   spawnSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', lab.guests.tiny1.host, `virsh -q domiftune tiny1 ${mac} --live --inbound 0 --outbound 0`], { encoding: 'utf8' });
 }
+
+/** A shell command on a lab host as root (the tests' "other shell"); its output. */
+export function onLabHost(lab, alias, command) {
+  const r = spawnSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${alias}: ${command}: ${r.stderr}`);
+  return r.stdout;
+}

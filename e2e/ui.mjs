@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS } from './codeServer.mjs';
-import { clearGuestLimits, guestFilled, guestPage, streamIntoGuest } from './guest.mjs';
+import { clearGuestLimits, guestFilled, guestPage, onLabHost, streamIntoGuest } from './guest.mjs';
 
 const [url, shots, labJson] = process.argv.slice(2);
 const lab = JSON.parse(readFileSync(labJson, 'utf8'));
@@ -257,6 +257,35 @@ await step('interface-limits-set-proven-and-watched', async () => {
     clearGuestLimits(lab, MAC); // whatever happened above, the next steps find tiny1 unlimited
     await sideBarWidth(350);
   }
+});
+
+await step('qemu-upgrade-plan-and-round-trip', async () => {
+  // "apt upgrade" on hostA: a new copy of the emulator (new inode) bind-mounted over the path tiny1's QEMU ran from
+  const [a, b] = lab.hosts.map((h) => h.alias);
+  const emulator = onLabHost(lab, a, "tr '\\0' '\\n' < /proc/$(pgrep -o -f '[g]uest=tiny1,')/cmdline | head -n 1").trim();
+  const copy = `${lab.lab}/hosts/${a}/qemu-upgraded`;
+  onLabHost(lab, a, `cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`);
+  await sideBarWidth(640);
+  await palette('Ferry: Refresh Hosts'); // on demand: the QEMU binaries are read again
+  await treeItem(/^tiny1, running.*runs a replaced QEMU 10\.\d+\.\d+ binary/).waitFor({ timeout: 30000 });
+  await treeItem(new RegExp(`^${a} — .*1 runs a replaced QEMU`)).waitFor();
+  await shot('07a-stale-qemu');
+  await contextMenu(treeItem(new RegExp(`^${a} — `)), 'Upgrade QEMU Under Running Domains…');
+  await acceptRow('Safe');
+  const go = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Upgrade' });
+  await go.waitFor({ timeout: 60000 }); // after the peers' preflight
+  await page.locator('.monaco-dialog-box', { hasText: `round trip via ${b}` }).waitFor();
+  await shot('07b-upgrade-plan');
+  await go.click();
+  await page.locator('.notification-toast', { hasText: 'leg 1 of 2' }).waitFor({ timeout: 30000 });
+  await treeItem(/^tiny1, migrating to .*\(upgrading QEMU, leg 1 of 2\)/).waitFor({ timeout: 30000 });
+  await (await monitorFrame(`tiny1: ${a} → ${b}`)).locator('canvas').first().waitFor();
+  await shot('07c-upgrade-in-progress');
+  await page.locator('.notification-toast', { hasText: 'now runs the installed QEMU' }).waitFor({ timeout: 120000 });
+  await treeItem(new RegExp(`^tiny1, running(?!.*replaced QEMU).*, on ${a}$`)).waitFor({ timeout: 30000 });
+  // the copy stays mounted: tiny1 runs the file at its path, as after a real upgrade
+  await palette('View: Close All Editors'); // the legs' monitors: the next steps count monitor tabs
+  await sideBarWidth(350);
 });
 
 await step('context-menu-migrate-with-progress', async () => {

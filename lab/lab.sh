@@ -254,6 +254,7 @@ down() {
   mountpoint -q $LAB/ns && umount $LAB/ns
   if [ -f $LAB/.uffd-orig ]; then sysctl -qw vm.unprivileged_userfaultfd=$(cat $LAB/.uffd-orig); rm -f $LAB/.uffd-orig; fi
   for n in $CLIENT $FABRIC; do [ -e /run/netns/$n ] && ip netns del $n; done
+  rm -f $LAB/hosts/*/qemu-upgraded   # "upgraded" emulators of the hot-upgrade tests (their mounts died with the hosts)
   rm -f $LAB/lab.json
   ts "down"
 }

@@ -95,7 +95,8 @@ export async function roundTrip(
   const operationId = `upgrade-${row.domain.uuid}-${Date.now()}`;
   const legs: MigrationRecord[] = [];
   const leg = async (n: 1 | 2, source: string, target: string) => {
-    const started = await planMigration(deps, { source, target, domain: row.domain, profile, options, unattended: true, operationId }, decisions);
+    const operationStep = `upgrading QEMU, leg ${n} of 2`;
+    const started = await planMigration(deps, { source, target, domain: row.domain, profile, options, unattended: true, operationId, operationStep }, decisions);
     onLeg(n, started.record, started.done);
     const done = await started.done;
     legs.push(done);

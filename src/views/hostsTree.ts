@@ -144,7 +144,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     return [...(inventory.domains ?? [])].sort(treeOrder).map((domain): DomainNode => {
       const m = this.migrations.findByDomain(domain.uuid);
       const migration = m && (m.source === node.alias || m.target === node.alias)
-        ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent }
+        ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent, step: m.operationStep }
         : undefined;
       const staleQemu = domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(node.alias, domain.uuid) : undefined;
       return { kind: 'domain', alias: node.alias, domain, migration, staleQemu };

@@ -18,7 +18,7 @@ export interface DomainNode {
   alias: string;
   domain: Domain;
   /** a migration Ferry runs for this domain, seen from this host */
-  migration?: { direction: 'to' | 'from'; peer: string; percent: number };
+  migration?: { direction: 'to' | 'from'; peer: string; percent: number; step?: string };
   /** it runs a QEMU that was replaced on disk: what differs ("runs QEMU 10.0.2, 10.0.3 installed") */
   staleQemu?: string;
 }
@@ -114,7 +114,8 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   item.id = `domain:${node.alias}:${d.uuid}`;
   item.contextValue = `domain:${d.state}`;
   item.iconPath = icon(STATE_ICON[d.state]);
-  const parts = [node.migration ? `migrating ${node.migration.direction} ${node.migration.peer} ${node.migration.percent}%` : STATE_LABEL[d.state]];
+  const m = node.migration;
+  const parts = [m ? `migrating ${m.direction} ${m.peer} ${m.percent}%${m.step ? ` (${m.step})` : ''}` : STATE_LABEL[d.state]];
   if (d.vcpus !== undefined) parts.push(`${d.vcpus} vCPU`);
   const memory = formatMemory(d.memoryKiB);
   if (memory) parts.push(memory);

@@ -49,6 +49,8 @@ export interface MigrationRecord {
   linkMbps?: number;
   /** shared by the migrations of one operation (a hot-upgrade's two legs) */
   operationId?: string;
+  /** this migration's part in that work, as the tree shows it ("upgrading QEMU, leg 1 of 2") */
+  operationStep?: string;
   /** loaded from someone's export, for comparison */
   imported?: boolean;
 }

@@ -25,6 +25,7 @@ export interface LaunchRequest {
   keepConnections?: KeepConnections;
   /** work made of several migrations (a hot-upgrade's two legs) shares one id */
   operationId?: string;
+  operationStep?: string;
 }
 
 /** Launch it; the record returned is planned (the runner moves it on), with its gate when connections are kept. */
@@ -67,6 +68,7 @@ export async function launchMigration(deps: { registry: HostRegistry; uri: strin
     sourceVersions: input.versions?.source,
     targetVersions: input.versions?.target,
     operationId: input.operationId,
+    operationStep: input.operationStep,
   });
   if (input.options.maxDowntimeMs !== undefined) {
     const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), { logLevel: 'info' });

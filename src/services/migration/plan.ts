@@ -26,6 +26,8 @@ export interface MigrationPlanRequest {
   addresses?: string[];
   /** work made of several migrations (a hot-upgrade's legs) shares one id */
   operationId?: string;
+  /** its part in that work, e.g. "upgrading QEMU, leg 1 of 2" */
+  operationStep?: string;
 }
 
 export interface MigrationDecisions {
@@ -102,5 +104,6 @@ export async function planMigration(deps: MigrationPlanDeps, request: MigrationP
     versions: { source: preflight.sourceVersions, target: preflight.targetVersions },
     keepConnections: addresses ? { addresses, budgetMs: deps.conntrackBudgetMs } : undefined,
     operationId: request.operationId,
+    operationStep: request.operationStep,
   });
 }
