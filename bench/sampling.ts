@@ -1,20 +1,21 @@
 /**
  * Sampling benchmark: during a throttled lab migration (tiny1 dirtying faster than a 10 MiB/s cap, so it runs until
  * aborted), Ferry's persistent job reader (one interactive virsh, a query per sample) against one
- * `virsh domjobinfo --rawstats` process per sample over SSH exec, both paced at Ferry's 10 Hz, alternating in 10 s
- * rounds in the same run. Latency: query sent → answer parsed. Host CPU: hostA's cgroup minus its QEMU's (the
+ * `virsh domjobinfo --rawstats` process per sample over SSH exec, both paced as Ferry paces them (the next ask once
+ * answered, at most every MIN_SAMPLE_INTERVAL_MS), alternating in 10 s rounds in the same run. Latency: query sent → answer parsed. Host CPU: hostA's cgroup minus its QEMU's (the
  * sshd, shell, virsh and libvirtd work of sampling), per 1000 samples. Last line:
- *   sampling: persistent_hz=<n> persistent_p99_ms=<n> spawn_hz=<n> spawn_p99_ms=<n> host_cpu_ms_per_1k_persistent=<n> host_cpu_ms_per_1k_spawn=<n>
+ *   sampling: persistent_hz=<n> persistent_p99_ms=<n> persistent_busy=<hz × p50> spawn_… host_cpu_ms_per_1k_persistent=<n> …
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isActiveJob, jobInfoArgv, parseJobStats, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { JobReader } from '../src/services/jobSampler';
+import { MIN_SAMPLE_INTERVAL_MS } from '../src/services/migration/watch';
 import { lab, labRegistry, runScript } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const ROUND_MS = 10_000;
-const INTERVAL_MS = 90; // as the migration runner
+const INTERVAL_MS = MIN_SAMPLE_INTERVAL_MS; // the migration runner's pacing
 const ROUNDS = 2;
 const guest = (path: string) => execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}${path}`], { encoding: 'utf8' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -80,7 +81,8 @@ async function main() {
     const p99 = percentile(r.latencies, 99);
     const cpuPer1k = r.cpuNs / 1e6 / (r.n / 1000);
     console.log(`${kind}: ${r.n} samples, ${hz.toFixed(1)} Hz, latency p50 ${p50.toFixed(1)} ms p99 ${p99.toFixed(1)} ms, host CPU ${cpuPer1k.toFixed(0)} ms per 1000 samples`);
-    line.push(`${kind}_hz=${hz.toFixed(1)} ${kind}_p99_ms=${p99.toFixed(1)}`);
+    // hz × p50 near 1: the reader keeps libvirt busy, with no idle gap between a reading and the next question
+    line.push(`${kind}_hz=${hz.toFixed(1)} ${kind}_p99_ms=${p99.toFixed(1)} ${kind}_busy=${((hz * p50) / 1000).toFixed(2)}`);
     cpu.push(`host_cpu_ms_per_1k_${kind}=${cpuPer1k.toFixed(0)}`);
   }
   const ratio = results.spawn.cpuNs / results.spawn.n / (results.persistent.cpuNs / results.persistent.n);

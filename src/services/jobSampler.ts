@@ -1,6 +1,6 @@
 /**
  * One persistent reader per migration job: a single interactive `virsh` on the source host, asked for
- * `domjobinfo --rawstats` as often as the caller likes. No process or SSH channel per sample, so 10 Hz costs the host
+ * `domjobinfo --rawstats` as often as the caller likes. No process or SSH channel per sample, so 20 Hz costs the host
  * one libvirt query each time, not an sshd session, a shell and a virsh start-up.
  */
 import type { JobStats } from '../core/migration/job';

@@ -69,7 +69,7 @@ function renderHeader() {
   $('downtime').className = downtime !== undefined && downtime > a.maxDowntimeMs && running(r) ? 'over' : '';
   $('throughput').textContent = r.samples.length ? `${rateText(r.samples.at(-1)!.bps)} now · ${rateText(a.averageBps)} avg · ${rateText(a.peakBps)} peak` : '—';
   $('extraPause').textContent = r.extraPauseMs !== undefined ? `${r.extraPauseMs} ms` : '—';
-  // the banner's buttons are made once while it shows, only its reason is updated: rebuilt at every sample (10 Hz)
+  // the banner's buttons are made once while it shows, only its reason is updated: rebuilt at every sample (up to 20 Hz)
   // a button is replaced between a press and its release, and the click is lost
   const banner = $('convergence');
   if (running(r) && a.convergence.state === 'not-converging') {

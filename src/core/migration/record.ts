@@ -33,7 +33,7 @@ export interface MigrationRecord {
   phase: MigrationPhase;
   percent: number;
   last?: JobStats;
-  /** ~10 per second, host time; thinned (every other dropped) past MAX_SAMPLES */
+  /** up to 20 per second, host time; thinned (every other dropped) past MAX_SAMPLES */
   samples: Sample[];
   markers: MigrationMarker[];
   /** final job statistics (source's completed job) */
@@ -77,7 +77,7 @@ export function plannedRecord(fields: Omit<MigrationRecord, 'phase' | 'percent' 
   return { ...fields, phase: 'planned', percent: 0, samples: [], markers: [] };
 }
 
-/** samples kept per run (~10 per second: over half an hour); past it every other one is dropped */
+/** samples kept per run (20 per second: over 16 minutes); past it every other one is dropped */
 export const MAX_SAMPLES = 20_000;
 
 /** What moves a migration: each of these is handled by next(), the only place a phase changes. */

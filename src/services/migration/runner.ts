@@ -32,7 +32,7 @@ export class MigrationRunner {
   /** a migration started, changed phase or progress, or ended (not fired for every sample) */
   readonly onDidChange: Event<MigrationRecord> = this.changeEmitter.event;
   private readonly sampleEmitter = this.disposables.add(new Emitter<{ record: MigrationRecord; sample: Sample }>());
-  /** every sample, ~10 per second per running migration */
+  /** every sample, up to 20 per second per running migration */
   readonly onDidSample = this.sampleEmitter.event;
   private readonly active = new Map<string, MigrationRecord>();
   private readonly watchers = new Map<string, Promise<MigrationRecord>>();
