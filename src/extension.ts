@@ -67,6 +67,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     qos,
     qemu,
     qosRateUnit: config.qosRateUnit,
+    saveRestoreMaxPauseSeconds: config.saveRestoreMaxPauseSeconds,
     interfacesChanged: (alias, uuid) => tree.refreshInterfaces(alias, uuid),
     libvirtUri: config.libvirtUri,
     conntrackBudgetMs: config.conntrackBudgetMs,

@@ -44,24 +44,28 @@ export class QemuBinaries {
     void this.probe(alias).catch((e) => this.log.warn(`qemu probe on ${alias}: ${(e as Error).message}`));
   }
 
-  /** Read the host's QEMU processes now. */
+  /** Read the host's QEMU processes: a reading that starts after this call (after any already under way). */
   probe(alias: string): Promise<void> {
-    const pending = this.inFlight.get(alias);
-    if (pending) return pending;
-    const work = (async () => {
-      const host = this.registry.get(alias);
-      if (!host) return;
-      const running = this.runningOn(alias) ?? '';
-      const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
-      if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
-      this.readings.set(alias, { running, states: parseQemuProbe(r.stdout) });
-      this.changeEmitter.fire(alias);
-    })().finally(() => {
-      this.inFlight.delete(alias);
-      this.maybeProbe(alias); // the running set may have changed while it read
-    });
+    const previous = this.inFlight.get(alias) ?? Promise.resolve();
+    const work: Promise<void> = previous
+      .catch(() => undefined)
+      .then(() => this.read(alias))
+      .finally(() => {
+        if (this.inFlight.get(alias) === work) this.inFlight.delete(alias);
+        this.maybeProbe(alias); // the running set may have changed while it read
+      });
     this.inFlight.set(alias, work);
     return work;
+  }
+
+  private async read(alias: string): Promise<void> {
+    const host = this.registry.get(alias);
+    if (!host) return;
+    const running = this.runningOn(alias) ?? '';
+    const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
+    this.readings.set(alias, { running, states: parseQemuProbe(r.stdout) });
+    this.changeEmitter.fire(alias);
   }
 
   state(alias: string, uuid: string): QemuBinaryState | undefined {

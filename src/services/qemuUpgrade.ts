@@ -9,6 +9,9 @@ import type { MigrationOptions } from '../core/migration/job';
 import { DEFAULT_MAX_DOWNTIME_MS } from '../core/migration/monitor';
 import type { MigrationRecord } from '../core/migration/record';
 import { describeStale } from '../core/qemuBinary';
+import { expectedSavePauseMs, parseSaveDirProbe, parseSaveRestore, SAVE_DIR, saveDirProbeArgv, saveFile, saveRestoreArgv } from '../core/saveRestore';
+import type { SaveDirFacts } from '../core/saveRestore';
+import type { HostConnection } from '../transport/hostConnection';
 import type { HostRegistry } from './hostRegistry';
 import type { MigrationDecisions, MigrationPlanDeps } from './migration/plan';
 import { planMigration } from './migration/plan';
@@ -19,10 +22,12 @@ export interface UpgradeRow {
   domain: Domain;
   /** what it runs now ("runs a replaced QEMU 10.0.2 binary"); undefined when it already runs the installed one */
   stale?: string;
-  method: 'roundTrip' | 'none';
+  method: 'roundTrip' | 'saveRestore' | 'none';
   peer?: string;
   why: string;
   expectedPause: string;
+  /** save and restore: the pause estimated from memory and the save directory's write speed */
+  expectedPauseMs?: number;
 }
 
 /**
@@ -38,6 +43,12 @@ export async function planUpgrade(
 ): Promise<UpgradeRow[]> {
   await Promise.all([...new Set(domains.map((d) => d.alias))].map((alias) => qemu.probe(alias)));
   const plannedKiB = new Map<string, number>();
+  const saveDirs = new Map<string, Promise<SaveDirFacts>>();
+  const saveDirOf = (alias: string) => {
+    let facts = saveDirs.get(alias);
+    if (!facts) saveDirs.set(alias, (facts = readSaveDir(registry, alias)));
+    return facts;
+  };
   const rows: UpgradeRow[] = [];
   const pause = `two switchovers of a live migration, each at most ${options.maxDowntimeMs ?? DEFAULT_MAX_DOWNTIME_MS} ms (the max downtime)`;
   for (const { alias, domain } of domains) {
@@ -64,13 +75,77 @@ export async function planUpgrade(
       }
       refusals.push(`${candidate.alias}: ${failed.length ? failed.map((c) => `${c.title} (${c.evidence})`).join('; ') : `not enough memory for every domain planned to it (${free?.evidence ?? '?'})`}`);
     }
-    rows.push(
-      peer
-        ? { alias, domain, stale, method: 'roundTrip', peer, why: `${stale}; ${peer} can take it (preflight passed)`, expectedPause: pause }
-        : { alias, domain, stale, method: 'none', why: `${stale}; no connected host can take it${refusals.length ? `: ${refusals.join(' · ')}` : ''}`, expectedPause: 'none (not moved)' },
-    );
+    if (peer) {
+      rows.push({ alias, domain, stale, method: 'roundTrip', peer, why: `${stale}; ${peer} can take it (preflight passed)`, expectedPause: pause });
+      continue;
+    }
+    const noPeer = `no other connected host can take it${refusals.length ? ` (${refusals.join(' · ')})` : ''}`;
+    rows.push(await saveRestoreRow(alias, domain, stale, noPeer, saveDirOf(alias), plannedKiB));
   }
   return rows;
+}
+
+async function readSaveDir(registry: HostRegistry, alias: string): Promise<SaveDirFacts> {
+  const host = registry.get(alias);
+  if (!host) throw new Error(`${alias} is not a configured host`);
+  const r = await host.connection.exec(saveDirProbeArgv(), { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`${alias}: ${SAVE_DIR}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return parseSaveDirProbe(r.stdout);
+}
+
+const MiB = 1048576;
+
+/** The same-host way: only with room for the memory of every domain saved there at once (10 % to spare). */
+async function saveRestoreRow(alias: string, domain: Domain, stale: string, noPeer: string, saveDir: Promise<SaveDirFacts>, plannedKiB: Map<string, number>): Promise<UpgradeRow> {
+  const memoryKiB = domain.memoryKiB ?? 0;
+  let facts: SaveDirFacts;
+  try {
+    facts = await saveDir;
+  } catch (e) {
+    return { alias, domain, stale, method: 'none', why: `${stale}; ${noPeer}; save and restore cannot be planned: ${(e as Error).message}`, expectedPause: 'none (not moved)' };
+  }
+  const key = `save:${alias}`;
+  const needKiB = Math.round(memoryKiB * 1.1) + (plannedKiB.get(key) ?? 0);
+  if (facts.availableKiB < needKiB) {
+    const free = `${Math.round(facts.availableKiB / 1024)} MiB free in ${SAVE_DIR}, ${Math.round(needKiB / 1024)} MiB needed`;
+    return { alias, domain, stale, method: 'none', why: `${stale}; ${noPeer}; not enough space to save it on ${alias} (${free})`, expectedPause: 'none (not moved)' };
+  }
+  plannedKiB.set(key, needKiB);
+  const ms = expectedSavePauseMs(memoryKiB, facts);
+  return {
+    alias,
+    domain,
+    stale,
+    method: 'saveRestore',
+    why: `${stale}; ${noPeer}: saved to ${SAVE_DIR} and restored on ${alias} onto the installed QEMU`,
+    // a floor: QEMU may write its state slower than the disk takes it (the lab's TCG guests: about 4× slower)
+    expectedPause: `at least ~${(ms / 1000).toFixed(1)} s, the guest paused for the whole save and restore (${Math.round(memoryKiB / 1024)} MiB at the directory's measured ${Math.round(facts.writeBytesPerSecond / MiB)} MiB/s)`,
+    expectedPauseMs: ms,
+  };
+}
+
+/**
+ * Save the domain and restore it on the same host: the restored QEMU process runs the installed binary. The pause
+ * is measured on the host. A save that fails leaves the domain running; a restore that fails leaves the save file,
+ * and the message says how to restore it.
+ */
+export async function saveAndRestore(host: HostConnection, uri: string, qemu: QemuBinaries, row: UpgradeRow): Promise<UpgradeOutcome> {
+  if (row.method !== 'saveRestore') throw new Error(`${row.domain.name}: ${row.why}`);
+  const name = row.domain.name;
+  const timeoutMs = 120_000 + 4 * (row.expectedPauseMs ?? 0);
+  const r = await host.exec(saveRestoreArgv(uri, row.domain.uuid), { timeoutMs });
+  const times = parseSaveRestore(r.stdout);
+  if (r.code === 3) return { ok: false, where: row.alias, legs: [], message: `${name} was not saved and runs as before on ${row.alias}: ${r.stderr.trim()}` };
+  if (r.code === 4 || !times) {
+    return { ok: false, where: row.alias, legs: [], message: `${name} was saved to ${saveFile(row.domain.uuid)} on ${row.alias} but not restored: ${r.stderr.trim() || `exit ${r.code}`}. Run "virsh restore ${saveFile(row.domain.uuid)}" there; the file is kept.` };
+  }
+  const pauseMs = times.saveMs + times.restoreMs;
+  await qemu.probe(row.alias);
+  const state = qemu.state(row.alias, row.domain.uuid);
+  const still = state && describeStale(state);
+  const paused = `paused ${(pauseMs / 1000).toFixed(1)} s (save ${times.saveMs} ms, restore ${times.restoreMs} ms)`;
+  if (!state || still) return { ok: false, where: row.alias, legs: [], pauseMs, message: `${name} was saved and restored on ${row.alias} (${paused}) but ${still ?? 'its QEMU process was not found'}.` };
+  return { ok: true, where: row.alias, legs: [], pauseMs, message: `${name} now runs the installed QEMU${state.runningVersion ? ` ${state.runningVersion}` : ''} on ${row.alias} (saved and restored: ${paused}).` };
 }
 
 export interface UpgradeOutcome {
@@ -79,6 +154,8 @@ export interface UpgradeOutcome {
   where: string;
   legs: MigrationRecord[];
   message: string;
+  /** save and restore: the guest's pause as measured on the host */
+  pauseMs?: number;
 }
 
 /** Both legs of one row's round trip, under one operationId; then the probe says whether it runs the new binary. */

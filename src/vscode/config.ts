@@ -17,6 +17,7 @@ export const config = {
   keepaliveIntervalMs: () => get<number>(Settings.keepaliveIntervalSeconds, 15) * 1000,
   rememberPassphrases: () => get<boolean>(Settings.rememberPassphrases, false),
   conntrackBudgetMs: () => get<number>(Settings.conntrackBudgetMs, 200),
+  saveRestoreMaxPauseSeconds: () => get<number>(Settings.saveRestoreMaxPauseSeconds, 10),
   qosRateUnit: (): RateUnit => {
     const unit = get<string>(Settings.qosRateUnit, 'Mbit/s');
     return unit in RATE_UNITS ? (unit as RateUnit) : 'Mbit/s';

@@ -14,6 +14,8 @@ export interface FerryContext {
   qos: QosService;
   /** which running domains run a replaced QEMU */
   qemu: QemuBinaries;
+  /** above this expected pause a save and restore is asked about again (ferry.qemu.saveRestoreMaxPauseSeconds) */
+  saveRestoreMaxPauseSeconds(): number;
   /** the unit limits are shown in (ferry.qos.rateUnit) */
   qosRateUnit(): RateUnit;
   /** a domain's interface limits changed: the tree reads them again */

@@ -38,6 +38,7 @@ export const Settings = {
   libvirtUri: 'ferry.libvirt.uri',
   conntrackBudgetMs: 'ferry.conntrack.budgetMs',
   qosRateUnit: 'ferry.qos.rateUnit',
+  saveRestoreMaxPauseSeconds: 'ferry.qemu.saveRestoreMaxPauseSeconds',
 } as const;
 
 /** contextValue of tree items; package.json `when` clauses match them by regex. */

@@ -5,7 +5,7 @@ import { HostRegistry } from '../../src/services/hostRegistry';
 import type { MigrationDecisions } from '../../src/services/migration';
 import { livePlanDeps, MigrationRunner } from '../../src/services/migration';
 import { QemuBinaries } from '../../src/services/qemuBinaries';
-import { planUpgrade, roundTrip } from '../../src/services/qemuUpgrade';
+import { planUpgrade, roundTrip, saveAndRestore } from '../../src/services/qemuUpgrade';
 import { guestFilled, guestStatus, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, tiny1, waitFor } from './lab';
 
 // A QEMU "upgrade" on one lab host: a new copy of the emulator (new inode) bind-mounted over its path inside that
@@ -17,7 +17,8 @@ const log = memoryLogger();
 const options = PROFILES.safe.options;
 const copyOn = (alias: string) => `${lab.lab}/hosts/${alias}/qemu-upgraded`;
 const replaceEmulator = (alias: string, emulator: string) => onHost(alias, `cp -p '${emulator}' '${copyOn(alias)}' && mount --bind '${copyOn(alias)}' '${emulator}'`);
-const restoreEmulator = (alias: string, emulator: string) => onHost(alias, `umount '${emulator}' 2>/dev/null; rm -f '${copyOn(alias)}'`);
+// lazily: the file is busy while a QEMU runs it (that QEMU keeps it; the path shows the original again)
+const restoreEmulator = (alias: string, emulator: string) => onHost(alias, `umount -l '${emulator}' 2>/dev/null; rm -f '${copyOn(alias)}'`);
 const decisions: MigrationDecisions = {
   duringPreflight: (work) => work(),
   preflightFailed: (failed) => log.warn(`preflight failed: ${failed.map((c) => c.title).join(', ')}`),
@@ -42,6 +43,9 @@ beforeAll(async () => {
   qemu = new QemuBinaries(registry, log);
   await qemu.probe(A);
   emulator = qemu.state(A, tinyOn(A)!.uuid)!.emulator;
+  // copies an interrupted run (or the UI test) left mounted over the emulator's path come off first
+  onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copyOn(A)}'`);
+  await qemu.probe(A);
   if (qemu.staleOn(A).length) {
     // an interrupted run left tiny1 on a copy that is gone: a new QEMU process (away and back) starts from the file
     restoreEmulator(A, emulator);
@@ -86,9 +90,38 @@ describe('QEMU hot-upgrade against the lab', () => {
     expect(qemu.staleOn(A)).toEqual([]);
   }, 180_000);
 
-  it('a way back that fails leaves tiny1 running on the peer, and says where it is', async () => {
-    // the file tiny1 runs is gone again (the copy is unmounted): stale once more
+  it('with no other host, save and restore on the same host does it, with the pause measured and the guest intact', async () => {
+    // the copy is unmounted and removed: tiny1 runs a file that is gone, stale again
     restoreEmulator(A, emulator);
+    const alone = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, log);
+    const aloneQemu = new QemuBinaries(alone, log);
+    try {
+      alone.setHosts([A]);
+      await waitFor('hostA listed', () => alone.get(A)!.domains?.some((d) => d.name === 'tiny1'), 20_000);
+      const domain = alone.get(A)!.domains!.find((d) => d.name === 'tiny1')!;
+      const [row] = await planUpgrade(alone, aloneQemu, [{ alias: A, domain }], deps().preflight, options);
+      expect(row).toMatchObject({ method: 'saveRestore', stale: expect.stringMatching(/^runs a replaced QEMU/), expectedPause: expect.stringMatching(/^at least ~\d+\.\d s, the guest paused for the whole save and restore \(512 MiB at the directory's measured \d+ MiB\/s\)$/) });
+      expect(row.why).toMatch(/no other connected host can take it: saved to \/var\/lib\/libvirt\/qemu\/save and restored on hostA/);
+      await guestFilled(tinyIp, 100, 'idle');
+      const held = await holdEchoConnections(tinyIp, 5, () => saveAndRestore(alone.get(A)!.connection, URI, aloneQemu, row));
+      const outcome = held.result;
+      console.log(`qemu upgrade: ${outcome.message} (expected ${row.expectedPause})`);
+      expect(outcome.message).toMatch(/^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(saved and restored: paused \d+\.\d s \(save \d+ ms, restore \d+ ms\)\)\.$/);
+      expect(outcome.ok).toBe(true);
+      expect(outcome.pauseMs).toBeGreaterThan(0);
+      expect(held.lastOk).toBe(5);
+      expect(guestStatus(tinyIp)).toMatch(/verify_errors=0\b/);
+      expect(onHost(A, 'ls /var/lib/libvirt/qemu/save')).not.toMatch(/ferry-upgrade-/);
+      expect(onHost(A, 'virsh -q domstate tiny1').trim()).toBe('running');
+    } finally {
+      aloneQemu.dispose();
+      alone.dispose();
+    }
+  }, 180_000);
+
+  it('a way back that fails leaves tiny1 running on the peer, and says where it is', async () => {
+    // a new copy again: tiny1 runs the original file, the path shows another
+    replaceEmulator(A, emulator);
     await qemu.probe(A);
     const domain = tinyOn(A)!;
     expect(qemu.staleOn(A)).toEqual([domain.uuid]);

@@ -10,7 +10,7 @@ import { PROFILES } from '../../core/migration/job';
 import type { MigrationDecisions } from '../../services/migration/plan';
 import { livePlanDeps } from '../../services/migration';
 import type { UpgradeOutcome, UpgradeRow } from '../../services/qemuUpgrade';
-import { planUpgrade, roundTrip } from '../../services/qemuUpgrade';
+import { planUpgrade, roundTrip, saveAndRestore } from '../../services/qemuUpgrade';
 import type { DomainNode, HostNode } from '../../views/nodes';
 import { pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
@@ -32,9 +32,15 @@ function chosenDomains(ctx: FerryContext, clicked: unknown, selected: unknown): 
   return [...fromDomains, ...fromHosts].filter((d) => live(d.domain));
 }
 
+const METHOD: Record<UpgradeRow['method'], (r: UpgradeRow) => string> = {
+  roundTrip: (r) => `round trip via ${r.peer}`,
+  saveRestore: () => 'save and restore on the same host',
+  none: () => 'left as it is',
+};
+
 export function planText(rows: readonly UpgradeRow[]): string {
   return rows
-    .map((r) => `${r.domain.name} on ${r.alias}: ${r.method === 'roundTrip' ? `round trip via ${r.peer}` : 'left as it is'}. ${r.why}. Expected guest pause: ${r.expectedPause}.`)
+    .map((r) => `${r.domain.name} on ${r.alias}: ${METHOD[r.method](r)}. ${r.why}. Expected guest pause: ${r.expectedPause}.`)
     .join('\n\n');
 }
 
@@ -61,7 +67,7 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
   );
   const plan = planText(rows);
   ctx.log.info(`qemu upgrade plan:\n${plan}`);
-  const todo = rows.filter((r) => r.method === 'roundTrip');
+  let todo = rows.filter((r) => r.method !== 'none');
   if (!todo.length) {
     void vscode.window.showInformationMessage(`Nothing to upgrade: ${rows.map((r) => `${r.domain.name} ${r.why}`).join('; ')}.`);
     return [];
@@ -70,6 +76,18 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
     const go = 'Upgrade';
     const answer = await vscode.window.showInformationMessage(`Upgrade QEMU under ${todo.length === 1 ? todo[0].domain.name : `${todo.length} domains`}?`, { modal: true, detail: plan }, go);
     if (answer !== go) throw new UserCancelled();
+    // a save and restore pauses the guest for seconds: past the user's limit, each is asked about again
+    const limitMs = ctx.saveRestoreMaxPauseSeconds() * 1000;
+    const kept: UpgradeRow[] = [];
+    for (const row of todo) {
+      if (row.method !== 'saveRestore' || (row.expectedPauseMs ?? 0) <= limitMs) kept.push(row);
+      else {
+        const anyway = 'Save and Restore Anyway';
+        const detail = `Expected pause ${row.expectedPause}, over your limit of ${limitMs / 1000} s (ferry.qemu.saveRestoreMaxPauseSeconds).`;
+        if ((await vscode.window.showWarningMessage(`${row.domain.name} would be paused for ~${((row.expectedPauseMs ?? 0) / 1000).toFixed(0)} s.`, { modal: true, detail }, anyway)) === anyway) kept.push(row);
+      }
+    }
+    todo = kept;
   }
   const decisions: MigrationDecisions = {
     duringPreflight: (work) => work(),
@@ -83,10 +101,15 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
     for (const [i, row] of todo.entries()) {
       if (token.isCancellationRequested) break; // between domains: every one is left running where it is
       const of = todo.length > 1 ? ` (${i + 1} of ${todo.length})` : '';
-      const outcome = await roundTrip(deps, ctx.qemu, row, profile, options, decisions, (leg, record) => {
-        progress.report({ message: `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}` });
-        ctx.openMonitor(record);
-      }).catch((e: Error): UpgradeOutcome => ({ ok: false, where: row.alias, legs: [], message: `${row.domain.name} stayed on ${row.alias}: ${e.message}` }));
+      const host = ctx.registry.get(row.alias);
+      if (row.method === 'saveRestore') progress.report({ message: `${row.domain.name}${of}: saving and restoring on ${row.alias} (~${((row.expectedPauseMs ?? 0) / 1000).toFixed(1)} s paused)` });
+      const work = row.method === 'saveRestore' && host
+        ? saveAndRestore(host.connection, ctx.libvirtUri(), ctx.qemu, row)
+        : roundTrip(deps, ctx.qemu, row, profile, options, decisions, (leg, record) => {
+            progress.report({ message: `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}` });
+            ctx.openMonitor(record);
+          });
+      const outcome = await work.catch((e: Error): UpgradeOutcome => ({ ok: false, where: row.alias, legs: [], message: `${row.domain.name} stayed on ${row.alias}: ${e.message}` }));
       outcomes.push(outcome);
       ctx.log.info(`qemu upgrade: ${outcome.message}`);
       if (outcome.ok) void vscode.window.showInformationMessage(outcome.message);
