@@ -1,7 +1,7 @@
 /** Parsers for what the migration preflight reads from hosts: domain XML, capabilities, versions, memory. */
 import { XMLParser } from 'fast-xml-parser';
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => name === 'disk' });
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => name === 'disk' || name === 'feature' });
 
 export interface DomainFacts {
   /** 'kvm' on real hosts, 'qemu' under TCG */
@@ -11,6 +11,9 @@ export interface DomainFacts {
   files: string[];
   /** disks' source files only (not needed on the target when storage is copied) */
   diskFiles: string[];
+  /** <cpu mode=…> (custom when absent) and the features it names */
+  cpuMode: string;
+  cpuFeatures: string[];
 }
 
 const toKiB = (value: number, unit = 'KiB'): number => {
@@ -27,7 +30,10 @@ export function parseDomainXml(domainXml: string): DomainFacts {
   const boot = [text(os.kernel), text(os.initrd), text(os.loader), text(os.nvram)].filter((f): f is string => !!f);
   const disks: { '@type'?: string; '@device'?: string; source?: { '@file'?: string } }[] = d.devices?.disk ?? [];
   const diskFiles = disks.filter((x) => x['@type'] === 'file' && x.source?.['@file']).map((x) => x.source!['@file']!);
+  const cpu = d.cpu ?? {};
   return {
+    cpuMode: cpu['@mode'] ?? 'custom',
+    cpuFeatures: ((cpu.feature ?? []) as { '@name'?: string }[]).map((f) => f['@name']).filter((n): n is string => !!n),
     virtType: d['@type'],
     memoryKiB: toKiB(Number(text(memory)), typeof memory === 'object' ? memory['@unit'] : undefined),
     files: [...boot, ...diskFiles],
@@ -64,6 +70,18 @@ export function cpuCompareVerdict(out: string): 'compatible' | 'incompatible' | 
   if (/incompatible/i.test(out)) return 'incompatible';
   if (/identical|superset/i.test(out)) return 'compatible';
   return 'unknown';
+}
+
+/**
+ * libvirt before 11.10.0 refuses an incoming migration into QEMU 10.0 or later with "extra features: ht" (libvirt
+ * NEWS 11.10.0; KubeVirt hit it after upgrading, kubevirt/kubevirt#16386). It shows with the host's CPU model
+ * (host-model, host-passthrough) and with models naming the ht feature; a custom model without it migrates.
+ */
+export function htTrap(target: Versions, cpu: { cpuMode: string; cpuFeatures: string[] }): string | undefined {
+  const qemu = /QEMU (\S+)/.exec(target.hypervisor ?? '')?.[1];
+  if (!target.libvirt || !qemu || compareVersions(target.libvirt, '11.10.0') >= 0 || compareVersions(qemu, '10.0.0') < 0) return undefined;
+  if (cpu.cpuMode === 'custom' && !cpu.cpuFeatures.includes('ht')) return undefined;
+  return `the target runs libvirt ${target.libvirt} with QEMU ${qemu}: libvirt before 11.10.0 refuses an incoming migration into QEMU 10.0 or later with "extra features: ht" for this domain's CPU (${cpu.cpuMode}${cpu.cpuFeatures.includes('ht') ? ', feature ht' : ''}); upgrade libvirt on the target to 11.10 or later`;
 }
 
 /** Compare dotted versions: negative if a < b */

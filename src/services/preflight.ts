@@ -3,7 +3,7 @@
  * and the evidence it saw. A fail stops the migration; a warn needs the user's go-ahead.
  */
 import type { Domain } from '../core/domain';
-import { compareVersions, cpuCompareVerdict, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../core/hostFacts';
+import { compareVersions, cpuCompareVerdict, htTrap, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../core/hostFacts';
 import type { DomainFacts, Versions } from '../core/hostFacts';
 import type { MigrationOptions } from '../core/migration/job';
 import { targetUri } from '../core/migration/job';
@@ -78,6 +78,9 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   add('versions', 'libvirt and QEMU versions', older ? 'warn' : 'pass',
     `source libvirt ${sourceVersions.libvirt ?? '?'}, ${sourceVersions.hypervisor ?? '?'}; target libvirt ${targetVersions.libvirt ?? '?'}, ${targetVersions.hypervisor ?? '?'}` +
       (older ? ' — the target QEMU is older; migrating to an older QEMU may fail on machine types or devices' : ''));
+
+  const ht = facts && htTrap(targetVersions, facts);
+  if (ht) add('ht-trap', 'libvirt can take QEMU 10 incoming', 'fail', ht);
 
   if (facts) {
     const available = parseAvailableMemoryKiB(dstMem.stdout);

@@ -8,6 +8,7 @@ import type { Domain } from '../core/domain';
 import type { MigrationOptions } from '../core/migration/job';
 import { DEFAULT_MAX_DOWNTIME_MS } from '../core/migration/monitor';
 import type { MigrationRecord } from '../core/migration/record';
+import { compareVersions } from '../core/hostFacts';
 import { describeStale } from '../core/qemuBinary';
 import { expectedSavePauseMs, parseSaveDirProbe, parseSaveRestore, SAVE_DIR, saveDirProbeArgv, saveFile, saveRestoreArgv } from '../core/saveRestore';
 import type { SaveDirFacts } from '../core/saveRestore';
@@ -63,8 +64,12 @@ export async function planUpgrade(
     for (const candidate of registry.hosts) {
       if (candidate.alias === alias || candidate.connection.state.kind !== 'connected') continue;
       const result = await preflight({ source: alias, target: candidate.alias, domain, options });
-      // a peer with an older QEMU than the domain runs cannot be trusted to take it (machine types, devices)
-      const failed = result.checks.filter((c) => c.status === 'fail' || (c.id === 'versions' && c.status === 'warn'));
+      const failed = result.checks.filter((c) => c.status === 'fail');
+      // a peer with an older QEMU than the one the domain runs cannot be trusted to take it (machine types, devices)
+      const peerQemu = /QEMU (\S+)/.exec(result.targetVersions?.hypervisor ?? '')?.[1];
+      if (peerQemu && state.runningVersion && compareVersions(peerQemu, state.runningVersion) < 0) {
+        failed.push({ id: 'older-qemu', title: 'QEMU not older than the domain runs', status: 'fail', evidence: `${candidate.alias} has QEMU ${peerQemu}, ${domain.name} runs ${state.runningVersion}` });
+      }
       const free = result.checks.find((c) => c.id === 'memory');
       const needKiB = (plannedKiB.get(candidate.alias) ?? 0) + (domain.memoryKiB ?? 0);
       const available = result.targetAvailableKiB;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpuCompareVerdict, compareVersions, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../../src/core/hostFacts';
+import { cpuCompareVerdict, compareVersions, htTrap, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../../src/core/hostFacts';
 import { exitLine, exitStatusInLog, formatRate, migrateArgv, optionProblems, parseJobStats, PROFILES, targetUri } from '../../src/core/migration/job';
 import { percentOf, toSample } from '../../src/core/migration/monitor';
 import { parseEventLine } from '../../src/core/virsh';
@@ -75,9 +75,22 @@ describe('host facts for the preflight', () => {
       memoryKiB: 524288,
       files: ['/var/lib/libvirt/boot/tiny-vmlinux', '/var/lib/libvirt/boot/tiny-initrd.gz'],
       diskFiles: [],
+      cpuMode: 'custom',
+      cpuFeatures: ['hypervisor', 'lahf_lm'],
     });
     const withDisk = `<domain type='kvm'><memory unit='GiB'>2</memory><os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/var/lib/libvirt/images/a b.qcow2'/></disk><disk type='block'><source dev='/dev/sdb'/></disk></devices></domain>`;
-    expect(parseDomainXml(withDisk)).toEqual({ virtType: 'kvm', memoryKiB: 2097152, files: ['/var/lib/libvirt/images/a b.qcow2'], diskFiles: ['/var/lib/libvirt/images/a b.qcow2'] });
+    expect(parseDomainXml(withDisk)).toEqual({ virtType: 'kvm', memoryKiB: 2097152, files: ['/var/lib/libvirt/images/a b.qcow2'], diskFiles: ['/var/lib/libvirt/images/a b.qcow2'], cpuMode: 'custom', cpuFeatures: [] });
+  });
+
+  it('knows the version trap of libvirt < 11.10 taking QEMU >= 10 incoming, and names the versions it saw', () => {
+    const lab = { libvirt: '9.0.0', hypervisor: 'QEMU 10.0.2' };
+    // the lab's tiny1: a custom qemu64 model without ht, which libvirt 9.0 migrates into QEMU 10 (every lab migration)
+    expect(htTrap(lab, parseDomainXml(fixture('virsh-dumpxml-tiny1.xml')))).toBeUndefined();
+    expect(htTrap(lab, { cpuMode: 'host-model', cpuFeatures: [] })).toMatch(/^the target runs libvirt 9\.0\.0 with QEMU 10\.0\.2: libvirt before 11\.10\.0 refuses .*"extra features: ht" for this domain's CPU \(host-model\)/);
+    const withHt = `<domain type='kvm'><memory>1</memory><cpu mode='custom'><model>Skylake-Server</model><feature policy='require' name='ht'/></cpu></domain>`;
+    expect(htTrap(lab, parseDomainXml(withHt))).toMatch(/\(custom, feature ht\)/);
+    expect(htTrap({ libvirt: '11.10.0', hypervisor: 'QEMU 10.1.0' }, { cpuMode: 'host-model', cpuFeatures: [] })).toBeUndefined();
+    expect(htTrap({ libvirt: '9.0.0', hypervisor: 'QEMU 8.2.2' }, { cpuMode: 'host-passthrough', cpuFeatures: [] })).toBeUndefined();
   });
 
   it('reads host UUID, versions, free memory, CPU verdicts', () => {
