@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos   (brings the lab up if it is not)
+# npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | upgrade   (brings the lab up if it is not)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos}
+name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | upgrade}
 bash scripts/setup.sh lab   # a fresh clone: Debian packages, QEMU 10, npm packages (esbuild)
 build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
   --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js"; }
@@ -34,5 +34,9 @@ case $name in
     bash lab/lab.sh up >/dev/null
     build qos
     node out/bench/qos.js ;;
-  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos)"; exit 2 ;;
+  upgrade)
+    bash lab/lab.sh up >/dev/null
+    build upgrade
+    node out/bench/upgrade.js ;;
+  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos, upgrade)"; exit 2 ;;
 esac

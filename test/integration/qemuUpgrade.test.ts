@@ -16,7 +16,7 @@ const tinyIp = lab.guests.tiny1.ip;
 const log = memoryLogger();
 const options = PROFILES.safe.options;
 const copyOn = (alias: string) => `${lab.lab}/hosts/${alias}/qemu-upgraded`;
-const replaceEmulator = (alias: string, emulator: string) => onHost(alias, `cp -p '${emulator}' '${copyOn(alias)}' && mount --bind '${copyOn(alias)}' '${emulator}'`);
+const replaceEmulator = (alias: string, emulator: string) => onHost(alias, `rm -f '${copyOn(alias)}'; cp -p '${emulator}' '${copyOn(alias)}' && mount --bind '${copyOn(alias)}' '${emulator}'`);
 // lazily: the file is busy while a QEMU runs it (that QEMU keeps it; the path shows the original again)
 const restoreEmulator = (alias: string, emulator: string) => onHost(alias, `umount -l '${emulator}' 2>/dev/null; rm -f '${copyOn(alias)}'`);
 const decisions: MigrationDecisions = {
