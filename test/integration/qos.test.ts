@@ -110,6 +110,22 @@ describe('interface QoS against the lab', () => {
     expect(storedOnA()).toBe(before);
   }, 30_000);
 
+  it("the hostile-named domain's interface takes a persistent limit, read back (the name never reaches a shell)", async () => {
+    const hostileUuid = onHost(A, 'for u in $(virsh -q list --all --uuid); do virsh -q dumpxml "$u" | grep -q "52:54:00:00:01:65" && echo "$u"; done').trim();
+    expect(hostileUuid).toMatch(/^[0-9a-f-]{36}$/);
+    const [hostileIface] = await qos.interfaces(connA, hostileUuid, false);
+    expect(hostileIface).toMatchObject({ mac: '52:54:00:00:01:65', type: 'bridge', device: undefined });
+    try {
+      const result = await qos.apply(connA, hostileUuid, hostileIface, planQos(mbit(10), { type: hostileIface.type, uri: URI }), ['config']);
+      expect(result.mismatches).toEqual([]);
+      expect(result.stored.config?.inbound).toMatchObject({ average: 1250 });
+      expect(result.kernel).toBeUndefined(); // shut off: nothing to read on a device
+    } finally {
+      onHost(A, `virsh -q domiftune ${hostileUuid} 52:54:00:00:01:65 --config --inbound 0 --outbound 0 >/dev/null`);
+    }
+    expect(onHost(A, 'ls -a / /root /tmp 2>/dev/null | grep ferry-pwned || true').trim()).toBe('');
+  }, 30_000);
+
   it('the limit survives a migration: the target applies it to its new tap, and the run says so', async () => {
     await qos.apply(connA, uuid, iface, planQos(mbit(10), { type: iface.type, uri: URI }), ['live', 'config']);
     const registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, log);
