@@ -177,7 +177,9 @@ export class MigrationRunner {
   }
 
   /** A reading of a running job: appended to the samples; the record changes only when phase or progress does. */
-  private sampled(record: MigrationRecord, stats: JobStats): MigrationRecord {
+  private sampled(read: MigrationRecord, stats: JobStats): MigrationRecord {
+    // the reading applies to the live record: steering (a switch to postcopy) may have moved it while it was asked
+    const record = this.active.get(read.id) ?? read;
     const lastBefore = record.samples.at(-1);
     const moved = next(record, { kind: 'sampled', stats });
     const sample = moved.samples.at(-1);
