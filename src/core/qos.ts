@@ -313,7 +313,16 @@ export function parseKernelQos(text: string): KernelQos {
   // the leaf class libvirt shapes with (1:1 on a plain tap); its counters follow on the next line
   const leaf = /^class htb \S+ .*?\bleaf\b.*?\brate (\S+) ceil (\S+) .*?\bburst (\S+?)(?:\/\d+)? .*\n\s*Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)/m.exec(classes);
   if (leaf) {
-    result.htb = { rateBits: parseTcRate(leaf[1]), ceilBits: parseTcRate(leaf[2]), burstBytes: parseTcSize(leaf[3]), sentBytes: Number(leaf[4]), packets: Number(leaf[5]), dropped: Number(leaf[6]), overlimits: Number(leaf[7]) };
+    const [, rate, ceil, burst, sent, packets, dropped, overlimits] = leaf;
+    result.htb = {
+      rateBits: parseTcRate(rate),
+      ceilBits: parseTcRate(ceil),
+      burstBytes: parseTcSize(burst),
+      sentBytes: Number(sent),
+      packets: Number(packets),
+      dropped: Number(dropped),
+      overlimits: Number(overlimits),
+    };
   }
   const police = /\bpolice\b[^\n]*?\brate (\S+) burst (\S+)/.exec(filters);
   if (police) result.police = { rateBits: parseTcRate(police[1]), burstBytes: parseTcSize(police[2]) };
@@ -360,7 +369,8 @@ function policingProblems(d: Direction, p: DirectionLimit | undefined, kernel: K
   if (!police) {
     const seen = kernel.ingress ? 'an ingress qdisc but no police filter' : 'no ingress policer';
     return [
-      `The ${d} limit (${mbit(bits(p.average))}) is not enforced by the host's kernel: ${device} has ${seen} (tc filter show dev ${device} parent ffff: shows none). libvirt reports the limit, nothing applies it; the host kernel may lack act_police.`,
+      `The ${d} limit (${mbit(bits(p.average))}) is not enforced by the host's kernel: ${device} has ${seen} ` +
+        `(tc filter show dev ${device} parent ffff: shows none). libvirt reports the limit, nothing applies it; the host kernel may lack act_police.`,
     ];
   }
   return near(police.rateBits, bits(p.average)) ? [] : [`${d} average: libvirt stores ${mbit(bits(p.average))}, the kernel polices ${device} at ${mbit(police.rateBits)}.`];

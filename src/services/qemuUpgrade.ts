@@ -124,7 +124,9 @@ async function saveRestoreRow(alias: string, domain: Domain, stale: string, noPe
     method: 'saveRestore',
     why: `${stale}; ${noPeer}: saved to ${SAVE_DIR} and restored on ${alias} onto the installed QEMU`,
     // a floor: QEMU may write its state slower than the disk takes it (the lab's TCG guests: about 4× slower)
-    expectedPause: `at least ~${(ms / 1000).toFixed(1)} s, the guest paused for the whole save and restore (${Math.round(memoryKiB / 1024)} MiB at the directory's measured ${Math.round(facts.writeBytesPerSecond / MiB)} MiB/s)`,
+    expectedPause:
+      `at least ~${(ms / 1000).toFixed(1)} s, the guest paused for the whole save and restore ` +
+      `(${Math.round(memoryKiB / 1024)} MiB at the directory's measured ${Math.round(facts.writeBytesPerSecond / MiB)} MiB/s)`,
     expectedPauseMs: ms,
   };
 }
@@ -142,7 +144,9 @@ export async function saveAndRestore(host: HostConnection, uri: string, qemu: Qe
   const times = parseSaveRestore(r.stdout);
   if (r.code === 3) return { ok: false, where: row.alias, legs: [], message: `${name} was not saved and runs as before on ${row.alias}: ${r.stderr.trim()}` };
   if (r.code === 4 || !times) {
-    return { ok: false, where: row.alias, legs: [], message: `${name} was saved to ${saveFile(row.domain.uuid)} on ${row.alias} but not restored: ${r.stderr.trim() || `exit ${r.code}`}. Run "virsh restore ${saveFile(row.domain.uuid)}" there; the file is kept.` };
+    const file = saveFile(row.domain.uuid);
+    const why = r.stderr.trim() || `exit ${r.code}`;
+    return { ok: false, where: row.alias, legs: [], message: `${name} was saved to ${file} on ${row.alias} but not restored: ${why}. Run "virsh restore ${file}" there; the file is kept.` };
   }
   const pauseMs = times.saveMs + times.restoreMs;
   await qemu.probe(row.alias);
@@ -189,15 +193,15 @@ export async function roundTrip(
   if (there.phase !== 'completed') {
     return { ok: false, where: row.alias, legs, message: `${name} stayed on ${row.alias}: the move to ${row.peer} ${there.phase}${there.error ? ` (${there.error})` : ''}. It runs as before.` };
   }
+  const stranded = `${name} is running on ${row.peer}: the way back to ${row.alias}`;
+  const retry = `Run the upgrade again, or migrate it back, once ${row.alias} can take it.`;
   let back: MigrationRecord;
   try {
     back = await leg(2, row.peer, row.alias);
   } catch (e) {
-    return { ok: false, where: row.peer, legs, message: `${name} is running on ${row.peer}: the way back to ${row.alias} did not start (${(e as Error).message}). Run the upgrade again, or migrate it back, once ${row.alias} can take it.` };
+    return { ok: false, where: row.peer, legs, message: `${stranded} did not start (${(e as Error).message}). ${retry}` };
   }
-  if (back.phase !== 'completed') {
-    return { ok: false, where: row.peer, legs, message: `${name} is running on ${row.peer}: the way back to ${row.alias} ${back.phase}${back.error ? ` (${back.error})` : ''}. Run the upgrade again, or migrate it back, once ${row.alias} can take it.` };
-  }
+  if (back.phase !== 'completed') return { ok: false, where: row.peer, legs, message: `${stranded} ${back.phase}${back.error ? ` (${back.error})` : ''}. ${retry}` };
   await qemu.probe(row.alias);
   const state = qemu.state(row.alias, row.domain.uuid);
   const still = state && describeStale(state);

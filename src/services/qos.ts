@@ -70,7 +70,13 @@ export async function migratedQosFindings(target: HostConnection, uri: string, u
     .map((i): Finding => {
       const limits = describeLimits(i.bandwidth, 'Mbit/s');
       return i.kernelProblems.length
-        ? { id: 'qos-not-kept', severity: 'problem', title: `Interface limits not in force on ${target.alias}`, evidence: `${i.mac} (${limits}): ${i.kernelProblems.join(' ')}`, fix: 'Set the limit again with "Set Interface Bandwidth…" on the interface, and check the host kernel has the tc modules (sch_htb, act_police).' }
+        ? {
+            id: 'qos-not-kept',
+            severity: 'problem',
+            title: `Interface limits not in force on ${target.alias}`,
+            evidence: `${i.mac} (${limits}): ${i.kernelProblems.join(' ')}`,
+            fix: 'Set the limit again with "Set Interface Bandwidth…" on the interface, and check the host kernel has the tc modules (sch_htb, act_police).',
+          }
         : { id: 'qos-kept', severity: 'info', title: `Interface limits kept on ${target.alias}`, evidence: `${i.mac}: ${limits}, enforced on ${i.device}.` };
     });
 }

@@ -55,7 +55,10 @@ function render(s: TrafficSample) {
   $('outOfGuest').textContent = mbps(s.outOfGuestMbps);
   $('shaped').textContent = s.shapedMbps !== undefined ? mbps(s.shapedMbps) : 'not shaped';
   const per = (now?: number, before?: number) => (now === undefined ? '—' : `${now.toLocaleString('en-US')}${before !== undefined ? ` (+${(now - before).toLocaleString('en-US')})` : ''}`);
-  $('counters').textContent = s.sentBytes === undefined ? 'no shaping class on the device' : `sent ${per(s.sentBytes, last?.sentBytes)} bytes · dropped ${per(s.dropped, last?.dropped)} · overlimits ${per(s.overlimits, last?.overlimits)}`;
+  $('counters').textContent =
+    s.sentBytes === undefined
+      ? 'no shaping class on the device'
+      : `sent ${per(s.sentBytes, last?.sentBytes)} bytes · dropped ${per(s.dropped, last?.dropped)} · overlimits ${per(s.overlimits, last?.overlimits)}`;
   $('chart').dataset.points = String(columns[0].length);
   last = s;
 }
