@@ -53,8 +53,13 @@ export async function readInterfaces(host: HostConnection, uri: string, uuid: st
     parseInterfaces(xml).map(async (i): Promise<InterfaceState> => {
       const limited = DIRECTIONS.some((d) => i.bandwidth[d]);
       if (!running || !i.device || !limited) return { ...i, kernelProblems: [] };
-      const kernel = await readKernelQos(host, i.device);
-      return { ...i, kernelProblems: kernelMismatches(i.bandwidth, kernel, i.type, i.device) };
+      try {
+        const kernel = await readKernelQos(host, i.device);
+        return { ...i, kernelProblems: kernelMismatches(i.bandwidth, kernel, i.type, i.device) };
+      } catch (e) {
+        // one interface the kernel cannot be asked about (an odd device name, tc missing) leaves the others shown
+        return { ...i, kernelProblems: [`Whether the kernel enforces these limits is unknown: ${(e as Error).message}`] };
+      }
     }),
   );
 }
