@@ -19,22 +19,45 @@ export function exportArgv(addresses: readonly string[]): Argv {
 const LIST_FLOWS = 'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; ';
 
 /**
- * The switchover gate's listing, in one process on the source: it lists the flows at once (the bulk copy, printed
- * and kept in awk's memory, never on disk), prints SNAPSHOT_END, waits for "go" on stdin, lists again and prints
- * only the flows that are new or changed since (a flow's line without its countdown timer differs). So at the
- * switchover only the changes cross the link and get parsed. End of stdin instead of "go" ends it.
+ * The switchover gate's listing, in one process on the source. It follows the table's events (`conntrack -E`) from
+ * before it lists the flows at once (the bulk copy, printed and kept in awk's memory, never on disk), prints
+ * SNAPSHOT_END and waits for "go" on stdin. Meanwhile awk keeps the latest event of each of the VM's flows. At the
+ * go it prints only the flows whose state an event changed since the listing: no second listing of the whole table
+ * in the guest's pause. If the kernel dropped events (ENOBUFS) or the event reader died, it lists again instead and
+ * prints what is new or changed (a flow's line without its countdown timer differs). End of stdin instead of "go"
+ * ends it.
  */
 export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {
   const canonical = addresses.map(canonicalAddress);
   const script =
-    `${LIST_FLOWS}exec 3<&0; ` +
+    `${LIST_FLOWS}exec 3<&0; err=$(mktemp); trap 'rm -f "$err"' EXIT; ` +
     // mawk (Debian's awk) reads a pipe in blocks and would sit on the end marker until the go: make it line by line
     'case $(awk -W version 2>&1) in *mawk*) lines="-W interactive";; esac; ' +
-    `{ list "$@"; echo ${SNAPSHOT_END}; read -r go <&3 && [ "$go" = go ] && list "$@"; } | ` +
-    `awk $lines '$0 == "${SNAPSHOT_END}" { after = 1; print; fflush(); next } { line = $0; $5 = ""; if (!after) { seen[$0] = 1; print line } else if (!($0 in seen)) print line }'`;
+    '{ conntrack -E -o extended 2>"$err" & events=$!; ' +
+    `list "$@"; echo ${SNAPSHOT_END}; ` +
+    'if read -r go <&3 && [ "$go" = go ]; then ' +
+    `if grep -q ENOBUFS "$err" || ! kill -0 $events 2>/dev/null; then echo ${EVENTS_LOST}; list "$@"; fi; echo ${GO_MARK}; fi; ` +
+    'kill $events 2>/dev/null; } | ' +
+    `awk $lines -v pats="$(printf '%s\\n' "$@")" '${GATE_AWK}'`;
   return ['sh', '-c', script, 'ferry-conntrack-gate', ...canonical];
 }
 export const SNAPSHOT_END = 'ferry-snapshot-end';
+const EVENTS_LOST = 'ferry-events-lost';
+const GO_MARK = 'ferry-go';
+/**
+ * pats: the grep arguments, "-e" and "src=ADDR " / "dst=ADDR " in turn. A flow's key is its protocol and original
+ * tuple; its line without the timer ($5) is what the listing saw.
+ */
+const GATE_AWK = [
+  'BEGIN { n = split(pats, a, "\\n"); for (i = 1; i <= n; i++) if (a[i] != "-e" && a[i] != "") p[++m] = a[i] }',
+  'function ours(s,  i) { for (i = 1; i <= m; i++) if (index(s, p[i])) return 1; return 0 }',
+  'function key(  i, k, t) { k = $3; t = 0; for (i = 6; i <= NF; i++) if ($i ~ /^src=/ && ++t > 1) break; else if ($i ~ /=/) k = k " " $i; return k }',
+  '/^ *\\[[A-Z]+\\]/ { if (!ours($0)) next; type = $1; sub(/^ *\\[[A-Z]+\\] */, ""); if (type == "[DESTROY]") delete latest[key()]; else latest[key()] = $0; next }',
+  `$0 == "${SNAPSHOT_END}" { after = 1; print; fflush(); next }`,
+  `$0 == "${EVENTS_LOST}" { lost = 1; next }`,
+  `$0 == "${GO_MARK}" { if (!lost) for (k in latest) { line = latest[k]; $0 = line; $5 = ""; if (!($0 in seen)) print line } exit }`,
+  '{ line = $0; $5 = ""; if (!after) { seen[$0] = 1; print line } else if (lost && !($0 in seen)) print line }',
+].join('\n');
 
 /** An address as conntrack prints it (IPv6 compressed, lower case, as inet_ntop writes it). */
 function canonicalAddress(a: string): string {
