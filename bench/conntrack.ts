@@ -2,6 +2,8 @@
  * Conntrack benchmark: 10,000, 50,000 and 100,000 synthetic flows moved hostA -> hostB through Ferry (export,
  * relay, import, verify), against one `conntrack -I` per entry for 10,000, in the same run. Lines:
  *   conntrack: n=<n> ferry_ms=<n> export_ms=<n> transfer_ms=<n> import_ms=<n>
+ *   conntrack: n=<n> ferry_ms=<n> floor_ms=<n> ratio=<x>   (floor: the listing alone on the source plus the load alone
+ *   on the target, each timed on its host, in the same run)
  *   conntrack: per_entry_10k_ms=<n> speedup=<x>
  *   conntrack: gate_10k extra_pause_ms=<n> list_ms=<n> load_ms=<n> resume_ms=<n> loaded=<n> bulk=<n> missing=<n>
  * The last: tiny1 migrated A→B with "keep TCP connections" while the source holds 10,000 of its flows; the extra
@@ -17,6 +19,9 @@ import { lab, labRegistry, memoryStore, runScript } from '../test/integration/la
 
 const [A, B] = lab.hosts.map((h) => h.alias);
 const VM = `${lab.guestNet}.121`;
+
+/** a host-side stopwatch: `done_ms` prints the ms since the script started */
+const HOST_TIMED = 'start=$(date +%s%N); done_ms() { echo $(( ($(date +%s%N) - start) / 1000000 )); };';
 
 function synthetic(n: number, verb = '-A', vm = VM): string {
   const lines: string[] = [];
@@ -47,6 +52,13 @@ async function main() {
     const r = await syncConntrack(netfilterBackend, a, b, [VM]);
     if (r.entries !== n || r.missing !== 0) throw new Error(`n=${n}: ${r.entries} exported, ${r.missing} missing on the target`);
     console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} export_ms=${r.exportMs.toFixed(0)} transfer_ms=${r.transferMs.toFixed(0)} import_ms=${r.importMs.toFixed(0)}`);
+    // the floor, in the same run: the listing alone on the source, then the load alone on the target, each timed
+    // on its host (no SSH, no Ferry), one after the other
+    const listMs = Number((await a.exec(['sh', '-c', `${HOST_TIMED} conntrack -L -o extended 2>/dev/null | grep -F -e "src=$1 " -e "dst=$1 " >/dev/null; done_ms`, 'ferry-bench', VM], { timeoutMs: 120_000 })).stdout);
+    await flush(b);
+    const loadMs = Number((await b.exec(['sh', '-c', `${HOST_TIMED} conntrack -R - >/dev/null 2>&1; done_ms`], { stdin: synthetic(n), timeoutMs: 120_000 })).stdout);
+    const floorMs = listMs + loadMs;
+    console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} floor_ms=${floorMs} ratio=${(r.totalMs / floorMs).toFixed(2)} (floor: list ${listMs} ms on ${A}, load ${loadMs} ms on ${B})`);
   }
   // baseline: one conntrack -I process per entry on the target
   await Promise.all([flush(a), flush(b)]);
