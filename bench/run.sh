@@ -16,27 +16,15 @@ case $name in
     build inventory
     trap 'bash lab/lab.sh unpopulate >/dev/null' EXIT
     node out/bench/inventory.js ;;
-  migration)
-    bash lab/lab.sh up >/dev/null
-    build migration
-    node out/bench/migration.js ;;
-  conntrack)
-    bash lab/lab.sh up >/dev/null
-    build conntrack
-    node out/bench/conntrack.js ;;
   sampling)
     bash lab/lab.sh up >/dev/null
     bash lab/lab.sh ct loose >/dev/null
     trap 'bash lab/lab.sh ct strict >/dev/null' EXIT
     build sampling
     node out/bench/sampling.js ;;
-  qos)
+  migration|conntrack|qos|upgrade)   # the lab as it is, the bench of that name
     bash lab/lab.sh up >/dev/null
-    build qos
-    node out/bench/qos.js ;;
-  upgrade)
-    bash lab/lab.sh up >/dev/null
-    build upgrade
-    node out/bench/upgrade.js ;;
+    build "$name"
+    node "out/bench/$name.js" ;;
   *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos, upgrade)"; exit 2 ;;
 esac
