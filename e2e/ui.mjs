@@ -41,19 +41,36 @@ async function customOptions(mibps) {
   await answer('Bandwidth limit', String(mibps));
   await answer('Max downtime');
 }
-/** The frame of the migration monitor webview whose title contains `title` (webviews sit in nested iframes). */
-async function monitorFrame(title, { comparing = false, phase = /./, timeout = 30000 } = {}) {
-  const end = Date.now() + timeout;
-  while (Date.now() < end) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator(comparing ? 'body.comparing #chart' : 'body:not(.comparing) #chart').count()) && (await f.locator('#title').textContent()).includes(title) && phase.test(await f.locator('#phase').textContent())) return f;
-      } catch {} // a frame navigating away
-    }
-    await page.waitForTimeout(250); // the poll interval of this wait for a frame (webviews are nested iframes)
-  }
-  throw new Error(`no monitor panel showing "${title}"`);
+/**
+ * The webview frame (webviews sit in nested iframes that come and go) in which `content(frame)`, a locator, appears:
+ * each frame present, and each frame attached later, is watched for it; the first to show it wins.
+ */
+function webviewFrame(what, content, timeout = 30000) {
+  return new Promise((resolve, reject) => {
+    const watched = new Set();
+    const watch = (f) => {
+      if (watched.has(f)) return;
+      watched.add(f);
+      // a frame's locator outlives its navigations; a detached frame's wait fails, and another frame may still win
+      content(f).waitFor({ timeout }).then(() => done(() => resolve(f)), () => {});
+    };
+    const deadline = setTimeout(() => done(() => reject(new Error(`no ${what} within ${timeout} ms`))), timeout);
+    const done = (settle) => {
+      clearTimeout(deadline);
+      page.off('frameattached', watch);
+      settle();
+    };
+    page.on('frameattached', watch);
+    page.frames().forEach(watch);
+  });
 }
+/** The frame of the migration monitor webview whose title contains `title` (and, if given, whose phase matches). */
+const monitorFrame = (title, { comparing = false, phase = /./, timeout = 30000 } = {}) =>
+  webviewFrame(`monitor panel showing "${title}"`, (f) =>
+    f.locator(comparing ? 'body.comparing' : 'body:not(.comparing)')
+      .filter({ has: f.locator('#chart') })
+      .filter({ has: f.locator('#title', { hasText: title }) })
+      .filter({ has: f.locator('#phase', { hasText: phase }) }), timeout);
 const points = async (frame) => Number((await frame.locator('#chart').getAttribute('data-points')) ?? 0);
 /**
  * Right-click a tree item and choose `action` from its context menu. A refresh of the tree (a domain event, addresses
@@ -171,17 +188,10 @@ await step('palette-force-off-with-confirmation', async () => {
 });
 
 /** The interface traffic view's frame, once it has drawn `points` readings. */
-async function trafficFrame(points, timeout = 30000) {
-  const end = Date.now() + timeout;
-  while (Date.now() < end) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('#counters').count()) && Number(await f.locator('#chart').getAttribute('data-points', { timeout: 1000 })) >= points) return f;
-      } catch {} // a frame navigating away
-    }
-    await page.waitForTimeout(250); // the poll interval of this wait for a frame (webviews are nested iframes)
-  }
-  throw new Error(`no traffic view with ${points} readings`);
+async function trafficFrame(points) {
+  const frame = await webviewFrame('traffic view', (f) => f.locator('body:has(#counters) #chart[data-points]'));
+  await frame.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) >= n, points, { timeout: 30000 });
+  return frame;
 }
 const MAC = '52:54:00:00:01:64';
 const interfaceRow = (text) => treeItem(new RegExp(`^interface ${MAC}, .*${text}`));
