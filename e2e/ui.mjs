@@ -402,7 +402,8 @@ await step('log-channel-records-remote-commands', async () => {
 });
 
 await step('monitor-restored-after-reload', async () => {
-  await palette('Developer: Reload Window');
+  // the new document's load: from then on the old window's webview frames are gone, only restored ones can match
+  await Promise.all([page.waitForEvent('load', { timeout: 60000 }), palette('Developer: Reload Window')]);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
   const compare = await monitorFrame('tiny1', { comparing: true, timeout: 60000 });
   await compare.locator('#compare-body tr', { hasText: 'average throughput' }).waitFor({ timeout: 20000 });

@@ -86,7 +86,9 @@ describe('interface QoS against the lab', () => {
     expect(removed.kernel?.htb).toBeUndefined();
     const free = (await streamToGuest(tinyIp, 4).done).mbps;
     console.log(`qos: limit removed, measured ${free} Mbit/s (unshaped ${unshapedMbps})`);
-    expect(free).toBeGreaterThan(Math.max(48, unshapedMbps * 0.7));
+    // the guest's own ceiling under TCG varies with the machine's load (133–324 Mbit/s seen): well above the removed
+    // limit, and at least half the unshaped rate measured first
+    expect(free).toBeGreaterThan(Math.max(80, unshapedMbps * 0.5));
   }, 90_000);
 
   it("an outbound limit is stored but reported as not enforced by this lab's kernel (no act_police), with the evidence", async () => {
