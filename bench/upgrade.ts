@@ -1,13 +1,18 @@
 /**
- * QEMU upgrade benchmark: tiny1 (512 MiB, 400 MiB filled) moved onto a "new" QEMU on hostA (a copy of the emulator
- * bind-mounted over its path) by Ferry's round trip via hostB and by save and restore on hostA, idle and then
- * dirtying 50 MiB/s, in one run. Round-trip pause: the guest's downtime in each leg as libvirt measured it
- * (downtime in the completed job), summed; total: the first leg's start to the second's end. Save/restore pause: the
- * save and the restore as timed on the host (the guest is paused throughout). libvirt does neither cpr-transfer nor
- * a same-host migration, so those two same-host references are not measured here: they print n/a. Last line:
- *   upgrade: roundtrip_pause_ms=<n> saverestore_pause_ms=<n> cpr_transfer_pause_ms=n/a local_postcopy_pause_ms=n/a roundtrip_total_ms=<n>
+ * QEMU upgrade benchmark, idle and then dirtying 50 MiB/s, in one run, each guest 512 MiB with 400 MiB filled:
+ * - Ferry's two methods on tiny1 (libvirt), moved onto a "new" QEMU on hostA (a copy of the emulator bind-mounted
+ *   over its path): the round trip via hostB, and save and restore on hostA;
+ * - the two same-host live updates libvirt cannot drive, on a bare QEMU guest in hostA's namespaces
+ *   (lab/tools/live-update.py): cpr-transfer, and postcopy to a new QEMU process from the first byte.
+ * Every pause is the guest-visible one: a UDP heartbeat to the guest's echo port every 5 ms from the client
+ * namespace (lab/tools/heartbeat.py); a pause is a silence of the echoes minus one interval. The round trip's is
+ * its two longest silences (one per leg). Detail lines give each tool's own figure beside it: libvirt's downtime
+ * per leg, the save and restore timed on the host, QEMU's downtime. Total: the first leg's start to the second's
+ * end. Last line (means of idle and dirtying):
+ *   upgrade: roundtrip_pause_ms=<n> saverestore_pause_ms=<n> cpr_transfer_pause_ms=<n> local_postcopy_pause_ms=<n> roundtrip_total_ms=<n>
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { PROFILES } from '../src/core/migration/job';
 import { livePlanDeps, MigrationRunner } from '../src/services/migration';
 import type { MigrationDecisions } from '../src/services/migration';
@@ -22,6 +27,40 @@ const [A] = lab.hosts.map((h) => h.alias);
 const guest = (path: string) => execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}${path}`], { encoding: 'utf8' });
 const decisions: MigrationDecisions = { duringPreflight: (w) => w(), preflightFailed: () => undefined, acceptWarnings: async () => true, addresses: async () => undefined, rememberOptions: async () => undefined };
 const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+const TOOLS = join(__dirname, '..', '..', 'lab', 'tools');
+const BEAT_MS = 5;
+
+interface Heartbeat { gaps_ms: number[]; pause_ms: number; echoed: number; sent: number }
+
+/** A heartbeat to tiny1 while `during` runs: the guest-visible pauses of its `legs` longest silences, summed. */
+async function guestPause<T>(legs: number, during: () => Promise<T>): Promise<{ result: T; pauseMs: number; beat: Heartbeat }> {
+  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(TOOLS, 'heartbeat.py'), lab.guests.tiny1.ip, '7000', String(BEAT_MS)]);
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  const echoes = () => [...output.matchAll(/^echoed (\d+)$/gm)].length;
+  try {
+    await waitFor('heartbeat echoes', () => echoes() > 0, 30_000);
+    const result = await during();
+    const seen = echoes();
+    await waitFor('heartbeat echoes after the move', () => echoes() >= seen + 2, 30_000);
+    const ended = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await ended;
+    const beat = JSON.parse(output.trim().split('\n').pop()!) as Heartbeat;
+    const longest = [...beat.gaps_ms].sort((a, b) => b - a).slice(0, legs);
+    return { result, pauseMs: Math.round(longest.reduce((sum, g) => sum + g - BEAT_MS, 0)), beat };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+interface LiveUpdate { pause_ms: number; qemu_downtime_ms: number; total_ms: number; echoes: string }
+
+/** The bare-QEMU same-host update (lab/tools/live-update.py), in hostA's namespaces. */
+function liveUpdate(method: 'cpr-transfer' | 'local-postcopy', rate: string): LiveUpdate {
+  const out = execFileSync('python3', [join(TOOLS, 'live-update.py'), method, '--dirty-rate', rate, '--lab', lab.lab], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as LiveUpdate;
+}
 
 async function main() {
   tiny1.ensureOnA();
@@ -38,25 +77,30 @@ async function main() {
   const copy = `${lab.lab}/hosts/${A}/qemu-upgraded`;
   /** a new file at the emulator's path: tiny1's QEMU is stale */
   const upgrade = () => onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'; cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`);
-  const results: Record<string, { roundtripPause: number; roundtripTotal: number; saveRestorePause: number }> = {};
+  const results: Record<string, { roundtrip: number; total: number; saveRestore: number; cpr: number; postcopy: number }> = {};
   try {
     for (const [name, rate] of [['idle', 'idle'], ['dirtying', '50']] as const) {
       guest(`/cgi-bin/dirty?mb=400&rate=${rate}`);
       await waitFor('the guest filled', () => guest('/cgi-bin/status').includes(' filled=400 '), 60_000);
       upgrade();
       const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain: tinyOn(registry)! }], deps.preflight, PROFILES.safe.options);
-      const trip = await roundTrip(deps, qemu, row, 'safe', PROFILES.safe.options, decisions, () => undefined);
+      const { result: trip, pauseMs: tripPause, beat } = await guestPause(2, () => roundTrip(deps, qemu, row, 'safe', PROFILES.safe.options, decisions, () => undefined));
       if (!trip.ok) throw new Error(trip.message);
-      const pause = trip.legs.reduce((sum, l) => sum + (l.summary?.downtimeMs ?? NaN), 0);
       const total = trip.legs[1].finishedAt! - trip.legs[0].startedAt;
-      console.log(`upgrade ${name}: round trip ${trip.legs.map((l) => `${l.source}→${l.target} downtime ${l.summary?.downtimeMs} ms`).join(', ')}; total ${total} ms`);
+      const legs = trip.legs.map((l) => `${l.source}→${l.target} libvirt downtime ${l.summary?.downtimeMs} ms`).join(', ');
+      console.log(`upgrade ${name}: round trip pause ${tripPause} ms (silences ${beat.gaps_ms.join(', ')} ms; ${legs}); total ${total} ms`);
       upgrade();
       await waitFor('hostA listed alone', () => tinyOn(alone), 30_000);
       const [saveRow] = await planUpgrade(alone, aloneQemu, [{ alias: A, domain: tinyOn(alone)! }], deps.preflight, PROFILES.safe.options);
-      const saved = await saveAndRestore(alone.get(A)!.connection, URI, aloneQemu, saveRow);
+      const { result: saved, pauseMs: savePause } = await guestPause(1, () => saveAndRestore(alone.get(A)!.connection, URI, aloneQemu, saveRow));
       if (!saved.ok) throw new Error(saved.message);
-      console.log(`upgrade ${name}: ${saved.message} (planned ${saveRow.expectedPause})`);
-      results[name] = { roundtripPause: pause, roundtripTotal: total, saveRestorePause: saved.pauseMs! };
+      console.log(`upgrade ${name}: save and restore pause ${savePause} ms; ${saved.message} (planned ${saveRow.expectedPause})`);
+      const cpr = liveUpdate('cpr-transfer', rate);
+      const postcopy = liveUpdate('local-postcopy', rate);
+      for (const [method, r] of [['cpr-transfer', cpr], ['same-host postcopy', postcopy]] as const) {
+        console.log(`upgrade ${name}: bare QEMU ${method} pause ${r.pause_ms} ms (QEMU downtime ${r.qemu_downtime_ms} ms, migration ${r.total_ms} ms, echoes ${r.echoes})`);
+      }
+      results[name] = { roundtrip: tripPause, total, saveRestore: savePause, cpr: cpr.pause_ms, postcopy: postcopy.pause_ms };
     }
   } finally {
     onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'`);
@@ -68,9 +112,12 @@ async function main() {
     registry.dispose();
   }
   const all = Object.values(results);
-  for (const [name, r] of Object.entries(results)) console.log(`upgrade ${name}: roundtrip_pause_ms=${r.roundtripPause} saverestore_pause_ms=${r.saveRestorePause} roundtrip_total_ms=${r.roundtripTotal}`);
-  console.log('upgrade: cpr-transfer and same-host postcopy are not measured: libvirt drives neither, and this bench does not run bare QEMU');
-  console.log(`upgrade: roundtrip_pause_ms=${mean(all.map((r) => r.roundtripPause))} saverestore_pause_ms=${mean(all.map((r) => r.saveRestorePause))} cpr_transfer_pause_ms=n/a local_postcopy_pause_ms=n/a roundtrip_total_ms=${mean(all.map((r) => r.roundtripTotal))}`);
+  const line = (rs: typeof all) =>
+    `roundtrip_pause_ms=${mean(rs.map((r) => r.roundtrip))} saverestore_pause_ms=${mean(rs.map((r) => r.saveRestore))} ` +
+    `cpr_transfer_pause_ms=${mean(rs.map((r) => r.cpr))} local_postcopy_pause_ms=${mean(rs.map((r) => r.postcopy))} ` +
+    `roundtrip_total_ms=${mean(rs.map((r) => r.total))}`;
+  for (const [name, r] of Object.entries(results)) console.log(`upgrade ${name}: ${line([r])}`);
+  console.log(`upgrade: ${line(all)}`);
 }
 
 runScript(main);

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+# live-update.py METHOD [--dirty-rate R] [--host A]: the same-host QEMU live update that libvirt cannot drive,
+# on a bare QEMU guest (no libvirt) in a lab host's namespaces, timed by the guest-visible pause.
+#   METHOD cpr-transfer:   guest RAM in a shared memfd (-machine aux-ram-share=on); the new QEMU is started with a
+#                          cpr channel, receives the memfd and device state, and runs on the same RAM and a new tap.
+#   METHOD local-postcopy: a new QEMU process on the same host, postcopy from the first byte (seed 004's method).
+# The guest (512 MiB, 400 MiB filled, then idle or dirtying R MiB/s) answers a UDP heartbeat every 5 ms from the
+# client namespace (heartbeat.py); the pause is the longest silence of the echoes minus one interval.
+# Prints one JSON line: {"method", "dirty", "pause_ms", "longest_gap_ms", "qemu_downtime_ms", "total_ms"}.
+# Everything it starts (two QEMUs, two taps, the heartbeat) is ended and removed before it exits.
+import argparse, json, os, shutil, signal, socket, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CGROUP_CTRLS = "cpu cpuacct cpuset memory devices freezer blkio pids systemd unified".split()
+MEM_MIB, FILL_MIB, OCTET = 512, 400, 127   # .127: above every other lab guest's address (.96-.126)
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("method", choices=["cpr-transfer", "local-postcopy"])
+    p.add_argument("--dirty-rate", default="idle", help="'idle' or MiB/s the guest keeps writing")
+    p.add_argument("--host", default="A", help="lab host letter")
+    p.add_argument("--lab", default=os.environ.get("LAB", "/var/lib/ferry-lab"))
+    return p.parse_args()
+
+
+def wait_for(what, check, timeout_s):
+    end = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise TimeoutError(f"live-update: {what} did not happen within {timeout_s} s")
+        time.sleep(0.02)
+
+
+class Qmp:
+    """A QMP client on a unix socket: one command at a time, events skipped."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rwb")
+        json.loads(self.file.readline())   # greeting
+        self.run("qmp_capabilities")
+
+    def run(self, command, **arguments):
+        self.file.write(json.dumps({"execute": command, "arguments": arguments}).encode() + b"\n")
+        self.file.flush()
+        while True:
+            reply = json.loads(self.file.readline())
+            if "return" in reply:
+                return reply["return"]
+            if "error" in reply:
+                raise RuntimeError(f"QMP {command}: {reply['error']['desc']}")
+
+    def close(self):
+        self.sock.close()
+
+
+def connect_qmp(path, timeout_s=60):
+    def attempt():
+        try:
+            return Qmp(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+    return wait_for(f"QMP at {path}", attempt, timeout_s)
+
+
+class Host:
+    """A lab host's namespaces: processes started here join its cgroups, so `lab.sh down` ends any we leave."""
+
+    def __init__(self, lab, letter):
+        self.lab, desc = lab, json.load(open(f"{lab}/lab.json"))
+        self.name = f"host{letter}"
+        self.netns = desc["clientNetns"].replace("client", self.name)
+        self.client_netns = desc["clientNetns"]
+        self.prefix = self.netns[: -len(self.name) - 1]
+        self.guest_net = desc["guestNet"]
+
+    def join_cgroups(self):
+        for c in CGROUP_CTRLS:
+            with open(f"/sys/fs/cgroup/{c}/lab-{self.prefix}-{self.name}/cgroup.procs", "w") as f:
+                f.write(str(os.getpid()))
+
+    def popen(self, argv, **kw):
+        ns = f"{self.lab}/ns/{self.name}"
+        enter = ["nsenter", f"--net=/run/netns/{self.netns}", f"--mount={ns}.mnt", f"--uts={ns}.uts",
+                 f"--cgroup={ns}.cgroup", "--"]
+        return subprocess.Popen(enter + argv, preexec_fn=self.join_cgroups, **kw)
+
+    def ip(self, *args):
+        subprocess.run(["ip", "-n", self.netns, *args], check=True)
+
+
+def guest_http(host, path):
+    r = subprocess.run(["ip", "netns", "exec", host.client_netns, "timeout", "3", "busybox", "wget", "-qO-",
+                        f"http://{host.guest_net}.{OCTET}{path}"], capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else ""
+
+
+def qemu_argv(host, work, tap, qmp, shared_ram, extra=()):
+    guest = f"{host.lab}/guest"
+    ram = (["-machine", "pc,accel=tcg,memory-backend=ram0,aux-ram-share=on",
+            "-object", f"memory-backend-memfd,id=ram0,size={MEM_MIB}M,share=on"]
+           if shared_ram else ["-machine", "pc,accel=tcg"])
+    return ["/usr/bin/qemu-system-x86_64", "-name", "bare-live-update", *ram, "-m", f"{MEM_MIB}M", "-cpu", "qemu64",
+            "-smp", "1", "-nodefaults", "-display", "none", "-kernel", f"{guest}/vmlinux",
+            "-initrd", f"{guest}/initramfs.cpio.gz",
+            "-append", f"console=ttyS0 quiet lab.name=bare lab.ip={host.guest_net}.{OCTET}/24 "
+                       f"lab.dirty_mb={FILL_MIB} lab.dirty_rate=idle",
+            "-serial", f"file:{work}/{tap}-serial.log",
+            "-netdev", f"tap,id=net0,ifname={tap},script=no,downscript=no",
+            "-device", f"virtio-net-pci,netdev=net0,mac=52:54:00:00:01:{OCTET:02x}",
+            "-qmp", f"unix:{qmp},server=on,wait=off", *extra]
+
+
+def migration_done(qmp):
+    info = qmp.run("query-migrate")
+    if info.get("status") == "failed":
+        raise RuntimeError(f"migration failed: {info.get('error-desc', info)}")
+    return info if info.get("status") == "completed" else None
+
+
+def main():
+    args = parse_args()
+    host = Host(args.lab, args.host)
+    work = f"{args.lab}/hosts/{host.name}/live-update"
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    cpr = args.method == "cpr-transfer"
+    procs, qmps, taps = [], [], ["lu0", "lu1"]
+    beat = None
+    try:
+        for tap in taps:   # persistent taps on the guest bridge: the new QEMU opens its own before it can run
+            host.ip("tuntap", "add", "dev", tap, "mode", "tap")
+            host.ip("link", "set", tap, "master", "br0", "up")
+        old = host.popen(qemu_argv(host, work, taps[0], f"{work}/old.qmp", cpr))
+        procs.append(old)
+        old_qmp = connect_qmp(f"{work}/old.qmp")
+        qmps.append(old_qmp)
+        wait_for("the guest filled", lambda: f" filled={FILL_MIB} " in guest_http(host, "/cgi-bin/status"), 180)
+        if args.dirty_rate != "idle":
+            guest_http(host, f"/cgi-bin/dirty?mb={FILL_MIB}&rate={args.dirty_rate}")
+        beat = subprocess.Popen(["ip", "netns", "exec", host.client_netns, sys.executable, f"{HERE}/heartbeat.py",
+                                 f"{host.guest_net}.{OCTET}", "7000", "5"], stdout=subprocess.PIPE, text=True)
+        lines = iter(beat.stdout.readline, "")
+        wait_for("heartbeat echoes", lambda: next(lines).startswith("echoed "), 30)
+        main_sock, cpr_sock = f"{work}/main.sock", f"{work}/cpr.sock"
+        start = time.monotonic()
+        if cpr:
+            # the new QEMU waits on the cpr channel for the memfd before it builds the machine: no QMP until then
+            cpr_channel = {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix", "path": cpr_sock}}
+            new = host.popen(qemu_argv(host, work, taps[1], f"{work}/new.qmp", True,
+                                       ["-incoming", f"unix:{main_sock}", "-incoming", json.dumps(cpr_channel)]))
+            procs.append(new)
+            wait_for("the cpr socket", lambda: os.path.exists(cpr_sock), 30)
+            old_qmp.run("migrate-set-parameters", mode="cpr-transfer")
+            old_qmp.run("migrate", channels=[
+                {"channel-type": "main", "addr": {"transport": "socket", "type": "unix", "path": main_sock}},
+                cpr_channel])
+            new_qmp = connect_qmp(f"{work}/new.qmp")
+            qmps.append(new_qmp)
+        else:
+            new = host.popen(qemu_argv(host, work, taps[1], f"{work}/new.qmp", False, ["-incoming", "defer"]))
+            procs.append(new)
+            new_qmp = connect_qmp(f"{work}/new.qmp")
+            qmps.append(new_qmp)
+            for q in (old_qmp, new_qmp):
+                q.run("migrate-set-capabilities", capabilities=[{"capability": "postcopy-ram", "state": True}])
+            new_qmp.run("migrate-incoming", uri=f"unix:{main_sock}")
+            wait_for("the incoming socket", lambda: os.path.exists(main_sock), 30)
+            old_qmp.run("migrate", uri=f"unix:{main_sock}")
+            old_qmp.run("migrate-start-postcopy")
+        wait_for("the new QEMU running", lambda: new_qmp.run("query-status")["status"] == "running", 120)
+        done = wait_for("the migration completed", lambda: migration_done(old_qmp), 300)
+        total_ms = round((time.monotonic() - start) * 1000)
+        wait_for("heartbeat echoes from the new QEMU", lambda: next(lines).startswith("echoed "), 30)
+        wait_for("more heartbeat echoes", lambda: next(lines).startswith("echoed "), 30)
+        beat.send_signal(signal.SIGTERM)
+        result = json.loads([line for line in lines if line.startswith("{")][-1])
+        beat.wait()
+        beat = None
+        print(json.dumps({"method": args.method, "dirty": args.dirty_rate, "pause_ms": result["pause_ms"],
+                          "longest_gap_ms": result["longest_gap_ms"], "qemu_downtime_ms": done.get("downtime"),
+                          "total_ms": total_ms, "echoes": f"{result['echoed']}/{result['sent']}"}), flush=True)
+    finally:
+        if beat:
+            beat.kill()
+        for q in qmps:
+            try:
+                q.run("quit")
+            except (OSError, RuntimeError, ValueError):
+                pass   # already gone: terminated below if not
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for tap in taps:
+            subprocess.run(["ip", "-n", host.netns, "link", "del", tap], stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
