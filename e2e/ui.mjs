@@ -291,10 +291,17 @@ await step('qemu-upgrade-plan-and-round-trip', async () => {
   await treeItem(/^tiny1, migrating to .*\(upgrading QEMU, leg 1 of 2\)/).waitFor({ timeout: 30000 });
   await (await monitorFrame(`tiny1: ${a} → ${b}`)).locator('canvas').first().waitFor();
   await shot('07c-upgrade-in-progress');
+  // the way back continues the same panel: one run in two parts, one tab
+  const joined = await monitorFrame(`tiny1: ${a} → ${b} → ${a}`, { timeout: 120000 });
+  await joined.locator('#chart').waitFor();
+  await page.locator('.tabs-container .tab', { hasText: `tiny1 ${a}→${b}→${a} ` }).waitFor();
+  await shot('07d-upgrade-way-back');
+  const monitorTabs = await page.locator('.tabs-container .tab', { hasText: /^tiny1 host/ }).count();
+  if (monitorTabs !== 1) throw new Error(`the round trip opened ${monitorTabs} monitor tabs, not one`);
   await page.locator('.notification-toast', { hasText: 'now runs the installed QEMU' }).waitFor({ timeout: 120000 });
   await treeItem(new RegExp(`^tiny1, running(?!.*replaced QEMU).*, on ${a}$`)).waitFor({ timeout: 30000 });
   // the copy stays mounted: tiny1 runs the file at its path, as after a real upgrade
-  await palette('View: Close All Editors'); // the legs' monitors: the next steps count monitor tabs
+  await palette('View: Close All Editors'); // the round trip's monitor: the next steps count monitor tabs
   await sideBarWidth(350);
 });
 

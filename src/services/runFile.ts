@@ -7,13 +7,14 @@ import type { Finding } from '../core/diagnosis';
 import type { Versions } from '../core/hostFacts';
 import type { JobStats, JobType, MigrationOptions } from '../core/migration/job';
 import type { MigrationMarker, Sample } from '../core/migration/monitor';
-import type { GateReport, MigrationPhase, MigrationRecord } from '../core/migration/record';
+import type { GateReport, MigrationPhase, MigrationRecord, RunPart } from '../core/migration/record';
 import { MAX_SAMPLES } from '../core/migration/record';
 
 /** the largest run file read (a real run of 20,000 samples exports to about 4 MiB) */
 export const MAX_RUN_FILE_BYTES = 32 * 1024 * 1024;
 const MAX_MARKERS = 2_000;
 const MAX_FINDINGS = 100;
+const MAX_PARTS = 16;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -35,7 +36,7 @@ const oneOf = <T extends string>(v: unknown, allowed: readonly T[]): T | undefin
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 const PHASES: readonly MigrationPhase[] = ['planned', 'starting', 'running', 'postcopy', 'unknown', 'completed', 'failed', 'aborted'];
-const MARKER_KINDS: readonly MigrationMarker['kind'][] = ['postcopy', 'paused', 'resumed', 'steer', 'completed', 'failed', 'aborted'];
+const MARKER_KINDS: readonly MigrationMarker['kind'][] = ['postcopy', 'paused', 'resumed', 'steer', 'part', 'completed', 'failed', 'aborted'];
 const JOB_TYPES: readonly JobType[] = ['none', 'bounded', 'unbounded', 'completed', 'failed', 'cancelled'];
 const SEVERITIES: readonly Finding['severity'][] = ['problem', 'warning', 'info'];
 
@@ -102,6 +103,13 @@ function finding(v: unknown): Finding | undefined {
   return f.id && f.severity && f.title !== undefined && f.evidence !== undefined ? defined({ ...(f as Finding), fix: str(v.fix, 4000) }) : undefined;
 }
 
+function part(v: unknown): RunPart | undefined {
+  if (!isObject(v)) return undefined;
+  const p = { id: str(v.id, 64), source: str(v.source, 1024), target: str(v.target, 1024), offsetMs: num(v.offsetMs), startedAt: num(v.startedAt), phase: oneOf(v.phase, PHASES) };
+  if (Object.values(p).some((x) => x === undefined)) return undefined;
+  return defined({ ...(p as RunPart), step: str(v.step, 200), finishedAt: num(v.finishedAt), downtimeMs: num(v.downtimeMs), error: str(v.error, 10_000) });
+}
+
 function list<T>(v: unknown, max: number, item: (x: unknown) => T | undefined): T[] {
   if (!Array.isArray(v)) return [];
   if (v.length > max) throw new Error(`it holds ${v.length} entries where Ferry keeps at most ${max}`);
@@ -127,9 +135,11 @@ export function parseRunFile(text: string): MigrationRecord {
   if (domainName === undefined || startedAt === undefined || !phase || !Array.isArray(v.samples)) throw new Error(notARun);
   let samples: Sample[];
   let markers: MigrationMarker[];
+  let parts: RunPart[];
   try {
     samples = list(v.samples, MAX_SAMPLES, sample);
     markers = list(v.markers, MAX_MARKERS, marker);
+    parts = list(v.parts, MAX_PARTS, part);
   } catch (e) {
     throw new Error(`${notARun}: ${(e as Error).message}`);
   }
@@ -155,6 +165,7 @@ export function parseRunFile(text: string): MigrationRecord {
     gate: gate(v.gate),
     findings: Array.isArray(v.findings) ? list(v.findings.slice(0, MAX_FINDINGS), MAX_FINDINGS, finding) : undefined,
     linkMbps: num(v.linkMbps),
+    parts: parts.length ? parts : undefined,
     imported: true,
   });
 }

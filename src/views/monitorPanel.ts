@@ -9,6 +9,7 @@ import { describeOptions } from '../core/migration/job';
 import { DisposableStore } from '../core/disposables';
 import { escapeIcons } from '../core/text';
 import type { MigrationRecord } from '../core/migration/record';
+import { joinParts, route } from '../core/migration/record';
 import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../services/runFile';
 import { pickOne } from '../vscode/ask';
 import { Commands } from '../vscode/contributions';
@@ -77,6 +78,8 @@ function toRunView(r: MigrationRecord): RunView {
     maxDowntimeMs: r.options?.maxDowntimeMs,
     samples: r.samples,
     markers: r.markers ?? [],
+    route: route(r),
+    partStartT: r.parts?.at(-1)?.offsetMs ?? 0,
     ...toHeader(r),
   };
 }
@@ -87,11 +90,14 @@ function samplesCsv(r: MigrationRecord): string {
   return ['t_ms,throughput_Bps,dirty_Bps,remaining_B,processed_B,total_B,iteration,expected_downtime_ms,throttle_pct', ...rows].join('\n') + '\n';
 }
 
-/** A tab's title says which run it shows: "tiny1 hostA→hostB 21:40:12" (the domain only once, for the second of a pair). */
-function runTitle(r: { domainName: string; source?: string; target?: string; startedAt?: number }, withName = true): string {
+/**
+ * A tab's title says which run it shows: "tiny1 hostA→hostB 21:40:12", "tiny1 hostA→hostB→hostA 21:40:12" for a
+ * joined run (the domain only once, for the second of a pair).
+ */
+function runTitle(r: { domainName: string; source?: string; target?: string; startedAt?: number; parts?: MigrationRecord['parts'] }, withName = true): string {
   if (r.source === undefined || r.target === undefined || r.startedAt === undefined) return `Migration: ${r.domainName}`;
   const at = new Date(r.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  return `${withName ? `${r.domainName} ` : ''}${r.source}→${r.target} ${at}`;
+  return `${withName ? `${r.domainName} ` : ''}${route({ source: r.source, target: r.target, parts: r.parts }).join('→')} ${at}`;
 }
 
 interface Entry {
@@ -108,7 +114,14 @@ interface Entry {
   header?: string;
   /** how many of the run's markers the webview has */
   markersSent: number;
+  /**
+   * a later migration of the run's operation, live: the panel shows the stored run joined with it, and its samples
+   * and markers arrive shifted by offsetMs (the time since the run began)
+   */
+  part?: { id: string; earlier: MigrationRecord; offsetMs: number; markersSent: number };
 }
+
+const shifted = <T extends { t: number }>(xs: readonly T[], by: number): T[] => xs.map((x) => ({ ...x, t: x.t + by }));
 
 export class MonitorPanels implements vscode.Disposable {
   private readonly entries = new Set<Entry>();
@@ -120,17 +133,20 @@ export class MonitorPanels implements vscode.Disposable {
   ) {
     for (const d of [
       ctx.migrations.onDidSample(({ record, sample }) => {
-        for (const e of this.following(record)) this.post(e, { type: 'append', id: record.id, samples: [sample], markers: this.newMarkers(e, record) });
+        for (const e of this.following(record)) {
+          const by = e.part?.offsetMs ?? 0;
+          this.post(e, { type: 'append', id: e.runId, samples: shifted([sample], by), markers: this.newMarkers(e, record) });
+        }
       }),
       // progress reaches a panel as samples; the header goes alone, when a field of it changes
       ctx.migrations.onDidChange((record) => {
         for (const e of this.following(record)) {
-          e.record = record;
-          const header = toHeader(record);
+          e.record = e.part ? joinParts(e.part.earlier, record) : record;
+          const header = toHeader(e.record);
           const json = JSON.stringify(header);
           if (e.header === json) continue;
           e.header = json;
-          this.post(e, { type: 'header', id: record.id, header, markers: this.newMarkers(e, record) });
+          this.post(e, { type: 'header', id: e.runId, header, markers: this.newMarkers(e, record) });
         }
       }),
       vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
@@ -150,9 +166,16 @@ export class MonitorPanels implements vscode.Disposable {
    * Open (or reveal) the panel of a run; with compareId, the A/B overlay of the two. preserveFocus when Ferry opens it
    * by itself (a migration starting), so it does not take the keyboard from whatever the user is doing.
    */
-  open(record: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number }, { compareId, preserveFocus = false }: { compareId?: string; preserveFocus?: boolean } = {}): void {
-    const existing = [...this.entries].find((e) => e.runId === record.id && e.compareId === compareId);
+  open(record: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number; operationId?: string }, { compareId, preserveFocus = false }: { compareId?: string; preserveFocus?: boolean } = {}): void {
+    const existing = [...this.entries].find((e) => (e.runId === record.id || e.part?.id === record.id) && e.compareId === compareId);
     if (existing) return existing.panel.reveal(undefined, preserveFocus);
+    const op = record.operationId;
+    const earlier = op && !compareId && [...this.entries].find((e) => !e.compareId && e.record?.operationId === op && e.domainUuid === record.domainUuid);
+    if (earlier) {
+      earlier.part = undefined; // found again by load(): the stored run and this live migration
+      void this.refresh(earlier);
+      return earlier.panel.reveal(undefined, preserveFocus);
+    }
     const title = compareId ? `Compare: ${record.domainName}` : runTitle(record);
     const panel = vscode.window.createWebviewPanel(MONITOR_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {
       enableScripts: true,
@@ -180,16 +203,35 @@ export class MonitorPanels implements vscode.Disposable {
     });
   }
 
-  private async load(domainUuid: string, id: string): Promise<MigrationRecord | undefined> {
-    return this.ctx.migrations.get(id) ?? (await this.ctx.migrationStore.run(domainUuid, id));
+  /**
+   * The panel's run: live, or from history. A stored run of an operation whose next migration runs now (a
+   * hot-upgrade's way back) is shown joined with it, and the panel follows that migration.
+   */
+  private async load(e: Entry): Promise<MigrationRecord | undefined> {
+    const run = this.ctx.migrations.get(e.runId) ?? (await this.ctx.migrationStore.run(e.domainUuid, e.runId));
+    const op = run?.operationId;
+    const later = op && this.ctx.migrations.running.find((r) => r.operationId === op && r.id !== run.id && r.domainUuid === run.domainUuid);
+    if (!run || !later) {
+      e.part = undefined;
+      return run;
+    }
+    e.part = { id: later.id, earlier: run, offsetMs: Math.max(0, later.startedAt - run.startedAt), markersSent: later.markers.length };
+    return joinParts(run, later);
   }
 
   /** The live panels of a run that hold it whole, so new samples and header changes can be appended. */
   private following(record: MigrationRecord): Entry[] {
-    return [...this.entries].filter((e) => e.runId === record.id && !e.compareId && e.initialised && e.panel.visible);
+    const shows = (e: Entry) => (e.part ? e.part.id === record.id : e.runId === record.id);
+    return [...this.entries].filter((e) => shows(e) && !e.compareId && e.initialised && e.panel.visible);
   }
 
+  /** The record's markers the webview lacks (a later part's shifted onto the run's time axis). */
   private newMarkers(e: Entry, record: MigrationRecord) {
+    if (e.part) {
+      const markers = shifted(record.markers.slice(e.part.markersSent), e.part.offsetMs);
+      e.part.markersSent = record.markers.length;
+      return markers;
+    }
     const markers = record.markers.slice(e.markersSent);
     e.markersSent = record.markers.length;
     return markers;
@@ -198,7 +240,7 @@ export class MonitorPanels implements vscode.Disposable {
   /** Send the whole run: when the panel's content has (re)loaded. */
   private async refresh(e: Entry) {
     e.initialised = false;
-    e.record = await this.load(e.domainUuid, e.runId);
+    e.record = await this.load(e);
     if (e.compareId) e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
     if (e.record) e.panel.title = e.compare ? `Compare: ${runTitle(e.record)} ↔ ${runTitle(e.compare, false)}` : runTitle(e.record);
     if (!e.record) {
@@ -219,12 +261,14 @@ export class MonitorPanels implements vscode.Disposable {
 
   private async act(e: Entry, action: MonitorAction) {
     try {
-      const r = (e.record && this.ctx.migrations.get(e.record.id)) ?? e.record;
+      const r = (e.record && !e.part && this.ctx.migrations.get(e.record.id)) || e.record;
       if (!r) return;
+      // a joined run is steered and diagnosed through its migration running now
+      const liveId = e.part?.id ?? r.id;
       const node = { domain: { uuid: r.domainUuid, name: r.domainName } };
       const steering: MonitorAction[] = ['setBandwidth', 'setMaxDowntime', 'postcopy', 'abort'];
       // only the panel of a migration Ferry runs now steers, whatever an imported or restored run says it is
-      if (steering.includes(action) && (r.imported || e.compareId || this.ctx.migrations.get(r.id)?.domainUuid !== r.domainUuid)) {
+      if (steering.includes(action) && (r.imported || e.compareId || this.ctx.migrations.get(liveId)?.domainUuid !== r.domainUuid)) {
         throw new Error(`This panel shows ${r.imported ? 'an imported run' : 'a finished run'}; it cannot steer a migration.`);
       }
       switch (action) {
@@ -240,7 +284,7 @@ export class MonitorPanels implements vscode.Disposable {
           return void (await vscode.commands.executeCommand(Commands.migrationAbort, node));
         case 'diagnose': {
           this.post(e, { type: 'diagnosing' });
-          const d = await this.ctx.migrations.diagnose(r.id);
+          const d = await this.ctx.migrations.diagnose(liveId);
           return this.post(e, { type: 'findings', id: r.id, findings: d.findings, linkMbps: d.source?.link?.speedMbps });
         }
         case 'exportJson':

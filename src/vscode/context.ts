@@ -22,8 +22,11 @@ export interface FerryContext {
   interfacesChanged(alias: string, uuid: string): void;
   libvirtUri(): string;
   conntrackBudgetMs(): number;
-  /** open (or reveal) the monitor panel of a run Ferry just started, leaving the focus where it is */
-  openMonitor(run: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number }): void;
+  /**
+   * open (or reveal) the monitor panel of a run Ferry just started, leaving the focus where it is; a later migration
+   * of the same operation continues the panel of the earlier one
+   */
+  openMonitor(run: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number; operationId?: string }): void;
   log: Logger;
   showLog(): void;
 }

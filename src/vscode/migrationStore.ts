@@ -95,6 +95,10 @@ export class ExtensionMigrationStore implements MigrationStore {
     }
   }
 
+  async operationRun(domainUuid: string, operationId: string): Promise<MigrationRecord | undefined> {
+    return (await this.history(domainUuid)).find((r) => r.operationId === operationId);
+  }
+
   lastOptions(source: string, target: string): { profile: string; options: MigrationOptions } | undefined {
     return this.context.globalState.get(`ferry.migration.last:${source}→${target}`);
   }

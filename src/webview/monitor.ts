@@ -51,7 +51,7 @@ function post(action: MonitorAction) {
 function renderHeader() {
   if (!run) return;
   const r = run;
-  $('title').textContent = `${r.domainName}: ${r.source} → ${r.target}`;
+  $('title').textContent = `${r.domainName}: ${r.route.join(' → ')}`;
   const badge = $('phase');
   badge.textContent = r.phase + (r.discovered ? ' (not started by Ferry)' : '') + (r.imported ? ' (imported)' : '');
   badge.className = `badge phase-${r.phase}`;
@@ -326,7 +326,7 @@ function renderCompare() {
   const ratio = (x?: number, y?: number) => (x && y ? `${(y / x).toFixed(2)}×` : '');
   const rows: [string, string, string, string][] = [
     ['when', new Date(a.startedAt).toLocaleString(), new Date(b.startedAt).toLocaleString(), ''],
-    ['route', `${a.source} → ${a.target}`, `${b.source} → ${b.target}`, ''],
+    ['route', a.route.join(' → '), b.route.join(' → '), ''],
     ['average throughput', rateText(sa.avg), rateText(sb.avg), ratio(sa.avg, sb.avg)],
     ['peak throughput', rateText(sa.peak), rateText(sb.peak), ratio(sa.peak, sb.peak)],
     ['total time', sa.total !== undefined ? `${sa.total} ms` : '?', sb.total !== undefined ? `${sb.total} ms` : '?', ratio(sa.total, sb.total)],
@@ -362,9 +362,11 @@ function renderAll() {
 /** The whole run, when the panel's content has (re)loaded. The same run again keeps the user's zoom and pan. */
 function init(m: Extract<ToWebview, { type: 'init' }>) {
   const same = !!plot && run?.id === m.run.id && compare?.id === m.compare?.id;
+  if (run?.partStartT !== m.run.partStartT) previousPercent = 0; // the next migration of a joined run begins
   run = m.run;
   compare = m.compare;
-  assessor = new Assessor(run.samples);
+  const partStart = run.partStartT;
+  assessor = new Assessor(run.samples.filter((s) => s.t >= partStart));
   vscode.setState({ runId: run.id, domainUuid: run.domainUuid, compareId: compare?.id });
   if (!same) {
     previousPercent = 0;

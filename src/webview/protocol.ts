@@ -27,6 +27,10 @@ export interface RunView {
   linkMbps?: number;
   samples: Sample[];
   markers: MigrationMarker[];
+  /** the hosts it went through in order: [source, target], or more for an operation's joined migrations */
+  route: string[];
+  /** where the migration under way begins (ms): the assessment and progress are of it alone */
+  partStartT: number;
   summary?: { totalMs?: number; downtimeMs?: number; iterations?: number; averageBps?: number; dataProcessed?: number };
   /** "Keep TCP connections": the extra pause of the gated switchover */
   extraPauseMs?: number;

@@ -22,7 +22,7 @@ beforeAll(async () => {
   registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, memoryLogger());
   registry.setHosts([A, B]);
   await waitFor('hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
-  runner = new MigrationRunner(registry, { loadActive: () => [], saveActive: async () => {}, addToHistory: async () => {} }, () => 'qemu:///system', memoryLogger());
+  runner = new MigrationRunner(registry, memoryStore(), () => 'qemu:///system', memoryLogger());
   if (where() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
   guestDirty(tiny, 64, 'idle');
 }, 120_000);

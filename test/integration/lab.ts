@@ -143,10 +143,20 @@ export const tiny1 = {
   },
 };
 
-/** A migration store that keeps finished runs in memory, for the runner under test. */
+/** A migration store that keeps finished runs in memory, for the runner under test (a run stored again replaces itself). */
 export function memoryStore(): MigrationStore & { history: MigrationRecord[] } {
   const history: MigrationRecord[] = [];
-  return { history, loadActive: () => [], saveActive: async () => {}, addToHistory: async (r) => void history.push(r) };
+  return {
+    history,
+    loadActive: () => [],
+    saveActive: async () => {},
+    addToHistory: async (r) => {
+      const at = history.findIndex((h) => h.id === r.id);
+      if (at >= 0) history[at] = r;
+      else history.push(r);
+    },
+    operationRun: async (uuid, op) => history.find((h) => h.domainUuid === uuid && h.operationId === op),
+  };
 }
 
 /** For scripts (benchmarks, fixture recording): a registry of lab hosts, connected, their inventories read. */

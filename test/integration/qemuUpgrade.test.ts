@@ -28,6 +28,7 @@ const decisions: MigrationDecisions = {
 };
 let registry: HostRegistry;
 let runner: MigrationRunner;
+const store = memoryStore();
 let qemu: QemuBinaries;
 let emulator: string;
 const deps = () => livePlanDeps(registry, runner, URI, 200, (line) => log.info(line));
@@ -39,7 +40,7 @@ beforeAll(async () => {
   registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, log);
   registry.setHosts([A, B]);
   await waitFor('both hosts listed with tiny1 on A', () => registry.hosts.every((h) => h.domains) && tinyOn(A)?.state === 'running', 20_000);
-  runner = new MigrationRunner(registry, memoryStore(), () => URI, log);
+  runner = new MigrationRunner(registry, store, () => URI, log);
   qemu = new QemuBinaries(registry, log);
   await qemu.probe(A);
   emulator = qemu.state(A, tinyOn(A)!.uuid)!.emulator;
@@ -85,6 +86,14 @@ describe('QEMU hot-upgrade against the lab', () => {
     expect(outcome.legs.map((l) => [l.source, l.target, l.phase])).toEqual([[A, B, 'completed'], [B, A, 'completed']]);
     expect(new Set(outcome.legs.map((l) => l.operationId)).size).toBe(1);
     expect(outcome.legs[0].operationId).toMatch(/^upgrade-/);
+    // one history entry: the way there and back as one run in two parts
+    const [run, ...more] = store.history.filter((r) => r.operationId === outcome.legs[0].operationId);
+    expect(more).toEqual([]);
+    expect(run).toMatchObject({ id: outcome.legs[0].id, phase: 'completed' });
+    expect(run.parts!.map((p) => [p.source, p.target, p.phase])).toEqual([[A, B, 'completed'], [B, A, 'completed']]);
+    expect(run.samples).toHaveLength(outcome.legs[0].samples.length + outcome.legs[1].samples.length);
+    expect(run.summary!.downtimeMs).toBe(outcome.legs[0].summary!.downtimeMs! + outcome.legs[1].summary!.downtimeMs!);
+    expect(run.markers.filter((m) => m.kind === 'part').map((m) => m.label)).toEqual([`upgrading QEMU, leg 2 of 2: ${B} → ${A}`]);
     expect(held.lastOk).toBe(5);
     expect(guestStatus(tinyIp)).toMatch(/verify_errors=0\b/);
     expect(qemu.staleOn(A)).toEqual([]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobStats } from '../../src/core/migration/job';
 import type { MigrationPhase, MigrationRecord } from '../../src/core/migration/record';
-import { next, plannedRecord } from '../../src/core/migration/record';
+import { joinParts, next, plannedRecord, route } from '../../src/core/migration/record';
 import type { Sample } from '../../src/core/migration/monitor';
 
 const dir = join(__dirname, '..', 'fixtures', 'series');
@@ -66,5 +66,51 @@ describe('next() for everything else that moves a migration', () => {
   it('a run restored after a reload is unknown until its source answers; a discovered one is running', () => {
     expect(next(running(), { kind: 'restored' }).phase).toBe('unknown');
     expect(next(fresh(), { kind: 'discovered' })).toMatchObject({ phase: 'running', discovered: true });
+  });
+});
+
+describe('joinParts: an operation\'s migrations as one run', () => {
+  /** a recorded series run through next() to its end, from `source` to `target`, started at `startedAt` */
+  const leg = (s: (typeof series)[number], source: string, target: string, startedAt: number, step: string, downtimeMs: number): MigrationRecord => {
+    let r: MigrationRecord = next({ ...fresh(), id: `1d8804d1-ecca-43d9-9b8e-ae30c31ff75b-${startedAt}`, source, target, startedAt, operationId: 'upgrade-x', operationStep: step }, { kind: 'launched' });
+    for (const sample of s.samples) r = next(r, { kind: 'sampled', stats: reading(sample) });
+    const last = s.samples.at(-1)!;
+    return next(r, { kind: 'ended', exitCode: 0, errorText: '', abortRequested: false, at: startedAt + last.t, summary: { type: 'completed', timeElapsedMs: last.t, downtimeMs, dataProcessed: last.processed, iteration: last.iteration, raw: {} } });
+  };
+  const [s1, s2] = [series[0], series[1 % series.length]];
+  const there = leg(s1, 'hostA', 'hostB', 1_000, 'upgrading QEMU, leg 1 of 2', 300);
+  const back = leg(s2, 'hostB', 'hostA', 1_000 + s1.samples.at(-1)!.t + 2_000, 'upgrading QEMU, leg 2 of 2', 250);
+  const joined = joinParts(there, back);
+
+  it('keeps the first part\'s id and start, follows the parts on one time axis, with a marker where the second begins', () => {
+    const offset = back.startedAt - there.startedAt;
+    expect(joined).toMatchObject({ id: there.id, startedAt: there.startedAt, source: 'hostA', target: 'hostA', phase: 'completed', operationId: 'upgrade-x' });
+    expect(route(joined)).toEqual(['hostA', 'hostB', 'hostA']);
+    expect(joined.samples).toHaveLength(there.samples.length + back.samples.length);
+    expect(joined.samples[there.samples.length].t).toBe(back.samples[0].t + offset);
+    expect(joined.samples.every((x, i) => i === 0 || x.t >= joined.samples[i - 1].t)).toBe(true);
+    expect(joined.markers.find((m) => m.kind === 'part')).toEqual({ t: offset, kind: 'part', label: 'upgrading QEMU, leg 2 of 2: hostB → hostA' });
+    expect(joined.parts!.map((p) => [p.source, p.target, p.offsetMs, p.downtimeMs])).toEqual([['hostA', 'hostB', 0, 300], ['hostB', 'hostA', offset, 250]]);
+  });
+
+  it('sums what the parts paused and moved; the whole run lasts from the first start to the last end', () => {
+    expect(joined.summary).toMatchObject({ downtimeMs: 550, dataProcessed: there.summary!.dataProcessed! + back.summary!.dataProcessed!, timeElapsedMs: back.finishedAt! - there.startedAt });
+  });
+
+  it('joined part by part or all at once, the run is the same', () => {
+    const third = leg(s1, 'hostA', 'hostC', back.finishedAt! + 500, 'a third', 100);
+    const byParts = joinParts(joinParts(there, back), third);
+    expect(byParts.parts!.map((p) => p.offsetMs)).toEqual([0, back.startedAt - there.startedAt, third.startedAt - there.startedAt]);
+    expect(byParts.samples.at(-1)!.t).toBe(third.samples.at(-1)!.t + third.startedAt - there.startedAt);
+    expect(byParts.summary!.downtimeMs).toBe(650);
+    expect(route(byParts)).toEqual(['hostA', 'hostB', 'hostA', 'hostC']);
+  });
+
+  it('a way back that failed makes the run failed, saying which part', () => {
+    const failed = next({ ...back, phase: 'running', finishedAt: undefined, summary: undefined, error: undefined }, { kind: 'ended', exitCode: 1, errorText: 'error: operation failed: hostA is down', abortRequested: false, at: back.finishedAt! });
+    const run = joinParts(there, failed);
+    expect(run.phase).toBe('failed');
+    expect(run.error).toBe('upgrading QEMU, leg 2 of 2: error: operation failed: hostA is down');
+    expect(run.summary).toBeUndefined();
   });
 });

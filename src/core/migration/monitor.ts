@@ -51,7 +51,8 @@ export function isZeroedReading(sample: Sample, previous: Sample | undefined): b
 /** Things that happened during a run, drawn as marks on the chart (iterations are read from the samples). */
 export interface MigrationMarker {
   t: number;
-  kind: 'postcopy' | 'paused' | 'resumed' | 'steer' | 'completed' | 'failed' | 'aborted';
+  /** part: where the next migration of a joined run begins */
+  kind: 'postcopy' | 'paused' | 'resumed' | 'steer' | 'part' | 'completed' | 'failed' | 'aborted';
   label: string;
 }
 

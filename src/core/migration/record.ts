@@ -51,8 +51,25 @@ export interface MigrationRecord {
   operationId?: string;
   /** this migration's part in that work, as the tree shows it ("upgrading QEMU, leg 1 of 2") */
   operationStep?: string;
+  /** the migrations of one operation joined into this run, in order (see joinParts); absent for a single one */
+  parts?: RunPart[];
   /** loaded from someone's export, for comparison */
   imported?: boolean;
+}
+
+/** One migration of a run that joins an operation's migrations: where it went and how it ended. */
+export interface RunPart {
+  id: string;
+  source: string;
+  target: string;
+  step?: string;
+  /** ms from the run's start to this part's start (its samples and markers are shifted by it) */
+  offsetMs: number;
+  startedAt: number;
+  finishedAt?: number;
+  phase: MigrationPhase;
+  downtimeMs?: number;
+  error?: string;
 }
 
 export interface GateReport {
@@ -159,4 +176,55 @@ export function next(record: MigrationRecord, event: MigrationEvent, clock = Dat
       return { ...record, phase, percent: phase === 'completed' ? 100 : record.percent, finishedAt: event.at, summary: summary?.type === 'completed' ? summary : undefined, error };
     }
   }
+}
+
+const partOf = (r: MigrationRecord, offsetMs: number): RunPart => ({
+  id: r.id, source: r.source, target: r.target, step: r.operationStep, offsetMs, startedAt: r.startedAt,
+  finishedAt: r.finishedAt, phase: r.phase, downtimeMs: r.summary?.downtimeMs, error: r.error,
+});
+
+const sum = (a?: number, b?: number) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
+
+/**
+ * One run of an operation's migrations (a hot-upgrade's way there and way back): `later`'s samples and markers
+ * follow `earlier`'s on one time axis, a marker where it begins; its phase is the latest part's, its downtime the
+ * sum of the parts' (the guest paused once in each). Joining a joined run and the next part gives the same as
+ * joining all parts at once, so the history entry grows part by part under the first part's id.
+ */
+export function joinParts(earlier: MigrationRecord, later: MigrationRecord): MigrationRecord {
+  const offsetMs = Math.max(0, later.startedAt - earlier.startedAt);
+  const shift = <T extends { t: number }>(xs: readonly T[]) => xs.map((x) => ({ ...x, t: x.t + offsetMs }));
+  const parts = [...(earlier.parts ?? [partOf(earlier, 0)]), ...(later.parts ?? [partOf(later, 0)]).map((p) => ({ ...p, offsetMs: p.offsetMs + offsetMs }))];
+  const n = parts.length;
+  const begins: MigrationMarker = { t: offsetMs, kind: 'part', label: `${later.operationStep ?? `part ${n}`}: ${later.source} → ${later.target}` };
+  const a = earlier.summary;
+  const b = later.summary;
+  const summary: JobStats | undefined = b && {
+    ...b,
+    timeElapsedMs: b.timeElapsedMs !== undefined ? b.timeElapsedMs + offsetMs : undefined,
+    downtimeMs: sum(a?.downtimeMs, b.downtimeMs),
+    dataProcessed: sum(a?.dataProcessed, b.dataProcessed),
+    iteration: sum(a?.iteration, b.iteration),
+  };
+  const failed = parts.find((p) => p.error);
+  return {
+    ...later,
+    id: earlier.id,
+    source: earlier.source,
+    startedAt: earlier.startedAt,
+    options: earlier.options ?? later.options,
+    sourceVersions: earlier.sourceVersions,
+    samples: [...earlier.samples, ...shift(later.samples)],
+    markers: [...earlier.markers, begins, ...shift(later.markers)],
+    summary,
+    findings: [...(earlier.findings ?? []), ...(later.findings ?? [])],
+    error: failed && `${failed.step ?? failed.id}: ${failed.error}`,
+    operationStep: undefined,
+    parts,
+  };
+}
+
+/** Where a run went, host by host: [source, target], or every host of a joined run's parts in order. */
+export function route(r: Pick<MigrationRecord, 'source' | 'target' | 'parts'>): string[] {
+  return r.parts?.length ? [r.parts[0].source, ...r.parts.map((p) => p.target)] : [r.source, r.target];
 }

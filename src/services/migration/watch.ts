@@ -7,7 +7,7 @@ import type { Finding } from '../../core/diagnosis';
 import type { JobStats } from '../../core/migration/job';
 import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
-import { next } from '../../core/migration/record';
+import { joinParts, next } from '../../core/migration/record';
 import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
 import { SshError } from '../../transport/sshError';
@@ -30,6 +30,8 @@ export interface MigrationStore {
   loadActive(): MigrationRecord[];
   saveActive(records: MigrationRecord[]): Promise<void>;
   addToHistory(record: MigrationRecord): Promise<void>;
+  /** the stored run of an operation's earlier migrations, to which the next one is joined */
+  operationRun(domainUuid: string, operationId: string): Promise<MigrationRecord | undefined>;
 }
 
 /** What the watcher needs of the runner that owns the run. */
@@ -148,7 +150,9 @@ async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: numb
   if (qosFindings.length) done = { ...done, findings: [...(done.findings ?? []).filter((f) => !f.id.startsWith('qos-')), ...qosFindings] };
   ctx.abortRequested.delete(record.id);
   if (record.logPath) await source.exec(['sh', '-c', 'rm -f -- "$1" && rmdir -- "${1%/*}"', 'ferry-clean', record.logPath]).catch(() => undefined);
-  await ctx.store.addToHistory(done);
+  // an operation's migrations (a hot-upgrade's two legs) are one history entry, joined part by part
+  const earlier = done.operationId ? await ctx.store.operationRun(done.domainUuid, done.operationId) : undefined;
+  await ctx.store.addToHistory(earlier ? joinParts(earlier, done) : done);
   ctx.changed(done);
   ctx.log.info(`migration ${record.id}: ${done.phase}${done.error ? `: ${done.error}` : ''}`);
   return done;
