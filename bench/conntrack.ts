@@ -1,15 +1,16 @@
 /**
- * Conntrack benchmark: 10,000, 50,000 and 100,000 synthetic flows moved hostA -> hostB through Ferry (export,
- * relay, import, verify), against one `conntrack -I` per entry for 10,000, in the same run. Lines:
- *   conntrack: n=<n> ferry_ms=<n> export_ms=<n> transfer_ms=<n> import_ms=<n>
+ * Conntrack benchmark: 10,000, 50,000 and 100,000 synthetic flows moved hostA -> hostB through Ferry (listing
+ * streamed into the load, then verified), against one `conntrack -I` per entry for 10,000, in the same run. Lines:
+ *   conntrack: n=<n> ferry_ms=<n> export_ms=<n> import_ms=<n> verify_ms=<n> proven=<bool>
  *   conntrack: n=<n> ferry_ms=<n> floor_ms=<n> ratio=<x>   (floor: the listing alone on the source plus the load alone
  *   on the target, each timed on its host, in the same run)
  *   conntrack: per_entry_10k_ms=<n> speedup=<x>
  *   conntrack: gate_10k extra_pause_ms=<n> list_ms=<n> load_ms=<n> resume_ms=<n> loaded=<n> bulk=<n> missing=<n>
  * The last: tiny1 migrated A→B with "keep TCP connections" while the source holds 10,000 of its flows; the extra
  * pause is switchover seen → final listing → changed flows loaded → resumed on the target.
- * export_ms: the listing on the source until its bytes are in Ferry; transfer_ms: Ferry turning them into loadable
- * lines; import_ms: the lines to the target and conntrack -R there; ferry_ms: all of it plus the verification.
+ * export_ms: the source's listing, streamed as it comes into the target's loader; import_ms: the rest of the load
+ * after the listing ended; verify_ms: the target's digest of what it holds; proven: it equals the digest of what was
+ * sent (else the target's listing is compared flow by flow, in verify_ms); ferry_ms: all of it.
  */
 import { PROFILES } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
@@ -51,7 +52,7 @@ async function main() {
     await flush(b);
     const r = await syncConntrack(netfilterBackend, a, b, [VM]);
     if (r.entries !== n || r.missing !== 0) throw new Error(`n=${n}: ${r.entries} exported, ${r.missing} missing on the target`);
-    console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} export_ms=${r.exportMs.toFixed(0)} transfer_ms=${r.transferMs.toFixed(0)} import_ms=${r.importMs.toFixed(0)}`);
+    console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} export_ms=${r.exportMs.toFixed(0)} import_ms=${r.importMs.toFixed(0)} verify_ms=${r.verifyMs.toFixed(0)} proven=${r.proven}`);
     // the floor, in the same run: the listing alone on the source, then the load alone on the target, each timed
     // on its host (no SSH, no Ferry), one after the other
     const listMs = Number((await a.exec(['sh', '-c', `${HOST_TIMED} conntrack -L -o extended 2>/dev/null | grep -F -e "src=$1 " -e "dst=$1 " >/dev/null; done_ms`, 'ferry-bench', VM], { timeoutMs: 120_000 })).stdout);

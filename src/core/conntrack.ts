@@ -59,6 +59,44 @@ const GATE_AWK = [
   '{ line = $0; $5 = ""; if (!after) { seen[$0] = 1; print line } else if (lost && !($0 in seen)) print line }',
 ].join('\n');
 
+export const LOADED_MARK = 'ferry-loaded';
+/**
+ * Each of the VM's flows as its digest line (see digestLine): protocol, original tuple, zone and mark, as
+ * parseExtendedFlow reads them from the same `-o extended` line.
+ */
+const DIGEST_AWK = [
+  '($1 == "ipv4" || $1 == "ipv6") && ($3 == "tcp" || $3 == "udp" || $3 == "icmp" || $3 == "icmpv6") {',
+  '  t = 0; src = dst = rsrc = rdst = sp = dp = ty = co = id = zone = ""; mark = "0"',
+  '  for (i = 6; i <= NF; i++) {',
+  '    e = index($i, "="); if (!e) continue; k = substr($i, 1, e - 1); v = substr($i, e + 1)',
+  '    if (k == "src") { if (t++ == 0) src = v; else rsrc = v }',
+  '    else if (k == "dst") { if (t == 1) dst = v; else rdst = v }',
+  '    else if (t == 1 && k == "sport") sp = v; else if (t == 1 && k == "dport") dp = v',
+  '    else if (t == 1 && k == "type") ty = v; else if (t == 1 && k == "code") co = v; else if (t == 1 && k == "id") id = v',
+  '    else if (k == "mark") mark = v; else if (k == "zone") zone = v',
+  '  }',
+  '  if (src == "" || dst == "" || rsrc == "" || rdst == "") next',
+  '  print $3 " " src " " dst " " ($3 == "tcp" || $3 == "udp" ? sp " " dp : ty " " co " " id) " " (zone == "" ? "0" : zone) " " mark',
+  '}',
+].join('\n');
+
+/** What the digest of a host's flows is made of: one line per flow (key and mark), sorted bytewise, unique. */
+export function digestLine(flow: Flow): string {
+  return `${flow.key} ${flow.mark}`;
+}
+
+/**
+ * The target's side of a streamed sync, one process: load the `-A` lines arriving on stdin as they come, print
+ * LOADED_MARK, then (unless verify is off) the md5 of the VM's flows as the host now holds them, each as its digest
+ * line, sorted and unique. Equal to the digest of the flows sent, it proves every one is there with its mark,
+ * without bringing the listing back.
+ */
+export function loadAndDigestArgv(addresses: readonly string[], verify: boolean): Argv {
+  const digest = verify ? `list "$@" | awk '${DIGEST_AWK}' | LC_ALL=C sort -u | md5sum; ` : '';
+  const script = `${LIST_FLOWS}conntrack -R - || exit $?; echo ${LOADED_MARK}; ${digest}`;
+  return ['sh', '-c', script, 'ferry-conntrack-load', ...addresses.map(canonicalAddress)];
+}
+
 /** An address as conntrack prints it (IPv6 compressed, lower case, as inet_ntop writes it). */
 function canonicalAddress(a: string): string {
   assertAddress(a);

@@ -3,10 +3,12 @@
  * through firewalls that only admit established flows. Backends sit behind one interface: netfilter via
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
+import { createHash } from 'node:crypto';
 import type { Flow } from '../core/conntrack';
-import { assertAddress, conntrackVersionProblem, exportArgv, importArgv, loadText, parseExport, SNAPSHOT_END, snapshotThenChangesArgv } from '../core/conntrack';
+import { assertAddress, conntrackVersionProblem, digestLine, exportArgv, importArgv, LOADED_MARK, loadAndDigestArgv, parseExport, parseExtendedFlow, SNAPSHOT_END, snapshotThenChangesArgv } from '../core/conntrack';
 import { deferred } from '../core/emitter';
 import type { HostConnection } from '../transport/hostConnection';
+import type { RemoteSession } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 
 export interface ConntrackExportResult {
@@ -26,10 +28,26 @@ export interface ConntrackBackend {
   /** flow keys with their marks, as the host holds them now */
   inventory(host: HostConnection, addresses: readonly string[]): Promise<Map<string, string>>;
   /**
+   * The flows listed on the source, loaded on the target as they arrive (one channel on each host, opened at once),
+   * then, with verify, the target's proof that it holds them all (see MoveResult.proven).
+   */
+  move(source: HostConnection, target: HostConnection, addresses: readonly string[], verify: boolean): Promise<MoveResult>;
+  /**
    * The flows now (`snapshot`), then on `changes()` only those new or changed since — the switchover gate's two
    * listings, with the second ready to run at once. `cancel()` ends it without the second listing.
    */
   snapshotThenChanges(host: HostConnection, addresses: readonly string[]): Promise<SnapshotThenChanges>;
+}
+
+export interface MoveResult extends ConntrackExportResult {
+  /** the source's listing, from the start until its last flow was sent on */
+  exportMs: number;
+  /** from then until the target had loaded the last flow */
+  importMs: number;
+  /** the target's digest of what it holds, from the load's end */
+  verifyMs: number;
+  /** the target's digest of the flows equals that of the flows sent: every one is there, with its mark */
+  proven: boolean;
 }
 
 export interface SnapshotThenChanges {
@@ -98,67 +116,148 @@ export const netfilterBackend: ConntrackBackend = {
     if (r.code !== 0) throw new Error(`${host.alias}: conntrack listing failed: ${r.stderr.trim()}`);
     return new Map(parseExport(r.stdout).flows.map((f) => [f.key, f.mark]));
   },
+  move: streamFlows,
 };
+
+/** a sync whose host stops answering ends with an error after this, never hangs */
+const MOVE_TIMEOUT_MS = 60_000;
+
+/**
+ * The netfilter move: each line the source lists is turned into its `-A` line as it arrives and sent to the target's
+ * `conntrack -R -` at once, so listing, relaying and loading overlap. The target then digests what it holds; Ferry
+ * digests what it sent meanwhile. Nothing is written to disk on either host.
+ */
+async function streamFlows(source: HostConnection, target: HostConnection, addresses: readonly string[], verify: boolean): Promise<MoveResult> {
+  const started = performance.now();
+  const failed = (step: string, host: HostConnection, e: unknown): never => {
+    throw Object.assign(e instanceof Error ? e : new Error(String(e)), { step, host });
+  };
+  let load: RemoteSession | undefined;
+  let list: RemoteSession | undefined;
+  let loadOut = '';
+  let loadErr = '';
+  let loadedAt = 0;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    load?.close();
+    list?.close();
+  }, MOVE_TIMEOUT_MS);
+  try {
+    const loadOpen = target.session(loadAndDigestArgv(addresses, verify), (text) => {
+      loadOut += text;
+      if (!loadedAt && loadOut.includes(LOADED_MARK)) loadedAt = performance.now();
+    }, (text) => (loadErr += text)).catch((e: unknown) => failed('the import', target, e));
+    // lines for the target, written in one piece per chunk of the listing; held until its channel is open
+    const flows: Flow[] = [];
+    const seen = new Set<string>();
+    let skipped = 0;
+    let bytes = 0;
+    let partial = '';
+    let pending = '';
+    let loadClosed = false;
+    const send = () => {
+      if (load && pending && !loadClosed) load.write(pending);
+      if (load) pending = '';
+    };
+    let listErr = '';
+    list = await source.session(exportArgv(addresses), (chunk) => {
+      bytes += Buffer.byteLength(chunk);
+      const text = partial + chunk;
+      const last = text.lastIndexOf('\n');
+      partial = text.slice(last + 1);
+      for (const line of text.slice(0, last + 1).split('\n')) {
+        if (!line.trim()) continue;
+        const flow = parseExtendedFlow(line);
+        if (!flow) skipped++;
+        else if (!seen.has(flow.key)) {
+          seen.add(flow.key); // a flow between two of the addresses is listed twice
+          flows.push(flow);
+          pending += `${flow.line}\n`;
+        }
+      }
+      send();
+    }, (text) => (listErr += text)).catch((e: unknown) => failed('the export', source, e));
+    list.end();
+    load = await loadOpen;
+    void load.done.then(() => (loadClosed = true));
+    send();
+    const listCode = await list.done;
+    if (timedOut) failed('the export', source, new SshError('timeout', `${source.alias}: no end of the conntrack listing within ${MOVE_TIMEOUT_MS / 1000} s`));
+    if (listCode !== 0) {
+      load.close();
+      const why = source.state.kind === 'connected' ? `conntrack export failed: ${listErr.trim().split('\n').filter((l) => !/flow entries have been shown/.test(l)).join('; ') || `exit ${listCode}`}` : 'the link dropped';
+      failed('the export', source, new SshError(source.state.kind === 'connected' ? 'other' : 'closed', `${source.alias}: ${why}`));
+    }
+    const exportedAt = performance.now();
+    load.end();
+    // the digest of what was sent, worked out while the target loads
+    const sent = verify ? digestOf(flows) : '';
+    const loadCode = await load.done;
+    if (timedOut) failed('the import', target, new SshError('timeout', `${target.alias}: no end of the conntrack load within ${MOVE_TIMEOUT_MS / 1000} s`));
+    if (loadCode !== 0 || !loadedAt) {
+      const lost = target.state.kind !== 'connected' || loadCode === null;
+      failed('the import', target, new SshError(lost ? 'closed' : 'other', `${target.alias}: ${lost ? 'the link dropped' : `conntrack import failed: ${loadErr.trim() || `exit ${loadCode}`}`}`));
+    }
+    const held = /\b([0-9a-f]{32})\b/.exec(loadOut.slice(loadOut.indexOf(LOADED_MARK)))?.[1];
+    const end = performance.now();
+    return {
+      flows, bytes, skipped,
+      exportMs: exportedAt - started,
+      importMs: loadedAt - exportedAt,
+      verifyMs: verify ? end - loadedAt : 0,
+      proven: verify && held === sent,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** md5 of the flows' digest lines, sorted bytewise and unique, as the target's `LC_ALL=C sort -u | md5sum` makes it. */
+export function digestOf(flows: readonly Flow[]): string {
+  const lines = [...new Set(flows.map(digestLine))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('md5').update(lines.map((l) => `${l}\n`).join('')).digest('hex');
+}
 
 export interface SyncReport {
   entries: number;
   bytes: number;
+  /** the source's listing, relayed and loaded as it came */
   exportMs: number;
-  /** Ferry's relay step: listings turned into loadable lines */
-  transferMs: number;
+  /** the rest of the load once the listing had ended */
   importMs: number;
   verifyMs: number;
   totalMs: number;
   /** exported flows the target does not hold afterwards (with the same mark) */
   missing: number;
   skipped: number;
+  /** the target's digest matched: no flow-by-flow comparison was needed */
+  proven: boolean;
 }
 
 /**
- * Export from the source, relay through Ferry, import on the target, verify there. Nothing is deleted anywhere
- * and nothing is written to disk on either host; a re-run is safe (-A only adds what is missing). The import channel is
- * opened while the export runs, so the two SSH round trips overlap.
+ * Move the flows of these addresses from the source to the target: the listing streamed into the target's loader,
+ * then proof there (a digest of what it holds equal to that of what was sent; when it differs, because the target
+ * holds more of these flows than were sent, its listing is compared flow by flow). Nothing is deleted anywhere;
+ * a re-run is safe (-A only adds what is missing).
  */
 export async function syncConntrack(backend: ConntrackBackend, source: HostConnection, target: HostConnection, addresses: readonly string[], verify = true): Promise<SyncReport> {
   for (const a of addresses) assertAddress(a); // before any channel opens
   const started = performance.now();
-  const data = deferred<string>();
-  data.promise.catch(() => undefined); // a failed export is reported below, not as an unhandled rejection
-  const importing = backend.import(target, data.promise).catch((e: Error) => {
-    throw unfinished('the import', target, e);
+  const moved = await backend.move(source, target, addresses, verify).catch((e: Error & { step?: string; host?: HostConnection }) => {
+    throw unfinished(e.step ?? 'the sync', e.host ?? source, e);
   });
-  let exported: ConntrackExportResult;
-  let exportMs: number;
-  let transferMs: number;
-  try {
-    const t0 = performance.now();
-    exported = await backend.export(source, addresses).catch((e: Error) => {
-      throw unfinished('the export', source, e);
-    });
-    exportMs = performance.now() - t0;
-    const t1 = performance.now();
-    const text = loadText(exported.flows);
-    transferMs = performance.now() - t1;
-    data.resolve(text);
-  } catch (e) {
-    data.reject(e);
-    await importing.catch(() => undefined);
-    throw e;
-  }
-  const t2 = performance.now();
-  await importing;
-  const importMs = performance.now() - t2;
   let missing = 0;
-  let verifyMs = 0;
-  if (verify && exported.flows.length) {
-    const t3 = performance.now();
+  let verifyMs = moved.verifyMs;
+  if (verify && moved.flows.length && !moved.proven) {
+    const t = performance.now();
     const held = await backend.inventory(target, addresses).catch((e: Error) => {
       throw unfinished('checking the import', target, e);
     });
-    missing = exported.flows.filter((f) => held.get(f.key) !== f.mark).length;
-    verifyMs = performance.now() - t3;
+    missing = moved.flows.filter((f) => held.get(f.key) !== f.mark).length;
+    verifyMs += performance.now() - t;
   }
-  return { entries: exported.flows.length, bytes: exported.bytes, exportMs, transferMs, importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: exported.skipped };
+  return { entries: moved.flows.length, bytes: moved.bytes, exportMs: moved.exportMs, importMs: moved.importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: moved.skipped, proven: moved.proven };
 }
 
 /** A step that failed or lost its host mid-stream: what happened, and that nothing was lost. */

@@ -334,6 +334,8 @@ export class SshConnection {
     channel.setEncoding('utf8');
     channel.on('data', onData);
     channel.stderr.on('data', (d: Buffer) => onStderr?.(d.toString('utf8')));
+    // a write racing the link's end fails here; the caller learns it from `done` and the connection's state
+    channel.on('error', (e: Error) => this.log.debug(`${this.host.alias}: ${command}: ${e.message}`));
     let code: number | null = null;
     channel.on('exit', (c: number | null) => (code = c));
     // done once closed and all output delivered (ssh2 may report the close before the last data, as in exec)

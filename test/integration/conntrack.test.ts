@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostRegistry } from '../../src/services/hostRegistry';
-import type { ConntrackBackend } from '../../src/services/conntrack';
 import { netfilterBackend, syncConntrack } from '../../src/services/conntrack';
 import { replaceText } from '../../src/core/conntrack';
 import { dropLink, labConnection, lab, memoryLogger, onHost, waitFor } from './lab';
@@ -60,8 +59,21 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
 
   it('is safe to run again: the target already holds the entries', async () => {
     const report = await syncConntrack(netfilterBackend, conn(A), conn(B), [VM]);
-    expect(report).toMatchObject({ entries: 10_000, missing: 0 });
+    expect(report).toMatchObject({ entries: 10_000, missing: 0, proven: true });
     expect(onHost(B, `conntrack -L -d ${VM} 2>/dev/null | wc -l`).trim()).toBe('10000');
+  }, 60_000);
+
+  it('compares flow by flow when the target holds more of these flows, and names one it holds with another mark', async () => {
+    // hostB gets one flow hostA lacks, and flow 0 (mark 1 on hostA) with mark 77: -A keeps what hostB holds
+    const [first] = synthetic(1).split('\n');
+    const extra = first.replace(/198\.18\.0\.0/g, '198.18.250.250');
+    const remarked = first.replace(/ -m 1$/, ' -m 77');
+    expect(remarked).not.toBe(first);
+    onHost(B, `conntrack -D -s 198.18.0.0 -d ${VM} >/dev/null 2>&1; printf '%s\\n%s\\n' '${extra}' '${remarked}' | conntrack -R -`);
+    const report = await syncConntrack(netfilterBackend, conn(A), conn(B), [VM]);
+    expect(report).toMatchObject({ entries: 10_000, missing: 1, proven: false });
+    onHost(B, `conntrack -D -s 198.18.250.250 -d ${VM} >/dev/null 2>&1; conntrack -D -s 198.18.0.0 -d ${VM} >/dev/null 2>&1; true`);
+    expect(await syncConntrack(netfilterBackend, conn(A), conn(B), [VM])).toMatchObject({ entries: 10_000, missing: 0, proven: true });
   }, 60_000);
 
   it('lists a snapshot, then at the go only the flows new or changed since; loading those replaces older state', async () => {
@@ -100,16 +112,28 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
     const b = labConnection(B, { keepaliveIntervalMs: 300 });
     await b.connect();
     try {
-      // the import channel is open; as the flows are about to be written, hostB's link goes down for 3 s
-      const dropping: ConntrackBackend = {
-        ...netfilterBackend,
-        import: (host, data) =>
-          netfilterBackend.import(host, data.then(async (text) => {
-            await dropLink(B, 3);
-            return text;
-          })),
-      };
-      await expect(syncConntrack(dropping, conn(A), b, [VM])).rejects.toThrow(new RegExp(`the SSH link to ${B} dropped during the import .*Nothing was deleted on either host; run the sync again once ${B} is back`));
+      // the load's channel is open; as the first flows are about to be written to it, hostB's link goes down for 3 s
+      const dropping = new Proxy(b, {
+        get(target, name) {
+          const value = Reflect.get(target, name) as unknown;
+          if (name !== 'session') return typeof value === 'function' ? value.bind(target) : value;
+          return async (...args: Parameters<typeof b.session>) => {
+            const session = await target.session(...args);
+            let dropped: Promise<void> | undefined;
+            let queue = Promise.resolve();
+            const after = (step: () => void) => void (queue = queue.then(step));
+            return {
+              ...session,
+              write: (text: string) => {
+                dropped ??= dropLink(B, 3);
+                after(() => dropped!.then(() => session.write(text)));
+              },
+              end: () => after(() => session.end()),
+            };
+          };
+        },
+      });
+      await expect(syncConntrack(netfilterBackend, conn(A), dropping, [VM])).rejects.toThrow(new RegExp(`the SSH link to ${B} dropped during the import .*Nothing was deleted on either host; run the sync again once ${B} is back`));
       expect(onHost(A, `conntrack -L -d ${VM} 2>/dev/null | wc -l`).trim()).toBe('10000');
       await waitFor('hostB back', () => b.state.kind === 'connected', 20_000);
       const again = await syncConntrack(netfilterBackend, conn(A), b, [VM]);

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addressListProblem, conntrackVersionProblem, exportArgv, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
+import { addressListProblem, conntrackVersionProblem, exportArgv, loadAndDigestArgv, LOADED_MARK, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
+import { digestOf } from '../../src/services/conntrack';
 
 // conntrack-tools 1.4.7 output for the same three flows: -o save (what conntrack itself would load) and -o extended
 const fixture = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-export.txt'), 'utf8');
@@ -56,5 +59,37 @@ describe('what stops a sync before it starts', () => {
     expect(addressListProblem('10.0.1.100 FD00::65', others)).toBe('FD00::65 is an address of tiny2, not of this domain: its flows belong to another machine');
     expect(addressListProblem('', others)).toBe('at least one address');
     expect(addressListProblem('10.0.1.100; reboot', others)).toMatch(/not an IP address/);
+  });
+});
+
+describe('the target\'s digest of the flows it holds', () => {
+  /** loadAndDigestArgv's script run by this machine's sh and awk, with a conntrack that lists `listing` */
+  const targetDigest = (listing: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-conntrack-'));
+    try {
+      writeFileSync(join(dir, 'listing'), listing);
+      writeFileSync(join(dir, 'conntrack'), `#!/bin/sh\ncase "$1" in -R) cat >/dev/null;; -L) cat '${join(dir, 'listing')}';; esac\n`);
+      chmodSync(join(dir, 'conntrack'), 0o755);
+      const [cmd, ...args] = loadAndDigestArgv(['198.51.100.20', '198.51.100.1'], true);
+      const out = execFileSync(cmd, args, { input: '', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
+      expect(out.startsWith(`${LOADED_MARK}\n`)).toBe(true);
+      return out.split('\n')[1].split(' ')[0];
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  };
+  const { flows } = parseExport(extendedText);
+
+  it('equals Ferry\'s digest of the same flows (each listed twice, as for two addresses), marks and zones included', () => {
+    expect(flows).toHaveLength(3);
+    expect(targetDigest(`${extendedText}\n${extendedText}`)).toBe(digestOf(flows));
+  });
+
+  it('differs when a flow is missing, has another mark, or is extra', () => {
+    const lines = extendedText.split('\n').filter((l) => l.startsWith('ipv4'));
+    expect(targetDigest(lines.slice(1).join('\n'))).not.toBe(digestOf(flows));
+    expect(targetDigest(extendedText.replace('mark=4242', 'mark=4243'))).not.toBe(digestOf(flows));
+    const extra = lines[0].replace('sport=48550', 'sport=48551').replace('dport=48550', 'dport=48551');
+    expect(targetDigest(`${extendedText}\n${extra}`)).not.toBe(digestOf(flows));
   });
 });

@@ -35,7 +35,8 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
   );
   const text =
     `Conntrack ${source.alias} → ${target.alias}: ${report.entries} entries, ${(report.bytes / 1024).toFixed(0)} KiB; ` +
-    `export ${report.exportMs.toFixed(0)} ms, import ${report.importMs.toFixed(0)} ms, verify ${report.verifyMs.toFixed(0)} ms` +
+    `listed and loaded as listed ${report.exportMs.toFixed(0)} ms, load done ${report.importMs.toFixed(0)} ms later, ` +
+    `verified ${report.verifyMs.toFixed(0)} ms (${report.proven ? 'digest' : 'flow by flow'})` +
     (report.missing ? `; ${report.missing} entries are NOT on the target` : '; all verified on the target');
   ctx.log.info(text);
   void (report.missing ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
