@@ -219,6 +219,9 @@ export class SshConnection {
       conn.client.once('ready', onReady);
       conn.client.once('error', onError);
       conn.client.connect(config);
+      // as OpenSSH does: without TCP_NODELAY each request waits out Nagle against the peer's delayed ACK (~40 ms
+      // each way), and every exec channel took ~88 ms to open on a host 0.1 ms away
+      conn.client.setNoDelay(true);
     });
     log.info(`ssh: connected to ${where} in ${Date.now() - started} ms`);
     return conn;
