@@ -3,7 +3,7 @@
  * streamed into the load, then verified), against one `conntrack -I` per entry for 10,000, in the same run. Lines:
  *   conntrack: n=<n> ferry_ms=<n> export_ms=<n> import_ms=<n> verify_ms=<n> proven=<bool>
  *   conntrack: n=<n> ferry_ms=<n> floor_ms=<n> ratio=<x>   (floor: the listing alone on the source plus the load alone
- *   on the target, each timed on its host, in the same run)
+ *   on the target, each timed on its host, in the same run; medians of three, alternating with Ferry's runs)
  *   conntrack: per_entry_10k_ms=<n> speedup=<x>
  *   conntrack: gate_10k extra_pause_ms=<n> list_ms=<n> load_ms=<n> resume_ms=<n> loaded=<n> bulk=<n> missing=<n>
  * The last: tiny1 migrated A→B with "keep TCP connections" while the source holds 10,000 of its flows; the extra
@@ -12,6 +12,8 @@
  * after the listing ended; verify_ms: the target's digest of what it holds; proven: it equals the digest of what was
  * sent (else the target's listing is compared flow by flow, in verify_ms); ferry_ms: all of it.
  */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { PROFILES } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
@@ -45,21 +47,40 @@ async function main() {
   };
   // the table must hold the largest set (and the hosts' own traffic) without dropping entries
   await Promise.all([a, b].map((c) => c.exec(['sysctl', '-qw', 'net.netfilter.nf_conntrack_max=400000'])));
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  /** CPU time the whole machine (both lab hosts, Ferry, the guest) spent, ms: what two cores bound a run by */
+  const machineCpuMs = () => {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + steal) * 10; // USER_HZ = 100
+  };
   for (const n of [10_000, 50_000, 100_000]) {
     await Promise.all([flush(a), flush(b)]);
     await load(a, synthetic(n));
     await syncConntrack(netfilterBackend, a, b, [VM]); // warm-up: caches and code paths
-    await flush(b);
-    const r = await syncConntrack(netfilterBackend, a, b, [VM]);
-    if (r.entries !== n || r.missing !== 0) throw new Error(`n=${n}: ${r.entries} exported, ${r.missing} missing on the target`);
-    console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} export_ms=${r.exportMs.toFixed(0)} import_ms=${r.importMs.toFixed(0)} verify_ms=${r.verifyMs.toFixed(0)} proven=${r.proven}`);
-    // the floor, in the same run: the listing alone on the source, then the load alone on the target, each timed
-    // on its host (no SSH, no Ferry), one after the other
-    const listMs = Number((await a.exec(['sh', '-c', `${HOST_TIMED} conntrack -L -o extended 2>/dev/null | grep -F -e "src=$1 " -e "dst=$1 " >/dev/null; done_ms`, 'ferry-bench', VM], { timeoutMs: 120_000 })).stdout);
-    await flush(b);
-    const loadMs = Number((await b.exec(['sh', '-c', `${HOST_TIMED} conntrack -R - >/dev/null 2>&1; done_ms`], { stdin: synthetic(n), timeoutMs: 120_000 })).stdout);
+    // three of each, alternating, medians: the lab's guest and hosts share this machine's two cores
+    const ferry: number[] = [];
+    const cpu: number[] = [];
+    const lists: number[] = [];
+    const loads: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      await flush(b);
+      const cpu0 = machineCpuMs();
+      const r = await syncConntrack(netfilterBackend, a, b, [VM]);
+      cpu.push(machineCpuMs() - cpu0);
+      if (r.entries !== n || r.missing !== 0) throw new Error(`n=${n}: ${r.entries} exported, ${r.missing} missing on the target`);
+      ferry.push(r.totalMs);
+      console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} export_ms=${r.exportMs.toFixed(0)} import_ms=${r.importMs.toFixed(0)} verify_ms=${r.verifyMs.toFixed(0)} proven=${r.proven}`);
+      // the floor: the listing alone on the source, then the load alone on the target, each timed on its host (no
+      // SSH, no Ferry), one after the other
+      lists.push(Number((await a.exec(['sh', '-c', `${HOST_TIMED} conntrack -L -o extended 2>/dev/null | grep -F -e "src=$1 " -e "dst=$1 " >/dev/null; done_ms`, 'ferry-bench', VM], { timeoutMs: 120_000 })).stdout));
+      await flush(b);
+      loads.push(Number((await b.exec(['sh', '-c', `${HOST_TIMED} conntrack -R - >/dev/null 2>&1; done_ms`], { stdin: synthetic(n), timeoutMs: 120_000 })).stdout));
+    }
+    const [ferryMs, listMs, loadMs, cpuMs] = [median(ferry), median(lists), median(loads), median(cpu)];
     const floorMs = listMs + loadMs;
-    console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} floor_ms=${floorMs} ratio=${(r.totalMs / floorMs).toFixed(2)} (floor: list ${listMs} ms on ${A}, load ${loadMs} ms on ${B})`);
+    console.log(`conntrack: n=${n} ferry_ms=${ferryMs.toFixed(0)} floor_ms=${floorMs} ratio=${(ferryMs / floorMs).toFixed(2)} machine_cpu_ms=${cpuMs.toFixed(0)} ` +
+      `(medians of 3; floor: list ${listMs} ms on ${A}, load ${loadMs} ms on ${B}; machine_cpu_ms: what the whole machine spent during Ferry's sync, ` +
+      `hosts and guest included, on ${cpus().length} cores)`);
   }
   // baseline: one conntrack -I process per entry on the target
   await Promise.all([flush(a), flush(b)]);

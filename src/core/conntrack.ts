@@ -61,38 +61,36 @@ const GATE_AWK = [
 
 export const LOADED_MARK = 'ferry-loaded';
 /**
- * Each of the VM's flows as its digest line (see digestLine): protocol, original tuple, zone and mark, as
- * parseExtendedFlow reads them from the same `-o extended` line.
+ * A flow as the digest sees it: its `-o extended` line without what changes by itself (the timer, the reference count,
+ * packet and byte counters), fields one space apart (DIGEST_LINE_AWK). A flow moved whole reads the same on both hosts: protocol,
+ * state, both tuples, flags, mark, zone. Each host digests its own listing the same way; whatever else differs (a
+ * counter of another kind, a security context) makes the digests differ, and the sync then compares flow by flow.
  */
-const DIGEST_AWK = [
-  '($1 == "ipv4" || $1 == "ipv6") && ($3 == "tcp" || $3 == "udp" || $3 == "icmp" || $3 == "icmpv6") {',
-  '  t = 0; src = dst = rsrc = rdst = sp = dp = ty = co = id = zone = ""; mark = "0"',
-  '  for (i = 6; i <= NF; i++) {',
-  '    e = index($i, "="); if (!e) continue; k = substr($i, 1, e - 1); v = substr($i, e + 1)',
-  '    if (k == "src") { if (t++ == 0) src = v; else rsrc = v }',
-  '    else if (k == "dst") { if (t == 1) dst = v; else rdst = v }',
-  '    else if (t == 1 && k == "sport") sp = v; else if (t == 1 && k == "dport") dp = v',
-  '    else if (t == 1 && k == "type") ty = v; else if (t == 1 && k == "code") co = v; else if (t == 1 && k == "id") id = v',
-  '    else if (k == "mark") mark = v; else if (k == "zone") zone = v',
-  '  }',
-  '  if (src == "" || dst == "" || rsrc == "" || rdst == "") next',
-  '  print $3 " " src " " dst " " ($3 == "tcp" || $3 == "udp" ? sp " " dp : ty " " co " " id) " " (zone == "" ? "0" : zone) " " mark',
-  '}',
-].join('\n');
+const FLOW_AWK = '($1 == "ipv4" || $1 == "ipv6") && ($3 == "tcp" || $3 == "udp" || $3 == "icmp" || $3 == "icmpv6")';
+const DIGEST_LINE_AWK = '$5 = ""; gsub(/ (packets|bytes|use)=[0-9]+/, "")';
+const DIGEST = 'LC_ALL=C sort -u | md5sum';
 
-/** What the digest of a host's flows is made of: one line per flow (key and mark), sorted bytewise, unique. */
-export function digestLine(flow: Flow): string {
-  return `${flow.key} ${flow.mark}`;
+export const LISTED_MARK = 'ferry-listed';
+
+/**
+ * The source's side of a streamed sync: the listing of exportArgv on stdout as it comes, then LISTED_MARK (the
+ * target's load can end), and after it, on stderr, the md5 of its flows' digest lines (sorted, unique), worked out
+ * on the host as the lines pass.
+ */
+export function listAndDigestArgv(addresses: readonly string[]): Argv {
+  const awk = `{ print } ${FLOW_AWK} { ${DIGEST_LINE_AWK}; print | digest } END { print "${LISTED_MARK}"; fflush(); close(digest) }`;
+  const script = `${LIST_FLOWS}list "$@" | awk -v digest='${DIGEST} >&2' '${awk}'`;
+  return ['sh', '-c', script, 'ferry-conntrack-export', ...addresses.map(canonicalAddress)];
 }
 
 /**
  * The target's side of a streamed sync, one process: load the `-A` lines arriving on stdin as they come, print
  * LOADED_MARK, then (unless verify is off) the md5 of the VM's flows as the host now holds them, each as its digest
- * line, sorted and unique. Equal to the digest of the flows sent, it proves every one is there with its mark,
- * without bringing the listing back.
+ * line, sorted and unique. Equal to the digest of the flows sent, it proves every one is there as it was listed (mark
+ * and state included), without bringing the listing back.
  */
 export function loadAndDigestArgv(addresses: readonly string[], verify: boolean): Argv {
-  const digest = verify ? `list "$@" | awk '${DIGEST_AWK}' | LC_ALL=C sort -u | md5sum; ` : '';
+  const digest = verify ? `list "$@" | awk '${FLOW_AWK} { ${DIGEST_LINE_AWK}; print }' | ${DIGEST}; ` : '';
   const script = `${LIST_FLOWS}conntrack -R - || exit $?; echo ${LOADED_MARK}; ${digest}`;
   return ['sh', '-c', script, 'ferry-conntrack-load', ...addresses.map(canonicalAddress)];
 }
@@ -164,65 +162,105 @@ export interface Flow {
  * not recreate: only tcp, udp, icmp and icmpv6 carry connections worth keeping across a migration).
  */
 export function parseExtendedFlow(text: string): Flow | undefined {
-  // tens of thousands of lines sit between a VM's switchover and its resume: plain locals, no per-line objects
-  const f = text.trim().split(/\s+/);
-  if (f.length < 6 || (f[0] !== 'ipv4' && f[0] !== 'ipv6')) return undefined;
-  const proto = f[2];
-  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp' && proto !== 'icmpv6') return undefined;
-  const timeout = f[4];
-  const state = proto === 'tcp' && /^[A-Z_]+$/.test(f[5]) ? f[5] : undefined;
-  // the original tuple comes first, then the reply tuple with the same keys
+  const f = scanFlow(text);
+  if (!f) return undefined;
+  const flowId = f.proto === 'tcp' || f.proto === 'udp' ? `${f.sport} ${f.dport}` : `${f.type} ${f.code} ${f.id}`;
+  const selector = `${f.zone ? `-w ${f.zone} ` : ''}-s ${f.src} -d ${f.dst} -p ${f.proto}${tupleArgs(f)}`;
+  return { key: `${f.proto} ${f.src} ${f.dst} ${flowId} ${f.zone || '0'}`, mark: f.mark, line: loadLine(f), selector };
+}
+
+/** The `-A` line alone, for a listing streamed into a loader (no key, no selector: nothing kept per flow). */
+export function loadLineOf(text: string): string | undefined {
+  const f = scanFlow(text);
+  return f && loadLine(f);
+}
+
+interface ScannedFlow {
+  proto: string;
+  timeout: string;
+  state: string;
+  src: string;
+  dst: string;
+  sport: string;
+  dport: string;
+  type: string;
+  code: string;
+  id: string;
+  rsrc: string;
+  rdst: string;
+  rsport: string;
+  rdport: string;
+  mark: string;
+  zone: string;
+  unreplied: boolean;
+  assured: boolean;
+}
+
+/** the original tuple's ports, or its ICMP type, code and id, as conntrack's arguments */
+function tupleArgs(f: ScannedFlow): string {
+  if (f.proto === 'tcp' || f.proto === 'udp') return ` --sport ${f.sport} --dport ${f.dport}`;
+  const p = f.proto === 'icmp' ? '--icmp' : '--icmpv6';
+  return ` ${p}-type ${f.type} ${p}-code ${f.code} ${p}-id ${f.id}`;
+}
+
+function loadLine(f: ScannedFlow): string {
+  const status = f.unreplied ? 'UNSET' : f.assured ? 'SEEN_REPLY,ASSURED' : 'SEEN_REPLY';
+  let line = `-A -t ${f.timeout} -u ${status}${f.zone ? ` -w ${f.zone}` : ''} -s ${f.src} -d ${f.dst} -r ${f.rsrc} -q ${f.rdst} -p ${f.proto}${tupleArgs(f)}`;
+  if (f.proto === 'tcp' || f.proto === 'udp') line += ` --reply-port-src ${f.rsport} --reply-port-dst ${f.rdport}`;
+  if (f.state) line += ` --state ${f.state}`;
+  if (f.mark !== '0') line += ` -m ${f.mark}`;
+  return line;
+}
+
+function scanFlow(text: string): ScannedFlow | undefined {
+  // 100,000 lines pass through here per sync, in the extension host: one scan along the line, fields compared in
+  // place, only the values kept are sliced out, no arrays, no regular expressions
   let src = '', dst = '', sport = '', dport = '', type = '', code = '', id = '';
   let rsrc = '', rdst = '', rsport = '', rdport = '';
+  let proto = '', timeout = '', state = '';
   let tuple = 0;
   let mark = '0';
   let zone = '';
   let unreplied = false;
   let assured = false;
-  for (let i = 5; i < f.length; i++) {
-    const field = f[i];
-    if (field === '[UNREPLIED]') unreplied = true;
-    else if (field === '[ASSURED]') assured = true;
-    const eq = field.indexOf('=');
-    if (eq < 0) continue;
-    const k = field.slice(0, eq);
-    const v = field.slice(eq + 1);
-    if (k === 'src') {
-      if (tuple++ === 0) src = v;
-      else rsrc = v;
-    } else if (k === 'dst') {
-      if (tuple === 1) dst = v;
-      else rdst = v;
-    } else if (k === 'sport') {
-      if (tuple === 1) sport = v;
-      else rsport = v;
-    } else if (k === 'dport') {
-      if (tuple === 1) dport = v;
-      else rdport = v;
-    } else if (tuple === 1 && k === 'type') type = v;
-    else if (tuple === 1 && k === 'code') code = v;
-    else if (tuple === 1 && k === 'id') id = v;
-    else if (k === 'mark') mark = v;
-    else if (k === 'zone') zone = v;
+  let field = 0;
+  for (let at = 0, end = 0; at < text.length; at = end + 1, field++) {
+    while (text.charCodeAt(at) === 32) at++;
+    if (at >= text.length) break;
+    end = text.indexOf(' ', at);
+    if (end < 0) end = text.length;
+    if (field < 5) {
+      if (field === 0 && !(end - at === 4 && (text.startsWith('ipv4', at) || text.startsWith('ipv6', at)))) return undefined;
+      if (field === 2) {
+        proto = text.slice(at, end);
+        if (proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp' && proto !== 'icmpv6') return undefined;
+      } else if (field === 4) timeout = text.slice(at, end);
+      continue;
+    }
+    // the original tuple comes first, then the reply tuple with the same keys
+    if (field === 5 && proto === 'tcp' && /^[A-Z_]+$/.test(text.slice(at, end))) state = text.slice(at, end);
+    if (text.startsWith('src=', at)) {
+      if (tuple++ === 0) src = text.slice(at + 4, end);
+      else rsrc = text.slice(at + 4, end);
+    } else if (text.startsWith('dst=', at)) {
+      if (tuple === 1) dst = text.slice(at + 4, end);
+      else rdst = text.slice(at + 4, end);
+    } else if (text.startsWith('sport=', at)) {
+      if (tuple === 1) sport = text.slice(at + 6, end);
+      else rsport = text.slice(at + 6, end);
+    } else if (text.startsWith('dport=', at)) {
+      if (tuple === 1) dport = text.slice(at + 6, end);
+      else rdport = text.slice(at + 6, end);
+    } else if (text.startsWith('mark=', at)) mark = text.slice(at + 5, end);
+    else if (text.startsWith('zone=', at)) zone = text.slice(at + 5, end);
+    else if (text.startsWith('[UNREPLIED]', at) && end - at === 11) unreplied = true;
+    else if (text.startsWith('[ASSURED]', at) && end - at === 9) assured = true;
+    else if (tuple === 1 && text.startsWith('type=', at)) type = text.slice(at + 5, end);
+    else if (tuple === 1 && text.startsWith('code=', at)) code = text.slice(at + 5, end);
+    else if (tuple === 1 && text.startsWith('id=', at)) id = text.slice(at + 3, end);
   }
-  if (!src || !dst || !rsrc || !rdst) return undefined;
-  const status = unreplied ? 'UNSET' : assured ? 'SEEN_REPLY,ASSURED' : 'SEEN_REPLY';
-  let selector = `${zone ? `-w ${zone} ` : ''}-s ${src} -d ${dst} -p ${proto}`;
-  let line = `-A -t ${timeout} -u ${status}${zone ? ` -w ${zone}` : ''} -s ${src} -d ${dst} -r ${rsrc} -q ${rdst} -p ${proto}`;
-  let flowId: string;
-  if (proto === 'tcp' || proto === 'udp') {
-    selector += ` --sport ${sport} --dport ${dport}`;
-    line += ` --sport ${sport} --dport ${dport} --reply-port-src ${rsport} --reply-port-dst ${rdport}`;
-    flowId = `${sport} ${dport}`;
-  } else {
-    const p = proto === 'icmp' ? '--icmp' : '--icmpv6';
-    selector += ` ${p}-type ${type} ${p}-code ${code} ${p}-id ${id}`;
-    line += ` ${p}-type ${type} ${p}-code ${code} ${p}-id ${id}`;
-    flowId = `${type} ${code} ${id}`;
-  }
-  if (state) line += ` --state ${state}`;
-  if (mark !== '0') line += ` -m ${mark}`;
-  return { key: `${proto} ${src} ${dst} ${flowId} ${zone || '0'}`, mark, line, selector };
+  if (field < 6 || !src || !dst || !rsrc || !rdst) return undefined;
+  return { proto, timeout, state, src, dst, sport, dport, type, code, id, rsrc, rdst, rsport, rdport, mark, zone, unreplied, assured };
 }
 
 export interface ConntrackExport {

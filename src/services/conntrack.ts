@@ -3,9 +3,8 @@
  * through firewalls that only admit established flows. Backends sit behind one interface: netfilter via
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
-import { createHash } from 'node:crypto';
 import type { Flow } from '../core/conntrack';
-import { assertAddress, conntrackVersionProblem, digestLine, exportArgv, importArgv, LOADED_MARK, loadAndDigestArgv, parseExport, parseExtendedFlow, SNAPSHOT_END, snapshotThenChangesArgv } from '../core/conntrack';
+import { assertAddress, conntrackVersionProblem, exportArgv, importArgv, listAndDigestArgv, LISTED_MARK, LOADED_MARK, loadAndDigestArgv, loadLineOf, parseExport, SNAPSHOT_END, snapshotThenChangesArgv } from '../core/conntrack';
 import { deferred } from '../core/emitter';
 import type { HostConnection } from '../transport/hostConnection';
 import type { RemoteSession } from '../transport/sshConnection';
@@ -39,7 +38,11 @@ export interface ConntrackBackend {
   snapshotThenChanges(host: HostConnection, addresses: readonly string[]): Promise<SnapshotThenChanges>;
 }
 
-export interface MoveResult extends ConntrackExportResult {
+export interface MoveResult {
+  entries: number;
+  bytes: number;
+  /** listed entries of protocols that are not recreated */
+  skipped: number;
   /** the source's listing, from the start until its last flow was sent on */
   exportMs: number;
   /** from then until the target had loaded the last flow */
@@ -148,42 +151,51 @@ async function streamFlows(source: HostConnection, target: HostConnection, addre
       loadOut += text;
       if (!loadedAt && loadOut.includes(LOADED_MARK)) loadedAt = performance.now();
     }, (text) => (loadErr += text)).catch((e: unknown) => failed('the import', target, e));
-    // lines for the target, written in one piece per chunk of the listing; held until its channel is open
-    const flows: Flow[] = [];
-    const seen = new Set<string>();
+    // the `-A` lines for the target, written in pieces of what one turn of the event loop brought (a write per
+    // chunk made an SSH packet, a cipher and a syscall per 4 KiB); held until its channel is open. No flow is
+    // listed twice: one scan, and a key is unique in the table.
+    let sent = 0;
     let skipped = 0;
     let bytes = 0;
     let partial = '';
     let pending = '';
+    let flushing: NodeJS.Immediate | undefined;
     let loadClosed = false;
     const send = () => {
-      if (load && pending && !loadClosed) load.write(pending);
-      if (load) pending = '';
+      flushing = undefined;
+      if (!load) return;
+      if (pending && !loadClosed) load.write(pending);
+      pending = '';
     };
     let listErr = '';
-    list = await source.session(exportArgv(addresses), (chunk) => {
+    const listed = deferred<void>();
+    list = await source.session(verify ? listAndDigestArgv(addresses) : exportArgv(addresses), (chunk) => {
       bytes += Buffer.byteLength(chunk);
       const text = partial + chunk;
-      const last = text.lastIndexOf('\n');
-      partial = text.slice(last + 1);
-      for (const line of text.slice(0, last + 1).split('\n')) {
-        if (!line.trim()) continue;
-        const flow = parseExtendedFlow(line);
-        if (!flow) skipped++;
-        else if (!seen.has(flow.key)) {
-          seen.add(flow.key); // a flow between two of the addresses is listed twice
-          flows.push(flow);
-          pending += `${flow.line}\n`;
-        }
+      let at = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; at = nl + 1, nl = text.indexOf('\n', at)) {
+        const line = text.slice(at, nl);
+        if (line === LISTED_MARK) listed.resolve();
+        const loadLine = loadLineOf(line);
+        if (loadLine) {
+          sent++;
+          pending += `${loadLine}\n`;
+        } else if (line.trim() && line !== LISTED_MARK) skipped++;
       }
-      send();
+      partial = text.slice(at);
+      if (pending.length >= 1 << 20) send();
+      else flushing ??= setImmediate(send);
     }, (text) => (listErr += text)).catch((e: unknown) => failed('the export', source, e));
     list.end();
     load = await loadOpen;
     void load.done.then(() => (loadClosed = true));
     send();
-    const listCode = await list.done;
+    // the whole listing is here at its end mark (its digest follows on the host's side): the load can end now
+    const ended = await Promise.race([listed.promise.then(() => 'marked' as const), list.done]);
+    if (flushing) clearImmediate(flushing);
+    send();
     if (timedOut) failed('the export', source, new SshError('timeout', `${source.alias}: no end of the conntrack listing within ${MOVE_TIMEOUT_MS / 1000} s`));
+    const listCode = ended === 'marked' ? 0 : ended;
     if (listCode !== 0) {
       load.close();
       const why = source.state.kind === 'connected' ? `conntrack export failed: ${listErr.trim().split('\n').filter((l) => !/flow entries have been shown/.test(l)).join('; ') || `exit ${listCode}`}` : 'the link dropped';
@@ -191,32 +203,26 @@ async function streamFlows(source: HostConnection, target: HostConnection, addre
     }
     const exportedAt = performance.now();
     load.end();
-    // the digest of what was sent, worked out while the target loads
-    const sent = verify ? digestOf(flows) : '';
     const loadCode = await load.done;
+    await list.done;
+    const listedDigest = /\b([0-9a-f]{32})\b/.exec(listErr)?.[1];
     if (timedOut) failed('the import', target, new SshError('timeout', `${target.alias}: no end of the conntrack load within ${MOVE_TIMEOUT_MS / 1000} s`));
     if (loadCode !== 0 || !loadedAt) {
       const lost = target.state.kind !== 'connected' || loadCode === null;
       failed('the import', target, new SshError(lost ? 'closed' : 'other', `${target.alias}: ${lost ? 'the link dropped' : `conntrack import failed: ${loadErr.trim() || `exit ${loadCode}`}`}`));
     }
-    const held = /\b([0-9a-f]{32})\b/.exec(loadOut.slice(loadOut.indexOf(LOADED_MARK)))?.[1];
+    const heldDigest = /\b([0-9a-f]{32})\b/.exec(loadOut.slice(loadOut.indexOf(LOADED_MARK)))?.[1];
     const end = performance.now();
     return {
-      flows, bytes, skipped,
+      entries: sent, bytes, skipped,
       exportMs: exportedAt - started,
       importMs: loadedAt - exportedAt,
       verifyMs: verify ? end - loadedAt : 0,
-      proven: verify && held === sent,
+      proven: verify && !!listedDigest && heldDigest === listedDigest,
     };
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** md5 of the flows' digest lines, sorted bytewise and unique, as the target's `LC_ALL=C sort -u | md5sum` makes it. */
-export function digestOf(flows: readonly Flow[]): string {
-  const lines = [...new Set(flows.map(digestLine))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash('md5').update(lines.map((l) => `${l}\n`).join('')).digest('hex');
 }
 
 export interface SyncReport {
@@ -249,15 +255,21 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
   });
   let missing = 0;
   let verifyMs = moved.verifyMs;
-  if (verify && moved.flows.length && !moved.proven) {
+  if (verify && moved.entries && !moved.proven) {
     const t = performance.now();
-    const held = await backend.inventory(target, addresses).catch((e: Error) => {
-      throw unfinished('checking the import', target, e);
-    });
-    missing = moved.flows.filter((f) => held.get(f.key) !== f.mark).length;
+    // the source as it is now against the target: flows that have ended since count for nothing
+    const [now, held] = await Promise.all([
+      backend.export(source, addresses).catch((e: Error) => {
+        throw unfinished('checking the import', source, e);
+      }),
+      backend.inventory(target, addresses).catch((e: Error) => {
+        throw unfinished('checking the import', target, e);
+      }),
+    ]);
+    missing = now.flows.filter((f) => held.get(f.key) !== f.mark).length;
     verifyMs += performance.now() - t;
   }
-  return { entries: moved.flows.length, bytes: moved.bytes, exportMs: moved.exportMs, importMs: moved.importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: moved.skipped, proven: moved.proven };
+  return { entries: moved.entries, bytes: moved.bytes, exportMs: moved.exportMs, importMs: moved.importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: moved.skipped, proven: moved.proven };
 }
 
 /** A step that failed or lost its host mid-stream: what happened, and that nothing was lost. */
