@@ -32,9 +32,17 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function ferryTree(): Promise<{ ms: number; domains: number }> {
   const started = performance.now();
   const inventories = lab.hosts.map((h) => new HostInventory(new HostConnection(h.alias, { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 }, silentLogger), DEFAULT_LIBVIRT_URI, silentLogger));
+  // as in the extension: connecting starts the listing (and the event stream); the tree is complete when it is in
   await Promise.all(inventories.map(async (inv) => {
+    const listed = new Promise<void>((resolve) => {
+      const sub = inv.onDidChange(() => {
+        if (inv.domains === undefined) return;
+        sub.dispose();
+        resolve();
+      });
+    });
     await inv.connection.connect(false);
-    await inv.refresh();
+    await listed;
   }));
   const ms = performance.now() - started;
   const domains = inventories.reduce((n, inv) => n + (inv.domains?.length ?? 0), 0);
