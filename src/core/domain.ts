@@ -48,6 +48,36 @@ export function domainStateFrom(state: number, reason: number): DomainState {
   return named;
 }
 
+/**
+ * What a libvirt lifecycle event says by itself about its domain (the event's type and detail as `virsh event`
+ * prints them, e.g. "Stopped Destroyed"): the state it is in now, that it is gone, or that it was defined (added or
+ * its configuration changed; nothing about its state). Undefined when the event changes nothing shown.
+ */
+export function lifecycleEffect(detail: string): DomainState | 'removed' | 'defined' | undefined {
+  const [type, ...rest] = detail.split(' ');
+  const migration = /^(Migrated|Post-copy)/.test(rest.join(' '));
+  switch (type) {
+    case 'Started':
+      return migration ? 'migrating' : 'running'; // an incoming migration's domain starts paused until it is over
+    case 'Resumed':
+      return 'running';
+    case 'Suspended':
+      return migration ? 'migrating' : 'paused';
+    case 'Stopped':
+      return 'shutoff';
+    case 'Crashed':
+      return 'crashed';
+    case 'PMSuspended':
+      return 'pmsuspended';
+    case 'Undefined':
+      return 'removed';
+    case 'Defined':
+      return 'defined';
+    default:
+      return undefined; // Shutdown: the guest has shut down; Stopped follows
+  }
+}
+
 /** Which lifecycle actions make sense in each state; drives context menus (via contextValue) and pickers. */
 export type LifecycleAction = 'start' | 'shutdown' | 'reboot' | 'forceOff' | 'pause' | 'resume';
 

@@ -1,9 +1,11 @@
 /**
  * The domains of one host, kept current without polling: a full listing on every (re)connect, then
- * `virsh event --loop` on one long-lived channel; each event triggers a coalesced re-listing (two virsh calls
- * for all domains, whatever their number).
+ * `virsh event --loop` on one long-lived channel. A lifecycle event is applied by itself (the domain's new state, or
+ * its removal), so a host with a thousand domains is not listed again per event; a domain not known yet costs one
+ * light listing (names and UUIDs) per burst, and a full listing (states, vCPUs, memory) follows once events pause.
  */
-import type { Domain, LifecycleAction } from '../core/domain';
+import type { Domain, DomainState, LifecycleAction } from '../core/domain';
+import { lifecycleEffect } from '../core/domain';
 import type { DomainAddresses } from '../core/virsh';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
@@ -44,6 +46,12 @@ export function virshErrorText(stderr: string, code: number | null): string {
 }
 
 const REFRESH_DEBOUNCE_MS = 40;
+/** after events applied by themselves, the full listing that confirms them: once they pause this long… */
+const RECONCILE_QUIET_MS = 2000;
+/** …or this long after the first, if they never pause */
+const RECONCILE_LATEST_MS = 10_000;
+/** events kept for replay over a listing that was under way when they came */
+const REPLAY_LIMIT = 10_000;
 /** while libvirt is unusable on a reachable host, look again this often (it may be restarting) */
 const LIBVIRT_RETRY_MS = 5000;
 /**
@@ -68,6 +76,13 @@ export class HostInventory {
   private refreshing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
   private debounce: NodeJS.Timeout | undefined;
+  private reconcileQuiet: NodeJS.Timeout | undefined;
+  private reconcileLatest: NodeJS.Timeout | undefined;
+  private identifying: Promise<void> | undefined;
+  private identifyAgain = false;
+  /** lifecycle events applied, numbered: a listing answers as of its start, so later ones are applied to it again */
+  private eventCount = 0;
+  private readonly applied: { n: number; name: string; effect: DomainState | 'removed' | 'defined' }[] = [];
   private libvirtRetry: NodeJS.Timeout | undefined;
   /** UUID → IP addresses of the domains running here, and how often each was read since it was seen running */
   private readonly addresses = new Map<string, DomainAddresses>();
@@ -117,6 +132,7 @@ export class HostInventory {
   }
 
   private async list(): Promise<void> {
+    const since = this.eventCount;
     try {
       const timeoutMs = this.listTimeoutMs;
       const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri), { timeoutMs }), this.connection.exec(domstatsArgv(this.uri), { timeoutMs })]);
@@ -124,8 +140,7 @@ export class HostInventory {
       if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
       const domains = domainsFrom(parseDomainList(list.stdout), parseDomstats(stats.stdout));
       for (const d of domains) if (this.migrating.has(d.name) && d.state === 'running') d.state = 'migrating';
-      this.domains = domains;
-      this.trackAddresses(domains);
+      this.setDomains(this.replayed(domains, since));
       this.libvirtError = undefined;
     } catch (e) {
       // a listing that never answers (libvirtd hung) shows like libvirt being down: a message on the host, retried
@@ -145,23 +160,95 @@ export class HostInventory {
     }
   }
 
-  private trackAddresses(domains: Domain[]): void {
+  /** The domains now shown; addresses follow the running ones. */
+  private setDomains(domains: Domain[]): void {
+    this.domains = this.trackAddresses(domains);
+  }
+
+  /** A listing that started before events `since`…: those events applied to it again, in order. */
+  private replayed(domains: Domain[], since: number): Domain[] {
+    let out = domains;
+    for (const e of this.applied) if (e.n > since) out = withEffect(out, e.name, e.effect) ?? out;
+    return out;
+  }
+
+  /**
+   * A lifecycle event applied to the domains shown, without asking the host; false when it cannot be (a domain not
+   * known yet: one light listing, coalesced, finds its UUID).
+   */
+  private applyLifecycle(name: string, effect: DomainState | 'removed' | 'defined'): boolean {
+    if (!this.domains) return false;
+    this.applied.push({ n: ++this.eventCount, name, effect });
+    if (this.applied.length > REPLAY_LIMIT) this.applied.splice(0, this.applied.length - REPLAY_LIMIT);
+    const known = this.domains.some((d) => d.name === name);
+    if (!known && effect !== 'removed') {
+      this.identify();
+      return true;
+    }
+    const next = withEffect(this.domains, name, effect);
+    if (next) {
+      this.setDomains(next);
+      this.changeEmitter.fire();
+    }
+    this.scheduleReconcile();
+    return true;
+  }
+
+  /** Names and UUIDs only (one virsh call, no statistics), for domains events named that are not known yet. */
+  private identify(): void {
+    if (this.identifying) {
+      this.identifyAgain = true;
+      return;
+    }
+    this.identifying = (async () => {
+      do {
+        this.identifyAgain = false;
+        const since = this.eventCount;
+        const r = await this.connection.exec(listDomainsArgv(this.uri), { timeoutMs: this.listTimeoutMs }).catch(() => undefined);
+        if (!r || r.code !== 0 || !this.domains || this.disposed) return void this.scheduleRefresh();
+        const before = new Map(this.domains.map((d) => [d.uuid, d]));
+        // new ones are shut off until an event says otherwise (a domain is defined stopped); the full listing follows
+        const listed = parseDomainList(r.stdout).map(({ uuid, name }): Domain => before.get(uuid) ?? { uuid, name, state: 'shutoff', stateReason: 0, ips: [], heardIps: [] });
+        this.setDomains(this.replayed(listed, since));
+        this.changeEmitter.fire();
+        this.scheduleReconcile();
+      } while (this.identifyAgain);
+    })().finally(() => (this.identifying = undefined));
+  }
+
+  /** The full listing that confirms what events said (and reads what they do not: vCPUs, memory, reasons). */
+  private scheduleReconcile(): void {
+    const run = () => {
+      clearTimeout(this.reconcileQuiet);
+      clearTimeout(this.reconcileLatest);
+      this.reconcileQuiet = this.reconcileLatest = undefined;
+      void this.refresh().catch(() => undefined);
+    };
+    clearTimeout(this.reconcileQuiet);
+    this.reconcileQuiet = setTimeout(run, RECONCILE_QUIET_MS);
+    this.reconcileLatest ??= setTimeout(run, RECONCILE_LATEST_MS);
+  }
+
+  private trackAddresses(domains: Domain[]): Domain[] {
     const running = new Set(domains.filter((d) => d.state === 'running' || d.state === 'paused' || d.state === 'migrating').map((d) => d.uuid));
     for (const u of [...this.addressReads.keys()]) {
       if (running.has(u)) continue;
       this.addressReads.delete(u);
       this.addresses.delete(u);
     }
-    this.applyAddresses(domains);
     const unread = [...running].filter((u) => !this.addressReads.has(u));
     if (unread.length) void this.readAddresses(unread);
+    return this.withAddresses(domains);
   }
 
-  private applyAddresses(domains: Domain[]): void {
-    for (const d of domains) {
-      d.ips = this.addresses.get(d.uuid)?.leased ?? [];
-      d.heardIps = this.addresses.get(d.uuid)?.heard ?? [];
-    }
+  /** The domains with the addresses known now: a new object only for a domain whose addresses differ. */
+  private withAddresses(domains: Domain[]): Domain[] {
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    return domains.map((d) => {
+      const ips = this.addresses.get(d.uuid)?.leased ?? [];
+      const heardIps = this.addresses.get(d.uuid)?.heard ?? [];
+      return same(d.ips, ips) && same(d.heardIps, heardIps) ? d : { ...d, ips, heardIps };
+    });
   }
 
   private async readAddresses(uuids: string[]): Promise<void> {
@@ -180,7 +267,7 @@ export class HostInventory {
       changed = true;
     }
     if (changed && this.domains && !this.disposed) {
-      this.applyAddresses(this.domains);
+      this.domains = this.withAddresses(this.domains);
       this.changeEmitter.fire();
     }
     const again = uuids.filter((u) => this.addressReads.get(u) === 1 && !this.addresses.get(u)?.leased.length && !this.addresses.get(u)?.heard.length);
@@ -239,6 +326,10 @@ export class HostInventory {
       this.migrating.add(event.domain);
     } else if (event.type === 'lifecycle') {
       this.migrating.delete(event.domain);
+      const effect = lifecycleEffect(event.detail);
+      // a migration's events are few and its states subtle (paused for it on one side): those are listed, as before
+      if (effect && effect !== 'migrating' && !/Migrated|Post-copy/.test(event.detail) && this.applyLifecycle(event.domain, effect)) return;
+      if (!effect && this.domains?.some((d) => d.name === event.domain)) return; // nothing shown changes
     }
     this.scheduleRefresh();
   }
@@ -270,9 +361,25 @@ export class HostInventory {
 
   dispose(): void {
     clearTimeout(this.debounce);
+    clearTimeout(this.reconcileQuiet);
+    clearTimeout(this.reconcileLatest);
     clearTimeout(this.libvirtRetry);
     for (const t of this.addressRetries) clearTimeout(t);
     this.events?.close();
     this.disposables.dispose();
   }
+}
+
+/**
+ * The domains after one lifecycle event of the domain named `name` (names are unique on a host): a new list, the
+ * domain a new object (what did not change keeps its object, so views can tell); undefined when nothing changes.
+ */
+function withEffect(domains: Domain[], name: string, effect: DomainState | 'removed' | 'defined'): Domain[] | undefined {
+  const at = domains.findIndex((d) => d.name === name);
+  if (at < 0 || effect === 'defined') return undefined;
+  if (effect === 'removed') return [...domains.slice(0, at), ...domains.slice(at + 1)];
+  if (domains[at].state === effect) return undefined;
+  const next = domains.slice();
+  next[at] = { ...domains[at], state: effect, stateReason: 0 };
+  return next;
 }

@@ -62,6 +62,13 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly dirty = new Set<string>();
   private everything = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  /**
+   * A domain's node and tree item are made again only when its domain object (the inventory makes a new one for a
+   * change) or what the tree adds to it (a migration's progress, a stale QEMU) changed: a host of a thousand
+   * domains redrawn for one event builds one item, not a thousand.
+   */
+  private readonly domainNodes = new WeakMap<Domain, DomainNode>();
+  private readonly domainItems = new WeakMap<DomainNode, vscode.TreeItem>();
   /** interfaces per expanded domain, read again when its state changes or a limit is set: never polled */
   private readonly interfaces = new Map<string, { state: DomainState; read: Promise<InterfaceState[]> }>();
 
@@ -125,7 +132,11 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
-    if (node.kind === 'domain') return domainTreeItem(node);
+    if (node.kind === 'domain') {
+      let item = this.domainItems.get(node);
+      if (!item) this.domainItems.set(node, (item = domainTreeItem(node)));
+      return item;
+    }
     if (node.kind === 'interface') return interfaceTreeItem(node, this.interfaceSource.rateUnit());
     if (node.kind === 'message') return messageTreeItem(node);
     const inventory = this.registry.get(node.alias);
@@ -147,7 +158,11 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent, step: m.operationStep }
         : undefined;
       const staleQemu = domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(node.alias, domain.uuid) : undefined;
-      return { kind: 'domain', alias: node.alias, domain, migration, staleQemu };
+      const cached = this.domainNodes.get(domain);
+      if (cached && cached.alias === node.alias && cached.staleQemu === staleQemu && JSON.stringify(cached.migration) === JSON.stringify(migration)) return cached;
+      const fresh: DomainNode = { kind: 'domain', alias: node.alias, domain, migration, staleQemu };
+      this.domainNodes.set(domain, fresh);
+      return fresh;
     });
   }
 

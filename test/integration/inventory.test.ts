@@ -54,6 +54,26 @@ describe('host inventory against the lab', () => {
     await waitFor('tiny1 running in the inventory', () => stateOf('tiny1') === 'running', 20_000);
   });
 
+  it('applies an event by itself: a domain defined elsewhere shows at once with its UUID, its figures follow, and it goes when undefined', async () => {
+    // the listing that confirms the events above has run (a listing reads tiny1's state reason; an event leaves it 0)
+    await waitFor('the confirming listing', () => (find('tiny1')?.stateReason ?? 0) !== 0, 20_000);
+    const untouched = find(lab.hostileDomain.name);
+    const name = 'ferry event test';
+    const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>`;
+    await onHostAsync(hostA.alias, `printf '%s' "${xml}" > /tmp/ferry-event.xml && virsh -q define /tmp/ferry-event.xml >/dev/null && rm /tmp/ferry-event.xml`);
+    try {
+      await waitFor('the defined domain in the inventory', () => find(name), 10_000);
+      expect(find(name)).toMatchObject({ uuid: onHost(hostA.alias, `virsh -q domuuid '${name}'`).trim(), state: 'shutoff' });
+      // from the event and one light listing: no statistics yet, and no other domain read again
+      expect(find(name)!.vcpus).toBeUndefined();
+      expect(find(lab.hostileDomain.name)).toBe(untouched);
+      await waitFor('its figures, from the listing that confirms the event', () => find(name)?.vcpus === 1 && find(name)?.memoryKiB === 64 * 1024, 20_000);
+    } finally {
+      await onHostAsync(hostA.alias, `virsh -q undefine '${name}' >/dev/null 2>&1; true`);
+    }
+    await waitFor('the undefined domain gone from the inventory', () => !find(name), 10_000);
+  });
+
   it('starts, pauses, resumes, reboots, shuts down and forces off the hostile-named domain, running nothing it names', async () => {
     const uuid = find(lab.hostileDomain.name)!.uuid;
     const virshState = () => onHost(hostA.alias, `virsh -q domstate ${uuid}`).trim();

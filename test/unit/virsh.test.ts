@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
-import { domainStateFrom, treeOrder } from '../../src/core/domain';
+import { domainStateFrom, lifecycleEffect, treeOrder } from '../../src/core/domain';
 import { addressesArgv, domainsFrom, lifecycleArgv, parseAddresses, parseDomainList, parseDomstats, parseEventLine } from '../../src/core/virsh';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
@@ -57,6 +57,25 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
   it('gives a listed domain without stats "nostate" rather than dropping it', () => {
     const [d] = domainsFrom([{ uuid: '5edaad3e-7d51-4c78-91bc-ba8a3143c6b0', name: 'gone' }], new Map());
     expect(d).toMatchObject({ name: 'gone', state: 'nostate', ips: [] });
+  });
+
+  it('reads the state a lifecycle event leaves its domain in, from events captured in the lab', () => {
+    const effects = [...fixture('virsh-event-lifecycle.txt').split('\n'), ...fixture('virsh-event-migration.txt').split('\n')]
+      .map(parseEventLine)
+      .filter((e) => e?.type === 'lifecycle')
+      .map((e) => [e!.detail, lifecycleEffect(e!.detail)]);
+    expect(effects).toEqual([
+      ['Resumed Unpaused', 'running'],
+      ['Started Booted', 'running'],
+      ['Suspended Paused', 'paused'],
+      ['Resumed Unpaused', 'running'],
+      ['Shutdown Finished after host request', undefined],
+      ['Stopped Destroyed', 'shutoff'],
+      ['Suspended Migrated', 'migrating'],
+      ['Stopped Migrated', 'shutoff'],
+    ]);
+    expect(['Defined Added', 'Defined Updated', 'Undefined Removed', 'Started Migrated', 'Crashed Panicked', 'Resumed Post-copy'].map(lifecycleEffect))
+      .toEqual(['defined', 'defined', 'removed', 'migrating', 'crashed', 'running']);
   });
 
   it('parses virsh event lines, the hostile name intact, and skips continuation lines', () => {
