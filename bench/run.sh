@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | upgrade   (brings the lab up if it is not)
+#                  | fleet   (takes the lab down, runs ten guest-less hosts of 1000 domains each, takes them down)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | upgrade}
+name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | upgrade | fleet}
 bash scripts/setup.sh lab   # a fresh clone: Debian packages, QEMU 10, npm packages (esbuild)
 build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning \
-  --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js"; }
+  --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js" "${@:2}"; }
 case $name in
   inventory)
     per_host=${2:-200}
@@ -26,5 +27,13 @@ case $name in
     bash lab/lab.sh up >/dev/null
     build "$name"
     node "out/bench/$name.js" ;;
-  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos, upgrade)"; exit 2 ;;
+  fleet)
+    per_host=${2:-1000}
+    build fleet --alias:vscode=./bench/vscode-tree-stub.ts
+    fleet=(env LAB_HOSTS="A B C D E F G H I J" LAB_GUESTS=none LAB_CT=none)
+    trap 'bash lab/lab.sh down >/dev/null' EXIT   # every host that is up, the fleet's beyond the lab's three removed
+    "${fleet[@]}" bash lab/lab.sh up >/dev/null
+    "${fleet[@]}" bash lab/lab.sh populate "$per_host"
+    FLEET_DOMAINS_PER_HOST=$per_host node out/bench/fleet.js ;;
+  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos, upgrade, fleet)"; exit 2 ;;
 esac

@@ -13,7 +13,7 @@ HOSTILE_NAME='evil '"'"'one'"'"' "two" $(touch ferry-pwned) `touch ferry-pwned2`
 host_ok() { labssh "host$1" virsh -q -c qemu:///system uri >/dev/null 2>&1; }
 any_remnant() {
   [ -e /run/netns/$FABRIC ] || [ -e /run/netns/$CLIENT ] || ip link show $ROOT_VETH >/dev/null 2>&1 || mountpoint -q $LAB/ns && return 0
-  for h in $HOSTS; do [ -e /run/netns/$(netns $h) ] && return 0; done; return 1
+  for h in $(made_hosts); do [ -e /run/netns/$(netns $h) ] && return 0; done; return 1
 }
 
 check_addresses() {
@@ -66,19 +66,19 @@ NFT
 }
 
 write_lab_json() {
-  python3 - "$LAB" "$MGMT_NET" "$GUEST_NET" "$CLIENT" "$HOSTILE_NAME" "$LOGIN_SHELLS" $HOSTS <<'PY' > $LAB/lab.json
+  python3 - "$LAB" "$MGMT_NET" "$GUEST_NET" "$CLIENT" "$HOSTILE_NAME" "$LOGIN_SHELLS" "$GUESTS" $HOSTS <<'PY' > $LAB/lab.json
 import json, sys
-lab, mgmt, guest, client, hostile, login_shells, *hosts = sys.argv[1:]
-idx = {h: 'ABCDE'.index(h) + 1 for h in hosts}
+lab, mgmt, guest, client, hostile, login_shells, guests, *hosts = sys.argv[1:]
+idx = {h: 'ABCDEFGHIJ'.index(h) + 1 for h in hosts}
 print(json.dumps({
   # Ferry logs in as 'ferry' (uid 0) whose login shell differs per host; the tests' "other shell" is root (bash)
   'lab': lab, 'sshConfig': f'{lab}/keys/ferry_ssh_config', 'rootSshConfig': f'{lab}/keys/ssh_config',
   'knownHosts': f'{lab}/keys/known_hosts',
   'loginShells': {h: shell for h, shell in (x.split(':') for x in login_shells.split())},
   'identity': f'{lab}/keys/id_ed25519', 'clientNetns': client, 'guestNet': guest, 'mgmtNet': mgmt,
-  'hosts': [{'alias': f'host{h}', 'letter': h, 'address': f'{mgmt}.1{idx[h]}',
-             'uuid': f'6a3e1b52-7c1d-4e8f-9a0b-00000000000{idx[h]}'} for h in hosts],
-  'guests': {'tiny1': {'host': 'hostA', 'ip': f'{guest}.100'}},
+  'hosts': [{'alias': f'host{h}', 'letter': h, 'address': f'{mgmt}.{10 + idx[h]}',
+             'uuid': f'6a3e1b52-7c1d-4e8f-9a0b-{idx[h]:012d}'} for h in hosts],
+  'guests': {} if guests == 'none' else {'tiny1': {'host': 'hostA', 'ip': f'{guest}.100'}},
   'hostileDomain': {'name': hostile, 'host': 'hostA', 'ip': f'{guest}.101'},
 }, indent=2, ensure_ascii=False))
 PY
@@ -90,6 +90,9 @@ up() {
   ts "dependencies and guest image ready"
   if [ -s $LAB/lab.json ]; then
     local all=1; for h in $HOSTS; do host_ok $h || { all=0; break; }; done
+    [ "$(running_hosts | tr '\n' ' ')" = "$(echo $HOSTS | tr ' ' '\n' | sort | tr '\n' ' ')" ] || all=0   # another set of hosts is up
+    local with; grep -q '"tiny1"' $LAB/lab.json && with=tiny1 || with=none
+    [ "$with" = "$GUESTS" ] || all=0                                   # with or without the guest, as asked
     if [ $all = 1 ]; then ts "already up"; status; return; fi
   fi
   if any_remnant; then echo "[lab] found a half-up lab; tearing it down first"; down; fi
@@ -211,11 +214,12 @@ SSHD
   ts "hosts up: $(echo $HOSTS)"
   mkdir -p $LAB/cache-seed; cp $(hdir ${HOSTS%% *})/var-cache-libvirt/qemu/capabilities/*.xml $LAB/cache-seed/ 2>/dev/null || true
 
+  write_lab_json
+  if [ "$GUESTS" = none ]; then status; return; fi
   # the demo guest, running on the first host, and the hostile-named domain beside it, shut off
   local first=${HOSTS%% *}
   "$LAB_SRC/domain-xml.sh" tiny1 100 | labssh host$first 'cat > /tmp/tiny1.xml && virsh -q define /tmp/tiny1.xml >/dev/null && virsh -q start tiny1 >/dev/null'
   "$LAB_SRC/domain-xml.sh" "$HOSTILE_NAME" 101 256 | labssh host$first 'cat > /tmp/hostile.xml && virsh -q define /tmp/hostile.xml >/dev/null'
-  write_lab_json
   ts "guest tiny1 started"
   wait_guest $GUEST_NET.100 60
   ts "guest tiny1 answers on $GUEST_NET.100"
@@ -229,9 +233,13 @@ wait_guest() {  # wait_guest IP TIMEOUT_S: until the guest's HTTP status page an
   done
 }
 
+# the hosts up now (by their network namespaces), whatever LAB_HOSTS says (a fleet of ten, then the default three)
+running_hosts() { ip netns list | sed -n "s/^$PFX-host\([$LETTERS]\)\b.*/\1/p" | sort -u; }
+made_hosts() { { echo $HOSTS | tr ' ' '\n'; running_hosts; } | grep -x "[$LETTERS]" | sort -u; }
+
 down() {
   mkdir -p $LAB/cache-seed; cp $(hdir ${HOSTS%% *})/var-cache-libvirt/qemu/capabilities/*.xml $LAB/cache-seed/ 2>/dev/null || true
-  for h in $HOSTS; do
+  for h in $(made_hosts); do
     local n=host$h H; H=$(hdir $h)
     if [ -e $LAB/ns/$n.mnt ] && mountpoint -q $LAB/ns/$n.mnt 2>/dev/null && [ -e /run/netns/$(netns $h) ]; then
       for u in $(hx $h virsh -q -c qemu:///system list --uuid 2>/dev/null); do hx $h virsh -q -c qemu:///system destroy $u >/dev/null 2>&1 || true; done
@@ -249,6 +257,7 @@ down() {
     for c in $CGROUP_CTRLS; do
       [ -d /sys/fs/cgroup/$c/lab-$PFX-$n ] && find /sys/fs/cgroup/$c/lab-$PFX-$n -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
+    case " $HOSTS " in *" $h "*) ;; *) rm -rf "$H" ;; esac   # a host beyond this lab's own (a fleet's): its state goes too
   done
   ip link del $ROOT_VETH 2>/dev/null || true
   mountpoint -q $LAB/ns && umount $LAB/ns
@@ -268,22 +277,21 @@ status() {
   [ -s $LAB/lab.json ] && echo "ssh config: $LAB/keys/ssh_config   lab description: $LAB/lab.json"
 }
 
-populate() {  # populate N: N shut-off domains per host (bench-0001 ...), defined through one virsh each
-  local count=$1
+populate() {  # populate N: N shut-off domains per host (bench-0001 ...), defined through one virsh per host, hosts at once
+  local count=$1 template; template=$("$LAB_SRC/domain-xml.sh" @NAME@ 96 128)
   for h in $HOSTS; do
     local dir=/tmp/ferry-populate-$h; rm -rf $dir; mkdir -p $dir
-    for i in $(seq 1 $count); do
-      "$LAB_SRC/domain-xml.sh" "$(printf 'bench-%04d' $i)" $(( 96 + i % 31 )) 128 > $dir/$i.xml
-    done
-    hx $h bash -c "for f in $dir/*.xml; do echo \"define \$f\"; done | virsh -q -c qemu:///system >/dev/null"
-    rm -rf $dir
+    for i in $(seq 1 $count); do printf -v name 'bench-%04d' $i; echo "${template//@NAME@/$name}" > $dir/$i.xml; done
+    hx $h bash -c "for f in $dir/*.xml; do echo \"define \$f\"; done | virsh -q -c qemu:///system >/dev/null; rm -rf $dir" &
   done
+  wait
   ts "defined $count domains on each of: $(echo $HOSTS)"
 }
 unpopulate() {
   for h in $HOSTS; do
-    hx $h bash -c 'virsh -q -c qemu:///system list --all --name | grep "^bench-" | sed "s/^/undefine /" | virsh -q -c qemu:///system >/dev/null'
+    hx $h bash -c 'virsh -q -c qemu:///system list --all --name | grep "^bench-" | sed "s/^/undefine /" | virsh -q -c qemu:///system >/dev/null' &
   done
+  wait
   ts "removed the bench-* domains"
 }
 

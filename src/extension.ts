@@ -17,7 +17,6 @@ import { showInterfaceTraffic } from './commands/qos/showInterfaceTraffic';
 import { MigrationRunner } from './services/migration';
 import { QosService } from './services/qos';
 import { QemuBinaries } from './services/qemuBinaries';
-import { describeStale } from './core/qemuBinary';
 import { ExtensionMigrationStore } from './vscode/migrationStore';
 import { HostRegistry } from './services/hostRegistry';
 import { HostsTreeProvider } from './views/hostsTree';
@@ -84,14 +83,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
       return qos.interfaces(host.connection, domain.uuid, domain.state === 'running');
     },
     rateUnit: config.qosRateUnit,
-  }, {
-    describe: (alias, uuid) => {
-      const state = qemu.state(alias, uuid);
-      return state && describeStale(state);
-    },
-    staleCount: (alias) => qemu.staleOn(alias).length,
-    onDidChange: qemu.onDidChange,
-  });
+  }, qemu);
   const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const commandFailures = new vscode.EventEmitter<CommandFailure>();
   const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog, (f) => commandFailures.fire(f));

@@ -8,10 +8,11 @@
 # client namespace (heartbeat.py); the pause is the longest silence of the echoes minus one interval.
 # Prints one JSON line: {"method", "dirty", "pause_ms", "longest_gap_ms", "qemu_downtime_ms", "total_ms"}.
 # Everything it starts (two QEMUs, two taps, the heartbeat) is ended and removed before it exits.
-import argparse, json, os, shutil, signal, socket, subprocess, sys, time
+import argparse, json, os, queue, shutil, signal, socket, subprocess, sys, threading, time
+
+from labhost import Host
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CGROUP_CTRLS = "cpu cpuacct cpuset memory devices freezer blkio pids systemd unified".split()
 MEM_MIB, FILL_MIB, OCTET = 512, 400, 127   # .127: above every other lab guest's address (.96-.126)
 
 
@@ -68,32 +69,6 @@ def connect_qmp(path, timeout_s=60):
     return wait_for(f"QMP at {path}", attempt, timeout_s)
 
 
-class Host:
-    """A lab host's namespaces: processes started here join its cgroups, so `lab.sh down` ends any we leave."""
-
-    def __init__(self, lab, letter):
-        self.lab, desc = lab, json.load(open(f"{lab}/lab.json"))
-        self.name = f"host{letter}"
-        self.netns = desc["clientNetns"].replace("client", self.name)
-        self.client_netns = desc["clientNetns"]
-        self.prefix = self.netns[: -len(self.name) - 1]
-        self.guest_net = desc["guestNet"]
-
-    def join_cgroups(self):
-        for c in CGROUP_CTRLS:
-            with open(f"/sys/fs/cgroup/{c}/lab-{self.prefix}-{self.name}/cgroup.procs", "w") as f:
-                f.write(str(os.getpid()))
-
-    def popen(self, argv, **kw):
-        ns = f"{self.lab}/ns/{self.name}"
-        enter = ["nsenter", f"--net=/run/netns/{self.netns}", f"--mount={ns}.mnt", f"--uts={ns}.uts",
-                 f"--cgroup={ns}.cgroup", "--"]
-        return subprocess.Popen(enter + argv, preexec_fn=self.join_cgroups, **kw)
-
-    def ip(self, *args):
-        subprocess.run(["ip", "-n", self.netns, *args], check=True)
-
-
 def guest_http(host, path):
     r = subprocess.run(["ip", "netns", "exec", host.client_netns, "timeout", "3", "busybox", "wget", "-qO-",
                         f"http://{host.guest_net}.{OCTET}{path}"], capture_output=True, text=True)
@@ -145,8 +120,23 @@ def main():
             guest_http(host, f"/cgi-bin/dirty?mb={FILL_MIB}&rate={args.dirty_rate}")
         beat = subprocess.Popen(["ip", "netns", "exec", host.client_netns, sys.executable, f"{HERE}/heartbeat.py",
                                  f"{host.guest_net}.{OCTET}", "7000", "5"], stdout=subprocess.PIPE, text=True)
-        lines = iter(beat.stdout.readline, "")
-        wait_for("heartbeat echoes", lambda: next(lines).startswith("echoed "), 30)
+        beats = queue.Queue()
+        threading.Thread(target=lambda: [beats.put(line) for line in beat.stdout] + [beats.put(None)], daemon=True).start()
+
+        def echoed(timeout_s, what):
+            """the heartbeat's next "echoed" line (it prints one per 100 echoes), or a clear error"""
+            end = time.monotonic() + timeout_s
+            while True:
+                try:
+                    line = beats.get(timeout=max(0.0, end - time.monotonic()))
+                except queue.Empty:
+                    line = None
+                if line is None:
+                    raise TimeoutError(f"live-update: no {what} within {timeout_s} s (a strict conntrack ruleset drops the "
+                                       "heartbeat's UDP: lab.sh ct loose)")
+                if line.startswith("echoed "):
+                    return
+        echoed(30, "heartbeat echoes")
         main_sock, cpr_sock = f"{work}/main.sock", f"{work}/cpr.sock"
         start = time.monotonic()
         if cpr:
@@ -176,11 +166,14 @@ def main():
         wait_for("the new QEMU running", lambda: new_qmp.run("query-status")["status"] == "running", 120)
         done = wait_for("the migration completed", lambda: migration_done(old_qmp), 300)
         total_ms = round((time.monotonic() - start) * 1000)
-        wait_for("heartbeat echoes from the new QEMU", lambda: next(lines).startswith("echoed "), 30)
-        wait_for("more heartbeat echoes", lambda: next(lines).startswith("echoed "), 30)
+        echoed(30, "heartbeat echoes from the new QEMU")
+        echoed(30, "more heartbeat echoes")
         beat.send_signal(signal.SIGTERM)
-        result = json.loads([line for line in lines if line.startswith("{")][-1])
         beat.wait()
+        rest = []
+        while (line := beats.get(timeout=10)) is not None:
+            rest.append(line)
+        result = json.loads([line for line in rest if line.startswith("{")][-1])
         beat = None
         print(json.dumps({"method": args.method, "dirty": args.dirty_rate, "pause_ms": result["pause_ms"],
                           "longest_gap_ms": result["longest_gap_ms"], "qemu_downtime_ms": done.get("downtime"),

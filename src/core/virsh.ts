@@ -54,11 +54,14 @@ export function parseDomainList(text: string): { uuid: string; name: string }[] 
   const lines = body.split('\n');
   if (lines.at(-1) === '') lines.pop();
   const out: { uuid: string; name: string }[] = [];
+  const seen = new Set<string>();
   for (const line of lines) {
     const m = /^([0-9a-f-]{36}) (.*)$/is.exec(line); // s: a name may hold U+2028/U+2029 or CR
     const uuid = m?.[1].toLowerCase();
-    if (m && UUID.test(m[1]) && (!listed || (listed.has(uuid!) && !out.some((d) => d.uuid === uuid)))) out.push({ uuid: uuid!, name: m[2] });
-    else if (out.length && listed) out[out.length - 1].name += `\n${line}`;
+    if (m && UUID.test(m[1]) && (!listed || (listed.has(uuid!) && !seen.has(uuid!)))) {
+      out.push({ uuid: uuid!, name: m[2] });
+      seen.add(uuid!);
+    } else if (out.length && listed) out[out.length - 1].name += `\n${line}`;
   }
   return out;
 }

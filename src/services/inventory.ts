@@ -21,10 +21,11 @@ import {
   parseDomainList,
   parseDomstats,
   parseEventLine,
+  virsh,
 } from '../core/virsh';
 import type { HostConnection } from '../transport/hostConnection';
 import type { Logger } from '../transport/logger';
-import type { RemoteStream } from '../transport/sshConnection';
+import type { RemoteSession, RemoteStream } from '../transport/sshConnection';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 
@@ -48,8 +49,12 @@ export function virshErrorText(stderr: string, code: number | null): string {
 const REFRESH_DEBOUNCE_MS = 40;
 /** after events applied by themselves, the full listing that confirms them: once they pause this long… */
 const RECONCILE_QUIET_MS = 2000;
-/** …or this long after the first, if they never pause */
-const RECONCILE_LATEST_MS = 10_000;
+/**
+ * …or this long after the first, if they never pause (give or take a few seconds, so hosts connected together do not
+ * all list at once: a thousand domains' statistics are the heaviest thing Ferry asks of a host)
+ */
+const RECONCILE_LATEST_MS = 30_000;
+const RECONCILE_SPREAD_MS = 5_000;
 /** events kept for replay over a listing that was under way when they came */
 const REPLAY_LIMIT = 10_000;
 /** while libvirt is unusable on a reachable host, look again this often (it may be restarting) */
@@ -80,9 +85,12 @@ export class HostInventory {
   private reconcileLatest: NodeJS.Timeout | undefined;
   private identifying: Promise<void> | undefined;
   private identifyAgain = false;
+  private shell: ListingShell | undefined;
+  /** names events brought that the domains shown lack: the next light listing finds their UUIDs */
+  private readonly unidentified = new Set<string>();
   /** lifecycle events applied, numbered: a listing answers as of its start, so later ones are applied to it again */
   private eventCount = 0;
-  private readonly applied: { n: number; name: string; effect: DomainState | 'removed' | 'defined' }[] = [];
+  private readonly applied: { n: number; name: string; effect: Effect }[] = [];
   private libvirtRetry: NodeJS.Timeout | undefined;
   /** UUID → IP addresses of the domains running here, and how often each was read since it was seen running */
   private readonly addresses = new Map<string, DomainAddresses>();
@@ -98,7 +106,13 @@ export class HostInventory {
   ) {
     this.disposables.add(
       connection.onDidConnect(() => {
-        void this.refresh().catch(() => undefined);
+        this.shell?.close();
+        this.shell = undefined;
+        void this.refresh()
+          // then the light listing's virsh, ready for the first domain an event names (after the tree is drawn)
+          .then(() => ListingShell.open(connection, uri))
+          .then((shell) => (this.disposed || connection.state.kind !== 'connected' ? shell.close() : (this.shell ??= shell)))
+          .catch(() => undefined);
         void this.watchEvents();
       }),
     );
@@ -165,6 +179,11 @@ export class HostInventory {
     this.domains = this.trackAddresses(domains);
   }
 
+  private remember(name: string, effect: Effect): void {
+    this.applied.push({ n: ++this.eventCount, name, effect });
+    if (this.applied.length > REPLAY_LIMIT) this.applied.splice(0, this.applied.length - REPLAY_LIMIT);
+  }
+
   /** A listing that started before events `since`…: those events applied to it again, in order. */
   private replayed(domains: Domain[], since: number): Domain[] {
     let out = domains;
@@ -178,13 +197,14 @@ export class HostInventory {
    */
   private applyLifecycle(name: string, effect: DomainState | 'removed' | 'defined'): boolean {
     if (!this.domains) return false;
-    this.applied.push({ n: ++this.eventCount, name, effect });
-    if (this.applied.length > REPLAY_LIMIT) this.applied.splice(0, this.applied.length - REPLAY_LIMIT);
+    this.remember(name, effect);
     const known = this.domains.some((d) => d.name === name);
     if (!known && effect !== 'removed') {
+      this.unidentified.add(name);
       this.identify();
       return true;
     }
+    if (effect === 'removed') this.unidentified.delete(name);
     const next = withEffect(this.domains, name, effect);
     if (next) {
       this.setDomains(next);
@@ -194,7 +214,11 @@ export class HostInventory {
     return true;
   }
 
-  /** Names and UUIDs only (one virsh call, no statistics), for domains events named that are not known yet. */
+  /**
+   * Names and UUIDs only, for domains events named that are not known yet: asked of one interactive virsh kept open
+   * on the host (a burst of definitions costs the host a libvirt call each, no process or connection), coalesced.
+   * A name it cannot find (one holding a line break) leaves it to the full listing.
+   */
   private identify(): void {
     if (this.identifying) {
       this.identifyAgain = true;
@@ -204,14 +228,36 @@ export class HostInventory {
       do {
         this.identifyAgain = false;
         const since = this.eventCount;
-        const r = await this.connection.exec(listDomainsArgv(this.uri), { timeoutMs: this.listTimeoutMs }).catch(() => undefined);
-        if (!r || r.code !== 0 || !this.domains || this.disposed) return void this.scheduleRefresh();
-        const before = new Map(this.domains.map((d) => [d.uuid, d]));
-        // new ones are shut off until an event says otherwise (a domain is defined stopped); the full listing follows
-        const listed = parseDomainList(r.stdout).map(({ uuid, name }): Domain => before.get(uuid) ?? { uuid, name, state: 'shutoff', stateReason: 0, ips: [], heardIps: [] });
-        this.setDomains(this.replayed(listed, since));
+        const wanted = new Set(this.unidentified);
+        this.unidentified.clear();
+        const names = [...wanted];
+        let uuids: (string | undefined)[];
+        try {
+          this.shell ??= await ListingShell.open(this.connection, this.uri);
+          uuids = await this.shell.uuids(names);
+        } catch (e) {
+          this.log.debug(`${this.alias}: the listing shell failed (${(e as Error).message}); listing in full`);
+          this.shell?.close();
+          this.shell = undefined;
+          return void this.scheduleRefresh();
+        }
+        if (!this.domains || this.disposed) return;
+        const known = new Set(this.domains.map((d) => d.uuid));
+        const found = names.map((name, i) => ({ name, uuid: uuids[i] })).filter((d): d is { name: string; uuid: string } => !!d.uuid && !known.has(d.uuid));
+        // a domain is defined shut off; an event since says otherwise and is replayed; the full listing follows
+        const added = found.map(({ uuid, name }): Domain => ({ uuid, name, state: 'shutoff', stateReason: 0, ips: [], heardIps: [] }));
+        const next = this.replayed([...this.domains, ...added], since);
+        // remembered like events: a full listing under way since before them is not to drop them
+        for (const { uuid } of added) {
+          const domain = next.find((d) => d.uuid === uuid);
+          if (domain) this.remember(domain.name, { added: domain });
+        }
+        this.setDomains(next);
         this.changeEmitter.fire();
-        this.scheduleReconcile();
+        // a name neither found nor undefined since is one the light listing cannot see: the full listing will
+        const gone = new Set(this.applied.filter((e) => e.n > since && e.effect === 'removed').map((e) => e.name));
+        if (names.some((n, i) => !uuids[i] && !gone.has(n))) this.scheduleRefresh();
+        else this.scheduleReconcile();
       } while (this.identifyAgain);
     })().finally(() => (this.identifying = undefined));
   }
@@ -226,7 +272,7 @@ export class HostInventory {
     };
     clearTimeout(this.reconcileQuiet);
     this.reconcileQuiet = setTimeout(run, RECONCILE_QUIET_MS);
-    this.reconcileLatest ??= setTimeout(run, RECONCILE_LATEST_MS);
+    this.reconcileLatest ??= setTimeout(run, RECONCILE_LATEST_MS + Math.random() * RECONCILE_SPREAD_MS);
   }
 
   private trackAddresses(domains: Domain[]): Domain[] {
@@ -360,6 +406,7 @@ export class HostInventory {
   }
 
   dispose(): void {
+    this.shell?.close();
     clearTimeout(this.debounce);
     clearTimeout(this.reconcileQuiet);
     clearTimeout(this.reconcileLatest);
@@ -370,16 +417,103 @@ export class HostInventory {
   }
 }
 
+/** what an event did to the domains shown; `added`: a domain the light listing identified */
+type Effect = DomainState | 'removed' | 'defined' | { added: Domain };
+
 /**
  * The domains after one lifecycle event of the domain named `name` (names are unique on a host): a new list, the
  * domain a new object (what did not change keeps its object, so views can tell); undefined when nothing changes.
  */
-function withEffect(domains: Domain[], name: string, effect: DomainState | 'removed' | 'defined'): Domain[] | undefined {
+function withEffect(domains: Domain[], name: string, effect: Effect): Domain[] | undefined {
   const at = domains.findIndex((d) => d.name === name);
+  if (typeof effect === 'object') return at < 0 ? [...domains, effect.added] : undefined;
   if (at < 0 || effect === 'defined') return undefined;
   if (effect === 'removed') return [...domains.slice(0, at), ...domains.slice(at + 1)];
   if (domains[at].state === effect) return undefined;
   const next = domains.slice();
   next[at] = { ...domains[at], state: effect, stateReason: 0 };
   return next;
+}
+
+const ANSWERED = 'ferry-answered';
+const NEXT = 'ferry-next';
+const UUID_LINE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/m;
+const LISTED_LINE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) (.+)$/;
+/** a name virsh's shell takes whole between single quotes (it has no way to escape one inside them) */
+const QUOTABLE = /^[^'\\\n\r]{1,1000}$/;
+
+/** An interactive virsh on a host, asked one question at a time (the markers quoted in what is sent: whole only in answers). */
+class ListingShell {
+  private answer: string[] = [];
+  private tail = '';
+  private waiter: { resolve(text: string): void; reject(e: Error): void } | undefined;
+  private closed = false;
+
+  private constructor(private session: RemoteSession | undefined) {}
+
+  static async open(connection: HostConnection, uri: string): Promise<ListingShell> {
+    const shell = new ListingShell(undefined);
+    shell.session = await connection.session(virsh(uri), (text) => shell.onData(text));
+    void shell.session.done.then(() => shell.fail(new SshError('closed', `${connection.alias}: the listing shell ended`)));
+    return shell;
+  }
+
+  private onData(text: string) {
+    // only the new text (and the few characters before it) is searched for the end: an answer can be long
+    const at = (this.tail + text).indexOf(ANSWERED);
+    if (at < 0) {
+      this.answer.push(text);
+      this.tail = (this.tail + text).slice(-ANSWERED.length);
+      return;
+    }
+    const cut = at - this.tail.length;
+    const whole = this.answer.join('') + (cut >= 0 ? text.slice(0, cut) : '');
+    const answer = cut >= 0 ? whole : whole.slice(0, whole.length + cut);
+    this.answer = [];
+    this.tail = '';
+    this.waiter?.resolve(answer);
+    this.waiter = undefined;
+  }
+
+  private fail(e: Error) {
+    this.closed = true;
+    this.waiter?.reject(e);
+    this.waiter = undefined;
+  }
+
+  private ask(commands: string): Promise<string> {
+    if (this.closed || !this.session || this.waiter) return Promise.reject(new SshError('closed', 'the listing shell is closed or busy'));
+    const answer = new Promise<string>((resolve, reject) => (this.waiter = { resolve, reject }));
+    this.session.write(`${commands}echo ferry-"answered"\n`);
+    return answer;
+  }
+
+  /**
+   * The UUIDs of these domains (undefined for one that is gone): one short answer each, not the host's whole list.
+   * A name the shell cannot be given whole makes it list every domain instead.
+   */
+  async uuids(names: readonly string[]): Promise<(string | undefined)[]> {
+    if (!names.every((n) => QUOTABLE.test(n))) {
+      const listed = new Map((await this.list()).map((d) => [d.name, d.uuid]));
+      return names.map((n) => listed.get(n));
+    }
+    const answer = await this.ask(names.map((n) => `domuuid '${n}'\necho ferry-"next"\n`).join(''));
+    const parts = answer.split(NEXT);
+    return names.map((_, i) => UUID_LINE.exec(parts[i] ?? '')?.[1]);
+  }
+
+  /** UUID and name of every domain; a name holding a line break comes back cut at it (and so matches no event) */
+  async list(): Promise<{ uuid: string; name: string }[]> {
+    const out: { uuid: string; name: string }[] = [];
+    for (const line of (await this.ask('list --all --uuid --name\n')).split('\n')) {
+      const m = LISTED_LINE.exec(line);
+      if (m) out.push({ uuid: m[1], name: m[2] });
+    }
+    return out;
+  }
+
+  close(): void {
+    this.session?.close();
+    this.fail(new SshError('closed', 'the listing shell was closed'));
+  }
 }

@@ -7,7 +7,7 @@ import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import type { Event } from '../core/emitter';
 import type { QemuBinaryState } from '../core/qemuBinary';
-import { isStale, parseQemuProbe, qemuProbeArgv } from '../core/qemuBinary';
+import { describeStale, isStale, parseQemuProbe, qemuProbeArgv } from '../core/qemuBinary';
 import type { Logger } from '../transport/logger';
 import type { HostRegistry } from './hostRegistry';
 
@@ -62,6 +62,12 @@ export class QemuBinaries {
     const host = this.registry.get(alias);
     if (!host) return;
     const running = this.runningOn(alias) ?? '';
+    if (running === '') {
+      // nothing runs there, so nothing runs a replaced QEMU: no need to walk the host's processes
+      this.readings.set(alias, { running, states: new Map() });
+      this.changeEmitter.fire(alias);
+      return;
+    }
     const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
     this.readings.set(alias, { running, states: parseQemuProbe(r.stdout) });
@@ -75,6 +81,16 @@ export class QemuBinaries {
   /** the running domains of a host whose QEMU is stale */
   staleOn(alias: string): string[] {
     return [...(this.readings.get(alias)?.states ?? [])].filter(([, s]) => isStale(s)).map(([uuid]) => uuid);
+  }
+
+  /** what the tree says of a domain's QEMU ("runs a replaced QEMU 10.0.2 binary"), when it is stale */
+  describe(alias: string, uuid: string): string | undefined {
+    const state = this.state(alias, uuid);
+    return state && describeStale(state);
+  }
+
+  staleCount(alias: string): number {
+    return this.staleOn(alias).length;
   }
 
   dispose(): void {

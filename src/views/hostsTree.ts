@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
+import type { MigrationRecord } from '../core/migration/record';
 import type { HostInventory } from '../services/inventory';
 import { DisposableStore } from '../core/disposables';
 import { treeOrder } from '../core/domain';
@@ -152,8 +153,11 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const message = messageFor(inventory);
     if (message) return [message];
     if (inventory.connection.state.kind !== 'connected') return [];
+    // a domain's migration: Ferry's own first, else one it follows (as MigrationRunner.findByDomain), looked up once
+    const migrations = new Map<string, MigrationRecord>();
+    for (const r of this.migrations.running) if (!migrations.has(r.domainUuid) || !r.discovered) migrations.set(r.domainUuid, r);
     return [...(inventory.domains ?? [])].sort(treeOrder).map((domain): DomainNode => {
-      const m = this.migrations.findByDomain(domain.uuid);
+      const m = migrations.get(domain.uuid);
       const migration = m && (m.source === node.alias || m.target === node.alias)
         ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent, step: m.operationStep }
         : undefined;
