@@ -2,7 +2,7 @@
  * The domains of one host, kept current without polling: a full listing on every (re)connect, then
  * `virsh event --loop` on one long-lived channel. A lifecycle event is applied by itself (the domain's new state, or
  * its removal), so a host with a thousand domains is not listed again per event; a domain not known yet costs one
- * light listing (names and UUIDs) per burst, and a full listing (states, vCPUs, memory) follows once events pause.
+ * `domuuid` per burst, and a full listing (states, vCPUs, memory) follows once events pause.
  */
 import type { Domain, DomainState, LifecycleAction } from '../core/domain';
 import { lifecycleEffect } from '../core/domain';
@@ -192,8 +192,8 @@ export class HostInventory {
   }
 
   /**
-   * A lifecycle event applied to the domains shown, without asking the host; false when it cannot be (a domain not
-   * known yet: one light listing, coalesced, finds its UUID).
+   * A lifecycle event applied to the domains shown, without asking the host (a domain not known yet is identified
+   * by the light listing, coalesced); false before the first listing, when there is nothing to apply it to.
    */
   private applyLifecycle(name: string, effect: DomainState | 'removed' | 'defined'): boolean {
     if (!this.domains) return false;
@@ -215,9 +215,9 @@ export class HostInventory {
   }
 
   /**
-   * Names and UUIDs only, for domains events named that are not known yet: asked of one interactive virsh kept open
-   * on the host (a burst of definitions costs the host a libvirt call each, no process or connection), coalesced.
-   * A name it cannot find (one holding a line break) leaves it to the full listing.
+   * The UUIDs of domains events named that are not known yet, asked of one interactive virsh kept open on the host
+   * (a burst of definitions costs the host a libvirt call each, no process or connection), coalesced. A name it
+   * cannot find, and that was not undefined since, leaves it to the full listing.
    */
   private identify(): void {
     if (this.identifying) {
