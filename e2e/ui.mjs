@@ -108,11 +108,22 @@ async function acceptRow(filter, rowText = filter) {
 }
 /** The open prompt, identified by its title or prompt text: answer it with `text` (empty = keep its value). */
 async function answer(promptText, text) {
-  const widget = page.locator('.quick-input-widget', { hasText: promptText });
+  const widget = page.locator('.quick-input-widget:visible', { hasText: promptText });
   await widget.waitFor();
   const input = widget.locator('.quick-input-box input');
   if (text !== undefined) await input.fill(text);
-  await input.press('Enter');
+  // an Enter that lands as the prompt replaces the one before can be lost (seen once in CI: the prompt stayed, its
+  // input empty); a person presses it again
+  for (let attempt = 1; ; attempt++) {
+    await input.press('Enter');
+    try {
+      await widget.waitFor({ state: 'detached', timeout: 5000 });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      console.log(`[e2e] the prompt "${promptText}" is still open after Enter; pressing Enter again`);
+    }
+  }
 }
 /**
  * Ferry: Migrate Domain… from the palette: tiny1, to `target`, with `profile` (Custom goes on to its options). The
