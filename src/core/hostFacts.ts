@@ -50,6 +50,11 @@ export interface Versions {
   hypervisor?: string;
 }
 
+/** The QEMU version in a host's versions ("QEMU 10.0.2" → "10.0.2"), if its hypervisor is QEMU. */
+export function qemuVersionOf(v: Versions): string | undefined {
+  return /QEMU (\S+)/.exec(v.hypervisor ?? '')?.[1];
+}
+
 /** `virsh version`: "Using library: libvirt 9.0.0", "Running hypervisor: QEMU 10.0.2" */
 export function parseVirshVersion(out: string): Versions {
   return {
@@ -78,7 +83,7 @@ export function cpuCompareVerdict(out: string): 'compatible' | 'incompatible' | 
  * (host-model, host-passthrough) and with models naming the ht feature; a custom model without it migrates.
  */
 export function htTrap(target: Versions, cpu: { cpuMode: string; cpuFeatures: string[] }): string | undefined {
-  const qemu = /QEMU (\S+)/.exec(target.hypervisor ?? '')?.[1];
+  const qemu = qemuVersionOf(target);
   if (!target.libvirt || !qemu || compareVersions(target.libvirt, '11.10.0') >= 0 || compareVersions(qemu, '10.0.0') < 0) return undefined;
   if (cpu.cpuMode === 'custom' && !cpu.cpuFeatures.includes('ht')) return undefined;
   return `the target runs libvirt ${target.libvirt} with QEMU ${qemu}: libvirt before 11.10.0 refuses an incoming migration into QEMU 10.0 or later with "extra features: ht" for this domain's CPU (${cpu.cpuMode}${cpu.cpuFeatures.includes('ht') ? ', feature ht' : ''}); upgrade libvirt on the target to 11.10 or later`;

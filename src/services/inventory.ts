@@ -21,13 +21,13 @@ import {
   parseDomainList,
   parseDomstats,
   parseEventLine,
-  virsh,
 } from '../core/virsh';
 import type { HostConnection } from '../transport/hostConnection';
 import type { Logger } from '../transport/logger';
-import type { RemoteSession, RemoteStream } from '../transport/sshConnection';
+import type { RemoteStream } from '../transport/sshConnection';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
+import { VirshShell } from './virshShell';
 
 /** A libvirt-level failure on a reachable host (libvirtd not running, permission denied, …). */
 export class LibvirtError extends Error {
@@ -85,7 +85,7 @@ export class HostInventory {
   private reconcileLatest: NodeJS.Timeout | undefined;
   private identifying: Promise<void> | undefined;
   private identifyAgain = false;
-  private shell: ListingShell | undefined;
+  private shell: VirshShell | undefined;
   /** names events brought that the domains shown lack: the next light listing finds their UUIDs */
   private readonly unidentified = new Set<string>();
   /** lifecycle events applied, numbered: a listing answers as of its start, so later ones are applied to it again */
@@ -110,7 +110,7 @@ export class HostInventory {
         this.shell = undefined;
         void this.refresh()
           // then the light listing's virsh, ready for the first domain an event names (after the tree is drawn)
-          .then(() => ListingShell.open(connection, uri))
+          .then(() => VirshShell.open(connection, uri, 'listing shell'))
           .then((shell) => (this.disposed || connection.state.kind !== 'connected' ? shell.close() : (this.shell ??= shell)))
           .catch(() => undefined);
         void this.watchEvents();
@@ -233,8 +233,8 @@ export class HostInventory {
         const names = [...wanted];
         let uuids: (string | undefined)[];
         try {
-          this.shell ??= await ListingShell.open(this.connection, this.uri);
-          uuids = await this.shell.uuids(names);
+          this.shell ??= await VirshShell.open(this.connection, this.uri, 'listing shell');
+          uuids = await uuidsOf(this.shell, names);
         } catch (e) {
           this.log.debug(`${this.alias}: the listing shell failed (${(e as Error).message}); listing in full`);
           this.shell?.close();
@@ -435,85 +435,33 @@ function withEffect(domains: Domain[], name: string, effect: Effect): Domain[] |
   return next;
 }
 
-const ANSWERED = 'ferry-answered';
 const NEXT = 'ferry-next';
 const UUID_LINE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/m;
 const LISTED_LINE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) (.+)$/;
 /** a name virsh's shell takes whole between single quotes (it has no way to escape one inside them) */
 const QUOTABLE = /^[^'\\\n\r]{1,1000}$/;
 
-/** An interactive virsh on a host, asked one question at a time (the markers quoted in what is sent: whole only in answers). */
-class ListingShell {
-  private answer: string[] = [];
-  private tail = '';
-  private waiter: { resolve(text: string): void; reject(e: Error): void } | undefined;
-  private closed = false;
-
-  private constructor(private session: RemoteSession | undefined) {}
-
-  static async open(connection: HostConnection, uri: string): Promise<ListingShell> {
-    const shell = new ListingShell(undefined);
-    shell.session = await connection.session(virsh(uri), (text) => shell.onData(text));
-    void shell.session.done.then(() => shell.fail(new SshError('closed', `${connection.alias}: the listing shell ended`)));
-    return shell;
+/**
+ * The UUIDs of these domains (undefined for one that is gone): one short answer each, not the host's whole list.
+ * A name the shell cannot be given whole makes it list every domain instead.
+ */
+async function uuidsOf(shell: VirshShell, names: readonly string[]): Promise<(string | undefined)[]> {
+  if (!names.every((n) => QUOTABLE.test(n))) {
+    const listed = new Map((await listOf(shell)).map((d) => [d.name, d.uuid]));
+    return names.map((n) => listed.get(n));
   }
+  // the separator quoted in what is sent, whole only in the answer
+  const { text } = await shell.ask(names.map((n) => `domuuid '${n}'\necho ferry-"next"\n`).join(''));
+  const parts = text.split(NEXT);
+  return names.map((_, i) => UUID_LINE.exec(parts[i] ?? '')?.[1]);
+}
 
-  private onData(text: string) {
-    // only the new text (and the few characters before it) is searched for the end: an answer can be long
-    const at = (this.tail + text).indexOf(ANSWERED);
-    if (at < 0) {
-      this.answer.push(text);
-      this.tail = (this.tail + text).slice(-ANSWERED.length);
-      return;
-    }
-    const cut = at - this.tail.length;
-    const whole = this.answer.join('') + (cut >= 0 ? text.slice(0, cut) : '');
-    const answer = cut >= 0 ? whole : whole.slice(0, whole.length + cut);
-    this.answer = [];
-    this.tail = '';
-    this.waiter?.resolve(answer);
-    this.waiter = undefined;
+/** UUID and name of every domain; a name holding a line break comes back cut at it (and so matches no event) */
+async function listOf(shell: VirshShell): Promise<{ uuid: string; name: string }[]> {
+  const out: { uuid: string; name: string }[] = [];
+  for (const line of (await shell.ask('list --all --uuid --name\n')).text.split('\n')) {
+    const m = LISTED_LINE.exec(line);
+    if (m) out.push({ uuid: m[1], name: m[2] });
   }
-
-  private fail(e: Error) {
-    this.closed = true;
-    this.waiter?.reject(e);
-    this.waiter = undefined;
-  }
-
-  private ask(commands: string): Promise<string> {
-    if (this.closed || !this.session || this.waiter) return Promise.reject(new SshError('closed', 'the listing shell is closed or busy'));
-    const answer = new Promise<string>((resolve, reject) => (this.waiter = { resolve, reject }));
-    this.session.write(`${commands}echo ferry-"answered"\n`);
-    return answer;
-  }
-
-  /**
-   * The UUIDs of these domains (undefined for one that is gone): one short answer each, not the host's whole list.
-   * A name the shell cannot be given whole makes it list every domain instead.
-   */
-  async uuids(names: readonly string[]): Promise<(string | undefined)[]> {
-    if (!names.every((n) => QUOTABLE.test(n))) {
-      const listed = new Map((await this.list()).map((d) => [d.name, d.uuid]));
-      return names.map((n) => listed.get(n));
-    }
-    const answer = await this.ask(names.map((n) => `domuuid '${n}'\necho ferry-"next"\n`).join(''));
-    const parts = answer.split(NEXT);
-    return names.map((_, i) => UUID_LINE.exec(parts[i] ?? '')?.[1]);
-  }
-
-  /** UUID and name of every domain; a name holding a line break comes back cut at it (and so matches no event) */
-  async list(): Promise<{ uuid: string; name: string }[]> {
-    const out: { uuid: string; name: string }[] = [];
-    for (const line of (await this.ask('list --all --uuid --name\n')).split('\n')) {
-      const m = LISTED_LINE.exec(line);
-      if (m) out.push({ uuid: m[1], name: m[2] });
-    }
-    return out;
-  }
-
-  close(): void {
-    this.session?.close();
-    this.fail(new SshError('closed', 'the listing shell was closed'));
-  }
+  return out;
 }

@@ -3,7 +3,7 @@
  * and the evidence it saw. A fail stops the migration; a warn needs the user's go-ahead.
  */
 import type { Domain } from '../core/domain';
-import { compareVersions, cpuCompareVerdict, htTrap, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion } from '../core/hostFacts';
+import { compareVersions, cpuCompareVerdict, htTrap, parseAvailableMemoryKiB, parseDomainXml, parseHostUuid, parseVirshVersion, qemuVersionOf } from '../core/hostFacts';
 import type { DomainFacts, Versions } from '../core/hostFacts';
 import type { MigrationOptions } from '../core/migration/job';
 import { targetUri } from '../core/migration/job';
@@ -73,8 +73,8 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
 
   const sourceVersions = parseVirshVersion(srcVersion.stdout);
   const targetVersions = parseVirshVersion(dstVersion.stdout);
-  const qemu = (v: Versions) => /QEMU (\S+)/.exec(v.hypervisor ?? '')?.[1];
-  const older = qemu(sourceVersions) && qemu(targetVersions) && compareVersions(qemu(targetVersions)!, qemu(sourceVersions)!) < 0;
+  const [sourceQemu, targetQemu] = [qemuVersionOf(sourceVersions), qemuVersionOf(targetVersions)];
+  const older = sourceQemu && targetQemu && compareVersions(targetQemu, sourceQemu) < 0;
   add('versions', 'libvirt and QEMU versions', older ? 'warn' : 'pass',
     `source libvirt ${sourceVersions.libvirt ?? '?'}, ${sourceVersions.hypervisor ?? '?'}; target libvirt ${targetVersions.libvirt ?? '?'}, ${targetVersions.hypervisor ?? '?'}` +
       (older ? ' — the target QEMU is older; migrating to an older QEMU may fail on machine types or devices' : ''));

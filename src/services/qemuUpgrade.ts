@@ -8,7 +8,7 @@ import type { Domain } from '../core/domain';
 import type { MigrationOptions } from '../core/migration/job';
 import { DEFAULT_MAX_DOWNTIME_MS } from '../core/migration/monitor';
 import type { MigrationRecord } from '../core/migration/record';
-import { compareVersions } from '../core/hostFacts';
+import { compareVersions, qemuVersionOf } from '../core/hostFacts';
 import { describeStale } from '../core/qemuBinary';
 import { expectedSavePauseMs, parseSaveDirProbe, parseSaveRestore, SAVE_DIR, saveDirProbeArgv, saveFile, saveRestoreArgv } from '../core/saveRestore';
 import type { SaveDirFacts } from '../core/saveRestore';
@@ -66,7 +66,7 @@ export async function planUpgrade(
       const result = await preflight({ source: alias, target: candidate.alias, domain, options });
       const failed = result.checks.filter((c) => c.status === 'fail');
       // a peer with an older QEMU than the one the domain runs cannot be trusted to take it (machine types, devices)
-      const peerQemu = /QEMU (\S+)/.exec(result.targetVersions?.hypervisor ?? '')?.[1];
+      const peerQemu = result.targetVersions && qemuVersionOf(result.targetVersions);
       if (peerQemu && state.runningVersion && compareVersions(peerQemu, state.runningVersion) < 0) {
         failed.push({ id: 'older-qemu', title: 'QEMU not older than the domain runs', status: 'fail', evidence: `${candidate.alias} has QEMU ${peerQemu}, ${domain.name} runs ${state.runningVersion}` });
       }
@@ -149,12 +149,21 @@ export async function saveAndRestore(host: HostConnection, uri: string, qemu: Qe
     return { ok: false, where: row.alias, legs: [], message: `${name} was saved to ${file} on ${row.alias} but not restored: ${why}. Run "virsh restore ${file}" there; the file is kept.` };
   }
   const pauseMs = times.saveMs + times.restoreMs;
+  const paused = `paused ${(pauseMs / 1000).toFixed(1)} s (save ${times.saveMs} ms, restore ${times.restoreMs} ms)`;
+  return { ...(await confirmed(qemu, row, [], `saved and restored: ${paused}`, `was saved and restored on ${row.alias} (${paused})`)), pauseMs };
+}
+
+/**
+ * The domain back on its host: the probe, read again, says whether it now runs the installed binary. `how` is said
+ * when it does ("round trip via hostB"), `done` when it does not ("is back on hostA").
+ */
+async function confirmed(qemu: QemuBinaries, row: UpgradeRow, legs: MigrationRecord[], how: string, done: string): Promise<UpgradeOutcome> {
   await qemu.probe(row.alias);
   const state = qemu.state(row.alias, row.domain.uuid);
   const still = state && describeStale(state);
-  const paused = `paused ${(pauseMs / 1000).toFixed(1)} s (save ${times.saveMs} ms, restore ${times.restoreMs} ms)`;
-  if (!state || still) return { ok: false, where: row.alias, legs: [], pauseMs, message: `${name} was saved and restored on ${row.alias} (${paused}) but ${still ?? 'its QEMU process was not found'}.` };
-  return { ok: true, where: row.alias, legs: [], pauseMs, message: `${name} now runs the installed QEMU${state.runningVersion ? ` ${state.runningVersion}` : ''} on ${row.alias} (saved and restored: ${paused}).` };
+  const name = row.domain.name;
+  if (!state || still) return { ok: false, where: row.alias, legs, message: `${name} ${done} but ${still ?? 'its QEMU process was not found'}.` };
+  return { ok: true, where: row.alias, legs, message: `${name} now runs the installed QEMU${state.runningVersion ? ` ${state.runningVersion}` : ''} on ${row.alias} (${how}).` };
 }
 
 export interface UpgradeOutcome {
@@ -202,9 +211,5 @@ export async function roundTrip(
     return { ok: false, where: row.peer, legs, message: `${stranded} did not start (${(e as Error).message}). ${retry}` };
   }
   if (back.phase !== 'completed') return { ok: false, where: row.peer, legs, message: `${stranded} ${back.phase}${back.error ? ` (${back.error})` : ''}. ${retry}` };
-  await qemu.probe(row.alias);
-  const state = qemu.state(row.alias, row.domain.uuid);
-  const still = state && describeStale(state);
-  if (!state || still) return { ok: false, where: row.alias, legs, message: `${name} is back on ${row.alias} but ${still ?? 'its QEMU process was not found'}.` };
-  return { ok: true, where: row.alias, legs, message: `${name} now runs the installed QEMU${state.runningVersion ? ` ${state.runningVersion}` : ''} on ${row.alias} (round trip via ${row.peer}).` };
+  return confirmed(qemu, row, legs, `round trip via ${row.peer}`, `is back on ${row.alias}`);
 }

@@ -9,7 +9,7 @@ import { describeOptions } from '../core/migration/job';
 import { DisposableStore } from '../core/disposables';
 import { escapeIcons } from '../core/text';
 import type { MigrationRecord } from '../core/migration/record';
-import { joinParts, route } from '../core/migration/record';
+import { joinParts, route, shifted } from '../core/migration/record';
 import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../services/runFile';
 import { pickOne } from '../vscode/ask';
 import { Commands } from '../vscode/contributions';
@@ -121,7 +121,6 @@ interface Entry {
   part?: { id: string; earlier: MigrationRecord; offsetMs: number; markersSent: number };
 }
 
-const shifted = <T extends { t: number }>(xs: readonly T[], by: number): T[] => xs.map((x) => ({ ...x, t: x.t + by }));
 
 export class MonitorPanels implements vscode.Disposable {
   private readonly entries = new Set<Entry>();

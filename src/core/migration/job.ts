@@ -135,15 +135,10 @@ export function jobInfoArgv(uri: string, uuid: string, completed = false): Argv 
   return completed ? virsh(uri, 'domjobinfo', '--completed', '--keep-completed', '--rawstats', uuid) : virsh(uri, 'domjobinfo', '--rawstats', uuid);
 }
 
-/**
- * The persistent job reader: one interactive virsh per job, fed a query plus an end marker per sample. The marker
- * is quoted in the command (`ferry-"sample-end"`), so only virsh's output contains it, not the echoed input line.
- */
-export const jobReaderArgv = (uri: string): Argv => virsh(uri);
-export const JOB_READER_END = 'ferry-sample-end';
+/** The persistent job reader's question (asked of an interactive virsh, see services/virshShell). */
 export function jobReaderQuery(uuid: string): string {
   assertUuid(uuid);
-  return `domjobinfo --rawstats ${uuid}\necho ferry-"sample-end"\n`;
+  return `domjobinfo --rawstats ${uuid}\n`;
 }
 
 export function setSpeedArgv(uri: string, uuid: string, mibps: number): Argv {

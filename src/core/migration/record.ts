@@ -178,6 +178,9 @@ export function next(record: MigrationRecord, event: MigrationEvent, clock = Dat
   }
 }
 
+/** Samples or markers of a later part, on the time axis of the run it joins (`by` ms after the run began). */
+export const shifted = <T extends { t: number }>(xs: readonly T[], by: number): T[] => xs.map((x) => ({ ...x, t: x.t + by }));
+
 const partOf = (r: MigrationRecord, offsetMs: number): RunPart => ({
   id: r.id, source: r.source, target: r.target, step: r.operationStep, offsetMs, startedAt: r.startedAt,
   finishedAt: r.finishedAt, phase: r.phase, downtimeMs: r.summary?.downtimeMs, error: r.error,
@@ -193,7 +196,6 @@ const sum = (a?: number, b?: number) => (a === undefined && b === undefined ? un
  */
 export function joinParts(earlier: MigrationRecord, later: MigrationRecord): MigrationRecord {
   const offsetMs = Math.max(0, later.startedAt - earlier.startedAt);
-  const shift = <T extends { t: number }>(xs: readonly T[]) => xs.map((x) => ({ ...x, t: x.t + offsetMs }));
   const parts = [...(earlier.parts ?? [partOf(earlier, 0)]), ...(later.parts ?? [partOf(later, 0)]).map((p) => ({ ...p, offsetMs: p.offsetMs + offsetMs }))];
   const n = parts.length;
   const begins: MigrationMarker = { t: offsetMs, kind: 'part', label: `${later.operationStep ?? `part ${n}`}: ${later.source} → ${later.target}` };
@@ -214,8 +216,8 @@ export function joinParts(earlier: MigrationRecord, later: MigrationRecord): Mig
     startedAt: earlier.startedAt,
     options: earlier.options ?? later.options,
     sourceVersions: earlier.sourceVersions,
-    samples: [...earlier.samples, ...shift(later.samples)],
-    markers: [...earlier.markers, begins, ...shift(later.markers)],
+    samples: [...earlier.samples, ...shifted(later.samples, offsetMs)],
+    markers: [...earlier.markers, begins, ...shifted(later.markers, offsetMs)],
     summary,
     findings: [...(earlier.findings ?? []), ...(later.findings ?? [])],
     error: failed && `${failed.step ?? failed.id}: ${failed.error}`,
