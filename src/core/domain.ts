@@ -103,3 +103,24 @@ const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked'
 export function treeOrder(a: Domain, b: Domain): number {
   return Number(ACTIVE.has(b.state)) - Number(ACTIVE.has(a.state)) || a.name.localeCompare(b.name) || a.uuid.localeCompare(b.uuid);
 }
+
+function sameDomain(a: Domain, b: Domain): boolean {
+  const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.uuid === b.uuid && a.name === b.name && a.state === b.state && a.stateReason === b.stateReason
+    && a.vcpus === b.vcpus && a.memoryKiB === b.memoryKiB && sameList(a.ips, b.ips) && sameList(a.heardIps, b.heardIps);
+}
+
+/**
+ * `next` with each domain that did not change replaced by its object in `previous`, and `previous` itself when
+ * nothing changed: a listing that confirms what is shown redraws nothing (a redrawn host drops its rows in
+ * VS Code until they are fetched again, and a right-click landing then loses its domain).
+ */
+export function keepUnchanged(previous: readonly Domain[] | undefined, next: Domain[]): Domain[] {
+  if (!previous) return next;
+  const byUuid = new Map(previous.map((d) => [d.uuid, d]));
+  const kept = next.map((d) => {
+    const old = byUuid.get(d.uuid);
+    return old && sameDomain(old, d) ? old : d;
+  });
+  return kept.length === previous.length && kept.every((d, i) => d === previous[i]) ? (previous as Domain[]) : kept;
+}

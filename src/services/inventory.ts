@@ -5,7 +5,7 @@
  * `domuuid` per burst, and a full listing (states, vCPUs, memory) follows once events pause.
  */
 import type { Domain, DomainState, LifecycleAction } from '../core/domain';
-import { lifecycleEffect } from '../core/domain';
+import { keepUnchanged, lifecycleEffect } from '../core/domain';
 import type { DomainAddresses } from '../core/virsh';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
@@ -80,6 +80,8 @@ export class HostInventory {
   private events: RemoteStream | undefined;
   private refreshing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  /** whether a listing since the last connect was shown: the first always is, even when it matches the old one */
+  private listedSinceConnect = false;
   private debounce: NodeJS.Timeout | undefined;
   private reconcileQuiet: NodeJS.Timeout | undefined;
   private reconcileLatest: NodeJS.Timeout | undefined;
@@ -106,6 +108,7 @@ export class HostInventory {
   ) {
     this.disposables.add(
       connection.onDidConnect(() => {
+        this.listedSinceConnect = false;
         this.shell?.close();
         this.shell = undefined;
         void this.refresh()
@@ -147,6 +150,7 @@ export class HostInventory {
 
   private async list(): Promise<void> {
     const since = this.eventCount;
+    const [shown, shownError] = [this.domains, this.libvirtError];
     try {
       const timeoutMs = this.listTimeoutMs;
       const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri), { timeoutMs }), this.connection.exec(domstatsArgv(this.uri), { timeoutMs })]);
@@ -170,13 +174,16 @@ export class HostInventory {
       if (!(e instanceof SshError && e.kind === 'closed')) this.log.warn(`${this.alias}: listing domains failed: ${(e as Error).message}`);
       throw e;
     } finally {
-      if (!this.disposed) this.changeEmitter.fire();
+      // a listing that only confirms what is shown redraws nothing
+      const changed = this.domains !== shown || this.libvirtError !== shownError || !this.listedSinceConnect;
+      this.listedSinceConnect = true;
+      if (!this.disposed && changed) this.changeEmitter.fire();
     }
   }
 
-  /** The domains now shown; addresses follow the running ones. */
+  /** The domains now shown, each one unchanged kept as the same object; addresses follow the running ones. */
   private setDomains(domains: Domain[]): void {
-    this.domains = this.trackAddresses(domains);
+    this.domains = keepUnchanged(this.domains, this.trackAddresses(domains));
   }
 
   private remember(name: string, effect: Effect): void {

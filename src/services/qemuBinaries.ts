@@ -62,16 +62,22 @@ export class QemuBinaries {
     const host = this.registry.get(alias);
     if (!host) return;
     const running = this.runningOn(alias) ?? '';
-    if (running === '') {
-      // nothing runs there, so nothing runs a replaced QEMU: no need to walk the host's processes
-      this.readings.set(alias, { running, states: new Map() });
-      this.changeEmitter.fire(alias);
-      return;
+    // nothing runs there, so nothing runs a replaced QEMU: no need to walk the host's processes
+    let states = new Map<string, QemuBinaryState>();
+    if (running !== '') {
+      const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
+      if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
+      states = parseQemuProbe(r.stdout);
     }
-    const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
-    if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
-    this.readings.set(alias, { running, states: parseQemuProbe(r.stdout) });
-    this.changeEmitter.fire(alias);
+    const before = this.readings.has(alias) ? this.staleSummary(alias) : undefined;
+    this.readings.set(alias, { running, states });
+    // a reading that shows what is shown already redraws nothing
+    if (this.staleSummary(alias) !== before) this.changeEmitter.fire(alias);
+  }
+
+  /** what the tree shows of a host's readings: each stale domain and what is said of it */
+  private staleSummary(alias: string): string {
+    return JSON.stringify(this.staleOn(alias).sort().map((uuid) => [uuid, this.describe(alias, uuid)]));
   }
 
   state(alias: string, uuid: string): QemuBinaryState | undefined {

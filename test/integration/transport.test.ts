@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +13,13 @@ const hostB = lab.hosts[1];
 const opened: HostConnection[] = [];
 const track = (c: HostConnection) => (opened.push(c), c);
 afterEach(() => opened.splice(0).forEach((c) => c.dispose()));
+const madeDirs: string[] = [];
+afterAll(() => madeDirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** An ssh config like the lab's, but with its own known_hosts file holding `knownHosts` (and asking about new keys). */
 function configWithKnownHosts(knownHosts: string, strict = 'ask', extra = ''): { config: string; knownHostsFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-kh-'));
+  madeDirs.push(dir);
   const knownHostsFile = join(dir, 'known_hosts');
   writeFileSync(knownHostsFile, knownHosts);
   const config = join(dir, 'ssh_config');
@@ -160,6 +163,7 @@ describe('SSH transport against the lab', () => {
 
   describe('an encrypted key that is also in ssh-agent', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-agent-'));
+    madeDirs.push(dir);
     const plain = join(dir, 'plain');
     const encrypted = join(dir, 'encrypted');
     const authorized = join(lab.lab, 'hosts', `host${hostA.letter}`, 'root-home', '.ssh', 'authorized_keys');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,10 +53,16 @@ const LOGIN_SHELLS = ['/bin/sh', '/bin/dash', '/bin/bash', '/usr/bin/zsh', '/usr
 describe('the exec request, whatever the login shell', () => {
   const hostile = [...hostileNames().map((h) => h.name), ...NASTY, 'a\nb\u2028c'];
   it.each(LOGIN_SHELLS)('%s passes every hostile argument through byte-exact and runs none of them', (shell) => {
+    // a fresh working directory (where a command run by mistake would leave its file) and home, removed after
     const cwd = mkdtempSync(join(tmpdir(), 'ferry-quote-'));
-    const out = execFileSync(shell, ['-c', remoteCommand(shellCommand(['printf', '%s\\0', ...hostile]))], { encoding: 'utf8', cwd, env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'ferry-home-')) } });
-    expect(out.split('\0').slice(0, -1)).toEqual(hostile);
-    expect(readdirSync(cwd)).toEqual([]);
+    const home = mkdtempSync(join(tmpdir(), 'ferry-home-'));
+    try {
+      const out = execFileSync(shell, ['-c', remoteCommand(shellCommand(['printf', '%s\\0', ...hostile]))], { encoding: 'utf8', cwd, env: { PATH: process.env.PATH, HOME: home } });
+      expect(out.split('\0').slice(0, -1)).toEqual(hostile);
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      for (const dir of [cwd, home]) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each(LOGIN_SHELLS)('%s runs a multi-line script with its exit status', (shell) => {

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { knownHostsName, preferredHostKeyAlgorithms } from '../../src/core/knownHosts';
 import type { KnownHostLine } from '../../src/core/knownHosts';
 import { resolveHost } from '../../src/transport/sshConfig';
@@ -22,6 +22,7 @@ describe('ssh config resolved as OpenSSH resolves it (ssh -G)', () => {
   writeFileSync(join(dir, 'conf.d', 'ignored.txt'), 'Host behind\n  User nobody\n');
   const config = join(dir, 'config');
   writeFileSync(config, `Include ${join(dir, 'conf.d', '*.conf')}\nHost newhost\n  StrictHostKeyChecking accept-new\nHost *\n  StrictHostKeyChecking ask\n`);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(['Behind', 'aliased', 'newhost', 'Plain.Example.ORG'])('%s: host name, port, user, every ProxyJump hop, HostKeyAlias, StrictHostKeyChecking', async (alias) => {
     const ours = await resolveHost(alias, config);

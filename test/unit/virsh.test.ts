@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
-import { domainStateFrom, lifecycleEffect, treeOrder } from '../../src/core/domain';
+import { domainStateFrom, keepUnchanged, lifecycleEffect, treeOrder } from '../../src/core/domain';
 import { addressesArgv, domainsFrom, lifecycleArgv, parseAddresses, parseDomainList, parseDomstats, parseEventLine } from '../../src/core/virsh';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
@@ -151,5 +151,32 @@ describe('the tree\'s order of domains', () => {
     const listed = [d('web', 'shutoff'), d('db', 'running'), d('app', 'shutoff'), d('cache', 'paused'), d('api', 'running')];
     expect([...listed].sort(treeOrder).map((x) => x.name)).toEqual(['api', 'cache', 'db', 'app', 'web']);
     expect([...listed].reverse().sort(treeOrder).map((x) => x.name)).toEqual(['api', 'cache', 'db', 'app', 'web']);
+  });
+});
+
+describe('a listing that confirms what is shown', () => {
+  const listing = () => domainsFrom(parseDomainList(fixture('virsh-list-all-uuid-name.txt')), parseDomstats(fixture('virsh-domstats-raw.txt')));
+
+  it('is the list shown, each domain its object, when the host says the same again', () => {
+    const shown = listing();
+    expect(keepUnchanged(shown, listing())).toBe(shown);
+  });
+
+  it('is a new list that keeps the unchanged domains\' objects when one domain changed', () => {
+    const shown = listing();
+    const again = listing();
+    const tiny1 = again.findIndex((d) => d.name === 'tiny1');
+    again[tiny1] = { ...again[tiny1], heardIps: ['192.0.2.7'] };
+    const kept = keepUnchanged(shown, again);
+    expect(kept).not.toBe(shown);
+    expect(kept[tiny1]).toBe(again[tiny1]);
+    expect(kept.filter((_, i) => i !== tiny1).every((d) => shown.includes(d))).toBe(true);
+  });
+
+  it('is a new list when a domain came or went, or the order changed', () => {
+    const shown = listing();
+    expect(keepUnchanged(shown, listing().slice(1))).not.toBe(shown);
+    expect(keepUnchanged(shown, listing().reverse())).not.toBe(shown);
+    expect(keepUnchanged(undefined, shown)).toBe(shown);
   });
 });
