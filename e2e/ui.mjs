@@ -76,9 +76,15 @@ const points = async (frame) => Number((await frame.locator('#chart').getAttribu
  * Right-click a tree item and choose `action` from its context menu. A refresh of the tree (a domain event, addresses
  * arriving) that lands on the right-click closes the menu before it shows; a person right-clicks again, and so does this.
  */
+/**
+ * Until the side bar's tree shows no progress: while VS Code redraws a tree, a context-menu action on one of its rows
+ * reaches the extension without its row (microsoft/vscode#144250, #283655), as it would for a user clicking then.
+ */
+const treeIdle = () => page.waitForFunction(() => !document.querySelector('.part.sidebar .monaco-progress-container.active'), null, { timeout: 30000 });
 async function contextMenu(treeRow, action, shotName) {
   const item = page.locator('.monaco-menu .action-item', { hasText: action });
   for (let attempt = 1; ; attempt++) {
+    await treeIdle();
     await treeRow.click({ button: 'right' });
     try {
       await item.waitFor({ timeout: 5000 });
@@ -285,7 +291,8 @@ await step('qemu-upgrade-plan-and-round-trip', async () => {
   const [a, b] = lab.hosts.map((h) => h.alias);
   const emulator = onLabHost(lab, a, "tr '\\0' '\\n' < /proc/$(pgrep -o -f '[g]uest=tiny1,')/cmdline | head -n 1").trim();
   const copy = `${lab.lab}/hosts/${a}/qemu-upgraded`;
-  onLabHost(lab, a, `cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`);
+  // (a copy a run before left mounted there is taken off first: the new copy is of the installed file)
+  onLabHost(lab, a, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'; cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`);
   await sideBarWidth(640);
   await palette('Ferry: Refresh Hosts'); // on demand: the QEMU binaries are read again
   await treeItem(/^tiny1, running.*runs a replaced QEMU 10\.\d+\.\d+ binary/).waitFor({ timeout: 30000 });

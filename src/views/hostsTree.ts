@@ -62,6 +62,8 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly hostNodes = new Map<string, HostNode>();
   private readonly dirty = new Set<string>();
   private everything = false;
+  /** whether VS Code has asked for the hosts yet: until then there is nothing to redraw */
+  private drawn = false;
   private flushTimer: NodeJS.Timeout | undefined;
   /**
    * A domain's node and tree item are made again only when its domain object (the inventory makes a new one for a
@@ -92,6 +94,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   private changed(alias: string | undefined) {
+    if (!this.drawn) return;
     if (alias === undefined) this.everything = true;
     else this.dirty.add(alias);
     this.flushTimer ??= setTimeout(() => {
@@ -145,7 +148,10 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   }
 
   getChildren(node?: TreeNode): TreeNode[] | Promise<TreeNode[]> {
-    if (!node) return this.registry.hosts.map((h) => this.hostNode(h.alias));
+    if (!node) {
+      this.drawn = true;
+      return this.registry.hosts.map((h) => this.hostNode(h.alias));
+    }
     if (node.kind === 'domain') return this.interfaceNodes(node);
     if (node.kind !== 'host') return [];
     const inventory = this.registry.get(node.alias);
