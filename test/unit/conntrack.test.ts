@@ -28,6 +28,23 @@ describe('conntrack export (captured from conntrack-tools 1.4.7)', () => {
     expect(parseExport(`${extendedText}\n${extendedText}`).flows).toHaveLength(3);
   });
 
+  it('recreates IPv6, icmpv6, zoned, marked and counted flows as they were made (conntrack -I in the lab, then listed)', () => {
+    // each line listed after `conntrack -I` with the arguments below (the timers ticked); the last is the host's own
+    const listed = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-extended-more.txt'), 'utf8').trim().split('\n');
+    const made = [
+      '-A -t 299 -u SEEN_REPLY,ASSURED -w 3 -s fd00::1 -d fd00::65 -r fd00::65 -q fd00::1 -p tcp --sport 40000 --dport 443 --reply-port-src 443 --reply-port-dst 40000 --state ESTABLISHED -m 9',
+      '-A -t 119 -u SEEN_REPLY,ASSURED -s 198.51.100.7 -d 198.51.100.20 -r 198.51.100.20 -q 198.51.100.7 -p udp --sport 6000 --dport 7 --reply-port-src 7 --reply-port-dst 6000',
+      '-A -t 119 -u SEEN_REPLY -s 198.51.100.9 -d 198.51.100.20 -r 198.51.100.20 -q 198.51.100.9 -p tcp --sport 6002 --dport 22 --reply-port-src 22 --reply-port-dst 6002 --state TIME_WAIT',
+      '-A -t 119 -u UNSET -s 198.51.100.8 -d 198.51.100.20 -r 198.51.100.20 -q 198.51.100.8 -p tcp --sport 6001 --dport 22 --reply-port-src 22 --reply-port-dst 6001 --state SYN_SENT',
+      '-A -t 29 -u UNSET -s fd00::65 -d fd00::1 -r fd00::1 -q fd00::65 -p icmpv6 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 4711',
+      // with nf_conntrack_acct=1: packet and byte counters in both tuples
+      '-A -t 119 -u SEEN_REPLY,ASSURED -s 198.51.100.10 -d 198.51.100.20 -r 198.51.100.20 -q 198.51.100.10 -p tcp --sport 6003 --dport 22 --reply-port-src 22 --reply-port-dst 6003 --state ESTABLISHED',
+      '-A -t 1 -u SEEN_REPLY,ASSURED -s 10.0.0.11 -d 10.0.0.12 -r 10.0.0.12 -q 10.0.0.11 -p tcp --sport 60524 --dport 22 --reply-port-src 22 --reply-port-dst 60524 --state TIME_WAIT',
+    ];
+    expect(listed.map((l) => parseExtendedFlow(l)?.line)).toEqual(made);
+    expect(new Set(listed.map((l) => parseExtendedFlow(l)?.key)).size).toBe(listed.length);
+  });
+
   it('skips what is not a tcp/udp/icmp flow', () => {
     expect(parseExtendedFlow('conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.')).toBeUndefined();
     expect(parseExtendedFlow('ipv4     2 gre      47 29 src=1.1.1.1 dst=2.2.2.2 srckey=0x0 dstkey=0x0 src=2.2.2.2 dst=1.1.1.1 srckey=0x0 dstkey=0x0 mark=0 use=1')).toBeUndefined();
