@@ -4,6 +4,8 @@
  *   conntrack: n=<n> ferry_ms=<n> export_ms=<n> import_ms=<n> verify_ms=<n> proven=<bool>
  *   conntrack: n=<n> ferry_ms=<n> floor_ms=<n> ratio=<x>   (floor: the listing alone on the source plus the load alone
  *   on the target, each timed on its host, in the same run; medians of three, alternating with Ferry's runs)
+ *   conntrack: n=<n> hosts_alone_ms=<n> hosts_alone_ratio=<x>   (Ferry's scripts on the two hosts with nothing relayed:
+ *   the source lists and digests while the target loads the same lines from its disk, then digests what it holds)
  *   conntrack: per_entry_10k_ms=<n> speedup=<x>
  *   conntrack: gate_10k extra_pause_ms=<n> list_ms=<n> load_ms=<n> resume_ms=<n> loaded=<n> bulk=<n> missing=<n>
  * The last: tiny1 migrated A→B with "keep TCP connections" while the source holds 10,000 of its flows; the extra
@@ -16,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { PROFILES } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
+import { listAndDigestArgv, loadAndDigestArgv } from '../src/core/conntrack';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
 import { silentLogger } from '../src/transport/logger';
 import { lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';
@@ -62,6 +65,10 @@ async function main() {
     const cpu: number[] = [];
     const lists: number[] = [];
     const loads: number[] = [];
+    const hostsAlone: number[] = [];
+    // the target's input, on its own disk beforehand: the hosts-alone run moves nothing through Ferry
+    const input = `/run/ferry-bench-conntrack-${n}`;
+    await b.exec(['sh', '-c', 'cat > "$1"', 'ferry-bench', input], { stdin: synthetic(n), timeoutMs: 120_000 });
     for (let round = 0; round < 3; round++) {
       await flush(b);
       const cpu0 = machineCpuMs();
@@ -75,9 +82,22 @@ async function main() {
       lists.push(Number((await a.exec(['sh', '-c', `${HOST_TIMED} conntrack -L -o extended 2>/dev/null | grep -F -e "src=$1 " -e "dst=$1 " >/dev/null; done_ms`, 'ferry-bench', VM], { timeoutMs: 120_000 })).stdout));
       await flush(b);
       loads.push(Number((await b.exec(['sh', '-c', `${HOST_TIMED} conntrack -R - >/dev/null 2>&1; done_ms`], { stdin: synthetic(n), timeoutMs: 120_000 })).stdout));
+      // the hosts' own part of Ferry's sync, without Ferry: the source's listing and digest while the target loads
+      // the same lines from its disk, then the target's digest (Ferry's scripts, their output left on the hosts)
+      await flush(b);
+      const t0 = performance.now();
+      await Promise.all([
+        a.exec(['sh', '-c', '"$@" >/dev/null 2>&1', 'ferry-bench', ...listAndDigestArgv([VM])], { timeoutMs: 120_000 }),
+        b.exec(['sh', '-c', 'f=$1; shift; "$@" <"$f" >/dev/null 2>&1', 'ferry-bench', input, ...loadAndDigestArgv([VM], true)], { timeoutMs: 120_000 }),
+      ]);
+      hostsAlone.push(performance.now() - t0);
     }
-    const [ferryMs, listMs, loadMs, cpuMs] = [median(ferry), median(lists), median(loads), median(cpu)];
+    await b.exec(['rm', '-f', input]);
+    const [ferryMs, listMs, loadMs, cpuMs, aloneMs] = [median(ferry), median(lists), median(loads), median(cpu), median(hostsAlone)];
     const floorMs = listMs + loadMs;
+    console.log(`conntrack: n=${n} hosts_alone_ms=${aloneMs.toFixed(0)} hosts_alone_ratio=${(aloneMs / floorMs).toFixed(2)} ` +
+      `(median of 3: Ferry's scripts run on the hosts with nothing relayed, the source listing and digesting while the target loads ` +
+      `the same lines from its disk, then digests what it holds; what is left of 1.3 × the floor for relaying)`);
     console.log(`conntrack: n=${n} ferry_ms=${ferryMs.toFixed(0)} floor_ms=${floorMs} ratio=${(ferryMs / floorMs).toFixed(2)} machine_cpu_ms=${cpuMs.toFixed(0)} ` +
       `(medians of 3; floor: list ${listMs} ms on ${A}, load ${loadMs} ms on ${B}; machine_cpu_ms: what the whole machine spent during Ferry's sync, ` +
       `hosts and guest included, on ${cpus().length} cores)`);
@@ -112,7 +132,7 @@ async function main() {
     const end = await done;
     if (end.phase !== 'completed' || !end.gate) throw new Error(`gated migration ${end.phase}: ${end.error}`);
     const g = end.gate;
-    console.log(`conntrack: gate_10k extra_pause_ms=${g.extraPauseMs} list_ms=${g.listMs} load_ms=${g.loadMs} resume_ms=${g.resumeMs} loaded=${g.finalChanged} bulk=${g.bulkEntries} missing=${g.missing}`);
+    console.log(`conntrack: gate_10k extra_pause_ms=${g.extraPauseMs} list_ms=${g.listMs} load_ms=${g.loadMs} resume_ms=${g.resumeMs} loaded=${g.finalChanged} bulk=${g.bulkEntries ?? `failed: ${g.bulkNotLoaded} loaded at the switchover`} missing=${g.missing}${g.error ? ` error=${JSON.stringify(g.error)}` : ''}`);
   } finally {
     await Promise.all([flushTiny(a), flushTiny(b)]);
     await virsh(b, 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`);

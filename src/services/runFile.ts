@@ -94,7 +94,7 @@ function gate(v: unknown): GateReport | undefined {
   if (!isObject(v) || !Array.isArray(v.addresses)) return undefined;
   const addresses = v.addresses.slice(0, 64).map((a) => str(a, 64)).filter((a): a is string => a !== undefined);
   const n = (k: string) => num(v[k]);
-  return defined({ addresses, bulkEntries: n('bulkEntries'), finalChanged: n('finalChanged'), extraPauseMs: n('extraPauseMs'), listMs: n('listMs'), loadMs: n('loadMs'), resumeMs: n('resumeMs'), missing: n('missing'), budgetExceeded: typeof v.budgetExceeded === 'boolean' ? v.budgetExceeded : undefined, error: str(v.error, 2000) });
+  return defined({ addresses, bulkEntries: n('bulkEntries'), bulkNotLoaded: n('bulkNotLoaded'), finalChanged: n('finalChanged'), extraPauseMs: n('extraPauseMs'), listMs: n('listMs'), loadMs: n('loadMs'), resumeMs: n('resumeMs'), missing: n('missing'), budgetExceeded: typeof v.budgetExceeded === 'boolean' ? v.budgetExceeded : undefined, error: str(v.error, 2000) });
 }
 
 function finding(v: unknown): Finding | undefined {

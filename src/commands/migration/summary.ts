@@ -19,7 +19,8 @@ export function summarize(r: MigrationRecord): string[] {
   if (r.gate) {
     const g = r.gate;
     lines.push(
-      `TCP connections: ${g.bulkEntries ?? '?'} flows copied while memory moved, ${g.finalChanged ?? '?'} new or changed ones at the switchover, extra pause ${g.extraPauseMs ?? '?'} ms` +
+      `TCP connections: ${g.bulkNotLoaded ? `the copy while memory moved failed, its ${g.bulkNotLoaded} flows loaded at the switchover` : `${g.bulkEntries ?? '?'} flows copied while memory moved`}, ` +
+        `${g.finalChanged ?? '?'} new or changed ones at the switchover, extra pause ${g.extraPauseMs ?? '?'} ms` +
         (g.missing ? `, ${g.missing} flows not confirmed when resumed${g.budgetExceeded ? ' (budget exceeded)' : ''}` : '') + (g.error ? ` (${g.error})` : ''),
     );
   }

@@ -75,6 +75,8 @@ export interface RunPart {
 export interface GateReport {
   addresses: string[];
   bulkEntries?: number;
+  /** flows of a bulk copy whose load failed, loaded at the switchover instead */
+  bulkNotLoaded?: number;
   /** flows new or changed since the bulk copy, listed and loaded at the switchover */
   finalChanged?: number;
   /** the domain's extra pause on the target: switchover seen → final import → resumed */

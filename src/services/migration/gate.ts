@@ -56,14 +56,22 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
       if (exit !== undefined) switchover.resolve(exit);
     })
     .then((s) => (logStream = s), () => switchover.resolve(-1));
-  // the bulk copy while memory is copied: most flows are in place before the switchover
+  // the bulk copy while memory is copied: most flows are in place before the switchover. If its load fails, its
+  // flows go with the final changes instead (a longer pause, not flows lost)
+  let bulkNotLoaded = '';
   const bulkCopied = listing
     .then((l) => l.snapshot)
     .then(async (bulk) => {
-      await netfilterBackend.import(target, Promise.resolve(loadText(bulk.flows)));
-      report.bulkEntries = bulk.flows.length;
+      try {
+        await netfilterBackend.import(target, Promise.resolve(loadText(bulk.flows)));
+        report.bulkEntries = bulk.flows.length;
+      } catch (e) {
+        bulkNotLoaded = loadText(bulk.flows);
+        report.bulkNotLoaded = bulk.flows.length;
+        log.warn(`migration ${record.id}: the bulk conntrack copy failed (${(e as Error).message}); its ${bulk.flows.length} flows will be loaded at the switchover`);
+      }
     })
-    .catch((e: Error) => log.warn(`migration ${record.id}: bulk conntrack copy failed: ${e.message}`));
+    .catch((e: Error) => log.warn(`migration ${record.id}: bulk conntrack listing failed: ${e.message}`));
   const done = (async (): Promise<GateReport> => {
     const exit = await switchover.promise;
     logStream?.close();
@@ -78,17 +86,17 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
       report.listMs = lap(started);
       report.finalChanged = flows.length;
       await bulkCopied; // (long done unless the migration was very short) the changes must land after the bulk
-      importData.resolve(replaceText(flows)); // changed flows replace the bulk copy's older state
+      importData.resolve(bulkNotLoaded + replaceText(flows)); // changed flows replace the bulk copy's older state
       const loading = performance.now();
       // nothing changed since the bulk copy: the target already holds every flow, no need to wait for the load
       const left = keep.budgetMs - (performance.now() - started);
-      const inTime = !flows.length || (await Promise.race([importing.then(() => true, () => false), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]));
+      const inTime = (!flows.length && !bulkNotLoaded) || (await Promise.race([importing.then(() => true, () => false), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]));
       report.loadMs = lap(loading);
       if (inTime === 'late') {
         report.budgetExceeded = true;
-        report.missing = flows.length;
+        report.missing = flows.length + (report.bulkNotLoaded ?? 0);
       } else if (!inTime) {
-        report.missing = flows.length;
+        report.missing = flows.length + (report.bulkNotLoaded ?? 0);
         report.error = 'the final conntrack import failed';
       } else report.missing = 0;
     } catch (e) {
@@ -106,7 +114,7 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
     if (report.budgetExceeded) {
       log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
     }
-    log.info(`migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
+    log.info(`migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk${report.bulkNotLoaded ? ` (${report.bulkNotLoaded} not: loaded at the switchover)` : ''}, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
     return report;
   })().catch((e: Error) => ({ ...report, error: [report.error, `switchover gate: ${e.message}`].filter(Boolean).join('; ') }));
   // the poll loop reads the same exit status from the log: whichever sees it first opens the gate
