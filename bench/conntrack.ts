@@ -4,8 +4,10 @@
  *   conntrack: n=<n> ferry_ms=<n> export_ms=<n> import_ms=<n> verify_ms=<n> proven=<bool>
  *   conntrack: n=<n> ferry_ms=<n> floor_ms=<n> ratio=<x>   (floor: the listing alone on the source plus the load alone
  *   on the target, each timed on its host, in the same run; medians of three, alternating with Ferry's runs)
- *   conntrack: n=<n> hosts_alone_ms=<n> hosts_alone_ratio=<x>   (Ferry's scripts on the two hosts with nothing relayed:
- *   the source lists and digests while the target loads the same lines from its disk, then digests what it holds)
+ *   conntrack: n=<n> hosts_alone_ms=<n> hosts_alone_ratio=<x> relay_alone_ms=<n> relay_alone_ratio=<x>   (hosts alone:
+ *   Ferry's scripts on the two hosts with nothing relayed, the source listing and digesting while the target loads the
+ *   same lines from its disk, then digests what it holds; relay alone: the listing's bytes relayed source → extension
+ *   host → target as a sync relays them, nothing listed, converted or loaded; ratios to the floor)
  *   conntrack: per_entry_10k_ms=<n> speedup=<x>
  *   conntrack: gate_10k extra_pause_ms=<n> list_ms=<n> load_ms=<n> resume_ms=<n> loaded=<n> bulk=<n> missing=<n>
  * The last: tiny1 migrated A→B with "keep TCP connections" while the source holds 10,000 of its flows; the extra
@@ -21,6 +23,7 @@ import { MigrationRunner } from '../src/services/migration';
 import { listAndDigestArgv, loadAndDigestArgv } from '../src/core/conntrack';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
 import { silentLogger } from '../src/transport/logger';
+import type { HostConnection } from '../src/transport/hostConnection';
 import { lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';
 
 const [A, B] = lab.hosts.map((h) => h.alias);
@@ -37,6 +40,30 @@ function synthetic(n: number, verb = '-A', vm = VM): string {
     lines.push(`${verb} -t 3600 -u SEEN_REPLY,ASSURED -s ${src} -d ${vm} -r ${vm} -q ${src} -p tcp --sport ${sport} --dport 7 --reply-port-src 7 --reply-port-dst ${sport} --state ESTABLISHED${i % 3 ? '' : ` -m ${1 + (i % 7)}`}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The bytes of `file` on `from` relayed to `to` as the sync relays its lines (coalesced writes), read by cat there. */
+async function relayAlone(from: HostConnection, to: HostConnection, file: string): Promise<number> {
+  const started = performance.now();
+  let pending = '';
+  let flushing: NodeJS.Immediate | undefined;
+  const sink = await to.session(['sh', '-c', 'cat >/dev/null'], () => undefined);
+  const send = () => {
+    flushing = undefined;
+    if (pending) sink.write(pending);
+    pending = '';
+  };
+  const source = await from.session(['cat', file], (chunk) => {
+    pending += chunk;
+    flushing ??= setImmediate(send);
+  });
+  source.end();
+  if ((await source.done) !== 0) throw new Error(`relaying ${file}: cat failed on ${from.alias}`);
+  if (flushing) clearImmediate(flushing);
+  send();
+  sink.end();
+  await sink.done;
+  return performance.now() - started;
 }
 
 async function main() {
@@ -69,6 +96,9 @@ async function main() {
     // the target's input, on its own disk beforehand: the hosts-alone run moves nothing through Ferry
     const input = `/run/ferry-bench-conntrack-${n}`;
     await b.exec(['sh', '-c', 'cat > "$1"', 'ferry-bench', input], { stdin: synthetic(n), timeoutMs: 120_000 });
+    const listing = `/run/ferry-bench-conntrack-listing-${n}`;
+    await a.exec(['sh', '-c', 'conntrack -L -o extended >"$1" 2>/dev/null', 'ferry-bench', listing], { timeoutMs: 120_000 });
+    const relays: number[] = [];
     for (let round = 0; round < 3; round++) {
       await flush(b);
       const cpu0 = machineCpuMs();
@@ -91,13 +121,15 @@ async function main() {
         b.exec(['sh', '-c', 'f=$1; shift; "$@" <"$f" >/dev/null 2>&1', 'ferry-bench', input, ...loadAndDigestArgv([VM], true)], { timeoutMs: 120_000 }),
       ]);
       hostsAlone.push(performance.now() - t0);
+      relays.push(await relayAlone(a, b, listing));
     }
     await b.exec(['rm', '-f', input]);
-    const [ferryMs, listMs, loadMs, cpuMs, aloneMs] = [median(ferry), median(lists), median(loads), median(cpu), median(hostsAlone)];
+    await a.exec(['rm', '-f', listing]);
+    const [ferryMs, listMs, loadMs, cpuMs, aloneMs, relayMs] = [median(ferry), median(lists), median(loads), median(cpu), median(hostsAlone), median(relays)];
     const floorMs = listMs + loadMs;
     console.log(`conntrack: n=${n} hosts_alone_ms=${aloneMs.toFixed(0)} hosts_alone_ratio=${(aloneMs / floorMs).toFixed(2)} ` +
-      `(median of 3: Ferry's scripts run on the hosts with nothing relayed, the source listing and digesting while the target loads ` +
-      `the same lines from its disk, then digests what it holds; what is left of 1.3 × the floor for relaying)`);
+      `relay_alone_ms=${relayMs.toFixed(0)} relay_alone_ratio=${(relayMs / floorMs).toFixed(2)} (medians of 3: the hosts' part with nothing ` +
+      `relayed, and the relaying with nothing listed or loaded; a sync does both at once on the same ${cpus().length} cores)`);
     console.log(`conntrack: n=${n} ferry_ms=${ferryMs.toFixed(0)} floor_ms=${floorMs} ratio=${(ferryMs / floorMs).toFixed(2)} machine_cpu_ms=${cpuMs.toFixed(0)} ` +
       `(medians of 3; floor: list ${listMs} ms on ${A}, load ${loadMs} ms on ${B}; machine_cpu_ms: what the whole machine spent during Ferry's sync, ` +
       `hosts and guest included, on ${cpus().length} cores)`);
