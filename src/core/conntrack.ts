@@ -67,8 +67,39 @@ export const LOADED_MARK = 'ferry-loaded';
  * counter of another kind, a security context) makes the digests differ, and the sync then compares flow by flow.
  */
 const FLOW_AWK = '($1 == "ipv4" || $1 == "ipv6") && ($3 == "tcp" || $3 == "udp" || $3 == "icmp" || $3 == "icmpv6")';
-const DIGEST_LINE_AWK = '$5 = ""; gsub(/ (packets|bytes|use)=[0-9]+/, "")';
+/**
+ * Also the same line whether `conntrack -L` or the kernel's table (KERNEL_TABLE) printed it: an IPv6 address written
+ * out whole is written as inet_ntop writes it (V6_AWK), and zone=0, which only the kernel's table shows, is left out.
+ */
+const DIGEST_LINE_AWK = '$5 = ""; ' +
+  'if ($1 == "ipv6") for (i = 6; i <= NF; i++) if (length($i) == 43 && $i ~ /^(src|dst)=/) $i = substr($i, 1, 4) v6(substr($i, 5)); ' +
+  'gsub(/ (packets|bytes|use|delta-time)=[0-9]+/, ""); sub(/ zone=0$/, "")';
+/** awk: `v6(a)`, an IPv6 address of 8 groups as glibc's inet_ntop writes it (RFC 5952, and ::ffff:a.b.c.d) */
+const V6_AWK = [
+  'function hex(s,  i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return n }',
+  'function v6(a,  w, i, best, bl, cur, cl, out) {',
+  '  if (split(a, w, ":") != 8) return a',
+  '  for (i = 1; i <= 8; i++) { sub(/^0+/, "", w[i]); if (w[i] == "") w[i] = "0" }',
+  '  for (i = 1; i <= 8; i++) if (w[i] != "0") cl = 0; else { if (!cl) cur = i; if (++cl > bl) { bl = cl; best = cur } }',
+  '  if (bl < 2) best = 0',
+  '  for (i = 1; i <= 8; i++) {',
+  '    if (best && i >= best && i < best + bl) { if (i == best) out = out ":"; continue }',
+  '    if (i != 1) out = out ":"',
+  '    if (i == 7 && best == 1 && (bl == 6 || (bl == 5 && w[6] == "ffff")))',
+  '      return out int(hex(w[7]) / 256) "." hex(w[7]) % 256 "." int(hex(w[8]) / 256) "." hex(w[8]) % 256',
+  '    out = out w[i]',
+  '  }',
+  '  return best && best + bl == 9 ? out ":" : out',
+  '}',
+].join('\n');
 const DIGEST = 'LC_ALL=C sort -u | md5sum';
+
+/**
+ * The kernel's own listing of the table (CONFIG_NF_CONNTRACK_PROCFS, set in Debian's kernels): the fields of
+ * `conntrack -L -o extended`, in about half the time (50,000 flows in the lab: 114–151 ms against 228–263 ms), but
+ * with IPv6 addresses written out whole and zone=0 shown. The target reads it for its digest when it can.
+ */
+export const KERNEL_TABLE = '/proc/net/nf_conntrack';
 
 export const LISTED_MARK = 'ferry-listed';
 
@@ -78,7 +109,7 @@ export const LISTED_MARK = 'ferry-listed';
  * on the host as the lines pass.
  */
 export function listAndDigestArgv(addresses: readonly string[]): Argv {
-  const awk = `{ print } ${FLOW_AWK} { ${DIGEST_LINE_AWK}; print | digest } END { print "${LISTED_MARK}"; fflush(); close(digest) }`;
+  const awk = `${V6_AWK}\n{ print } ${FLOW_AWK} { ${DIGEST_LINE_AWK}; print | digest } END { print "${LISTED_MARK}"; fflush(); close(digest) }`;
   const script = `${LIST_FLOWS}list "$@" | awk -v digest='${DIGEST} >&2' '${awk}'`;
   return ['sh', '-c', script, 'ferry-conntrack-export', ...addresses.map(canonicalAddress)];
 }
@@ -89,10 +120,22 @@ export function listAndDigestArgv(addresses: readonly string[]): Argv {
  * line, sorted and unique. Equal to the digest of the flows sent, it proves every one is there as it was listed (mark
  * and state included), without bringing the listing back.
  */
-export function loadAndDigestArgv(addresses: readonly string[], verify: boolean): Argv {
-  const digest = verify ? `list "$@" | awk '${FLOW_AWK} { ${DIGEST_LINE_AWK}; print }' | ${DIGEST}; ` : '';
-  const script = `${LIST_FLOWS}conntrack -R - || exit $?; echo ${LOADED_MARK}; ${digest}`;
-  return ['sh', '-c', script, 'ferry-conntrack-load', ...addresses.map(canonicalAddress)];
+export function loadAndDigestArgv(addresses: readonly string[], verify: boolean, kernelTable = KERNEL_TABLE): Argv {
+  // the kernel's table writes IPv6 addresses out whole: those forms are looked for too
+  const held = 'held() { if [ -r "$table" ]; then cat "$table"; else conntrack -L -o extended 2>/dev/null; fi | grep -F "$@"; }; ';
+  const digest = verify ? `${held}held "$@" | awk '${V6_AWK}\n${FLOW_AWK} { ${DIGEST_LINE_AWK}; print }' | ${DIGEST}; ` : '';
+  const script = `table=$1; shift; ${LIST_FLOWS}conntrack -R - || exit $?; echo ${LOADED_MARK}; ${digest}`;
+  const canonical = addresses.map(canonicalAddress);
+  const whole = canonical.filter((a) => a.includes(':')).map(wholeIpv6);
+  return ['sh', '-c', script, 'ferry-conntrack-load', kernelTable, ...canonical, ...whole];
+}
+
+/** A canonical IPv6 address (no dotted quad) with its 8 groups written out whole, as the kernel's table writes it. */
+function wholeIpv6(a: string): string {
+  const [head, tail] = a.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const zeros = tail === undefined ? [] : Array<string>(8 - groups(head).length - groups(tail).length).fill('0');
+  return [...groups(head), ...zeros, ...groups(tail)].map((g) => g.padStart(4, '0')).join(':');
 }
 
 /** An address as conntrack prints it (IPv6 compressed, lower case, as inet_ntop writes it). */

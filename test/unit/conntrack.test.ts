@@ -79,14 +79,18 @@ describe('what stops a sync before it starts', () => {
 });
 
 describe('the digests that prove a load: the source\'s of what it listed, the target\'s of what it holds', () => {
-  /** argv run by this machine's sh and awk, with a conntrack that lists `listing` (and loads nothing) */
-  const run = (argv: readonly string[], listing: string) => {
+  /**
+   * argv run by this machine's sh and awk, with a conntrack that lists `listing` (and loads nothing), and the
+   * kernel's table at `table` holding `kernelTable` when given (else absent)
+   */
+  const run = (argv: (table: string) => readonly string[], listing: string, kernelTable?: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-conntrack-'));
     try {
       writeFileSync(join(dir, 'listing'), listing);
+      if (kernelTable !== undefined) writeFileSync(join(dir, 'nf_conntrack'), kernelTable);
       writeFileSync(join(dir, 'conntrack'), `#!/bin/sh\ncase "$1" in -R) cat >/dev/null;; -L) cat '${join(dir, 'listing')}';; esac\n`);
       chmodSync(join(dir, 'conntrack'), 0o755);
-      const [cmd, ...args] = argv;
+      const [cmd, ...args] = argv(join(dir, 'nf_conntrack'));
       return spawnSync(cmd, args, { input: '', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
     } finally {
       rmSync(dir, { recursive: true });
@@ -94,13 +98,14 @@ describe('the digests that prove a load: the source\'s of what it listed, the ta
   };
   const addresses = ['198.51.100.20', '198.51.100.1'];
   const md5 = (text: string) => /^[0-9a-f]{32}\b/m.exec(text)?.[0];
-  const sourceDigest = (listing: string) => {
-    const r = run(listAndDigestArgv(addresses), listing);
-    expect(r.stdout).toBe(`${listing.split('\n').filter((l) => addresses.some((a) => l.includes(`src=${a} `) || l.includes(`dst=${a} `))).join('\n')}\n${LISTED_MARK}\n`);
+  const sourceDigest = (listing: string, of = addresses) => {
+    const r = run(() => listAndDigestArgv(of), listing);
+    expect(r.stdout).toBe(`${listing.split('\n').filter((l) => of.some((a) => l.includes(`src=${a} `) || l.includes(`dst=${a} `))).join('\n')}\n${LISTED_MARK}\n`);
     return md5(r.stderr);
   };
-  const targetDigest = (listing: string) => {
-    const r = run(loadAndDigestArgv(addresses, true), listing);
+  /** the target's digest of `listing` as `conntrack -L` prints it, or of `kernelTable` as its kernel's table holds it */
+  const targetDigest = (listing: string, kernelTable?: string, of = addresses) => {
+    const r = run((table) => loadAndDigestArgv(of, true, table), listing, kernelTable);
     expect(r.stdout.startsWith(`${LOADED_MARK}\n`)).toBe(true);
     return md5(r.stdout.slice(LOADED_MARK.length + 1));
   };
@@ -124,5 +129,42 @@ describe('the digests that prove a load: the source\'s of what it listed, the ta
     expect(targetDigest(listed.replace('ESTABLISHED', 'TIME_WAIT'))).not.toBe(sent);
     const extra = lines[0].replace('sport=48550', 'sport=48551').replace('dport=48550', 'dport=48551');
     expect(targetDigest(`${listed}\n${extra}`)).not.toBe(sent);
+  });
+
+  it('are equal when the target reads its kernel\'s table (IPv6 written out whole, zone=0 shown), and differ as above', () => {
+    // the same five flows, listed at once both ways in the lab
+    const [listing, table] = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-listing-and-kernel-table.txt'), 'utf8').split(/^# .*\n/m).slice(2);
+    const ours = ['198.51.100.20', 'fd00::65', 'fd00::1'];
+    expect(table).toContain('src=fd00:0000:0000:0000:0000:0000:0000:0001');
+    const sent = sourceDigest(listing.trim(), ours);
+    expect(targetDigest('', table.trim(), ours)).toBe(sent);
+    expect(targetDigest(listing.trim(), undefined, ours)).toBe(sent);
+    expect(targetDigest('', table.replace('mark=9 ', 'mark=8 ').trim(), ours)).not.toBe(sent);
+    expect(targetDigest('', table.replace('zone=0 use=2\n', 'zone=4 use=2\n').trim(), ours)).not.toBe(sent);
+    expect(targetDigest('', table.split('\n').slice(1).join('\n').trim(), ours)).not.toBe(sent);
+  });
+
+  // pairs written out by inet_pton and back by inet_ntop (Python's socket module, on glibc)
+  it.each([
+    ['fd00:0000:0000:0000:0000:0000:0000:0001', 'fd00::1'],
+    ['0000:0000:0000:0000:0000:0000:0000:0001', '::1'],
+    ['0000:0000:0000:0000:0000:0000:0000:0000', '::'],
+    ['0001:0000:0000:0000:0000:0000:0000:0000', '1::'],
+    ['2001:0db8:0000:0000:0001:0000:0000:0001', '2001:db8::1:0:0:1'],
+    ['2001:0db8:0000:0001:0001:0001:0001:0001', '2001:db8:0:1:1:1:1:1'],
+    ['2001:0000:0000:0001:0000:0000:0000:0001', '2001:0:0:1::1'],
+    ['0000:0000:0000:0000:0000:ffff:c633:6407', '::ffff:198.51.100.7'],
+    ['0000:0000:0000:0000:0000:0000:c633:6407', '::198.51.100.7'],
+    ['0000:0000:0000:0000:0000:ffff:0000:0001', '::ffff:0.0.0.1'],
+    ['0001:0000:0000:0002:0000:0000:0000:0003', '1:0:0:2::3'],
+    ['0000:0000:0001:0000:0000:0000:0000:0000', '0:0:1::'],
+    ['fe80:0000:0000:0000:0000:0000:abcd:ef01', 'fe80::abcd:ef01'],
+    ['0000:0002:0003:0004:0005:0006:0007:0008', '0:2:3:4:5:6:7:8'],
+    ['0001:0002:0003:0004:0005:0006:0007:0000', '1:2:3:4:5:6:7:0'],
+  ])('reads %s in the kernel\'s table as %s', (whole, short) => {
+    const flow = (src: string, dst: string) => `ipv6     10 udp      17 29 src=${src} dst=${dst} sport=5000 dport=53 src=${dst} dst=${src} sport=53 dport=5000 mark=0 use=1`;
+    const vm = ['fd00::65'];
+    const sent = sourceDigest(flow(short, 'fd00::65'), vm);
+    expect(targetDigest('', `${flow(whole, 'fd00:0000:0000:0000:0000:0000:0000:0065').replace('use=1', 'zone=0 use=2')}\n`, vm)).toBe(sent);
   });
 });
