@@ -73,14 +73,14 @@ const monitorFrame = (title, { comparing = false, phase = /./, timeout = 30000 }
       .filter({ has: f.locator('#phase', { hasText: phase }) }), timeout);
 const points = async (frame) => Number((await frame.locator('#chart').getAttribute('data-points')) ?? 0);
 /**
- * Right-click a tree item and choose `action` from its context menu. A refresh of the tree (a domain event, addresses
- * arriving) that lands on the right-click closes the menu before it shows; a person right-clicks again, and so does this.
- */
-/**
  * Until the side bar's tree shows no progress: while VS Code redraws a tree, a context-menu action on one of its rows
  * reaches the extension without its row (microsoft/vscode#144250, #283655), as it would for a user clicking then.
  */
 const treeIdle = () => page.waitForFunction(() => !document.querySelector('.part.sidebar .monaco-progress-container.active'), null, { timeout: 30000 });
+/**
+ * Right-click a tree item and choose `action` from its context menu. A refresh of the tree (a domain event, addresses
+ * arriving) that lands on the right-click closes the menu before it shows; a person right-clicks again, and so does this.
+ */
 async function contextMenu(treeRow, action, shotName) {
   const item = page.locator('.monaco-menu .action-item', { hasText: action });
   for (let attempt = 1; ; attempt++) {
