@@ -45,14 +45,3 @@ export function killOnHangupArgv(argv: Argv): Argv {
   const script = 'exec 3<&0; "$@" </dev/null 3<&- & pid=$!; { cat >/dev/null; kill -TERM "$pid"; } <&3 >/dev/null 2>&1 & exec 3<&-; wait "$pid"';
   return ['sh', '-c', script, 'ferry', ...argv];
 }
-
-/**
- * Wrap argv so that its channel can be opened now and the command run later: it starts when a line arrives on
- * stdin, and never runs if stdin ends first. Opening channels ahead of time keeps SSH set-up out of pauses.
- */
-export function afterGoArgv(argv: Argv): Argv {
-  return ['sh', '-c', 'read -r go && exec "$@"', 'ferry-wait', ...argv];
-}
-
-/** What to write to an afterGoArgv channel to start its command. */
-export const GO = 'go\n';

@@ -59,6 +59,7 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
     expect(held.result.gate).toMatchObject({ finalChanged: expect.any(Number), missing: 0 });
     expect(held.result.gate!.bulkEntries).toBeGreaterThanOrEqual(20);
     expect(held.result.gate!.extraPauseMs).toBeGreaterThan(0);
+    expect(held.result.gate!.error).toBeUndefined();
     expect(onHost(A, 'virsh -q domstate tiny1').trim()).toBe('running');
   }, 120_000);
 

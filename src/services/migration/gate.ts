@@ -8,8 +8,8 @@ import { exitLine } from '../../core/migration/job';
 import type { GateReport, MigrationRecord } from '../../core/migration/record';
 import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
-import { afterGoArgv, GO } from '../../transport/quote';
 import { netfilterBackend } from '../conntrack';
+import { VirshShell } from '../virshShell';
 
 /** "Keep TCP connections": migrate with --suspend, sync conntrack, resume the target after the final import. */
 export interface KeepConnections {
@@ -30,22 +30,24 @@ export const GATE_FAILSAFE_S = 10;
 /**
  * The gated switchover. Channels are opened now and wait: one watches virsh's log for the end of the migration,
  * one lists the flows on the source at once (the bulk copy, loaded on the target while memory moves) and will list
- * what changed since, one will load those on the target, one will resume the target. At the switchover they only
- * need a go, so the extra pause is the second listing, its load and the resume, not SSH set-up or the bulk.
+ * what changed since, one will load those on the target, and a virsh connected to the target's libvirt will resume
+ * the domain there. At the switchover they only need a go, so the extra pause is the second listing, its load and
+ * the resume, not SSH set-up, a virsh starting or the bulk.
  */
 export function prepareGate(hosts: { source: HostConnection; target: HostConnection }, uri: string, log: Logger, record: MigrationRecord, logPath: string, keep: KeepConnections, destUri: string): Gate {
   const { source, target } = hosts;
   const importData = deferred<string>();
-  const resumeGo = deferred<string>();
   const listing = netfilterBackend.snapshotThenChanges(source, keep.addresses);
   const importing = netfilterBackend.import(target, importData.promise);
-  const resuming = target.exec(afterGoArgv(['virsh', '-q', '-c', uri, 'resume', record.domainUuid]), { stdin: resumeGo.promise, logLevel: 'info' });
-  for (const waiting of [listing, importing, resuming]) waiting.catch(() => undefined); // awaited only on a switchover
+  // a virsh already connected to the target's libvirt: at the go, the resume costs a libvirt call, not a virsh
+  // process and its connection (17–29 ms in the lab)
+  const resumer = VirshShell.open(target, uri, 'resume shell');
+  for (const waiting of [listing, importing, resumer]) waiting.catch(() => undefined); // awaited only on a switchover
   const cancel = () => {
     // end every waiting channel: the gated commands never run
     void listing.then((l) => l.cancel(), () => undefined);
     importData.resolve('');
-    resumeGo.resolve('');
+    void resumer.then((shell) => shell.close(), () => undefined);
   };
   const report: GateReport = { addresses: keep.addresses };
   const switchover = deferred<number>();
@@ -104,12 +106,12 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
       importData.resolve('');
     }
     const resumeAt = performance.now();
-    resumeGo.resolve(GO); // resume anyway: a paused VM is worse than a few lost flows
-    // the target's link may be gone by now: that goes into the report; the run still ends and is recorded
-    const resumed = await resuming.catch((e: Error) => ({ code: -1, stderr: `${e.message} (the domain may still be paused there: check it)` }));
+    // resume anyway: a paused VM is worse than a few lost flows. The target's link may be gone by now: that goes
+    // into the report; the run still ends and is recorded
+    const resumed = await resumeOn(resumer, record.domainUuid);
     report.resumeMs = lap(resumeAt);
     report.extraPauseMs = Math.round(performance.now() - started);
-    const problems = [report.error, resumed.code !== 0 && `resuming on ${record.target}: ${resumed.stderr.trim()}`];
+    const problems = [report.error, resumed && `resuming on ${record.target}: ${resumed}`];
     report.error = problems.filter(Boolean).join('; ') || undefined;
     if (report.budgetExceeded) {
       log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
@@ -121,3 +123,22 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
   return { done, switchoverSeen: (code) => switchover.resolve(code) };
 }
 
+/** Resume the domain through the shell opened for it, then ask its state: what went wrong, or undefined. */
+async function resumeOn(resumer: Promise<VirshShell>, uuid: string): Promise<string | undefined> {
+  // the shell reads a line of words: only a UUID goes into it
+  if (!/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(uuid)) return `${JSON.stringify(uuid)} is not a domain UUID`;
+  try {
+    const shell = await resumer;
+    try {
+      // virsh writes a failed command's error on stderr: the state asked after it tells
+      const { text } = await shell.ask(`resume ${uuid}\ndomstate ${uuid}\n`);
+      // virsh echoes each command after its prompt ("virsh # domstate …"): the state is the last line of its own
+      const state = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('virsh #')).at(-1);
+      return state === 'running' ? undefined : `the domain is ${state || 'in an unknown state'} there after the resume (check it)`;
+    } finally {
+      shell.close();
+    }
+  } catch (e) {
+    return `${(e as Error).message} (the domain may still be paused there: check it)`;
+  }
+}
