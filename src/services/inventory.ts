@@ -158,7 +158,8 @@ export class HostInventory {
       if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
       const domains = domainsFrom(parseDomainList(list.stdout), parseDomstats(stats.stdout));
       for (const d of domains) if (this.migrating.has(d.name) && d.state === 'running') d.state = 'migrating';
-      this.setDomains(this.replayed(domains, since));
+      // each domain the listing only confirms keeps its object (events make new objects only for what they change)
+      this.domains = keepUnchanged(this.domains, this.trackAddresses(this.replayed(domains, since)));
       this.libvirtError = undefined;
     } catch (e) {
       // a listing that never answers (libvirtd hung) shows like libvirt being down: a message on the host, retried
@@ -181,9 +182,9 @@ export class HostInventory {
     }
   }
 
-  /** The domains now shown, each one unchanged kept as the same object; addresses follow the running ones. */
+  /** The domains now shown; addresses follow the running ones. */
   private setDomains(domains: Domain[]): void {
-    this.domains = keepUnchanged(this.domains, this.trackAddresses(domains));
+    this.domains = this.trackAddresses(domains);
   }
 
   private remember(name: string, effect: Effect): void {
