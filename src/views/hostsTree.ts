@@ -53,6 +53,11 @@ export function messageFor(inventory: HostInventory): MessageNode | undefined {
 
 /** changes that arrive within this long are drawn together (a burst of domain events, a migration's progress) */
 const COALESCE_MS = 50;
+/**
+ * and redraws come at most this often: in a storm of events (a fleet of hosts, 100 events/s) each redraw of a host
+ * rebuilds its list of a thousand domains, so fewer of them cost the extension host less, for a little latency
+ */
+const MIN_REDRAW_INTERVAL_MS = 150;
 
 export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly disposables = new DisposableStore();
@@ -65,6 +70,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /** whether VS Code has asked for the hosts yet: until then there is nothing to redraw */
   private drawn = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  private lastRedraw = -Infinity;
   /**
    * A domain's node and tree item are made again only when its domain object (the inventory makes a new one for a
    * change) or what the tree adds to it (a migration's progress, a stale QEMU) changed: a host of a thousand
@@ -100,11 +106,12 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.flushTimer ??= setTimeout(() => {
       if (this.disposables.isDisposed) return;
       this.flushTimer = undefined;
+      this.lastRedraw = performance.now();
       if (this.everything) this.emitter.fire(undefined);
       else for (const a of this.dirty) if (this.registry.get(a)) this.emitter.fire(this.hostNode(a));
       this.everything = false;
       this.dirty.clear();
-    }, COALESCE_MS);
+    }, Math.max(COALESCE_MS, this.lastRedraw + MIN_REDRAW_INTERVAL_MS - performance.now()));
   }
 
   /** Read a domain's interfaces again (after a change of its limits) and redraw them. */
