@@ -2,7 +2,6 @@
 import * as vscode from 'vscode';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
-import type { MigrationRecord } from '../core/migration/record';
 import type { HostInventory } from '../services/inventory';
 import { DisposableStore } from '../core/disposables';
 import { treeOrder } from '../core/domain';
@@ -166,9 +165,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const message = messageFor(inventory);
     if (message) return [message];
     if (inventory.connection.state.kind !== 'connected') return [];
-    // a domain's migration: Ferry's own first, else one it follows (as MigrationRunner.findByDomain), looked up once
-    const migrations = new Map<string, MigrationRecord>();
-    for (const r of this.migrations.running) if (!migrations.has(r.domainUuid) || !r.discovered) migrations.set(r.domainUuid, r);
+    const migrations = this.migrations.byDomain();
     return [...(inventory.domains ?? [])].sort(treeOrder).map((domain): DomainNode => {
       const m = migrations.get(domain.uuid);
       const migration = m && (m.source === node.alias || m.target === node.alias)

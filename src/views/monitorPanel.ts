@@ -121,7 +121,6 @@ interface Entry {
   part?: { id: string; earlier: MigrationRecord; offsetMs: number; markersSent: number };
 }
 
-
 export class MonitorPanels implements vscode.Disposable {
   private readonly entries = new Set<Entry>();
   private readonly disposables = new DisposableStore();

@@ -93,7 +93,14 @@ export class MigrationRunner {
 
   /** The domain's running migration: Ferry's own first, else one it follows (which may just be ending). */
   findByDomain(uuid: string): MigrationRecord | undefined {
-    return this.running.find((r) => r.domainUuid === uuid && !r.discovered) ?? this.running.find((r) => r.domainUuid === uuid);
+    return this.byDomain().get(uuid);
+  }
+
+  /** Every domain's running migration as findByDomain finds it, in one pass (for a tree of a thousand domains). */
+  byDomain(): Map<string, MigrationRecord> {
+    const found = new Map<string, MigrationRecord>();
+    for (const r of this.running) if (!found.has(r.domainUuid) || !r.discovered) found.set(r.domainUuid, r);
+    return found;
   }
 
   /** Re-attach to migrations recorded before a reload. */
