@@ -10,6 +10,8 @@ import type { RemoteSession } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 
 const ANSWERED = 'ferry-answered';
+/** virsh reading a pipe prints its prompt and each command it reads ("virsh # domstate …"; "virsh > " for non-root) */
+const ECHOED = /^virsh [#>] .*(\n|$)/gm;
 
 export interface Answer {
   text: string;
@@ -41,7 +43,7 @@ export class VirshShell {
       const before = this.answer.join('');
       const answer = cut >= 0 ? before + text.slice(0, cut) : before.slice(0, before.length + cut);
       const waiter = this.waiting.shift();
-      waiter?.resolve({ text: answer, latencyMs: performance.now() - waiter.sentAt });
+      waiter?.resolve({ text: answer.replace(ECHOED, ''), latencyMs: performance.now() - waiter.sentAt });
       text = text.slice(Math.max(0, cut + ANSWERED.length));
       this.answer = [];
       this.tail = '';
@@ -56,7 +58,10 @@ export class VirshShell {
     for (const waiter of this.waiting.splice(0)) waiter.reject(e);
   }
 
-  /** virsh commands, each ending with a newline; the answer is all they print. Rejects once the shell is gone. */
+  /**
+   * virsh commands, each ending with a newline; the answer is all they print (not the commands echoed). Rejects once
+   * the shell is gone.
+   */
   ask(commands: string): Promise<Answer> {
     if (this.closed || !this.session) return Promise.reject(new SshError('closed', 'the virsh shell is closed'));
     return new Promise((resolve, reject) => {

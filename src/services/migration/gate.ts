@@ -132,8 +132,7 @@ async function resumeOn(resumer: Promise<VirshShell>, uuid: string): Promise<str
     try {
       // virsh writes a failed command's error on stderr: the state asked after it tells
       const { text } = await shell.ask(`resume ${uuid}\ndomstate ${uuid}\n`);
-      // virsh echoes each command after its prompt ("virsh # domstate …"): the state is the last line of its own
-      const state = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('virsh #')).at(-1);
+      const state = text.trim().split('\n').at(-1)?.trim();
       return state === 'running' ? undefined : `the domain is ${state || 'in an unknown state'} there after the resume (check it)`;
     } finally {
       shell.close();
