@@ -45,14 +45,18 @@ export function installExtension(run, vsix) {
   });
 }
 
-/** Start code-server in its own process group; resolves when /healthz answers. stop() ends the whole group. */
-export async function startCodeServer(run, port, extraArgs = [], { logFile } = {}) {
+/**
+ * Start code-server in its own process group; resolves when /healthz answers. stop() ends the whole group. With a
+ * password it asks for it (it runs as root with a terminal: a long-lived one must not be open to every local user).
+ */
+export async function startCodeServer(run, port, extraArgs = [], { logFile, password } = {}) {
   const { openSync } = await import('node:fs');
   const log = openSync(logFile ?? join(run, `code-server-${port}.log`), 'a');
-  const child = spawn(NODE24, [CS_ENTRY, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
+  const auth = password ? 'password' : 'none';
+  const child = spawn(NODE24, [CS_ENTRY, '--auth', auth, '--bind-addr', `127.0.0.1:${port}`,
     '--user-data-dir', join(run, 'ud'), '--extensions-dir', join(run, 'ext'), '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', ...extraArgs],
-  { detached: true, stdio: ['ignore', log, log], env: { ...process.env, HOME: join(run, 'home'), TMPDIR: join(run, 'tmp') } });
+  { detached: true, stdio: ['ignore', log, log], env: { ...process.env, HOME: join(run, 'home'), TMPDIR: join(run, 'tmp'), PASSWORD: password ?? '' } });
   let exited = false;
   child.on('exit', () => (exited = true));
   const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ } };

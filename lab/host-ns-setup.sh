@@ -29,6 +29,14 @@ mount --bind "$H/etc-shadow"        /etc/shadow
 # this machine's nested /dev/kvm), and under TCG 7.2 corrupts guests during migration.
 mount --bind "$LAB/qemu-bpo/qemu-system-x86_64" /usr/bin/qemu-system-x86_64
 mount --bind "$LAB/hosts/not-an-emulator" /usr/bin/qemu-system-i386
-# This machine's /dev/kvm is nested PVM and cannot run the guests (they use TCG). Left visible, libvirt finds it
-# usable, probes QEMU for KVM, gets no KVM, and so throws its capability cache away on every call (4-12 s each).
-mount --bind "$LAB/hosts/not-an-emulator" /dev/kvm
+# The guests run under TCG whatever /dev/kvm is (lab.sh says which it found). A /dev/kvm left visible makes libvirt
+# probe QEMU for KVM; on a nested PVM one that cannot run guests it gets no KVM and throws its capability cache away
+# on every call (4-12 s each). So a /dev/kvm is hidden; a machine without one has nothing to hide.
+if [ -e /dev/kvm ]; then mount --bind "$LAB/hosts/not-an-emulator" /dev/kvm; fi
+# postcopy needs userfaultfd in the QEMU, which runs as libvirt-qemu: a node of /dev/userfaultfd that this host's QEMU
+# user may open, seen only in this host's namespace (the machine's stays root-only, its sysctl untouched)
+if [ -c /dev/userfaultfd ]; then
+  rm -f "$H/userfaultfd"
+  mknod -m 600 "$H/userfaultfd" c $((0x$(stat -c %t /dev/userfaultfd))) $((0x$(stat -c %T /dev/userfaultfd)))
+  chown libvirt-qemu "$H/userfaultfd"; mount --bind "$H/userfaultfd" /dev/userfaultfd
+fi

@@ -16,9 +16,17 @@ if [ -n "$missing" ]; then
   # policy-rc.d keeps the packages from starting daemons in the root namespace; the lab starts its own
   created_policy=0
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; created_policy=1; }
-  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing > /tmp/ferry-lab-apt.log 2>&1 \
-    || { tail -30 /tmp/ferry-lab-apt.log; [ $created_policy = 1 ] && rm -f /usr/sbin/policy-rc.d; exit 1; }
+  # ...and the links that would start them at the next boot (sshd, libvirtd, virtlogd, ...) are taken off again:
+  # the machine's services stay as they were
+  boot_links() { find /etc/systemd/system /etc/rc[0-6S].d -type l 2>/dev/null | sort; }
+  before=$(boot_links)
+  log=$(mktemp /tmp/ferry-lab-apt-XXXXXX.log)
+  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing > "$log" 2>&1 \
+    || { tail -30 "$log"; [ $created_policy = 1 ] && rm -f /usr/sbin/policy-rc.d; exit 1; }
+  rm -f "$log"
   [ $created_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+  added=$(boot_links | comm -13 <(echo "$before") -)
+  if [ -n "$added" ]; then echo "[lab] left disabled at boot: $(echo "$added" | sed 's|.*/||' | sort -u | tr '\n' ' ')"; echo "$added" | xargs rm -f; fi
 fi
 mkdir -p "$LAB"
 

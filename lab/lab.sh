@@ -93,18 +93,26 @@ up() {
     [ "$(running_hosts | tr '\n' ' ')" = "$(echo $HOSTS | tr ' ' '\n' | sort | tr '\n' ' ')" ] || all=0   # another set of hosts is up
     local with; grep -q '"tiny1"' $LAB/lab.json && with=tiny1 || with=none
     [ "$with" = "$GUESTS" ] || all=0                                   # with or without the guest, as asked
+    [ -x $LAB/shim/tc ] || all=0                                       # the hosts' libvirtd runs the tc shim from there
     if [ $all = 1 ]; then ts "already up"; status; return; fi
   fi
   if any_remnant; then echo "[lab] found a half-up lab; tearing it down first"; down; fi
   check_addresses
   mkdir -p $LAB/ns $LAB/keys $LAB/hosts
   mountpoint -q $LAB/ns || { mount --bind $LAB/ns $LAB/ns; mount --make-private $LAB/ns; }   # ns files need a private mount
-  # postcopy: QEMU runs as libvirt-qemu and needs userfaultfd (global sysctl, restored by down)
-  [ -f $LAB/.uffd-orig ] || sysctl -n vm.unprivileged_userfaultfd > $LAB/.uffd-orig
-  sysctl -qw vm.unprivileged_userfaultfd=1
+  # postcopy: QEMU runs as libvirt-qemu and needs userfaultfd. A kernel with /dev/userfaultfd (5.11+) lets each host
+  # give its QEMU a node of its own (host-ns-setup.sh); only a kernel without it needs the machine-wide sysctl, which
+  # down restores
+  if [ ! -c /dev/userfaultfd ]; then
+    [ -f $LAB/.uffd-orig ] || sysctl -n vm.unprivileged_userfaultfd > $LAB/.uffd-orig
+    sysctl -qw vm.unprivileged_userfaultfd=1
+  fi
   [ -f $LAB/keys/id_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -C ferry-lab-workstation -f $LAB/keys/id_ed25519
   [ -f $LAB/keys/cluster_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -C ferry-lab-cluster -f $LAB/keys/cluster_ed25519
   write_nft
+  # what the running lab needs lives in its own folder, not in the checkout that brought it up
+  rm -rf $LAB/shim; cp -r "$LAB_SRC/shim" $LAB/shim
+  say_kvm
 
   : > $LAB/hosts/not-an-emulator; chmod 600 $LAB/hosts/not-an-emulator
   ip netns add $FABRIC; ip -n $FABRIC link set lo up
@@ -138,19 +146,26 @@ SSH
   for h in $HOSTS; do
     local n=host$h H; H=$(hdir $h); local ip; ip=$(mgmt_ip $h); local ns; ns=$(netns $h)
     rm -rf $H; mkdir -p $H/run $H/ssh $H/root-home/.ssh
-    cp -a /etc/libvirt $H/etc-libvirt
-    rm -f $H/etc-libvirt/qemu/networks/autostart/*.xml                # no 'default' NAT network
-    cp -a /var/lib/libvirt $H/var-lib-libvirt
-    mkdir -p $H/var-log-libvirt/qemu $H/var-lib-libvirt/boot; cp -a /var/cache/libvirt $H/var-cache-libvirt
+    # only the daemons' settings and built-in filters: none of the machine's domains, networks, secrets or autostart
+    mkdir -p $H/etc-libvirt; find /etc/libvirt -maxdepth 1 -type f -exec cp -a {} $H/etc-libvirt/ \;
+    [ -d /etc/libvirt/nwfilter ] && cp -a /etc/libvirt/nwfilter $H/etc-libvirt/
+    # the folders libvirt keeps its state in, empty (no images, saves or caches of the machine's own)
+    dirs_of /var/lib/libvirt $H/var-lib-libvirt; dirs_of /var/cache/libvirt $H/var-cache-libvirt
+    mkdir -p $H/var-log-libvirt/qemu $H/var-lib-libvirt/boot
     # seed libvirt's QEMU capability cache (same machine and binaries, so valid for every host): saves ~25 s
     if [ -d $LAB/cache-seed ]; then mkdir -p $H/var-cache-libvirt/qemu/capabilities; cp $LAB/cache-seed/*.xml $H/var-cache-libvirt/qemu/capabilities/ 2>/dev/null || true; fi
     cp $LAB/keys/etc-hosts $H/etc-hosts; echo $n > $H/etc-hostname
     # user 'ferry': root's uid and home, this host's login shell (own passwd/shadow, bind-mounted in its namespace)
     local shell; shell=$(login_shell $h)
     { grep -v '^ferry:' /etc/passwd; echo "ferry:x:0:0:Ferry lab login:/root:$shell"; } > $H/etc-passwd
-    { grep -v '^ferry:' /etc/shadow; echo "ferry:*:20000:0:99999:7:::"; } > $H/etc-shadow; chmod 640 $H/etc-shadow
+    # no password is needed (keys only): the lab's shadow holds its two logins, locked to passwords, and no hash of the machine's
+    printf 'root:*:20000:0:99999:7:::\nferry:*:20000:0:99999:7:::\n' > $H/etc-shadow; chmod 640 $H/etc-shadow
     printf '\n# ---- ferry lab ----\nhost_uuid = "%s"\nlog_outputs = "3:file:/var/log/libvirt/libvirtd.log"\n' "$(host_uuid $h)" >> $H/etc-libvirt/libvirtd.conf
-    printf '\n# ---- ferry lab ----\nstdio_handler = "file"\nnamespaces = []\n' >> $H/etc-libvirt/qemu.conf      # no virtlogd without systemd; no private /dev per QEMU (it cannot copy the /dev/kvm bind mount)
+    # no virtlogd without systemd; no private /dev per QEMU (it cannot copy the /dev/kvm bind mount); libvirt's
+    # device list and /dev/userfaultfd, which QEMU opens before asking for the syscall
+    printf '\n# ---- ferry lab ----\nstdio_handler = "file"\nnamespaces = []\n%s\n' \
+      'cgroup_device_acl = [ "/dev/null", "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/ptmx", "/dev/kvm", "/dev/userfaultfd" ]' \
+      >> $H/etc-libvirt/qemu.conf
     # the guest boot files at the same path on every host, as migration needs
     cp $LAB/guest/vmlinux $H/var-lib-libvirt/boot/tiny-vmlinux
     cp $LAB/guest/initramfs.cpio.gz $H/var-lib-libvirt/boot/tiny-initrd.gz
@@ -201,7 +216,7 @@ SSHD
     local H; H=$(hdir $h)
     hx $h /usr/sbin/sshd -f $H/ssh/sshd_config -E $H/var-log-libvirt/sshd.log
     # tc shim first in PATH: this sandbox kernel lacks sch_sfq/act_police/cls_fw that domiftune uses
-    PATH=$LAB_SRC/shim:$PATH hx $h /usr/sbin/libvirtd -d -p $H/run/libvirtd.pid
+    PATH=$LAB/shim:$PATH hx $h /usr/sbin/libvirtd -d -p $H/run/libvirtd.pid
     case $CT_MODE in
       strict) hx $h nft -f $LAB/host-ct-strict.nft; hx $h sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 ;;
       loose)  hx $h nft -f $LAB/host-ct-loose.nft ;;
@@ -218,12 +233,23 @@ SSHD
   if [ "$GUESTS" = none ]; then status; return; fi
   # the demo guest, running on the first host, and the hostile-named domain beside it, shut off
   local first=${HOSTS%% *}
-  "$LAB_SRC/domain-xml.sh" tiny1 100 | labssh host$first 'cat > /tmp/tiny1.xml && virsh -q define /tmp/tiny1.xml >/dev/null && virsh -q start tiny1 >/dev/null'
-  "$LAB_SRC/domain-xml.sh" "$HOSTILE_NAME" 101 256 | labssh host$first 'cat > /tmp/hostile.xml && virsh -q define /tmp/hostile.xml >/dev/null'
+  "$LAB_SRC/domain-xml.sh" tiny1 100 | labssh host$first 'virsh -q define /dev/stdin >/dev/null && virsh -q start tiny1 >/dev/null'
+  "$LAB_SRC/domain-xml.sh" "$HOSTILE_NAME" 101 256 | labssh host$first 'virsh -q define /dev/stdin >/dev/null'
   ts "guest tiny1 started"
   wait_guest $GUEST_NET.100 60
   ts "guest tiny1 answers on $GUEST_NET.100"
   status
+}
+
+dirs_of() {  # dirs_of SRC DST: SRC's folders (owners, modes) under DST, none of its files
+  mkdir -p "$2"; (cd "$1" && find . -type d -print0 | tar --null --no-recursion -T - -cf -) | tar -C "$2" -xpf -
+}
+
+say_kvm() {  # one line: which /dev/kvm this machine has (the guests run under TCG on every kind)
+  local module='' m; for m in kvm_pvm kvm_intel kvm_amd; do [ -d /sys/module/$m ] && { module=$m; break; }; done
+  if [ ! -e /dev/kvm ]; then echo "[lab] no /dev/kvm on this machine: guests run under TCG"
+  elif [ "$module" = kvm_pvm ]; then echo "[lab] /dev/kvm is nested PVM (kvm_pvm), which cannot boot the guests: hidden from the hosts, guests run under TCG"
+  else echo "[lab] /dev/kvm found (${module:-module unknown}): hidden from the hosts, guests run under TCG as on every machine"; fi
 }
 
 wait_guest() {  # wait_guest IP TIMEOUT_S: until the guest's HTTP status page answers from the client namespace
@@ -280,7 +306,7 @@ status() {
 populate() {  # populate N: N shut-off domains per host (bench-0001 ...), defined through one virsh per host, hosts at once
   local count=$1 template; template=$("$LAB_SRC/domain-xml.sh" @NAME@ 96 128)
   for h in $HOSTS; do
-    local dir=/tmp/ferry-populate-$h; rm -rf $dir; mkdir -p $dir
+    local dir; dir=$(mktemp -d /tmp/ferry-populate-XXXXXX)
     for i in $(seq 1 $count); do printf -v name 'bench-%04d' $i; echo "${template//@NAME@/$name}" > $dir/$i.xml; done
     hx $h bash -c "for f in $dir/*.xml; do echo \"define \$f\"; done | virsh -q -c qemu:///system >/dev/null; rm -rf $dir" &
   done
@@ -303,7 +329,7 @@ libvirtd_ctl() {  # libvirtd stop|start|freeze|thaw X: for tests of a host whose
     stop) if [ -f $H/run/libvirtd.pid ]; then local pid; pid=$(cat $H/run/libvirtd.pid); kill $pid 2>/dev/null || true
             for i in $(seq 1 150); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; fi ;;
     start) host_ok $2 && return 0
-           PATH=$LAB_SRC/shim:$PATH hx $2 /usr/sbin/libvirtd -d -p $H/run/libvirtd.pid
+           PATH=$LAB/shim:$PATH hx $2 /usr/sbin/libvirtd -d -p $H/run/libvirtd.pid
            for i in $(seq 1 100); do host_ok $2 && break; sleep 0.1; done ;;
   esac
 }

@@ -44,6 +44,7 @@ echo
 echo "screenshots and reports: $OUT"
 for report in "$OUT/unit.json" "$OUT/integration.json"; do [ -f "$report" ] && list_failures "$report"; done
 grep -hE '^(FAIL |  [0-9]+\) )' "$OUT/e2e.log" 2>/dev/null | head -20   # ui step failures, mocha failures
+echo "left running: the lab (its hosts' sshd, libvirtd and guest tiny1 in network namespaces); npm run lab -- down ends it"
 [ $failed -gt 0 ] && status=1
 echo "$passed passed, $failed failed"
 exit $status
