@@ -66,6 +66,25 @@ export function parseDomainList(text: string): { uuid: string; name: string }[] 
   return out;
 }
 
+/** listDomainsArgv's first listing: every domain's UUID */
+export function listedUuids(text: string): string[] {
+  const at = text.indexOf('@names');
+  return (at < 0 ? '' : text.slice(0, at)).split('\n').map((l) => l.trim().toLowerCase()).filter((l) => UUID.test(l));
+}
+
+/**
+ * Whether a name in listDomainsArgv's output holds a line that starts with a listed UUID: then the lines cannot tell
+ * which domain starts where (a name made to read `x\n<another domain's UUID> y` would claim its UUID).
+ */
+export function listingIsAmbiguous(text: string): boolean {
+  const listed = new Set(listedUuids(text));
+  const at = text.indexOf('@names');
+  if (at < 0) return false;
+  const lines = text.slice(at + '@names'.length).replace(/^\n/, '').split('\n');
+  const starts = lines.map((l) => l.slice(0, 36).toLowerCase()).filter((u, i) => lines[i][36] === ' ' && listed.has(u));
+  return starts.length !== listed.size || new Set(starts).size !== starts.length;
+}
+
 export interface DomainStats {
   state: number;
   reason: number;

@@ -2,7 +2,8 @@
  * The domains of one host, kept current without polling: a full listing on every (re)connect, then
  * `virsh event --loop` on one long-lived channel. A lifecycle event is applied by itself (the domain's new state, or
  * its removal), so a host with a thousand domains is not listed again per event; a domain not known yet costs one
- * `domuuid` per burst, and a full listing (states, vCPUs, memory) follows once events pause.
+ * `domname` per burst (named by UUID: nothing from a host is written to a shell), and a full listing (states, vCPUs,
+ * memory) follows once events pause.
  */
 import type { Domain, DomainState, LifecycleAction } from '../core/domain';
 import { keepUnchanged, lifecycleEffect } from '../core/domain';
@@ -18,6 +19,8 @@ import {
   lifecycleArgv,
   listDomainsArgv,
   parseAddresses,
+  listedUuids,
+  listingIsAmbiguous,
   parseDomainList,
   parseDomstats,
   parseEventLine,
@@ -156,7 +159,7 @@ export class HostInventory {
       const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri), { timeoutMs }), this.connection.exec(domstatsArgv(this.uri), { timeoutMs })]);
       const failed = [list, stats].find((r) => r.code !== 0);
       if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
-      const domains = domainsFrom(parseDomainList(list.stdout), parseDomstats(stats.stdout));
+      const domains = domainsFrom(await this.namedExactly(list.stdout), parseDomstats(stats.stdout));
       for (const d of domains) if (this.migrating.has(d.name) && d.state === 'running') d.state = 'migrating';
       // each domain the listing only confirms keeps its object (events make new objects only for what they change)
       this.domains = keepUnchanged(this.domains, this.trackAddresses(this.replayed(domains, since)));
@@ -180,6 +183,20 @@ export class HostInventory {
       this.listedSinceConnect = true;
       if (!this.disposed && changed) this.changeEmitter.fire();
     }
+  }
+
+  /**
+   * The listing's UUIDs and names. A listing where a name's line break is followed by a listed UUID cannot tell where
+   * names end: each name is then asked of the listing shell by UUID.
+   */
+  private async namedExactly(listing: string): Promise<{ uuid: string; name: string }[]> {
+    const list = parseDomainList(listing);
+    if (!listingIsAmbiguous(listing)) return list;
+    this.log.warn(`${this.alias}: a domain name holds a line that starts like another domain's; naming each by UUID`);
+    this.shell ??= await VirshShell.open(this.connection, this.uri, 'listing shell');
+    const uuids = listedUuids(listing);
+    const names = await namesOf(this.shell, uuids);
+    return uuids.filter((u) => names.has(u)).map((uuid) => ({ uuid, name: names.get(uuid)! }));
   }
 
   /** The domains now shown; addresses follow the running ones. */
@@ -242,7 +259,11 @@ export class HostInventory {
         let uuids: (string | undefined)[];
         try {
           this.shell ??= await VirshShell.open(this.connection, this.uri, 'listing shell');
-          uuids = await uuidsOf(this.shell, names);
+          const shown = new Set(this.domains?.map((d) => d.uuid));
+          const unknown = (await uuidsOn(this.shell)).filter((u) => !shown.has(u));
+          if (unknown.length > NAME_EACH_LIMIT) throw new Error(`${unknown.length} domains not shown yet`);
+          const byName = new Map([...(await namesOf(this.shell, unknown))].map(([u, n]) => [n, u]));
+          uuids = names.map((n) => byName.get(n));
         } catch (e) {
           this.log.debug(`${this.alias}: the listing shell failed (${(e as Error).message}); listing in full`);
           this.shell?.close();
@@ -443,33 +464,25 @@ function withEffect(domains: Domain[], name: string, effect: Effect): Domain[] |
   return next;
 }
 
-const NEXT = 'ferry-next';
-const UUID_LINE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/m;
-const LISTED_LINE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) (.+)$/;
-/** a name virsh's shell takes whole between single quotes (it has no way to escape one inside them) */
-const QUOTABLE = /^[^'\\\n\r]{1,1000}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** past this many domains not shown yet, the full listing is cheaper than naming each */
+const NAME_EACH_LIMIT = 200;
 
-/**
- * The UUIDs of these domains (undefined for one that is gone): one short answer each, not the host's whole list.
- * A name the shell cannot be given whole makes it list every domain instead.
- */
-async function uuidsOf(shell: VirshShell, names: readonly string[]): Promise<(string | undefined)[]> {
-  if (!names.every((n) => QUOTABLE.test(n))) {
-    const listed = new Map((await listOf(shell)).map((d) => [d.name, d.uuid]));
-    return names.map((n) => listed.get(n));
-  }
-  // the separator quoted in what is sent, whole only in the answer
-  const { text } = await shell.ask(names.map((n) => `domuuid '${n}'\necho ferry-"next"\n`).join(''));
-  const parts = text.split(NEXT);
-  return names.map((_, i) => UUID_LINE.exec(parts[i] ?? '')?.[1]);
+/** The UUIDs of every domain, through the shell (one libvirt call, nothing from outside written to it). */
+async function uuidsOn(shell: VirshShell): Promise<string[]> {
+  const { texts } = await shell.ask([['list', '--all', '--uuid']]);
+  return texts[0].split('\n').map((l) => l.trim()).filter((l) => UUID.test(l));
 }
 
-/** UUID and name of every domain; a name holding a line break comes back cut at it (and so matches no event) */
-async function listOf(shell: VirshShell): Promise<{ uuid: string; name: string }[]> {
-  const out: { uuid: string; name: string }[] = [];
-  for (const line of (await shell.ask('list --all --uuid --name\n')).text.split('\n')) {
-    const m = LISTED_LINE.exec(line);
-    if (m) out.push({ uuid: m[1], name: m[2] });
-  }
-  return out;
+/**
+ * The names of these domains, exact whatever they hold (each answer is framed by its own nonce); a domain gone since
+ * is left out.
+ */
+async function namesOf(shell: VirshShell, uuids: readonly string[]): Promise<Map<string, string>> {
+  if (!uuids.length) return new Map();
+  const { texts } = await shell.ask(uuids.map((u) => ['domname', u]));
+  const names = new Map<string, string>();
+  // `domname` prints the name and a line feed (its error goes to stderr: nothing here)
+  uuids.forEach((u, i) => texts[i].endsWith('\n') && texts[i].length > 1 && names.set(u, texts[i].slice(0, -1)));
+  return names;
 }

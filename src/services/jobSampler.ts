@@ -26,8 +26,8 @@ export class JobReader {
 
   /** One reading of the job (a domain that is gone answers "no job"). Rejects if the reader's channel is gone. */
   async read(): Promise<JobReading> {
-    const answer = await this.shell.ask(jobReaderQuery(this.uuid));
-    return { stats: parseJobStats(answer.text), latencyMs: answer.latencyMs };
+    const answer = await this.shell.ask([jobReaderQuery(this.uuid)]);
+    return { stats: parseJobStats(answer.texts[0]), latencyMs: answer.latencyMs };
   }
 
   close(): void {

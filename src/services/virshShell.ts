@@ -1,72 +1,155 @@
 /**
  * One interactive `virsh` kept open on a host and asked questions in turn: no process, libvirt connection or SSH
- * channel per question, so asking often costs the host a libvirt call each. Each question ends with an echoed
- * marker; it is quoted in what is sent (`ferry-"answered"`), so only virsh's answer holds it whole, not the echoed
- * input line. Answers come back in the order asked.
+ * channel per question, so asking often costs the host a libvirt call each.
+ *
+ * virsh reads its input through GNU readline even from a pipe, and readline acts on edit keys (DEL erases, TAB
+ * completes) before virsh's own tokenizer splits words. So nothing that comes from a host, a user or a file is ever
+ * written to it: a command is words of a closed alphabet (verbs, options, UUIDs), checked here. Each answer ends with
+ * a marker made of a random nonce, new for every question, so no text a host prints (a domain name) can end an
+ * answer early or shift the answers that follow.
  */
+import { randomBytes } from 'node:crypto';
 import { virsh } from '../core/virsh';
 import type { HostConnection } from '../transport/hostConnection';
 import type { RemoteSession } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 
-const ANSWERED = 'ferry-answered';
-/** virsh reading a pipe prints its prompt and each command it reads ("virsh # domstate …"; "virsh > " for non-root) */
-const ECHOED = /^virsh [#>] .*(\n|$)/gm;
+/** a word readline and virsh's tokenizer both pass through as it is: no quote, space, backslash, control or edit key */
+const SAFE_WORD = /^(--?)?[A-Za-z0-9][A-Za-z0-9._:=/-]*$/;
+
+/** one virsh command as words, e.g. ['domjobinfo', '--rawstats', uuid] */
+export type ShellCommand = readonly string[];
 
 export interface Answer {
-  text: string;
+  /** what each command printed, in the order asked (the commands' echo and the markers taken off) */
+  texts: string[];
   /** question written → answer read, ms */
   latencyMs: number;
 }
 
-export class VirshShell {
-  private answer: string[] = [];
-  /** the last characters seen: the marker may arrive split over two chunks */
-  private tail = '';
-  private readonly waiting: { resolve(a: Answer): void; reject(e: Error): void; sentAt: number }[] = [];
-  private closed = false;
+/** The text written for one command; throws on a word that is not of the closed alphabet. */
+function commandLine(command: ShellCommand): string {
+  if (!command.length) throw new Error('an empty virsh command');
+  for (const word of command) {
+    if (!SAFE_WORD.test(word)) throw new Error(`not written to an interactive virsh: ${JSON.stringify(word)}`);
+  }
+  return command.join(' ');
+}
 
-  private constructor(private session: RemoteSession | undefined) {}
+interface Question {
+  lines: string[];
+  /** per command: the marker its answer ends with (as printed), and its echo as sent (quoted, so never whole) */
+  markers: { printed: string; sent: string }[];
+  resolve(a: Answer): void;
+  reject(e: Error): void;
+  sentAt: number;
+}
 
-  static async open(connection: HostConnection, uri: string, what: string): Promise<VirshShell> {
-    const shell = new VirshShell(undefined);
-    shell.session = await connection.session(virsh(uri), (text) => shell.onData(text));
-    void shell.session.done.then(() => shell.fail(new SshError('closed', `${connection.alias}: the ${what} ended`)));
-    return shell;
+/** virsh's prompt, written before it reads each line and followed there by the line itself: "virsh # " (root), "virsh > " */
+const PROMPTS = ['virsh # ', 'virsh > '];
+
+/** `text` less an exact leading `line` echoed after a prompt, and less an exact trailing echoed `tail` line */
+function withoutEchoes(text: string, line: string, tail: string): string {
+  for (const prompt of PROMPTS) {
+    if (text.startsWith(`${prompt}${line}\n`)) {
+      text = text.slice(prompt.length + line.length + 1);
+      break;
+    }
+  }
+  for (const prompt of PROMPTS) {
+    if (text.endsWith(`${prompt}${tail}\n`)) return text.slice(0, text.length - prompt.length - tail.length - 1);
+  }
+  return text;
+}
+
+/**
+ * Splits what a virsh shell prints into the answers of the questions asked, in order. Pure apart from its buffer:
+ * fed chunks as they arrive (a marker may be split over two).
+ */
+export class AnswerReader {
+  private buffer = '';
+  private readonly questions: Question[] = [];
+  private texts: string[] = [];
+
+  /** the text to write for these commands, and the question to hand to expect() */
+  static frame(commands: readonly ShellCommand[], nonce = randomBytes(12).toString('hex')): { input: string; lines: string[]; markers: Question['markers'] } {
+    const lines = commands.map(commandLine);
+    const markers = lines.map((_, i) => {
+      const printed = `ferry-${nonce}-${i}`;
+      // quoted in what is sent, so only virsh's answer holds it whole, not the echoed input line
+      return { printed, sent: `echo ferry-"${nonce}-${i}"` };
+    });
+    return { input: lines.map((l, i) => `${l}\n${markers[i].sent}\n`).join(''), lines, markers };
   }
 
-  private onData(text: string) {
-    // only what is new (and the few characters before it) is searched for the marker: an answer can be long
-    let seen = this.tail + text;
-    for (let at = seen.indexOf(ANSWERED); at >= 0; at = seen.indexOf(ANSWERED)) {
-      const cut = at - this.tail.length; // where the marker starts in `text` (negative: in the tail)
-      const before = this.answer.join('');
-      const answer = cut >= 0 ? before + text.slice(0, cut) : before.slice(0, before.length + cut);
-      const waiter = this.waiting.shift();
-      waiter?.resolve({ text: answer.replace(ECHOED, ''), latencyMs: performance.now() - waiter.sentAt });
-      text = text.slice(Math.max(0, cut + ANSWERED.length));
-      this.answer = [];
-      this.tail = '';
-      seen = text;
+  expect(question: Question): void {
+    this.questions.push(question);
+  }
+
+  feed(text: string): void {
+    this.buffer += text;
+    for (;;) {
+      const question = this.questions[0];
+      if (!question) {
+        // nothing asked: what virsh prints now is the prompt the next question's echo follows
+        this.buffer = this.buffer.slice(-PROMPTS[0].length);
+        return;
+      }
+      const i = this.texts.length;
+      const { printed, sent } = question.markers[i];
+      const at = this.buffer.indexOf(printed);
+      if (at < 0) return;
+      this.texts.push(withoutEchoes(this.buffer.slice(0, at), question.lines[i], sent));
+      this.buffer = this.buffer.slice(at + printed.length);
+      if (this.texts.length === question.lines.length) {
+        this.questions.shift();
+        question.resolve({ texts: this.texts, latencyMs: performance.now() - question.sentAt });
+        this.texts = [];
+      }
     }
-    this.answer.push(text);
-    this.tail = seen.slice(-ANSWERED.length);
+  }
+
+  failAll(e: Error): void {
+    for (const q of this.questions.splice(0)) q.reject(e);
+  }
+}
+
+export class VirshShell {
+  private readonly reader = new AnswerReader();
+  private closed = false;
+
+  private constructor(private session: Pick<RemoteSession, 'write' | 'close'> | undefined) {}
+
+  static async open(connection: HostConnection, uri: string, what: string): Promise<VirshShell> {
+    return VirshShell.over((onData) => connection.session(virsh(uri), onData), `${connection.alias}: the ${what} ended`);
+  }
+
+  /** A shell over any session that runs virsh (the lab's, or a local virsh in tests). */
+  static async over(start: (onData: (text: string) => void) => Promise<RemoteSession>, endedMessage: string): Promise<VirshShell> {
+    const shell = new VirshShell(undefined);
+    const session = await start((text) => shell.reader.feed(text));
+    shell.session = session;
+    void session.done.then(() => shell.fail(new SshError('closed', endedMessage)));
+    return shell;
   }
 
   private fail(e: Error) {
     this.closed = true;
-    for (const waiter of this.waiting.splice(0)) waiter.reject(e);
+    this.reader.failAll(e);
   }
 
-  /**
-   * virsh commands, each ending with a newline; the answer is all they print (not the commands echoed). Rejects once
-   * the shell is gone.
-   */
-  ask(commands: string): Promise<Answer> {
+  /** Ask virsh commands in one write; rejects once the shell is gone, or at once for a word it may not be given. */
+  ask(commands: readonly ShellCommand[]): Promise<Answer> {
     if (this.closed || !this.session) return Promise.reject(new SshError('closed', 'the virsh shell is closed'));
+    let framed: ReturnType<typeof AnswerReader.frame>;
+    try {
+      framed = AnswerReader.frame(commands);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject, sentAt: performance.now() });
-      this.session!.write(`${commands}echo ferry-"answered"\n`);
+      this.reader.expect({ lines: framed.lines, markers: framed.markers, resolve, reject, sentAt: performance.now() });
+      this.session!.write(framed.input);
     });
   }
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIBVIRT_URI } from '../../src/core/virsh';
 import { HostRegistry } from '../../src/services/hostRegistry';
-import { hostileNames } from '../support/hostileNames';
+import { hostileNames, sessionHostileNames } from '../support/hostileNames';
 import { lab, memoryLogger, onHost, waitFor } from './lab';
 
 // a prefix of its own per run: libvirt 9.0 keeps a stale entry for a CR name it renamed (see afterAll), so the same
@@ -87,4 +87,53 @@ describe('hostile domain names, under bash, fish and tcsh login shells', () => {
     console.log(`libvirt renamed ${JSON.stringify(cr.name)} to ${JSON.stringify(now)} once it stopped (on ${host.alias})`);
     expect(now).toBe(cr.name.replace('\r', '\n'));
   }, 300_000);
+});
+
+describe('names aimed at the listing shell (readline edit keys, markers), defined while Ferry watches', () => {
+  const host = lab.hosts[0].alias;
+  const stamp = Date.now().toString(36);
+  const victim = { name: `fh-victim-${stamp}`, uuid: randomUUID() };
+  // names that do not hold the victim's get this run's stamp (libvirt keeps a name taken for a while); the others are
+  // left as they are, or the stamp would spoil their edit keys
+  const attackers = sessionHostileNames(victim.name, victim.uuid).map((h) => ({
+    ...h,
+    name: h.name.includes(victim.name) || h.name.includes(victim.uuid) ? h.name : `${stamp} ${h.name}`,
+    uuid: randomUUID(),
+  }));
+  /** define through a base64 line per domain, as root: the same path a tenant's definition takes into libvirt */
+  const define = (domains: { name: string; uuid: string }[]) =>
+    execFileSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', host, 'f=$(mktemp); while read -r b; do printf %s "$b" | base64 -d > "$f"; virsh -q define "$f" >/dev/null 2>&1 || echo refused; done; rm -f "$f"'], {
+      input: domains.map((d) => Buffer.from(domainXml(d.uuid, d.name)).toString('base64')).join('\n') + '\n',
+      encoding: 'utf8',
+    });
+
+  afterAll(() => {
+    onHost(host, `for u in ${[victim, ...attackers].map((d) => d.uuid).join(' ')}; do virsh -q undefine $u >/dev/null 2>&1; done; true`);
+  });
+
+  it('shows each under its own UUID, runs nothing and leaves the victim defined', async () => {
+    const inventory = registry.get(host)!;
+    await waitFor(`${host} connected`, () => inventory.connection.state.kind === 'connected', 20_000);
+    await inventory.refresh();
+    define([victim]);
+    await waitFor('the victim shown', () => inventory.domains?.some((d) => d.uuid === victim.uuid), 20_000);
+    // defined while Ferry watches: each reaches it as an event naming a domain it does not know yet
+    expect(define(attackers).trim()).toBe('');
+    for (const a of attackers) {
+      const shown = await waitFor(`${a.cls} shown`, () => inventory.domains?.find((d) => d.name === a.name), 20_000);
+      expect(shown.uuid, a.cls).toBe(a.uuid);
+    }
+    expect(onHost(host, `virsh -q list --all --uuid`), 'the victim is still defined').toContain(victim.uuid);
+    expect(onHost(host, `virsh -q domname ${victim.uuid}`).trim()).toBe(victim.name);
+    // and a full listing agrees, name for name
+    await inventory.refresh();
+    for (const d of [victim, ...attackers]) expect(inventory.findDomain(d.uuid)?.name).toBe(d.name);
+    expect(pwnedFiles(host)).toBe('');
+  }, 120_000);
+
+  it('cannot be given the other C0 controls: libvirt refuses them in a name', () => {
+    const out = define([{ name: `c0-\x1b[2J-\x01-${stamp}`, uuid: randomUUID() }]).trim();
+    console.log(`a name holding ESC and SOH: ${out === 'refused' ? 'refused by libvirt (XML 1.0 has no such characters)' : 'defined'}`);
+    expect(out).toBe('refused');
+  });
 });

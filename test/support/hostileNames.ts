@@ -29,3 +29,21 @@ export const HOSTILE_CLASSES: Record<string, (cls: string) => string> = {
 
 export const hostileNames = (prefix = ''): { cls: string; name: string }[] =>
   Object.entries(HOSTILE_CLASSES).map(([cls, make]) => ({ cls, name: `${prefix}${make(cls)}` }));
+
+/**
+ * Names aimed at an interactive virsh (readline acts on edit keys even from a pipe) and at the answers' framing:
+ * each erases or completes its way to a command against the domain named `victim`, or looks like a marker, a
+ * prompt or a listing line. XML 1.0 holds DEL, TAB and C1 controls but no other C0 control, so libvirt cannot be
+ * given those (the lab test shows it refusing one).
+ */
+export const sessionHostileNames = (victim: string, victimUuid: string): { cls: string; name: string }[] => [
+  { cls: 'del', name: `${'\x7f'.repeat(16)}undefine ${victim}` },
+  { cls: 'delQuoted', name: `x'${'\x7f'.repeat(20)}destroy ${victim}` },
+  { cls: 'tab', name: `undef\t\t${victim}\tx` },
+  { cls: 'c1', name: `c1\u0085\u009b2J\u008d ${victim}` },
+  { cls: 'lineSeparatorMarker', name: `ls\u2028ferry-answered\u2029ferry-next\u2028${victimUuid}` },
+  { cls: 'markers', name: 'ferry-answered ferry-next @names' },
+  { cls: 'prompt', name: `virsh # undefine ${victim}` },
+  { cls: 'command', name: `undefine ${victim}` },
+  { cls: 'quit', name: 'quit' },
+];

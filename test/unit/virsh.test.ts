@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
 import { domainStateFrom, keepUnchanged, lifecycleEffect, treeOrder } from '../../src/core/domain';
-import { addressesArgv, domainsFrom, lifecycleArgv, parseAddresses, parseDomainList, parseDomstats, parseEventLine } from '../../src/core/virsh';
+import {
+  addressesArgv,
+  domainsFrom,
+  lifecycleArgv,
+  listedUuids,
+  listingIsAmbiguous,
+  parseAddresses,
+  parseDomainList,
+  parseDomstats,
+  parseEventLine,
+} from '../../src/core/virsh';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
 const HOSTILE = 'evil \'one\' "two" $(touch ferry-pwned) `touch ferry-pwned2` čaj ü';
@@ -178,5 +188,20 @@ describe('a listing that confirms what is shown', () => {
     expect(keepUnchanged(shown, listing().slice(1))).not.toBe(shown);
     expect(keepUnchanged(shown, listing().reverse())).not.toBe(shown);
     expect(keepUnchanged(undefined, shown)).toBe(shown);
+  });
+});
+
+describe('a listing whose names cannot be told apart by their lines', () => {
+  const a = '11111111-2222-4333-8444-555555555555';
+  const b = '66666666-7777-4888-9999-aaaaaaaaaaaa';
+  it('is plain when no line of a name starts with a listed UUID', () => {
+    expect(listingIsAmbiguous(`${a}\n${b}\n@names${a} cr\ntouch x\n${b} two\n`)).toBe(false);
+    expect(listedUuids(`${a}\n${b}\n@names${a} one\n${b} two\n`)).toEqual([a, b]);
+  });
+  it("is ambiguous when a name's line claims another domain's UUID, before or after it", () => {
+    expect(listingIsAmbiguous(`${a}\n${b}\n@names${a} x\n${b} fake\n${b} real\n`)).toBe(true);
+    expect(listingIsAmbiguous(`${a}\n${b}\n@names${a} real\n${b} x\n${a} fake\n`)).toBe(true);
+    // what the line parser alone would make of the first: b named "fake\n<b> real"
+    expect(parseDomainList(`${a}\n${b}\n@names${a} x\n${b} fake\n${b} real\n`)[1].name).toBe(`fake\n${b} real`);
   });
 });

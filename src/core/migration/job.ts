@@ -136,9 +136,9 @@ export function jobInfoArgv(uri: string, uuid: string, completed = false): Argv 
 }
 
 /** The persistent job reader's question (asked of an interactive virsh, see services/virshShell). */
-export function jobReaderQuery(uuid: string): string {
+export function jobReaderQuery(uuid: string): readonly string[] {
   assertUuid(uuid);
-  return `domjobinfo --rawstats ${uuid}\n`;
+  return ['domjobinfo', '--rawstats', uuid];
 }
 
 export function setSpeedArgv(uri: string, uuid: string, mibps: number): Argv {

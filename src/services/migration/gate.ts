@@ -125,14 +125,14 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
 
 /** Resume the domain through the shell opened for it, then ask its state: what went wrong, or undefined. */
 async function resumeOn(resumer: Promise<VirshShell>, uuid: string): Promise<string | undefined> {
-  // the shell reads a line of words: only a UUID goes into it
+  // the shell reads words through readline: only a UUID goes into it
   if (!/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(uuid)) return `${JSON.stringify(uuid)} is not a domain UUID`;
   try {
     const shell = await resumer;
     try {
       // virsh writes a failed command's error on stderr: the state asked after it tells
-      const { text } = await shell.ask(`resume ${uuid}\ndomstate ${uuid}\n`);
-      const state = text.trim().split('\n').at(-1)?.trim();
+      const { texts } = await shell.ask([['resume', uuid], ['domstate', uuid]]);
+      const state = texts[1].trim();
       return state === 'running' ? undefined : `the domain is ${state || 'in an unknown state'} there after the resume (check it)`;
     } finally {
       shell.close();
