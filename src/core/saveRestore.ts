@@ -8,12 +8,24 @@ import type { Argv } from './virsh';
 import { assertUuid } from './virsh';
 
 export const SAVE_DIR = '/var/lib/libvirt/qemu/save';
-/** the file a domain is saved to while its QEMU is replaced */
-export const saveFile = (uuid: string) => (assertUuid(uuid), `${SAVE_DIR}/ferry-upgrade-${uuid}.save`);
+/**
+ * The private folder one save and restore works in: made by mktemp under the save directory (which libvirt's QEMU
+ * user owns), root's alone, so nothing another user put there is followed or overwritten.
+ */
+export const SAVE_RUN_DIR = /^\/var\/lib\/libvirt\/qemu\/save\/ferry-upgrade\.[A-Za-z0-9]{10}$/;
+/** the file a domain is saved to while its QEMU is replaced, in its run's private folder */
+export const saveFile = (runDir: string, uuid: string) => (assertUuid(uuid), `${runDir}/${uuid}.save`);
+export const saveLog = (runDir: string) => `${runDir}/log`;
 
-/** Free space of the save directory and its write speed (64 MiB written and synced, then removed). */
+/**
+ * Free space of the save directory and its write speed: 64 MiB written and synced to a new file in a folder of its
+ * own (mktemp; dd creates it exclusively and follows no link), then removed.
+ */
 export function saveDirProbeArgv(): Argv {
-  return ['sh', '-c', 'df -Pk "$1" | tail -n 1; f="$1/ferry-speed-$$"; dd if=/dev/zero of="$f" bs=1M count=64 conv=fdatasync 2>&1 | tail -n 1; rm -f "$f"', 'ferry-save-probe', SAVE_DIR];
+  const script =
+    'df -Pk "$1" | tail -n 1; d=$(mktemp -d "$1/ferry-speed.XXXXXXXXXX") || exit 1; ' +
+    'dd if=/dev/zero of="$d/probe" bs=1M count=64 conv=fdatasync,excl oflag=nofollow 2>&1 | tail -n 1; rm -rf -- "$d"';
+  return ['sh', '-c', script, 'ferry-save-probe', SAVE_DIR];
 }
 
 export interface SaveDirFacts {
@@ -38,25 +50,42 @@ export function expectedSavePauseMs(memoryKiB: number, facts: SaveDirFacts): num
 }
 
 /**
- * Save, then restore, timing each on the host. It ignores a hang-up: if Ferry's SSH link drops half-way the
- * domain is still restored. The file is removed only after a successful restore; a failed one leaves it for
- * `virsh restore`.
+ * Start a save, then a restore, on the host, detached from Ferry's SSH session (its own session, no input, its output
+ * in a private log): a link that drops, a timeout or a closed editor cannot stop it between the two, where the
+ * domain would be left off with its memory in the file. Prints the run's private folder; its log ends with
+ * `ferry-exit=N` (parseSaveRestore). The file is removed only after a successful restore; a failed one leaves it
+ * for `virsh restore`.
  */
-export function saveRestoreArgv(uri: string, uuid: string): Argv {
-  const script = [
+export function launchSaveRestoreArgv(uri: string, uuid: string): Argv {
+  assertUuid(uuid);
+  const run = [
     'trap "" HUP PIPE',
     't0=$(date +%s%N)',
-    'virsh -q -c "$1" save "$2" "$3" --running || { echo "saved=no"; exit 3; }',
+    'echo "phase=saving"',
+    'virsh -q -c "$1" save "$2" "$3" --running || { echo "saved=no"; echo "ferry-exit=3"; exit 3; }',
     't1=$(date +%s%N)',
-    'virsh -q -c "$1" restore "$3" || { echo "saved=yes restored=no"; exit 4; }',
+    'echo "phase=restoring save_ms=$(( (t1 - t0) / 1000000 ))"',
+    'virsh -q -c "$1" restore "$3" || { echo "saved=yes restored=no"; echo "ferry-exit=4"; exit 4; }',
     't2=$(date +%s%N)',
     'rm -f -- "$3"',
     'echo "save_ms=$(( (t1 - t0) / 1000000 )) restore_ms=$(( (t2 - t1) / 1000000 ))"',
+    'echo "ferry-exit=0"',
   ].join('\n');
-  return ['sh', '-c', script, 'ferry-save-restore', uri, uuid, saveFile(uuid)];
+  const launch =
+    'umask 077; dir=$(mktemp -d "$1/ferry-upgrade.XXXXXXXXXX") || exit 1; run=$2; uri=$3; uuid=$4; ' +
+    'setsid sh -c "$run" ferry-save-restore "$uri" "$uuid" "$dir/$uuid.save" >"$dir/log" 2>&1 </dev/null & echo "$dir"';
+  return ['sh', '-c', launch, 'ferry-save-restore', SAVE_DIR, run, uri, uuid];
 }
 
-export function parseSaveRestore(text: string): { saveMs: number; restoreMs: number } | undefined {
-  const m = /save_ms=(\d+) restore_ms=(\d+)/.exec(text);
-  return m ? { saveMs: Number(m[1]), restoreMs: Number(m[2]) } : undefined;
+export type SaveRestoreLog =
+  | { done: false; phase: 'starting' | 'saving' | 'restoring' }
+  | { done: true; exit: number; saveMs?: number; restoreMs?: number; text: string };
+
+/** The run's log as far as it has come (the virsh errors in it are kept, for the message). */
+export function parseSaveRestore(text: string): SaveRestoreLog {
+  const exit = /^ferry-exit=(\d+)$/m.exec(text);
+  if (!exit) return { done: false, phase: /^phase=restoring/m.test(text) ? 'restoring' : /^phase=saving/m.test(text) ? 'saving' : 'starting' };
+  const m = /^save_ms=(\d+) restore_ms=(\d+)$/m.exec(text);
+  const errors = text.split('\n').filter((l) => l.trim() && !/^(phase=|saved=|save_ms=|ferry-exit=)/.test(l)).join('\n');
+  return { done: true, exit: Number(exit[1]), saveMs: m ? Number(m[1]) : undefined, restoreMs: m ? Number(m[2]) : undefined, text: errors };
 }

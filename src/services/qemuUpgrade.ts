@@ -10,7 +10,8 @@ import { DEFAULT_MAX_DOWNTIME_MS } from '../core/migration/monitor';
 import type { MigrationRecord } from '../core/migration/record';
 import { compareVersions, qemuVersionOf } from '../core/hostFacts';
 import { describeStale } from '../core/qemuBinary';
-import { expectedSavePauseMs, parseSaveDirProbe, parseSaveRestore, SAVE_DIR, saveDirProbeArgv, saveFile, saveRestoreArgv } from '../core/saveRestore';
+import { expectedSavePauseMs, launchSaveRestoreArgv, parseSaveDirProbe, parseSaveRestore, SAVE_DIR, SAVE_RUN_DIR, saveDirProbeArgv, saveFile, saveLog } from '../core/saveRestore';
+import type { SaveRestoreLog } from '../core/saveRestore';
 import type { SaveDirFacts } from '../core/saveRestore';
 import type { HostConnection } from '../transport/hostConnection';
 import type { HostRegistry } from './hostRegistry';
@@ -131,26 +132,74 @@ async function saveRestoreRow(alias: string, domain: Domain, stale: string, noPe
   };
 }
 
+/** how often the run's log is read while it saves and restores */
+const SAVE_POLL_MS = 500;
+
 /**
- * Save the domain and restore it on the same host: the restored QEMU process runs the installed binary. The pause
- * is measured on the host. A save that fails leaves the domain running; a restore that fails leaves the save file,
- * and the message says how to restore it.
+ * Save the domain and restore it on the same host: the restored QEMU process runs the installed binary. The two run
+ * detached on the host, so a link that drops between them does not leave the domain off: Ferry reads their log,
+ * re-attaches after a reconnect, and reports what happened. The pause is measured on the host. A save that fails
+ * leaves the domain running; a restore that fails leaves the save file, and the message says how to restore it.
  */
 export async function saveAndRestore(host: HostConnection, uri: string, qemu: QemuBinaries, row: UpgradeRow): Promise<UpgradeOutcome> {
   if (row.method !== 'saveRestore') throw new Error(`${row.domain.name}: ${row.why}`);
   const name = row.domain.name;
-  const timeoutMs = 120_000 + 4 * (row.expectedPauseMs ?? 0);
-  const r = await host.exec(saveRestoreArgv(uri, row.domain.uuid), { timeoutMs });
-  const times = parseSaveRestore(r.stdout);
-  if (r.code === 3) return { ok: false, where: row.alias, legs: [], message: `${name} was not saved and runs as before on ${row.alias}: ${r.stderr.trim()}` };
-  if (r.code === 4 || !times) {
-    const file = saveFile(row.domain.uuid);
-    const why = r.stderr.trim() || `exit ${r.code}`;
-    return { ok: false, where: row.alias, legs: [], message: `${name} was saved to ${file} on ${row.alias} but not restored: ${why}. Run "virsh restore ${file}" there; the file is kept.` };
+  const uuid = row.domain.uuid;
+  const launched = await host.exec(launchSaveRestoreArgv(uri, uuid), { logLevel: 'info' });
+  const runDir = launched.stdout.trim();
+  if (launched.code !== 0 || !SAVE_RUN_DIR.test(runDir)) {
+    return { ok: false, where: row.alias, legs: [], message: `${name} was not saved and runs as before on ${row.alias}: the save could not start (${launched.stderr.trim() || runDir || `exit ${launched.code}`}).` };
   }
-  const pauseMs = times.saveMs + times.restoreMs;
-  const paused = `paused ${(pauseMs / 1000).toFixed(1)} s (save ${times.saveMs} ms, restore ${times.restoreMs} ms)`;
-  return { ...(await confirmed(qemu, row, [], `saved and restored: ${paused}`, `was saved and restored on ${row.alias} (${paused})`)), pauseMs };
+  const file = saveFile(runDir, uuid);
+  const { log, interrupted } = await followSaveRestore(host, runDir, 120_000 + 4 * (row.expectedPauseMs ?? 0));
+  const reattached = interrupted ? ` Ferry's link to ${row.alias} dropped meanwhile; the host went on and Ferry read the outcome once it was back.` : '';
+  if (!log.done) {
+    const phase = log.phase === 'restoring' ? 'it was being restored' : log.phase === 'saving' ? 'it was being saved' : 'it had not started';
+    return {
+      ok: false,
+      where: row.alias,
+      legs: [],
+      message:
+        `Ferry lost track of the save and restore of ${name} on ${row.alias} (${phase} when last read): its state is unknown. ` +
+        `Check "virsh domstate ${uuid}" there; the run's log is ${saveLog(runDir)}; if the domain is shut off, "virsh restore ${file}" brings it back.`,
+    };
+  }
+  if (log.exit === 3) {
+    await host.exec(['rm', '-rf', '--', runDir]).catch(() => undefined);
+    return { ok: false, where: row.alias, legs: [], message: `${name} was not saved and runs as before on ${row.alias}: ${log.text || 'virsh save failed'}.${reattached}` };
+  }
+  if (log.exit !== 0 || log.saveMs === undefined || log.restoreMs === undefined) {
+    const why = log.text || `exit ${log.exit}`;
+    return { ok: false, where: row.alias, legs: [], message: `${name} was saved to ${file} on ${row.alias} but not restored: ${why}. Run "virsh restore ${file}" there; the file is kept.${reattached}` };
+  }
+  await host.exec(['rm', '-rf', '--', runDir]).catch(() => undefined);
+  const pauseMs = log.saveMs + log.restoreMs;
+  const paused = `paused ${(pauseMs / 1000).toFixed(1)} s (save ${log.saveMs} ms, restore ${log.restoreMs} ms)`;
+  const outcome = await confirmed(qemu, row, [], `saved and restored: ${paused}`, `was saved and restored on ${row.alias} (${paused})`);
+  return { ...outcome, message: `${outcome.message}${reattached}`, pauseMs };
+}
+
+/**
+ * The run's log read until it ends or `timeoutMs` passes; a read the link breaks is retried once the host is
+ * connected again (the connection reconnects by itself).
+ */
+async function followSaveRestore(host: HostConnection, runDir: string, timeoutMs: number): Promise<{ log: SaveRestoreLog; interrupted: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  let log: SaveRestoreLog = { done: false, phase: 'starting' };
+  let interrupted = false;
+  while (Date.now() < deadline) {
+    if (host.state.kind === 'connected') {
+      try {
+        const r = await host.exec(['cat', '--', saveLog(runDir)], { timeoutMs: 10_000 });
+        if (r.code === 0) log = parseSaveRestore(r.stdout);
+        if (log.done) break;
+      } catch {
+        interrupted = true;
+      }
+    } else interrupted = true;
+    await new Promise((resolve) => setTimeout(resolve, SAVE_POLL_MS));
+  }
+  return { log, interrupted };
 }
 
 /**
@@ -158,7 +207,7 @@ export async function saveAndRestore(host: HostConnection, uri: string, qemu: Qe
  * when it does ("round trip via hostB"), `done` when it does not ("is back on hostA").
  */
 async function confirmed(qemu: QemuBinaries, row: UpgradeRow, legs: MigrationRecord[], how: string, done: string): Promise<UpgradeOutcome> {
-  await qemu.probe(row.alias);
+  await qemu.probeAfterListing(row.alias, row.domain.uuid);
   const state = qemu.state(row.alias, row.domain.uuid);
   const still = state && describeStale(state);
   const name = row.domain.name;
