@@ -73,7 +73,7 @@ async function main() {
   const deps = livePlanDeps(registry, runner, URI, 200, () => undefined);
   const tinyOn = (r: HostRegistry) => r.get(A)!.domains?.find((d) => d.name === 'tiny1' && d.state === 'running');
   await qemu.probe(A);
-  const emulator = qemu.state(A, tinyOn(registry)!.uuid)!.emulator;
+  const emulator = qemu.state(A, tinyOn(registry)!.uuid)!.binary;
   const copy = `${lab.lab}/hosts/${A}/qemu-upgraded`;
   /** a new file at the emulator's path: tiny1's QEMU is stale */
   const upgrade = () => onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'; cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`);

@@ -112,6 +112,9 @@ export class HostInventory {
     this.disposables.add(
       connection.onDidConnect(() => {
         this.listedSinceConnect = false;
+        // events missed while the link was down may have ended a migration (or a save): its next iteration event says
+        // so again if one still runs
+        this.migrating.clear();
         this.shell?.close();
         this.shell = undefined;
         void this.refresh()

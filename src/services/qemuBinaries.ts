@@ -1,13 +1,14 @@
 /**
- * Which running domains run a replaced QEMU, per host. Read with one /proc probe per host when the host connects,
- * when its set of running domains changes (a lifecycle event, a migration arriving or leaving), and on demand:
- * never polled.
+ * Which running domains run a replaced QEMU, per host. Read with one probe per host (libvirt's status files, then
+ * /proc as data: core/qemuBinary) when the host connects, when its set of running domains changes (a lifecycle
+ * event, a migration arriving or leaving), and on demand: never polled. A running domain the probe could not judge
+ * is held with the reason, and is neither stale nor current to callers.
  */
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import type { Event } from '../core/emitter';
 import type { QemuBinaryState } from '../core/qemuBinary';
-import { describeStale, isStale, parseQemuProbe, qemuProbeArgv } from '../core/qemuBinary';
+import { describeStale, isStale, parseQemuProbe, qemuProbeArgv, unknownQemu } from '../core/qemuBinary';
 import type { Logger } from '../transport/logger';
 import type { HostRegistry } from './hostRegistry';
 
@@ -44,6 +45,22 @@ export class QemuBinaries {
     void this.probe(alias).catch((e) => this.log.warn(`qemu probe on ${alias}: ${(e as Error).message}`));
   }
 
+  /**
+   * The host's domains listed again, then its QEMU processes read: for a check right after a domain was started anew
+   * (and maybe a reconnect), when the running set the probe goes by may not show it yet.
+   */
+  async probeAfterListing(alias: string, uuid: string): Promise<void> {
+    // after a reconnect the first listings may still fail or miss it: a few more, a second apart
+    for (let tries = 0; tries < 10; tries++) {
+      const inventory = this.registry.get(alias);
+      await inventory?.refresh().catch(() => undefined);
+      const state = inventory?.findDomain(uuid)?.state;
+      if (state === 'running' || state === 'paused') break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    return this.probe(alias);
+  }
+
   /** Read the host's QEMU processes: a reading that starts after this call (after any already under way). */
   probe(alias: string): Promise<void> {
     const previous = this.inFlight.get(alias) ?? Promise.resolve();
@@ -67,7 +84,13 @@ export class QemuBinaries {
     if (running !== '') {
       const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
       if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
+      if (r.stderr.trim()) this.log.warn(`qemu probe on ${alias}: ${[...new Set(r.stderr.trim().split('\n'))].join('; ')}`);
       states = parseQemuProbe(r.stdout);
+      for (const uuid of running.split(' ')) {
+        if (!states.has(uuid)) states.set(uuid, unknownQemu("libvirt's status file for it was not found or not readable"));
+        const unknown = states.get(uuid)!.unknown;
+        if (unknown !== undefined) this.log.warn(`qemu probe on ${alias}: the QEMU of domain ${uuid} cannot be judged: ${unknown}`);
+      }
     }
     const before = this.readings.has(alias) ? this.staleSummary(alias) : undefined;
     this.readings.set(alias, { running, states });
@@ -80,8 +103,15 @@ export class QemuBinaries {
     return JSON.stringify(this.staleOn(alias).sort().map((uuid) => [uuid, this.describe(alias, uuid)]));
   }
 
+  /** what is known of a running domain's QEMU; undefined when it was not read, or could not be judged (see unknownReason) */
   state(alias: string, uuid: string): QemuBinaryState | undefined {
-    return this.readings.get(alias)?.states.get(uuid);
+    const state = this.readings.get(alias)?.states.get(uuid);
+    return state?.unknown === undefined ? state : undefined;
+  }
+
+  /** why a running domain's QEMU could not be judged, when it could not */
+  unknownReason(alias: string, uuid: string): string | undefined {
+    return this.readings.get(alias)?.states.get(uuid)?.unknown;
   }
 
   /** the running domains of a host whose QEMU is stale */

@@ -43,7 +43,8 @@ beforeAll(async () => {
   runner = new MigrationRunner(registry, store, () => URI, log);
   qemu = new QemuBinaries(registry, log);
   await qemu.probe(A);
-  emulator = qemu.state(A, tinyOn(A)!.uuid)!.emulator;
+  // the file tiny1's QEMU runs: the lab's <emulator> is a wrapper script that execs it (lab/install-deps.sh)
+  emulator = qemu.state(A, tinyOn(A)!.uuid)!.binary;
   // copies an interrupted run (or the UI test) left mounted over the emulator's path come off first
   onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copyOn(A)}'`);
   await qemu.probe(A);
@@ -120,7 +121,7 @@ describe('QEMU hot-upgrade against the lab', () => {
       expect(outcome.pauseMs).toBeGreaterThan(0);
       expect(held.lastOk).toBe(5);
       expect(guestStatus(tinyIp)).toMatch(/verify_errors=0\b/);
-      expect(onHost(A, 'ls /var/lib/libvirt/qemu/save')).not.toMatch(/ferry-upgrade-/);
+      expect(onHost(A, 'ls /var/lib/libvirt/qemu/save')).not.toMatch(/ferry-upgrade/);
       expect(onHost(A, 'virsh -q domstate tiny1').trim()).toBe('running');
     } finally {
       aloneQemu.dispose();
