@@ -40,7 +40,7 @@ export function parseProbe(text: string): HostProbe {
       round = 1;
       continue;
     }
-    const thread = /^thread=(\d+) (\d+) (.*)$/.exec(line);
+    const thread = /^thread=(\d+) (\d+) (.*)$/s.exec(line); // s: a name may hold U+2028 (the probe turns control characters into spaces)
     if (thread) {
       ticks[round].set(thread[1], { name: thread[3], ticks: Number(thread[2]) });
       continue;

@@ -10,6 +10,7 @@ import { targetUri } from '../core/migration/job';
 import { virsh } from '../core/virsh';
 import type { HostConnection } from '../transport/hostConnection';
 import type { ResolvedHost } from '../transport/sshConfig';
+import { qemuLimitsArgv } from './diagnosis';
 import { virshErrorText } from './inventory';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -109,10 +110,9 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   }
 
   if (options.zeroCopy) {
-    // CapEff and the memlock limit of the running QEMU: zero-copy pins pages (CAP_IPC_LOCK or a big enough RLIMIT_MEMLOCK)
-    const probe = await run(source, ['sh', '-c',
-      'for d in /proc/[0-9]*; do case "$(cat $d/comm 2>/dev/null)" in qemu*) ;; *) continue;; esac; ' +
-        'grep -qa -- "$1" $d/cmdline 2>/dev/null || continue; grep ^CapEff: $d/status; grep "^Max locked memory" $d/limits; done', 'ferry-check', domain.uuid]);
+    // CapEff and the memlock limit of the domain's QEMU, found through libvirt's status file by UUID (not by a command
+    // line any process can claim): zero-copy pins pages (CAP_IPC_LOCK or a big enough RLIMIT_MEMLOCK)
+    const probe = await run(source, qemuLimitsArgv(domain.uuid));
     const capEff = /CapEff:\s*([0-9a-f]+)/.exec(probe.stdout)?.[1];
     const memlock = /Max locked memory\s+(\S+)/.exec(probe.stdout)?.[1];
     const ipcLock = capEff !== undefined && (BigInt(`0x${capEff}`) & (1n << 14n)) !== 0n;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { HostProbe } from '../../src/core/diagnosis';
 import { diagnose, parseProbe } from '../../src/core/diagnosis';
 import { PROFILES } from '../../src/core/migration/job';
 import type { MigrationMarker, Sample } from '../../src/core/migration/monitor';
@@ -132,12 +133,16 @@ describe('process facts from /proc', () => {
 });
 
 describe('"Why is it slow?" findings', () => {
-  // the probe's output on lab hostA during a single-stream migration (test/fixtures/probe-source.txt)
-  const source = parseProbe(fixture('probe-source.txt'));
-  const target = parseProbe(fixture('probe-target.txt'));
+  // the probe's output on lab hostA and hostB during a single-stream migration (test/fixtures/probe-source.txt,
+  // probe-target.txt). They were captured by the probe before issue 19's fix, whose tick arithmetic printed 0 for
+  // every thread: their CPU shares are no data, so they are blanked here (NaN: neither busy nor idle) and nothing
+  // below rests on them. Recapture both from the lab (capture-probe.ts) and drop unmeasured().
+  const unmeasured = (p: HostProbe): HostProbe => ({ ...p, threads: p.threads.map((t) => ({ name: t.name, cpu: NaN })) });
+  const source = unmeasured(parseProbe(fixture('probe-source.txt')));
+  const target = unmeasured(parseProbe(fixture('probe-target.txt')));
   const dirtying = series('dirtying').samples;
 
-  it('parses a real probe: QEMU pid, capabilities, memlock, per-thread CPU, link', () => {
+  it('parses a real probe: QEMU pid, capabilities, memlock, thread names, link (not its CPU shares, see above)', () => {
     expect(source.pid).toBeGreaterThan(0);
     expect(source.capEff).toMatch(/^[0-9a-f]{16}$/);
     expect(source.memlockBytes).toBe(8388608);
@@ -171,6 +176,19 @@ describe('"Why is it slow?" findings', () => {
     const c = diagnose({ options: capped.options, samples: capped.samples, source, sourceAlias: 'hostA', targetAlias: 'hostB' });
     expect(c.find((x) => x.id === 'bandwidth-cap')).toMatchObject({ severity: 'warning', title: 'bandwidth capped at 40 MiB/s' });
     expect(c.some((x) => x.id === 'channel-bound')).toBe(false); // the guest is dirtying: not the channel's fault
+  });
+
+  it('flags a busy thread seen by a real run of the probe (a local process burning one core as qemu-system-x86)', () => {
+    // test/fixtures/probe-local-busy.txt, recorded by capture-probe-local.ts
+    const local = parseProbe(fixture('probe-local-busy.txt'));
+    expect(local.threads).toHaveLength(1);
+    const [main] = local.threads;
+    expect(main.name).toBe('qemu-system-x86');
+    // 102 ticks of 100 per second: the window is the second's sleep plus one read of the threads
+    expect(main.cpu).toBe(1.02);
+    const f = diagnose({ samples: dirtying, source, target: local, sourceAlias: 'hostA', targetAlias: 'local' });
+    expect(f.find((x) => x.id === 'target-cpu')).toMatchObject({ title: 'the receiving QEMU on local is CPU-bound', evidence: 'qemu-system-x86 at 102 % of a core' });
+    expect(f.some((x) => x.id === 'source-cpu')).toBe(false); // the lab source's shares are blanked
   });
 
   it('flags a CPU-bound migration thread on either side', () => {
