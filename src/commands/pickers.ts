@@ -1,6 +1,6 @@
 /** QuickPick fallbacks so every command also works from the palette, and node unpacking for tree invocations. */
 import type { Domain } from '../core/domain';
-import { escapeIcons } from '../core/text';
+import { inert } from '../core/text';
 import type { DomainAddresses } from '../core/virsh';
 import type { HostRegistry } from '../services/hostRegistry';
 import type { HostInventory } from '../services/inventory';
@@ -18,7 +18,7 @@ export async function pickHost(registry: HostRegistry, title: string, filter: (h
   const hosts = registry.hosts.filter(filter);
   if (!hosts.length) throw new Error(`${title}: no suitable host. Add one with "Ferry: Add Host…".`);
   const pick = await pickOne(
-    hosts.map((h) => ({ label: `$(server) ${escapeIcons(h.alias)}`, description: h.connection.state.kind, host: h })),
+    hosts.map((h) => ({ label: `$(server) ${inert(h.alias)}`, description: h.connection.state.kind, host: h })),
     { title, placeHolder: 'Pick a host' },
   );
   if (!pick) throw new UserCancelled();
@@ -28,8 +28,8 @@ export async function pickHost(registry: HostRegistry, title: string, filter: (h
 export async function pickDomain(registry: HostRegistry, title: string, filter: (d: Domain) => boolean): Promise<DomainNode> {
   const items = registry.hosts.flatMap((h) =>
     (h.domains ?? []).filter(filter).map((domain) => ({
-      label: escapeIcons(domain.name),
-      description: `${escapeIcons(h.alias)} · ${domain.state}`,
+      label: inert(domain.name),
+      description: `${inert(h.alias)} · ${domain.state}`,
       node: { kind: 'domain', alias: h.alias, domain } as DomainNode,
     })),
   );

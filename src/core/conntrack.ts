@@ -3,6 +3,7 @@
  * VM's addresses with `-o extended`, which, unlike `-o save`, shows marks and zones; Ferry turns those lines into
  * the `-A` lines `conntrack -R -` loads (it only adds, so a re-run is safe).
  */
+import { isIP } from 'node:net';
 import type { Argv } from './virsh';
 
 /**
@@ -12,7 +13,7 @@ import type { Argv } from './virsh';
  * grep finding nothing (exit 1) is an empty listing, not a failure.
  */
 export function exportArgv(addresses: readonly string[]): Argv {
-  return ['sh', '-c', `${LIST_FLOWS} list "$@"; [ $? -le 1 ]`, 'ferry-conntrack', ...addresses.map(canonicalAddress)];
+  return ['sh', '-c', `${LIST_FLOWS} list "$@"; [ $? -le 1 ]`, 'ferry-conntrack', ...addresses.map(assertAddress)];
 }
 
 /** Shell prelude shared by both listings: turns the address arguments into grep patterns and defines `list`. */
@@ -28,11 +29,11 @@ const LIST_FLOWS = 'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done
  * ends it.
  */
 export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {
-  const canonical = addresses.map(canonicalAddress);
+  const canonical = addresses.map(assertAddress);
   const script =
     `${LIST_FLOWS}exec 3<&0; err=$(mktemp); trap 'rm -f "$err"' EXIT; ` +
     // mawk (Debian's awk) reads a pipe in blocks and would sit on the end marker until the go: make it line by line
-    'case $(awk -W version 2>&1) in *mawk*) lines="-W interactive";; esac; ' +
+    'lines=; case $(awk -W version 2>&1) in *mawk*) lines="-W interactive";; esac; ' + // lines= : not from the environment
     '{ conntrack -E -o extended 2>"$err" & events=$!; ' +
     `list "$@"; echo ${SNAPSHOT_END}; ` +
     'if read -r go <&3 && [ "$go" = go ]; then ' +
@@ -111,7 +112,7 @@ export const LISTED_MARK = 'ferry-listed';
 export function listAndDigestArgv(addresses: readonly string[]): Argv {
   const awk = `${V6_AWK}\n{ print } ${FLOW_AWK} { ${DIGEST_LINE_AWK}; print | digest } END { print "${LISTED_MARK}"; fflush(); close(digest) }`;
   const script = `${LIST_FLOWS}list "$@" | awk -v digest='${DIGEST} >&2' '${awk}'`;
-  return ['sh', '-c', script, 'ferry-conntrack-export', ...addresses.map(canonicalAddress)];
+  return ['sh', '-c', script, 'ferry-conntrack-export', ...addresses.map(assertAddress)];
 }
 
 /**
@@ -125,23 +126,9 @@ export function loadAndDigestArgv(addresses: readonly string[], verify: boolean,
   const held = 'held() { if [ -r "$table" ]; then cat "$table"; else conntrack -L -o extended 2>/dev/null; fi | grep -F "$@"; }; ';
   const digest = verify ? `${held}held "$@" | awk '${V6_AWK}\n${FLOW_AWK} { ${DIGEST_LINE_AWK}; print }' | ${DIGEST}; ` : '';
   const script = `table=$1; shift; ${LIST_FLOWS}conntrack -R - || exit $?; echo ${LOADED_MARK}; ${digest}`;
-  const canonical = addresses.map(canonicalAddress);
-  const whole = canonical.filter((a) => a.includes(':')).map(wholeIpv6);
+  const canonical = addresses.map(assertAddress);
+  const whole = canonical.filter((a) => a.includes(':')).map((a) => ipv6Words(a).map((w) => w.toString(16).padStart(4, '0')).join(':'));
   return ['sh', '-c', script, 'ferry-conntrack-load', kernelTable, ...canonical, ...whole];
-}
-
-/** A canonical IPv6 address (no dotted quad) with its 8 groups written out whole, as the kernel's table writes it. */
-function wholeIpv6(a: string): string {
-  const [head, tail] = a.split('::');
-  const groups = (part: string | undefined) => (part ? part.split(':') : []);
-  const zeros = tail === undefined ? [] : Array<string>(8 - groups(head).length - groups(tail).length).fill('0');
-  return [...groups(head), ...zeros, ...groups(tail)].map((g) => g.padStart(4, '0')).join(':');
-}
-
-/** An address as conntrack prints it (IPv6 compressed, lower case, as inet_ntop writes it). */
-function canonicalAddress(a: string): string {
-  assertAddress(a);
-  return a.includes(':') ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a;
 }
 
 /** `conntrack -R -`: loads `-A` lines from stdin. */
@@ -169,25 +156,79 @@ export function conntrackVersionProblem(code: number | null, output: string): st
 export function addressListProblem(text: string, others: readonly { name: string; ips: readonly string[] }[] = []): string | undefined {
   const parts = text.split(/[\s,]+/).filter(Boolean);
   if (!parts.length) return 'at least one address';
+  const held: string[] = [];
   for (const p of parts) {
     try {
-      assertAddress(p);
+      held.push(machineAddress(assertAddress(p)));
     } catch (e) {
       return (e as Error).message;
     }
   }
-  for (const p of parts) {
-    const owner = others.find((o) => o.ips.some((ip) => ip.toLowerCase() === p.toLowerCase()));
-    if (owner) return `${p} is an address of ${owner.name}, not of this domain: its flows belong to another machine`;
+  // compared in one form: fd00:0:0::65, FD00::0065 and fd00::65 are one address, ::ffff:10.0.1.5 is 10.0.1.5
+  const owners = new Map<string, string>();
+  for (const o of others) {
+    for (const ip of o.ips) {
+      const c = canonicalAddress(ip);
+      if (c !== undefined && !owners.has(machineAddress(c))) owners.set(machineAddress(c), o.name);
+    }
+  }
+  for (const [i, p] of parts.entries()) {
+    const owner = owners.get(held[i]);
+    if (owner !== undefined) return `${p} is an address of ${owner}, not of this domain: its flows belong to another machine`;
   }
   return undefined;
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-export function assertAddress(a: string): void {
-  const v4 = IPV4.exec(a);
-  const ok = v4 ? v4.slice(1).every((o) => Number(o) <= 255) : /^[0-9a-f:]+$/i.test(a) && a.includes(':') && a.length <= 45;
-  if (!ok) throw new Error(`not an IP address: ${JSON.stringify(a)}`);
+/** The address as conntrack prints it, or an error naming what is not one. */
+export function assertAddress(a: string): string {
+  const c = canonicalAddress(a);
+  if (c === undefined) throw new Error(`not an IP address: ${JSON.stringify(a)}`);
+  return c;
+}
+
+/**
+ * An IP address written as conntrack prints it, which is how inet_ntop writes it: IPv4 as it is, IPv6 in lower
+ * case, leading zeros dropped, the first longest run of two or more zero groups as "::", and an IPv4-mapped (or
+ * -compatible) address ending in its dotted quad. Undefined when the text is not one address: node:net decides (no
+ * leading zeros in a dotted quad, nothing around it), and a zone index (fe80::1%eth0) is refused too.
+ */
+export function canonicalAddress(a: string): string | undefined {
+  const family = isIP(a);
+  if (family === 4) return a;
+  if (family !== 6 || a.includes('%')) return undefined;
+  const w = ipv6Words(a);
+  let best = -1;
+  let bestLength = 0;
+  for (let i = 0, run = 0; i < 8; i++) {
+    run = w[i] === 0 ? run + 1 : 0;
+    if (run > bestLength) [best, bestLength] = [i - run + 1, run];
+  }
+  if (bestLength < 2) best = -1;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (best >= 0 && i >= best && i < best + bestLength) {
+      if (i === best) out += ':';
+      continue;
+    }
+    if (i !== 0) out += ':';
+    if (i === 6 && best === 0 && (bestLength === 6 || (bestLength === 5 && w[5] === 0xffff))) return `${out}${w[6] >> 8}.${w[6] & 255}.${w[7] >> 8}.${w[7] & 255}`;
+    out += w[i].toString(16);
+  }
+  return best >= 0 && best + bestLength === 8 ? `${out}:` : out;
+}
+
+/** The 8 groups of a valid IPv6 address (a trailing dotted quad is two of them). */
+function ipv6Words(a: string): number[] {
+  const text = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, b1: string, b2: string, b3: string, b4: string) => `${((+b1 << 8) | +b2).toString(16)}:${((+b3 << 8) | +b4).toString(16)}`);
+  const [head, tail] = text.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
+  if (tail === undefined) return groups(head);
+  return [...groups(head), ...Array<number>(8 - groups(head).length - groups(tail).length).fill(0), ...groups(tail)];
+}
+
+/** The address of the machine behind it: an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is that IPv4 address. */
+function machineAddress(canonical: string): string {
+  return canonical.startsWith('::ffff:') && canonical.includes('.') ? canonical.slice(7) : canonical;
 }
 
 export interface Flow {

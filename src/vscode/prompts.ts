@@ -1,21 +1,19 @@
 /** The decisions the transport asks a person for: trusting a host key, a key passphrase. */
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import type { UnknownHostKey } from '../transport/sshError';
 import { askText } from './ask';
 import { config } from './config';
+import { askModal } from './notify';
 
 export async function confirmHostKey(key: UnknownHostKey): Promise<boolean> {
   const trust = 'Trust and Connect';
   const other = key.otherKeyTypes.length ? `\n\nknown_hosts already holds ${key.otherKeyTypes.join(', ')} key(s) for this host, but none of type ${key.keyType}.` : '';
-  const answer = await vscode.window.showWarningMessage(
+  const answer = await askModal(
+    'warning',
     `The authenticity of host "${key.alias}" (${key.knownHostsName}) can't be established.`,
-    {
-      modal: true,
-      detail:
-        `${key.keyType} key fingerprint is ${key.fingerprint}.${other}\n\n` +
-        `Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the host). ` +
-        `If you trust it, it is added to ${key.knownHostsFile}.`,
-    },
+    `${key.keyType} key fingerprint is ${key.fingerprint}.${other}\n\n` +
+      `Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the host). ` +
+      `If you trust it, it is added to ${key.knownHostsFile}.`,
     trust,
   );
   return answer === trust;

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { LibvirtError } from '../services/inventory';
 import { SshError } from '../transport/sshError';
 import type { Logger } from '../transport/logger';
+import { notificationText, notify } from './notify';
 
 export class UserCancelled extends Error {}
 
@@ -14,6 +15,7 @@ export function describeError(e: unknown): string {
 
 export interface CommandFailure {
   id: string;
+  /** the error's text as the notification shows it (outside names in it made inert) */
   message: string;
 }
 
@@ -31,8 +33,10 @@ export function registerCommand(
       if (e instanceof UserCancelled || (e instanceof SshError && e.kind === 'cancelled')) return undefined;
       const text = describeError(e);
       log.error(`${id}: ${text}`);
-      failed({ id, message: text });
-      void vscode.window.showErrorMessage(text, 'Show Log').then((pick) => pick && showLog());
+      // error texts quote domain names and what hosts print: the notification gets them inert, and so does failed
+      const shown = notificationText(text);
+      failed({ id, message: shown });
+      void notify('error', shown, 'Show Log').then((pick) => pick && showLog());
       return undefined;
     }
   });

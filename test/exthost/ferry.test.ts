@@ -129,6 +129,37 @@ suite('Ferry in the real extension host', () => {
     await assert.rejects(run('ferry.domain.migrate', tiny1, undefined, { target: 'no-such-host', profile: 'fast' }), /ferry\.domain\.migrate failed: no-such-host is not a configured host/);
   });
 
+  test('a domain named like a command link is shown in the error notification and the tooltip as text, no live link', async () => {
+    const { tree } = await api();
+    // VS Code's link syntax in notifications (src/vs/base/common/linkedText.ts, parseLinkedText: no escape stops it)
+    // and icon syntax (src/vs/base/browser/ui/iconLabel/iconLabels.ts). A notification's text cannot be read back
+    // from the extension host: onDidFailCommand carries the very string the command wrapper hands showErrorMessage.
+    const LINK = /\[([^\]]+)\]\(((?:https?:\/\/|command:|file:)[^)\s]+)(?: (["'])(.+?)(\3))?\)/i;
+    const ICON = /(?<!\\)\$\([A-Za-z0-9-]+(?:~[A-Za-z]+)?\)/;
+    const name = '[click](command:workbench.action.terminal.new) $(alert)';
+    const node: DomainNode = {
+      kind: 'domain',
+      alias: lab.hosts[0].alias,
+      domain: { uuid: '0f0e0d0c-0b0a-4909-8807-0605040302ff', name, state: 'running', stateReason: 1, ips: [], heardIps: [] },
+    };
+    // no migration of it runs: Set Migration Bandwidth fails, naming the domain in the error it shows
+    const shown = await run('ferry.migration.setBandwidth', node, 10).then(
+      () => assert.fail('Set Migration Bandwidth succeeded for a domain with no migration'),
+      (e: Error) => e.message,
+    );
+    assert.match(shown, /has no migration running that Ferry follows/);
+    assert.doesNotMatch(shown, LINK);
+    assert.doesNotMatch(shown, ICON);
+    // it reads the same: only invisible word joiners were added
+    assert.ok(shown.replace(/\u2060/g, '').includes(`${name} has no migration running`), shown);
+    // the tooltip is markdown, untrusted, the name in it escaped; the tree's label is plain text VS Code shows as it is
+    const item = tree.getTreeItem(node);
+    const tooltip = item.tooltip as vscode.MarkdownString;
+    assert.ok(!tooltip.isTrusted);
+    assert.doesNotMatch(tooltip.value, /\]\(command:/);
+    assert.equal(item.label, name);
+  });
+
   test('the run history keeps a run of Ferry\'s own form and refuses any path out of its folder', async () => {
     const { context } = await api();
     const store = context.migrationStore;

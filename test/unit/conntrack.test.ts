@@ -76,6 +76,37 @@ describe('what stops a sync before it starts', () => {
     expect(addressListProblem('', others)).toBe('at least one address');
     expect(addressListProblem('10.0.1.100; reboot', others)).toMatch(/not an IP address/);
   });
+
+  it('knows another domain\'s address in any form it can be written in', () => {
+    const others = [{ name: 'tiny2', ips: ['10.0.1.101', 'fd00::65'] }, { name: 'tiny3', ips: ['FD00:0:0::66'] }];
+    const owner = (typed: string) => addressListProblem(`10.0.1.100 ${typed}`, others);
+    for (const typed of ['fd00:0:0::65', 'fd00:0000:0000:0000:0000:0000:0000:0065', 'FD00::0065', 'fd00:0::0:65', '::ffff:10.0.1.101', '::FFFF:a00:165', '0:0:0:0:0:ffff:0a00:0165']) {
+      expect(owner(typed), typed).toBe(`${typed} is an address of tiny2, not of this domain: its flows belong to another machine`);
+    }
+    // the other domain's own address in a form of its own
+    expect(owner('fd00::66')).toMatch(/is an address of tiny3/);
+    // near, but another address
+    expect(owner('fd00::6')).toBeUndefined();
+    expect(owner('::10.0.1.101')).toBeUndefined(); // IPv4-compatible, not IPv4-mapped: another address to the kernel
+  });
+
+  it('refuses what only looks like an address', () => {
+    for (const typed of ['1::2::3', 'fd00::1::', ':::', 'fd00:1:2:3:4:5:6:7:8', '010.0.1.5', '10.0.1', 'fe80::1%eth0', '::ffff:10.0.1.500', '0x0a.0.1.5', '١٠.0.1.5']) {
+      expect(addressListProblem(typed), typed).toMatch(/not an IP address/);
+      expect(() => exportArgv([typed]), typed).toThrow(/not an IP address/);
+    }
+  });
+
+  it('hands the host every address as conntrack prints it, and the kernel\'s table as it writes it', () => {
+    expect(exportArgv(['FD00:0:0::64', '::FFFF:10.0.1.5', '::ffff:a00:106', '0:0:0:0:0:0:0:1']).slice(-4)).toEqual(['fd00::64', '::ffff:10.0.1.5', '::ffff:10.0.1.6', '::1']);
+    expect(loadAndDigestArgv(['10.0.1.5', '::ffff:10.0.1.5', 'fd00::64'], true).slice(-5)).toEqual([
+      '10.0.1.5',
+      '::ffff:10.0.1.5',
+      'fd00::64',
+      '0000:0000:0000:0000:0000:ffff:0a00:0105',
+      'fd00:0000:0000:0000:0000:0000:0000:0064',
+    ]);
+  });
 });
 
 describe('the digests that prove a load: the source\'s of what it listed, the target\'s of what it holds', () => {

@@ -4,6 +4,7 @@ import { addressListProblem } from '../../core/conntrack';
 import { netfilterBackend, syncConntrack } from '../../services/conntrack';
 import { askText } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
+import { askModal, notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode, HostNode } from '../../views/nodes';
 import { addressPrompt, pickHost } from '../pickers';
@@ -24,13 +25,14 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
   await Promise.all([netfilterBackend.check(source.connection), netfilterBackend.check(target.connection)]);
   const preview = await netfilterBackend.export(source.connection, addresses);
   const go = 'Sync';
-  const answer = await vscode.window.showInformationMessage(
+  const answer = await askModal(
+    'info',
     `${preview.flows.length} conntrack entries for ${addresses.join(', ')} on ${source.alias}. Copy them to ${target.alias}?`,
-    { modal: true, detail: 'Entries the target lacks are added (conntrack -R; entries it already holds are left as they are, so it is safe to repeat); nothing is deleted on either host. The check afterwards names entries the target holds in another state.' },
+    'Entries the target lacks are added (conntrack -R; entries it already holds are left as they are, so it is safe to repeat); nothing is deleted on either host. The check afterwards names entries the target holds in another state.',
     go,
   );
   if (answer !== go) throw new UserCancelled();
-  const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: syncing conntrack ${source.alias} → ${target.alias}…` }, () =>
+  const report = await withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: syncing conntrack ${source.alias} → ${target.alias}…` }, () =>
     syncConntrack(netfilterBackend, source.connection, target.connection, addresses),
   );
   const text =
@@ -39,5 +41,5 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
     `verified ${report.verifyMs.toFixed(0)} ms (${report.proven ? 'digest' : 'flow by flow'})` +
     (report.missing ? `; ${report.missing} entries are NOT on the target` : '; all verified on the target');
   ctx.log.info(text);
-  void (report.missing ? vscode.window.showWarningMessage(text) : vscode.window.showInformationMessage(text));
+  void notify(report.missing ? 'warning' : 'info', text);
 }

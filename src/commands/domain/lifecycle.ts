@@ -7,6 +7,7 @@ import type { LifecycleAction } from '../../core/domain';
 import { actionsFor } from '../../core/domain';
 import { Commands } from '../../vscode/contributions';
 import type { FerryContext } from '../../vscode/context';
+import { askModal, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
 import { pickDomain, selectedNodes } from '../pickers';
@@ -47,10 +48,10 @@ export async function runLifecycle(ctx: FerryContext, verb: Verb, clicked?: Doma
   if (!nodes.length) throw new Error(`${verb.title}: the selected domains are not in a state that allows it.`);
   if (verb.confirm && !request.confirmed) {
     const go = 'Force Off';
-    const answer = await vscode.window.showWarningMessage(verb.confirm(nodes.map((n) => n.domain.name)), { modal: true }, go);
+    const answer = await askModal('warning', verb.confirm(nodes.map((n) => n.domain.name)), undefined, go);
     if (answer !== go) throw new UserCancelled();
   }
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `${verb.doing} ${nodes.length === 1 ? nodes[0].domain.name : `${nodes.length} domains`}` }, async () => {
+  await withProgress({ location: vscode.ProgressLocation.Window, title: `${verb.doing} ${nodes.length === 1 ? nodes[0].domain.name : `${nodes.length} domains`}` }, async () => {
     const failures: string[] = [];
     for (const node of nodes) {
       const inventory = ctx.registry.get(node.alias);

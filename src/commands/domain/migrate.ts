@@ -2,12 +2,13 @@
 import * as vscode from 'vscode';
 import { addressListProblem } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
-import { escapeIcons } from '../../core/text';
+import { inert } from '../../core/text';
 import type { MigrationOptions, ProfileId } from '../../core/migration/job';
 import { describeOptions, formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { livePlanDeps, planMigration, PlanStopped } from '../../services/migration';
 import { askText, pickMany, pickOne } from '../../vscode/ask';
+import { askModal, notify, withProgress } from '../../vscode/notify';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
@@ -39,7 +40,7 @@ async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
     .map((h) => {
       const state = h.connection.state;
       const reason = state.kind === 'connected' ? (h.libvirtError ? `libvirt unavailable: ${h.libvirtError}` : undefined) : state.kind === 'failed' ? state.error.message : state.kind;
-      return { label: `${reason ? '$(circle-slash)' : '$(server)'} ${escapeIcons(h.alias)}`, description: reason ? `cannot take it: ${reason}` : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`, alias: h.alias, reason };
+      return { label: `${reason ? '$(circle-slash)' : '$(server)'} ${inert(h.alias)}`, description: reason ? `cannot take it: ${inert(reason)}` : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`, alias: h.alias, reason };
     });
   if (!items.length) throw new Error('Add a second host to migrate to.');
   const pick = await pickOne(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
@@ -102,12 +103,12 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   let started;
   try {
     started = await planMigration(deps, { source, target, domain: node.domain, ...chosen, unattended: !!(request.options || request.profile), addresses: request.addresses }, {
-      duringPreflight: (work) => vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${name} → ${target}…` }, work),
+      duringPreflight: (work) => withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${name} → ${target}…` }, work),
       preflightFailed: (failed, checklist) =>
-        void vscode.window.showErrorMessage(`Migration of ${name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`, { modal: true, detail: checklist }),
+        void askModal('error', `Migration of ${name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`, checklist),
       acceptWarnings: async (_, checklist) => {
         const go = 'Migrate Anyway';
-        return (await vscode.window.showWarningMessage(`Preflight for ${name} → ${target} has warnings.`, { modal: true, detail: checklist }, go)) === go;
+        return (await askModal('warning', `Preflight for ${name} → ${target} has warnings.`, checklist, go)) === go;
       },
       addresses: () => askAddresses(ctx, node),
       rememberOptions: (profile, options) => ctx.migrationStore.rememberOptions(source, target, profile, options),
@@ -122,8 +123,7 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   const result = await done;
   const lines = summarize(result);
   for (const l of lines) ctx.log.info(`migration: ${l}`);
-  const show = result.phase === 'completed' ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
-  void show(lines.slice(0, 2).join(' — '), 'Show Log').then((p) => p && ctx.showLog());
+  void notify(result.phase === 'completed' ? 'info' : 'error', lines.slice(0, 2).join(' — '), 'Show Log').then((p) => p && ctx.showLog());
   return result;
 }
 
@@ -151,7 +151,7 @@ export function progressText(r: MigrationRecord): string {
 
 /** A notification per running migration; its cancel button aborts the job on the source. */
 export function showProgress(ctx: FerryContext, record: MigrationRecord, done: Promise<MigrationRecord>): Thenable<void> {
-  return vscode.window.withProgress(
+  return withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Migrating ${record.domainName} ${record.source} → ${record.target}`, cancellable: true },
     async (progress, token) => {
       let shown = 0;

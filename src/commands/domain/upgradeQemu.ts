@@ -14,6 +14,7 @@ import { planUpgrade, roundTrip, saveAndRestore } from '../../services/qemuUpgra
 import type { DomainNode, HostNode } from '../../views/nodes';
 import { pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
+import { askModal, notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import { pickHost, selectedNodes } from '../pickers';
 
@@ -62,19 +63,19 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
   }
   const options = PROFILES[profile].options;
   const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) => ctx.log.info(line));
-  const rows = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Ferry: reading QEMU binaries and checking peers…' }, () =>
+  const rows = await withProgress({ location: vscode.ProgressLocation.Notification, title: 'Ferry: reading QEMU binaries and checking peers…' }, () =>
     planUpgrade(ctx.registry, ctx.qemu, domains, deps.preflight, options),
   );
   const plan = planText(rows);
   ctx.log.info(`qemu upgrade plan:\n${plan}`);
   let todo = rows.filter((r) => r.method !== 'none');
   if (!todo.length) {
-    void vscode.window.showInformationMessage(`Nothing to upgrade: ${rows.map((r) => `${r.domain.name} ${r.why}`).join('; ')}.`);
+    void notify('info', `Nothing to upgrade: ${rows.map((r) => `${r.domain.name} ${r.why}`).join('; ')}.`);
     return [];
   }
   if (!request.confirmed) {
     const go = 'Upgrade';
-    const answer = await vscode.window.showInformationMessage(`Upgrade QEMU under ${todo.length === 1 ? todo[0].domain.name : `${todo.length} domains`}?`, { modal: true, detail: plan }, go);
+    const answer = await askModal('info', `Upgrade QEMU under ${todo.length === 1 ? todo[0].domain.name : `${todo.length} domains`}?`, plan, go);
     if (answer !== go) throw new UserCancelled();
     // a save and restore pauses the guest for seconds: past the user's limit, each is asked about again
     const limitMs = ctx.saveRestoreMaxPauseSeconds() * 1000;
@@ -84,7 +85,7 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
       else {
         const anyway = 'Save and Restore Anyway';
         const detail = `Expected pause ${row.expectedPause}, over your limit of ${limitMs / 1000} s (ferry.qemu.saveRestoreMaxPauseSeconds).`;
-        if ((await vscode.window.showWarningMessage(`${row.domain.name} would be paused for ~${((row.expectedPauseMs ?? 0) / 1000).toFixed(0)} s.`, { modal: true, detail }, anyway)) === anyway) kept.push(row);
+        if ((await askModal('warning', `${row.domain.name} would be paused for ~${((row.expectedPauseMs ?? 0) / 1000).toFixed(0)} s.`, detail, anyway)) === anyway) kept.push(row);
       }
     }
     todo = kept;
@@ -97,7 +98,7 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
     rememberOptions: async () => undefined,
   };
   const outcomes: UpgradeOutcome[] = [];
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Upgrading QEMU', cancellable: true }, async (progress, token) => {
+  await withProgress({ location: vscode.ProgressLocation.Notification, title: 'Upgrading QEMU', cancellable: true }, async (progress, token) => {
     for (const [i, row] of todo.entries()) {
       if (token.isCancellationRequested) break; // between domains: every one is left running where it is
       const of = todo.length > 1 ? ` (${i + 1} of ${todo.length})` : '';
@@ -112,8 +113,7 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
       const outcome = await work.catch((e: Error): UpgradeOutcome => ({ ok: false, where: row.alias, legs: [], message: `${row.domain.name} stayed on ${row.alias}: ${e.message}` }));
       outcomes.push(outcome);
       ctx.log.info(`qemu upgrade: ${outcome.message}`);
-      if (outcome.ok) void vscode.window.showInformationMessage(outcome.message);
-      else void vscode.window.showErrorMessage(outcome.message);
+      void notify(outcome.ok ? 'info' : 'error', outcome.message);
     }
   });
   return outcomes;

@@ -1,5 +1,6 @@
 import type * as vscode from 'vscode';
 import { parseHostSpec } from '../../core/hostSpec';
+import { inert } from '../../core/text';
 import { listConfigAliases } from '../../transport/sshConfig';
 import { createPick } from '../../vscode/ask';
 import { config } from '../../vscode/config';
@@ -24,20 +25,22 @@ export async function addHost(ctx: FerryContext, given?: string): Promise<string
 async function askForHost(): Promise<string> {
   const configured = new Set(config.hosts());
   const aliases = (await listConfigAliases(config.sshConfigPath()).catch(() => [])).filter((a) => !configured.has(a));
-  const fromConfig = aliases.map((a) => ({ label: a, description: 'ssh config' }));
-  const quickPick = createPick<vscode.QuickPickItem>();
+  // an alias shows inert (a quick pick renders $(icons)); the item keeps the alias itself
+  type Item = vscode.QuickPickItem & { alias: string };
+  const fromConfig: Item[] = aliases.map((a) => ({ label: inert(a), description: 'ssh config', alias: a }));
+  const quickPick = createPick<Item>();
   quickPick.title = 'Ferry: Add Host';
   quickPick.placeholder = 'An ssh config alias, or user@host[:port]';
   quickPick.items = fromConfig;
   quickPick.onDidChangeValue((value) => {
     const typed = value.trim();
-    const custom = typed && !aliases.includes(typed) ? [{ label: typed, description: 'connect to this address' }] : [];
+    const custom = typed && !aliases.includes(typed) ? [{ label: inert(typed), description: 'connect to this address', alias: typed }] : [];
     quickPick.items = [...custom, ...fromConfig];
   });
   try {
     return await new Promise<string>((resolve, reject) => {
       quickPick.onDidAccept(() => {
-        const picked = quickPick.selectedItems[0]?.label ?? quickPick.value;
+        const picked = quickPick.selectedItems[0]?.alias ?? quickPick.value;
         if (picked.trim()) resolve(picked);
       });
       quickPick.onDidHide(() => reject(new UserCancelled()));

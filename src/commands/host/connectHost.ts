@@ -2,10 +2,11 @@ import * as vscode from 'vscode';
 import type { HostInventory } from '../../services/inventory';
 import type { FerryContext } from '../../vscode/context';
 import type { HostNode, MessageNode } from '../../views/nodes';
+import { withProgress } from '../../vscode/notify';
 import { pickHost } from '../pickers';
 
 export async function connectWithProgress(inventory: HostInventory): Promise<void> {
-  await vscode.window.withProgress(
+  await withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Ferry: connecting to ${inventory.alias}…`, cancellable: true },
     async (_progress, token) => {
       const cancel = token.onCancellationRequested(() => inventory.connection.disconnect());

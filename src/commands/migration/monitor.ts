@@ -6,7 +6,7 @@ import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
 import type { MonitorPanels } from '../../views/monitorPanel';
 import { importRun } from '../../views/monitorPanel';
-import { escapeIcons } from '../../core/text';
+import { inert } from '../../core/text';
 
 /**
  * The monitor of a domain's migration: Ferry's own or one found running (job info on its host says so), else the
@@ -22,7 +22,7 @@ export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node
   const runs: MigrationRecord[] = [...running, ...(await ctx.migrationStore.allRuns())];
   if (!runs.length) throw new Error('No migration is running and none is recorded yet. Start one from a domain\'s context menu (Migrate…).');
   const pick = runs.length === 1 ? { run: runs[0] } : await pickOne(
-    runs.map((r) => ({ label: `${running.includes(r) ? '$(sync~spin) ' : ''}${escapeIcons(`${r.domainName}: ${r.source} → ${r.target}`)}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`, run: r })),
+    runs.map((r) => ({ label: `${running.includes(r) ? '$(sync~spin) ' : ''}${inert(`${r.domainName}: ${r.source} → ${r.target}`)}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`, run: r })),
     { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
   );
   if (!pick) throw new UserCancelled();
@@ -40,7 +40,7 @@ export async function compareRuns(ctx: FerryContext, panels: MonitorPanels, node
 
 async function pickRun(runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
   const pick = await pickOne(
-    runs.map((r) => ({ label: escapeIcons(`${r.domainName}: ${r.source} → ${r.target}`), description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`, run: r })),
+    runs.map((r) => ({ label: inert(`${r.domainName}: ${r.source} → ${r.target}`), description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`, run: r })),
     { title, matchOnDescription: true },
   );
   if (!pick) throw new UserCancelled();

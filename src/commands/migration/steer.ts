@@ -3,7 +3,7 @@ import type { MigrationRecord } from '../../core/migration/record';
 import { askText, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
-import { escapeIcons } from '../../core/text';
+import { inert } from '../../core/text';
 
 /** a domain tree node, or anything naming a domain the same way (the monitor panel) */
 type DomainRef = { domain: { uuid: string; name: string } };
@@ -17,7 +17,7 @@ async function pickMigration(ctx: FerryContext, title: string, node?: DomainRef)
   const running = ctx.migrations.running;
   if (!running.length) throw new Error('No migration is running.');
   if (running.length === 1) return running[0];
-  const pick = await pickOne(running.map((r) => ({ label: escapeIcons(r.domainName), description: escapeIcons(`${r.source} → ${r.target} · ${r.percent}%`), r })), { title });
+  const pick = await pickOne(running.map((r) => ({ label: inert(r.domainName), description: inert(`${r.source} → ${r.target} · ${r.percent}%`), r })), { title });
   if (!pick) throw new UserCancelled();
   return pick.r;
 }

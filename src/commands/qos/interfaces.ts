@@ -1,8 +1,8 @@
 /** What the QoS commands share: the interfaces they act on (tree selection or pickers) and the entry of a change. */
 import * as vscode from 'vscode';
 import type { Direction, DirectionInput, DirectionLimit, QosChange, RateUnit, Scope } from '../../core/qos';
-import { BURST_UNITS, DIRECTIONS, LIBVIRT_BURST_BYTES, LIBVIRT_RATE_BYTES, RATE_UNITS } from '../../core/qos';
-import { escapeIcons } from '../../core/text';
+import { BURST_UNITS, DIRECTIONS, LIBVIRT_BURST_BYTES, LIBVIRT_RATE_BYTES, parseQosNumber, RATE_UNITS } from '../../core/qos';
+import { inert } from '../../core/text';
 import type { InterfaceNode } from '../../views/nodes';
 import { askText, pickMany, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
@@ -21,8 +21,8 @@ export async function interfacesFor(ctx: FerryContext, title: string, clicked: u
   if (!nodes.length) throw new Error(`${domain.domain.name} has no network interface this applies to.`);
   if (nodes.length === 1) return nodes;
   const picks = await pickMany(
-    nodes.map((node) => ({ label: node.iface.mac, description: escapeIcons([node.iface.model, node.iface.type, node.iface.source, node.iface.device].filter(Boolean).join(' · ')), node })),
-    { title, placeHolder: `Interfaces of ${escapeIcons(domain.domain.name)} (the same limit applies to each)` },
+    nodes.map((node) => ({ label: inert(node.iface.mac), description: inert([node.iface.model, node.iface.type, node.iface.source, node.iface.device].filter(Boolean).join(' · ')), node })),
+    { title, placeHolder: `Interfaces of ${domain.domain.name} (the same limit applies to each)` },
   );
   if (!picks?.length) throw new UserCancelled();
   return picks.map((p) => p.node);
@@ -69,14 +69,16 @@ export async function askChange(ctx: FerryContext, title: string, current: { inb
       prompt,
       value: value ? shown(value) : '',
       validateInput: (t) => {
-        if (!t.trim()) return undefined;
-        const n = Number(t);
-        if (!Number.isFinite(n) || n < 0) return 'Enter a number, 0 or more (or leave it empty).';
-        return { message: note(n), severity: vscode.InputBoxValidationSeverity.Info };
+        try {
+          const n = parseQosNumber(t);
+          return n === undefined ? undefined : { message: note(n), severity: vscode.InputBoxValidationSeverity.Info };
+        } catch (e) {
+          return `${(e as Error).message} Or leave it empty.`;
+        }
       },
     });
     if (text === undefined) throw new UserCancelled();
-    return text.trim() ? Number(text) : undefined;
+    return parseQosNumber(text);
   };
   const inUnit = (kBps?: number) => (kBps ? (kBps * LIBVIRT_RATE_BYTES) / RATE_UNITS[unit] : undefined);
   for (const d of direction.directions) {

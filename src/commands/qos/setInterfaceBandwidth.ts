@@ -5,6 +5,7 @@ import { describeLimits, DIRECTIONS, planQos, QOS_INTERFACE_TYPES } from '../../
 import type { QosResult } from '../../services/qos';
 import type { InterfaceNode } from '../../views/nodes';
 import type { FerryContext } from '../../vscode/context';
+import { askModal, notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import { askChange, askScopes, interfacesFor } from './interfaces';
 
@@ -35,7 +36,7 @@ export async function applyChange(ctx: FerryContext, nodes: InterfaceNode[], cha
   if (roundsToZero.length) {
     if (request) throw new Error(`Nothing was changed. ${roundsToZero.join(' ')}`);
     const up = 'Round Up to the Smallest Limit';
-    if ((await vscode.window.showWarningMessage('A value would silently mean "no limit"', { modal: true, detail: roundsToZero.join('\n\n') }, up)) !== up) throw new UserCancelled();
+    if ((await askModal('warning', 'A value would silently mean "no limit"', roundsToZero.join('\n\n'), up)) !== up) throw new UserCancelled();
     roundUp = true;
     plans = nodes.map((n) => planQos(change, target(n), roundUp));
   }
@@ -44,10 +45,10 @@ export async function applyChange(ctx: FerryContext, nodes: InterfaceNode[], cha
     const apply = 'Apply';
     const where = scopes.length === 2 ? 'live and persistent' : scopes[0] === 'live' ? 'live only' : 'persistent only';
     const detail = `${names.join('\n')}\n\n${plans[0].conversions.join('\n')}\n\n${where}`;
-    if ((await vscode.window.showInformationMessage(`Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, { modal: true, detail }, apply)) !== apply) throw new UserCancelled();
+    if ((await askModal('info', `Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, detail, apply)) !== apply) throw new UserCancelled();
   }
   const results: QosResult[] = [];
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Setting interface bandwidth', cancellable: false }, async (progress) => {
+  await withProgress({ location: vscode.ProgressLocation.Notification, title: 'Setting interface bandwidth', cancellable: false }, async (progress) => {
     for (const [i, node] of nodes.entries()) {
       progress.report({ message: names[i] });
       const host = ctx.registry.get(node.alias);
@@ -68,11 +69,11 @@ function reportResults(nodes: InterfaceNode[], results: QosResult[], unit: QosCh
   results.forEach((r, i) => {
     const n = nodes[i];
     const what = `${n.domain.name} ${n.iface.mac}`;
-    if (r.mismatches.length) return void vscode.window.showErrorMessage(`${what}: ${r.mismatches.join(' ')}`);
+    if (r.mismatches.length) return void notify('error', `${what}: ${r.mismatches.join(' ')}`);
     const stored = r.stored.live ?? r.stored.config ?? {};
     const kernel = r.kernel?.htb && n.iface.device ? `; ${n.iface.device} is shaped at ${r.kernel.htb.rateBits / 1e6} Mbit/s` : '';
     const scopes = Object.keys(r.stored).map((s) => (s === 'live' ? 'live' : 'persistent')).join(' and ');
     const limited = DIRECTIONS.some((d) => stored[d]);
-    void vscode.window.showInformationMessage(`${what}: ${limited ? describeLimits(stored, unit) : 'no limit'} (${scopes}, read back from libvirt${kernel}).`);
+    void notify('info', `${what}: ${limited ? describeLimits(stored, unit) : 'no limit'} (${scopes}, read back from libvirt${kernel}).`);
   });
 }
