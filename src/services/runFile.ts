@@ -107,7 +107,7 @@ function part(v: unknown): RunPart | undefined {
   if (!isObject(v)) return undefined;
   const p = { id: str(v.id, 64), source: str(v.source, 1024), target: str(v.target, 1024), offsetMs: num(v.offsetMs), startedAt: num(v.startedAt), phase: oneOf(v.phase, PHASES) };
   if (Object.values(p).some((x) => x === undefined)) return undefined;
-  return defined({ ...(p as RunPart), step: str(v.step, 200), finishedAt: num(v.finishedAt), downtimeMs: num(v.downtimeMs), error: str(v.error, 10_000) });
+  return defined({ ...(p as RunPart), step: str(v.step, 200), finishedAt: num(v.finishedAt), downtimeMs: num(v.downtimeMs), dataProcessed: num(v.dataProcessed), error: str(v.error, 10_000) });
 }
 
 function list<T>(v: unknown, max: number, item: (x: unknown) => T | undefined): T[] {

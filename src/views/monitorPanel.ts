@@ -8,6 +8,7 @@ import type { MigrationOptions } from '../core/migration/job';
 import { describeOptions } from '../core/migration/job';
 import { DisposableStore } from '../core/disposables';
 import { escapeIcons } from '../core/text';
+import { summaryOf } from '../core/migration/header';
 import type { MigrationRecord } from '../core/migration/record';
 import { joinParts, route, shifted } from '../core/migration/record';
 import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../services/runFile';
@@ -45,18 +46,12 @@ function runSettings(r: MigrationRecord): Record<string, string> {
 }
 
 function toHeader(r: MigrationRecord): RunHeader {
-  const s = r.summary;
   return {
     phase: r.phase,
     finishedAt: r.finishedAt,
     linkMbps: r.linkMbps,
-    summary: s && {
-      totalMs: s.timeElapsedMs,
-      downtimeMs: s.downtimeMs,
-      iterations: s.iteration,
-      dataProcessed: s.dataProcessed,
-      averageBps: s.timeElapsedMs && s.dataProcessed ? (s.dataProcessed / s.timeElapsedMs) * 1000 : undefined,
-    },
+    summary: summaryOf(r),
+    parts: r.parts,
     extraPauseMs: r.gate?.extraPauseMs,
     error: r.error,
     findings: r.findings,
@@ -79,7 +74,7 @@ function toRunView(r: MigrationRecord): RunView {
     samples: r.samples,
     markers: r.markers ?? [],
     route: route(r),
-    partStartT: r.parts?.at(-1)?.offsetMs ?? 0,
+    step: r.operationStep,
     ...toHeader(r),
   };
 }
@@ -344,6 +339,7 @@ export class MonitorPanels implements vscode.Disposable {
   ${fact('Throughput', id.throughput)}${fact('Extra pause (keep TCP connections)', id.extraPause)}
 </dl>
 <div id="${id.bar}" class="bar-track live-only" role="progressbar" aria-label="migration progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="${id.barFill}"></div></div>
+<p id="${id.operation}" class="live-only" hidden></p>
 <div id="${id.convergence}" role="alert" hidden></div>
 <div id="${id.error}" role="alert"></div>
 <div class="toolbar" role="toolbar" aria-label="migration actions">

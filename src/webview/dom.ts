@@ -14,6 +14,8 @@ export const MonitorIds = {
   downtime: 'downtime',
   throughput: 'throughput',
   extraPause: 'extra-pause',
+  /** a joined run's legs and totals (hidden for a run of one migration) */
+  operation: 'operation',
   bar: 'bar',
   barFill: 'bar-fill',
   convergence: 'convergence',

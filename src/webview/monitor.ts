@@ -5,7 +5,8 @@
  * overlay of two runs with a table of what differs. No inline script or style: the CSP allows neither.
  */
 import uPlot from 'uplot';
-import { assess, Assessor, thinned } from '../core/migration/monitor';
+import { headerTexts, MonitorHeader } from '../core/migration/header';
+import { assess, thinned } from '../core/migration/monitor';
 import type { Sample } from '../core/migration/monitor';
 import type { Finding } from '../core/diagnosis';
 import { MAX_SAMPLES } from '../core/migration/record';
@@ -20,11 +21,10 @@ let run: RunView | undefined;
 let compare: RunView | undefined;
 let unit: 'MiB' | 'Gbit' = 'MiB';
 let plot: uPlot | undefined;
-/** the assessment of `run`, fed each sample once as it arrives */
-let assessor = new Assessor();
+/** the header of `run` (of its latest leg, for a joined run), fed each sample once as it arrives */
+let header: MonitorHeader | undefined;
 /** the chart's columns for a single run, appended to with each sample (a comparison rebuilds its joined columns) */
 let columns: (number | null)[][] = [];
-let previousPercent = 0;
 /** the user zoomed or panned: new samples do not reset the view */
 let zoomed = false;
 
@@ -40,7 +40,6 @@ const MiB = 1048576;
 const rate = (bps: number) => (unit === 'MiB' ? bps / MiB : (bps * 8) / 1e9);
 const rateText = (bps: number) => (unit === 'MiB' ? `${(bps / MiB).toFixed(0)} MiB/s` : `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`);
 const mibText = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
-const duration = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`);
 const LIVE_PHASES: ReadonlySet<MigrationPhase> = new Set(['starting', 'running', 'postcopy', 'unknown']);
 const running = (r: RunView) => LIVE_PHASES.has(r.phase);
 
@@ -48,31 +47,37 @@ function post(action: MonitorAction) {
   vscode.postMessage({ type: 'action', action });
 }
 
+/**
+ * The header: the leg under way (the only one of a single migration) with its phase, progress and throughput from
+ * its own samples, and for a joined run every leg's outcome and the totals (core/migration/header makes the words).
+ */
 function renderHeader() {
-  if (!run) return;
+  if (!run || !header) return;
   const r = run;
   $('title').textContent = `${r.domainName}: ${r.route.join(' → ')}`;
+  const f = header.figures(r);
+  const t = headerTexts(f, rateText);
   const badge = $('phase');
-  badge.textContent = r.phase + (r.discovered ? ' (not started by Ferry)' : '') + (r.imported ? ' (imported)' : '');
-  badge.className = `badge phase-${r.phase}`;
-  const a = assessor.assessment({ autoConverge: r.autoConverge, postcopy: r.phase === 'postcopy', maxDowntimeMs: r.maxDowntimeMs, previousPercent });
-  previousPercent = r.phase === 'completed' ? 100 : a.percent;
-  const elapsed = (r.finishedAt ?? Date.now()) - r.startedAt;
-  $('elapsed').textContent = duration(r.summary?.totalMs ?? r.samples.at(-1)?.t ?? elapsed);
-  $('eta').textContent = !running(r) ? '—' : a.convergence.state === 'not-converging' ? 'not converging' : a.etaMs !== undefined ? `~${duration(a.etaMs)}` : 'estimating…';
-  $('percent').textContent = `${previousPercent} %`;
+  badge.textContent = t.phase + (r.discovered ? ' (not started by Ferry)' : '') + (r.imported ? ' (imported)' : '');
+  badge.className = `badge phase-${f.phase}`;
+  $('elapsed').textContent = t.elapsed;
+  $('eta').textContent = t.eta;
+  $('percent').textContent = t.percent;
   const bar = $('bar');
-  bar.setAttribute('aria-valuenow', String(previousPercent));
-  $('barFill').style.width = `${previousPercent}%`;
-  const downtime = r.summary?.downtimeMs ?? a.expectedDowntimeMs;
-  $('downtime').textContent = downtime !== undefined ? `${downtime} ms ${r.summary?.downtimeMs !== undefined ? 'actual' : 'expected'} / ${a.maxDowntimeMs} ms max` : '—';
-  $('downtime').className = downtime !== undefined && downtime > a.maxDowntimeMs && running(r) ? 'over' : '';
-  $('throughput').textContent = r.samples.length ? `${rateText(r.samples.at(-1)!.bps)} now · ${rateText(a.averageBps)} avg · ${rateText(a.peakBps)} peak` : '—';
+  bar.setAttribute('aria-valuenow', String(f.percent));
+  if (f.leg.label) bar.setAttribute('aria-label', `migration progress, ${f.leg.label}`);
+  $('barFill').style.width = `${f.percent}%`;
+  $('downtime').textContent = t.downtime;
+  $('downtime').className = f.downtimeMs !== undefined && f.downtimeMs > f.maxDowntimeMs && f.live ? 'over' : '';
+  $('throughput').textContent = t.throughput;
   $('extraPause').textContent = r.extraPauseMs !== undefined ? `${r.extraPauseMs} ms` : '—';
+  const operation = $('operation');
+  operation.textContent = t.operation;
+  operation.hidden = !t.operation;
   // the banner's buttons are made once while it shows, only its reason is updated: rebuilt at every sample (up to 20 Hz)
   // a button is replaced between a press and its release, and the click is lost
   const banner = $('convergence');
-  if (running(r) && a.convergence.state === 'not-converging') {
+  if (f.live && f.convergence.state === 'not-converging') {
     if (banner.hidden || !banner.childElementCount) {
       const actions = el('div', undefined, 'actions');
       for (const [action, label] of [['setBandwidth', 'Raise Bandwidth…'], ['setMaxDowntime', 'Raise Max Downtime…'], ['postcopy', 'Switch to Postcopy'], ['abort', 'Abort']] as const) {
@@ -85,7 +90,7 @@ function renderHeader() {
       banner.hidden = false;
     }
     const reason = banner.querySelector('.reason')!;
-    if (reason.textContent !== `${a.convergence.reason}.`) reason.textContent = `${a.convergence.reason}.`;
+    if (reason.textContent !== `${f.convergence.reason}.`) reason.textContent = `${f.convergence.reason}.`;
   } else {
     banner.hidden = true;
     banner.replaceChildren();
@@ -362,14 +367,12 @@ function renderAll() {
 /** The whole run, when the panel's content has (re)loaded. The same run again keeps the user's zoom and pan. */
 function init(m: Extract<ToWebview, { type: 'init' }>) {
   const same = !!plot && run?.id === m.run.id && compare?.id === m.compare?.id;
-  if (run?.partStartT !== m.run.partStartT) previousPercent = 0; // the next migration of a joined run begins
   run = m.run;
   compare = m.compare;
-  const partStart = run.partStartT;
-  assessor = new Assessor(run.samples.filter((s) => s.t >= partStart));
+  // the same run again keeps its leg's progress (never backwards); the next migration of a joined run starts afresh
+  header = new MonitorHeader(run, same ? header : undefined);
   vscode.setState({ runId: run.id, domainUuid: run.domainUuid, compareId: compare?.id });
   if (!same) {
-    previousPercent = 0;
     zoomed = false;
     return renderAll();
   }
@@ -383,7 +386,7 @@ function init(m: Extract<ToWebview, { type: 'init' }>) {
 
 /** New samples: appended to the chart's columns and fed to the assessment, nothing recomputed over the whole run. */
 function append(r: RunView, samples: Sample[]) {
-  for (const s of samples) assessor.push(s);
+  header?.push(samples);
   r.samples.push(...samples);
   // the extension thins its record past MAX_SAMPLES; the panel does the same, so both hold the same shape
   if (r.samples.length > MAX_SAMPLES) {
@@ -406,6 +409,7 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
   } else if (m.type === 'header') {
     const findingsChanged = JSON.stringify(m.header.findings) !== JSON.stringify(run.findings);
     Object.assign(run, m.header);
+    header = header?.follow(run);
     run.markers.push(...m.markers);
     renderHeader();
     if (findingsChanged) renderFindings(run.findings);

@@ -4,7 +4,8 @@
  * while it is visible: samples and markers as they come, and the header fields when one of them changes.
  */
 import type { Finding } from '../core/diagnosis';
-import type { MigrationPhase } from '../core/migration/record';
+import type { RunSummary } from '../core/migration/header';
+import type { MigrationPhase, RunPart } from '../core/migration/record';
 import type { MigrationMarker, Sample } from '../core/migration/monitor';
 
 /** A migration run as the panel draws it: live, from history, or imported from a colleague's export. */
@@ -29,9 +30,15 @@ export interface RunView {
   markers: MigrationMarker[];
   /** the hosts it went through in order: [source, target], or more for an operation's joined migrations */
   route: string[];
-  /** where the migration under way begins (ms): the assessment and progress are of it alone */
-  partStartT: number;
-  summary?: { totalMs?: number; downtimeMs?: number; iterations?: number; averageBps?: number; dataProcessed?: number };
+  /** a migration's part in its operation ("upgrading QEMU, leg 1 of 2"), while it is not joined with the next */
+  step?: string;
+  /**
+   * the legs of an operation's joined migrations, in order (see joinParts): the header shows the latest one's
+   * phase, progress and throughput from its own samples (those from its offset on), and every leg's outcome
+   */
+  parts?: RunPart[];
+  /** of the whole run (a joined run's: summed over its legs) */
+  summary?: RunSummary;
   /** "Keep TCP connections": the extra pause of the gated switchover */
   extraPauseMs?: number;
   error?: string;
@@ -39,7 +46,7 @@ export interface RunView {
 }
 
 /** What a panel shows of a run besides its samples and markers: sent alone when any of it changes. */
-export type RunHeader = Pick<RunView, 'phase' | 'finishedAt' | 'linkMbps' | 'summary' | 'extraPauseMs' | 'error' | 'findings'>;
+export type RunHeader = Pick<RunView, 'phase' | 'finishedAt' | 'linkMbps' | 'summary' | 'parts' | 'extraPauseMs' | 'error' | 'findings'>;
 
 export type MonitorAction = 'setBandwidth' | 'setMaxDowntime' | 'postcopy' | 'abort' | 'diagnose' | 'exportJson' | 'exportCsv' | 'compare' | 'importRun';
 

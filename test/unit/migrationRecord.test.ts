@@ -1,19 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JobStats } from '../../src/core/migration/job';
 import type { MigrationPhase, MigrationRecord } from '../../src/core/migration/record';
-import { joinParts, next, plannedRecord, route } from '../../src/core/migration/record';
-import type { Sample } from '../../src/core/migration/monitor';
-
-const dir = join(__dirname, '..', 'fixtures', 'series');
-const series = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { name: string; phase: MigrationPhase; samples: Sample[] });
-/** a recorded sample as the job reading it came from */
-const reading = (s: Sample): JobStats => ({
-  type: 'unbounded', timeElapsedMs: s.t, memoryBps: s.bps, dirtyRate: s.dirtyBps / 4096, pageSize: 4096, dataRemaining: s.remaining, dataProcessed: s.processed,
-  dataTotal: s.total, iteration: s.iteration, downtimeMs: s.expectedDowntimeMs, postcopyRequests: s.postcopyRequests, raw: s.throttle === undefined ? {} : { auto_converge_throttle: s.throttle },
-});
-const fresh = () => plannedRecord({ id: '1d8804d1-ecca-43d9-9b8e-ae30c31ff75b-1', domainUuid: '1d8804d1-ecca-43d9-9b8e-ae30c31ff75b', domainName: 'tiny1', source: 'hostA', target: 'hostB', startedAt: 1 });
+import { joinParts, next, route } from '../../src/core/migration/record';
+import { fresh, leg as recordedLeg, reading, series } from './recordedRuns';
 
 describe('a migration\'s phases, moved by next() alone, on every recorded series', () => {
   it.each(series.map((s) => [s.name, s] as const))('%s', (_, s) => {
@@ -63,6 +51,17 @@ describe('next() for everything else that moves a migration', () => {
     const ended = next(running(), { kind: 'ended', exitCode: 1, errorText: 'End of file while reading data', abortRequested: true, at: 3 });
     expect(ended).toMatchObject({ phase: 'aborted', error: 'aborted on request (libvirt: End of file while reading data)' });
   });
+  it('a run held at 99 % changes with each new pass (the progress notification shows the iteration), not with each reading', () => {
+    const held = (t: number, iteration: number) => reading({ t, bps: 4e7, dirtyBps: 4e7, remaining: 2e6, processed: 9e8, total: 5e8, iteration });
+    let r = next(running(), { kind: 'sampled', stats: held(1000, 2) });
+    expect(r.percent).toBe(99);
+    const same = next(r, { kind: 'sampled', stats: held(1100, 2) });
+    expect(same).toBe(r); // nothing shown changed: no new record, no event
+    r = same;
+    const nextPass = next(r, { kind: 'sampled', stats: held(1200, 3) });
+    expect(nextPass).not.toBe(r);
+    expect(nextPass).toMatchObject({ percent: 99, last: { iteration: 3 } });
+  });
   it('a run restored after a reload is unknown until its source answers; a discovered one is running', () => {
     expect(next(running(), { kind: 'restored' }).phase).toBe('unknown');
     expect(next(fresh(), { kind: 'discovered' })).toMatchObject({ phase: 'running', discovered: true });
@@ -72,10 +71,8 @@ describe('next() for everything else that moves a migration', () => {
 describe('joinParts: an operation\'s migrations as one run', () => {
   /** a recorded series run through next() to its end, from `source` to `target`, started at `startedAt` */
   const leg = (s: (typeof series)[number], source: string, target: string, startedAt: number, step: string, downtimeMs: number): MigrationRecord => {
-    let r: MigrationRecord = next({ ...fresh(), id: `1d8804d1-ecca-43d9-9b8e-ae30c31ff75b-${startedAt}`, source, target, startedAt, operationId: 'upgrade-x', operationStep: step }, { kind: 'launched' });
-    for (const sample of s.samples) r = next(r, { kind: 'sampled', stats: reading(sample) });
-    const last = s.samples.at(-1)!;
-    return next(r, { kind: 'ended', exitCode: 0, errorText: '', abortRequested: false, at: startedAt + last.t, summary: { type: 'completed', timeElapsedMs: last.t, downtimeMs, dataProcessed: last.processed, iteration: last.iteration, raw: {} } });
+    // the summary these tests check is made from the last sample, not the recorded one
+    return recordedLeg({ ...s, summary: undefined }, { source, target, startedAt, step, downtimeMs });
   };
   const [s1, s2] = [series[0], series[1 % series.length]];
   const there = leg(s1, 'hostA', 'hostB', 1_000, 'upgrading QEMU, leg 1 of 2', 300);

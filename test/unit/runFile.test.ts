@@ -38,7 +38,7 @@ describe('importing a run file', () => {
   });
 
   it('keeps a joined run\'s parts and their marker; a part of the wrong shape goes, and more than 16 are refused', () => {
-    const part = (n: number, source: string, target: string) => ({ id: `${uuid}-${n}`, source, target, step: `leg ${n}`, offsetMs: n * 1000, startedAt: n, phase: 'completed', downtimeMs: 300 });
+    const part = (n: number, source: string, target: string) => ({ id: `${uuid}-${n}`, source, target, step: `leg ${n}`, offsetMs: n * 1000, startedAt: n, phase: 'completed', downtimeMs: 300, dataProcessed: n * 1e8 });
     const joined = { parts: [part(1, 'hostA', 'hostB'), part(2, 'hostB', 'hostA')], markers: [{ t: 2000, kind: 'part', label: 'leg 2: hostB → hostA' }] };
     const run = parseRunFile(exported(joined));
     expect(run.parts).toEqual(joined.parts);
@@ -46,6 +46,7 @@ describe('importing a run file', () => {
     const crafted = parseRunFile(exported({ parts: [part(1, 'hostA', 'hostB'), { ...part(2, 'hostB', 'hostA'), offsetMs: '2000' }, { ...part(3, 'x', 'y'), source: 'x'.repeat(2000) }, { ...part(4, 'a', 'b'), shell: '$(rm -rf ~)' }] }));
     expect(crafted.parts!.map((p) => p.id)).toEqual([`${uuid}-1`, `${uuid}-4`]);
     expect(Object.keys(crafted.parts![1])).not.toContain('shell');
+    expect(parseRunFile(exported({ parts: [{ ...part(1, 'hostA', 'hostB'), dataProcessed: 'lots' }] })).parts![0]).not.toHaveProperty('dataProcessed');
     expect(() => parseRunFile(exported({ parts: Array.from({ length: 17 }, (_, i) => part(i, 'a', 'b')) }))).toThrow(/holds 17 entries where Ferry keeps at most 16/);
   });
 

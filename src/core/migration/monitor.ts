@@ -78,6 +78,8 @@ export interface Assessment {
   convergence: Convergence;
   expectedDowntimeMs?: number;
   maxDowntimeMs: number;
+  /** the latest sample's throughput; undefined before the first sample */
+  nowBps?: number;
   averageBps: number;
   peakBps: number;
 }
@@ -102,6 +104,10 @@ interface AssessOptions {
  * The assessment of a run kept up to date one sample at a time: a live monitor appends ~10 samples a second for
  * minutes, so nothing here walks the whole series again. What it keeps: the samples of the last 10 s (for the
  * window means), the smallest "left after a pass" and when it was made, the peak, and the smoothed net rate.
+ *
+ * `originT` is where the migration assessed begins on the samples' time axis: 0 for a run of one migration, the
+ * part's offset for a later migration of a joined run (whose samples follow the earlier one's on one axis, while
+ * its own figures, the data it sent above all, count from its own start).
  */
 export class Assessor {
   private readonly window: Sample[] = [];
@@ -113,7 +119,10 @@ export class Assessor {
   private net: number | undefined;
   private netAt: number | undefined;
 
-  constructor(samples: readonly Sample[] = []) {
+  constructor(
+    samples: readonly Sample[] = [],
+    private readonly originT = 0,
+  ) {
     for (const s of samples) this.push(s);
   }
 
@@ -150,7 +159,7 @@ export class Assessor {
   convergence(o: { autoConverge: boolean; postcopy: boolean }): Convergence {
     const last = this.last;
     if (o.postcopy) return { state: 'converging' };
-    if (!last || last.t < CONVERGENCE_WINDOW_MS) return { state: 'unknown', reason: `less than ${seconds(CONVERGENCE_WINDOW_MS)} of data` };
+    if (!last || last.t - this.originT < CONVERGENCE_WINDOW_MS) return { state: 'unknown', reason: `less than ${seconds(CONVERGENCE_WINDOW_MS)} of data` };
     let sent = 0;
     let dirtied = 0;
     for (const s of this.window) {
@@ -177,14 +186,15 @@ export class Assessor {
   assessment(o: AssessOptions): Assessment {
     const last = this.last;
     const maxDowntimeMs = o.maxDowntimeMs ?? DEFAULT_MAX_DOWNTIME_MS;
-    const averageBps = last && last.t > 0 ? (last.processed / last.t) * 1000 : 0;
+    const ms = last ? last.t - this.originT : 0;
+    const averageBps = last && ms > 0 ? (last.processed / ms) * 1000 : 0;
     const peakBps = this.peak;
     if (!last) return { percent: o.previousPercent ?? 0, convergence: { state: 'unknown', reason: 'no samples yet' }, maxDowntimeMs, averageBps, peakBps };
     const verdict = this.convergence(o);
     const net = this.net;
     const etaMs = verdict.state !== 'not-converging' && net !== undefined && net > 0 ? Math.round((last.remaining / net) * 1000) : undefined;
     const expectedDowntimeMs = last.expectedDowntimeMs ?? (last.bps > 0 ? Math.round((last.remaining / last.bps) * 1000) : undefined);
-    return { percent: percentOf(last, o.previousPercent), etaMs, convergence: verdict, expectedDowntimeMs, maxDowntimeMs, averageBps, peakBps };
+    return { percent: percentOf(last, o.previousPercent), etaMs, convergence: verdict, expectedDowntimeMs, maxDowntimeMs, nowBps: last.bps, averageBps, peakBps };
   }
 }
 

@@ -69,6 +69,8 @@ export interface RunPart {
   finishedAt?: number;
   phase: MigrationPhase;
   downtimeMs?: number;
+  /** bytes it sent: its completed job's, else its latest reading's */
+  dataProcessed?: number;
   error?: string;
 }
 
@@ -125,7 +127,7 @@ export type MigrationEvent =
 const now = (r: MigrationRecord, fallback: number) => r.last?.timeElapsedMs ?? fallback - r.startedAt;
 
 /**
- * The record after `event`: a new object when anything shown changed (phase, progress, markers, outcome), the same
+ * The record after `event`: a new object when anything shown changed (phase, progress, iteration, markers, outcome), the same
  * one when not. Samples are appended in place (a run holds thousands; copying them per reading would be quadratic).
  */
 export function next(record: MigrationRecord, event: MigrationEvent, clock = Date.now()): MigrationRecord {
@@ -145,7 +147,9 @@ export function next(record: MigrationRecord, event: MigrationEvent, clock = Dat
       const wasPostcopy = record.phase === 'postcopy';
       const phase: MigrationPhase = wasPostcopy || (event.stats.postcopyRequests ?? 0) > 0 ? 'postcopy' : 'running';
       const percent = sample ? percentOf(sample, record.percent) : record.percent;
-      const changed = phase !== record.phase || percent !== record.percent;
+      // the iteration is shown too (the progress notification): a run held at 99 % while pass after pass is sent
+      // changes nothing else, and a listener told only of phase and progress would keep the pass of its last percent
+      const changed = phase !== record.phase || percent !== record.percent || event.stats.iteration !== record.last?.iteration;
       const r = Object.assign(changed ? { ...record } : record, { phase, percent, last: event.stats });
       if (phase === 'postcopy' && !wasPostcopy) r.markers.push({ t: now(r, clock), kind: 'postcopy', label: 'postcopy' });
       if (sample) {
@@ -185,7 +189,7 @@ export const shifted = <T extends { t: number }>(xs: readonly T[], by: number): 
 
 const partOf = (r: MigrationRecord, offsetMs: number): RunPart => ({
   id: r.id, source: r.source, target: r.target, step: r.operationStep, offsetMs, startedAt: r.startedAt,
-  finishedAt: r.finishedAt, phase: r.phase, downtimeMs: r.summary?.downtimeMs, error: r.error,
+  finishedAt: r.finishedAt, phase: r.phase, downtimeMs: r.summary?.downtimeMs, dataProcessed: r.summary?.dataProcessed ?? r.last?.dataProcessed, error: r.error,
 });
 
 const sum = (a?: number, b?: number) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
