@@ -46,22 +46,6 @@ export function assertDevice(device: string): void {
   if (!DEVICE.test(device)) throw new Error(`"${device}" is not a host network device name Ferry can read.`);
 }
 
-const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
-
-/**
- * A rate or burst as typed: plain decimal digits with at most one decimal point (12, 1.5, .5; every unit takes
- * fractions), blanks around it ignored; undefined when nothing is typed. Number() would also take 0x10, 0b11, 0o7,
- * 1e3, -0 and Infinity, none of which is what someone typing a rate means: they are refused, saying what is taken.
- */
-export function parseQosNumber(text: string): number | undefined {
-  const typed = text.trim();
-  if (!typed) return undefined;
-  if (!DECIMAL.test(typed)) throw new Error(`${JSON.stringify(text)} is not a plain decimal number: enter digits with at most one decimal point, such as 12 or 1.5.`);
-  const value = Number(typed);
-  if (!Number.isFinite(value)) throw new Error(`${JSON.stringify(typed.length > 20 ? `${typed.slice(0, 20)}…` : typed)} is too large.`);
-  return value;
-}
-
 /** A libvirt rate (kB/s) in the user's unit, e.g. "10 Mbit/s"; up to three decimals, no trailing zeros. */
 export function formatRate(kBps: number, unit: RateUnit): string {
   const value = (kBps * LIBVIRT_RATE_BYTES) / RATE_UNITS[unit];

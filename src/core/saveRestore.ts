@@ -23,7 +23,8 @@ export const saveLog = (runDir: string) => `${runDir}/log`;
  */
 export function saveDirProbeArgv(): Argv {
   const script =
-    'df -Pk "$1" | tail -n 1; d=$(mktemp -d "$1/ferry-speed.XXXXXXXXXX") || exit 1; ' +
+    // dd's summary in the C locale ("copied, 0.05 s"), whatever language the host speaks
+    'export LC_ALL=C; df -Pk "$1" | tail -n 1; d=$(mktemp -d "$1/ferry-speed.XXXXXXXXXX") || exit 1; ' +
     'dd if=/dev/zero of="$d/probe" bs=1M count=64 conv=fdatasync,excl oflag=nofollow 2>&1 | tail -n 1; rm -rf -- "$d"';
   return ['sh', '-c', script, 'ferry-save-probe', SAVE_DIR];
 }
@@ -60,15 +61,17 @@ export function launchSaveRestoreArgv(uri: string, uuid: string): Argv {
   assertUuid(uuid);
   const run = [
     'trap "" HUP PIPE',
-    't0=$(date +%s%N)',
+    // ms since the epoch; a date without %N (busybox) gives whole seconds rather than breaking the arithmetic
+    'ms() { t=$(date +%s%N); case $t in *[!0-9]*) echo $(( $(date +%s) * 1000 )) ;; *) echo $(( t / 1000000 )) ;; esac; }',
+    't0=$(ms)',
     'echo "phase=saving"',
     'virsh -q -c "$1" save "$2" "$3" --running || { echo "saved=no"; echo "ferry-exit=3"; exit 3; }',
-    't1=$(date +%s%N)',
-    'echo "phase=restoring save_ms=$(( (t1 - t0) / 1000000 ))"',
+    't1=$(ms)',
+    'echo "phase=restoring save_ms=$(( t1 - t0 ))"',
     'virsh -q -c "$1" restore "$3" || { echo "saved=yes restored=no"; echo "ferry-exit=4"; exit 4; }',
-    't2=$(date +%s%N)',
+    't2=$(ms)',
     'rm -f -- "$3"',
-    'echo "save_ms=$(( (t1 - t0) / 1000000 )) restore_ms=$(( (t2 - t1) / 1000000 ))"',
+    'echo "save_ms=$(( t1 - t0 )) restore_ms=$(( t2 - t1 ))"',
     'echo "ferry-exit=0"',
   ].join('\n');
   const launch =

@@ -31,5 +31,28 @@ export function inert(text: string): string {
   return text.replace(LINE_BREAK, '⏎').replace(HIDDEN, '\ufffd').replace(LINK_CLOSE, `]${JOINER}`).replace(ICON_START, `$${JOINER}`);
 }
 
-/** @deprecated the name it had when it escaped icons only: use inert */
-export const escapeIcons = inert;
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+
+/**
+ * A number as a person types it: plain decimal digits with at most one decimal point (12, 1.5, .5), blanks around
+ * it ignored; undefined when nothing is typed. Number() would also take 0x10, 0b11, 0o7, 1e3, -0 and Infinity, none
+ * of which is what someone typing a rate, a bandwidth or a downtime means: they are refused, saying what is taken.
+ */
+export function parseDecimal(text: string): number | undefined {
+  const typed = text.trim();
+  if (!typed) return undefined;
+  if (!DECIMAL.test(typed)) throw new Error(`${JSON.stringify(text)} is not a plain decimal number: enter digits with at most one decimal point, such as 12 or 1.5.`);
+  const value = Number(typed);
+  if (!Number.isFinite(value)) throw new Error(`${JSON.stringify(typed.length > 20 ? `${typed.slice(0, 20)}…` : typed)} is too large.`);
+  return value;
+}
+
+/** parseDecimal's complaint about a typed value, or undefined when it reads; for an input box's validation */
+export function decimalProblem(text: string): string | undefined {
+  try {
+    parseDecimal(text);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration/job';
 import { describeOptions } from '../core/migration/job';
 import { DisposableStore } from '../core/disposables';
-import { escapeIcons } from '../core/text';
+import { inert } from '../core/text';
 import { summaryOf } from '../core/migration/header';
 import type { MigrationRecord } from '../core/migration/record';
 import { joinParts, route, shifted } from '../core/migration/record';
@@ -17,6 +17,7 @@ import { Commands } from '../vscode/contributions';
 import type { FerryContext } from '../vscode/context';
 import type { FromWebview, MonitorAction, MonitorState, RunHeader, RunView, ToWebview } from '../webview/protocol';
 import { ACTION_BUTTONS, MonitorIds as id } from '../webview/dom';
+import { notify } from '../vscode/notify';
 import { UserCancelled } from '../vscode/runCommand';
 
 export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
@@ -287,7 +288,7 @@ export class MonitorPanels implements vscode.Disposable {
           const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(process.env.HOME ?? '/'), name), filters: json ? { JSON: ['json'] } : { CSV: ['csv'] } });
           if (!uri) return;
           await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(json ? JSON.stringify(r, null, 1) : samplesCsv(r)));
-          return void vscode.window.showInformationMessage(`Exported ${r.domainName}'s run to ${uri.fsPath}.`);
+          return void notify('info', `Exported ${r.domainName}'s run to ${uri.fsPath}.`);
         }
         case 'compare':
           return await this.compareWith(r);
@@ -299,7 +300,7 @@ export class MonitorPanels implements vscode.Disposable {
     } catch (err) {
       if (err instanceof UserCancelled) return;
       this.ctx.log.error(`monitor: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage((err as Error).message);
+      void notify('error', (err as Error).message);
     }
   }
 
@@ -308,7 +309,7 @@ export class MonitorPanels implements vscode.Disposable {
     const runs = (await this.ctx.migrationStore.allRuns()).filter((x) => x.id !== r.id);
     if (!runs.length) throw new Error('There is no other finished run to compare with yet. Run another migration, or import a colleague\'s run.');
     const pick = await pickOne(
-      runs.map((x) => ({ label: escapeIcons(`${x.domainName}: ${x.source} → ${x.target}`), description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
+      runs.map((x) => ({ label: inert(`${x.domainName}: ${x.source} → ${x.target}`), description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
       { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true },
     );
     if (!pick) throw new UserCancelled();

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseDecimal } from '../../src/core/text';
 import {
-  describeLimits, domIfTuneSetArgv, kernelMismatches, kernelQosArgv, parseDomIfTune, parseInterfaces, parseKernelQos, parseQosNumber, parseTcRate, parseTcSize, planQos, sameBandwidth,
+  describeLimits, domIfTuneSetArgv, kernelMismatches, kernelQosArgv, parseDomIfTune, parseInterfaces, parseKernelQos, parseTcRate, parseTcSize, planQos, sameBandwidth,
 } from '../../src/core/qos';
 
 // captured on the lab's hostA (libvirt 9.0, iproute2 6.1) with inbound 1250,2500,64 and outbound 625 set live
@@ -44,21 +45,21 @@ describe('units: what the user enters, what libvirt stores, what the kernel enfo
   });
 
   it('takes a typed rate or burst as plain decimal digits only, with at most one decimal point', () => {
-    expect(parseQosNumber('12')).toBe(12);
-    expect(parseQosNumber('1.5')).toBe(1.5);
-    expect(parseQosNumber('0')).toBe(0);
-    expect(parseQosNumber('007')).toBe(7);
-    expect(parseQosNumber('.5')).toBe(0.5);
-    expect(parseQosNumber('5.')).toBe(5);
+    expect(parseDecimal('12')).toBe(12);
+    expect(parseDecimal('1.5')).toBe(1.5);
+    expect(parseDecimal('0')).toBe(0);
+    expect(parseDecimal('007')).toBe(7);
+    expect(parseDecimal('.5')).toBe(0.5);
+    expect(parseDecimal('5.')).toBe(5);
     // blanks around it are no other number (a pasted value often has them); nothing typed leaves the field empty
-    expect(parseQosNumber(' 12 ')).toBe(12);
-    expect(parseQosNumber('')).toBeUndefined();
-    expect(parseQosNumber('  ')).toBeUndefined();
+    expect(parseDecimal(' 12 ')).toBe(12);
+    expect(parseDecimal('')).toBeUndefined();
+    expect(parseDecimal('  ')).toBeUndefined();
     // what Number() would take and a rate box does not mean: hex, binary, octal, exponents, signs, Infinity, separators
     for (const typed of ['0x10', '0b11', '0o7', '1e3', '1E3', '-0', '-5', '+5', 'Infinity', '-Infinity', 'NaN', '1_000', '1,5', '1 000', '1.2.3', '.', '12 Mbit/s', '١٢', '１２']) {
-      expect(() => parseQosNumber(typed), typed).toThrow(`${JSON.stringify(typed)} is not a plain decimal number: enter digits with at most one decimal point, such as 12 or 1.5.`);
+      expect(() => parseDecimal(typed), typed).toThrow(`${JSON.stringify(typed)} is not a plain decimal number: enter digits with at most one decimal point, such as 12 or 1.5.`);
     }
-    expect(() => parseQosNumber('9'.repeat(400))).toThrow(/is too large/);
+    expect(() => parseDecimal('9'.repeat(400))).toThrow(/is too large/);
   });
 
   it('always sends whole directions: peak and burst the user did not touch go with the average', () => {

@@ -115,6 +115,24 @@ describe('save and restore on the same host', () => {
     expect(existsSync(saveFile(run, uuid))).toBe(true);
   });
 
+  it('times the save and restore with a date that has no nanoseconds (busybox), in whole seconds', async () => {
+    const dir = temp();
+    const { bin } = fakeVirsh();
+    writeFileSync(join(bin, 'date'), '#!/bin/sh\ncase "$1" in +%s%N) echo "$(/bin/date +%s)%N" ;; *) exec /bin/date "$@" ;; esac\n');
+    chmodSync(join(bin, 'date'), 0o755);
+    const launcher = runLocally(launchSaveRestoreArgv('qemu:///system', uuid), dir, bin);
+    await launcher.exited;
+    const run = launcher.output().trim();
+    const log = await waitFor('the run to end', () => {
+      const l = parseSaveRestore(readFileSync(join(run, 'log'), 'utf8'));
+      return l.done && l;
+    });
+    expect(log).toMatchObject({ done: true, exit: 0 });
+    if (!log.done) throw new Error('not done');
+    expect(log.saveMs! % 1000).toBe(0);
+    expect(log.restoreMs! % 1000).toBe(0);
+  });
+
   it('probes the write speed in a folder of its own, following no link another user left', async () => {
     const dir = temp();
     const victim = join(temp(), 'root-only');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inert } from '../../src/core/text';
+import { decimalProblem, inert, parseDecimal } from '../../src/core/text';
 import { hostileNames } from '../support/hostileNames';
 
 /**
@@ -71,5 +71,14 @@ describe('outside text made inert wherever VS Code interprets it', () => {
       expect(icons(shown)).toEqual([]);
       expect(seen(shown)).toBe(name.replace(/[\r\u2028\u2029]/g, '⏎'));
     }
+  });
+});
+
+describe('numbers as typed in an input box (bandwidth, downtime, rates)', () => {
+  it('takes plain decimals and says what is wrong with anything else', () => {
+    expect(parseDecimal(' 40 ')).toBe(40);
+    expect(parseDecimal('')).toBeUndefined();
+    for (const t of ['0x10', '1e3', '-0', 'Infinity', '1_000']) expect(decimalProblem(t), t).toMatch(/is not a plain decimal number/);
+    expect(decimalProblem('12.5')).toBeUndefined();
   });
 });

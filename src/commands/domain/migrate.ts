@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { addressListProblem } from '../../core/conntrack';
 import type { Domain } from '../../core/domain';
-import { inert } from '../../core/text';
+import { decimalProblem, inert, parseDecimal } from '../../core/text';
 import type { MigrationOptions, ProfileId } from '../../core/migration/job';
 import { describeOptions, formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
@@ -81,9 +81,9 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
   const o: MigrationOptions = { ...base };
   for (const f of flags) f.set(o, picked.some((p) => p.flag === f));
   const number = async (prompt: string, value: number | undefined, validate: (n: number) => string | undefined) => {
-    const text = await askText({ prompt, value: value === undefined ? '' : String(value), validateInput: (t) => (t.trim() === '' ? undefined : Number.isFinite(Number(t)) ? validate(Number(t)) : 'a number, or empty') });
+    const text = await askText({ prompt, value: value === undefined ? '' : String(value), validateInput: (t) => (t.trim() === '' ? undefined : (decimalProblem(t) ?? validate(parseDecimal(t)!))) });
     if (text === undefined) throw new UserCancelled();
-    return text.trim() === '' ? undefined : Number(text);
+    return parseDecimal(text);
   };
   o.parallelConnections = (await number('Parallel connections (empty or 1 = a single stream)', base.parallelConnections || undefined, (n) => (Number.isInteger(n) && n >= 0 && n <= 255 ? undefined : '0-255'))) ?? 0;
   o.bandwidthMiBps = await number('Bandwidth limit in MiB/s (empty = no cap)', base.bandwidthMiBps, (n) => (Number.isInteger(n) && n > 0 ? undefined : 'a whole number of MiB/s above 0; 0 would stop the migration'));

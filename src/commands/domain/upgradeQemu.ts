@@ -17,6 +17,7 @@ import type { FerryContext } from '../../vscode/context';
 import { askModal, notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import { pickHost, selectedNodes } from '../pickers';
+import { progressText } from './migrate';
 
 /** Given by a caller (tests, other tools): the profile of both legs, and the plan accepted unseen. */
 export interface UpgradeRequest {
@@ -106,9 +107,13 @@ export async function upgradeQemu(ctx: FerryContext, clicked?: unknown, selected
       if (row.method === 'saveRestore') progress.report({ message: `${row.domain.name}${of}: saving and restoring on ${row.alias} (~${((row.expectedPauseMs ?? 0) / 1000).toFixed(1)} s paused)` });
       const work = row.method === 'saveRestore' && host
         ? saveAndRestore(host.connection, ctx.libvirtUri(), ctx.qemu, row)
-        : roundTrip(deps, ctx.qemu, row, profile, options, decisions, (leg, record) => {
-            progress.report({ message: `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}` });
+        : roundTrip(deps, ctx.qemu, row, profile, options, decisions, (leg, record, done) => {
+            const legText = `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}`;
+            progress.report({ message: legText });
             ctx.openMonitor(record);
+            // the leg's own progress, as a migration's notification shows it (percent, data, rate, iteration)
+            const sub = ctx.migrations.onDidChange((r) => r.id === record.id && progress.report({ message: `${legText} · ${progressText(r)}` }));
+            void done.finally(() => sub.dispose());
           });
       const outcome = await work.catch((e: Error): UpgradeOutcome => ({ ok: false, where: row.alias, legs: [], message: `${row.domain.name} stayed on ${row.alias}: ${e.message}` }));
       outcomes.push(outcome);

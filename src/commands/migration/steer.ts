@@ -3,7 +3,7 @@ import type { MigrationRecord } from '../../core/migration/record';
 import { askText, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
-import { inert } from '../../core/text';
+import { decimalProblem, inert, parseDecimal } from '../../core/text';
 
 /** a domain tree node, or anything naming a domain the same way (the monitor panel) */
 type DomainRef = { domain: { uuid: string; name: string } };
@@ -28,9 +28,9 @@ async function askNumber(prompt: string, validate: (n: number) => string | undef
     if (problem) throw new Error(problem);
     return given;
   }
-  const text = await askText({ prompt, validateInput: (t) => (Number.isFinite(Number(t)) && t.trim() ? validate(Number(t)) : 'a number') });
+  const text = await askText({ prompt, validateInput: (t) => (t.trim() ? (decimalProblem(t) ?? validate(parseDecimal(t)!)) : 'a number') });
   if (text === undefined) throw new UserCancelled();
-  return Number(text);
+  return parseDecimal(text)!;
 }
 
 export async function setBandwidth(ctx: FerryContext, node?: DomainRef, mibps?: number) {

@@ -1,8 +1,8 @@
 /** What the QoS commands share: the interfaces they act on (tree selection or pickers) and the entry of a change. */
 import * as vscode from 'vscode';
 import type { Direction, DirectionInput, DirectionLimit, QosChange, RateUnit, Scope } from '../../core/qos';
-import { BURST_UNITS, DIRECTIONS, LIBVIRT_BURST_BYTES, LIBVIRT_RATE_BYTES, parseQosNumber, RATE_UNITS } from '../../core/qos';
-import { inert } from '../../core/text';
+import { BURST_UNITS, DIRECTIONS, LIBVIRT_BURST_BYTES, LIBVIRT_RATE_BYTES, RATE_UNITS } from '../../core/qos';
+import { inert, parseDecimal } from '../../core/text';
 import type { InterfaceNode } from '../../views/nodes';
 import { askText, pickMany, pickOne } from '../../vscode/ask';
 import type { FerryContext } from '../../vscode/context';
@@ -70,7 +70,7 @@ export async function askChange(ctx: FerryContext, title: string, current: { inb
       value: value ? shown(value) : '',
       validateInput: (t) => {
         try {
-          const n = parseQosNumber(t);
+          const n = parseDecimal(t);
           return n === undefined ? undefined : { message: note(n), severity: vscode.InputBoxValidationSeverity.Info };
         } catch (e) {
           return `${(e as Error).message} Or leave it empty.`;
@@ -78,7 +78,7 @@ export async function askChange(ctx: FerryContext, title: string, current: { inb
       },
     });
     if (text === undefined) throw new UserCancelled();
-    return parseQosNumber(text);
+    return parseDecimal(text);
   };
   const inUnit = (kBps?: number) => (kBps ? (kBps * LIBVIRT_RATE_BYTES) / RATE_UNITS[unit] : undefined);
   for (const d of direction.directions) {
