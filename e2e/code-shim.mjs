@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, freePort, prepareRunDir, startCodeServer } from './codeServer.mjs';
+import { CHROMIUM_ARGS, freePort, logIn, prepareRunDir, startCodeServer } from './codeServer.mjs';
 
 const args = process.argv.slice(2);
 const developmentPaths = [];
@@ -50,6 +50,7 @@ await page.exposeFunction('codeAutomationLog', (type, logged) => {
   if (!NOISE.test(line)) (type === 'error' ? console.error : console.log)(line);
 });
 const exited = new Promise((done) => page.exposeFunction('codeAutomationExit', (code) => done(code)));
+await logIn(page, server.port, server.password);
 await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
 // a guard against a workbench that never starts the tests, not a wait for anything
 const limit = Number(process.env.TIMEOUT_MS ?? 240000);

@@ -1,5 +1,6 @@
 // Throwaway (or persistent, for the demo) code-server instances with Ferry installed and pointed at the lab.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
@@ -46,17 +47,17 @@ export function installExtension(run, vsix) {
 }
 
 /**
- * Start code-server in its own process group; resolves when /healthz answers. stop() ends the whole group. With a
- * password it asks for it (it runs as root with a terminal: a long-lived one must not be open to every local user).
+ * Start code-server in its own process group; resolves when /healthz answers. stop() ends the whole group. It asks
+ * for a password made for this instance (it runs as root with a terminal: no other local user may walk in, even for
+ * the minutes of a test run); logIn() gives a browser page the session.
  */
-export async function startCodeServer(run, port, extraArgs = [], { logFile, password } = {}) {
+export async function startCodeServer(run, port, extraArgs = [], { logFile, password = randomBytes(18).toString('base64url') } = {}) {
   const { openSync } = await import('node:fs');
   const log = openSync(logFile ?? join(run, `code-server-${port}.log`), 'a');
-  const auth = password ? 'password' : 'none';
-  const child = spawn(NODE24, [CS_ENTRY, '--auth', auth, '--bind-addr', `127.0.0.1:${port}`,
+  const child = spawn(NODE24, [CS_ENTRY, '--auth', 'password', '--bind-addr', `127.0.0.1:${port}`,
     '--user-data-dir', join(run, 'ud'), '--extensions-dir', join(run, 'ext'), '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', ...extraArgs],
-  { detached: true, stdio: ['ignore', log, log], env: { ...process.env, HOME: join(run, 'home'), TMPDIR: join(run, 'tmp'), PASSWORD: password ?? '' } });
+  { detached: true, stdio: ['ignore', log, log], env: { ...process.env, HOME: join(run, 'home'), TMPDIR: join(run, 'tmp'), PASSWORD: password } });
   let exited = false;
   child.on('exit', () => (exited = true));
   const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ } };
@@ -65,5 +66,12 @@ export async function startCodeServer(run, port, extraArgs = [], { logFile, pass
     if (exited || i > 300) { stop(); throw new Error(`code-server did not start; see ${join(run, `code-server-${port}.log`)}`); }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { pid: child.pid, port, url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(run, 'ws'))}`, stop };
+  return { pid: child.pid, port, password, url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(run, 'ws'))}`, stop };
+}
+
+/** Log a Playwright page's browser context in to code-server at `port` (its session cookie), as the login form does. */
+export async function logIn(page, port, password) {
+  const res = await page.request.post(`http://127.0.0.1:${port}/login`, { form: { password }, maxRedirects: 0 });
+  const cookies = await page.context().cookies(`http://127.0.0.1:${port}/`);
+  if (!cookies.some((c) => c.name === 'code-server-session')) throw new Error(`code-server refused the login (HTTP ${res.status()})`);
 }

@@ -33,7 +33,8 @@ await guestFilled(lab, 300, 'idle');
 prepareRunDir(join(run, 'ui'), lab);
 await installExtension(join(run, 'ui'), join(repo, 'dist', 'ferry.vsix'));
 const server = await startCodeServer(join(run, 'ui'), await freePort());
-const ui = spawnSync('node', [join(repo, 'e2e', 'ui.mjs'), server.url, shots, labJson], { stdio: 'inherit' }).status ?? 1;
+// the password through the environment: another local user can read a process's arguments, not its environment
+const ui = spawnSync('node', [join(repo, 'e2e', 'ui.mjs'), server.url, shots, labJson], { stdio: 'inherit', env: { ...process.env, FERRY_CODE_SERVER_PASSWORD: server.password } }).status ?? 1;
 server.stop();
 
 tiny1Home();

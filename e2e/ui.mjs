@@ -1,10 +1,10 @@
 // UI test of Ferry in real VS Code (code-server) driven by Debian's Chromium: the tree shows the lab's hosts and
 // domains, a context-menu action and a palette command act on the hostile-named domain. Screenshots in SHOTDIR.
-// usage: node e2e/ui.mjs URL SHOTDIR LAB_JSON
+// usage: FERRY_CODE_SERVER_PASSWORD=… node e2e/ui.mjs URL SHOTDIR LAB_JSON
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHROMIUM_ARGS } from './codeServer.mjs';
+import { CHROMIUM_ARGS, logIn } from './codeServer.mjs';
 import { clearGuestLimits, guestFilled, guestPage, onLabHost, streamIntoGuest } from './guest.mjs';
 
 const [url, shots, labJson] = process.argv.slice(2);
@@ -168,6 +168,7 @@ const palette = (command) => chooseInVsCodePicker(() => page.keyboard.press('F1'
 const chooseTheme = (theme) => chooseInVsCodePicker(async () => { await page.keyboard.press('Control+K'); await page.keyboard.press('Control+T'); }, theme, theme);
 
 await step('workbench-and-ferry-view', async () => {
+  await logIn(page, new URL(url).port, process.env.FERRY_CODE_SERVER_PASSWORD);
   await page.goto(url);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
   const ferry = page.locator('.activitybar a[aria-label^="Ferry"], .activitybar li[aria-label^="Ferry"]').first();

@@ -13,18 +13,16 @@ npm run -s build && npm run -s package
 rm -rf "$RUN"; mkdir -p -m 700 "$RUN"
 exec node --input-type=module -e "
 import { prepareRunDir, installExtension, startCodeServer } from '$REPO/e2e/codeServer.mjs';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 const lab = JSON.parse(readFileSync('$LAB/lab.json', 'utf8'));
 prepareRunDir('$RUN', lab);
 await installExtension('$RUN', '$REPO/dist/ferry.vsix');
-// VS Code runs as root with a terminal: only who has this password (shown here once) gets in
-const password = randomBytes(12).toString('base64url');
-const server = await startCodeServer('$RUN', $PORT, [], { password });
+// VS Code runs as root with a terminal: only who has the password it made (shown here once) gets in
+const server = await startCodeServer('$RUN', $PORT);
 console.log('');
 console.log('Ferry demo is up. Open in a browser on this machine:');
 console.log('  ' + server.url);
-console.log('  password: ' + password);
+console.log('  password: ' + server.password);
 console.log('Hosts: ' + lab.hosts.map((h) => h.alias + ' (' + h.address + ')').join(', ') + '; ssh config ' + lab.sshConfig);
 console.log('Guest tiny1 runs on ' + lab.guests.tiny1.host + ' at ' + lab.guests.tiny1.ip + '. Ctrl-C stops VS Code; npm run lab -- down stops the lab.');
 const stop = () => { server.stop(); process.exit(0); };
