@@ -1,8 +1,10 @@
 /**
  * Ferry's layers (shared/design/architecture.md), checked by `npm run lint`: imports only point down.
- *   extension.ts → views, commands, webview(panels) → vscode/ → services → transport → core
+ *   extension.ts → views, commands, webview(panels) → vscode/ → services → remote → transport → core
  * core is pure (no vscode, no ssh2, nothing of Ferry's outer layers); transport is Node only (no vscode);
- * services hold no UI; views and commands do not import each other both ways; no cycles anywhere.
+ * remote holds the programs run on hosts (scripts/*.sh) and their argv builders, used by services only;
+ * services hold no UI; views and commands do not import each other both ways; the browser bundle (src/webview/)
+ * takes only core and its own files; no cycles anywhere.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -13,21 +15,42 @@ module.exports = {
       severity: 'error',
       comment: 'core: models, argv builders, parsers, rules; no vscode, no ssh2, nothing from an outer layer',
       from: { path: '^src/core/' },
-      to: { path: '^src/(transport|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^(vscode|ssh2)$', dependencyTypesNot: ['type-only'] },
+      to: { path: '^src/(remote|transport|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^(vscode|ssh2)$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'core-types-stay-in-core',
       severity: 'error',
       comment: 'core may not even name the types of an outer layer',
       from: { path: '^src/core/' },
-      to: { path: '^src/(transport|services|vscode|views|commands|webview)/' },
+      to: { path: '^src/(remote|transport|services|vscode|views|commands|webview)/' },
     },
     {
       name: 'transport-only-core',
       severity: 'error',
-      comment: 'transport: ssh2 and Node; of Ferry only core',
+      comment: 'transport: ssh2 and Node; of Ferry only core (and the types of remote/remoteHost.ts, the interface it implements)',
       from: { path: '^src/transport/' },
-      to: { path: '^src/(services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$', dependencyTypesNot: ['type-only'] },
+      to: { path: '^src/(remote|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'remote-below-services',
+      severity: 'error',
+      comment: 'remote: the scripts run on hosts and their argv builders; of Ferry only core and transport',
+      from: { path: '^src/remote/' },
+      to: { path: '^src/(services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$' },
+    },
+    {
+      name: 'remote-only-for-services',
+      severity: 'error',
+      comment: 'views, commands and the vscode glue reach hosts through services, never a script builder of their own',
+      from: { path: '^src/(views|commands|vscode)/' },
+      to: { path: '^src/remote/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'webview-bundle-only-core',
+      severity: 'error',
+      comment: 'the browser bundle (src/webview/) runs in the webview: of Ferry only core and its own files',
+      from: { path: '^src/webview/' },
+      to: { path: '^src/', pathNot: '^src/(core|webview)/' },
     },
     {
       name: 'services-no-ui',

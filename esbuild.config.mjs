@@ -8,6 +8,8 @@ const node = {
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, logLevel: 'warning',
   // ssh2's optional native helpers: loaded in try/catch, pure-JS fallbacks are used without them
   external: ['vscode', 'cpu-features', '*.node'],
+  // the programs run on hosts (src/remote/scripts) are bundled as their text (src/remote/scripts.d.ts)
+  loader: { '.sh': 'text', '.awk': 'text' },
 };
 const builds = [
   esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { PROFILES } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
-import { listAndDigestArgv, loadAndDigestArgv } from '../src/core/conntrack';
+import { listAndDigestArgv, loadAndDigestArgv } from '../src/remote/conntrack';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
 import { silentLogger } from '../src/transport/logger';
 import type { HostConnection } from '../src/transport/hostConnection';

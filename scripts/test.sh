@@ -3,7 +3,7 @@
 # real VS Code (UI + extension host). Ends with one plain "N passed, N failed" line over all suites.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-cd "$REPO"
+cd "$REPO" || exit 1
 OUT=$(mktemp -d /tmp/ferry-test-XXXX)
 passed=0; failed=0; status=0
 count_vitest() {  # add a vitest JSON report's totals; a skipped or unfinished test counts as failed

@@ -6,95 +6,9 @@
 import { isIP } from 'node:net';
 import type { Argv } from './virsh';
 
-/**
- * One scan of the table for all addresses: `conntrack -L` dumps the whole table whatever its filter, so listing each
- * address as source and as destination would scan it twice per address. The host keeps the lines that name an
- * address as a tuple's src or dst (grep -F on "src=ADDR " / "dst=ADDR "), which also keeps flows NATed to it.
- * grep finding nothing (exit 1) is an empty listing, not a failure.
- */
-export function exportArgv(addresses: readonly string[]): Argv {
-  return ['sh', '-c', `${LIST_FLOWS} list "$@"; [ $? -le 1 ]`, 'ferry-conntrack', ...addresses.map(assertAddress)];
-}
-
-/** Shell prelude shared by both listings: turns the address arguments into grep patterns and defines `list`. */
-const LIST_FLOWS = 'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; ';
-
-/**
- * The switchover gate's listing, in one process on the source. It follows the table's events (`conntrack -E`) from
- * before it lists the flows at once (the bulk copy, printed and kept in awk's memory, never on disk), prints
- * SNAPSHOT_END and waits for "go" on stdin. Meanwhile awk keeps the latest event of each of the VM's flows. At the
- * go it prints only the flows whose state an event changed since the listing: no second listing of the whole table
- * in the guest's pause. If the kernel dropped events (ENOBUFS) or the event reader died, it lists again instead and
- * prints what is new or changed (a flow's line without its countdown timer differs). End of stdin instead of "go"
- * ends it.
- */
-export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {
-  const canonical = addresses.map(assertAddress);
-  const script =
-    `${LIST_FLOWS}exec 3<&0; err=$(mktemp); trap 'rm -f "$err"' EXIT; ` +
-    // mawk (Debian's awk) reads a pipe in blocks and would sit on the end marker until the go: make it line by line
-    'lines=; case $(awk -W version 2>&1) in *mawk*) lines="-W interactive";; esac; ' + // lines= : not from the environment
-    '{ conntrack -E -o extended 2>"$err" & events=$!; ' +
-    `list "$@"; echo ${SNAPSHOT_END}; ` +
-    'if read -r go <&3 && [ "$go" = go ]; then ' +
-    `if grep -q ENOBUFS "$err" || ! kill -0 $events 2>/dev/null; then echo ${EVENTS_LOST}; list "$@"; fi; echo ${GO_MARK}; fi; ` +
-    'kill $events 2>/dev/null; } | ' +
-    `awk $lines -v pats="$(printf '%s\\n' "$@")" '${GATE_AWK}'`;
-  return ['sh', '-c', script, 'ferry-conntrack-gate', ...canonical];
-}
+/** The marks the conntrack scripts print (src/remote/scripts/conntrack-*.sh; a unit test keeps them in step). */
 export const SNAPSHOT_END = 'ferry-snapshot-end';
-const EVENTS_LOST = 'ferry-events-lost';
-const GO_MARK = 'ferry-go';
-/**
- * pats: the grep arguments, "-e" and "src=ADDR " / "dst=ADDR " in turn. A flow's key is its protocol and original
- * tuple; its line without the timer ($5) is what the listing saw.
- */
-const GATE_AWK = [
-  'BEGIN { n = split(pats, a, "\\n"); for (i = 1; i <= n; i++) if (a[i] != "-e" && a[i] != "") p[++m] = a[i] }',
-  'function ours(s,  i) { for (i = 1; i <= m; i++) if (index(s, p[i])) return 1; return 0 }',
-  'function key(  i, k, t) { k = $3; t = 0; for (i = 6; i <= NF; i++) if ($i ~ /^src=/ && ++t > 1) break; else if ($i ~ /=/) k = k " " $i; return k }',
-  '/^ *\\[[A-Z]+\\]/ { if (!ours($0)) next; type = $1; sub(/^ *\\[[A-Z]+\\] */, ""); if (type == "[DESTROY]") delete latest[key()]; else latest[key()] = $0; next }',
-  `$0 == "${SNAPSHOT_END}" { after = 1; print; fflush(); next }`,
-  `$0 == "${EVENTS_LOST}" { lost = 1; next }`,
-  `$0 == "${GO_MARK}" { if (!lost) for (k in latest) { line = latest[k]; $0 = line; $5 = ""; if (!($0 in seen)) print line } exit }`,
-  '{ line = $0; $5 = ""; if (!after) { seen[$0] = 1; print line } else if (lost && !($0 in seen)) print line }',
-].join('\n');
-
 export const LOADED_MARK = 'ferry-loaded';
-/**
- * A flow as the digest sees it: its `-o extended` line without what changes by itself (the timer, the reference count,
- * packet and byte counters), fields one space apart (DIGEST_LINE_AWK). A flow moved whole reads the same on both hosts: protocol,
- * state, both tuples, flags, mark, zone. Each host digests its own listing the same way; whatever else differs (a
- * counter of another kind, a security context) makes the digests differ, and the sync then compares flow by flow.
- */
-const FLOW_AWK = '($1 == "ipv4" || $1 == "ipv6") && ($3 == "tcp" || $3 == "udp" || $3 == "icmp" || $3 == "icmpv6")';
-/**
- * Also the same line whether `conntrack -L` or the kernel's table (KERNEL_TABLE) printed it: an IPv6 address written
- * out whole is written as inet_ntop writes it (V6_AWK), and zone=0, which only the kernel's table shows, is left out.
- */
-const DIGEST_LINE_AWK = '$5 = ""; ' +
-  'if ($1 == "ipv6") for (i = 6; i <= NF; i++) if (length($i) == 43 && $i ~ /^(src|dst)=/) $i = substr($i, 1, 4) v6(substr($i, 5)); ' +
-  'gsub(/ (packets|bytes|use|delta-time)=[0-9]+/, ""); sub(/ zone=0$/, "")';
-/** awk: `v6(a)`, an IPv6 address of 8 groups as glibc's inet_ntop writes it (RFC 5952, and ::ffff:a.b.c.d) */
-const V6_AWK = [
-  'function hex(s,  i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return n }',
-  'function v6(a,  w, i, best, bl, cur, cl, out) {',
-  '  if (split(a, w, ":") != 8) return a',
-  '  for (i = 1; i <= 8; i++) { sub(/^0+/, "", w[i]); if (w[i] == "") w[i] = "0" }',
-  '  for (i = 1; i <= 8; i++) if (w[i] != "0") cl = 0; else { if (!cl) cur = i; if (++cl > bl) { bl = cl; best = cur } }',
-  '  if (bl < 2) best = 0',
-  '  for (i = 1; i <= 8; i++) {',
-  '    if (best && i >= best && i < best + bl) { if (i == best) out = out ":"; continue }',
-  '    if (i != 1) out = out ":"',
-  '    if (i == 7 && best == 1 && (bl == 6 || (bl == 5 && w[6] == "ffff")))',
-  '      return out int(hex(w[7]) / 256) "." hex(w[7]) % 256 "." int(hex(w[8]) / 256) "." hex(w[8]) % 256',
-  '    out = out w[i]',
-  '  }',
-  '  return best && best + bl == 9 ? out ":" : out',
-  '}',
-].join('\n');
-const DIGEST = 'LC_ALL=C sort -u | md5sum';
-
 /**
  * The kernel's own listing of the table (CONFIG_NF_CONNTRACK_PROCFS, set in Debian's kernels): the fields of
  * `conntrack -L -o extended`, in about half the time (50,000 flows in the lab: 114–151 ms against 228–263 ms), but
@@ -103,33 +17,6 @@ const DIGEST = 'LC_ALL=C sort -u | md5sum';
 export const KERNEL_TABLE = '/proc/net/nf_conntrack';
 
 export const LISTED_MARK = 'ferry-listed';
-
-/**
- * The source's side of a streamed sync: the listing of exportArgv on stdout as it comes, then LISTED_MARK (the
- * target's load can end), and after it, on stderr, the md5 of its flows' digest lines (sorted, unique), worked out
- * on the host as the lines pass.
- */
-export function listAndDigestArgv(addresses: readonly string[]): Argv {
-  const awk = `${V6_AWK}\n{ print } ${FLOW_AWK} { ${DIGEST_LINE_AWK}; print | digest } END { print "${LISTED_MARK}"; fflush(); close(digest) }`;
-  const script = `${LIST_FLOWS}list "$@" | awk -v digest='${DIGEST} >&2' '${awk}'`;
-  return ['sh', '-c', script, 'ferry-conntrack-export', ...addresses.map(assertAddress)];
-}
-
-/**
- * The target's side of a streamed sync, one process: load the `-A` lines arriving on stdin as they come, print
- * LOADED_MARK, then (unless verify is off) the md5 of the VM's flows as the host now holds them, each as its digest
- * line, sorted and unique. Equal to the digest of the flows sent, it proves every one is there as it was listed (mark
- * and state included), without bringing the listing back.
- */
-export function loadAndDigestArgv(addresses: readonly string[], verify: boolean, kernelTable = KERNEL_TABLE): Argv {
-  // the kernel's table writes IPv6 addresses out whole: those forms are looked for too
-  const held = 'held() { if [ -r "$table" ]; then cat "$table"; else conntrack -L -o extended 2>/dev/null; fi | grep -F "$@"; }; ';
-  const digest = verify ? `${held}held "$@" | awk '${V6_AWK}\n${FLOW_AWK} { ${DIGEST_LINE_AWK}; print }' | ${DIGEST}; ` : '';
-  const script = `table=$1; shift; ${LIST_FLOWS}conntrack -R - || exit $?; echo ${LOADED_MARK}; ${digest}`;
-  const canonical = addresses.map(assertAddress);
-  const whole = canonical.filter((a) => a.includes(':')).map((a) => ipv6Words(a).map((w) => w.toString(16).padStart(4, '0')).join(':'));
-  return ['sh', '-c', script, 'ferry-conntrack-load', kernelTable, ...canonical, ...whole];
-}
 
 /** `conntrack -R -`: loads `-A` lines from stdin. */
 export const importArgv: Argv = ['conntrack', '-R', '-'];
@@ -218,7 +105,7 @@ export function canonicalAddress(a: string): string | undefined {
 }
 
 /** The 8 groups of a valid IPv6 address (a trailing dotted quad is two of them). */
-function ipv6Words(a: string): number[] {
+export function ipv6Words(a: string): number[] {
   const text = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, b1: string, b2: string, b3: string, b4: string) => `${((+b1 << 8) | +b2).toString(16)}:${((+b3 << 8) | +b4).toString(16)}`);
   const [head, tail] = text.split('::');
   const groups = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);

@@ -276,22 +276,6 @@ export interface KernelQos {
   rxBytes?: number;
 }
 
-const TAP_SCRIPT = [
-  'tc -s -d class show dev "$1"',
-  'echo @@filter',
-  'tc -s -d filter show dev "$1" parent ffff: 2>/dev/null',
-  'echo @@qdisc',
-  'tc qdisc show dev "$1"',
-  'echo @@bytes',
-  'cat "/sys/class/net/$1/statistics/tx_bytes" "/sys/class/net/$1/statistics/rx_bytes"',
-].join('; ');
-
-/** One read of the kernel's view of a host device (the device is data: $1, never parsed by a shell). */
-export function kernelQosArgv(device: string): Argv {
-  assertDevice(device);
-  return ['sh', '-c', TAP_SCRIPT, 'ferry-qos', device];
-}
-
 /** tc's rates ("10Mbit", "8200Kbit", "500bit"; "Mibit" with -iec) in bits/s */
 export function parseTcRate(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([KMGT]?)(i?)bit$/.exec(text);

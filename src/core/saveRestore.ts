@@ -4,7 +4,6 @@
  * measured write speed of the save directory, and checks free space first. The save file lives in libvirt's own
  * save directory, named by the domain's UUID only.
  */
-import type { Argv } from './virsh';
 import { assertUuid } from './virsh';
 
 export const SAVE_DIR = '/var/lib/libvirt/qemu/save';
@@ -16,18 +15,6 @@ export const SAVE_RUN_DIR = /^\/var\/lib\/libvirt\/qemu\/save\/ferry-upgrade\.[A
 /** the file a domain is saved to while its QEMU is replaced, in its run's private folder */
 export const saveFile = (runDir: string, uuid: string) => (assertUuid(uuid), `${runDir}/${uuid}.save`);
 export const saveLog = (runDir: string) => `${runDir}/log`;
-
-/**
- * Free space of the save directory and its write speed: 64 MiB written and synced to a new file in a folder of its
- * own (mktemp; dd creates it exclusively and follows no link), then removed.
- */
-export function saveDirProbeArgv(): Argv {
-  const script =
-    // dd's summary in the C locale ("copied, 0.05 s"), whatever language the host speaks
-    'export LC_ALL=C; df -Pk "$1" | tail -n 1; d=$(mktemp -d "$1/ferry-speed.XXXXXXXXXX") || exit 1; ' +
-    'dd if=/dev/zero of="$d/probe" bs=1M count=64 conv=fdatasync,excl oflag=nofollow 2>&1 | tail -n 1; rm -rf -- "$d"';
-  return ['sh', '-c', script, 'ferry-save-probe', SAVE_DIR];
-}
 
 export interface SaveDirFacts {
   availableKiB: number;
@@ -48,36 +35,6 @@ export function parseSaveDirProbe(text: string): SaveDirFacts {
  */
 export function expectedSavePauseMs(memoryKiB: number, facts: SaveDirFacts): number {
   return Math.round(((2 * memoryKiB * 1024) / facts.writeBytesPerSecond) * 1000);
-}
-
-/**
- * Start a save, then a restore, on the host, detached from Ferry's SSH session (its own session, no input, its output
- * in a private log): a link that drops, a timeout or a closed editor cannot stop it between the two, where the
- * domain would be left off with its memory in the file. Prints the run's private folder; its log ends with
- * `ferry-exit=N` (parseSaveRestore). The file is removed only after a successful restore; a failed one leaves it
- * for `virsh restore`.
- */
-export function launchSaveRestoreArgv(uri: string, uuid: string): Argv {
-  assertUuid(uuid);
-  const run = [
-    'trap "" HUP PIPE',
-    // ms since the epoch; a date without %N (busybox) gives whole seconds rather than breaking the arithmetic
-    'ms() { t=$(date +%s%N); case $t in *[!0-9]*) echo $(( $(date +%s) * 1000 )) ;; *) echo $(( t / 1000000 )) ;; esac; }',
-    't0=$(ms)',
-    'echo "phase=saving"',
-    'virsh -q -c "$1" save "$2" "$3" --running || { echo "saved=no"; echo "ferry-exit=3"; exit 3; }',
-    't1=$(ms)',
-    'echo "phase=restoring save_ms=$(( t1 - t0 ))"',
-    'virsh -q -c "$1" restore "$3" || { echo "saved=yes restored=no"; echo "ferry-exit=4"; exit 4; }',
-    't2=$(ms)',
-    'rm -f -- "$3"',
-    'echo "save_ms=$(( t1 - t0 )) restore_ms=$(( t2 - t1 ))"',
-    'echo "ferry-exit=0"',
-  ].join('\n');
-  const launch =
-    'umask 077; dir=$(mktemp -d "$1/ferry-upgrade.XXXXXXXXXX") || exit 1; run=$2; uri=$3; uuid=$4; ' +
-    'setsid sh -c "$run" ferry-save-restore "$uri" "$uuid" "$dir/$uuid.save" >"$dir/log" 2>&1 </dev/null & echo "$dir"';
-  return ['sh', '-c', launch, 'ferry-save-restore', SAVE_DIR, run, uri, uuid];
 }
 
 export type SaveRestoreLog =

@@ -173,24 +173,6 @@ export function parseEventLine(line: string): VirshEvent | undefined {
   return { time: m[1], type: m[2], domain: m[3], detail: m[4] ?? '' };
 }
 
-const ADDRESSES_SCRIPT = `uri=$1; shift
-for u; do
-  echo "@domain $u"; virsh -q -c "$uri" domiflist "$u" 2>/dev/null
-  echo "@leases"; virsh -q -c "$uri" domifaddr "$u" --source lease 2>/dev/null
-done
-echo "@neighbours"; ip -4 neigh show 2>/dev/null
-exit 0`;
-
-/**
- * One remote run for the IP addresses of running domains: each one's interfaces (MACs) and DHCP leases, then the
- * host's IPv4 neighbour table. Ferry reads the neighbours itself rather than `domifaddr --source arp`, which fails
- * on some libvirt/kernel pairs ("internal error: wrong nlmsg len", libvirt 9.0 on the lab's kernel).
- */
-export function addressesArgv(uri: string, uuids: readonly string[]): Argv {
-  for (const u of uuids) assertUuid(u);
-  return ['sh', '-c', ADDRESSES_SCRIPT, 'ferry-addresses', uri, ...uuids];
-}
-
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 /** A domain's addresses by how they are known: leased (proof of ownership) or only heard (neighbour table). */
@@ -199,7 +181,7 @@ export interface DomainAddresses {
   heard: string[];
 }
 
-/** The output of addressesArgv: per domain UUID its DHCP leases, and the neighbours matching its MACs. */
+/** The output of addressesArgv (src/remote/addresses.ts): per domain UUID its DHCP leases, and the neighbours matching its MACs. */
 export function parseAddresses(text: string): Map<string, DomainAddresses> {
   const macs = new Map<string, string[]>();
   const leases = new Map<string, string[]>();

@@ -4,7 +4,8 @@
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
 import type { Flow } from '../core/conntrack';
-import { assertAddress, conntrackVersionProblem, exportArgv, importArgv, listAndDigestArgv, LISTED_MARK, LOADED_MARK, loadAndDigestArgv, loadLineOf, parseExport, SNAPSHOT_END, snapshotThenChangesArgv } from '../core/conntrack';
+import { assertAddress, conntrackVersionProblem, importArgv, LISTED_MARK, LOADED_MARK, loadLineOf, parseExport, SNAPSHOT_END } from '../core/conntrack';
+import { exportArgv, listAndDigestArgv, loadAndDigestArgv, snapshotThenChangesArgv } from '../remote/conntrack';
 import { deferred } from '../core/emitter';
 import type { HostConnection } from '../transport/hostConnection';
 import type { RemoteSession } from '../transport/sshConnection';

@@ -8,10 +8,11 @@ import type { DomainFacts, Versions } from '../core/hostFacts';
 import type { MigrationOptions } from '../core/migration/job';
 import { targetUri } from '../core/migration/job';
 import { virsh } from '../core/virsh';
+import { qemuLimitsArgv } from '../remote/diagnosis';
+import { missingPathsArgv } from '../remote/preflight';
 import type { HostConnection } from '../transport/hostConnection';
 import type { ResolvedHost } from '../transport/sshConfig';
-import { qemuLimitsArgv } from './diagnosis';
-import { virshErrorText } from './inventory';
+import { virshErrorText } from './libvirtError';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 export interface PreflightCheck {
@@ -95,7 +96,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
 
     const needed = options.copyStorage === 'none' ? facts.files : facts.files.filter((f) => !facts!.diskFiles.includes(f));
     if (needed.length) {
-      const missing = await run(target, ['sh', '-c', 'for p; do [ -e "$p" ] || printf "%s\\n" "$p"; done', 'ferry-check', ...needed]);
+      const missing = await run(target, missingPathsArgv(needed));
       const absent = missing.stdout.split('\n').filter(Boolean);
       add('files', `Files the domain needs exist on ${target.alias}`, absent.length ? 'fail' : 'pass',
         absent.length ? `missing on ${target.alias}: ${absent.join(', ')}` : needed.join(', '));

@@ -8,7 +8,8 @@ import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import type { Event } from '../core/emitter';
 import type { QemuBinaryState } from '../core/qemuBinary';
-import { describeStale, isStale, parseQemuProbe, qemuProbeArgv, unknownQemu } from '../core/qemuBinary';
+import { describeStale, isStale, parseQemuProbe, unknownQemu } from '../core/qemuBinary';
+import { qemuProbeArgv } from '../remote/qemuProbe';
 import type { Logger } from '../transport/logger';
 import type { HostRegistry } from './hostRegistry';
 

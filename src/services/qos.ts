@@ -5,11 +5,12 @@
  */
 import type { Finding } from '../core/diagnosis';
 import type { Bandwidth, DomainInterface, KernelQos, QosPlan, Scope } from '../core/qos';
-import { describeLimits, DIRECTIONS, domIfTuneReadArgv, domIfTuneSetArgv, kernelMismatches, kernelQosArgv, parseDomIfTune, parseInterfaces, parseKernelQos, sameBandwidth } from '../core/qos';
+import { describeLimits, DIRECTIONS, domIfTuneReadArgv, domIfTuneSetArgv, kernelMismatches, parseDomIfTune, parseInterfaces, parseKernelQos, sameBandwidth } from '../core/qos';
 import { assertUuid, virsh } from '../core/virsh';
+import { kernelQosArgv } from '../remote/qos';
 import type { HostConnection } from '../transport/hostConnection';
 import type { Logger } from '../transport/logger';
-import { virshErrorText } from './inventory';
+import { virshErrorText } from './libvirtError';
 
 /** An interface as the tree shows it: what libvirt stores for the running domain, and whether the kernel agrees. */
 export interface InterfaceState extends DomainInterface {

@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addressListProblem, conntrackVersionProblem, exportArgv, listAndDigestArgv, LISTED_MARK, loadAndDigestArgv, LOADED_MARK, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
+import { addressListProblem, conntrackVersionProblem, LISTED_MARK, LOADED_MARK, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
+import { exportArgv, listAndDigestArgv, loadAndDigestArgv } from '../../src/remote/conntrack';
 
 // conntrack-tools 1.4.7 output for the same three flows: -o save (what conntrack itself would load) and -o extended
 const fixture = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-export.txt'), 'utf8');

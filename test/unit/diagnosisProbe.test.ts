@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose, parseProbe } from '../../src/core/diagnosis';
-import { probeArgv, qemuLimitsArgv } from '../../src/services/diagnosis';
+import { probeArgv, qemuLimitsArgv } from '../../src/remote/diagnosis';
 
 const run = promisify(execFile);
 const QEMU_UUID = '6f0b3c2e-8d41-4e6a-9a57-0c1d2e3f4a5b';

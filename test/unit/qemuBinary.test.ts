@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuBinaryState } from '../../src/core/qemuBinary';
-import { describeStale, isStale, LIBVIRT_QEMU_STATUS_DIR, parseQemuProbe, qemuProbeArgv } from '../../src/core/qemuBinary';
+import { describeStale, isStale, LIBVIRT_QEMU_STATUS_DIR, parseQemuProbe } from '../../src/core/qemuBinary';
+import { qemuProbeArgv } from '../../src/remote/qemuProbe';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
 

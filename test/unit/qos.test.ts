@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDecimal } from '../../src/core/text';
 import {
-  describeLimits, domIfTuneSetArgv, kernelMismatches, kernelQosArgv, parseDomIfTune, parseInterfaces, parseKernelQos, parseTcRate, parseTcSize, planQos, sameBandwidth,
+  describeLimits, domIfTuneSetArgv, kernelMismatches, parseDomIfTune, parseInterfaces, parseKernelQos, parseTcRate, parseTcSize, planQos, sameBandwidth,
 } from '../../src/core/qos';
+import { kernelQosArgv } from '../../src/remote/qos';
 
 // captured on the lab's hostA (libvirt 9.0, iproute2 6.1) with inbound 1250,2500,64 and outbound 625 set live
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', 'qos', name), 'utf8');

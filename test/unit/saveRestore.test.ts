@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   expectedSavePauseMs,
-  launchSaveRestoreArgv,
   parseSaveDirProbe,
   parseSaveRestore,
   SAVE_DIR,
   SAVE_RUN_DIR,
-  saveDirProbeArgv,
   saveFile,
 } from '../../src/core/saveRestore';
+import { launchSaveRestoreArgv, saveDirProbeArgv } from '../../src/remote/saveRestore';
 import { killOnHangupArgv } from '../../src/transport/quote';
 
 // the save directory probe as hostA answered it (df -Pk's last line, dd's summary)

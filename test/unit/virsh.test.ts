@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
 import { domainStateFrom, keepUnchanged, lifecycleEffect, treeOrder } from '../../src/core/domain';
 import {
-  addressesArgv,
   domainsFrom,
   lifecycleArgv,
   listedUuids,
@@ -14,6 +13,7 @@ import {
   parseDomstats,
   parseEventLine,
 } from '../../src/core/virsh';
+import { addressesArgv } from '../../src/remote/addresses';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
 const HOSTILE = 'evil \'one\' "two" $(touch ferry-pwned) `touch ferry-pwned2` čaj ü';

@@ -8,10 +8,11 @@ import type { MigrationOptions } from '../../core/migration/job';
 import { isActiveJob, JOB_OPERATION, jobInfoArgv, migrateArgv, parseJobStats, setMaxDowntimeArgv, targetUri } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { plannedRecord } from '../../core/migration/record';
+import { launchMigrationArgv } from '../../remote/migration';
 import type { Logger } from '../../transport/logger';
 import { netfilterBackend } from '../conntrack';
 import type { HostRegistry } from '../hostRegistry';
-import { LibvirtError, virshErrorText } from '../inventory';
+import { LibvirtError, virshErrorText } from '../libvirtError';
 import type { Gate, KeepConnections } from './gate';
 import { GATE_FAILSAFE_S, prepareGate } from './gate';
 
@@ -84,17 +85,10 @@ export async function launchMigration(deps: { registry: HostRegistry; uri: strin
   }
   const destUri = targetUri(targetHost);
   const argv = migrateArgv(uri, input.domainUuid, destUri, input.options, !!keep);
-  // detached from the SSH session (setsid, no stdin): closing VS Code or losing the link does not stop it. With a
-  // gate the domain waits paused on the target; if Ferry is gone by then, the source resumes it after a while.
-  const inner = 'failsafe=$1; turi=$2; uuid=$3; shift 3; "$@"; rc=$?; echo "ferry-exit=$rc"; ' +
-    'if [ "$rc" = 0 ] && [ "$failsafe" != 0 ]; then sleep "$failsafe"; virsh -q -c "$turi" resume "$uuid" >/dev/null 2>&1 && echo ferry-failsafe-resumed; fi';
   const gate = keep ? prepareGate({ source, target: host(input.targetAlias).connection }, uri, log, planned, logPath, keep, destUri) : undefined;
-  const launch = await source.exec(
-    // set -C: the log must be a new file (noclobber), never one found in its place
-    ['sh', '-c', 'umask 077; set -C; log=$1; inner=$2; shift 2; : >"$log" || exit 1; set +C; setsid sh -c "$inner" ferry-migrate "$@" >>"$log" 2>&1 </dev/null & echo "$!"', 'ferry', logPath, inner,
-      String(keep ? GATE_FAILSAFE_S : 0), destUri, input.domainUuid, ...argv],
-    { logLevel: 'info' },
-  );
+  // detached from the SSH session: closing VS Code or losing the link does not stop it. With a gate the domain waits
+  // paused on the target; if Ferry is gone by then, the source resumes it after a while.
+  const launch = await source.exec(launchMigrationArgv(logPath, keep ? GATE_FAILSAFE_S : 0, destUri, input.domainUuid, argv), { logLevel: 'info' });
   if (launch.code !== 0) {
     gate?.switchoverSeen(-1);
     throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);

@@ -8,6 +8,7 @@ import type { JobStats } from '../../core/migration/job';
 import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { joinParts, next } from '../../core/migration/record';
+import { removeLogArgv } from '../../remote/migration';
 import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
 import { SshError } from '../../transport/sshError';
@@ -149,7 +150,7 @@ async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: numb
   let done = next(record, { kind: 'ended', exitCode, errorText, abortRequested: ctx.abortRequested.has(record.id), summary, targetProblem, at: Date.now() });
   if (qosFindings.length) done = { ...done, findings: [...(done.findings ?? []).filter((f) => !f.id.startsWith('qos-')), ...qosFindings] };
   ctx.abortRequested.delete(record.id);
-  if (record.logPath) await source.exec(['sh', '-c', 'rm -f -- "$1" && rmdir -- "${1%/*}"', 'ferry-clean', record.logPath]).catch(() => undefined);
+  if (record.logPath) await source.exec(removeLogArgv(record.logPath)).catch(() => undefined);
   // an operation's migrations (a hot-upgrade's two legs) are one history entry, joined part by part
   const earlier = done.operationId ? await ctx.store.operationRun(done.domainUuid, done.operationId) : undefined;
   await ctx.store.addToHistory(earlier ? joinParts(earlier, done) : done);

@@ -1,0 +1,1 @@
+failsafe=$1; turi=$2; uuid=$3; shift 3; "$@"; rc=$?; echo "ferry-exit=$rc"; if [ "$rc" = 0 ] && [ "$failsafe" != 0 ]; then sleep "$failsafe"; virsh -q -c "$turi" resume "$uuid" >/dev/null 2>&1 && echo ferry-failsafe-resumed; fi

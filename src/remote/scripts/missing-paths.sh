@@ -1,0 +1,1 @@
+for p; do [ -e "$p" ] || printf "%s\n" "$p"; done

@@ -1,0 +1,1 @@
+export LC_ALL=C; df -Pk "$1" | tail -n 1; d=$(mktemp -d "$1/ferry-speed.XXXXXXXXXX") || exit 1; dd if=/dev/zero of="$d/probe" bs=1M count=64 conv=fdatasync,excl oflag=nofollow 2>&1 | tail -n 1; rm -rf -- "$d"

@@ -1,0 +1,1 @@
+umask 077; dir=$(mktemp -d "$1/ferry-upgrade.XXXXXXXXXX") || exit 1; run=$2; uri=$3; uuid=$4; setsid sh -c "$run" ferry-save-restore "$uri" "$uuid" "$dir/$uuid.save" >"$dir/log" 2>&1 </dev/null & echo "$dir"

@@ -1,0 +1,1 @@
+tc -s -d class show dev "$1"; echo @@filter; tc -s -d filter show dev "$1" parent ffff: 2>/dev/null; echo @@qdisc; tc qdisc show dev "$1"; echo @@bytes; cat "/sys/class/net/$1/statistics/tx_bytes" "/sys/class/net/$1/statistics/rx_bytes"
