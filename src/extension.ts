@@ -78,8 +78,7 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   const trafficPanels = new TrafficPanels(ctx, extension.extensionUri);
   const tree = new HostsTreeProvider(registry, migrations, {
     read: async (alias, domain) => {
-      const host = registry.get(alias);
-      if (!host) throw new Error(`${alias} is not a configured host.`);
+      const host = registry.require(alias);
       return qos.interfaces(host.connection, domain.uuid, domain.state === 'running');
     },
     rateUnit: config.qosRateUnit,

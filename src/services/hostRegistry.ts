@@ -38,6 +38,13 @@ export class HostRegistry {
     return this.entries.get(alias);
   }
 
+  /** The host configured as `alias`; throws when there is none (a stale node, a removed host, a typo in a command's argument). */
+  require(alias: string): HostInventory {
+    const inventory = this.entries.get(alias);
+    if (!inventory) throw new Error(`${alias} is not a configured host`);
+    return inventory;
+  }
+
   /** How Ferry reaches a host (user, address, port): also how a source host is told to reach it. */
   resolve(alias: string) {
     return resolveHost(alias, this.options.sshConfigPath());

@@ -7,12 +7,13 @@
  */
 import type { Domain, DomainState, LifecycleAction } from '../core/domain';
 import { keepUnchanged, lifecycleEffect } from '../core/domain';
+import type { DomainList, DomainListEvent } from '../core/domainList';
+import { emptyDomainList, reduceDomainList, removedSince } from '../core/domainList';
 import type { DomainAddresses } from '../core/virsh';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import {
-  addressesArgv,
   domainsFrom,
   domstatsArgv,
   eventsArgv,
@@ -25,29 +26,15 @@ import {
   parseDomstats,
   parseEventLine,
 } from '../core/virsh';
+import type { RemoteHost } from '../remote/remoteHost';
 import type { HostConnection } from '../transport/hostConnection';
 import type { Logger } from '../transport/logger';
 import type { RemoteStream } from '../transport/sshConnection';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
+import { LibvirtError, virshErrorText } from './libvirtError';
 import { VirshShell } from './virshShell';
-
-/** A libvirt-level failure on a reachable host (libvirtd not running, permission denied, …). */
-export class LibvirtError extends Error {
-  constructor(
-    readonly host: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LibvirtError';
-  }
-}
-
-/** First meaningful lines of virsh's stderr ("error: failed to connect to the hypervisor" and its cause). */
-export function virshErrorText(stderr: string, code: number | null): string {
-  const lines = stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean);
-  return lines.slice(0, 2).join(': ') || `virsh ended with ${code === null ? 'no exit status' : `exit code ${code}`} and no message`;
-}
+import { addressesArgv } from '../remote/addresses';
 
 const REFRESH_DEBOUNCE_MS = 40;
 /** after events applied by themselves, the full listing that confirms them: once they pause this long… */
@@ -58,8 +45,6 @@ const RECONCILE_QUIET_MS = 2000;
  */
 const RECONCILE_LATEST_MS = 30_000;
 const RECONCILE_SPREAD_MS = 5_000;
-/** events kept for replay over a listing that was under way when they came */
-const REPLAY_LIMIT = 10_000;
 /** while libvirt is unusable on a reachable host, look again this often (it may be restarting) */
 const LIBVIRT_RETRY_MS = 5000;
 /**
@@ -68,14 +53,19 @@ const LIBVIRT_RETRY_MS = 5000;
  */
 const ADDRESS_RETRY_MS = 10_000;
 
-export class HostInventory {
+/**
+ * `H`: the host it lists, as its owner sees it (the registry's inventories hold HostConnections, which the commands
+ * connect and disconnect); the inventory itself only needs a RemoteHost.
+ */
+export class HostInventory<H extends RemoteHost = HostConnection> {
   private readonly disposables = new DisposableStore();
   private readonly changeEmitter = this.disposables.add(new Emitter<void>());
   readonly onDidChange: Event<void> = this.changeEmitter.event;
   private readonly migrationEmitter = this.disposables.add(new Emitter<string>());
   /** a domain's outgoing migration announced itself (a migration-iteration event), whoever started it */
   readonly onDidSeeMigration: Event<string> = this.migrationEmitter.event;
-  domains: Domain[] | undefined;
+  /** the domains shown and the events applied to them (core/domainList) */
+  private list: DomainList = emptyDomainList;
   /** set when the host is reachable but libvirt is not usable */
   libvirtError: string | undefined;
   /** names seen in migration-iteration events, shown as migrating until their next lifecycle event */
@@ -93,9 +83,6 @@ export class HostInventory {
   private shell: VirshShell | undefined;
   /** names events brought that the domains shown lack: the next light listing finds their UUIDs */
   private readonly unidentified = new Set<string>();
-  /** lifecycle events applied, numbered: a listing answers as of its start, so later ones are applied to it again */
-  private eventCount = 0;
-  private readonly applied: { n: number; name: string; effect: Effect }[] = [];
   private libvirtRetry: NodeJS.Timeout | undefined;
   /** UUID → IP addresses of the domains running here, and how often each was read since it was seen running */
   private readonly addresses = new Map<string, DomainAddresses>();
@@ -103,7 +90,7 @@ export class HostInventory {
   private readonly addressRetries = new Set<NodeJS.Timeout>();
 
   constructor(
-    readonly connection: HostConnection,
+    readonly connection: H,
     private readonly uri: string,
     private readonly log: Logger,
     /** how long a listing may take before the host shows as not answering */
@@ -119,8 +106,8 @@ export class HostInventory {
         this.shell = undefined;
         void this.refresh()
           // then the light listing's virsh, ready for the first domain an event names (after the tree is drawn)
-          .then(() => VirshShell.open(connection, uri, 'listing shell'))
-          .then((shell) => (this.disposed || connection.state.kind !== 'connected' ? shell.close() : (this.shell ??= shell)))
+          .then(() => VirshShell.open(connection, uri, 'listing shell', { timeoutMs: listTimeoutMs }))
+          .then((shell) => (this.disposed || connection.state.kind !== 'connected' || (this.shell && !this.shell.isClosed) ? shell.close() : (this.shell = shell)))
           .catch(() => undefined);
         void this.watchEvents();
       }),
@@ -134,6 +121,17 @@ export class HostInventory {
 
   get alias() {
     return this.connection.alias;
+  }
+
+  /** the domains shown; undefined before the first listing, or while libvirt is not usable */
+  get domains(): Domain[] | undefined {
+    return this.list.domains;
+  }
+
+  /** The domain list after `event`; addresses follow the running domains of a list that changed. */
+  private reduce(event: DomainListEvent): void {
+    const next = reduceDomainList(this.list, event);
+    this.list = next.domains && next.domains !== this.list.domains ? { ...next, domains: this.trackAddresses(next.domains) } : next;
   }
 
   /**
@@ -150,12 +148,12 @@ export class HostInventory {
         });
       return this.queued;
     }
-    this.refreshing = this.list().finally(() => (this.refreshing = undefined));
+    this.refreshing = this.listAll().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
-  private async list(): Promise<void> {
-    const since = this.eventCount;
+  private async listAll(): Promise<void> {
+    const since = this.list.eventCount;
     const [shown, shownError] = [this.domains, this.libvirtError];
     try {
       const timeoutMs = this.listTimeoutMs;
@@ -163,16 +161,16 @@ export class HostInventory {
       const failed = [list, stats].find((r) => r.code !== 0);
       if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
       const domains = domainsFrom(await this.namedExactly(list.stdout), parseDomstats(stats.stdout));
-      for (const d of domains) if (this.migrating.has(d.name) && d.state === 'running') d.state = 'migrating';
-      // each domain the listing only confirms keeps its object (events make new objects only for what they change)
-      this.domains = keepUnchanged(this.domains, this.trackAddresses(this.replayed(domains, since)));
+      // each domain the listing only confirms keeps its object, addresses included
+      const listed = reduceDomainList(this.list, { kind: 'listing', domains, since, migrating: this.migrating });
+      this.list = { ...listed, domains: keepUnchanged(this.list.domains, this.trackAddresses(listed.domains!)) };
       this.libvirtError = undefined;
     } catch (e) {
       // a listing that never answers (libvirtd hung) shows like libvirt being down: a message on the host, retried
       const hung = e instanceof SshError && e.kind === 'timeout';
       if (e instanceof LibvirtError || hung) {
         this.libvirtError = hung ? `libvirtd did not answer within ${this.listTimeoutMs / 1000} s (hung?)` : e.message;
-        this.domains = undefined;
+        this.reduce({ kind: 'unlisted' });
         clearTimeout(this.libvirtRetry);
         this.libvirtRetry = setTimeout(() => {
           if (this.connection.state.kind === 'connected') void this.refresh().catch(() => undefined);
@@ -196,27 +194,16 @@ export class HostInventory {
     const list = parseDomainList(listing);
     if (!listingIsAmbiguous(listing)) return list;
     this.log.warn(`${this.alias}: a domain name holds a line that starts like another domain's; naming each by UUID`);
-    this.shell ??= await VirshShell.open(this.connection, this.uri, 'listing shell');
+    const shell = await this.listingShell();
     const uuids = listedUuids(listing);
-    const names = await namesOf(this.shell, uuids);
+    const names = await namesOf(shell, uuids);
     return uuids.filter((u) => names.has(u)).map((uuid) => ({ uuid, name: names.get(uuid)! }));
   }
 
-  /** The domains now shown; addresses follow the running ones. */
-  private setDomains(domains: Domain[]): void {
-    this.domains = this.trackAddresses(domains);
-  }
-
-  private remember(name: string, effect: Effect): void {
-    this.applied.push({ n: ++this.eventCount, name, effect });
-    if (this.applied.length > REPLAY_LIMIT) this.applied.splice(0, this.applied.length - REPLAY_LIMIT);
-  }
-
-  /** A listing that started before events `since`…: those events applied to it again, in order. */
-  private replayed(domains: Domain[], since: number): Domain[] {
-    let out = domains;
-    for (const e of this.applied) if (e.n > since) out = withEffect(out, e.name, e.effect) ?? out;
-    return out;
+  /** The light listing's virsh, opened again if it ended (or gave up on a question that got no answer). */
+  private async listingShell(): Promise<VirshShell> {
+    if (!this.shell || this.shell.isClosed) this.shell = await VirshShell.open(this.connection, this.uri, 'listing shell', { timeoutMs: this.listTimeoutMs });
+    return this.shell;
   }
 
   /**
@@ -225,19 +212,16 @@ export class HostInventory {
    */
   private applyLifecycle(name: string, effect: DomainState | 'removed' | 'defined'): boolean {
     if (!this.domains) return false;
-    this.remember(name, effect);
     const known = this.domains.some((d) => d.name === name);
+    const shown = this.domains;
+    this.reduce({ kind: 'lifecycle', name, effect });
     if (!known && effect !== 'removed') {
       this.unidentified.add(name);
       this.identify();
       return true;
     }
     if (effect === 'removed') this.unidentified.delete(name);
-    const next = withEffect(this.domains, name, effect);
-    if (next) {
-      this.setDomains(next);
-      this.changeEmitter.fire();
-    }
+    if (this.domains !== shown) this.changeEmitter.fire();
     this.scheduleReconcile();
     return true;
   }
@@ -255,17 +239,19 @@ export class HostInventory {
     this.identifying = (async () => {
       do {
         this.identifyAgain = false;
-        const since = this.eventCount;
+        const since = this.list.eventCount;
         const wanted = new Set(this.unidentified);
         this.unidentified.clear();
-        const names = [...wanted];
+        // a later event of a domain the round before identified needs no round of its own
+        const names = [...wanted].filter((n) => !this.domains?.some((d) => d.name === n));
+        if (!names.length) continue;
         let uuids: (string | undefined)[];
         try {
-          this.shell ??= await VirshShell.open(this.connection, this.uri, 'listing shell');
+          const shell = await this.listingShell();
           const shown = new Set(this.domains?.map((d) => d.uuid));
-          const unknown = (await uuidsOn(this.shell)).filter((u) => !shown.has(u));
+          const unknown = (await uuidsOn(shell)).filter((u) => !shown.has(u));
           if (unknown.length > NAME_EACH_LIMIT) throw new Error(`${unknown.length} domains not shown yet`);
-          const byName = new Map([...(await namesOf(this.shell, unknown))].map(([u, n]) => [n, u]));
+          const byName = new Map([...(await namesOf(shell, unknown))].map(([u, n]) => [n, u]));
           uuids = names.map((n) => byName.get(n));
         } catch (e) {
           this.log.debug(`${this.alias}: the listing shell failed (${(e as Error).message}); listing in full`);
@@ -274,20 +260,12 @@ export class HostInventory {
           return void this.scheduleRefresh();
         }
         if (!this.domains || this.disposed) return;
-        const known = new Set(this.domains.map((d) => d.uuid));
-        const found = names.map((name, i) => ({ name, uuid: uuids[i] })).filter((d): d is { name: string; uuid: string } => !!d.uuid && !known.has(d.uuid));
-        // a domain is defined shut off; an event since says otherwise and is replayed; the full listing follows
-        const added = found.map(({ uuid, name }): Domain => ({ uuid, name, state: 'shutoff', stateReason: 0, ips: [], heardIps: [] }));
-        const next = this.replayed([...this.domains, ...added], since);
-        // remembered like events: a full listing under way since before them is not to drop them
-        for (const { uuid } of added) {
-          const domain = next.find((d) => d.uuid === uuid);
-          if (domain) this.remember(domain.name, { added: domain });
-        }
-        this.setDomains(next);
+        const found = names.map((name, i) => ({ name, uuid: uuids[i] })).filter((d): d is { name: string; uuid: string } => !!d.uuid);
+        // defined shut off; an event since that says otherwise is replayed; the full listing follows
+        this.reduce({ kind: 'identified', found, since });
         this.changeEmitter.fire();
         // a name neither found nor undefined since is one the light listing cannot see: the full listing will
-        const gone = new Set(this.applied.filter((e) => e.n > since && e.effect === 'removed').map((e) => e.name));
+        const gone = removedSince(this.list, since);
         if (names.some((n, i) => !uuids[i] && !gone.has(n))) this.scheduleRefresh();
         else this.scheduleReconcile();
       } while (this.identifyAgain);
@@ -345,7 +323,7 @@ export class HostInventory {
       changed = true;
     }
     if (changed && this.domains && !this.disposed) {
-      this.domains = this.withAddresses(this.domains);
+      this.list = { ...this.list, domains: this.withAddresses(this.domains) };
       this.changeEmitter.fire();
     }
     const again = uuids.filter((u) => this.addressReads.get(u) === 1 && !this.addresses.get(u)?.leased.length && !this.addresses.get(u)?.heard.length);
@@ -447,24 +425,6 @@ export class HostInventory {
     this.events?.close();
     this.disposables.dispose();
   }
-}
-
-/** what an event did to the domains shown; `added`: a domain the light listing identified */
-type Effect = DomainState | 'removed' | 'defined' | { added: Domain };
-
-/**
- * The domains after one lifecycle event of the domain named `name` (names are unique on a host): a new list, the
- * domain a new object (what did not change keeps its object, so views can tell); undefined when nothing changes.
- */
-function withEffect(domains: Domain[], name: string, effect: Effect): Domain[] | undefined {
-  const at = domains.findIndex((d) => d.name === name);
-  if (typeof effect === 'object') return at < 0 ? [...domains, effect.added] : undefined;
-  if (at < 0 || effect === 'defined') return undefined;
-  if (effect === 'removed') return [...domains.slice(0, at), ...domains.slice(at + 1)];
-  if (domains[at].state === effect) return undefined;
-  const next = domains.slice();
-  next[at] = { ...domains[at], state: effect, stateReason: 0 };
-  return next;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -5,7 +5,7 @@
  */
 import type { JobStats } from '../core/migration/job';
 import { jobReaderQuery, parseJobStats } from '../core/migration/job';
-import type { HostConnection } from '../transport/hostConnection';
+import type { RemoteHost } from '../remote/remoteHost';
 import { VirshShell } from './virshShell';
 
 export interface JobReading {
@@ -20,8 +20,8 @@ export class JobReader {
     private readonly shell: VirshShell,
   ) {}
 
-  static async open(connection: HostConnection, uri: string, uuid: string): Promise<JobReader> {
-    return new JobReader(uuid, await VirshShell.open(connection, uri, 'job reader'));
+  static async open(host: RemoteHost, uri: string, uuid: string): Promise<JobReader> {
+    return new JobReader(uuid, await VirshShell.open(host, uri, 'job reader'));
   }
 
   /** One reading of the job (a domain that is gone answers "no job"). Rejects if the reader's channel is gone. */

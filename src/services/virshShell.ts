@@ -7,11 +7,15 @@
  * written to it: a command is words of a closed alphabet (verbs, options, UUIDs), checked here. Each answer ends with
  * a marker made of a random nonce, new for every question, so no text a host prints (a domain name) can end an
  * answer early or shift the answers that follow.
+ *
+ * An answer that never comes (libvirtd hung) is a timeout, not a hang: the question is rejected and the shell closed,
+ * since the answers after it could no longer be matched to their questions.
  */
 import { randomBytes } from 'node:crypto';
 import { virsh } from '../core/virsh';
-import type { HostConnection } from '../transport/hostConnection';
+import type { RemoteHost } from '../remote/remoteHost';
 import type { RemoteSession } from '../transport/sshConnection';
+import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 
 /** a word readline and virsh's tokenizer both pass through as it is: no quote, space, backslash, control or edit key */
@@ -114,23 +118,44 @@ export class AnswerReader {
   }
 }
 
+export interface ShellOptions {
+  /** how long one question may wait for its answer (DEFAULT_EXEC_TIMEOUT_MS); 0: forever */
+  timeoutMs?: number;
+  /** what the shell is, for errors: e.g. "hostA: the listing shell" */
+  label?: string;
+}
+
 export class VirshShell {
   private readonly reader = new AnswerReader();
   private closed = false;
+  private readonly timeoutMs: number;
+  private readonly label: string;
 
-  private constructor(private session: Pick<RemoteSession, 'write' | 'close'> | undefined) {}
+  private constructor(
+    private session: Pick<RemoteSession, 'write' | 'close'> | undefined,
+    options: ShellOptions,
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    this.label = options.label ?? 'the virsh shell';
+  }
 
-  static async open(connection: HostConnection, uri: string, what: string): Promise<VirshShell> {
-    return VirshShell.over((onData) => connection.session(virsh(uri), onData), `${connection.alias}: the ${what} ended`);
+  static async open(host: RemoteHost, uri: string, what: string, options: Omit<ShellOptions, 'label'> = {}): Promise<VirshShell> {
+    const label = `${host.alias}: the ${what}`;
+    return VirshShell.over((onData) => host.session(virsh(uri), onData), `${label} ended`, { ...options, label });
   }
 
   /** A shell over any session that runs virsh (the lab's, or a local virsh in tests). */
-  static async over(start: (onData: (text: string) => void) => Promise<RemoteSession>, endedMessage: string): Promise<VirshShell> {
-    const shell = new VirshShell(undefined);
+  static async over(start: (onData: (text: string) => void) => Promise<RemoteSession>, endedMessage: string, options: ShellOptions = {}): Promise<VirshShell> {
+    const shell = new VirshShell(undefined, options);
     const session = await start((text) => shell.reader.feed(text));
     shell.session = session;
     void session.done.then(() => shell.fail(new SshError('closed', endedMessage)));
     return shell;
+  }
+
+  /** closed by us, ended by the host, or given up after a question got no answer */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   private fail(e: Error) {
@@ -148,9 +173,30 @@ export class VirshShell {
       return Promise.reject(e as Error);
     }
     return new Promise((resolve, reject) => {
-      this.reader.expect({ lines: framed.lines, markers: framed.markers, resolve, reject, sentAt: performance.now() });
+      const timer = this.timeoutMs ? setTimeout(() => this.timedOut(framed.lines), this.timeoutMs) : undefined;
+      this.reader.expect({
+        lines: framed.lines,
+        markers: framed.markers,
+        resolve: (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+        sentAt: performance.now(),
+      });
       this.session!.write(framed.input);
     });
+  }
+
+  /** A question got no answer in time: it and every one after it fail, and the shell is closed. */
+  private timedOut(lines: readonly string[]): void {
+    if (this.closed) return;
+    const asked = lines.length > 1 ? `${lines[0]} (and ${lines.length - 1} more)` : lines[0];
+    this.session?.close();
+    this.fail(new SshError('timeout', `${this.label} gave no answer within ${this.timeoutMs / 1000} s to: ${asked}`, 'The host, or libvirtd on it, may be hung; the shell was closed.'));
   }
 
   close(): void {

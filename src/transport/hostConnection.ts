@@ -6,6 +6,7 @@
 import type { Event } from '../core/emitter';
 import { Emitter } from '../core/emitter';
 import type { Argv } from '../core/virsh';
+import type { ConnectionState, RemoteHost } from '../remote/remoteHost';
 import { addKnownHost } from './knownHostsStore';
 import type { Logger } from './logger';
 import type { ExecOptions, ExecResult, RemoteSession, RemoteStream } from './sshConnection';
@@ -14,11 +15,7 @@ import type { ResolvedHost } from './sshConfig';
 import type { UnknownHostKey } from './sshError';
 import { SshError, UnknownHostKeyError } from './sshError';
 
-export type ConnectionState =
-  | { kind: 'disconnected' }
-  | { kind: 'connecting' }
-  | { kind: 'connected' }
-  | { kind: 'failed'; error: SshError; retryAt?: number };
+export type { ConnectionState };
 
 export interface HostConnectionOptions {
   resolve(alias: string): Promise<ResolvedHost>;
@@ -34,7 +31,7 @@ export interface HostConnectionOptions {
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 16000, 30000];
 const RETRYABLE = new Set<SshError['kind']>(['timeout', 'refused', 'unreachable', 'closed', 'dns', 'other']);
 
-export class HostConnection {
+export class HostConnection implements RemoteHost {
   private readonly stateEmitter = new Emitter<ConnectionState>();
   readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
   private readonly connectedEmitter = new Emitter<void>();

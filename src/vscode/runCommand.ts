@@ -1,6 +1,6 @@
 /** One wrapper for every command: errors become a clear message with what to do, and a way to the log. */
 import * as vscode from 'vscode';
-import { LibvirtError } from '../services/inventory';
+import { LibvirtError } from '../services/libvirtError';
 import { SshError } from '../transport/sshError';
 import type { Logger } from '../transport/logger';
 import { notificationText, notify } from './notify';

@@ -98,7 +98,7 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   const target = request.target ?? (await pickTarget(ctx, source));
   const chosen = request.options ? { profile: request.profile ?? 'custom', options: request.options } : request.profile ? { profile: request.profile, options: PROFILES[request.profile].options } : await pickOptions(ctx, source, target);
   const name = node.domain.name;
-  if (!ctx.registry.get(target)) throw new Error(`${target} is not a configured host`);
+  ctx.registry.require(target);
   const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) => ctx.log.info(line));
   let started;
   try {

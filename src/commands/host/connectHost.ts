@@ -22,7 +22,6 @@ export async function connectWithProgress(inventory: HostInventory): Promise<voi
 
 /** Connect (or retry) a host; unknown host keys are asked about here, with their fingerprint. */
 export async function connectHost(ctx: FerryContext, node?: HostNode | MessageNode): Promise<void> {
-  const inventory = node ? ctx.registry.get(node.alias) : await pickHost(ctx.registry, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
-  if (!inventory) throw new Error(`${node?.alias} is not a configured host`);
+  const inventory = node ? ctx.registry.require(node.alias) : await pickHost(ctx.registry, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
   await connectWithProgress(inventory);
 }

@@ -14,8 +14,7 @@ export async function interfacesFor(ctx: FerryContext, title: string, clicked: u
   const chosen = selectedNodes<InterfaceNode>(clicked, selected, 'interface');
   if (chosen.length) return chosen;
   const domain = await pickDomain(ctx.registry, title, () => true);
-  const host = ctx.registry.get(domain.alias);
-  if (!host) throw new Error(`${domain.alias} is not a configured host.`);
+  const host = ctx.registry.require(domain.alias);
   const all = await ctx.qos.interfaces(host.connection, domain.domain.uuid, domain.domain.state === 'running');
   const nodes = all.map((iface): InterfaceNode => ({ kind: 'interface', alias: domain.alias, domain: domain.domain, iface })).filter(filter);
   if (!nodes.length) throw new Error(`${domain.domain.name} has no network interface this applies to.`);

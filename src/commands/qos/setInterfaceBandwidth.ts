@@ -51,8 +51,7 @@ export async function applyChange(ctx: FerryContext, nodes: InterfaceNode[], cha
   await withProgress({ location: vscode.ProgressLocation.Notification, title: 'Setting interface bandwidth', cancellable: false }, async (progress) => {
     for (const [i, node] of nodes.entries()) {
       progress.report({ message: names[i] });
-      const host = ctx.registry.get(node.alias);
-      if (!host) throw new Error(`${node.alias} is not a configured host.`);
+      const host = ctx.registry.require(node.alias);
       try {
         results.push(await ctx.qos.apply(host.connection, node.domain.uuid, node.iface, plans[i], scopes));
       } finally {

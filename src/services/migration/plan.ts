@@ -51,11 +51,7 @@ export interface MigrationPlanDeps {
 }
 
 export function livePlanDeps(registry: HostRegistry, runner: MigrationRunner, uri: string, conntrackBudgetMs: number, log: (line: string) => void): MigrationPlanDeps {
-  const host = (alias: string) => {
-    const inventory = registry.get(alias);
-    if (!inventory) throw new Error(`${alias} is not a configured host`);
-    return inventory;
-  };
+  const host = (alias: string) => registry.require(alias);
   return {
     preflight: async ({ source, target, domain, options }) =>
       runPreflight({ uri, source: host(source).connection, target: host(target).connection, targetHost: await registry.resolve(target), domain, options }),

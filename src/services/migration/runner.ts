@@ -16,7 +16,7 @@ import type { Logger } from '../../transport/logger';
 import type { Diagnosis } from '../diagnosis';
 import { diagnoseMigration } from '../diagnosis';
 import type { HostRegistry } from '../hostRegistry';
-import { LibvirtError, virshErrorText } from '../inventory';
+import { LibvirtError, virshErrorText } from '../libvirtError';
 import type { Gate } from './gate';
 import type { LaunchRequest } from './launch';
 import { launchMigration } from './launch';
@@ -109,9 +109,7 @@ export class MigrationRunner {
   }
 
   private host(alias: string) {
-    const inventory = this.registry.get(alias);
-    if (!inventory) throw new Error(`${alias} is not a configured host`);
-    return inventory;
+    return this.registry.require(alias);
   }
 
   /** A running migration's live record (finished ones are in the store's history). */

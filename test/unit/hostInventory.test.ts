@@ -1,0 +1,146 @@
+/**
+ * HostInventory's scheduling against a fake host answering from the lab's captured listings, under fake timers: the
+ * listing on connect, events applied by themselves, new domains identified through the listing shell, the reconcile
+ * listing, replay over a listing under way, reconnects, libvirt errors and a hung libvirtd.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { domstatsArgv, listDomainsArgv } from '../../src/core/virsh';
+import { HostInventory } from '../../src/services/inventory';
+import { silentLogger } from '../../src/transport/logger';
+import type { ExecResult } from '../../src/transport/sshConnection';
+import { FakeHost, isEventStream, VirshModel } from '../support/fakeHost';
+
+const URI = 'qemu:///system';
+const isListing = (a: readonly string[]) => a.join(' ') === listDomainsArgv(URI).join(' ');
+const isDomstats = (a: readonly string[]) => a.join(' ') === domstatsArgv(URI).join(' ');
+const NEW_UUID = '0f0e0d0c-0b0a-4909-8807-060504030201';
+
+let model: VirshModel;
+let host: FakeHost;
+let inventory: HostInventory<FakeHost>;
+const stateOf = (name: string) => inventory.domains?.find((d) => d.name === name)?.state;
+const listings = () => host.execsOf(isListing).length;
+const event = (name: string, type: string, detail: string) => host.openStreams(isEventStream)[0].emit(VirshModel.eventLine(name, type, detail));
+/** time passes; then the promise chains it set off (the shell's answers, a listing's parse) run to their end */
+async function settle(ms = 0) {
+  await vi.advanceTimersByTimeAsync(ms);
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+}
+
+beforeEach(async () => {
+  vi.useFakeTimers();
+  model = VirshModel.fromCapture();
+  host = model.serve(new FakeHost('hostA'));
+  inventory = new HostInventory(host, URI, silentLogger, 3000);
+  host.connect();
+  await settle();
+});
+afterEach(() => {
+  inventory.dispose();
+  host.dispose();
+  vi.useRealTimers();
+});
+
+describe('HostInventory on a fake host', () => {
+  it('lists every domain on connect (the captured hostile name intact) and watches events', () => {
+    expect(inventory.domains!.map((d) => [d.name, d.state, d.vcpus, d.memoryKiB])).toEqual([
+      [model.domains[1].name, 'shutoff', 1, 262144],
+      ['tiny1', 'running', 1, 524288],
+    ]);
+    expect([listings(), host.execsOf(isDomstats).length]).toEqual([1, 1]);
+    expect(host.openStreams(isEventStream)).toHaveLength(1);
+    expect(inventory.libvirtError).toBeUndefined();
+  });
+
+  it('applies a lifecycle event by itself, without a new listing, and the listing that confirms it follows once events pause', async () => {
+    const other = inventory.domains!.find((d) => d.name !== 'tiny1');
+    let changes = 0;
+    inventory.onDidChange(() => changes++);
+    model.setState('tiny1', 5, 2);
+    event('tiny1', 'lifecycle', 'Stopped Destroyed');
+    expect(stateOf('tiny1')).toBe('shutoff');
+    expect(inventory.domains!.find((d) => d.name !== 'tiny1')).toBe(other);
+    expect(changes).toBe(1);
+    await settle(1999);
+    expect(listings()).toBe(1);
+    await settle(1);
+    expect(listings()).toBe(2);
+    expect(inventory.domains!.find((d) => d.name === 'tiny1')!.stateReason).toBe(2); // read by the listing, not the event
+  });
+
+  it('puts off the reconcile listing while events keep coming', async () => {
+    for (let i = 0; i < 5; i++) {
+      event('tiny1', 'lifecycle', i % 2 ? 'Resumed Unpaused' : 'Suspended Paused');
+      await settle(1500);
+    }
+    expect(listings()).toBe(1);
+    await settle(2000);
+    expect(listings()).toBe(2);
+  });
+
+  it('identifies a new domain through the listing shell (list --all --uuid, domname) in one burst, its figures from the next listing', async () => {
+    model.define(NEW_UUID, 'new vm');
+    event('new vm', 'lifecycle', 'Defined Added');
+    event('new vm', 'lifecycle', 'Started Booted');
+    await settle();
+    expect(inventory.domains!.find((d) => d.name === 'new vm')).toMatchObject({ uuid: NEW_UUID, state: 'running' });
+    expect(inventory.domains!.find((d) => d.name === 'new vm')!.vcpus).toBeUndefined();
+    expect(listings()).toBe(1);
+    const [shell] = host.sessions;
+    expect(shell.written.split('\n').filter((l) => !l.startsWith('echo '))).toEqual(['list --all --uuid', `domname ${NEW_UUID}`, '']);
+    model.setState('new vm', 1, 1);
+    await settle(2000);
+    expect(listings()).toBe(2);
+    expect(inventory.domains!.find((d) => d.name === 'new vm')).toMatchObject({ state: 'running', vcpus: 1, memoryKiB: 65536 });
+  });
+
+  it('replays over a listing the events that came while it was under way', async () => {
+    let answer: (r: Partial<ExecResult>) => void = () => undefined;
+    host.onExec(isListing, () => new Promise((resolve) => (answer = resolve)));
+    const listing = model.listingText(); // as of the listing's start: tiny1 running
+    const refreshed = inventory.refresh();
+    await settle();
+    model.setState('tiny1', 5, 2);
+    event('tiny1', 'lifecycle', 'Stopped Destroyed');
+    host.onExec(isDomstats, { stdout: model.domstatsText().replace(/state\.state=5\n  state\.reason=2\n  balloon\.current=524288/, 'state.state=1\n  state.reason=1\n  balloon.current=524288') });
+    answer({ stdout: listing });
+    await refreshed;
+    expect(stateOf('tiny1')).toBe('shutoff');
+  });
+
+  it('forgets the migrating marks on reconnect', async () => {
+    event('tiny1', 'migration-iteration', "iteration: '1'");
+    await settle(40);
+    expect(stateOf('tiny1')).toBe('migrating');
+    host.drop();
+    expect(host.openStreams(isEventStream)).toHaveLength(0);
+    host.connect();
+    await settle();
+    expect(stateOf('tiny1')).toBe('running');
+    expect(host.openStreams(isEventStream)).toHaveLength(1);
+  });
+
+  it('shows a libvirt error on the host and lists again until libvirt is back', async () => {
+    host.onExec(isListing, { code: 1, stderr: 'error: failed to connect to the hypervisor\nerror: Failed to connect socket to \'/var/run/libvirt/libvirt-sock\': No such file or directory\n' });
+    await expect(inventory.refresh()).rejects.toThrow(/failed to connect to the hypervisor/);
+    expect(inventory.libvirtError).toMatch(/^failed to connect to the hypervisor: Failed to connect socket/);
+    expect(inventory.domains).toBeUndefined();
+    await settle(5000);
+    expect(listings()).toBe(3); // the retry, still failing
+    host.onExec(isListing, () => ({ stdout: model.listingText() }));
+    await settle(5000);
+    expect(inventory.libvirtError).toBeUndefined();
+    expect(inventory.domains).toHaveLength(2);
+  });
+
+  it('shows a listing that never answers as libvirtd not answering, within its timeout', async () => {
+    host.onExec(isDomstats, 'hang');
+    const refreshed = inventory.refresh().catch((e: Error) => e);
+    await settle(2999);
+    expect(inventory.libvirtError).toBeUndefined();
+    await settle(1);
+    expect(((await refreshed) as Error).message).toMatch(/no answer within 3 s/);
+    expect(inventory.libvirtError).toBe('libvirtd did not answer within 3 s (hung?)');
+    expect(inventory.domains).toBeUndefined();
+  });
+});
