@@ -6,6 +6,21 @@ const NOTIFY = {
   message: 'use notify, askModal or withProgress from src/vscode/notify.ts (they make outside names in the text inert)',
 };
 
+// Programs run on hosts are files (src/remote/scripts/*.sh), imported as text by src/remote's builders: no shell or
+// awk in a TypeScript string. What gives one away: a command substitution, an awk program, a here-document, set --,
+// an if … then … fi or a for/while … do … done, a quoted "$1" or "$@", ${1…}, a redirection to /dev/null.
+// A codicon in a label ($(server), $(sync~spin), or `$(${icon})`) is no command substitution.
+const SCRIPT_TEXT = String.raw`/\$\((?![\w~-]*(\)|$))|\bawk '|<<-?'|\bset -- |\bthen\b.*\bfi\b|;\s*do\b.*\bdone\b|"\$[0-9@#?!]"|\$\{[0-9#]|>\s*\x2fdev\x2fnull|\bexit \$\?/s`;
+const SCRIPT_MESSAGE = 'shell or awk text belongs in a file under src/remote/scripts/, imported by a builder in src/remote/';
+const SCRIPT = [
+  { selector: `Literal[value=${SCRIPT_TEXT}]`, message: SCRIPT_MESSAGE },
+  { selector: `TemplateElement[value.raw=${SCRIPT_TEXT}]`, message: SCRIPT_MESSAGE },
+];
+
+// what e2e/*.mjs may use without importing it: Node's globals, and the DOM's in code Playwright runs in the page
+const E2E_NODE_GLOBALS = ['process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'fetch', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'TextEncoder', 'TextDecoder', 'AbortController'];
+const E2E_BROWSER_GLOBALS = ['document', 'window', 'getComputedStyle'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', 'media/dist/**'] },
   ...tseslint.configs.recommended,
@@ -19,11 +34,14 @@ export default tseslint.config(
     // prompts go through src/vscode/ask.ts, which keeps them open when a webview takes focus back; messages and
     // progress through src/vscode/notify.ts, which makes the outside names in them inert (no command links, no icons)
     files: ['src/**/*.ts'],
-    ignores: ['src/vscode/ask.ts', 'src/vscode/notify.ts'],
-    rules: { 'no-restricted-syntax': ['error', ASK, NOTIFY] },
+    ignores: ['src/vscode/ask.ts', 'src/vscode/notify.ts', 'src/transport/quote.ts'],
+    rules: { 'no-restricted-syntax': ['error', ASK, NOTIFY, ...SCRIPT] },
   },
-  { files: ['src/vscode/ask.ts'], rules: { 'no-restricted-syntax': ['error', NOTIFY] } },
-  { files: ['src/vscode/notify.ts'], rules: { 'no-restricted-syntax': ['error', ASK] } },
+  { files: ['src/vscode/ask.ts'], rules: { 'no-restricted-syntax': ['error', NOTIFY, ...SCRIPT] } },
+  { files: ['src/vscode/notify.ts'], rules: { 'no-restricted-syntax': ['error', ASK, ...SCRIPT] } },
+  // the one place that turns argv into a command line: its fixed bootstrap (`eval "$(printf %s … | base64 -d)"`) and
+  // the hang-up watcher stay beside the quoting they belong to
+  { files: ['src/transport/quote.ts'], rules: { 'no-restricted-syntax': ['error', ASK, NOTIFY] } },
   {
     // The pure layers never load vscode at run time (type imports are fine).
     files: ['src/core/**/*.ts', 'src/transport/**/*.ts', 'src/services/**/*.ts'],
@@ -40,5 +58,15 @@ export default tseslint.config(
         { name: 'ssh2', message: 'core is pure', allowTypeImports: true },
       ] }],
     },
+  },
+  {
+    // the real-VS-Code harness (e2e/*.mjs, plain JS, type-checked by tsconfig.e2e.json): Node scripts, whose
+    // page.waitForFunction/evaluate callbacks run in the browser; a name from neither is a mistake
+    files: ['e2e/**/*.mjs'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries([...E2E_NODE_GLOBALS, ...E2E_BROWSER_GLOBALS].map((name) => [name, 'readonly'])),
+    },
+    rules: { 'no-undef': 'error', '@typescript-eslint/consistent-type-imports': 'off' },
   },
 );

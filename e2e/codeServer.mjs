@@ -12,8 +12,9 @@ export const CS_ENTRY = join(TOOLS, 'cs/node_modules/code-server/out/node/entry.
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/** @returns {Promise<number>} */
 export const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  const s = createServer().listen(0, '127.0.0.1', () => { const p = /** @type {import('node:net').AddressInfo} */ (s.address()).port; s.close(() => resolve(p)); });
 });
 
 /** Lay out a run dir: user settings that hide noise and configure Ferry for the lab, a workspace, HOME, TMPDIR. */
@@ -35,6 +36,7 @@ export function prepareRunDir(run, lab, extraSettings = {}) {
   }, null, 2));
 }
 
+/** @returns {Promise<void>} */
 export function installExtension(run, vsix) {
   return new Promise((resolve, reject) => {
     const p = spawn(NODE24, [CS_ENTRY, '--user-data-dir', join(run, 'ud'), '--extensions-dir', join(run, 'ext'), '--install-extension', vsix],
@@ -50,6 +52,10 @@ export function installExtension(run, vsix) {
  * Start code-server in its own process group; resolves when /healthz answers. stop() ends the whole group. It asks
  * for a password made for this instance (it runs as root with a terminal: no other local user may walk in, even for
  * the minutes of a test run); logIn() gives a browser page the session.
+ * @param {string} run
+ * @param {number} port
+ * @param {string[]} [extraArgs]
+ * @param {{ logFile?: string, password?: string }} [options]
  */
 export async function startCodeServer(run, port, extraArgs = [], { logFile, password = randomBytes(18).toString('base64url') } = {}) {
   const { openSync } = await import('node:fs');
@@ -60,7 +66,7 @@ export async function startCodeServer(run, port, extraArgs = [], { logFile, pass
   { detached: true, stdio: ['ignore', log, log], env: { ...process.env, HOME: join(run, 'home'), TMPDIR: join(run, 'tmp'), PASSWORD: password } });
   let exited = false;
   child.on('exit', () => (exited = true));
-  const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ } };
+  const stop = () => { try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGTERM'); } catch { /* already gone */ } };
   for (let i = 0; ; i++) {
     try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break; } catch { /* not yet */ }
     if (exited || i > 300) { stop(); throw new Error(`code-server did not start; see ${join(run, `code-server-${port}.log`)}`); }
@@ -69,7 +75,12 @@ export async function startCodeServer(run, port, extraArgs = [], { logFile, pass
   return { pid: child.pid, port, password, url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(run, 'ws'))}`, stop };
 }
 
-/** Log a Playwright page's browser context in to code-server at `port` (its session cookie), as the login form does. */
+/**
+ * Log a Playwright page's browser context in to code-server at `port` (its session cookie), as the login form does.
+ * @param {import('playwright-core').Page} page
+ * @param {number | string} port
+ * @param {string} password
+ */
 export async function logIn(page, port, password) {
   const res = await page.request.post(`http://127.0.0.1:${port}/login`, { form: { password }, maxRedirects: 0 });
   const cookies = await page.context().cookies(`http://127.0.0.1:${port}/`);

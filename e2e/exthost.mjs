@@ -19,6 +19,6 @@ try {
     extensionTestsEnv: { FERRY_LAB_JSON: readFileSync(labJson, 'utf8'), FERRY_E2E_RUN: run },
   });
 } catch (e) {
-  console.error(`exthost: ${e.message ?? e}`);
+  console.error(`exthost: ${/** @type {Error} */ (e).message ?? e}`);
   process.exit(1);
 }

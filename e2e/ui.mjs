@@ -8,27 +8,61 @@ import { CHROMIUM_ARGS, logIn } from './codeServer.mjs';
 import { clearGuestLimits, guestFilled, guestPage, onLabHost, streamIntoGuest } from './guest.mjs';
 
 const [url, shots, labJson] = process.argv.slice(2);
+const password = process.env.FERRY_CODE_SERVER_PASSWORD;
+if (!url || !shots || !labJson || password === undefined) {
+  console.log('FAIL usage: FERRY_CODE_SERVER_PASSWORD=… node e2e/ui.mjs URL SHOTDIR LAB_JSON');
+  console.log('ui: 0 passed, 1 failed');
+  process.exit(2);
+}
 const lab = JSON.parse(readFileSync(labJson, 'utf8'));
 const hostile = lab.hostileDomain.name;
 mkdirSync(shots, { recursive: true });
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 let passed = 0;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+let failed = 0;
+/** the steps that passed: a step that needs one of the others runs only once that one has */
+const succeeded = new Set();
+let browser;
+try {
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+} catch (e) {
+  console.log(`FAIL browser: ${/** @type {Error} */ (e).message}`);
+  console.log('ui: 0 passed, 1 failed');
+  process.exit(1);
+}
 const page = await (await browser.newContext({ viewport: { width: 1400, height: 860 } })).newPage();
 page.on('pageerror', (e) => console.log('[pageerror]', e.message));
+/** @param {string} name */
 const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`) });
-async function step(name, fn) {
+/**
+ * Run one step and report it: "ok NAME (ms)", or "FAIL NAME: why" with a screenshot, after which the next step runs
+ * all the same (every failure is reported, not only the first). A step that cannot mean anything without an earlier
+ * one (`needs`: it starts from the state that one leaves) is not run when that one failed: it is reported failed,
+ * "skipped because … failed", and counted as failed.
+ * @param {string} name
+ * @param {() => Promise<void>} fn
+ * @param {{ needs?: string[] }} [options]
+ */
+async function step(name, fn, { needs = [] } = {}) {
+  const missing = needs.find((n) => !succeeded.has(n));
+  if (missing) {
+    failed++;
+    console.log(`FAIL ${name}: skipped because ${missing} failed`);
+    return;
+  }
   const t = Date.now();
   try {
     await fn();
   } catch (e) {
+    failed++;
     await shot(`FAIL-${name}`).catch(() => {});
-    console.log(`FAIL ${name}: ${e.message}`);
-    console.log(`ui: ${passed} passed, 1 failed`);
-    await browser.close();
-    process.exit(1);
+    console.log(`FAIL ${name}: ${/** @type {Error} */ (e)?.message ?? e}`);
+    // what a failed step may have left open (a menu, a picker, a dialog) must not stand in the next one's way
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Escape').catch(() => {});
+    return;
   }
   passed++;
+  succeeded.add(name);
   console.log(`ok ${name} (${Date.now() - t} ms)`);
 }
 const treeItem = (name) => page.getByRole('treeitem', { name });
@@ -168,7 +202,7 @@ const palette = (command) => chooseInVsCodePicker(() => page.keyboard.press('F1'
 const chooseTheme = (theme) => chooseInVsCodePicker(async () => { await page.keyboard.press('Control+K'); await page.keyboard.press('Control+T'); }, theme, theme);
 
 await step('workbench-and-ferry-view', async () => {
-  await logIn(page, new URL(url).port, process.env.FERRY_CODE_SERVER_PASSWORD);
+  await logIn(page, new URL(url).port, password);
   await page.goto(url);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
   const ferry = page.locator('.activitybar a[aria-label^="Ferry"], .activitybar li[aria-label^="Ferry"]').first();
@@ -183,13 +217,13 @@ await step('tree-shows-lab-hosts-and-domains', async () => {
   // its address, learnt from the host's neighbour table once the guest has announced itself
   await treeItem(new RegExp(`^tiny1, running.*${escapeRe(lab.guests.tiny1.ip)}`)).waitFor({ timeout: 30000 });
   await shot('01-tree');
-});
+}, { needs: ['workbench-and-ferry-view'] });
 
 await step('context-menu-start-hostile-domain', async () => {
   await contextMenu(domainItem(hostile, 'shut off'), 'Start Domain', '02-context-menu');
   await domainItem(hostile, 'running').waitFor({ timeout: 30000 });
   await shot('03-started');
-});
+}, { needs: ['workbench-and-ferry-view'] });
 
 await step('palette-force-off-with-confirmation', async () => {
   await palette('Ferry: Force Off Domain');
@@ -203,7 +237,7 @@ await step('palette-force-off-with-confirmation', async () => {
   await shot('05-force-off-confirmation');
   await confirm.click();
   await domainItem(hostile, 'shut off').waitFor({ timeout: 30000 });
-});
+}, { needs: ['context-menu-start-hostile-domain'] });
 
 /** The interface traffic view's frame, once it has drawn `points` readings. */
 async function trafficFrame(points) {
@@ -235,6 +269,7 @@ async function setLimit(row, direction, average) {
 /** Drag the side bar's edge to `x` px (the interface rows are long). */
 async function sideBarWidth(x) {
   const side = await page.locator('.part.sidebar').boundingBox();
+  if (!side) throw new Error('the side bar is not shown');
   const edge = side.x + side.width;
   const sashes = await Promise.all((await page.locator('.monaco-sash.vertical').all()).map((l) => l.boundingBox()));
   const box = sashes.find((b) => b && Math.abs(b.x + b.width / 2 - edge) < 6);
@@ -285,7 +320,7 @@ await step('interface-limits-set-proven-and-watched', async () => {
     clearGuestLimits(lab, MAC); // whatever happened above, the next steps find tiny1 unlimited
     await sideBarWidth(350);
   }
-});
+}, { needs: ['workbench-and-ferry-view'] });
 
 await step('qemu-upgrade-plan-and-round-trip', async () => {
   // "apt upgrade" on hostA: a new copy of the emulator (new inode) bind-mounted over the path tiny1's QEMU ran from
@@ -322,7 +357,7 @@ await step('qemu-upgrade-plan-and-round-trip', async () => {
   // the copy stays mounted: tiny1 runs the file at its path, as after a real upgrade
   await palette('View: Close All Editors'); // the round trip's monitor: the next steps count monitor tabs
   await sideBarWidth(350);
-});
+}, { needs: ['workbench-and-ferry-view'] });
 
 await step('context-menu-migrate-with-progress', async () => {
   // the guest holds 300 MiB (filled by e2e/run.sh); a 25 MiB/s cap makes the migration last ~15 s, time to watch it
@@ -365,7 +400,7 @@ await step('context-menu-migrate-with-progress', async () => {
   await shot('10-migration-completed');
   const onB = page.getByRole('treeitem', { name: new RegExp(`^tiny1, running.*on ${lab.hosts[1].alias}$`) });
   await onB.waitFor({ timeout: 20000 });
-});
+}, { needs: ['workbench-and-ferry-view'] });
 
 await step('palette-migrate-back-safe-profile', async () => {
   // from inside the monitor, as a user reading it would: the webview takes focus back as each picker step closes
@@ -377,7 +412,7 @@ await step('palette-migrate-back-safe-profile', async () => {
   const tab = (from, to) => page.locator('.tabs-container .tab', { hasText: new RegExp(`tiny1 ${from}→${to} \\d`) });
   await tab(lab.hosts[1].alias, lab.hosts[0].alias).waitFor({ timeout: 20000 });
   await tab(lab.hosts[0].alias, lab.hosts[1].alias).waitFor();
-});
+}, { needs: ['context-menu-migrate-with-progress'] });
 
 await step('monitor-not-converging-then-abort', async () => {
   // the guest dirties 60 MiB/s against a 10 MiB/s cap: the panel says it cannot converge and offers actions
@@ -400,7 +435,7 @@ await step('monitor-not-converging-then-abort', async () => {
   await monitor.locator('#act-table').click();
   await monitor.locator('#samples-body tr').first().waitFor();
   await shot('13-monitor-aborted-table');
-});
+}, { needs: ['palette-migrate-back-safe-profile'] });
 
 await step('ab-overlay-of-two-runs', async () => {
   // A: the newest run (the aborted one, 10 MiB/s cap); B: the newest other (the Safe migration back, no cap)
@@ -419,13 +454,13 @@ await step('ab-overlay-of-two-runs', async () => {
   const legend = await compare.locator('.u-legend').textContent();
   if (!legend.includes('A throughput') || !legend.includes('B throughput')) throw new Error(`the overlay does not show both runs: ${legend}`);
   await shot('14-ab-overlay');
-});
+}, { needs: ['monitor-not-converging-then-abort'] });
 
 await step('log-channel-records-remote-commands', async () => {
   await palette('Ferry: Show Log');
   await page.locator('.output-view, .part.panel').locator('text=migration: versions:').first().waitFor({ timeout: 20000 });
   await shot('06-log');
-});
+}, { needs: ['workbench-and-ferry-view'] });
 
 await step('monitor-restored-after-reload', async () => {
   // the new document's load: from then on the old window's webview frames are gone, only restored ones can match
@@ -433,7 +468,7 @@ await step('monitor-restored-after-reload', async () => {
   await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
   const compare = await monitorFrame('tiny1', { comparing: true, timeout: 60000 });
   await compare.locator('#compare-body tr', { hasText: 'average throughput' }).waitFor({ timeout: 20000 });
-});
+}, { needs: ['ab-overlay-of-two-runs'] });
 
 await step('monitor-readable-in-dark-and-high-contrast-themes', async () => {
   await palette('View: Hide Panel'); // the log step left the Output panel where the chart's lower half is
@@ -449,7 +484,8 @@ await step('monitor-readable-in-dark-and-high-contrast-themes', async () => {
     if (colours.length < 4 || new Set(colours).size !== colours.length) throw new Error(`${theme}: series colours not distinct: ${colours.join(', ')}`);
     await shot(`15-monitor-${theme.toLowerCase().replace(/ /g, '-')}`);
   }
-});
+}, { needs: ['monitor-not-converging-then-abort'] });
 
-await browser.close();
-console.log(`ui: ${passed} passed, 0 failed`);
+await browser.close().catch(() => {});
+console.log(`ui: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -10,7 +10,9 @@ RUN=${FERRY_DEMO_DIR:-$HOME/.cache/ferry-demo}
 bash scripts/setup.sh
 bash lab/lab.sh up
 npm run -s build && npm run -s package
-rm -rf "$RUN"; mkdir -p -m 700 "$RUN"
+rm -rf "$RUN"
+# shellcheck disable=SC2174 # only $RUN itself must be private; its parents exist
+mkdir -p -m 700 "$RUN"
 exec node --input-type=module -e "
 import { prepareRunDir, installExtension, startCodeServer } from '$REPO/e2e/codeServer.mjs';
 import { readFileSync } from 'node:fs';

@@ -11,13 +11,14 @@ import { inert } from '../core/text';
 import { summaryOf } from '../core/migration/header';
 import type { MigrationRecord } from '../core/migration/record';
 import { joinParts, route, shifted } from '../core/migration/record';
-import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../services/runFile';
+import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../core/migration/runFile';
 import { pickOne } from '../vscode/ask';
 import { Commands } from '../vscode/contributions';
 import type { FerryContext } from '../vscode/context';
 import type { FromWebview, MonitorAction, MonitorState, RunHeader, RunView, ToWebview } from '../webview/protocol';
 import { ACTION_BUTTONS, MonitorIds as id } from '../webview/dom';
 import { notify } from '../vscode/notify';
+import { webviewHtml } from '../vscode/webviewHtml';
 import { UserCancelled } from '../vscode/runCommand';
 
 export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
@@ -187,6 +188,7 @@ export class MonitorPanels implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((m: FromWebview) => {
         if (m.type === 'ready') void this.refresh(entry);
         else if (m.type === 'action') void this.act(entry, m.action);
+        else if (m.type === 'diagnose') void this.diagnose(entry, m.requestId);
       }),
       // a hidden panel's content is unloaded and gets nothing; shown again, it reloads and asks for the run ('ready')
       panel.onDidChangeViewState(() => void (panel.visible || (entry.initialised = false))),
@@ -238,7 +240,7 @@ export class MonitorPanels implements vscode.Disposable {
     if (e.compareId) e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
     if (e.record) e.panel.title = e.compare ? `Compare: ${runTitle(e.record)} ↔ ${runTitle(e.compare, false)}` : runTitle(e.record);
     if (!e.record) {
-      e.panel.webview.html = `<!DOCTYPE html><html><body><p>This migration run is no longer in Ferry's history.</p></body></html>`;
+      e.panel.webview.html = webviewHtml(e.panel.webview, { title: 'Migration monitor', body: "<p>This migration run is no longer in Ferry's history.</p>" });
       return;
     }
     if (!e.panel.visible) return;
@@ -253,11 +255,32 @@ export class MonitorPanels implements vscode.Disposable {
     void e.panel.webview.postMessage(message);
   }
 
-  private async act(e: Entry, action: MonitorAction) {
+  /** The run an action acts on: live if it runs now, else as last loaded. */
+  private current(e: Entry): MigrationRecord | undefined {
+    return (e.record && !e.part && this.ctx.migrations.get(e.record.id)) || e.record;
+  }
+
+  /** "Why is it slow?": every answer carries the request's id, so the webview never takes an old one for it. */
+  private async diagnose(e: Entry, requestId: string) {
+    const r = this.current(e);
+    if (!r) return this.post(e, { type: 'diagnosisFailed', requestId, message: "This run is no longer in Ferry's history." });
+    this.post(e, { type: 'diagnosing', requestId });
     try {
-      const r = (e.record && !e.part && this.ctx.migrations.get(e.record.id)) || e.record;
+      // a joined run is diagnosed through its migration running now
+      const d = await this.ctx.migrations.diagnose(e.part?.id ?? r.id);
+      this.post(e, { type: 'findings', requestId, id: r.id, findings: d.findings, linkMbps: d.source?.link?.speedMbps });
+    } catch (err) {
+      const message = (err as Error).message;
+      this.ctx.log.error(`monitor: diagnosis: ${message}`);
+      this.post(e, { type: 'diagnosisFailed', requestId, message });
+    }
+  }
+
+  private async act(e: Entry, action: Exclude<MonitorAction, 'diagnose'>) {
+    try {
+      const r = this.current(e);
       if (!r) return;
-      // a joined run is steered and diagnosed through its migration running now
+      // a joined run is steered through its migration running now
       const liveId = e.part?.id ?? r.id;
       const node = { domain: { uuid: r.domainUuid, name: r.domainName } };
       const steering: MonitorAction[] = ['setBandwidth', 'setMaxDowntime', 'postcopy', 'abort'];
@@ -276,11 +299,6 @@ export class MonitorPanels implements vscode.Disposable {
           return void (await vscode.commands.executeCommand(Commands.migrationPostcopy, node));
         case 'abort':
           return void (await vscode.commands.executeCommand(Commands.migrationAbort, node));
-        case 'diagnose': {
-          this.post(e, { type: 'diagnosing' });
-          const d = await this.ctx.migrations.diagnose(liveId);
-          return this.post(e, { type: 'findings', id: r.id, findings: d.findings, linkMbps: d.source?.link?.speedMbps });
-        }
         case 'exportJson':
         case 'exportCsv': {
           const json = action === 'exportJson';
@@ -317,9 +335,7 @@ export class MonitorPanels implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
     const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
-    const csp = `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
     const button = (buttonId: string, icon: string, label: string, cls = 'secondary', liveOnly = false) =>
       `<button id="${buttonId}" class="${cls}${liveOnly ? ' live-only' : ''}" type="button"><span class="codicon codicon-${icon}" aria-hidden="true"></span>${label}</button>`;
     const actions = ACTION_BUTTONS.map((a, i) => {
@@ -327,14 +343,11 @@ export class MonitorPanels implements vscode.Disposable {
       return button(a.id, a.icon, a.label, a.primary ? 'primary' : 'secondary', a.steers || a.liveOnly) + separator;
     });
     const fact = (label: string, factId: string, initial = '—') => `<div><dt>${label}</dt><dd id="${factId}">${initial}</dd></div>`;
-    return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('codicon.css')}"><link rel="stylesheet" href="${asset('uplot.css')}"><link rel="stylesheet" href="${asset('monitor.css')}">
-<title>Migration monitor</title></head>
-<body>
-<header><h1 id="${id.title}">Migration</h1><span id="${id.phase}" class="badge" role="status"></span></header>
+    return webviewHtml(webview, {
+      title: 'Migration monitor',
+      styles: [asset('codicon.css'), asset('uplot.css'), asset('monitor.css')],
+      script: asset('monitor.js'),
+      body: `<header><h1 id="${id.title}">Migration</h1><span id="${id.phase}" class="badge" role="status"></span></header>
 <dl class="facts live-only">
   ${fact('Elapsed', id.elapsed)}${fact('ETA', id.eta)}${fact('Progress', id.percent, '0 %')}${fact('Downtime', id.downtime)}
   ${fact('Throughput', id.throughput)}${fact('Extra pause (keep TCP connections)', id.extraPause)}
@@ -357,9 +370,8 @@ export class MonitorPanels implements vscode.Disposable {
 <thead><tr><th scope="col">s</th><th scope="col">throughput</th><th scope="col">dirty rate</th><th scope="col">remaining</th><th scope="col">transferred</th><th scope="col">iteration</th><th scope="col">expected downtime</th></tr></thead>
 <tbody id="${id.samplesBody}"></tbody></table>
 <section id="${id.compare}" hidden><h2>A/B comparison</h2><table><thead><tr><th scope="col"></th><th scope="col">A (this run)</th><th scope="col">B</th><th scope="col">B/A</th></tr></thead><tbody id="${id.compareBody}"></tbody></table></section>
-<section class="live-only"><h2>Why is it slow?</h2><ul id="${id.findings}"><li>Findings appear a few seconds into a migration, or with "Why Is It Slow?".</li></ul></section>
-<script nonce="${nonce}" src="${asset('monitor.js')}"></script>
-</body></html>`;
+<section class="live-only"><h2>Why is it slow?</h2><ul id="${id.findings}"><li>Findings appear a few seconds into a migration, or with "Why Is It Slow?".</li></ul></section>`,
+    });
   }
 
   dispose(): void {

@@ -7,7 +7,7 @@ import type { HostInventory } from '../services/inventory';
 import type { InterfaceState } from '../services/qos';
 import type { ConnectionState } from '../transport/hostConnection';
 import { Commands } from '../vscode/contributions';
-import type { HostContext } from '../vscode/contributions';
+import type { DomainContext, HostContext, InterfaceContext, MessageContext } from '../vscode/contributions';
 
 export interface HostNode {
   kind: 'host';
@@ -76,6 +76,14 @@ export function hostContext(state: ConnectionState): HostContext {
   return `host:${state.kind}`;
 }
 
+export function domainContext(state: DomainState): DomainContext {
+  return `domain:${state}`;
+}
+
+export function messageContext(node: MessageNode): MessageContext {
+  return node.retry ? 'message:retry' : 'message:info';
+}
+
 export function hostTreeItem(inventory: HostInventory, staleQemu = 0): vscode.TreeItem {
   const state = inventory.connection.state;
   const item = new vscode.TreeItem(inventory.alias, vscode.TreeItemCollapsibleState.Expanded);
@@ -112,7 +120,7 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   // collapsed: expanding reads its interfaces (not part of the listing, which stays two virsh calls per host)
   const item = new vscode.TreeItem(d.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `domain:${node.alias}:${d.uuid}`;
-  item.contextValue = `domain:${d.state}`;
+  item.contextValue = domainContext(d.state);
   item.iconPath = icon(STATE_ICON[d.state]);
   const m = node.migration;
   const parts = [m ? `migrating ${m.direction} ${m.peer} ${m.percent}%${m.step ? ` (${m.step})` : ''}` : STATE_LABEL[d.state]];
@@ -138,7 +146,7 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
 export function messageTreeItem(node: MessageNode): vscode.TreeItem {
   const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
   item.id = `message:${node.alias}${node.under ? `:${node.under}` : ''}`;
-  item.contextValue = node.retry ? 'message:retry' : 'message:info';
+  item.contextValue = messageContext(node);
   item.iconPath = icon(node.retry ? ['warning', 'list.warningForeground'] : ['info']);
   item.tooltip = node.detail ? `${node.text}\n\n${node.detail}` : node.text;
   if (node.retry) item.command = { command: Commands.hostConnect, title: 'Connect', arguments: [node] };
@@ -146,7 +154,7 @@ export function messageTreeItem(node: MessageNode): vscode.TreeItem {
 }
 
 /** contextValue of an interface: whether it takes QoS, runs (has a device to watch), and has a limit to remove */
-export function interfaceContext(node: InterfaceNode): string {
+export function interfaceContext(node: InterfaceNode): InterfaceContext {
   const i = node.iface;
   const limited = DIRECTIONS.some((d) => i.bandwidth[d]);
   return `interface:${QOS_INTERFACE_TYPES.includes(i.type) ? 'qos' : 'noqos'}:${node.domain.state === 'running' && i.device ? 'running' : 'stopped'}:${limited ? 'limited' : 'open'}`;

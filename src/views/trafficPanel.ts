@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { describeLimits, type KernelQos } from '../core/qos';
 import { DisposableStore } from '../core/disposables';
 import type { FerryContext } from '../vscode/context';
+import { webviewHtml } from '../vscode/webviewHtml';
 import { TrafficIds as id } from '../webview/dom';
 import type { ToTrafficView } from '../webview/protocol';
 import type { InterfaceNode } from './nodes';
@@ -76,18 +77,13 @@ export class TrafficPanels implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
     const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
-    const csp = `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
     const fact = (label: string, factId: string) => `<div><dt>${label}</dt><dd id="${factId}">—</dd></div>`;
-    return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('uplot.css')}"><link rel="stylesheet" href="${asset('monitor.css')}">
-<title>Interface traffic</title></head>
-<body>
-<header><h1 id="${id.title}">Interface traffic</h1></header>
+    return webviewHtml(webview, {
+      title: 'Interface traffic',
+      styles: [asset('uplot.css'), asset('monitor.css')],
+      script: asset('traffic.js'),
+      body: `<header><h1 id="${id.title}">Interface traffic</h1></header>
 <p id="${id.limits}"></p>
 <ul id="${id.problems}" class="problems"></ul>
 <div id="${id.error}" role="alert"></div>
@@ -95,9 +91,8 @@ export class TrafficPanels implements vscode.Disposable {
   ${fact('Into the guest', id.intoGuest)}${fact('Out of the guest', id.outOfGuest)}${fact('Shaped by the kernel at', id.shaped)}
 </dl>
 <div id="${id.chart}" role="img" aria-label="rates into and out of the guest with the enforced rate"></div>
-<p id="${id.counters}" class="counters"></p>
-<script nonce="${nonce}" src="${asset('traffic.js')}"></script>
-</body></html>`;
+<p id="${id.counters}" class="counters"></p>`,
+    });
   }
 
   dispose(): void {

@@ -1,3 +1,6 @@
+import type { DomainState } from '../core/domain';
+import type { ConnectionState } from '../transport/hostConnection';
+
 /** Every command id, view id and setting key Ferry contributes, in one typed table (checked against package.json by a test). */
 export const Commands = {
   hostAdd: 'ferry.host.add',
@@ -41,5 +44,33 @@ export const Settings = {
   saveRestoreMaxPauseSeconds: 'ferry.qemu.saveRestoreMaxPauseSeconds',
 } as const;
 
-/** contextValue of tree items; package.json `when` clauses match them by regex. */
-export type HostContext = `host:${'connected' | 'connecting' | 'disconnected' | 'failed'}`;
+/**
+ * contextValue of tree items, `<kind>:<state>…`; package.json's menus match them by regex (`viewItem =~ /^domain:…/`).
+ * Every value a row can have is listed in TREE_CONTEXTS, and test/unit/contributions.test.ts checks that each menu's
+ * `viewItem` clause matches some of them and that each of them (but those in CONTEXTS_WITHOUT_MENU) has a menu.
+ */
+export type HostContext = `host:${ConnectionState['kind']}`;
+export type DomainContext = `domain:${DomainState}`;
+/** an interface: takes QoS or not, runs (has a host device to watch) or not, has a limit to remove or not */
+export type InterfaceContext = `interface:${'qos' | 'noqos'}:${'running' | 'stopped'}:${'limited' | 'open'}`;
+export type MessageContext = `message:${'retry' | 'info'}`;
+export type TreeContext = HostContext | DomainContext | InterfaceContext | MessageContext;
+
+// every state, spelled out so that a state added to ConnectionState or DomainState fails to compile here
+const HOST_STATES: Record<ConnectionState['kind'], true> = { connected: true, connecting: true, disconnected: true, failed: true };
+const DOMAIN_STATES: Record<DomainState, true> = {
+  running: true, blocked: true, paused: true, shutdown: true, shutoff: true, crashed: true, pmsuspended: true, migrating: true, nostate: true,
+};
+const keys = <K extends string>(r: Record<K, true>) => Object.keys(r) as K[];
+
+/** Every contextValue a tree row can have. */
+export const TREE_CONTEXTS: readonly TreeContext[] = [
+  ...keys(HOST_STATES).map((s): HostContext => `host:${s}`),
+  ...keys(DOMAIN_STATES).map((s): DomainContext => `domain:${s}`),
+  ...(['qos', 'noqos'] as const).flatMap((q) => (['running', 'stopped'] as const).flatMap((r) => (['limited', 'open'] as const).map((l): InterfaceContext => `interface:${q}:${r}:${l}`))),
+  'message:retry',
+  'message:info',
+];
+
+/** Rows that offer nothing on purpose: an informative message; an interface without QoS whose domain does not run. */
+export const CONTEXTS_WITHOUT_MENU: readonly TreeContext[] = ['message:info', 'interface:noqos:stopped:limited', 'interface:noqos:stopped:open'];

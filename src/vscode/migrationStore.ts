@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration/job';
 import type { MigrationStore } from '../services/migration';
 import type { MigrationRecord } from '../core/migration/record';
-import { isDomainUuid, isRunId } from '../services/runFile';
+import { isDomainUuid, isRunId } from '../core/migration/runFile';
 
 const ACTIVE_KEY = 'ferry.migrations.active';
 const HISTORY_PER_DOMAIN = 50;

@@ -13,6 +13,7 @@ import { MAX_SAMPLES } from '../core/migration/record';
 import type { MigrationPhase } from '../core/migration/record';
 import { ACTION_BUTTONS, MonitorIds } from './dom';
 import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from './protocol';
+import { LatestRequest } from './requests';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; setState(s: MonitorState): void; getState(): MonitorState | undefined };
 const vscode = acquireVsCodeApi();
@@ -43,8 +44,12 @@ const mibText = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 const LIVE_PHASES: ReadonlySet<MigrationPhase> = new Set(['starting', 'running', 'postcopy', 'unknown']);
 const running = (r: RunView) => LIVE_PHASES.has(r.phase);
 
+/** "Why is it slow?" requests: only the answer to the latest one counts (ids unique across content reloads) */
+const diagnosis = new LatestRequest([...crypto.getRandomValues(new Uint32Array(2))].map((n) => n.toString(36)).join(''));
+
 function post(action: MonitorAction) {
-  vscode.postMessage({ type: 'action', action });
+  if (action === 'diagnose') vscode.postMessage({ type: 'diagnose', requestId: diagnosis.begin() });
+  else vscode.postMessage({ type: 'action', action });
 }
 
 /**
@@ -397,8 +402,19 @@ function append(r: RunView, samples: Sample[]) {
 
 window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
   const m = e.data;
-  if (m.type === 'init') return init(m);
-  if (m.type === 'diagnosing') return void $('findings').replaceChildren(el('li', 'Probing both hosts (one second)…'));
+  if (m.type === 'init') {
+    diagnosis.forget(); // the run shown anew: an answer on its way belongs to what was shown before
+    return init(m);
+  }
+  if (m.type === 'diagnosing') {
+    if (diagnosis.answers(m.requestId)) $('findings').replaceChildren(el('li', 'Probing both hosts (one second)…'));
+    return;
+  }
+  if (m.type === 'diagnosisFailed') {
+    if (diagnosis.settle(m.requestId)) $('findings').replaceChildren(el('li', `The diagnosis failed: ${m.message}`));
+    return;
+  }
+  if (m.type === 'findings' && !diagnosis.settle(m.requestId)) return;
   if (!run || m.id !== run.id) return;
   if (m.type === 'append') {
     append(run, m.samples);

@@ -55,10 +55,17 @@ export type ToWebview =
   /** samples and markers since the last message, never one already sent */
   | { type: 'append'; id: string; samples: Sample[]; markers: MigrationMarker[] }
   | { type: 'header'; id: string; header: RunHeader; markers: MigrationMarker[] }
-  | { type: 'diagnosing' }
-  | { type: 'findings'; id: string; findings: Finding[]; linkMbps?: number };
+  /** answers to a 'diagnose' request, carrying its requestId (see LatestRequest): probing now, then the findings */
+  | { type: 'diagnosing'; requestId: string }
+  | { type: 'findings'; requestId: string; id: string; findings: Finding[]; linkMbps?: number }
+  | { type: 'diagnosisFailed'; requestId: string; message: string };
 
-export type FromWebview = { type: 'ready' } | { type: 'action'; action: MonitorAction };
+export type FromWebview =
+  | { type: 'ready' }
+  /** a button: a command, answered (if at all) by what it changes in the run */
+  | { type: 'action'; action: Exclude<MonitorAction, 'diagnose'> }
+  /** "Why is it slow?": a request, answered by messages carrying its requestId */
+  | { type: 'diagnose'; requestId: string };
 
 /** What the panel keeps across a window reload (webview state, read by the serializer). */
 export interface MonitorState {

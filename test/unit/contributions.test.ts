@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Commands, Settings, Views } from '../../src/vscode/contributions';
+import { Commands, CONTEXTS_WITHOUT_MENU, Settings, TREE_CONTEXTS, Views } from '../../src/vscode/contributions';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
 
@@ -27,6 +27,46 @@ describe('package.json contributions match the typed table', () => {
       }
     }
     expect(pkg.contributes.views.ferry[0].id).toBe(Views.hosts);
+  });
+});
+
+/** What a `when` clause says of viewItem: each `viewItem =~ /re/` and `viewItem == value`, as a test of a value. */
+function viewItemTests(when: string): { clause: string; test: (value: string) => boolean }[] {
+  const tests = [...when.matchAll(/viewItem =~ \/((?:[^/\\]|\\.)+)\/([a-z]*)/g)].map(([clause, source, flags]) => {
+    const re = new RegExp(source, flags);
+    return { clause, test: (v: string) => re.test(v) };
+  });
+  for (const [clause, value] of when.matchAll(/viewItem == ([^\s)&|]+)/g)) tests.push({ clause, test: (v: string) => v === value });
+  return tests;
+}
+
+describe('tree context values match the menus', () => {
+  const menus = Object.entries<{ command: string; when?: string }[]>(pkg.contributes.menus).flatMap(([menu, items]) =>
+    items.flatMap((item) => viewItemTests(item.when ?? '').map((t) => ({ ...t, where: `${menu}: ${item.command}: ${t.clause}` }))),
+  );
+
+  it('finds the viewItem clauses, and no other way of naming viewItem', () => {
+    expect(menus.length).toBeGreaterThan(20);
+    for (const items of Object.values<{ when?: string }[]>(pkg.contributes.menus)) {
+      for (const { when = '' } of items) expect((when.match(/viewItem/g) ?? []).length, when).toBe(viewItemTests(when).length);
+    }
+  });
+
+  it('each viewItem clause matches at least one declared context value', () => {
+    for (const m of menus) expect(TREE_CONTEXTS.filter(m.test), m.where).not.toEqual([]);
+  });
+
+  it('each declared context value has a menu, but those declared to have none', () => {
+    for (const value of TREE_CONTEXTS) {
+      const matched = menus.filter((m) => m.test(value)).map((m) => m.where);
+      if (CONTEXTS_WITHOUT_MENU.includes(value)) expect(matched, value).toEqual([]);
+      else expect(matched, value).not.toEqual([]);
+    }
+  });
+
+  it('declares each value once, in the kind:state form', () => {
+    expect(new Set(TREE_CONTEXTS).size).toBe(TREE_CONTEXTS.length);
+    for (const value of TREE_CONTEXTS) expect(value).toMatch(/^(host|domain|interface|message):[a-z:]+$/);
   });
 });
 

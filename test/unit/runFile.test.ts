@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assess } from '../../src/core/migration/monitor';
 import type { Sample } from '../../src/core/migration/monitor';
-import { isRunId, parseRunFile } from '../../src/services/runFile';
+import { isRunId, parseRunFile } from '../../src/core/migration/runFile';
 
 const uuid = '1b3b272e-ac03-430b-9dae-5cf67a30783a';
 const recorded = JSON.parse(readFileSync('test/fixtures/series/idle.json', 'utf8')) as { samples: Sample[] };

@@ -3,12 +3,12 @@
  * type-checked fields with caps, never taken as it is. Its id and domain UUID become a path in the history folder,
  * so both must have Ferry's own form.
  */
-import type { Finding } from '../core/diagnosis';
-import type { Versions } from '../core/hostFacts';
-import type { JobStats, JobType, MigrationOptions } from '../core/migration/job';
-import type { MigrationMarker, Sample } from '../core/migration/monitor';
-import type { GateReport, MigrationPhase, MigrationRecord, RunPart } from '../core/migration/record';
-import { MAX_SAMPLES } from '../core/migration/record';
+import type { Finding } from '../diagnosis';
+import type { Versions } from '../hostFacts';
+import type { JobStats, JobType, MigrationOptions } from './job';
+import type { MigrationMarker, Sample } from './monitor';
+import type { GateReport, MigrationPhase, MigrationRecord, RunPart } from './record';
+import { MAX_SAMPLES } from './record';
 
 /** the largest run file read (a real run of 20,000 samples exports to about 4 MiB) */
 export const MAX_RUN_FILE_BYTES = 32 * 1024 * 1024;
