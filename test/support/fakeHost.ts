@@ -7,7 +7,10 @@
  *   rejects with a timeout SshError after the command's timeoutMs.
  * - session: an interactive virsh whose questions (one command per line, `echo` markers included) are answered by a
  *   shell handler; a question answered `'hang'` blocks the shell, as a virsh waiting on a hung libvirtd does.
+ * - session: or, for argv matched by onSession, a scripted program (a conntrack listing waiting for its "go"): what it
+ *   prints when opened, for each line written and at the end of its input, and when it exits.
  * - stream: every stream opened is kept; the test pushes lines into them (`emit`) or ends them.
+ * - connect: refused (throws an SshError, the state failed) while `reachable` is false, as a host that is down.
  * - VirshModel: a host's domains, printed as the captured listings print them (test/fixtures/virsh-*.txt).
  */
 import { readFileSync } from 'node:fs';
@@ -38,6 +41,21 @@ export interface FakeStream extends RemoteStream {
   end(code?: number | null): void;
 }
 
+/** what a scripted session does: print, or exit with a status (null: killed) */
+export interface SessionIO {
+  print(text: string): void;
+  exit(code: number | null): void;
+}
+
+/** a scripted program behind a session (see FakeHost.onSession) */
+export interface SessionScript {
+  opened?(io: SessionIO): void;
+  /** one line written to it */
+  line?(line: string, io: SessionIO): void;
+  /** its input ended (end()) */
+  ended?(io: SessionIO): void;
+}
+
 export interface FakeSession extends RemoteSession {
   argv: Argv;
   closed: boolean;
@@ -52,6 +70,9 @@ export class FakeHost implements RemoteHost {
   readonly onDidConnect: Event<void> = this.connectEmitter.event;
   state: ConnectionState = { kind: 'disconnected' };
   private readonly rules: { match: ArgvMatcher; answer: ExecAnswer }[] = [];
+  private readonly scripts: { match: ArgvMatcher; script: SessionScript }[] = [];
+  /** false: connect() is refused, as by a host that is down */
+  reachable = true;
   /** every exec asked, in order */
   readonly execs: { argv: Argv; options?: ExecOptions }[] = [];
   readonly streams: FakeStream[] = [];
@@ -74,7 +95,20 @@ export class FakeHost implements RemoteHost {
     return this.execs.filter((e) => matches(match, e.argv)).map((e) => e.argv);
   }
 
+  /** sessions whose argv matches `match` run `script` instead of the virsh shell (the last added first) */
+  onSession(match: ArgvMatcher, script: SessionScript): this {
+    this.scripts.push({ match, script });
+    return this;
+  }
+
+  /** connect (nothing happens if connected); throws, the state failed, while the host is not reachable */
   connect(): void {
+    if (this.state.kind === 'connected') return;
+    if (!this.reachable) {
+      const error = new SshError('refused', `${this.alias}: connection refused`);
+      this.setState({ kind: 'failed', error });
+      throw error;
+    }
     this.setState({ kind: 'connected' });
     this.connectEmitter.fire();
   }
@@ -110,6 +144,8 @@ export class FakeHost implements RemoteHost {
 
   async session(argv: Argv, onData: (text: string) => void): Promise<RemoteSession> {
     this.live();
+    const scripted = [...this.scripts].reverse().find((r) => matches(r.match, argv));
+    if (scripted) return this.scriptedSession(argv, onData, scripted.script);
     let pending = '';
     let blocked = false;
     let finish: (code: number | null) => void = () => undefined;
@@ -150,6 +186,48 @@ export class FakeHost implements RemoteHost {
       done,
     };
     this.sessions.push(session);
+    return session;
+  }
+
+  private scriptedSession(argv: Argv, onData: (text: string) => void, script: SessionScript): FakeSession {
+    let pending = '';
+    let finish: (code: number | null) => void = () => undefined;
+    const done = new Promise<number | null>((resolve) => (finish = resolve));
+    const io: SessionIO = {
+      print: (text) => void Promise.resolve().then(() => !session.closed && onData(text)),
+      // what it printed before it exited is delivered first
+      exit: (code) => void Promise.resolve().then(() => {
+        if (session.closed) return;
+        session.closed = true;
+        finish(code);
+      }),
+    };
+    const session: FakeSession = {
+      argv,
+      closed: false,
+      written: '',
+      write: (text) => {
+        if (session.closed) return;
+        session.written += text;
+        pending += text;
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          script.line?.(line, io);
+        }
+      },
+      end: () => {
+        if (!session.closed) script.ended?.(io);
+      },
+      close: () => {
+        if (session.closed) return;
+        session.closed = true;
+        finish(null);
+      },
+      done,
+    };
+    this.sessions.push(session);
+    script.opened?.(io);
     return session;
   }
 

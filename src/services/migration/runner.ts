@@ -126,8 +126,8 @@ export class MigrationRunner {
     return moved;
   }
 
-  private changed(record: MigrationRecord) {
-    const before = this.active.get(record.id)?.phase;
+  /** `before`: the phase it had, when the caller already put the new record in place (a job reading does) */
+  private changed(record: MigrationRecord, before = this.active.get(record.id)?.phase) {
     if (FINISHED_PHASES.includes(record.phase)) this.active.delete(record.id);
     else this.active.set(record.id, record);
     // what is stored (a record without its samples) only matters when a migration starts, changes phase or ends
@@ -193,7 +193,7 @@ export class MigrationRunner {
       this.active.set(moved.id, moved);
       this.sampleEmitter.fire({ record: moved, sample });
     }
-    if (moved !== record) this.changed(moved);
+    if (moved !== record) this.changed(moved, record.phase);
     return moved;
   }
 

@@ -1,0 +1,169 @@
+/**
+ * The Hypervisors tree's redraw scheduling under fake timers (performance.now() included): nothing is redrawn before
+ * VS Code asked for the hosts; the first change after a quiet spell is drawn within 50 ms; a burst is one redraw; in a
+ * storm redraws come at most every 150 ms; only the hosts that changed are redrawn, all of them when the list did.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Emitter } from '../../src/core/emitter';
+import type { HostRegistry } from '../../src/services/hostRegistry';
+import type { MigrationRunner } from '../../src/services/migration';
+import type { InterfaceSource, QemuSource } from '../../src/views/hostsTree';
+import { HostsTreeProvider } from '../../src/views/hostsTree';
+import type { TreeNode } from '../../src/views/nodes';
+
+// the little of VS Code the tree's scheduling touches (vi.mock is hoisted above the imports)
+vi.mock('vscode', () => {
+  class EventEmitter<T> {
+    private listeners: ((e: T) => void)[] = [];
+    readonly event = (listener: (e: T) => void) => {
+      this.listeners.push(listener);
+      return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    };
+    fire(e: T) {
+      for (const l of [...this.listeners]) l(e);
+    }
+    dispose() {
+      this.listeners = [];
+    }
+  }
+  class TreeItem {
+    constructor(
+      readonly label: string,
+      readonly collapsibleState?: number,
+    ) {}
+  }
+  return { EventEmitter, TreeItem, TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 }, ThemeIcon: class {}, ThemeColor: class {}, MarkdownString: class {} };
+});
+
+const registryChanged = new Emitter<string | undefined>();
+const migrationChanged = new Emitter<{ source: string; target: string }>();
+const qemuChanged = new Emitter<string>();
+let aliases: string[];
+let tree: HostsTreeProvider;
+/** every redraw VS Code was asked for: when (fake ms since the test began) and what (a host's alias, or everything) */
+let redraws: { at: number; what: string }[];
+let t0: number;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  t0 = performance.now();
+  aliases = ['hostA', 'hostB', 'hostC'];
+  const registry = {
+    onDidChange: registryChanged.event,
+    get: (alias: string) => (aliases.includes(alias) ? { alias } : undefined),
+    get hosts() {
+      return aliases.map((alias) => ({ alias }));
+    },
+  } as unknown as HostRegistry;
+  const migrations = { onDidChange: migrationChanged.event, byDomain: () => new Map() } as unknown as MigrationRunner;
+  const qemu: QemuSource = { describe: () => undefined, staleCount: () => 0, onDidChange: qemuChanged.event };
+  const interfaces: InterfaceSource = { read: async () => [], rateUnit: () => 'Mbit/s' as ReturnType<InterfaceSource['rateUnit']> };
+  tree = new HostsTreeProvider(registry, migrations, interfaces, qemu);
+  redraws = [];
+  tree.onDidChangeTreeData((node: TreeNode | undefined) => redraws.push({ at: Math.round(performance.now() - t0), what: node ? node.alias : '*' }));
+});
+afterEach(() => {
+  tree.dispose();
+  vi.useRealTimers();
+});
+
+/** the moments redraws happened (several hosts redrawn together count once) */
+const flushes = () => [...new Set(redraws.map((r) => r.at))];
+
+describe('the hosts tree redraws', () => {
+  it('nothing before VS Code asked for the hosts', async () => {
+    registryChanged.fire('hostA');
+    registryChanged.fire(undefined);
+    migrationChanged.fire({ source: 'hostA', target: 'hostB' });
+    tree.refreshAll();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(redraws).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(tree.getChildren()).toEqual([{ kind: 'host', alias: 'hostA' }, { kind: 'host', alias: 'hostB' }, { kind: 'host', alias: 'hostC' }]);
+    registryChanged.fire('hostA');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(redraws).toEqual([{ at: 1050, what: 'hostA' }]);
+  });
+
+  it('the first change after a quiet spell within 50 ms, a burst as one redraw of the hosts it touched', async () => {
+    const [hostA] = tree.getChildren() as TreeNode[];
+    await vi.advanceTimersByTimeAsync(5000);
+    registryChanged.fire('hostA');
+    await vi.advanceTimersByTimeAsync(20);
+    migrationChanged.fire({ source: 'hostA', target: 'hostB' });
+    qemuChanged.fire('hostA');
+    await vi.advanceTimersByTimeAsync(29);
+    expect(redraws).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(redraws).toEqual([{ at: 5050, what: 'hostA' }, { at: 5050, what: 'hostB' }]);
+    // the host's node is the one VS Code was given (it redraws an element by identity)
+    let node: TreeNode | undefined;
+    tree.onDidChangeTreeData((n: TreeNode | undefined) => (node = n));
+    registryChanged.fire('hostA');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(node).toBe(hostA);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('in a storm of changes, at most one redraw per 150 ms, and none left pending once it stops', async () => {
+    tree.getChildren();
+    for (let ms = 0; ms < 1000; ms += 10) {
+      registryChanged.fire(ms % 20 ? 'hostA' : 'hostC');
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    await vi.advanceTimersByTimeAsync(1000);
+    const at = flushes();
+    expect(at[0]).toBe(50);
+    for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(150);
+    expect(at.length).toBeLessThanOrEqual(Math.ceil(1000 / 150) + 1);
+    // every change was drawn: the last redraw came after the last change
+    expect(at.at(-1)).toBeGreaterThanOrEqual(1000);
+    // each redraw names each host at most once
+    for (const moment of at) {
+      const what = redraws.filter((r) => r.at === moment).map((r) => r.what);
+      expect(new Set(what).size).toBe(what.length);
+    }
+    // quiet again: the next change is drawn within 50 ms, not held back
+    await vi.advanceTimersByTimeAsync(500);
+    const before = redraws.length;
+    const firedAt = Math.round(performance.now() - t0);
+    registryChanged.fire('hostB');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(redraws.slice(before)).toEqual([{ at: firedAt + 50, what: 'hostB' }]);
+  });
+
+  it('a change soon after a redraw waits for the 150 ms since it, not 50', async () => {
+    tree.getChildren();
+    registryChanged.fire('hostA');
+    await vi.advanceTimersByTimeAsync(50); // redrawn at 50
+    await vi.advanceTimersByTimeAsync(10);
+    registryChanged.fire('hostB'); // at 60: the next redraw at 200
+    await vi.advanceTimersByTimeAsync(139);
+    expect(redraws.map((r) => r.at)).toEqual([50]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(redraws).toEqual([{ at: 50, what: 'hostA' }, { at: 200, what: 'hostB' }]);
+  });
+
+  it('the host list changing redraws everything once; a host removed meanwhile is not redrawn on its own', async () => {
+    tree.getChildren();
+    registryChanged.fire('hostA');
+    registryChanged.fire(undefined);
+    registryChanged.fire('hostB');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(redraws).toEqual([{ at: 50, what: '*' }]);
+    await vi.advanceTimersByTimeAsync(1000);
+    registryChanged.fire('hostC');
+    registryChanged.fire('hostA');
+    aliases = ['hostA'];
+    await vi.advanceTimersByTimeAsync(50);
+    expect(redraws.slice(1)).toEqual([{ at: 1100, what: 'hostA' }]);
+  });
+
+  it('a redraw pending when the tree is disposed never comes', async () => {
+    tree.getChildren();
+    registryChanged.fire('hostA');
+    tree.dispose();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(redraws).toEqual([]);
+  });
+});
