@@ -39,8 +39,8 @@ export default tseslint.config(
   },
   { files: ['src/vscode/ask.ts'], rules: { 'no-restricted-syntax': ['error', NOTIFY, ...SCRIPT] } },
   { files: ['src/vscode/notify.ts'], rules: { 'no-restricted-syntax': ['error', ASK, ...SCRIPT] } },
-  // the one place that turns argv into a command line: its fixed bootstrap (`eval "$(printf %s … | base64 -d)"`) and
-  // the hang-up watcher stay beside the quoting they belong to
+  // the one place that turns argv into a command line: its fixed one-line bootstrap (`eval "$(printf %s … |
+  // base64 -d)"`) is the quoting itself; the hang-up watcher is a file (src/transport/scripts/)
   { files: ['src/transport/quote.ts'], rules: { 'no-restricted-syntax': ['error', ASK, NOTIFY] } },
   {
     // The pure layers never load vscode at run time (type imports are fine).

@@ -5,6 +5,7 @@
  * tcsh, whose quoting differs; so the login shell never sees that line, only remoteCommand()'s fixed bootstrap.
  */
 import type { Argv } from '../core/virsh';
+import KILL_ON_HANGUP from './scripts/kill-on-hangup.sh';
 
 /** bare in a sh line: no shell expands these (a leading `=` would be, by zsh: `=ls` is a path) */
 const SAFE = /^[\w@%+:,./-][\w@%+=:,./-]*$/;
@@ -38,10 +39,9 @@ export function remoteCommand(line: string): string {
  * Wrap argv so that the remote command is killed when our side of the channel goes away. sshd ignores the SSH
  * "signal" request here (measured on OpenSSH 9.2), and closing a channel does not end the process behind it, so a
  * watcher holds the channel's stdin: cancelling closes stdin, the watcher's `cat` returns and TERMs the command.
- * The command itself gets /dev/null as stdin, so this is only for commands that read nothing.
+ * The command itself gets /dev/null as stdin, so this is only for commands that read nothing. (fd 3 carries the
+ * channel's stdin past sh's rule that background jobs read /dev/null: scripts/kill-on-hangup.sh.)
  */
 export function killOnHangupArgv(argv: Argv): Argv {
-  // fd 3 carries the channel's stdin past sh's rule that background jobs read /dev/null
-  const script = 'exec 3<&0; "$@" </dev/null 3<&- & pid=$!; { cat >/dev/null; kill -TERM "$pid"; } <&3 >/dev/null 2>&1 & exec 3<&-; wait "$pid"';
-  return ['sh', '-c', script, 'ferry', ...argv];
+  return ['sh', '-c', KILL_ON_HANGUP, 'ferry', ...argv];
 }
