@@ -107,8 +107,17 @@ function renderHeader() {
 /** One sample as a single run's chart columns: time (s), throughput, dirty rate, remaining, transferred, throttle. */
 const columnValues = (x: Sample) => [x.t / 1000, rate(x.bps), rate(x.dirtyBps), x.remaining / MiB, x.processed / MiB, x.throttle ?? null];
 
+/**
+ * Samples as chart columns. Where a joined run's next migration begins (a 'part' marker) the lines break: a point of
+ * nulls there, so the chart does not draw the pause between the legs as a slope from the way there's last reading.
+ */
 function appendColumns(samples: readonly Sample[]) {
-  for (const x of samples) columnValues(x).forEach((v, i) => (columns[i] ??= []).push(v));
+  const breaks = (run?.markers ?? []).filter((m) => m.kind === 'part').map((m) => m.t);
+  for (const x of samples) {
+    const lastS = columns[0]?.at(-1);
+    for (const t of breaks) if (lastS != null && lastS * 1000 < t && t <= x.t) columns.forEach((c, i) => c.push(i === 0 ? t / 1000 : null));
+    columnValues(x).forEach((v, i) => (columns[i] ??= []).push(v));
+  }
 }
 
 function rebuildColumns() {

@@ -146,7 +146,9 @@ export function progressText(r: MigrationRecord): string {
   if (r.phase === 'unknown') return `lost sight of ${r.source}, re-attaching…`;
   if (!s) return 'starting…';
   const sent = s.dataTotal !== undefined && s.dataRemaining !== undefined ? `${formatBytes(s.dataTotal - Math.min(s.dataRemaining, s.dataTotal))} sent, ${formatBytes(s.dataRemaining)} left` : '';
-  return `${r.percent}% · ${sent} · ${formatRate(s.memoryBps)} · iteration ${s.iteration ?? '?'}${r.phase === 'postcopy' ? ' · postcopy' : ''}`;
+  // a reading without a rate yet (a leg just begun) leaves it out rather than show "?"
+  const parts = [`${r.percent}%`, sent, s.memoryBps !== undefined ? formatRate(s.memoryBps) : '', s.iteration !== undefined ? `iteration ${s.iteration}` : ''];
+  return `${parts.filter(Boolean).join(' · ')}${r.phase === 'postcopy' ? ' · postcopy' : ''}`;
 }
 
 /** A notification per running migration; its cancel button aborts the job on the source. */
