@@ -47,6 +47,21 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
   }
 }
 
+/** the save and restore started as Ferry starts it (outside the hang-up wrapper); its run folder */
+async function launched(dir: string, bin: string): Promise<string> {
+  const launcher = runLocally(launchSaveRestoreArgv('qemu:///system', uuid), dir, bin);
+  await launcher.exited;
+  return launcher.output().trim();
+}
+
+/** the run's log once it says how it ended */
+function runEnded(run: string) {
+  return waitFor('the run to end', () => {
+    const l = parseSaveRestore(readFileSync(join(run, 'log'), 'utf8'));
+    return l.done && l;
+  });
+}
+
 /** a virsh that records its calls, takes a moment to save (writing the file) and to restore */
 function fakeVirsh(restoreFails = false): { bin: string; calls: string } {
   const bin = temp();
@@ -91,10 +106,7 @@ describe('save and restore on the same host', () => {
     await waitFor('the save under way', () => existsSync(calls) && readFileSync(calls, 'utf8').includes('save'));
     launcher.child.stdin.end(); // the link drops: the wrapper TERMs what it started
     await launcher.exited;
-    const log = await waitFor('the run to end', () => {
-      const l = parseSaveRestore(readFileSync(join(run, 'log'), 'utf8'));
-      return l.done && l;
-    });
+    const log = await runEnded(run);
     expect(log).toMatchObject({ done: true, exit: 0 });
     expect(readFileSync(calls, 'utf8')).toBe(`save ${uuid}\nrestore ${saveFile(run, uuid)}\n`);
     expect(existsSync(saveFile(run, uuid))).toBe(false);
@@ -103,13 +115,8 @@ describe('save and restore on the same host', () => {
   it('keeps the save file and says so when the restore fails', async () => {
     const dir = temp();
     const { bin } = fakeVirsh(true);
-    const launcher = runLocally(launchSaveRestoreArgv('qemu:///system', uuid), dir, bin);
-    await launcher.exited;
-    const run = launcher.output().trim();
-    const log = await waitFor('the run to end', () => {
-      const l = parseSaveRestore(readFileSync(join(run, 'log'), 'utf8'));
-      return l.done && l;
-    });
+    const run = await launched(dir, bin);
+    const log = await runEnded(run);
     expect(log).toMatchObject({ done: true, exit: 4, text: 'error: restore refused' });
     expect(existsSync(saveFile(run, uuid))).toBe(true);
   });
@@ -119,13 +126,8 @@ describe('save and restore on the same host', () => {
     const { bin } = fakeVirsh();
     writeFileSync(join(bin, 'date'), '#!/bin/sh\ncase "$1" in +%s%N) echo "$(/bin/date +%s)%N" ;; *) exec /bin/date "$@" ;; esac\n');
     chmodSync(join(bin, 'date'), 0o755);
-    const launcher = runLocally(launchSaveRestoreArgv('qemu:///system', uuid), dir, bin);
-    await launcher.exited;
-    const run = launcher.output().trim();
-    const log = await waitFor('the run to end', () => {
-      const l = parseSaveRestore(readFileSync(join(run, 'log'), 'utf8'));
-      return l.done && l;
-    });
+    const run = await launched(dir, bin);
+    const log = await runEnded(run);
     expect(log).toMatchObject({ done: true, exit: 0 });
     if (!log.done) throw new Error('not done');
     expect(log.saveMs! % 1000).toBe(0);
