@@ -113,9 +113,15 @@ describe('the migration launcher (migration-launch.sh, migration-run.sh)', () =>
     const dir = temp();
     fake(bin, 'virsh', 'echo "error: operation failed" >&2; exit 1');
     const log = join(dir, 'migrate.log');
-    expect(run(launchMigrationArgv(log, 1, 'qemu+ssh://b/system', UUID, ['virsh', 'migrate']), bin).code).toBe(0);
+    const launched = run(launchMigrationArgv(log, 1, 'qemu+ssh://b/system', UUID, ['virsh', 'migrate']), bin);
+    expect(launched.code).toBe(0);
     expect(await waitFor(log, 'ferry-exit=')).toBe('error: operation failed\nferry-exit=1\n');
-    await new Promise((r) => setTimeout(r, 300));
+    // the detached run has ended (no failsafe waits behind a failed migrate): whatever it would resume, it would have
+    const pid = Number(launched.stdout.trim());
+    for (const end = Date.now() + 5000; existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); ) {
+      if (Date.now() > end) throw new Error(`the detached run ${pid} is still there`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(readFileSync(join(bin, 'virsh.args'), 'utf8')).toBe('migrate\n');
     writeFileSync(join(dir, 'found.log'), 'someone else’s\n');
     expect(run(launchMigrationArgv(join(dir, 'found.log'), 0, 'u', UUID, ['virsh', 'migrate']), bin).code).not.toBe(0);
