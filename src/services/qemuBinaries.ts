@@ -48,17 +48,10 @@ export class QemuBinaries {
 
   /**
    * The host's domains listed again, then its QEMU processes read: for a check right after a domain was started anew
-   * (and maybe a reconnect), when the running set the probe goes by may not show it yet.
+   * (maybe across a reconnect), when the running set the probe goes by may not show it yet.
    */
-  async probeAfterListing(alias: string, uuid: string): Promise<void> {
-    // after a reconnect the first listings may still fail or miss it: a few more, a second apart
-    for (let tries = 0; tries < 10; tries++) {
-      const inventory = this.registry.get(alias);
-      await inventory?.refresh().catch(() => undefined);
-      const state = inventory?.findDomain(uuid)?.state;
-      if (state === 'running' || state === 'paused') break;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+  async probeAfterListing(alias: string): Promise<void> {
+    await this.registry.get(alias)?.refresh().catch(() => undefined);
     return this.probe(alias);
   }
 

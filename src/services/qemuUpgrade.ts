@@ -208,7 +208,7 @@ async function followSaveRestore(host: HostConnection, runDir: string, timeoutMs
  * when it does ("round trip via hostB"), `done` when it does not ("is back on hostA").
  */
 async function confirmed(qemu: QemuBinaries, row: UpgradeRow, legs: MigrationRecord[], how: string, done: string): Promise<UpgradeOutcome> {
-  await qemu.probeAfterListing(row.alias, row.domain.uuid);
+  await qemu.probeAfterListing(row.alias);
   const state = qemu.state(row.alias, row.domain.uuid);
   const still = state && describeStale(state);
   const name = row.domain.name;
