@@ -9,13 +9,22 @@
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    { name: 'no-cycles', severity: 'error', comment: 'a cycle ties modules that should stand apart', from: {}, to: { circular: true } },
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'a cycle ties modules that should stand apart',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'core-is-pure',
       severity: 'error',
       comment: 'core: models, argv builders, parsers, rules; no vscode, no ssh2, nothing from an outer layer',
       from: { path: '^src/core/' },
-      to: { path: '^src/(remote|transport|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^(vscode|ssh2)$', dependencyTypesNot: ['type-only'] },
+      to: {
+        path: '^src/(remote|transport|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^(vscode|ssh2)$',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'core-types-stay-in-core',
@@ -27,9 +36,13 @@ module.exports = {
     {
       name: 'transport-only-core',
       severity: 'error',
-      comment: 'transport: ssh2 and Node; of Ferry only core (and the types of remote/remoteHost.ts, the interface it implements)',
+      comment:
+        'transport: ssh2 and Node; of Ferry only core (and the types of remote/remoteHost.ts, the interface it implements)',
       from: { path: '^src/transport/' },
-      to: { path: '^src/(remote|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$', dependencyTypesNot: ['type-only'] },
+      to: {
+        path: '^src/(remote|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'remote-below-services',
@@ -57,7 +70,10 @@ module.exports = {
       severity: 'error',
       comment: 'services: orchestration without UI; questions come in as callbacks',
       from: { path: '^src/services/' },
-      to: { path: '^src/(vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$', dependencyTypesNot: ['type-only'] },
+      to: {
+        path: '^src/(vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'views-not-commands',

@@ -5,7 +5,12 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 
 const tests = process.argv.includes('--tests');
 const node = {
-  bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, logLevel: 'warning',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
   // ssh2's optional native helpers: loaded in try/catch, pure-JS fallbacks are used without them
   external: ['vscode', 'cpu-features', '*.node'],
   // the programs run on hosts (src/remote/scripts) are bundled as their text (src/remote/scripts.d.ts)
@@ -14,7 +19,17 @@ const node = {
 const builds = [
   esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
   ...['monitor', 'traffic'].map((name) =>
-    esbuild.build({ bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', minify: true, entryPoints: [`src/webview/${name}.ts`], outfile: `dist/webview/${name}.js` }),
+    esbuild.build({
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2022',
+      sourcemap: true,
+      logLevel: 'warning',
+      minify: true,
+      entryPoints: [`src/webview/${name}.ts`],
+      outfile: `dist/webview/${name}.js`,
+    }),
   ),
 ];
 // the webview's style sheets and icon font, served from dist/webview (the CSP allows nothing from elsewhere)
@@ -24,10 +39,15 @@ for (const [from, to] of [
   ['node_modules/uplot/dist/uPlot.min.css', 'uplot.css'],
   ['node_modules/@vscode/codicons/dist/codicon.css', 'codicon.css'],
   ['node_modules/@vscode/codicons/dist/codicon.ttf', 'codicon.ttf'],
-]) copyFileSync(from, `dist/webview/${to}`);
+])
+  copyFileSync(from, `dist/webview/${to}`);
 if (tests) {
   const dir = 'test/exthost';
-  const entries = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`);
-  builds.push(esbuild.build({ ...node, entryPoints: entries, outdir: 'out/test/exthost', external: [...node.external, 'mocha'] }));
+  const entries = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `${dir}/${f}`);
+  builds.push(
+    esbuild.build({ ...node, entryPoints: entries, outdir: 'out/test/exthost', external: [...node.external, 'mocha'] }),
+  );
 }
 await Promise.all(builds);

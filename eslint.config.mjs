@@ -1,8 +1,12 @@
 import tseslint from 'typescript-eslint';
 
-const ASK = { selector: 'MemberExpression[property.name=/^(showQuickPick|showInputBox|createQuickPick|createInputBox)$/]', message: 'use pickOne, pickMany, askText or createPick from src/vscode/ask.ts' };
+const ASK = {
+  selector: 'MemberExpression[property.name=/^(showQuickPick|showInputBox|createQuickPick|createInputBox)$/]',
+  message: 'use pickOne, pickMany, askText or createPick from src/vscode/ask.ts',
+};
 const NOTIFY = {
-  selector: 'MemberExpression[property.name=/^(showInformationMessage|showWarningMessage|showErrorMessage|withProgress)$/]',
+  selector:
+    'MemberExpression[property.name=/^(showInformationMessage|showWarningMessage|showErrorMessage|withProgress)$/]',
   message: 'use notify, askModal or withProgress from src/vscode/notify.ts (they make outside names in the text inert)',
 };
 
@@ -11,14 +15,29 @@ const NOTIFY = {
 // an if … then … fi or a for/while … do … done, a quoted "$1" or "$@", ${1…}, a redirection to /dev/null.
 // A codicon in a label ($(server), $(sync~spin), or `$(${icon})`) is no command substitution.
 const SCRIPT_TEXT = String.raw`/\$\((?![\w~-]*(\)|$))|\bawk '|<<-?'|\bset -- |\bthen\b.*\bfi\b|;\s*do\b.*\bdone\b|"\$[0-9@#?!]"|\$\{[0-9#]|>\s*\x2fdev\x2fnull|\bexit \$\?/s`;
-const SCRIPT_MESSAGE = 'shell or awk text belongs in a file under src/remote/scripts/, imported by a builder in src/remote/';
+const SCRIPT_MESSAGE =
+  'shell or awk text belongs in a file under src/remote/scripts/, imported by a builder in src/remote/';
 const SCRIPT = [
   { selector: `Literal[value=${SCRIPT_TEXT}]`, message: SCRIPT_MESSAGE },
   { selector: `TemplateElement[value.raw=${SCRIPT_TEXT}]`, message: SCRIPT_MESSAGE },
 ];
 
 // what e2e/*.mjs may use without importing it: Node's globals, and the DOM's in code Playwright runs in the page
-const E2E_NODE_GLOBALS = ['process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'fetch', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'TextEncoder', 'TextDecoder', 'AbortController'];
+const E2E_NODE_GLOBALS = [
+  'process',
+  'console',
+  'Buffer',
+  'URL',
+  'URLSearchParams',
+  'fetch',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+  'TextEncoder',
+  'TextDecoder',
+  'AbortController',
+];
 const E2E_BROWSER_GLOBALS = ['document', 'window', 'getComputedStyle'];
 
 export default tseslint.config(
@@ -46,17 +65,33 @@ export default tseslint.config(
     // The pure layers never load vscode at run time (type imports are fine).
     files: ['src/core/**/*.ts', 'src/transport/**/*.ts', 'src/services/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'core, transport and services must not import vscode at run time', allowTypeImports: true }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'vscode',
+              message: 'core, transport and services must not import vscode at run time',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // core is pure: no ssh2 and no Node I/O either
     files: ['src/core/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [
-        { name: 'vscode', message: 'core is pure', allowTypeImports: true },
-        { name: 'ssh2', message: 'core is pure', allowTypeImports: true },
-      ] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'vscode', message: 'core is pure', allowTypeImports: true },
+            { name: 'ssh2', message: 'core is pure', allowTypeImports: true },
+          ],
+        },
+      ],
     },
   },
   {

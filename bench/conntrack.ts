@@ -37,7 +37,9 @@ function synthetic(n: number, verb = '-A', vm = VM): string {
   for (let i = 0; i < n; i++) {
     const src = `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
     const sport = 1024 + (i % 60000);
-    lines.push(`${verb} -t 3600 -u SEEN_REPLY,ASSURED -s ${src} -d ${vm} -r ${vm} -q ${src} -p tcp --sport ${sport} --dport 7 --reply-port-src 7 --reply-port-dst ${sport} --state ESTABLISHED${i % 3 ? '' : ` -m ${1 + (i % 7)}`}`);
+    lines.push(
+      `${verb} -t 3600 -u SEEN_REPLY,ASSURED -s ${src} -d ${vm} -r ${vm} -q ${src} -p tcp --sport ${sport} --dport 7 --reply-port-src 7 --reply-port-dst ${sport} --state ESTABLISHED${i % 3 ? '' : ` -m ${1 + (i % 7)}`}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -70,7 +72,10 @@ async function main() {
   const registry = await labRegistry([A, B], 15_000);
   const a = registry.get(A)!.connection;
   const b = registry.get(B)!.connection;
-  const flush = (c: typeof a) => c.exec(['sh', '-c', `conntrack -D -d ${VM} >/dev/null 2>&1; conntrack -D -s ${VM} >/dev/null 2>&1; true`], { timeoutMs: 120_000 });
+  const flush = (c: typeof a) =>
+    c.exec(['sh', '-c', `conntrack -D -d ${VM} >/dev/null 2>&1; conntrack -D -s ${VM} >/dev/null 2>&1; true`], {
+      timeoutMs: 120_000,
+    });
   const load = async (c: typeof a, text: string) => {
     const r = await c.exec(['conntrack', '-R', '-'], { stdin: text, timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`loading flows: ${r.stderr}`);
@@ -80,7 +85,11 @@ async function main() {
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   /** CPU time the whole machine (both lab hosts, Ferry, the guest) spent, ms: what two cores bound a run by */
   const machineCpuMs = () => {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     return (user + nice + system + irq + softirq + steal) * 10; // USER_HZ = 100
   };
   for (const n of [10_000, 50_000, 100_000]) {
@@ -97,49 +106,109 @@ async function main() {
     const input = `/run/ferry-bench-conntrack-${n}`;
     await b.exec(['sh', '-c', 'cat > "$1"', 'ferry-bench', input], { stdin: synthetic(n), timeoutMs: 120_000 });
     const listing = `/run/ferry-bench-conntrack-listing-${n}`;
-    await a.exec(['sh', '-c', 'conntrack -L -o extended >"$1" 2>/dev/null', 'ferry-bench', listing], { timeoutMs: 120_000 });
+    await a.exec(['sh', '-c', 'conntrack -L -o extended >"$1" 2>/dev/null', 'ferry-bench', listing], {
+      timeoutMs: 120_000,
+    });
     const relays: number[] = [];
     for (let round = 0; round < 3; round++) {
       await flush(b);
       const cpu0 = machineCpuMs();
       const r = await syncConntrack(netfilterBackend, a, b, [VM]);
       cpu.push(machineCpuMs() - cpu0);
-      if (r.entries !== n || r.missing !== 0) throw new Error(`n=${n}: ${r.entries} exported, ${r.missing} missing on the target`);
+      if (r.entries !== n || r.missing !== 0)
+        throw new Error(`n=${n}: ${r.entries} exported, ${r.missing} missing on the target`);
       ferry.push(r.totalMs);
-      console.log(`conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} export_ms=${r.exportMs.toFixed(0)} import_ms=${r.importMs.toFixed(0)} verify_ms=${r.verifyMs.toFixed(0)} proven=${r.proven}`);
+      console.log(
+        `conntrack: n=${n} ferry_ms=${r.totalMs.toFixed(0)} export_ms=${r.exportMs.toFixed(0)} import_ms=${r.importMs.toFixed(0)} verify_ms=${r.verifyMs.toFixed(0)} proven=${r.proven}`,
+      );
       // the floor: the listing alone on the source, then the load alone on the target, each timed on its host (no
       // SSH, no Ferry), one after the other
-      lists.push(Number((await a.exec(['sh', '-c', `${HOST_TIMED} conntrack -L -o extended 2>/dev/null | grep -F -e "src=$1 " -e "dst=$1 " >/dev/null; done_ms`, 'ferry-bench', VM], { timeoutMs: 120_000 })).stdout));
+      lists.push(
+        Number(
+          (
+            await a.exec(
+              [
+                'sh',
+                '-c',
+                `${HOST_TIMED} conntrack -L -o extended 2>/dev/null | grep -F -e "src=$1 " -e "dst=$1 " >/dev/null; done_ms`,
+                'ferry-bench',
+                VM,
+              ],
+              { timeoutMs: 120_000 },
+            )
+          ).stdout,
+        ),
+      );
       await flush(b);
-      loads.push(Number((await b.exec(['sh', '-c', `${HOST_TIMED} conntrack -R - >/dev/null 2>&1; done_ms`], { stdin: synthetic(n), timeoutMs: 120_000 })).stdout));
+      loads.push(
+        Number(
+          (
+            await b.exec(['sh', '-c', `${HOST_TIMED} conntrack -R - >/dev/null 2>&1; done_ms`], {
+              stdin: synthetic(n),
+              timeoutMs: 120_000,
+            })
+          ).stdout,
+        ),
+      );
       // the hosts' own part of Ferry's sync, without Ferry: the source's listing and digest while the target loads
       // the same lines from its disk, then the target's digest (Ferry's scripts, their output left on the hosts)
       await flush(b);
       const t0 = performance.now();
       await Promise.all([
         a.exec(['sh', '-c', '"$@" >/dev/null 2>&1', 'ferry-bench', ...listAndDigestArgv([VM])], { timeoutMs: 120_000 }),
-        b.exec(['sh', '-c', 'f=$1; shift; "$@" <"$f" >/dev/null 2>&1', 'ferry-bench', input, ...loadAndDigestArgv([VM], true)], { timeoutMs: 120_000 }),
+        b.exec(
+          [
+            'sh',
+            '-c',
+            'f=$1; shift; "$@" <"$f" >/dev/null 2>&1',
+            'ferry-bench',
+            input,
+            ...loadAndDigestArgv([VM], true),
+          ],
+          { timeoutMs: 120_000 },
+        ),
       ]);
       hostsAlone.push(performance.now() - t0);
       relays.push(await relayAlone(a, b, listing));
     }
     await b.exec(['rm', '-f', input]);
     await a.exec(['rm', '-f', listing]);
-    const [ferryMs, listMs, loadMs, cpuMs, aloneMs, relayMs] = [median(ferry), median(lists), median(loads), median(cpu), median(hostsAlone), median(relays)];
+    const [ferryMs, listMs, loadMs, cpuMs, aloneMs, relayMs] = [
+      median(ferry),
+      median(lists),
+      median(loads),
+      median(cpu),
+      median(hostsAlone),
+      median(relays),
+    ];
     const floorMs = listMs + loadMs;
-    console.log(`conntrack: n=${n} hosts_alone_ms=${aloneMs.toFixed(0)} hosts_alone_ratio=${(aloneMs / floorMs).toFixed(2)} ` +
-      `relay_alone_ms=${relayMs.toFixed(0)} relay_alone_ratio=${(relayMs / floorMs).toFixed(2)} (medians of 3: the hosts' part with nothing ` +
-      `relayed, and the relaying with nothing listed or loaded; a sync does both at once on the same ${cpus().length} cores)`);
-    console.log(`conntrack: n=${n} ferry_ms=${ferryMs.toFixed(0)} floor_ms=${floorMs} ratio=${(ferryMs / floorMs).toFixed(2)} machine_cpu_ms=${cpuMs.toFixed(0)} ` +
-      `(medians of 3; floor: list ${listMs} ms on ${A}, load ${loadMs} ms on ${B}; machine_cpu_ms: what the whole machine spent during Ferry's sync, ` +
-      `hosts and guest included, on ${cpus().length} cores)`);
+    console.log(
+      `conntrack: n=${n} hosts_alone_ms=${aloneMs.toFixed(0)} hosts_alone_ratio=${(aloneMs / floorMs).toFixed(2)} ` +
+        `relay_alone_ms=${relayMs.toFixed(0)} relay_alone_ratio=${(relayMs / floorMs).toFixed(2)} (medians of 3: the hosts' part with nothing ` +
+        `relayed, and the relaying with nothing listed or loaded; a sync does both at once on the same ${cpus().length} cores)`,
+    );
+    console.log(
+      `conntrack: n=${n} ferry_ms=${ferryMs.toFixed(0)} floor_ms=${floorMs} ratio=${(ferryMs / floorMs).toFixed(2)} machine_cpu_ms=${cpuMs.toFixed(0)} ` +
+        `(medians of 3; floor: list ${listMs} ms on ${A}, load ${loadMs} ms on ${B}; machine_cpu_ms: what the whole machine spent during Ferry's sync, ` +
+        `hosts and guest included, on ${cpus().length} cores)`,
+    );
   }
   // baseline: one conntrack -I process per entry on the target
   await Promise.all([flush(a), flush(b)]);
   const started = performance.now();
-  const perEntry = await b.exec(['sh', '-c', 'while read -r line; do conntrack $line >/dev/null 2>&1; done; conntrack -L -d "$1" 2>/dev/null | wc -l', 'ferry-bench', VM], { stdin: synthetic(10_000, '-I'), timeoutMs: 600_000 });
+  const perEntry = await b.exec(
+    [
+      'sh',
+      '-c',
+      'while read -r line; do conntrack $line >/dev/null 2>&1; done; conntrack -L -d "$1" 2>/dev/null | wc -l',
+      'ferry-bench',
+      VM,
+    ],
+    { stdin: synthetic(10_000, '-I'), timeoutMs: 600_000 },
+  );
   const perEntryMs = performance.now() - started;
-  if (perEntry.stdout.trim() !== '10000') throw new Error(`per-entry baseline loaded ${perEntry.stdout.trim()} entries`);
+  if (perEntry.stdout.trim() !== '10000')
+    throw new Error(`per-entry baseline loaded ${perEntry.stdout.trim()} entries`);
   const ten = await (async () => {
     await Promise.all([flush(a), flush(b)]);
     await load(a, synthetic(10_000));
@@ -153,21 +222,50 @@ async function main() {
   const uri = 'qemu:///system';
   const runner = new MigrationRunner(registry, memoryStore(), () => uri, silentLogger);
   const virsh = (c: typeof a, ...args: string[]) => c.exec(['virsh', '-q', '-c', uri, ...args], { timeoutMs: 120_000 });
-  if (!(await virsh(a, 'list', '--name')).stdout.includes('tiny1')) await virsh(b, 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`);
+  if (!(await virsh(a, 'list', '--name')).stdout.includes('tiny1'))
+    await virsh(
+      b,
+      'migrate',
+      '--live',
+      '--p2p',
+      '--persistent',
+      '--undefinesource',
+      'tiny1',
+      `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`,
+    );
   await Promise.all([A, B].map((h) => registry.get(h)!.refresh()));
   const uuid = (await virsh(a, 'domuuid', 'tiny1')).stdout.trim();
-  const flushTiny = (c: typeof a) => c.exec(['sh', '-c', `conntrack -D -d ${tiny} -p tcp --dport 7 >/dev/null 2>&1; true`], { timeoutMs: 120_000 });
+  const flushTiny = (c: typeof a) =>
+    c.exec(['sh', '-c', `conntrack -D -d ${tiny} -p tcp --dport 7 >/dev/null 2>&1; true`], { timeoutMs: 120_000 });
   await Promise.all([flushTiny(a), flushTiny(b)]);
   await load(a, synthetic(10_000, '-A', tiny));
   try {
-    const { done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid, domainName: 'tiny1', options: { ...PROFILES.safe.options, keepTcpConnections: true }, keepConnections: { addresses: [tiny], budgetMs: 200 } });
+    const { done } = await runner.start({
+      sourceAlias: A,
+      targetAlias: B,
+      domainUuid: uuid,
+      domainName: 'tiny1',
+      options: { ...PROFILES.safe.options, keepTcpConnections: true },
+      keepConnections: { addresses: [tiny], budgetMs: 200 },
+    });
     const end = await done;
     if (end.phase !== 'completed' || !end.gate) throw new Error(`gated migration ${end.phase}: ${end.error}`);
     const g = end.gate;
-    console.log(`conntrack: gate_10k extra_pause_ms=${g.extraPauseMs} list_ms=${g.listMs} load_ms=${g.loadMs} resume_ms=${g.resumeMs} loaded=${g.finalChanged} bulk=${g.bulkEntries ?? `failed: ${g.bulkNotLoaded} loaded at the switchover`} missing=${g.missing}${g.error ? ` error=${JSON.stringify(g.error)}` : ''}`);
+    console.log(
+      `conntrack: gate_10k extra_pause_ms=${g.extraPauseMs} list_ms=${g.listMs} load_ms=${g.loadMs} resume_ms=${g.resumeMs} loaded=${g.finalChanged} bulk=${g.bulkEntries ?? `failed: ${g.bulkNotLoaded} loaded at the switchover`} missing=${g.missing}${g.error ? ` error=${JSON.stringify(g.error)}` : ''}`,
+    );
   } finally {
     await Promise.all([flushTiny(a), flushTiny(b)]);
-    await virsh(b, 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`);
+    await virsh(
+      b,
+      'migrate',
+      '--live',
+      '--p2p',
+      '--persistent',
+      '--undefinesource',
+      'tiny1',
+      `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`,
+    );
     runner.dispose();
   }
   registry.dispose();

@@ -27,11 +27,19 @@ const URI = 'qemu:///system';
 const PER_HOST = Number(process.env.FLEET_DOMAINS_PER_HOST ?? 1000);
 const RATE = 100;
 const SECONDS = 20;
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 
 async function main() {
   const aliases = lab.hosts.map((h) => h.alias);
-  const registry = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, silentLogger);
+  const registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => URI,
+    },
+    silentLogger,
+  );
   const runner = new MigrationRunner(registry, memoryStore(), () => URI, silentLogger);
   const qemu = new QemuBinaries(registry, silentLogger);
   const tree = new HostsTreeProvider(registry, runner, { read: async () => [], rateUnit: () => 'Mbit/s' }, qemu);
@@ -61,16 +69,28 @@ async function main() {
     hx $h virsh -q -c ${URI} 'list --all --uuid; echo @names; list --all --uuid --name' >/dev/null &
     hx $h virsh -q -c ${URI} domstats --raw --state --vcpu --balloon --nowait >/dev/null &
   done; wait; echo $(( $(now_ms) - s ))`;
-  const floors = [0, 1, 2].map(() => Number(spawnSync('bash', ['-c', listings], { cwd: join(__dirname, '..', '..'), encoding: 'utf8', env: { ...process.env, LAB: lab.lab, LAB_HOSTS: lab.hosts.map((h) => h.letter).join(' ') } }).stdout));
+  const floors = [0, 1, 2].map(() =>
+    Number(
+      spawnSync('bash', ['-c', listings], {
+        cwd: join(__dirname, '..', '..'),
+        encoding: 'utf8',
+        env: { ...process.env, LAB: lab.lab, LAB_HOSTS: lab.hosts.map((h) => h.letter).join(' ') },
+      }).stdout,
+    ),
+  );
   const floorMs = percentile(floors, 50);
 
   // the tree, from nothing to every host's domains
   const started = Date.now();
   registry.setHosts(aliases);
   drawAll();
-  const complete = () => aliases.every((a) => [...(shown.get(a) ?? [])].filter((n) => n.startsWith('bench-')).length === PER_HOST);
+  const complete = () =>
+    aliases.every((a) => [...(shown.get(a) ?? [])].filter((n) => n.startsWith('bench-')).length === PER_HOST);
   await new Promise<void>((resolve, reject) => {
-    const timeout = setTimeout(() => reject(new Error(`the tree did not show ${PER_HOST} domains on every host within 60 s`)), 60_000);
+    const timeout = setTimeout(
+      () => reject(new Error(`the tree did not show ${PER_HOST} domains on every host within 60 s`)),
+      60_000,
+    );
     const sub = tree.onDidChangeTreeData(() => {
       if (!complete()) return;
       clearTimeout(timeout);
@@ -79,13 +99,19 @@ async function main() {
     });
   });
   const treeMs = Date.now() - started;
-  console.log(`fleet: the tree shows ${aliases.length} hosts × ${PER_HOST} domains ${treeMs} ms after they were added; the same listings on the hosts alone, all at once: ${floors.join(', ')} ms`);
+  console.log(
+    `fleet: the tree shows ${aliases.length} hosts × ${PER_HOST} domains ${treeMs} ms after they were added; the same listings on the hosts alone, all at once: ${floors.join(', ')} ms`,
+  );
 
   const events: { at: number; host: string; name: string; op: 'define' | 'undefine' }[] = [];
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   // it keeps what it defined until its stdin ends: the last domains stay while their arrival is measured
-  const generator = spawn('python3', [join(__dirname, '..', '..', 'lab', 'tools', 'events.py'), String(RATE), String(SECONDS), '--lab', lab.lab], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const generator = spawn(
+    'python3',
+    [join(__dirname, '..', '..', 'lab', 'tools', 'events.py'), String(RATE), String(SECONDS), '--lab', lab.lab],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const exited = new Promise((resolve) => generator.once('exit', resolve));
   let summary = '';
   for await (const line of createInterface({ input: generator.stdout })) {
@@ -101,21 +127,31 @@ async function main() {
   // the last events' effects reach the tree a moment later
   const seen = (e: (typeof events)[number]) => (e.op === 'define' ? came : went).get(`${e.host} ${e.name}`);
   const deadline = Date.now() + 10_000;
-  while (events.some((e) => seen(e) === undefined) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (events.some((e) => seen(e) === undefined) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
   const missed = events.filter((e) => seen(e) === undefined);
   generator.stdin.end();
   await exited;
   if (process.env.FLEET_DEBUG) {
     console.log(JSON.stringify(missed));
     const t0 = events[0].at;
-    const slow = events.map((e) => ({ s: ((e.at - t0) / 1000).toFixed(1), l: Math.round((seen(e) ?? NaN) - e.at), h: e.host, op: e.op })).filter((x) => x.l > 150);
+    const slow = events
+      .map((e) => ({ s: ((e.at - t0) / 1000).toFixed(1), l: Math.round((seen(e) ?? NaN) - e.at), h: e.host, op: e.op }))
+      .filter((x) => x.l > 150);
     console.log(JSON.stringify(slow));
   }
-  if (missed.length) throw new Error(`${missed.length} of ${events.length} events never showed in the tree, e.g. ${JSON.stringify(missed[0])}`);
+  if (missed.length)
+    throw new Error(
+      `${missed.length} of ${events.length} events never showed in the tree, e.g. ${JSON.stringify(missed[0])}`,
+    );
   const latencies = events.map((e) => Math.max(0, seen(e)! - e.at));
   const cpuPct = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
-  console.log(`fleet: ${events.length} events in ${(wallMs / 1000).toFixed(1)} s (${summary}); event → tree p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`);
-  console.log(`fleet: hosts=${aliases.length} domains=${aliases.length * PER_HOST} tree_ms=${treeMs} tree_floor_ms=${floorMs} event_p99_ms=${percentile(latencies, 99).toFixed(0)} exthost_cpu_pct=${cpuPct.toFixed(1)}`);
+  console.log(
+    `fleet: ${events.length} events in ${(wallMs / 1000).toFixed(1)} s (${summary}); event → tree p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`,
+  );
+  console.log(
+    `fleet: hosts=${aliases.length} domains=${aliases.length * PER_HOST} tree_ms=${treeMs} tree_floor_ms=${floorMs} event_p99_ms=${percentile(latencies, 99).toFixed(0)} exthost_cpu_pct=${cpuPct.toFixed(1)}`,
+  );
   tree.dispose();
   qemu.dispose();
   runner.dispose();

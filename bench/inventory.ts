@@ -22,30 +22,51 @@ const lab = JSON.parse(readFileSync(`${process.env.LAB ?? '/var/lib/ferry-lab'}/
   guests: { tiny1: { host: string } };
 };
 const connect = async (alias: string) => {
-  const c = new HostConnection(alias, { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 }, silentLogger);
+  const c = new HostConnection(
+    alias,
+    { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 },
+    silentLogger,
+  );
   await c.connect(false);
   return c;
 };
 const onHostOut = (alias: string, command: string) =>
-  new Promise<string>((resolve, reject) => execFile('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))));
+  new Promise<string>((resolve, reject) =>
+    execFile('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' }, (e, out) =>
+      e ? reject(e) : resolve(out),
+    ),
+  );
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Ferry: connect every host and wait until each inventory holds its complete listing. */
 async function ferryTree(): Promise<{ ms: number; domains: number }> {
   const started = performance.now();
-  const inventories = lab.hosts.map((h) => new HostInventory(new HostConnection(h.alias, { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 }, silentLogger), DEFAULT_LIBVIRT_URI, silentLogger));
+  const inventories = lab.hosts.map(
+    (h) =>
+      new HostInventory(
+        new HostConnection(
+          h.alias,
+          { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 },
+          silentLogger,
+        ),
+        DEFAULT_LIBVIRT_URI,
+        silentLogger,
+      ),
+  );
   // as in the extension: connecting starts the listing (and the event stream); the tree is complete when it is in
-  await Promise.all(inventories.map(async (inv) => {
-    const listed = new Promise<void>((resolve) => {
-      const sub = inv.onDidChange(() => {
-        if (inv.domains === undefined) return;
-        sub.dispose();
-        resolve();
+  await Promise.all(
+    inventories.map(async (inv) => {
+      const listed = new Promise<void>((resolve) => {
+        const sub = inv.onDidChange(() => {
+          if (inv.domains === undefined) return;
+          sub.dispose();
+          resolve();
+        });
       });
-    });
-    await inv.connection.connect(false);
-    await listed;
-  }));
+      await inv.connection.connect(false);
+      await listed;
+    }),
+  );
   const ms = performance.now() - started;
   const domains = inventories.reduce((n, inv) => n + (inv.domains?.length ?? 0), 0);
   for (const inv of inventories) {
@@ -58,16 +79,20 @@ async function ferryTree(): Promise<{ ms: number; domains: number }> {
 /** Naive: list names, then one `virsh dominfo` per domain (what a script or a simple tool does). */
 async function naiveTree(): Promise<{ ms: number; domains: number }> {
   const started = performance.now();
-  const counts = await Promise.all(lab.hosts.map(async (h) => {
-    const c = await connect(h.alias);
-    const names = (await c.exec(['virsh', '-q', '-c', DEFAULT_LIBVIRT_URI, 'list', '--all', '--name'])).stdout.split('\n').filter(Boolean);
-    for (const name of names) {
-      const r = await c.exec(['virsh', '-q', '-c', DEFAULT_LIBVIRT_URI, 'dominfo', name]);
-      if (r.code !== 0) throw new Error(`dominfo ${name}: ${r.stderr}`);
-    }
-    c.dispose();
-    return names.length;
-  }));
+  const counts = await Promise.all(
+    lab.hosts.map(async (h) => {
+      const c = await connect(h.alias);
+      const names = (await c.exec(['virsh', '-q', '-c', DEFAULT_LIBVIRT_URI, 'list', '--all', '--name'])).stdout
+        .split('\n')
+        .filter(Boolean);
+      for (const name of names) {
+        const r = await c.exec(['virsh', '-q', '-c', DEFAULT_LIBVIRT_URI, 'dominfo', name]);
+        if (r.code !== 0) throw new Error(`dominfo ${name}: ${r.stderr}`);
+      }
+      c.dispose();
+      return names.length;
+    }),
+  );
   return { ms: performance.now() - started, domains: counts.reduce((a, b) => a + b, 0) };
 }
 
@@ -82,7 +107,11 @@ const wallMs = () => performance.timeOrigin + performance.now();
 async function eventToInventory(rounds: number): Promise<number[]> {
   const host = lab.hosts.find((h) => h.alias === lab.guests.tiny1.host)!.alias;
   // the inventory before the connection: its first connect starts the listing and the libvirt event stream
-  const connection = new HostConnection(host, { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 }, silentLogger);
+  const connection = new HostConnection(
+    host,
+    { resolve: (a) => resolveHost(a, lab.sshConfig), connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 },
+    silentLogger,
+  );
   const inventory = new HostInventory(connection, DEFAULT_LIBVIRT_URI, silentLogger);
   const state = () => inventory.domains?.find((d) => d.name === 'tiny1')?.state;
   // when each state was first shown, and when the host's listener heard its event, by the wall clock
@@ -92,12 +121,26 @@ async function eventToInventory(rounds: number): Promise<number[]> {
     const now = state();
     if (now && !shownAt.has(now)) shownAt.set(now, wallMs());
   });
-  const listener = spawn('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', host, `virsh -q event --domain tiny1 --event lifecycle --loop --timestamp`], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const listener = spawn(
+    'ssh',
+    [
+      '-F',
+      lab.rootSshConfig,
+      '-o',
+      'BatchMode=yes',
+      host,
+      `virsh -q event --domain tiny1 --event lifecycle --loop --timestamp`,
+    ],
+    { stdio: ['pipe', 'pipe', 'ignore'] },
+  );
   createInterface({ input: listener.stdout }).on('line', (line) => {
     // 2026-11-26 07:40:00.123+0000: event 'lifecycle' for domain 'tiny1': Stopped Destroyed
-    const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})([+-]\d{4}): event 'lifecycle' for domain '[^']*': (\w+)/.exec(line);
+    const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})([+-]\d{4}): event 'lifecycle' for domain '[^']*': (\w+)/.exec(
+      line,
+    );
     const now = m && { Stopped: 'shutoff', Started: 'running' }[m[4]];
-    if (m && now && !heardAt.has(now)) heardAt.set(now, Date.parse(`${m[1]}T${m[2]}${m[3].slice(0, 3)}:${m[3].slice(3)}`));
+    if (m && now && !heardAt.has(now))
+      heardAt.set(now, Date.parse(`${m[1]}T${m[2]}${m[3].slice(0, 3)}:${m[3].slice(3)}`));
   });
   await connection.connect(false);
   const both = (want: string) =>
@@ -106,7 +149,8 @@ async function eventToInventory(rounds: number): Promise<number[]> {
       const check = () => {
         const [shown, heard] = [shownAt.get(want), heardAt.get(want)];
         if (shown !== undefined && heard !== undefined) return resolve(shown - heard);
-        if (performance.now() - from > 30_000) return reject(new Error(`tiny1 ${want}: not shown, or its event not heard, within 30 s`));
+        if (performance.now() - from > 30_000)
+          return reject(new Error(`tiny1 ${want}: not shown, or its event not heard, within 30 s`));
         setTimeout(check, 5);
       };
       check();
@@ -152,11 +196,16 @@ async function main() {
   console.log(`ferry warm runs: ${warm.map((x) => x.toFixed(0)).join(', ')} ms`);
   const naive = await naiveTree();
   console.log(`naive: ${naive.ms.toFixed(0)} ms for ${naive.domains} domains`);
-  if (naive.domains !== cold.domains) throw new Error(`the two listings disagree: ${cold.domains} vs ${naive.domains} domains`);
+  if (naive.domains !== cold.domains)
+    throw new Error(`the two listings disagree: ${cold.domains} vs ${naive.domains} domains`);
   const events = await eventToInventory(7);
-  console.log(`stopped in another shell, libvirt's event to the inventory: ${events.map((x) => x.toFixed(0)).join(', ')} ms`);
+  console.log(
+    `stopped in another shell, libvirt's event to the inventory: ${events.map((x) => x.toFixed(0)).join(', ')} ms`,
+  );
   const ferryMs = median(warm);
-  console.log(`inventory: hosts=${lab.hosts.length} domains=${cold.domains} ferry_ms=${ferryMs.toFixed(0)} naive_ms=${naive.ms.toFixed(0)} speedup=${(naive.ms / ferryMs).toFixed(1)} event_ms=${median(events).toFixed(0)} event_max_ms=${Math.max(...events).toFixed(0)}`);
+  console.log(
+    `inventory: hosts=${lab.hosts.length} domains=${cold.domains} ferry_ms=${ferryMs.toFixed(0)} naive_ms=${naive.ms.toFixed(0)} speedup=${(naive.ms / ferryMs).toFixed(1)} event_ms=${median(events).toFixed(0)} event_max_ms=${Math.max(...events).toFixed(0)}`,
+  );
 }
 
 main().catch((e: unknown) => {

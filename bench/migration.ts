@@ -15,7 +15,21 @@ import { lab, labRegistry, memoryStore, runScript } from '../test/integration/la
 const URI = 'qemu:///system';
 const [A, B] = lab.hosts.map((h) => h.alias);
 const guest = (path: string) =>
-  execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}${path}`], { encoding: 'utf8' });
+  execFileSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.clientNetns,
+      'timeout',
+      '5',
+      'busybox',
+      'wget',
+      '-qO-',
+      `http://${lab.guests.tiny1.ip}${path}`,
+    ],
+    { encoding: 'utf8' },
+  );
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {
@@ -38,11 +52,26 @@ async function main() {
       const to = from === A ? B : A;
       let stats;
       if (kind === 'default') {
-        const r = await exec(from, ['virsh', '-q', '-c', URI, 'migrate', '--live', uuid, targetUri(await registry.resolve(to))]);
+        const r = await exec(from, [
+          'virsh',
+          '-q',
+          '-c',
+          URI,
+          'migrate',
+          '--live',
+          uuid,
+          targetUri(await registry.resolve(to)),
+        ]);
         if (r.code !== 0) throw new Error(`virsh migrate: ${r.stderr}`);
         stats = parseJobStats((await exec(from, [...jobInfoArgv(URI, uuid, true)])).stdout);
       } else {
-        const { done } = await runner.start({ sourceAlias: from, targetAlias: to, domainUuid: uuid, domainName: 'tiny1', options: PROFILES.fast.options });
+        const { done } = await runner.start({
+          sourceAlias: from,
+          targetAlias: to,
+          domainUuid: uuid,
+          domainName: 'tiny1',
+          options: PROFILES.fast.options,
+        });
         const end = await done;
         if (end.phase !== 'completed' || !end.summary) throw new Error(`Fast migration ${end.phase}: ${end.error}`);
         stats = end.summary;
@@ -51,7 +80,9 @@ async function main() {
       const perTime = stats.dataProcessed! / 1048576 / (stats.timeElapsedMs! / 1000);
       results[kind].push(mibps);
       jobMs[kind].push(stats.timeElapsedMs!);
-      console.log(`${kind.padEnd(7)} ${from}→${to}: memory_bps ${mibps.toFixed(0)} MiB/s; ${(stats.dataProcessed! / 1048576).toFixed(0)} MiB in ${stats.timeElapsedMs} ms (${perTime.toFixed(0)} MiB/s), downtime ${stats.downtimeMs} ms, ${stats.iteration} iterations`);
+      console.log(
+        `${kind.padEnd(7)} ${from}→${to}: memory_bps ${mibps.toFixed(0)} MiB/s; ${(stats.dataProcessed! / 1048576).toFixed(0)} MiB in ${stats.timeElapsedMs} ms (${perTime.toFixed(0)} MiB/s), downtime ${stats.downtimeMs} ms, ${stats.iteration} iterations`,
+      );
     }
   }
   const status = guest('/cgi-bin/status');
@@ -61,20 +92,37 @@ async function main() {
 
   // raw TCP, hostA -> hostB over the management network: 2 GiB through one connection
   const [bAddr] = [lab.hosts[1].address];
-  const server = registry.get(B)!.connection.exec(['python3', '-c',
-    'import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((__import__("sys").argv[1],5201));s.listen(1);c,_=s.accept()\nwhile c.recv(1<<20): pass', bAddr], { timeoutMs: 120_000 });
+  const server = registry
+    .get(B)!
+    .connection.exec(
+      [
+        'python3',
+        '-c',
+        'import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((__import__("sys").argv[1],5201));s.listen(1);c,_=s.accept()\nwhile c.recv(1<<20): pass',
+        bAddr,
+      ],
+      { timeoutMs: 120_000 },
+    );
   await new Promise((r) => setTimeout(r, 1500));
-  const client = await exec(A, ['python3', '-c',
-    'import socket,sys,time;s=socket.create_connection((sys.argv[1],5201));b=bytes(1<<20);t=time.time()\nfor _ in range(2048): s.sendall(b)\ns.shutdown(socket.SHUT_WR);s.recv(1);print(2048/(time.time()-t))', bAddr]);
+  const client = await exec(A, [
+    'python3',
+    '-c',
+    'import socket,sys,time;s=socket.create_connection((sys.argv[1],5201));b=bytes(1<<20);t=time.time()\nfor _ in range(2048): s.sendall(b)\ns.shutdown(socket.SHUT_WR);s.recv(1);print(2048/(time.time()-t))',
+    bAddr,
+  ]);
   await server;
   const raw = Number(client.stdout.trim());
   console.log(`raw TCP ${A}→${B}: ${raw.toFixed(0)} MiB/s`);
 
   // the time to move the domain is what a user waits for; fewer passes over dirty memory shorten it too
-  console.log(`job time: default_ms=${mean(jobMs.default).toFixed(0)} fast_ms=${mean(jobMs.fast).toFixed(0)} default_over_fast=${(mean(jobMs.default) / mean(jobMs.fast)).toFixed(2)}`);
+  console.log(
+    `job time: default_ms=${mean(jobMs.default).toFixed(0)} fast_ms=${mean(jobMs.fast).toFixed(0)} default_over_fast=${(mean(jobMs.default) / mean(jobMs.fast)).toFixed(2)}`,
+  );
   const d = mean(results.default);
   const f = mean(results.fast);
-  console.log(`migration: default_MiBps=${d.toFixed(0)} fast_MiBps=${f.toFixed(0)} raw_tcp_MiBps=${raw.toFixed(0)} fast_over_default=${(f / d).toFixed(2)} fast_over_raw=${(f / raw).toFixed(2)}`);
+  console.log(
+    `migration: default_MiBps=${d.toFixed(0)} fast_MiBps=${f.toFixed(0)} raw_tcp_MiBps=${raw.toFixed(0)} fast_over_default=${(f / d).toFixed(2)} fast_over_raw=${(f / raw).toFixed(2)}`,
+  );
   runner.dispose();
   registry.dispose();
 }

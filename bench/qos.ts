@@ -22,7 +22,11 @@ const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 function stream(seconds: number): ChildProcess {
   const script = join(__dirname, '..', '..', 'lab', 'tools', 'stream.py');
-  return spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', script, lab.guests.tiny1.ip, '7000', String(seconds), '1'], { stdio: 'ignore' });
+  return spawn(
+    'ip',
+    ['netns', 'exec', lab.clientNetns, 'python3', script, lab.guests.tiny1.ip, '7000', String(seconds), '1'],
+    { stdio: 'ignore' },
+  );
 }
 
 async function main() {
@@ -47,7 +51,10 @@ async function main() {
       await sleep(MEASURE_MS);
       const after = await qos.kernel(host, device);
       const mbps = (a = 0, b = 0) => ((b - a) * 8) / ((Date.now() - t0) / 1000) / 1e6;
-      return { classMbps: after.htb && mbps(before.htb?.sentBytes, after.htb.sentBytes), deviceMbps: mbps(before.txBytes, after.txBytes) };
+      return {
+        classMbps: after.htb && mbps(before.htb?.sentBytes, after.htb.sentBytes),
+        deviceMbps: mbps(before.txBytes, after.txBytes),
+      };
     } finally {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
@@ -70,12 +77,26 @@ async function main() {
       const { classMbps, deviceMbps } = await measure();
       if (classMbps === undefined) throw new Error(`no shaping class on ${device} after setting ${asked} Mbit/s`);
       ratios.push(classMbps / asked);
-      console.log(`qos: direction=inbound asked_mbps=${asked} measured_mbps=${classMbps.toFixed(3)} ratio=${(classMbps / asked).toFixed(3)} device_tx_mbps=${deviceMbps.toFixed(3)}`);
+      console.log(
+        `qos: direction=inbound asked_mbps=${asked} measured_mbps=${classMbps.toFixed(3)} ratio=${(classMbps / asked).toFixed(3)} device_tx_mbps=${deviceMbps.toFixed(3)}`,
+      );
     }
     // outbound: measured only where the kernel polices; Ferry's read-back says whether it does
-    const outbound = await qos.apply(host, uuid, iface, planQos({ unit: 'Mbit/s', burstUnit: 'KiB', inbound: 'remove', outbound: { average: 10 } }, { type: iface.type, uri: URI }), ['live']);
+    const outbound = await qos.apply(
+      host,
+      uuid,
+      iface,
+      planQos(
+        { unit: 'Mbit/s', burstUnit: 'KiB', inbound: 'remove', outbound: { average: 10 } },
+        { type: iface.type, uri: URI },
+      ),
+      ['live'],
+    );
     if (outbound.mismatches.length) console.log(`qos: outbound left out: ${outbound.mismatches.join(' ')}`);
-    else console.log('qos: outbound is policed on this host, but this benchmark only streams into the guest: not measured');
+    else
+      console.log(
+        'qos: outbound is policed on this host, but this benchmark only streams into the guest: not measured',
+      );
     const worst = ratios.reduce((w, r) => (Math.abs(r - 1) > Math.abs(w - 1) ? r : w), 1);
     console.log(`qos: worst_ratio=${worst.toFixed(3)} n=${ratios.length} unshaped_mbps=${unshaped.toFixed(1)}`);
   } finally {

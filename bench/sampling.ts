@@ -17,31 +17,75 @@ const URI = 'qemu:///system';
 const ROUND_MS = 10_000;
 const INTERVAL_MS = MIN_SAMPLE_INTERVAL_MS; // the migration runner's pacing
 const ROUNDS = 2;
-const guest = (path: string) => execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}${path}`], { encoding: 'utf8' });
+const guest = (path: string) =>
+  execFileSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.clientNetns,
+      'timeout',
+      '5',
+      'busybox',
+      'wget',
+      '-qO-',
+      `http://${lab.guests.tiny1.ip}${path}`,
+    ],
+    { encoding: 'utf8' },
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 /** CPU ns used on a lab host outside its guests: the host's cgroup minus the machine (QEMU) subtree */
 function hostCpuNs(alias: string): number {
   const base = `/sys/fs/cgroup/cpuacct/lab-ferry-${alias}`;
-  return Number(readFileSync(`${base}/cpuacct.usage`, 'utf8')) - Number(readFileSync(`${base}/machine/cpuacct.usage`, 'utf8'));
+  return (
+    Number(readFileSync(`${base}/cpuacct.usage`, 'utf8')) -
+    Number(readFileSync(`${base}/machine/cpuacct.usage`, 'utf8'))
+  );
 }
 
 async function main() {
   const [A, B] = lab.hosts.map((h) => h.alias);
   const registry = await labRegistry([A, B]);
-  const exec = (alias: string, argv: readonly string[]) => registry.get(alias)!.connection.exec(argv, { timeoutMs: 120_000 });
+  const exec = (alias: string, argv: readonly string[]) =>
+    registry.get(alias)!.connection.exec(argv, { timeoutMs: 120_000 });
   if (!(await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1')) {
-    await exec(B, ['virsh', '-q', 'migrate', '--live', '--p2p', '--persistent', '--undefinesource', 'tiny1', `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`]);
+    await exec(B, [
+      'virsh',
+      '-q',
+      'migrate',
+      '--live',
+      '--p2p',
+      '--persistent',
+      '--undefinesource',
+      'tiny1',
+      `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`,
+    ]);
   }
   const uuid = (await exec(A, ['virsh', '-q', 'domuuid', 'tiny1'])).stdout.trim();
   guest('/cgi-bin/dirty?mb=200&rate=40');
   await sleep(4000);
   // a migration that cannot converge: the guest dirties 40 MiB/s, the cap is 10
-  const migration = exec(A, ['virsh', '-q', 'migrate', '--live', '--p2p', '--bandwidth', '10', uuid, `qemu+ssh://root@${lab.hosts[1].address}/system?no_tty=1`]);
-  for (let i = 0; i < 50 && !isActiveJob(parseJobStats((await exec(A, jobInfoArgv(URI, uuid))).stdout)); i++) await sleep(200);
+  const migration = exec(A, [
+    'virsh',
+    '-q',
+    'migrate',
+    '--live',
+    '--p2p',
+    '--bandwidth',
+    '10',
+    uuid,
+    `qemu+ssh://root@${lab.hosts[1].address}/system?no_tty=1`,
+  ]);
+  for (let i = 0; i < 50 && !isActiveJob(parseJobStats((await exec(A, jobInfoArgv(URI, uuid))).stdout)); i++)
+    await sleep(200);
 
-  const results = { persistent: { n: 0, ms: 0, latencies: [] as number[], cpuNs: 0 }, spawn: { n: 0, ms: 0, latencies: [] as number[], cpuNs: 0 } };
+  const results = {
+    persistent: { n: 0, ms: 0, latencies: [] as number[], cpuNs: 0 },
+    spawn: { n: 0, ms: 0, latencies: [] as number[], cpuNs: 0 },
+  };
   const connection = registry.get(A)!.connection;
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -80,9 +124,13 @@ async function main() {
     const p50 = percentile(r.latencies, 50);
     const p99 = percentile(r.latencies, 99);
     const cpuPer1k = r.cpuNs / 1e6 / (r.n / 1000);
-    console.log(`${kind}: ${r.n} samples, ${hz.toFixed(1)} Hz, latency p50 ${p50.toFixed(1)} ms p99 ${p99.toFixed(1)} ms, host CPU ${cpuPer1k.toFixed(0)} ms per 1000 samples`);
+    console.log(
+      `${kind}: ${r.n} samples, ${hz.toFixed(1)} Hz, latency p50 ${p50.toFixed(1)} ms p99 ${p99.toFixed(1)} ms, host CPU ${cpuPer1k.toFixed(0)} ms per 1000 samples`,
+    );
     // hz × p50 near 1: the reader keeps libvirt busy, with no idle gap between a reading and the next question
-    line.push(`${kind}_hz=${hz.toFixed(1)} ${kind}_p99_ms=${p99.toFixed(1)} ${kind}_busy=${((hz * p50) / 1000).toFixed(2)}`);
+    line.push(
+      `${kind}_hz=${hz.toFixed(1)} ${kind}_p99_ms=${p99.toFixed(1)} ${kind}_busy=${((hz * p50) / 1000).toFixed(2)}`,
+    );
     cpu.push(`host_cpu_ms_per_1k_${kind}=${cpuPer1k.toFixed(0)}`);
   }
   const ratio = results.spawn.cpuNs / results.spawn.n / (results.persistent.cpuNs / results.persistent.n);

@@ -24,17 +24,55 @@ import { lab, labRegistry, memoryStore, onHost, runScript, tiny1, waitFor } from
 
 const URI = 'qemu:///system';
 const [A] = lab.hosts.map((h) => h.alias);
-const guest = (path: string) => execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}${path}`], { encoding: 'utf8' });
-const decisions: MigrationDecisions = { duringPreflight: (w) => w(), preflightFailed: () => undefined, acceptWarnings: async () => true, addresses: async () => undefined, rememberOptions: async () => undefined };
+const guest = (path: string) =>
+  execFileSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.clientNetns,
+      'timeout',
+      '5',
+      'busybox',
+      'wget',
+      '-qO-',
+      `http://${lab.guests.tiny1.ip}${path}`,
+    ],
+    { encoding: 'utf8' },
+  );
+const decisions: MigrationDecisions = {
+  duringPreflight: (w) => w(),
+  preflightFailed: () => undefined,
+  acceptWarnings: async () => true,
+  addresses: async () => undefined,
+  rememberOptions: async () => undefined,
+};
 const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
 const TOOLS = join(__dirname, '..', '..', 'lab', 'tools');
 const BEAT_MS = 5;
 
-interface Heartbeat { gaps_ms: number[]; pause_ms: number; echoed: number; sent: number }
+interface Heartbeat {
+  gaps_ms: number[];
+  pause_ms: number;
+  echoed: number;
+  sent: number;
+}
 
 /** A heartbeat to tiny1 while `during` runs: the guest-visible pauses of its `legs` longest silences, summed. */
-async function guestPause<T>(legs: number, during: () => Promise<T>): Promise<{ result: T; pauseMs: number; beat: Heartbeat }> {
-  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(TOOLS, 'heartbeat.py'), lab.guests.tiny1.ip, '7000', String(BEAT_MS)]);
+async function guestPause<T>(
+  legs: number,
+  during: () => Promise<T>,
+): Promise<{ result: T; pauseMs: number; beat: Heartbeat }> {
+  const child = spawn('ip', [
+    'netns',
+    'exec',
+    lab.clientNetns,
+    'python3',
+    join(TOOLS, 'heartbeat.py'),
+    lab.guests.tiny1.ip,
+    '7000',
+    String(BEAT_MS),
+  ]);
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   const echoes = () => [...output.matchAll(/^echoed (\d+)$/gm)].length;
@@ -54,11 +92,18 @@ async function guestPause<T>(legs: number, during: () => Promise<T>): Promise<{ 
   }
 }
 
-interface LiveUpdate { pause_ms: number; qemu_downtime_ms: number; total_ms: number; echoes: string }
+interface LiveUpdate {
+  pause_ms: number;
+  qemu_downtime_ms: number;
+  total_ms: number;
+  echoes: string;
+}
 
 /** The bare-QEMU same-host update (lab/tools/live-update.py), in hostA's namespaces. */
 function liveUpdate(method: 'cpr-transfer' | 'local-postcopy', rate: string): LiveUpdate {
-  const out = execFileSync('python3', [join(TOOLS, 'live-update.py'), method, '--dirty-rate', rate, '--lab', lab.lab], { encoding: 'utf8' });
+  const out = execFileSync('python3', [join(TOOLS, 'live-update.py'), method, '--dirty-rate', rate, '--lab', lab.lab], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as LiveUpdate;
 }
 
@@ -67,7 +112,14 @@ async function main() {
   const registry = await labRegistry(lab.hosts.slice(0, 2).map((h) => h.alias));
   const runner = new MigrationRunner(registry, memoryStore(), () => URI, silentLogger);
   const qemu = new QemuBinaries(registry, silentLogger);
-  const alone = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, silentLogger);
+  const alone = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 5000 },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => URI,
+    },
+    silentLogger,
+  );
   alone.setHosts([A]);
   const aloneQemu = new QemuBinaries(alone, silentLogger);
   const deps = livePlanDeps(registry, runner, URI, 200, () => undefined);
@@ -76,31 +128,78 @@ async function main() {
   const emulator = qemu.state(A, tinyOn(registry)!.uuid)!.binary;
   const copy = `${lab.lab}/hosts/${A}/qemu-upgraded`;
   /** a new file at the emulator's path: tiny1's QEMU is stale */
-  const upgrade = () => onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'; cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`);
-  const results: Record<string, { roundtrip: number; total: number; saveRestore: number; cpr: number; postcopy: number }> = {};
+  const upgrade = () =>
+    onHost(
+      A,
+      `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'; cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`,
+    );
+  const results: Record<
+    string,
+    { roundtrip: number; total: number; saveRestore: number; cpr: number; postcopy: number }
+  > = {};
   try {
-    for (const [name, rate] of [['idle', 'idle'], ['dirtying', '50']] as const) {
+    for (const [name, rate] of [
+      ['idle', 'idle'],
+      ['dirtying', '50'],
+    ] as const) {
       guest(`/cgi-bin/dirty?mb=400&rate=${rate}`);
       await waitFor('the guest filled', () => guest('/cgi-bin/status').includes(' filled=400 '), 60_000);
       upgrade();
-      const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain: tinyOn(registry)! }], deps.preflight, PROFILES.safe.options);
-      const { result: trip, pauseMs: tripPause, beat } = await guestPause(2, () => roundTrip(deps, qemu, row, 'safe', PROFILES.safe.options, decisions, () => undefined));
+      const [row] = await planUpgrade(
+        registry,
+        qemu,
+        [{ alias: A, domain: tinyOn(registry)! }],
+        deps.preflight,
+        PROFILES.safe.options,
+      );
+      const {
+        result: trip,
+        pauseMs: tripPause,
+        beat,
+      } = await guestPause(2, () =>
+        roundTrip(deps, qemu, row, 'safe', PROFILES.safe.options, decisions, () => undefined),
+      );
       if (!trip.ok) throw new Error(trip.message);
       const total = trip.legs[1].finishedAt! - trip.legs[0].startedAt;
-      const legs = trip.legs.map((l) => `${l.source}→${l.target} libvirt downtime ${l.summary?.downtimeMs} ms`).join(', ');
-      console.log(`upgrade ${name}: round trip pause ${tripPause} ms (silences ${beat.gaps_ms.join(', ')} ms; ${legs}); total ${total} ms`);
+      const legs = trip.legs
+        .map((l) => `${l.source}→${l.target} libvirt downtime ${l.summary?.downtimeMs} ms`)
+        .join(', ');
+      console.log(
+        `upgrade ${name}: round trip pause ${tripPause} ms (silences ${beat.gaps_ms.join(', ')} ms; ${legs}); total ${total} ms`,
+      );
       upgrade();
       await waitFor('hostA listed alone', () => tinyOn(alone), 30_000);
-      const [saveRow] = await planUpgrade(alone, aloneQemu, [{ alias: A, domain: tinyOn(alone)! }], deps.preflight, PROFILES.safe.options);
-      const { result: saved, pauseMs: savePause } = await guestPause(1, () => saveAndRestore(alone.get(A)!.connection, URI, aloneQemu, saveRow));
+      const [saveRow] = await planUpgrade(
+        alone,
+        aloneQemu,
+        [{ alias: A, domain: tinyOn(alone)! }],
+        deps.preflight,
+        PROFILES.safe.options,
+      );
+      const { result: saved, pauseMs: savePause } = await guestPause(1, () =>
+        saveAndRestore(alone.get(A)!.connection, URI, aloneQemu, saveRow),
+      );
       if (!saved.ok) throw new Error(saved.message);
-      console.log(`upgrade ${name}: save and restore pause ${savePause} ms; ${saved.message} (planned ${saveRow.expectedPause})`);
+      console.log(
+        `upgrade ${name}: save and restore pause ${savePause} ms; ${saved.message} (planned ${saveRow.expectedPause})`,
+      );
       const cpr = liveUpdate('cpr-transfer', rate);
       const postcopy = liveUpdate('local-postcopy', rate);
-      for (const [method, r] of [['cpr-transfer', cpr], ['same-host postcopy', postcopy]] as const) {
-        console.log(`upgrade ${name}: bare QEMU ${method} pause ${r.pause_ms} ms (QEMU downtime ${r.qemu_downtime_ms} ms, migration ${r.total_ms} ms, echoes ${r.echoes})`);
+      for (const [method, r] of [
+        ['cpr-transfer', cpr],
+        ['same-host postcopy', postcopy],
+      ] as const) {
+        console.log(
+          `upgrade ${name}: bare QEMU ${method} pause ${r.pause_ms} ms (QEMU downtime ${r.qemu_downtime_ms} ms, migration ${r.total_ms} ms, echoes ${r.echoes})`,
+        );
       }
-      results[name] = { roundtrip: tripPause, total, saveRestore: savePause, cpr: cpr.pause_ms, postcopy: postcopy.pause_ms };
+      results[name] = {
+        roundtrip: tripPause,
+        total,
+        saveRestore: savePause,
+        cpr: cpr.pause_ms,
+        postcopy: postcopy.pause_ms,
+      };
     }
   } finally {
     onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'`);

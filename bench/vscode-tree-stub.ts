@@ -52,7 +52,10 @@ export class ThemeColor {
 
 export class MarkdownString {
   value = '';
-  constructor(value?: string, readonly supportThemeIcons = false) {
+  constructor(
+    value?: string,
+    readonly supportThemeIcons = false,
+  ) {
     this.value = value ?? '';
   }
   appendText(text: string): this {

@@ -38,24 +38,36 @@ prepareRunDir(run, lab);
 const server = await startCodeServer(run, await freePort(), ['--vscode-option', 'enable-smoke-test-driver']);
 process.on('exit', server.stop);
 const remote = (path) => `vscode-remote://127.0.0.1:${server.port}${path}`;
-const payload = [...developmentPaths.map((p) => ['extensionDevelopmentPath', remote(p)]), ['extensionTestsPath', remote(testsPath)], ['skipWelcome', 'true']];
+const payload = [
+  ...developmentPaths.map((p) => ['extensionDevelopmentPath', remote(p)]),
+  ['extensionTestsPath', remote(testsPath)],
+  ['skipWelcome', 'true'],
+];
 const folder = folders[0] ?? join(run, 'ws');
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, env: { ...process.env, HOME: join(run, 'home') } });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: CHROMIUM_ARGS,
+  env: { ...process.env, HOME: join(run, 'home') },
+});
 const page = await browser.newPage();
 // extension-host console output arrives as workbench log lines; drop the offline machine's known noise
-const NOISE = /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|reconnection-grace-time|Service Worker)|^(Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin)|ENOTFOUND|^Canceled: Canceled|^\[Extension Host\] Ferry activated/;
+const NOISE =
+  /^\[(ChatModelSelection|AgentHost|AccountPolicyGate|reconnection-grace-time|Service Worker)|^(Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin)|ENOTFOUND|^Canceled: Canceled|^\[Extension Host\] Ferry activated/;
 await page.exposeFunction('codeAutomationLog', (type, logged) => {
   const line = format(...logged);
   if (!NOISE.test(line)) (type === 'error' ? console.error : console.log)(line);
 });
 const exited = new Promise((done) => page.exposeFunction('codeAutomationExit', (code) => done(code)));
 await logIn(page, server.port, server.password);
-await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+await page.goto(
+  `http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+);
 // a guard against a workbench that never starts the tests, not a wait for anything
 const limit = Number(process.env.TIMEOUT_MS ?? 240000);
 const code = await Promise.race([exited, new Promise((done) => setTimeout(() => done('timeout'), limit))]);
-if (code === 'timeout') console.error(`code-shim: no result within ${limit} ms (logs in ${run})\nexthost: 0 passed, 1 failed`);
+if (code === 'timeout')
+  console.error(`code-shim: no result within ${limit} ms (logs in ${run})\nexthost: 0 passed, 1 failed`);
 await browser.close();
 server.stop();
 process.exit(code === 'timeout' ? 124 : code);

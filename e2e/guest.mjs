@@ -3,7 +3,21 @@ import { spawn, spawnSync } from 'node:child_process';
 
 /** GET /cgi-bin/<page> on tiny1: its status ("… filled=MB verify_errors=N …") or its memory dirtier's controls. */
 export const guestPage = (lab, page) =>
-  spawnSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`], { encoding: 'utf8' }).stdout ?? '';
+  spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.clientNetns,
+      'timeout',
+      '5',
+      'busybox',
+      'wget',
+      '-qO-',
+      `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`,
+    ],
+    { encoding: 'utf8' },
+  ).stdout ?? '';
 
 /**
  * Set tiny1's memory dirtier going (`mb`, `rate`) and wait until it says it has written all `mb` MiB once. The guest
@@ -11,7 +25,7 @@ export const guestPage = (lab, page) =>
  */
 export async function guestFilled(lab, mb, rate) {
   guestPage(lab, `dirty?mb=${mb}&rate=${rate}`);
-  for (const end = Date.now() + 60_000; !guestPage(lab, 'status').includes(` filled=${mb} `); ) {
+  for (const end = Date.now() + 60_000; !guestPage(lab, 'status').includes(` filled=${mb} `);) {
     if (Date.now() > end) throw new Error(`tiny1 did not fill ${mb} MiB: ${guestPage(lab, 'status')}`);
     await new Promise((r) => setTimeout(r, 200)); // the poll interval of that wait
   }
@@ -20,12 +34,27 @@ export async function guestFilled(lab, mb, rate) {
 /** A TCP stream into tiny1's echo server from the client namespace for `seconds` (lab/tools/stream.py): traffic to watch. */
 export function streamIntoGuest(lab, seconds) {
   const script = new URL('../lab/tools/stream.py', import.meta.url).pathname;
-  return spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', script, lab.guests.tiny1.ip, '7000', String(seconds), '1'], { stdio: 'ignore' });
+  return spawn(
+    'ip',
+    ['netns', 'exec', lab.clientNetns, 'python3', script, lab.guests.tiny1.ip, '7000', String(seconds), '1'],
+    { stdio: 'ignore' },
+  );
 }
 
 /** Clear tiny1's live interface limits on its host as root (the clean-up after a UI test that set them). */
 export function clearGuestLimits(lab, mac) {
-  spawnSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', lab.guests.tiny1.host, `virsh -q domiftune tiny1 ${mac} --live --inbound 0 --outbound 0`], { encoding: 'utf8' });
+  spawnSync(
+    'ssh',
+    [
+      '-F',
+      lab.rootSshConfig,
+      '-o',
+      'BatchMode=yes',
+      lab.guests.tiny1.host,
+      `virsh -q domiftune tiny1 ${mac} --live --inbound 0 --outbound 0`,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 /** A shell command on a lab host as root (the tests' "other shell"); its output. */

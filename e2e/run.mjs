@@ -13,10 +13,14 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [run, shots] = process.argv.slice(2);
 const labJson = join(process.env.LAB ?? '/var/lib/ferry-lab', 'lab.json');
 const lab = JSON.parse(readFileSync(labJson, 'utf8'));
-const onHost = (alias, command) => spawnSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
+const onHost = (alias, command) =>
+  spawnSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
 
 // the state the UI test starts from: the hostile-named domain shut off (a failed earlier run may have left it up)
-onHost(lab.hostileDomain.host, "virsh -q list --uuid --name | awk '/ evil /{print $1}' | xargs -r -n1 virsh -q destroy");
+onHost(
+  lab.hostileDomain.host,
+  "virsh -q list --uuid --name | awk '/ evil /{print $1}' | xargs -r -n1 virsh -q destroy",
+);
 /** tiny1 running on hostA, as both suites expect: a suite that failed mid-migration may have left it elsewhere */
 function tiny1Home() {
   const [a, b] = lab.hosts;
@@ -34,9 +38,15 @@ prepareRunDir(join(run, 'ui'), lab);
 await installExtension(join(run, 'ui'), join(repo, 'dist', 'ferry.vsix'));
 const server = await startCodeServer(join(run, 'ui'), await freePort());
 // the password through the environment: another local user can read a process's arguments, not its environment
-const ui = spawnSync('node', [join(repo, 'e2e', 'ui.mjs'), server.url, shots, labJson], { stdio: 'inherit', env: { ...process.env, FERRY_CODE_SERVER_PASSWORD: server.password } }).status ?? 1;
+const ui =
+  spawnSync('node', [join(repo, 'e2e', 'ui.mjs'), server.url, shots, labJson], {
+    stdio: 'inherit',
+    env: { ...process.env, FERRY_CODE_SERVER_PASSWORD: server.password },
+  }).status ?? 1;
 server.stop();
 
 tiny1Home();
-const ext = spawnSync('node', [join(repo, 'e2e', 'exthost.mjs'), join(run, 'exthost'), labJson], { stdio: 'inherit' }).status ?? 1;
+const ext =
+  spawnSync('node', [join(repo, 'e2e', 'exthost.mjs'), join(run, 'exthost'), labJson], { stdio: 'inherit' }).status ??
+  1;
 process.exit(ui || ext);

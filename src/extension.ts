@@ -76,16 +76,26 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   };
   const panels = new MonitorPanels(ctx, extension.extensionUri);
   const trafficPanels = new TrafficPanels(ctx, extension.extensionUri);
-  const tree = new HostsTreeProvider(registry, migrations, {
-    read: async (alias, domain) => {
-      const host = registry.require(alias);
-      return qos.interfaces(host.connection, domain.uuid, domain.state === 'running');
+  const tree = new HostsTreeProvider(
+    registry,
+    migrations,
+    {
+      read: async (alias, domain) => {
+        const host = registry.require(alias);
+        return qos.interfaces(host.connection, domain.uuid, domain.state === 'running');
+      },
+      rateUnit: config.qosRateUnit,
     },
-    rateUnit: config.qosRateUnit,
-  }, qemu);
-  const view = vscode.window.createTreeView(Views.hosts, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+    qemu,
+  );
+  const view = vscode.window.createTreeView(Views.hosts, {
+    treeDataProvider: tree,
+    canSelectMany: true,
+    showCollapseAll: true,
+  });
   const commandFailures = new vscode.EventEmitter<CommandFailure>();
-  const command = (id: string, handler: (...args: never[]) => unknown) => registerCommand(id, handler, logger, ctx.showLog, (f) => commandFailures.fire(f));
+  const command = (id: string, handler: (...args: never[]) => unknown) =>
+    registerCommand(id, handler, logger, ctx.showLog, (f) => commandFailures.fire(f));
 
   extension.subscriptions.push(
     channel,
@@ -112,16 +122,29 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.migrationCompare, (node?) => compareRuns(ctx, panels, node)),
     command(Commands.migrationImportRun, () => importRunCommand(ctx, panels)),
     command(Commands.conntrackSync, (node?) => syncConntrackCommand(ctx, node)),
-    command(Commands.interfaceSetBandwidth, (clicked?, selected?, request?) => setInterfaceBandwidth(ctx, clicked, selected, request)),
-    command(Commands.interfaceRemoveLimit, (clicked?, selected?, request?) => removeInterfaceLimit(ctx, clicked, selected, request)),
+    command(Commands.interfaceSetBandwidth, (clicked?, selected?, request?) =>
+      setInterfaceBandwidth(ctx, clicked, selected, request),
+    ),
+    command(Commands.interfaceRemoveLimit, (clicked?, selected?, request?) =>
+      removeInterfaceLimit(ctx, clicked, selected, request),
+    ),
     command(Commands.qemuUpgrade, (clicked?, selected?, request?) => upgradeQemu(ctx, clicked, selected, request)),
-    command(Commands.interfaceShowTraffic, (clicked?, selected?) => showInterfaceTraffic(ctx, trafficPanels, clicked, selected)),
-    ...LIFECYCLE_VERBS.map((verb) => command(verb.command, (clicked?, selected?, request?) => runLifecycle(ctx, verb, clicked, selected, request))),
+    command(Commands.interfaceShowTraffic, (clicked?, selected?) =>
+      showInterfaceTraffic(ctx, trafficPanels, clicked, selected),
+    ),
+    ...LIFECYCLE_VERBS.map((verb) =>
+      command(verb.command, (clicked?, selected?, request?) => runLifecycle(ctx, verb, clicked, selected, request)),
+    ),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
       if (e.affectsConfiguration(Settings.qosRateUnit)) tree.refreshAll();
       if (e.affectsConfiguration(Settings.rememberPassphrases) && !config.rememberPassphrases()) {
-        void passphrases.forgetAll().then((n) => n && logger.info(`ssh: ${n} remembered passphrase(s) deleted (ferry.ssh.rememberPassphrases is off)`));
+        void passphrases
+          .forgetAll()
+          .then(
+            (n) =>
+              n && logger.info(`ssh: ${n} remembered passphrase(s) deleted (ferry.ssh.rememberPassphrases is off)`),
+          );
       }
     }),
   );

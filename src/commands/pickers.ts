@@ -14,7 +14,11 @@ export function selectedNodes<T extends TreeNode>(clicked: unknown, selected: un
   return all.filter((n): n is T => typeof n === 'object' && n !== null && (n as TreeNode).kind === kind);
 }
 
-export async function pickHost(registry: HostRegistry, title: string, filter: (h: HostInventory) => boolean = () => true): Promise<HostInventory> {
+export async function pickHost(
+  registry: HostRegistry,
+  title: string,
+  filter: (h: HostInventory) => boolean = () => true,
+): Promise<HostInventory> {
   const hosts = registry.hosts.filter(filter);
   if (!hosts.length) throw new Error(`${title}: no suitable host. Add one with "Ferry: Add Host…".`);
   const pick = await pickOne(
@@ -25,7 +29,11 @@ export async function pickHost(registry: HostRegistry, title: string, filter: (h
   return pick.host;
 }
 
-export async function pickDomain(registry: HostRegistry, title: string, filter: (d: Domain) => boolean): Promise<DomainNode> {
+export async function pickDomain(
+  registry: HostRegistry,
+  title: string,
+  filter: (d: Domain) => boolean,
+): Promise<DomainNode> {
   const items = registry.hosts.flatMap((h) =>
     (h.domains ?? []).filter(filter).map((domain) => ({
       label: inert(domain.name),
@@ -44,7 +52,11 @@ export async function pickDomain(registry: HostRegistry, title: string, filter: 
  * only heard on the network are named, since any guest can answer ARP for another machine's address.
  */
 export function addressPrompt(alias: string, known: DomainAddresses): { value: string; note: string } {
-  const leased = known.leased.length ? `${alias} has leased it ${known.leased.join(', ')}.` : `${alias} holds no DHCP lease for it.`;
-  const heard = known.heard.length ? ` Heard on its network from its MAC: ${known.heard.join(', ')} (not proof: type them if they are the VM's).` : '';
+  const leased = known.leased.length
+    ? `${alias} has leased it ${known.leased.join(', ')}.`
+    : `${alias} holds no DHCP lease for it.`;
+  const heard = known.heard.length
+    ? ` Heard on its network from its MAC: ${known.heard.join(', ')} (not proof: type them if they are the VM's).`
+    : '';
   return { value: known.leased.join(' '), note: leased + heard };
 }

@@ -26,12 +26,14 @@ const MIN_VERSION = [1, 4, 7];
 
 /** What stops a host's conntrack from taking part, from `conntrack --version` (exit code and output), if anything. */
 export function conntrackVersionProblem(code: number | null, output: string): string | undefined {
-  if (code === 127 || /not found|No such file/i.test(output)) return 'conntrack-tools is not installed (Debian/Ubuntu: apt install conntrack)';
+  if (code === 127 || /not found|No such file/i.test(output))
+    return 'conntrack-tools is not installed (Debian/Ubuntu: apt install conntrack)';
   const v = /v(\d+)\.(\d+)\.(\d+)/.exec(output);
   if (!v) return `cannot read the conntrack version: ${output.trim() || `exit ${code}`}`;
   const version = v.slice(1).map(Number);
   const differs = version.findIndex((n, i) => n !== MIN_VERSION[i]);
-  if (differs >= 0 && version[differs] < MIN_VERSION[differs]) return `conntrack-tools ${version.join('.')} is too old: Ferry needs ${MIN_VERSION.join('.')} or later (-R and -o save came with it)`;
+  if (differs >= 0 && version[differs] < MIN_VERSION[differs])
+    return `conntrack-tools ${version.join('.')} is too old: Ferry needs ${MIN_VERSION.join('.')} or later (-R and -o save came with it)`;
   return undefined;
 }
 
@@ -40,7 +42,10 @@ export function conntrackVersionProblem(code: number | null, output: string): st
  * knows as another running domain's, whose connections would be copied. Addresses nobody is known to hold are the
  * user's word (a host learns guests' addresses from leases and traffic, so its list may be incomplete).
  */
-export function addressListProblem(text: string, others: readonly { name: string; ips: readonly string[] }[] = []): string | undefined {
+export function addressListProblem(
+  text: string,
+  others: readonly { name: string; ips: readonly string[] }[] = [],
+): string | undefined {
   const parts = text.split(/[\s,]+/).filter(Boolean);
   if (!parts.length) return 'at least one address';
   const held: string[] = [];
@@ -61,7 +66,8 @@ export function addressListProblem(text: string, others: readonly { name: string
   }
   for (const [i, p] of parts.entries()) {
     const owner = owners.get(held[i]);
-    if (owner !== undefined) return `${p} is an address of ${owner}, not of this domain: its flows belong to another machine`;
+    if (owner !== undefined)
+      return `${p} is an address of ${owner}, not of this domain: its flows belong to another machine`;
   }
   return undefined;
 }
@@ -98,7 +104,8 @@ export function canonicalAddress(a: string): string | undefined {
       continue;
     }
     if (i !== 0) out += ':';
-    if (i === 6 && best === 0 && (bestLength === 6 || (bestLength === 5 && w[5] === 0xffff))) return `${out}${w[6] >> 8}.${w[6] & 255}.${w[7] >> 8}.${w[7] & 255}`;
+    if (i === 6 && best === 0 && (bestLength === 6 || (bestLength === 5 && w[5] === 0xffff)))
+      return `${out}${w[6] >> 8}.${w[6] & 255}.${w[7] >> 8}.${w[7] & 255}`;
     out += w[i].toString(16);
   }
   return best >= 0 && best + bestLength === 8 ? `${out}:` : out;
@@ -106,7 +113,11 @@ export function canonicalAddress(a: string): string | undefined {
 
 /** The 8 groups of a valid IPv6 address (a trailing dotted quad is two of them). */
 export function ipv6Words(a: string): number[] {
-  const text = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, b1: string, b2: string, b3: string, b4: string) => `${((+b1 << 8) | +b2).toString(16)}:${((+b3 << 8) | +b4).toString(16)}`);
+  const text = a.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_, b1: string, b2: string, b3: string, b4: string) =>
+      `${((+b1 << 8) | +b2).toString(16)}:${((+b3 << 8) | +b4).toString(16)}`,
+  );
   const [head, tail] = text.split('::');
   const groups = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
   if (tail === undefined) return groups(head);
@@ -186,9 +197,20 @@ function loadLine(f: ScannedFlow): string {
 function scanFlow(text: string): ScannedFlow | undefined {
   // 100,000 lines pass through here per sync, in the extension host: one scan along the line, fields compared in
   // place, only the values kept are sliced out, no arrays, no regular expressions
-  let src = '', dst = '', sport = '', dport = '', type = '', code = '', id = '';
-  let rsrc = '', rdst = '', rsport = '', rdport = '';
-  let proto = '', timeout = '', state = '';
+  let src = '',
+    dst = '',
+    sport = '',
+    dport = '',
+    type = '',
+    code = '',
+    id = '';
+  let rsrc = '',
+    rdst = '',
+    rsport = '',
+    rdport = '';
+  let proto = '',
+    timeout = '',
+    state = '';
   let tuple = 0;
   let mark = '0';
   let zone = '';
@@ -201,7 +223,8 @@ function scanFlow(text: string): ScannedFlow | undefined {
     end = text.indexOf(' ', at);
     if (end < 0) end = text.length;
     if (field < 5) {
-      if (field === 0 && !(end - at === 4 && (text.startsWith('ipv4', at) || text.startsWith('ipv6', at)))) return undefined;
+      if (field === 0 && !(end - at === 4 && (text.startsWith('ipv4', at) || text.startsWith('ipv6', at))))
+        return undefined;
       if (field === 2) {
         proto = text.slice(at, end);
         if (proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp' && proto !== 'icmpv6') return undefined;
@@ -231,7 +254,26 @@ function scanFlow(text: string): ScannedFlow | undefined {
     else if (tuple === 1 && text.startsWith('id=', at)) id = text.slice(at + 3, end);
   }
   if (field < 6 || !src || !dst || !rsrc || !rdst) return undefined;
-  return { proto, timeout, state, src, dst, sport, dport, type, code, id, rsrc, rdst, rsport, rdport, mark, zone, unreplied, assured };
+  return {
+    proto,
+    timeout,
+    state,
+    src,
+    dst,
+    sport,
+    dport,
+    type,
+    code,
+    id,
+    rsrc,
+    rdst,
+    rsport,
+    rdport,
+    mark,
+    zone,
+    unreplied,
+    assured,
+  };
 }
 
 export interface ConntrackExport {

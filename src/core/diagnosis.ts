@@ -50,7 +50,10 @@ export function parseProbe(text: string): HostProbe {
   }
   const num = (k: string) => (kv.has(k) && /^\d+$/.test(kv.get(k)!) ? Number(kv.get(k)) : undefined);
   const clk = num('clk') ?? 100;
-  const threads = [...ticks[1]].map(([tid, after]) => ({ name: after.name, cpu: (after.ticks - (ticks[0].get(tid)?.ticks ?? after.ticks)) / clk }));
+  const threads = [...ticks[1]].map(([tid, after]) => ({
+    name: after.name,
+    cpu: (after.ticks - (ticks[0].get(tid)?.ticks ?? after.ticks)) / clk,
+  }));
   const memlock = kv.get('memlock');
   const dev = kv.get('dev');
   return {
@@ -101,24 +104,35 @@ export function diagnose(input: DiagnosisInput): Finding[] {
   if (source?.capEff !== undefined) {
     const caps = decodeCapabilities(source.capEff);
     const ipcLock = caps.includes(CAPABILITY_NAMES[CAP_IPC_LOCK]);
-    const memlockOk = source.memlockBytes === Infinity || (guestBytes !== undefined && (source.memlockBytes ?? 0) >= guestBytes);
+    const memlockOk =
+      source.memlockBytes === Infinity || (guestBytes !== undefined && (source.memlockBytes ?? 0) >= guestBytes);
     const needsLock = !!o?.zeroCopy;
     findings.push({
       id: 'capabilities',
       severity: needsLock && !ipcLock && !memlockOk ? 'problem' : 'info',
       title: ipcLock ? 'QEMU holds cap_ipc_lock' : 'QEMU runs without cap_ipc_lock',
       evidence: `CapEff 0x${source.capEff.replace(/^0+(?=.)/, '')} of QEMU (pid ${source.pid}) on ${input.sourceAlias}: ${caps.length ? caps.join(', ') : 'no capabilities'}`,
-      fix: needsLock && !ipcLock && !memlockOk ? 'zero-copy send pins guest memory: raise the memlock limit above guest RAM (libvirt <memtune><hard_limit>) or use parallel connections without zero-copy' : undefined,
+      fix:
+        needsLock && !ipcLock && !memlockOk
+          ? 'zero-copy send pins guest memory: raise the memlock limit above guest RAM (libvirt <memtune><hard_limit>) or use parallel connections without zero-copy'
+          : undefined,
     });
   }
   if (source?.memlockBytes !== undefined) {
-    const lockTooSmall = source.memlockBytes !== Infinity && guestBytes !== undefined && source.memlockBytes < guestBytes;
+    const lockTooSmall =
+      source.memlockBytes !== Infinity && guestBytes !== undefined && source.memlockBytes < guestBytes;
     findings.push({
       id: 'memlock',
       severity: lockTooSmall && o?.zeroCopy ? 'problem' : 'info',
-      title: source.memlockBytes === Infinity ? 'locked memory: unlimited' : `locked memory limit ${(source.memlockBytes / MiB).toFixed(0)} MiB`,
+      title:
+        source.memlockBytes === Infinity
+          ? 'locked memory: unlimited'
+          : `locked memory limit ${(source.memlockBytes / MiB).toFixed(0)} MiB`,
       evidence: `/proc/${source.pid}/limits "Max locked memory"${guestBytes !== undefined ? ` against ${(guestBytes / MiB).toFixed(0)} MiB of guest memory` : ''}`,
-      fix: lockTooSmall && o?.zeroCopy ? 'zero-copy needs all guest memory lockable: set <memtune><hard_limit> in the domain XML' : undefined,
+      fix:
+        lockTooSmall && o?.zeroCopy
+          ? 'zero-copy needs all guest memory lockable: set <memtune><hard_limit> in the domain XML'
+          : undefined,
     });
   }
 
@@ -127,9 +141,25 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     const senders = source.threads.filter((t) => isSendThread(t.name)).length;
     const wanted = o?.parallelConnections ?? 0;
     if (wanted > 1 && senders === 0) {
-      findings.push({ id: 'multifd', severity: 'problem', title: 'parallel connections are not in effect', evidence: `${wanted} were asked for, QEMU on ${input.sourceAlias} has no multifd send threads`, fix: 'check that both QEMUs support multifd and that libvirt passed --parallel' });
+      findings.push({
+        id: 'multifd',
+        severity: 'problem',
+        title: 'parallel connections are not in effect',
+        evidence: `${wanted} were asked for, QEMU on ${input.sourceAlias} has no multifd send threads`,
+        fix: 'check that both QEMUs support multifd and that libvirt passed --parallel',
+      });
     } else {
-      findings.push({ id: 'multifd', severity: 'info', title: senders ? `${senders} parallel connections in effect` : 'one migration stream (no parallel connections)', evidence: `QEMU threads on ${input.sourceAlias}: ${source.threads.map((t) => t.name).filter((n) => isSendThread(n) || isMigrationMain(n)).join(', ') || 'no migration threads seen'}` });
+      findings.push({
+        id: 'multifd',
+        severity: 'info',
+        title: senders ? `${senders} parallel connections in effect` : 'one migration stream (no parallel connections)',
+        evidence: `QEMU threads on ${input.sourceAlias}: ${
+          source.threads
+            .map((t) => t.name)
+            .filter((n) => isSendThread(n) || isMigrationMain(n))
+            .join(', ') || 'no migration threads seen'
+        }`,
+      });
     }
   }
 
@@ -138,13 +168,18 @@ export function diagnose(input: DiagnosisInput): Finding[] {
       id: 'zero-copy',
       severity: 'info',
       title: 'zero-copy send was asked for; its silent fallback is only visible over QMP',
-      evidence: 'QEMU counts fallbacks in query-migrate\'s "dirty-sync-missed-zero-copy"; libvirt does not pass it on, and Ferry does not query QMP because libvirt marks the domain tainted for it',
+      evidence:
+        'QEMU counts fallbacks in query-migrate\'s "dirty-sync-missed-zero-copy"; libvirt does not pass it on, and Ferry does not query QMP because libvirt marks the domain tainted for it',
       fix: 'if you accept the taint: virsh qemu-monitor-command <domain> \'{"execute":"query-migrate"}\' and watch dirty-sync-missed-zero-copy grow',
     });
   }
 
   // a bandwidth cap the migration is running into
-  const capMiBps = o?.bandwidthMiBps ?? (source?.speedCapMiBps !== undefined && source.speedCapMiBps < UNLIMITED_CAP_MIBPS ? source.speedCapMiBps : undefined);
+  const capMiBps =
+    o?.bandwidthMiBps ??
+    (source?.speedCapMiBps !== undefined && source.speedCapMiBps < UNLIMITED_CAP_MIBPS
+      ? source.speedCapMiBps
+      : undefined);
   if (capMiBps !== undefined) {
     const atCap = throughput >= capMiBps * MiB * 0.85;
     findings.push({
@@ -155,8 +190,22 @@ export function diagnose(input: DiagnosisInput): Finding[] {
       fix: atCap ? 'raise the bandwidth (Set Bandwidth) or remove the cap' : undefined,
     });
   }
-  if (o?.tls) findings.push({ id: 'tls', severity: 'info', title: 'TLS is on', evidence: 'QEMU encrypts the stream in its migration threads; one stream is bounded by one core', fix: 'use parallel connections to spread encryption over cores' });
-  if (o && o.compression !== 'none') findings.push({ id: 'compression', severity: 'info', title: `${o.compression} compression is on`, evidence: 'compression trades CPU for bytes; on a fast link it is often slower than sending', fix: 'try without compression on links of 10 Gbit/s and above' });
+  if (o?.tls)
+    findings.push({
+      id: 'tls',
+      severity: 'info',
+      title: 'TLS is on',
+      evidence: 'QEMU encrypts the stream in its migration threads; one stream is bounded by one core',
+      fix: 'use parallel connections to spread encryption over cores',
+    });
+  if (o && o.compression !== 'none')
+    findings.push({
+      id: 'compression',
+      severity: 'info',
+      title: `${o.compression} compression is on`,
+      evidence: 'compression trades CPU for bytes; on a fast link it is often slower than sending',
+      fix: 'try without compression on links of 10 Gbit/s and above',
+    });
 
   // the path to the target
   const link = source?.link;
@@ -167,7 +216,10 @@ export function diagnose(input: DiagnosisInput): Finding[] {
       severity: link.mtu !== undefined && link.mtu < 9000 && (link.speedMbps ?? 0) >= 25000 ? 'warning' : 'info',
       title: `migration path: ${link.dev}${link.speedMbps ? `, ${link.speedMbps / 1000} Gbit/s` : ', speed unknown'}${link.mtu ? `, MTU ${link.mtu}` : ''}`,
       evidence: `route from ${input.sourceAlias} to ${input.targetAlias}; /sys/class/net/${link.dev}/speed and mtu`,
-      fix: link.mtu !== undefined && link.mtu < 9000 && (link.speedMbps ?? 0) >= 25000 ? 'jumbo frames (MTU 9000) on the migration network cut per-packet CPU at this speed' : undefined,
+      fix:
+        link.mtu !== undefined && link.mtu < 9000 && (link.speedMbps ?? 0) >= 25000
+          ? 'jumbo frames (MTU 9000) on the migration network cut per-packet CPU at this speed'
+          : undefined,
     });
     if (linkBps && throughput > 0 && throughput < linkBps * 0.5 && dirty < throughput * 0.05) {
       findings.push({
@@ -183,13 +235,30 @@ export function diagnose(input: DiagnosisInput): Finding[] {
   // CPU-bound threads on either side
   const sendMain = busiest(source, isMigrationMain);
   if (sendMain && sendMain.cpu >= BUSY) {
-    findings.push({ id: 'source-cpu', severity: 'warning', title: `QEMU's migration thread on ${input.sourceAlias} is CPU-bound`, evidence: `${sendMain.name} at ${(sendMain.cpu * 100).toFixed(0)} % of a core`, fix: (o?.parallelConnections ?? 0) > 1 ? 'more parallel connections spread the work' : 'parallel connections (multifd) spread sending over cores' });
+    findings.push({
+      id: 'source-cpu',
+      severity: 'warning',
+      title: `QEMU's migration thread on ${input.sourceAlias} is CPU-bound`,
+      evidence: `${sendMain.name} at ${(sendMain.cpu * 100).toFixed(0)} % of a core`,
+      fix:
+        (o?.parallelConnections ?? 0) > 1
+          ? 'more parallel connections spread the work'
+          : 'parallel connections (multifd) spread sending over cores',
+    });
   }
   const recv = busiest(target, isRecvThread);
   const targetMain = busiest(target, (n) => n.startsWith('qemu-system'));
   const hot = [recv, targetMain].filter((t) => t && t.cpu >= BUSY)[0];
   if (hot) {
-    findings.push({ id: 'target-cpu', severity: 'warning', title: `the receiving QEMU on ${input.targetAlias} is CPU-bound`, evidence: `${hot.name} at ${(hot.cpu * 100).toFixed(0)} % of a core`, fix: isRecvThread(hot.name) ? 'more parallel connections spread receiving' : 'one stream is received in QEMU\'s main thread: parallel connections (multifd) move it to receive threads' });
+    findings.push({
+      id: 'target-cpu',
+      severity: 'warning',
+      title: `the receiving QEMU on ${input.targetAlias} is CPU-bound`,
+      evidence: `${hot.name} at ${(hot.cpu * 100).toFixed(0)} % of a core`,
+      fix: isRecvThread(hot.name)
+        ? 'more parallel connections spread receiving'
+        : "one stream is received in QEMU's main thread: parallel connections (multifd) move it to receive threads",
+    });
   }
   return findings;
 }

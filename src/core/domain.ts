@@ -1,14 +1,6 @@
 /** A libvirt domain as Ferry shows it. Units are in the names: memory in KiB as libvirt reports it. */
 export type DomainState =
-  | 'running'
-  | 'blocked'
-  | 'paused'
-  | 'shutdown'
-  | 'shutoff'
-  | 'crashed'
-  | 'pmsuspended'
-  | 'migrating'
-  | 'nostate';
+  'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended' | 'migrating' | 'nostate';
 
 export interface Domain {
   uuid: string;
@@ -101,13 +93,26 @@ const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked'
 
 /** The tree's order: running (paused, migrating) domains first, then by name; a refresh does not reshuffle it. */
 export function treeOrder(a: Domain, b: Domain): number {
-  return Number(ACTIVE.has(b.state)) - Number(ACTIVE.has(a.state)) || a.name.localeCompare(b.name) || a.uuid.localeCompare(b.uuid);
+  return (
+    Number(ACTIVE.has(b.state)) - Number(ACTIVE.has(a.state)) ||
+    a.name.localeCompare(b.name) ||
+    a.uuid.localeCompare(b.uuid)
+  );
 }
 
 function sameDomain(a: Domain, b: Domain): boolean {
-  const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return a.uuid === b.uuid && a.name === b.name && a.state === b.state && a.stateReason === b.stateReason
-    && a.vcpus === b.vcpus && a.memoryKiB === b.memoryKiB && sameList(a.ips, b.ips) && sameList(a.heardIps, b.heardIps);
+  const sameList = (x: readonly string[], y: readonly string[]) =>
+    x.length === y.length && x.every((v, i) => v === y[i]);
+  return (
+    a.uuid === b.uuid &&
+    a.name === b.name &&
+    a.state === b.state &&
+    a.stateReason === b.stateReason &&
+    a.vcpus === b.vcpus &&
+    a.memoryKiB === b.memoryKiB &&
+    sameList(a.ips, b.ips) &&
+    sameList(a.heardIps, b.heardIps)
+  );
 }
 
 /**

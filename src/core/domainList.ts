@@ -53,11 +53,17 @@ export function reduceDomainList(list: DomainList, event: DomainListEvent): Doma
     }
     case 'listing': {
       const marked = event.migrating?.size
-        ? event.domains.map((d) => (event.migrating!.has(d.name) && d.state === 'running' ? { ...d, state: 'migrating' as const } : d))
+        ? event.domains.map((d) =>
+            event.migrating!.has(d.name) && d.state === 'running' ? { ...d, state: 'migrating' as const } : d,
+          )
         : event.domains;
       // each domain the listing only confirms keeps its object (events make new objects only for what they change);
       // the events before it started are in it now (listings run one at a time), so the journal forgets them
-      return { ...list, domains: keepUnchanged(list.domains, replayed(list, marked, event.since)), journal: list.journal.filter((e) => e.n > event.since) };
+      return {
+        ...list,
+        domains: keepUnchanged(list.domains, replayed(list, marked, event.since)),
+        journal: list.journal.filter((e) => e.n > event.since),
+      };
     }
     case 'identified': {
       if (!list.domains) return list;
@@ -89,7 +95,11 @@ export function removedSince(list: DomainList, since: number): Set<string> {
 function remember(list: DomainList, name: string, effect: DomainEffect): DomainList {
   const n = list.eventCount + 1;
   const journal = [...list.journal, { n, name, effect }];
-  return { ...list, eventCount: n, journal: journal.length > REPLAY_LIMIT ? journal.slice(journal.length - REPLAY_LIMIT) : journal };
+  return {
+    ...list,
+    eventCount: n,
+    journal: journal.length > REPLAY_LIMIT ? journal.slice(journal.length - REPLAY_LIMIT) : journal,
+  };
 }
 
 /** A listing that started before events `since`…: those events applied to it again, in order. */

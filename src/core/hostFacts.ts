@@ -1,7 +1,11 @@
 /** Parsers for what the migration preflight reads from hosts: domain XML, capabilities, versions, memory. */
 import { XMLParser } from 'fast-xml-parser';
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => name === 'disk' || name === 'feature' });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  isArray: (name) => name === 'disk' || name === 'feature',
+});
 
 export interface DomainFacts {
   /** 'kvm' on real hosts, 'qemu' under TCG */
@@ -17,10 +21,23 @@ export interface DomainFacts {
 }
 
 const toKiB = (value: number, unit = 'KiB'): number => {
-  const f: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, k: 1, kib: 1, kb: 1000 / 1024, m: 1024, mib: 1024, mb: 1e6 / 1024, g: 1048576, gib: 1048576, gb: 1e9 / 1024 };
+  const f: Record<string, number> = {
+    b: 1 / 1024,
+    bytes: 1 / 1024,
+    k: 1,
+    kib: 1,
+    kb: 1000 / 1024,
+    m: 1024,
+    mib: 1024,
+    mb: 1e6 / 1024,
+    g: 1048576,
+    gib: 1048576,
+    gb: 1e9 / 1024,
+  };
   return Math.round(value * (f[unit.toLowerCase()] ?? 1));
 };
-const text = (node: unknown): string | undefined => (typeof node === 'object' && node !== null ? (node as { '#text'?: string })['#text'] : (node as string | undefined));
+const text = (node: unknown): string | undefined =>
+  typeof node === 'object' && node !== null ? (node as { '#text'?: string })['#text'] : (node as string | undefined);
 
 export function parseDomainXml(domainXml: string): DomainFacts {
   const d = xml.parse(domainXml).domain;
@@ -84,7 +101,13 @@ export function cpuCompareVerdict(out: string): 'compatible' | 'incompatible' | 
  */
 export function htTrap(target: Versions, cpu: { cpuMode: string; cpuFeatures: string[] }): string | undefined {
   const qemu = qemuVersionOf(target);
-  if (!target.libvirt || !qemu || compareVersions(target.libvirt, '11.10.0') >= 0 || compareVersions(qemu, '10.0.0') < 0) return undefined;
+  if (
+    !target.libvirt ||
+    !qemu ||
+    compareVersions(target.libvirt, '11.10.0') >= 0 ||
+    compareVersions(qemu, '10.0.0') < 0
+  )
+    return undefined;
   if (cpu.cpuMode === 'custom' && !cpu.cpuFeatures.includes('ht')) return undefined;
   return `the target runs libvirt ${target.libvirt} with QEMU ${qemu}: libvirt before 11.10.0 refuses an incoming migration into QEMU 10.0 or later with "extra features: ht" for this domain's CPU (${cpu.cpuMode}${cpu.cpuFeatures.includes('ht') ? ', feature ht' : ''}); upgrade libvirt on the target to 11.10 or later`;
 }
@@ -93,6 +116,7 @@ export function htTrap(target: Versions, cpu: { cpuMode: string; cpuFeatures: st
 export function compareVersions(a: string, b: string): number {
   const pa = a.split(/[.+~-]/).map((x) => parseInt(x, 10) || 0);
   const pb = b.split(/[.+~-]/).map((x) => parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++)
+    if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
   return 0;
 }

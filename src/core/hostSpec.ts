@@ -7,7 +7,8 @@ export interface HostSpec {
 
 export function parseHostSpec(input: string): HostSpec {
   const text = input.trim();
-  if (!text || /\s/.test(text)) throw new Error(`"${input}" is not a host: use an ssh config alias or user@host[:port]`);
+  if (!text || /\s/.test(text))
+    throw new Error(`"${input}" is not a host: use an ssh config alias or user@host[:port]`);
   const at = text.lastIndexOf('@');
   const user = at > 0 ? text.slice(0, at) : undefined;
   let rest = at >= 0 ? text.slice(at + 1) : text;

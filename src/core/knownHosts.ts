@@ -35,7 +35,15 @@ export function knownHostsName(host: string, port: number): string {
 }
 
 /** host key algorithms ssh2 offers, most preferred first */
-const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
 /** an RSA key (type ssh-rsa in known_hosts) is signed with any of these */
 const ALGORITHMS_OF_TYPE: Record<string, string[]> = { 'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] };
 
@@ -46,12 +54,17 @@ const ALGORITHMS_OF_TYPE: Record<string, string[]> = { 'ssh-rsa': ['rsa-sha2-512
  */
 export function preferredHostKeyAlgorithms(lines: KnownHostLine[], name: string): string[] | undefined {
   const types = lines.filter((l) => !l.marker && hostPatternsMatch(l.patterns, name)).map((l) => l.keyType);
-  const first = [...new Set(types.flatMap((t) => ALGORITHMS_OF_TYPE[t] ?? [t]))].filter((a) => HOST_KEY_ALGORITHMS.includes(a));
+  const first = [...new Set(types.flatMap((t) => ALGORITHMS_OF_TYPE[t] ?? [t]))].filter((a) =>
+    HOST_KEY_ALGORITHMS.includes(a),
+  );
   return first.length ? [...first, ...HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))] : undefined;
 }
 
 function wildcardToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 

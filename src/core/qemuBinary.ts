@@ -70,7 +70,8 @@ function judge(record: ProbeRecord): QemuBinaryState {
   const pidText = one('pid');
   const pid = pidText && /^[1-9]\d*$/.test(pidText) ? Number(pidText) : 0;
   const unknown = one('unknown');
-  if (unknown !== undefined) return unknownQemu((UNKNOWN[unknown] ?? (() => `the probe said "${unknown.slice(0, 40)}"`))(String(pid)), pid);
+  if (unknown !== undefined)
+    return unknownQemu((UNKNOWN[unknown] ?? (() => `the probe said "${unknown.slice(0, 40)}"`))(String(pid)), pid);
   if (!pid) return unknownQemu(UNKNOWN.pid(''));
   const emulator = fromHex(one('emulator'));
   const binary = fromHex(one('binary'));
@@ -80,11 +81,18 @@ function judge(record: ProbeRecord): QemuBinaryState {
     return v !== undefined && FILE_ID.test(v) ? v : undefined;
   };
   const wrapper = one('wrapper');
-  if (!emulator?.startsWith('/') || binary === undefined || !FILE_ID.test(exeId ?? '') || !/^\d+$/.test(links ?? '') || (wrapper !== 'yes' && wrapper !== 'no')) {
+  if (
+    !emulator?.startsWith('/') ||
+    binary === undefined ||
+    !FILE_ID.test(exeId ?? '') ||
+    !/^\d+$/.test(links ?? '') ||
+    (wrapper !== 'yes' && wrapper !== 'no')
+  ) {
     return unknownQemu(`the probe's answer for process ${pid} is incomplete`, pid);
   }
   const libraries = all('library').map(fromHex);
-  if (libraries.some((l) => l === undefined)) return unknownQemu(`the probe's answer for process ${pid} is incomplete`, pid);
+  if (libraries.some((l) => l === undefined))
+    return unknownQemu(`the probe's answer for process ${pid} is incomplete`, pid);
   const version = (k: string) => {
     const v = one(k);
     return v && /^\d+(?:\.\d+)*$/.test(v) ? v : undefined;
@@ -93,7 +101,15 @@ function judge(record: ProbeRecord): QemuBinaryState {
     Number(links) === 0 || // no name leads to the running file any more: removed, or replaced by a rename
     fileId('binary_file') !== exeId || // the path the kernel names for it now holds another file, or nothing
     (wrapper === 'no' && fileId('emulator_file') !== exeId); // the emulator path (or its symlink) leads elsewhere
-  return { pid, emulator, binary, replaced, runningVersion: version('running'), installedVersion: version('installed'), replacedLibraries: libraries as string[] };
+  return {
+    pid,
+    emulator,
+    binary,
+    replaced,
+    runningVersion: version('running'),
+    installedVersion: version('installed'),
+    replacedLibraries: libraries as string[],
+  };
 }
 
 /**
@@ -102,7 +118,8 @@ function judge(record: ProbeRecord): QemuBinaryState {
  */
 export function parseQemuProbe(text: string): Map<string, QemuBinaryState> {
   const lines = text.split('\n');
-  if (lines[0] !== 'ferry-qemu-probe 1') throw new Error(`unexpected QEMU probe output: ${JSON.stringify(lines[0].slice(0, 80))}`);
+  if (lines[0] !== 'ferry-qemu-probe 1')
+    throw new Error(`unexpected QEMU probe output: ${JSON.stringify(lines[0].slice(0, 80))}`);
   const records: ProbeRecord[] = [];
   for (const line of lines.slice(1)) {
     const space = line.indexOf(' ');
@@ -123,7 +140,8 @@ export function parseQemuProbe(text: string): Map<string, QemuBinaryState> {
   for (const { uuid, state } of judged) if (state.pid) byPid.set(state.pid, [...(byPid.get(state.pid) ?? []), uuid]);
   for (const { uuid, state } of judged) {
     if (uuidCount.get(uuid)! > 1) result.set(uuid, unknownQemu("two of libvirt's status files name this UUID"));
-    else if (state.pid && byPid.get(state.pid)!.length > 1) result.set(uuid, unknownQemu(`process ${state.pid} is claimed by another domain too`, state.pid));
+    else if (state.pid && byPid.get(state.pid)!.length > 1)
+      result.set(uuid, unknownQemu(`process ${state.pid} is claimed by another domain too`, state.pid));
     else result.set(uuid, state);
   }
   return result;
@@ -131,14 +149,19 @@ export function parseQemuProbe(text: string): Map<string, QemuBinaryState> {
 
 export function isStale(s: QemuBinaryState): boolean {
   if (s.unknown !== undefined) return false;
-  return s.replaced || (!!s.runningVersion && !!s.installedVersion && s.runningVersion !== s.installedVersion) || s.replacedLibraries.length > 0;
+  return (
+    s.replaced ||
+    (!!s.runningVersion && !!s.installedVersion && s.runningVersion !== s.installedVersion) ||
+    s.replacedLibraries.length > 0
+  );
 }
 
 /** "runs QEMU 10.0.2, 10.0.3 installed", "runs a replaced QEMU 10.0.2 binary", "maps 2 replaced libraries"; undefined when current. */
 export function describeStale(s: QemuBinaryState): string | undefined {
   if (!isStale(s)) return undefined;
   const running = s.runningVersion ? `QEMU ${s.runningVersion}` : 'QEMU';
-  if (s.runningVersion && s.installedVersion && s.runningVersion !== s.installedVersion) return `runs ${running}, ${s.installedVersion} installed`;
+  if (s.runningVersion && s.installedVersion && s.runningVersion !== s.installedVersion)
+    return `runs ${running}, ${s.installedVersion} installed`;
   if (s.replaced) return `runs a replaced ${running} binary`;
   const names = s.replacedLibraries.map((l) => l.slice(l.lastIndexOf('/') + 1));
   return `maps ${names.length} replaced librar${names.length === 1 ? 'y' : 'ies'} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`;

@@ -31,7 +31,13 @@ export const QOS_INTERFACE_TYPES: readonly string[] = ['bridge', 'network', 'dir
 
 export type RateUnit = 'Mbit/s' | 'Gbit/s' | 'kbit/s' | 'MiB/s' | 'MB/s';
 /** bytes/s in one of each unit: MiB/s is Proxmox's "MB/s", MB/s is 10^6 */
-export const RATE_UNITS: Record<RateUnit, number> = { 'kbit/s': 125, 'Mbit/s': 125_000, 'Gbit/s': 125_000_000, 'MB/s': 1_000_000, 'MiB/s': 1_048_576 };
+export const RATE_UNITS: Record<RateUnit, number> = {
+  'kbit/s': 125,
+  'Mbit/s': 125_000,
+  'Gbit/s': 125_000_000,
+  'MB/s': 1_000_000,
+  'MiB/s': 1_048_576,
+};
 export type BurstUnit = 'KiB' | 'MiB';
 export const BURST_UNITS: Record<BurstUnit, number> = { KiB: 1024, MiB: 1_048_576 };
 
@@ -60,7 +66,10 @@ export function formatBurst(kib: number, unit: BurstUnit): string {
 export function describeLimits(bw: Bandwidth, unit: RateUnit): string {
   const part = (arrow: string, d?: DirectionLimit) => {
     if (!d?.average && !d?.floor) return undefined;
-    const extra = [d.peak ? `peak ${formatRate(d.peak, unit)}` : '', d.floor ? `floor ${formatRate(d.floor, unit)}` : ''].filter(Boolean);
+    const extra = [
+      d.peak ? `peak ${formatRate(d.peak, unit)}` : '',
+      d.floor ? `floor ${formatRate(d.floor, unit)}` : '',
+    ].filter(Boolean);
     return `${arrow} ${d.average ? formatRate(d.average, unit) : 'no average'}${extra.length ? ` (${extra.join(', ')})` : ''}`;
   };
   const parts = [part('↓', bw.inbound), part('↑', bw.outbound)].filter(Boolean);
@@ -79,7 +88,11 @@ export interface DomainInterface {
   bandwidth: Bandwidth;
 }
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => name === 'interface' });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  isArray: (name) => name === 'interface',
+});
 
 type XmlNode = Record<string, string | undefined>;
 const limitFrom = (node: XmlNode | undefined): DirectionLimit | undefined => {
@@ -111,7 +124,8 @@ export function parseInterfaces(domainXml: string): DomainInterface[] {
 /** `virsh domiftune DOMAIN MAC`: "inbound.average: 1250" lines; zeros mean not set. */
 export function parseDomIfTune(text: string): Bandwidth {
   const values = new Map<string, number>();
-  for (const m of text.matchAll(/^(inbound|outbound)\.(average|peak|burst|floor)\s*:\s*(\d+)\s*$/gm)) values.set(`${m[1]}.${m[2]}`, Number(m[3]));
+  for (const m of text.matchAll(/^(inbound|outbound)\.(average|peak|burst|floor)\s*:\s*(\d+)\s*$/gm))
+    values.set(`${m[1]}.${m[2]}`, Number(m[3]));
   if (!values.size) throw new Error(`unexpected domiftune output: ${text.slice(0, 200)}`);
   const direction = (d: Direction): DirectionLimit | undefined => {
     const v = (k: string) => values.get(`${d}.${k}`) || undefined;
@@ -187,9 +201,14 @@ export function planQos(change: QosChange, target: QosTarget, roundUp = false): 
   const roundsToZero: string[] = [];
   const conversions: string[] = [];
   const bandwidth: Bandwidth = {};
-  if (/\/session\b/.test(target.uri)) problems.push(`${target.uri} is a session-mode libvirt, which cannot set bandwidth (it needs the privileges of qemu:///system). Connect Ferry to the system daemon.`);
+  if (/\/session\b/.test(target.uri))
+    problems.push(
+      `${target.uri} is a session-mode libvirt, which cannot set bandwidth (it needs the privileges of qemu:///system). Connect Ferry to the system daemon.`,
+    );
   if (!QOS_INTERFACE_TYPES.includes(target.type)) {
-    problems.push(`A '${target.type}' interface takes no bandwidth limit: libvirt applies QoS to bridge, network, direct and ethernet interfaces only.`);
+    problems.push(
+      `A '${target.type}' interface takes no bandwidth limit: libvirt applies QoS to bridge, network, direct and ethernet interfaces only.`,
+    );
   }
   const unit = change.unit;
   const rate = (d: Direction, field: string, value: number | undefined): number | undefined => {
@@ -203,16 +222,23 @@ export function planQos(change: QosChange, target: QosTarget, roundUp = false): 
     let stored = Math.round(exact);
     if (value > 0 && stored === 0) {
       if (!roundUp) {
-        roundsToZero.push(`${label} ${value} ${unit} is ${exact.toPrecision(3)} kB/s, which libvirt would store as 0, meaning no limit at all. The smallest limit is 1 kB/s (${formatRate(1, unit)}).`);
+        roundsToZero.push(
+          `${label} ${value} ${unit} is ${exact.toPrecision(3)} kB/s, which libvirt would store as 0, meaning no limit at all. The smallest limit is 1 kB/s (${formatRate(1, unit)}).`,
+        );
         return undefined;
       }
       stored = 1;
     }
     if (stored > MAX_RATE) {
-      problems.push(`${label} ${value} ${unit} is above libvirt's maximum of ${formatRate(MAX_RATE, unit)}; enter a smaller value.`);
+      problems.push(
+        `${label} ${value} ${unit} is above libvirt's maximum of ${formatRate(MAX_RATE, unit)}; enter a smaller value.`,
+      );
       return undefined;
     }
-    if (stored) conversions.push(`${label}: ${value} ${unit} → libvirt ${stored} kB/s → kernel ${(stored * 8).toLocaleString('en-US')} kbit/s`);
+    if (stored)
+      conversions.push(
+        `${label}: ${value} ${unit} → libvirt ${stored} kB/s → kernel ${(stored * 8).toLocaleString('en-US')} kbit/s`,
+      );
     return stored;
   };
   const burst = (d: Direction, value: number | undefined): number | undefined => {
@@ -225,13 +251,17 @@ export function planQos(change: QosChange, target: QosTarget, roundUp = false): 
     let stored = Math.round(exact);
     if (value > 0 && stored === 0) {
       if (!roundUp) {
-        roundsToZero.push(`${d} burst ${value} ${change.burstUnit} rounds to 0 KiB, which libvirt treats as no burst. The smallest burst is 1 KiB.`);
+        roundsToZero.push(
+          `${d} burst ${value} ${change.burstUnit} rounds to 0 KiB, which libvirt treats as no burst. The smallest burst is 1 KiB.`,
+        );
         return undefined;
       }
       stored = 1;
     }
     if (stored > MAX_BURST) {
-      problems.push(`${d} burst ${value} ${change.burstUnit} is above the largest burst tc accepts, ${formatBurst(MAX_BURST, change.burstUnit)} (libvirt would store it and fail when applying it); enter a smaller one.`);
+      problems.push(
+        `${d} burst ${value} ${change.burstUnit} is above the largest burst tc accepts, ${formatBurst(MAX_BURST, change.burstUnit)} (libvirt would store it and fail when applying it); enter a smaller one.`,
+      );
       return undefined;
     }
     if (stored) conversions.push(`${d} burst: ${value} ${change.burstUnit} → libvirt ${stored} KiB`);
@@ -245,19 +275,31 @@ export function planQos(change: QosChange, target: QosTarget, roundUp = false): 
       conversions.push(`${d}: limit removed`);
       continue;
     }
-    const limit: DirectionLimit = { average: rate(d, 'average', input.average) ?? 0, peak: rate(d, 'peak', input.peak), burst: burst(d, input.burst), floor: rate(d, 'floor', input.floor) };
-    if (limit.floor && d === 'outbound') problems.push('A floor applies to inbound traffic only; leave the outbound floor empty.');
+    const limit: DirectionLimit = {
+      average: rate(d, 'average', input.average) ?? 0,
+      peak: rate(d, 'peak', input.peak),
+      burst: burst(d, input.burst),
+      floor: rate(d, 'floor', input.floor),
+    };
+    if (limit.floor && d === 'outbound')
+      problems.push('A floor applies to inbound traffic only; leave the outbound floor empty.');
     if (limit.floor && target.type !== 'network') {
-      problems.push(`A floor needs an interface of type 'network' whose network has an inbound QoS; this one is '${target.type}'. Leave the floor empty.`);
+      problems.push(
+        `A floor needs an interface of type 'network' whose network has an inbound QoS; this one is '${target.type}'. Leave the floor empty.`,
+      );
     }
     if (!limit.average && !(d === 'inbound' && limit.floor) && (limit.peak || limit.burst)) {
       problems.push(`${d}: peak and burst need an average; enter an average, or remove the ${d} limit.`);
     }
     if (limit.peak && limit.average && limit.peak < limit.average) {
-      problems.push(`${d} peak (${formatRate(limit.peak, unit)}) is below the average (${formatRate(limit.average, unit)}); the peak must be at least the average.`);
+      problems.push(
+        `${d} peak (${formatRate(limit.peak, unit)}) is below the average (${formatRate(limit.average, unit)}); the peak must be at least the average.`,
+      );
     }
     if (d === 'outbound' && limit.peak) {
-      problems.push(`An outbound peak is ignored by the kernel (outbound traffic is policed at the average rate); leave the outbound peak empty.`);
+      problems.push(
+        `An outbound peak is ignored by the kernel (outbound traffic is policed at the average rate); leave the outbound peak empty.`,
+      );
     }
     if (!limit.average && !limit.floor && !input.average) conversions.push(`${d}: average 0 removes the limit`);
     bandwidth[d] = limit;
@@ -267,7 +309,15 @@ export function planQos(change: QosChange, target: QosTarget, roundUp = false): 
 
 /** What tc shows on a host device: the HTB class of inbound shaping, the ingress policer, byte counters. */
 export interface KernelQos {
-  htb?: { rateBits: number; ceilBits: number; burstBytes: number; sentBytes: number; packets: number; dropped: number; overlimits: number };
+  htb?: {
+    rateBits: number;
+    ceilBits: number;
+    burstBytes: number;
+    sentBytes: number;
+    packets: number;
+    dropped: number;
+    overlimits: number;
+  };
   police?: { rateBits: number; burstBytes: number };
   /** an ingress qdisc exists (libvirt adds it for an outbound limit, even when the policer could not be added) */
   ingress: boolean;
@@ -295,7 +345,10 @@ export function parseKernelQos(text: string): KernelQos {
   const [classes = '', filters = '', qdiscs = '', bytes = ''] = text.split(/^@@(?:filter|qdisc|bytes)$/m);
   const result: KernelQos = { ingress: /^qdisc ingress ffff:/m.test(qdiscs) };
   // the leaf class libvirt shapes with (1:1 on a plain tap); its counters follow on the next line
-  const leaf = /^class htb \S+ .*?\bleaf\b.*?\brate (\S+) ceil (\S+) .*?\bburst (\S+?)(?:\/\d+)? .*\n\s*Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)/m.exec(classes);
+  const leaf =
+    /^class htb \S+ .*?\bleaf\b.*?\brate (\S+) ceil (\S+) .*?\bburst (\S+?)(?:\/\d+)? .*\n\s*Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)/m.exec(
+      classes,
+    );
   if (leaf) {
     const [, rate, ceil, burst, sent, packets, dropped, overlimits] = leaf;
     result.htb = {
@@ -325,7 +378,13 @@ const mbit = (b: number) => `${Number((b / 1e6).toFixed(3))} Mbit/s`;
  * What the kernel enforces against what libvirt stores, per direction. Each entry says what differs and what
  * shows it; a direction libvirt reports but the kernel does not apply is "not enforced by the host's kernel".
  */
-export function kernelMismatches(stored: Bandwidth, kernel: KernelQos, type: string, device: string, directions: readonly Direction[] = DIRECTIONS): string[] {
+export function kernelMismatches(
+  stored: Bandwidth,
+  kernel: KernelQos,
+  type: string,
+  device: string,
+  directions: readonly Direction[] = DIRECTIONS,
+): string[] {
   const swapped = type === 'direct'; // macvtap: the guest's inbound is the device's ingress
   const shaped: Direction = swapped ? 'outbound' : 'inbound';
   const policed: Direction = swapped ? 'inbound' : 'outbound';
@@ -337,19 +396,33 @@ export function kernelMismatches(stored: Bandwidth, kernel: KernelQos, type: str
 
 function shapingProblems(d: Direction, s: DirectionLimit | undefined, kernel: KernelQos, device: string): string[] {
   const htb = kernel.htb;
-  if (!s?.average) return htb && !s?.floor ? [`No ${d} limit is stored, but ${device} is still shaped at ${mbit(htb.rateBits)}.`] : [];
-  if (!htb) return [`The ${d} limit is not enforced by the host's kernel: ${device} has no HTB class (tc class show dev ${device} shows none).`];
+  if (!s?.average)
+    return htb && !s?.floor ? [`No ${d} limit is stored, but ${device} is still shaped at ${mbit(htb.rateBits)}.`] : [];
+  if (!htb)
+    return [
+      `The ${d} limit is not enforced by the host's kernel: ${device} has no HTB class (tc class show dev ${device} shows none).`,
+    ];
   const problems: string[] = [];
-  if (!near(htb.rateBits, bits(s.average))) problems.push(`${d} average: libvirt stores ${mbit(bits(s.average))}, the kernel shapes ${device} at ${mbit(htb.rateBits)}.`);
+  if (!near(htb.rateBits, bits(s.average)))
+    problems.push(
+      `${d} average: libvirt stores ${mbit(bits(s.average))}, the kernel shapes ${device} at ${mbit(htb.rateBits)}.`,
+    );
   const ceil = bits(s.peak || s.average);
-  if (!near(htb.ceilBits, ceil)) problems.push(`${d} peak: libvirt stores ${mbit(ceil)}, the kernel's ceiling on ${device} is ${mbit(htb.ceilBits)}.`);
-  if (s.burst && Math.abs(htb.burstBytes - s.burst * LIBVIRT_BURST_BYTES) > 1024) problems.push(`${d} burst: libvirt stores ${s.burst} KiB, the kernel's burst on ${device} is ${htb.burstBytes} bytes.`);
+  if (!near(htb.ceilBits, ceil))
+    problems.push(
+      `${d} peak: libvirt stores ${mbit(ceil)}, the kernel's ceiling on ${device} is ${mbit(htb.ceilBits)}.`,
+    );
+  if (s.burst && Math.abs(htb.burstBytes - s.burst * LIBVIRT_BURST_BYTES) > 1024)
+    problems.push(
+      `${d} burst: libvirt stores ${s.burst} KiB, the kernel's burst on ${device} is ${htb.burstBytes} bytes.`,
+    );
   return problems;
 }
 
 function policingProblems(d: Direction, p: DirectionLimit | undefined, kernel: KernelQos, device: string): string[] {
   const police = kernel.police;
-  if (!p?.average) return police ? [`No ${d} limit is stored, but ${device} is still policed at ${mbit(police.rateBits)}.`] : [];
+  if (!p?.average)
+    return police ? [`No ${d} limit is stored, but ${device} is still policed at ${mbit(police.rateBits)}.`] : [];
   if (!police) {
     const seen = kernel.ingress ? 'an ingress qdisc but no police filter' : 'no ingress policer';
     return [
@@ -357,11 +430,17 @@ function policingProblems(d: Direction, p: DirectionLimit | undefined, kernel: K
         `(tc filter show dev ${device} parent ffff: shows none). libvirt reports the limit, nothing applies it; the host kernel may lack act_police.`,
     ];
   }
-  return near(police.rateBits, bits(p.average)) ? [] : [`${d} average: libvirt stores ${mbit(bits(p.average))}, the kernel polices ${device} at ${mbit(police.rateBits)}.`];
+  return near(police.rateBits, bits(p.average))
+    ? []
+    : [
+        `${d} average: libvirt stores ${mbit(bits(p.average))}, the kernel polices ${device} at ${mbit(police.rateBits)}.`,
+      ];
 }
 
 /** Two stored bandwidths equal, field by field (unset = 0). */
 export function sameBandwidth(a: Bandwidth, b: Bandwidth): boolean {
   const f = (l: DirectionLimit | undefined) => [l?.average ?? 0, l?.peak ?? 0, l?.burst ?? 0, l?.floor ?? 0].join(',');
-  return DIRECTIONS.every((d) => f(a[d]?.average || a[d]?.floor ? a[d] : undefined) === f(b[d]?.average || b[d]?.floor ? b[d] : undefined));
+  return DIRECTIONS.every(
+    (d) => f(a[d]?.average || a[d]?.floor ? a[d] : undefined) === f(b[d]?.average || b[d]?.floor ? b[d] : undefined),
+  );
 }

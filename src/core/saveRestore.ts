@@ -25,7 +25,8 @@ export interface SaveDirFacts {
 export function parseSaveDirProbe(text: string): SaveDirFacts {
   const available = /^\S+\s+\d+\s+\d+\s+(\d+)\s+\d+%/m.exec(text)?.[1];
   const dd = /^(\d+) bytes .* copied, ([\d.]+) s,/m.exec(text);
-  if (!available || !dd) throw new Error(`cannot read the save directory's space or speed: ${text.trim().slice(0, 200)}`);
+  if (!available || !dd)
+    throw new Error(`cannot read the save directory's space or speed: ${text.trim().slice(0, 200)}`);
   return { availableKiB: Number(available), writeBytesPerSecond: Number(dd[1]) / Math.max(Number(dd[2]), 1e-6) };
 }
 
@@ -44,8 +45,21 @@ export type SaveRestoreLog =
 /** The run's log as far as it has come (the virsh errors in it are kept, for the message). */
 export function parseSaveRestore(text: string): SaveRestoreLog {
   const exit = /^ferry-exit=(\d+)$/m.exec(text);
-  if (!exit) return { done: false, phase: /^phase=restoring/m.test(text) ? 'restoring' : /^phase=saving/m.test(text) ? 'saving' : 'starting' };
+  if (!exit)
+    return {
+      done: false,
+      phase: /^phase=restoring/m.test(text) ? 'restoring' : /^phase=saving/m.test(text) ? 'saving' : 'starting',
+    };
   const m = /^save_ms=(\d+) restore_ms=(\d+)$/m.exec(text);
-  const errors = text.split('\n').filter((l) => l.trim() && !/^(phase=|saved=|save_ms=|ferry-exit=)/.test(l)).join('\n');
-  return { done: true, exit: Number(exit[1]), saveMs: m ? Number(m[1]) : undefined, restoreMs: m ? Number(m[2]) : undefined, text: errors };
+  const errors = text
+    .split('\n')
+    .filter((l) => l.trim() && !/^(phase=|saved=|save_ms=|ferry-exit=)/.test(l))
+    .join('\n');
+  return {
+    done: true,
+    exit: Number(exit[1]),
+    saveMs: m ? Number(m[1]) : undefined,
+    restoreMs: m ? Number(m[2]) : undefined,
+    text: errors,
+  };
 }

@@ -28,7 +28,11 @@ const ICON_START = /\$(?=\([A-Za-z0-9~-]*(?:\)|$)|$)/g;
  * Idempotent, so a boundary may apply it again to a message already holding inert names.
  */
 export function inert(text: string): string {
-  return text.replace(LINE_BREAK, '⏎').replace(HIDDEN, '\ufffd').replace(LINK_CLOSE, `]${JOINER}`).replace(ICON_START, `$${JOINER}`);
+  return text
+    .replace(LINE_BREAK, '⏎')
+    .replace(HIDDEN, '\ufffd')
+    .replace(LINK_CLOSE, `]${JOINER}`)
+    .replace(ICON_START, `$${JOINER}`);
 }
 
 const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
@@ -41,9 +45,13 @@ const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 export function parseDecimal(text: string): number | undefined {
   const typed = text.trim();
   if (!typed) return undefined;
-  if (!DECIMAL.test(typed)) throw new Error(`${JSON.stringify(text)} is not a plain decimal number: enter digits with at most one decimal point, such as 12 or 1.5.`);
+  if (!DECIMAL.test(typed))
+    throw new Error(
+      `${JSON.stringify(text)} is not a plain decimal number: enter digits with at most one decimal point, such as 12 or 1.5.`,
+    );
   const value = Number(typed);
-  if (!Number.isFinite(value)) throw new Error(`${JSON.stringify(typed.length > 20 ? `${typed.slice(0, 20)}…` : typed)} is too large.`);
+  if (!Number.isFinite(value))
+    throw new Error(`${JSON.stringify(typed.length > 20 ? `${typed.slice(0, 20)}…` : typed)} is too large.`);
   return value;
 }
 

@@ -18,9 +18,11 @@ export const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '
  * start a domain, since a name can hold a line break (libvirt stores a CR in a name raw in its XML, and reading it
  * back after the domain stops turns it into LF).
  */
-export const listDomainsArgv = (uri: string): Argv => virsh(uri, 'list --all --uuid; echo @names; list --all --uuid --name');
+export const listDomainsArgv = (uri: string): Argv =>
+  virsh(uri, 'list --all --uuid; echo @names; list --all --uuid --name');
 // --nowait: a domain in a migration job would otherwise hold up the whole listing until the job ends
-export const domstatsArgv = (uri: string): Argv => virsh(uri, 'domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait');
+export const domstatsArgv = (uri: string): Argv =>
+  virsh(uri, 'domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait');
 export const eventsArgv = (uri: string): Argv => virsh(uri, 'event', '--all', '--loop', '--timestamp');
 
 const VIRSH_VERB: Record<LifecycleAction, string> = {
@@ -49,7 +51,16 @@ export function assertUuid(uuid: string): void {
  */
 export function parseDomainList(text: string): { uuid: string; name: string }[] {
   const at = text.indexOf('@names');
-  const listed = at < 0 ? undefined : new Set(text.slice(0, at).split('\n').map((l) => l.trim().toLowerCase()).filter((l) => UUID.test(l)));
+  const listed =
+    at < 0
+      ? undefined
+      : new Set(
+          text
+            .slice(0, at)
+            .split('\n')
+            .map((l) => l.trim().toLowerCase())
+            .filter((l) => UUID.test(l)),
+        );
   const body = at < 0 ? text : text.slice(at + '@names'.length).replace(/^\n/, '');
   const lines = body.split('\n');
   if (lines.at(-1) === '') lines.pop();
@@ -69,7 +80,10 @@ export function parseDomainList(text: string): { uuid: string; name: string }[] 
 /** listDomainsArgv's first listing: every domain's UUID */
 export function listedUuids(text: string): string[] {
   const at = text.indexOf('@names');
-  return (at < 0 ? '' : text.slice(0, at)).split('\n').map((l) => l.trim().toLowerCase()).filter((l) => UUID.test(l));
+  return (at < 0 ? '' : text.slice(0, at))
+    .split('\n')
+    .map((l) => l.trim().toLowerCase())
+    .filter((l) => UUID.test(l));
 }
 
 /**
@@ -80,7 +94,10 @@ export function listingIsAmbiguous(text: string): boolean {
   const listed = new Set(listedUuids(text));
   const at = text.indexOf('@names');
   if (at < 0) return false;
-  const lines = text.slice(at + '@names'.length).replace(/^\n/, '').split('\n');
+  const lines = text
+    .slice(at + '@names'.length)
+    .replace(/^\n/, '')
+    .split('\n');
   const starts = lines.map((l) => l.slice(0, 36).toLowerCase()).filter((u, i) => lines[i][36] === ' ' && listed.has(u));
   return starts.length !== listed.size || new Set(starts).size !== starts.length;
 }
@@ -168,7 +185,9 @@ export interface VirshEvent {
  * Continuation lines of multi-line events (tab-indented key: value pairs) return undefined.
  */
 export function parseEventLine(line: string): VirshEvent | undefined {
-  const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d{4}): event '([\w-]+)' for domain '(.*)':(?: (.*))?$/s.exec(line);
+  const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d{4}): event '([\w-]+)' for domain '(.*)':(?: (.*))?$/s.exec(
+    line,
+  );
   if (!m) return undefined;
   return { time: m[1], type: m[2], domain: m[3], detail: m[4] ?? '' };
 }
@@ -218,7 +237,10 @@ export function parseAddresses(text: string): Map<string, DomainAddresses> {
   const out = new Map<string, DomainAddresses>();
   for (const [u, ms] of macs) {
     const leased = [...new Set(leases.get(u)!)];
-    out.set(u, { leased, heard: [...new Set(ms.flatMap((m) => neighbours.get(m) ?? []))].filter((ip) => !leased.includes(ip)) });
+    out.set(u, {
+      leased,
+      heard: [...new Set(ms.flatMap((m) => neighbours.get(m) ?? []))].filter((ip) => !leased.includes(ip)),
+    });
   }
   return out;
 }

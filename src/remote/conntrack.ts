@@ -55,6 +55,12 @@ export function listAndDigestArgv(addresses: readonly string[]): Argv {
  */
 export function loadAndDigestArgv(addresses: readonly string[], verify: boolean, kernelTable = KERNEL_TABLE): Argv {
   const canonical = addresses.map(assertAddress);
-  const whole = canonical.filter((a) => a.includes(':')).map((a) => ipv6Words(a).map((w) => w.toString(16).padStart(4, '0')).join(':'));
+  const whole = canonical
+    .filter((a) => a.includes(':'))
+    .map((a) =>
+      ipv6Words(a)
+        .map((w) => w.toString(16).padStart(4, '0'))
+        .join(':'),
+    );
   return ['sh', '-c', verify ? LOAD_DIGEST : LOAD, 'ferry-conntrack-load', kernelTable, ...canonical, ...whole];
 }

@@ -29,7 +29,16 @@ import QEMU_LIMITS from './scripts/qemu-limits.sh';
  */
 export function probeArgv(uuid: string, uri: string, peer: string, statusDir?: string): Argv {
   assertUuid(uuid);
-  return ['sh', '-c', PROBE, 'ferry-probe', uuid.toLowerCase(), uri, peer, ...(statusDir === undefined ? [] : [statusDir])];
+  return [
+    'sh',
+    '-c',
+    PROBE,
+    'ferry-probe',
+    uuid.toLowerCase(),
+    uri,
+    peer,
+    ...(statusDir === undefined ? [] : [statusDir]),
+  ];
 }
 
 /**

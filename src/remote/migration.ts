@@ -10,7 +10,13 @@ import RUN from './scripts/migration-run.sh';
  * with `ferry-exit=N`. With a gate the domain waits paused on the target: if Ferry is gone by then, the source itself
  * resumes it `failsafeS` seconds after a successful migrate (0: never) and logs ferry-failsafe-resumed.
  */
-export function launchMigrationArgv(logPath: string, failsafeS: number, targetUri: string, uuid: string, migrate: Argv): Argv {
+export function launchMigrationArgv(
+  logPath: string,
+  failsafeS: number,
+  targetUri: string,
+  uuid: string,
+  migrate: Argv,
+): Argv {
   return ['sh', '-c', LAUNCH, 'ferry', logPath, RUN, String(failsafeS), targetUri, uuid, ...migrate];
 }
 

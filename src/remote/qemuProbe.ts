@@ -7,5 +7,7 @@ import PROBE from './scripts/qemu-probe.sh';
  * `statusDir` is for tests only; on a host the daemon's own directory (LIBVIRT_QEMU_STATUS_DIR) is read.
  */
 export function qemuProbeArgv(statusDir?: string): Argv {
-  return statusDir === undefined ? ['sh', '-c', PROBE, 'ferry-qemu-probe'] : ['sh', '-c', PROBE, 'ferry-qemu-probe', statusDir];
+  return statusDir === undefined
+    ? ['sh', '-c', PROBE, 'ferry-qemu-probe']
+    : ['sh', '-c', PROBE, 'ferry-qemu-probe', statusDir];
 }

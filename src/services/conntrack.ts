@@ -4,7 +4,16 @@
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
 import type { Flow } from '../core/conntrack';
-import { assertAddress, conntrackVersionProblem, importArgv, LISTED_MARK, LOADED_MARK, loadLineOf, parseExport, SNAPSHOT_END } from '../core/conntrack';
+import {
+  assertAddress,
+  conntrackVersionProblem,
+  importArgv,
+  LISTED_MARK,
+  LOADED_MARK,
+  loadLineOf,
+  parseExport,
+  SNAPSHOT_END,
+} from '../core/conntrack';
 import { exportArgv, listAndDigestArgv, loadAndDigestArgv, snapshotThenChangesArgv } from '../remote/conntrack';
 import { deferred } from '../core/emitter';
 import type { HostConnection } from '../transport/hostConnection';
@@ -31,7 +40,12 @@ export interface ConntrackBackend {
    * The flows listed on the source, loaded on the target as they arrive (one channel on each host, opened at once),
    * then, with verify, the target's proof that it holds them all (see MoveResult.proven).
    */
-  move(source: HostConnection, target: HostConnection, addresses: readonly string[], verify: boolean): Promise<MoveResult>;
+  move(
+    source: HostConnection,
+    target: HostConnection,
+    addresses: readonly string[],
+    verify: boolean,
+  ): Promise<MoveResult>;
   /**
    * The flows now (`snapshot`), then on `changes()` only those new or changed since — the switchover gate's two
    * listings, with the second ready to run at once. `cancel()` ends it without the second listing.
@@ -67,11 +81,23 @@ export const netfilterBackend: ConntrackBackend = {
     const problem = conntrackVersionProblem(r.code, r.stdout + r.stderr);
     if (problem) throw new Error(`${host.alias}: ${problem}`);
     const probe = await host.exec(['conntrack', '-C'], { timeoutMs: 10_000 });
-    if (probe.code !== 0) throw new Error(`${host.alias}: conntrack cannot read the table: ${probe.stderr.trim() || `exit ${probe.code}`} (root or CAP_NET_ADMIN needed)`);
+    if (probe.code !== 0)
+      throw new Error(
+        `${host.alias}: conntrack cannot read the table: ${probe.stderr.trim() || `exit ${probe.code}`} (root or CAP_NET_ADMIN needed)`,
+      );
   },
   async export(host, addresses) {
     const r = await host.exec(exportArgv(addresses), { timeoutMs: 60_000 });
-    if (r.code !== 0) throw new Error(`${host.alias}: conntrack export failed: ${r.stderr.trim().split('\n').filter((l) => !/flow entries have been shown/.test(l)).join('; ') || `exit ${r.code}`}`);
+    if (r.code !== 0)
+      throw new Error(
+        `${host.alias}: conntrack export failed: ${
+          r.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => !/flow entries have been shown/.test(l))
+            .join('; ') || `exit ${r.code}`
+        }`,
+      );
     return { ...parseExport(r.stdout), bytes: Buffer.byteLength(r.stdout) };
   },
   async import(host, data) {
@@ -99,7 +125,9 @@ export const netfilterBackend: ConntrackBackend = {
       }
       length += chunk.length;
     });
-    void session.done.then((code) => snapshot.reject(new Error(`${host.alias}: the conntrack listing ended (exit ${code}) before its first result`)));
+    void session.done.then((code) =>
+      snapshot.reject(new Error(`${host.alias}: the conntrack listing ended (exit ${code}) before its first result`)),
+    );
     snapshot.promise.catch(() => undefined);
     return {
       snapshot: snapshot.promise,
@@ -131,7 +159,12 @@ const MOVE_TIMEOUT_MS = 60_000;
  * `conntrack -R -` at once, so listing, relaying and loading overlap. The target then digests what it holds; Ferry
  * digests what it sent meanwhile. Nothing is written to disk on either host.
  */
-async function streamFlows(source: HostConnection, target: HostConnection, addresses: readonly string[], verify: boolean): Promise<MoveResult> {
+async function streamFlows(
+  source: HostConnection,
+  target: HostConnection,
+  addresses: readonly string[],
+  verify: boolean,
+): Promise<MoveResult> {
   const started = performance.now();
   const failed = (step: string, host: HostConnection, e: unknown): never => {
     throw Object.assign(e instanceof Error ? e : new Error(String(e)), { step, host });
@@ -148,10 +181,16 @@ async function streamFlows(source: HostConnection, target: HostConnection, addre
     list?.close();
   }, MOVE_TIMEOUT_MS);
   try {
-    const loadOpen = target.session(loadAndDigestArgv(addresses, verify), (text) => {
-      loadOut += text;
-      if (!loadedAt && loadOut.includes(LOADED_MARK)) loadedAt = performance.now();
-    }, (text) => (loadErr += text)).catch((e: unknown) => failed('the import', target, e));
+    const loadOpen = target
+      .session(
+        loadAndDigestArgv(addresses, verify),
+        (text) => {
+          loadOut += text;
+          if (!loadedAt && loadOut.includes(LOADED_MARK)) loadedAt = performance.now();
+        },
+        (text) => (loadErr += text),
+      )
+      .catch((e: unknown) => failed('the import', target, e));
     // the `-A` lines for the target, written in pieces of what one turn of the event loop brought (a write per
     // chunk made an SSH packet, a cipher and a syscall per 4 KiB); held until its channel is open. No flow is
     // listed twice: one scan, and a key is unique in the table.
@@ -170,23 +209,29 @@ async function streamFlows(source: HostConnection, target: HostConnection, addre
     };
     let listErr = '';
     const listed = deferred<void>();
-    list = await source.session(verify ? listAndDigestArgv(addresses) : exportArgv(addresses), (chunk) => {
-      bytes += Buffer.byteLength(chunk);
-      const text = partial + chunk;
-      let at = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; at = nl + 1, nl = text.indexOf('\n', at)) {
-        const line = text.slice(at, nl);
-        if (line === LISTED_MARK) listed.resolve();
-        const loadLine = loadLineOf(line);
-        if (loadLine) {
-          sent++;
-          pending += `${loadLine}\n`;
-        } else if (line.trim() && line !== LISTED_MARK) skipped++;
-      }
-      partial = text.slice(at);
-      if (pending.length >= 1 << 20) send();
-      else flushing ??= setImmediate(send);
-    }, (text) => (listErr += text)).catch((e: unknown) => failed('the export', source, e));
+    list = await source
+      .session(
+        verify ? listAndDigestArgv(addresses) : exportArgv(addresses),
+        (chunk) => {
+          bytes += Buffer.byteLength(chunk);
+          const text = partial + chunk;
+          let at = 0;
+          for (let nl = text.indexOf('\n'); nl >= 0; at = nl + 1, nl = text.indexOf('\n', at)) {
+            const line = text.slice(at, nl);
+            if (line === LISTED_MARK) listed.resolve();
+            const loadLine = loadLineOf(line);
+            if (loadLine) {
+              sent++;
+              pending += `${loadLine}\n`;
+            } else if (line.trim() && line !== LISTED_MARK) skipped++;
+          }
+          partial = text.slice(at);
+          if (pending.length >= 1 << 20) send();
+          else flushing ??= setImmediate(send);
+        },
+        (text) => (listErr += text),
+      )
+      .catch((e: unknown) => failed('the export', source, e));
     list.end();
     load = await loadOpen;
     void load.done.then(() => (loadClosed = true));
@@ -195,27 +240,59 @@ async function streamFlows(source: HostConnection, target: HostConnection, addre
     const ended = await Promise.race([listed.promise.then(() => 'marked' as const), list.done]);
     if (flushing) clearImmediate(flushing);
     send();
-    if (timedOut) failed('the export', source, new SshError('timeout', `${source.alias}: no end of the conntrack listing within ${MOVE_TIMEOUT_MS / 1000} s`));
+    if (timedOut)
+      failed(
+        'the export',
+        source,
+        new SshError('timeout', `${source.alias}: no end of the conntrack listing within ${MOVE_TIMEOUT_MS / 1000} s`),
+      );
     const listCode = ended === 'marked' ? 0 : ended;
     if (listCode !== 0) {
       load.close();
-      const why = source.state.kind === 'connected' ? `conntrack export failed: ${listErr.trim().split('\n').filter((l) => !/flow entries have been shown/.test(l)).join('; ') || `exit ${listCode}`}` : 'the link dropped';
-      failed('the export', source, new SshError(source.state.kind === 'connected' ? 'other' : 'closed', `${source.alias}: ${why}`));
+      const why =
+        source.state.kind === 'connected'
+          ? `conntrack export failed: ${
+              listErr
+                .trim()
+                .split('\n')
+                .filter((l) => !/flow entries have been shown/.test(l))
+                .join('; ') || `exit ${listCode}`
+            }`
+          : 'the link dropped';
+      failed(
+        'the export',
+        source,
+        new SshError(source.state.kind === 'connected' ? 'other' : 'closed', `${source.alias}: ${why}`),
+      );
     }
     const exportedAt = performance.now();
     load.end();
     const loadCode = await load.done;
     await list.done;
     const listedDigest = /\b([0-9a-f]{32})\b/.exec(listErr)?.[1];
-    if (timedOut) failed('the import', target, new SshError('timeout', `${target.alias}: no end of the conntrack load within ${MOVE_TIMEOUT_MS / 1000} s`));
+    if (timedOut)
+      failed(
+        'the import',
+        target,
+        new SshError('timeout', `${target.alias}: no end of the conntrack load within ${MOVE_TIMEOUT_MS / 1000} s`),
+      );
     if (loadCode !== 0 || !loadedAt) {
       const lost = target.state.kind !== 'connected' || loadCode === null;
-      failed('the import', target, new SshError(lost ? 'closed' : 'other', `${target.alias}: ${lost ? 'the link dropped' : `conntrack import failed: ${loadErr.trim() || `exit ${loadCode}`}`}`));
+      failed(
+        'the import',
+        target,
+        new SshError(
+          lost ? 'closed' : 'other',
+          `${target.alias}: ${lost ? 'the link dropped' : `conntrack import failed: ${loadErr.trim() || `exit ${loadCode}`}`}`,
+        ),
+      );
     }
     const heldDigest = /\b([0-9a-f]{32})\b/.exec(loadOut.slice(loadOut.indexOf(LOADED_MARK)))?.[1];
     const end = performance.now();
     return {
-      entries: sent, bytes, skipped,
+      entries: sent,
+      bytes,
+      skipped,
       exportMs: exportedAt - started,
       importMs: loadedAt - exportedAt,
       verifyMs: verify ? end - loadedAt : 0,
@@ -248,12 +325,20 @@ export interface SyncReport {
  * holds more of these flows than were sent, its listing is compared flow by flow). Nothing is deleted anywhere;
  * a re-run is safe (-A only adds what is missing).
  */
-export async function syncConntrack(backend: ConntrackBackend, source: HostConnection, target: HostConnection, addresses: readonly string[], verify = true): Promise<SyncReport> {
+export async function syncConntrack(
+  backend: ConntrackBackend,
+  source: HostConnection,
+  target: HostConnection,
+  addresses: readonly string[],
+  verify = true,
+): Promise<SyncReport> {
   for (const a of addresses) assertAddress(a); // before any channel opens
   const started = performance.now();
-  const moved = await backend.move(source, target, addresses, verify).catch((e: Error & { step?: string; host?: HostConnection }) => {
-    throw unfinished(e.step ?? 'the sync', e.host ?? source, e);
-  });
+  const moved = await backend
+    .move(source, target, addresses, verify)
+    .catch((e: Error & { step?: string; host?: HostConnection }) => {
+      throw unfinished(e.step ?? 'the sync', e.host ?? source, e);
+    });
   let missing = 0;
   let verifyMs = moved.verifyMs;
   if (verify && moved.entries && !moved.proven) {
@@ -270,12 +355,24 @@ export async function syncConntrack(backend: ConntrackBackend, source: HostConne
     missing = now.flows.filter((f) => held.get(f.key) !== f.mark).length;
     verifyMs += performance.now() - t;
   }
-  return { entries: moved.entries, bytes: moved.bytes, exportMs: moved.exportMs, importMs: moved.importMs, verifyMs, totalMs: performance.now() - started, missing, skipped: moved.skipped, proven: moved.proven };
+  return {
+    entries: moved.entries,
+    bytes: moved.bytes,
+    exportMs: moved.exportMs,
+    importMs: moved.importMs,
+    verifyMs,
+    totalMs: performance.now() - started,
+    missing,
+    skipped: moved.skipped,
+    proven: moved.proven,
+  };
 }
 
 /** A step that failed or lost its host mid-stream: what happened, and that nothing was lost. */
 function unfinished(step: string, host: HostConnection, e: Error): Error {
   const lost = e instanceof SshError && ['closed', 'timeout', 'unreachable'].includes(e.kind);
   const what = lost ? `the SSH link to ${host.alias} dropped during ${step} (${e.message})` : e.message;
-  return new Error(`${what}. Nothing was deleted on either host; run the sync again${lost ? ` once ${host.alias} is back` : ''} (it only adds what the target lacks, so it is safe to repeat).`);
+  return new Error(
+    `${what}. Nothing was deleted on either host; run the sync again${lost ? ` once ${host.alias} is back` : ''} (it only adds what the target lacks, so it is safe to repeat).`,
+  );
 }

@@ -12,7 +12,13 @@ import type { MigrationRecord } from '../core/migration/record';
 /** where the system libvirt daemon keeps a status file per running QEMU domain (the probe's default: src/remote/scripts) */
 export const LIBVIRT_STATUS_DIR = '/run/libvirt/qemu';
 
-export async function probeHost(registry: HostRegistry, alias: string, record: MigrationRecord, uri: string, peer: string): Promise<HostProbe | undefined> {
+export async function probeHost(
+  registry: HostRegistry,
+  alias: string,
+  record: MigrationRecord,
+  uri: string,
+  peer: string,
+): Promise<HostProbe | undefined> {
   const host = registry.get(alias);
   if (!host || host.connection.state.kind !== 'connected') return undefined;
   const r = await host.connection.exec(probeArgv(record.domainUuid, uri, peer), { timeoutMs: 15_000 });
@@ -27,16 +33,42 @@ export interface Diagnosis {
 }
 
 /** Probe both ends (in parallel; each takes about a second) and apply the rules to what the run has shown so far. */
-export async function diagnoseMigration(registry: HostRegistry, record: MigrationRecord, uri: string): Promise<Diagnosis> {
+export async function diagnoseMigration(
+  registry: HostRegistry,
+  record: MigrationRecord,
+  uri: string,
+): Promise<Diagnosis> {
   const peer = registry.get(record.target) ? (await registry.resolve(record.target)).hostName : '';
   const [source, target] = await Promise.all([
     probeHost(registry, record.source, record, uri, peer).catch(() => undefined),
     probeHost(registry, record.target, record, uri, '').catch(() => undefined),
   ]);
-  const findings = diagnose({ options: record.options, samples: record.samples, source, target, sourceAlias: record.source, targetAlias: record.target });
-  if (!source) findings.unshift({ id: 'no-probe', severity: 'info', title: `${record.source} could not be probed`, evidence: 'the host is not connected or the QEMU process was not found (is the migration over?)' });
-  for (const [side, alias, p] of [['source', record.source, source], ['target', record.target, target]] as const) {
-    if (p && p.pid === undefined) findings.unshift({ id: `no-qemu-${side}`, severity: 'info', title: `QEMU of ${record.domainName} not found on ${alias}`, evidence: `no libvirt status file in ${LIBVIRT_STATUS_DIR} (root's alone) names a running QEMU with the domain's UUID: is the migration over, or is the SSH user not root?` });
+  const findings = diagnose({
+    options: record.options,
+    samples: record.samples,
+    source,
+    target,
+    sourceAlias: record.source,
+    targetAlias: record.target,
+  });
+  if (!source)
+    findings.unshift({
+      id: 'no-probe',
+      severity: 'info',
+      title: `${record.source} could not be probed`,
+      evidence: 'the host is not connected or the QEMU process was not found (is the migration over?)',
+    });
+  for (const [side, alias, p] of [
+    ['source', record.source, source],
+    ['target', record.target, target],
+  ] as const) {
+    if (p && p.pid === undefined)
+      findings.unshift({
+        id: `no-qemu-${side}`,
+        severity: 'info',
+        title: `QEMU of ${record.domainName} not found on ${alias}`,
+        evidence: `no libvirt status file in ${LIBVIRT_STATUS_DIR} (root's alone) names a running QEMU with the domain's UUID: is the migration over, or is the SSH user not root?`,
+      });
   }
   return { at: Date.now(), findings, source, target };
 }

@@ -62,7 +62,13 @@ export class HostRegistry {
     for (const alias of aliases) {
       if (this.entries.has(alias)) continue;
       const store = new DisposableStore();
-      const connection = store.add(new HostConnection(alias, { ...this.options.connection, resolve: (a) => resolveHost(a, this.options.sshConfigPath()) }, this.log));
+      const connection = store.add(
+        new HostConnection(
+          alias,
+          { ...this.options.connection, resolve: (a) => resolveHost(a, this.options.sshConfigPath()) },
+          this.log,
+        ),
+      );
       const inventory = store.add(new HostInventory(connection, this.options.libvirtUri(), this.log));
       store.add(inventory.onDidChange(() => this.changeEmitter.fire(alias)));
       store.add(inventory.onDidSeeMigration((domainName) => this.migrationEmitter.fire({ alias, domainName })));

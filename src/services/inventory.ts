@@ -107,7 +107,11 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
         void this.refresh()
           // then the light listing's virsh, ready for the first domain an event names (after the tree is drawn)
           .then(() => VirshShell.open(connection, uri, 'listing shell', { timeoutMs: listTimeoutMs }))
-          .then((shell) => (this.disposed || connection.state.kind !== 'connected' || (this.shell && !this.shell.isClosed) ? shell.close() : (this.shell = shell)))
+          .then((shell) =>
+            this.disposed || connection.state.kind !== 'connected' || (this.shell && !this.shell.isClosed)
+              ? shell.close()
+              : (this.shell = shell),
+          )
           .catch(() => undefined);
         void this.watchEvents();
       }),
@@ -131,7 +135,10 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
   /** The domain list after `event`; addresses follow the running domains of a list that changed. */
   private reduce(event: DomainListEvent): void {
     const next = reduceDomainList(this.list, event);
-    this.list = next.domains && next.domains !== this.list.domains ? { ...next, domains: this.trackAddresses(next.domains) } : next;
+    this.list =
+      next.domains && next.domains !== this.list.domains
+        ? { ...next, domains: this.trackAddresses(next.domains) }
+        : next;
   }
 
   /**
@@ -157,7 +164,10 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     const [shown, shownError] = [this.domains, this.libvirtError];
     try {
       const timeoutMs = this.listTimeoutMs;
-      const [list, stats] = await Promise.all([this.connection.exec(listDomainsArgv(this.uri), { timeoutMs }), this.connection.exec(domstatsArgv(this.uri), { timeoutMs })]);
+      const [list, stats] = await Promise.all([
+        this.connection.exec(listDomainsArgv(this.uri), { timeoutMs }),
+        this.connection.exec(domstatsArgv(this.uri), { timeoutMs }),
+      ]);
       const failed = [list, stats].find((r) => r.code !== 0);
       if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
       const domains = domainsFrom(await this.namedExactly(list.stdout), parseDomstats(stats.stdout));
@@ -176,7 +186,8 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
           if (this.connection.state.kind === 'connected') void this.refresh().catch(() => undefined);
         }, LIBVIRT_RETRY_MS);
       }
-      if (!(e instanceof SshError && e.kind === 'closed')) this.log.warn(`${this.alias}: listing domains failed: ${(e as Error).message}`);
+      if (!(e instanceof SshError && e.kind === 'closed'))
+        this.log.warn(`${this.alias}: listing domains failed: ${(e as Error).message}`);
       throw e;
     } finally {
       // a listing that only confirms what is shown redraws nothing
@@ -202,7 +213,8 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
 
   /** The light listing's virsh, opened again if it ended (or gave up on a question that got no answer). */
   private async listingShell(): Promise<VirshShell> {
-    if (!this.shell || this.shell.isClosed) this.shell = await VirshShell.open(this.connection, this.uri, 'listing shell', { timeoutMs: this.listTimeoutMs });
+    if (!this.shell || this.shell.isClosed)
+      this.shell = await VirshShell.open(this.connection, this.uri, 'listing shell', { timeoutMs: this.listTimeoutMs });
     return this.shell;
   }
 
@@ -260,7 +272,9 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
           return void this.scheduleRefresh();
         }
         if (!this.domains || this.disposed) return;
-        const found = names.map((name, i) => ({ name, uuid: uuids[i] })).filter((d): d is { name: string; uuid: string } => !!d.uuid);
+        const found = names
+          .map((name, i) => ({ name, uuid: uuids[i] }))
+          .filter((d): d is { name: string; uuid: string } => !!d.uuid);
         // defined shut off; an event since that says otherwise is replayed; the full listing follows
         this.reduce({ kind: 'identified', found, since });
         this.changeEmitter.fire();
@@ -286,7 +300,11 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
   }
 
   private trackAddresses(domains: Domain[]): Domain[] {
-    const running = new Set(domains.filter((d) => d.state === 'running' || d.state === 'paused' || d.state === 'migrating').map((d) => d.uuid));
+    const running = new Set(
+      domains
+        .filter((d) => d.state === 'running' || d.state === 'paused' || d.state === 'migrating')
+        .map((d) => d.uuid),
+    );
     for (const u of [...this.addressReads.keys()]) {
       if (running.has(u)) continue;
       this.addressReads.delete(u);
@@ -311,7 +329,9 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     for (const u of uuids) this.addressReads.set(u, (this.addressReads.get(u) ?? 0) + 1);
     let found: Map<string, DomainAddresses>;
     try {
-      found = parseAddresses((await this.connection.exec(addressesArgv(this.uri, uuids), { timeoutMs: 60_000 })).stdout);
+      found = parseAddresses(
+        (await this.connection.exec(addressesArgv(this.uri, uuids), { timeoutMs: 60_000 })).stdout,
+      );
     } catch (e) {
       this.log.debug(`${this.alias}: reading domain addresses failed: ${(e as Error).message}`);
       return;
@@ -326,7 +346,10 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
       this.list = { ...this.list, domains: this.withAddresses(this.domains) };
       this.changeEmitter.fire();
     }
-    const again = uuids.filter((u) => this.addressReads.get(u) === 1 && !this.addresses.get(u)?.leased.length && !this.addresses.get(u)?.heard.length);
+    const again = uuids.filter(
+      (u) =>
+        this.addressReads.get(u) === 1 && !this.addresses.get(u)?.leased.length && !this.addresses.get(u)?.heard.length,
+    );
     if (!again.length || this.disposed) return;
     const timer = setTimeout(() => {
       this.addressRetries.delete(timer);
@@ -384,7 +407,13 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
       this.migrating.delete(event.domain);
       const effect = lifecycleEffect(event.detail);
       // a migration's events are few and its states subtle (paused for it on one side): those are listed, as before
-      if (effect && effect !== 'migrating' && !/Migrated|Post-copy/.test(event.detail) && this.applyLifecycle(event.domain, effect)) return;
+      if (
+        effect &&
+        effect !== 'migrating' &&
+        !/Migrated|Post-copy/.test(event.detail) &&
+        this.applyLifecycle(event.domain, effect)
+      )
+        return;
       if (!effect && this.domains?.some((d) => d.name === event.domain)) return; // nothing shown changes
     }
     this.scheduleRefresh();
@@ -392,7 +421,10 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
 
   /** Run a lifecycle action on a domain (by UUID); rejects with virsh's own words when it refuses. */
   async runAction(action: LifecycleAction, uuid: string): Promise<void> {
-    const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), { timeoutMs: 120_000, logLevel: 'info' });
+    const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), {
+      timeoutMs: 120_000,
+      logLevel: 'info',
+    });
     if (result.code !== 0) throw new LibvirtError(this.alias, virshErrorText(result.stderr, result.code));
     await this.refresh().catch(() => undefined);
   }
@@ -434,7 +466,10 @@ const NAME_EACH_LIMIT = 200;
 /** The UUIDs of every domain, through the shell (one libvirt call, nothing from outside written to it). */
 async function uuidsOn(shell: VirshShell): Promise<string[]> {
   const { texts } = await shell.ask([['list', '--all', '--uuid']]);
-  return texts[0].split('\n').map((l) => l.trim()).filter((l) => UUID.test(l));
+  return texts[0]
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => UUID.test(l));
 }
 
 /**

@@ -37,7 +37,11 @@ export class QemuBinaries {
   private runningOn(alias: string): string | undefined {
     const host = this.registry.get(alias);
     if (!host || host.connection.state.kind !== 'connected' || !host.domains) return undefined;
-    return host.domains.filter((d) => d.state === 'running' || d.state === 'paused').map((d) => d.uuid).sort().join(' ');
+    return host.domains
+      .filter((d) => d.state === 'running' || d.state === 'paused')
+      .map((d) => d.uuid)
+      .sort()
+      .join(' ');
   }
 
   private maybeProbe(alias: string) {
@@ -51,7 +55,10 @@ export class QemuBinaries {
    * (maybe across a reconnect), when the running set the probe goes by may not show it yet.
    */
   async probeAfterListing(alias: string): Promise<void> {
-    await this.registry.get(alias)?.refresh().catch(() => undefined);
+    await this.registry
+      .get(alias)
+      ?.refresh()
+      .catch(() => undefined);
     return this.probe(alias);
   }
 
@@ -78,12 +85,15 @@ export class QemuBinaries {
     if (running !== '') {
       const r = await host.connection.exec(qemuProbeArgv(), { timeoutMs: 30_000 });
       if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
-      if (r.stderr.trim()) this.log.warn(`qemu probe on ${alias}: ${[...new Set(r.stderr.trim().split('\n'))].join('; ')}`);
+      if (r.stderr.trim())
+        this.log.warn(`qemu probe on ${alias}: ${[...new Set(r.stderr.trim().split('\n'))].join('; ')}`);
       states = parseQemuProbe(r.stdout);
       for (const uuid of running.split(' ')) {
-        if (!states.has(uuid)) states.set(uuid, unknownQemu("libvirt's status file for it was not found or not readable"));
+        if (!states.has(uuid))
+          states.set(uuid, unknownQemu("libvirt's status file for it was not found or not readable"));
         const unknown = states.get(uuid)!.unknown;
-        if (unknown !== undefined) this.log.warn(`qemu probe on ${alias}: the QEMU of domain ${uuid} cannot be judged: ${unknown}`);
+        if (unknown !== undefined)
+          this.log.warn(`qemu probe on ${alias}: the QEMU of domain ${uuid} cannot be judged: ${unknown}`);
       }
     }
     const before = this.readings.has(alias) ? this.staleSummary(alias) : undefined;
@@ -94,7 +104,11 @@ export class QemuBinaries {
 
   /** what the tree shows of a host's readings: each stale domain and what is said of it */
   private staleSummary(alias: string): string {
-    return JSON.stringify(this.staleOn(alias).sort().map((uuid) => [uuid, this.describe(alias, uuid)]));
+    return JSON.stringify(
+      this.staleOn(alias)
+        .sort()
+        .map((uuid) => [uuid, this.describe(alias, uuid)]),
+    );
   }
 
   /** what is known of a running domain's QEMU; undefined when it was not read, or could not be judged (see unknownReason) */

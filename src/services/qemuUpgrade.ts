@@ -10,7 +10,15 @@ import { DEFAULT_MAX_DOWNTIME_MS } from '../core/migration/monitor';
 import type { MigrationRecord } from '../core/migration/record';
 import { compareVersions, qemuVersionOf } from '../core/hostFacts';
 import { describeStale } from '../core/qemuBinary';
-import { expectedSavePauseMs, parseSaveDirProbe, parseSaveRestore, SAVE_DIR, SAVE_RUN_DIR, saveFile, saveLog } from '../core/saveRestore';
+import {
+  expectedSavePauseMs,
+  parseSaveDirProbe,
+  parseSaveRestore,
+  SAVE_DIR,
+  SAVE_RUN_DIR,
+  saveFile,
+  saveLog,
+} from '../core/saveRestore';
 import type { SaveRestoreLog } from '../core/saveRestore';
 import type { SaveDirFacts } from '../core/saveRestore';
 import { launchSaveRestoreArgv, saveDirProbeArgv } from '../remote/saveRestore';
@@ -58,7 +66,13 @@ export async function planUpgrade(
     const state = qemu.state(alias, domain.uuid);
     const stale = state && describeStale(state);
     if (!stale) {
-      rows.push({ alias, domain, method: 'none', why: state ? 'already runs the installed QEMU' : `not running on ${alias}`, expectedPause: 'none' });
+      rows.push({
+        alias,
+        domain,
+        method: 'none',
+        why: state ? 'already runs the installed QEMU' : `not running on ${alias}`,
+        expectedPause: 'none',
+      });
       continue;
     }
     const refusals: string[] = [];
@@ -70,7 +84,12 @@ export async function planUpgrade(
       // a peer with an older QEMU than the one the domain runs cannot be trusted to take it (machine types, devices)
       const peerQemu = result.targetVersions && qemuVersionOf(result.targetVersions);
       if (peerQemu && state.runningVersion && compareVersions(peerQemu, state.runningVersion) < 0) {
-        failed.push({ id: 'older-qemu', title: 'QEMU not older than the domain runs', status: 'fail', evidence: `${candidate.alias} has QEMU ${peerQemu}, ${domain.name} runs ${state.runningVersion}` });
+        failed.push({
+          id: 'older-qemu',
+          title: 'QEMU not older than the domain runs',
+          status: 'fail',
+          evidence: `${candidate.alias} has QEMU ${peerQemu}, ${domain.name} runs ${state.runningVersion}`,
+        });
       }
       const free = result.checks.find((c) => c.id === 'memory');
       const needKiB = (plannedKiB.get(candidate.alias) ?? 0) + (domain.memoryKiB ?? 0);
@@ -80,10 +99,20 @@ export async function planUpgrade(
         plannedKiB.set(candidate.alias, needKiB);
         break;
       }
-      refusals.push(`${candidate.alias}: ${failed.length ? failed.map((c) => `${c.title} (${c.evidence})`).join('; ') : `not enough memory for every domain planned to it (${free?.evidence ?? '?'})`}`);
+      refusals.push(
+        `${candidate.alias}: ${failed.length ? failed.map((c) => `${c.title} (${c.evidence})`).join('; ') : `not enough memory for every domain planned to it (${free?.evidence ?? '?'})`}`,
+      );
     }
     if (peer) {
-      rows.push({ alias, domain, stale, method: 'roundTrip', peer, why: `${stale}; ${peer} can take it (preflight passed)`, expectedPause: pause });
+      rows.push({
+        alias,
+        domain,
+        stale,
+        method: 'roundTrip',
+        peer,
+        why: `${stale}; ${peer} can take it (preflight passed)`,
+        expectedPause: pause,
+      });
       continue;
     }
     const noPeer = `no other connected host can take it${refusals.length ? ` (${refusals.join(' · ')})` : ''}`;
@@ -103,19 +132,40 @@ async function readSaveDir(registry: HostRegistry, alias: string): Promise<SaveD
 const MiB = 1048576;
 
 /** The same-host way: only with room for the memory of every domain saved there at once (10 % to spare). */
-async function saveRestoreRow(alias: string, domain: Domain, stale: string, noPeer: string, saveDir: Promise<SaveDirFacts>, plannedKiB: Map<string, number>): Promise<UpgradeRow> {
+async function saveRestoreRow(
+  alias: string,
+  domain: Domain,
+  stale: string,
+  noPeer: string,
+  saveDir: Promise<SaveDirFacts>,
+  plannedKiB: Map<string, number>,
+): Promise<UpgradeRow> {
   const memoryKiB = domain.memoryKiB ?? 0;
   let facts: SaveDirFacts;
   try {
     facts = await saveDir;
   } catch (e) {
-    return { alias, domain, stale, method: 'none', why: `${stale}; ${noPeer}; save and restore cannot be planned: ${(e as Error).message}`, expectedPause: 'none (not moved)' };
+    return {
+      alias,
+      domain,
+      stale,
+      method: 'none',
+      why: `${stale}; ${noPeer}; save and restore cannot be planned: ${(e as Error).message}`,
+      expectedPause: 'none (not moved)',
+    };
   }
   const key = `save:${alias}`;
   const needKiB = Math.round(memoryKiB * 1.1) + (plannedKiB.get(key) ?? 0);
   if (facts.availableKiB < needKiB) {
     const free = `${Math.round(facts.availableKiB / 1024)} MiB free in ${SAVE_DIR}, ${Math.round(needKiB / 1024)} MiB needed`;
-    return { alias, domain, stale, method: 'none', why: `${stale}; ${noPeer}; not enough space to save it on ${alias} (${free})`, expectedPause: 'none (not moved)' };
+    return {
+      alias,
+      domain,
+      stale,
+      method: 'none',
+      why: `${stale}; ${noPeer}; not enough space to save it on ${alias} (${free})`,
+      expectedPause: 'none (not moved)',
+    };
   }
   plannedKiB.set(key, needKiB);
   const ms = expectedSavePauseMs(memoryKiB, facts);
@@ -142,20 +192,37 @@ const SAVE_POLL_MS = 500;
  * re-attaches after a reconnect, and reports what happened. The pause is measured on the host. A save that fails
  * leaves the domain running; a restore that fails leaves the save file, and the message says how to restore it.
  */
-export async function saveAndRestore(host: HostConnection, uri: string, qemu: QemuBinaries, row: UpgradeRow): Promise<UpgradeOutcome> {
+export async function saveAndRestore(
+  host: HostConnection,
+  uri: string,
+  qemu: QemuBinaries,
+  row: UpgradeRow,
+): Promise<UpgradeOutcome> {
   if (row.method !== 'saveRestore') throw new Error(`${row.domain.name}: ${row.why}`);
   const name = row.domain.name;
   const uuid = row.domain.uuid;
   const launched = await host.exec(launchSaveRestoreArgv(uri, uuid), { logLevel: 'info' });
   const runDir = launched.stdout.trim();
   if (launched.code !== 0 || !SAVE_RUN_DIR.test(runDir)) {
-    return { ok: false, where: row.alias, legs: [], message: `${name} was not saved and runs as before on ${row.alias}: the save could not start (${launched.stderr.trim() || runDir || `exit ${launched.code}`}).` };
+    return {
+      ok: false,
+      where: row.alias,
+      legs: [],
+      message: `${name} was not saved and runs as before on ${row.alias}: the save could not start (${launched.stderr.trim() || runDir || `exit ${launched.code}`}).`,
+    };
   }
   const file = saveFile(runDir, uuid);
   const { log, interrupted } = await followSaveRestore(host, runDir, 120_000 + 4 * (row.expectedPauseMs ?? 0));
-  const reattached = interrupted ? ` Ferry's link to ${row.alias} dropped meanwhile; the host went on and Ferry read the outcome once it was back.` : '';
+  const reattached = interrupted
+    ? ` Ferry's link to ${row.alias} dropped meanwhile; the host went on and Ferry read the outcome once it was back.`
+    : '';
   if (!log.done) {
-    const phase = log.phase === 'restoring' ? 'it was being restored' : log.phase === 'saving' ? 'it was being saved' : 'it had not started';
+    const phase =
+      log.phase === 'restoring'
+        ? 'it was being restored'
+        : log.phase === 'saving'
+          ? 'it was being saved'
+          : 'it had not started';
     return {
       ok: false,
       where: row.alias,
@@ -167,16 +234,32 @@ export async function saveAndRestore(host: HostConnection, uri: string, qemu: Qe
   }
   if (log.exit === 3) {
     await host.exec(['rm', '-rf', '--', runDir]).catch(() => undefined);
-    return { ok: false, where: row.alias, legs: [], message: `${name} was not saved and runs as before on ${row.alias}: ${log.text || 'virsh save failed'}.${reattached}` };
+    return {
+      ok: false,
+      where: row.alias,
+      legs: [],
+      message: `${name} was not saved and runs as before on ${row.alias}: ${log.text || 'virsh save failed'}.${reattached}`,
+    };
   }
   if (log.exit !== 0 || log.saveMs === undefined || log.restoreMs === undefined) {
     const why = log.text || `exit ${log.exit}`;
-    return { ok: false, where: row.alias, legs: [], message: `${name} was saved to ${file} on ${row.alias} but not restored: ${why}. Run "virsh restore ${file}" there; the file is kept.${reattached}` };
+    return {
+      ok: false,
+      where: row.alias,
+      legs: [],
+      message: `${name} was saved to ${file} on ${row.alias} but not restored: ${why}. Run "virsh restore ${file}" there; the file is kept.${reattached}`,
+    };
   }
   await host.exec(['rm', '-rf', '--', runDir]).catch(() => undefined);
   const pauseMs = log.saveMs + log.restoreMs;
   const paused = `paused ${(pauseMs / 1000).toFixed(1)} s (save ${log.saveMs} ms, restore ${log.restoreMs} ms)`;
-  const outcome = await confirmed(qemu, row, [], `saved and restored: ${paused}`, `was saved and restored on ${row.alias} (${paused})`);
+  const outcome = await confirmed(
+    qemu,
+    row,
+    [],
+    `saved and restored: ${paused}`,
+    `was saved and restored on ${row.alias} (${paused})`,
+  );
   return { ...outcome, message: `${outcome.message}${reattached}`, pauseMs };
 }
 
@@ -184,7 +267,11 @@ export async function saveAndRestore(host: HostConnection, uri: string, qemu: Qe
  * The run's log read until it ends or `timeoutMs` passes; a read the link breaks is retried once the host is
  * connected again (the connection reconnects by itself).
  */
-async function followSaveRestore(host: HostConnection, runDir: string, timeoutMs: number): Promise<{ log: SaveRestoreLog; interrupted: boolean }> {
+async function followSaveRestore(
+  host: HostConnection,
+  runDir: string,
+  timeoutMs: number,
+): Promise<{ log: SaveRestoreLog; interrupted: boolean }> {
   const deadline = Date.now() + timeoutMs;
   let log: SaveRestoreLog = { done: false, phase: 'starting' };
   let interrupted = false;
@@ -207,13 +294,30 @@ async function followSaveRestore(host: HostConnection, runDir: string, timeoutMs
  * The domain back on its host: the probe, read again, says whether it now runs the installed binary. `how` is said
  * when it does ("round trip via hostB"), `done` when it does not ("is back on hostA").
  */
-async function confirmed(qemu: QemuBinaries, row: UpgradeRow, legs: MigrationRecord[], how: string, done: string): Promise<UpgradeOutcome> {
+async function confirmed(
+  qemu: QemuBinaries,
+  row: UpgradeRow,
+  legs: MigrationRecord[],
+  how: string,
+  done: string,
+): Promise<UpgradeOutcome> {
   await qemu.probeAfterListing(row.alias);
   const state = qemu.state(row.alias, row.domain.uuid);
   const still = state && describeStale(state);
   const name = row.domain.name;
-  if (!state || still) return { ok: false, where: row.alias, legs, message: `${name} ${done} but ${still ?? 'its QEMU process was not found'}.` };
-  return { ok: true, where: row.alias, legs, message: `${name} now runs the installed QEMU${state.runningVersion ? ` ${state.runningVersion}` : ''} on ${row.alias} (${how}).` };
+  if (!state || still)
+    return {
+      ok: false,
+      where: row.alias,
+      legs,
+      message: `${name} ${done} but ${still ?? 'its QEMU process was not found'}.`,
+    };
+  return {
+    ok: true,
+    where: row.alias,
+    legs,
+    message: `${name} now runs the installed QEMU${state.runningVersion ? ` ${state.runningVersion}` : ''} on ${row.alias} (${how}).`,
+  };
 }
 
 export interface UpgradeOutcome {
@@ -241,7 +345,11 @@ export async function roundTrip(
   const legs: MigrationRecord[] = [];
   const leg = async (n: 1 | 2, source: string, target: string) => {
     const operationStep = `upgrading QEMU, leg ${n} of 2`;
-    const started = await planMigration(deps, { source, target, domain: row.domain, profile, options, unattended: true, operationId, operationStep }, decisions);
+    const started = await planMigration(
+      deps,
+      { source, target, domain: row.domain, profile, options, unattended: true, operationId, operationStep },
+      decisions,
+    );
     onLeg(n, started.record, started.done);
     const done = await started.done;
     legs.push(done);
@@ -250,7 +358,12 @@ export async function roundTrip(
   const name = row.domain.name;
   const there = await leg(1, row.alias, row.peer);
   if (there.phase !== 'completed') {
-    return { ok: false, where: row.alias, legs, message: `${name} stayed on ${row.alias}: the move to ${row.peer} ${there.phase}${there.error ? ` (${there.error})` : ''}. It runs as before.` };
+    return {
+      ok: false,
+      where: row.alias,
+      legs,
+      message: `${name} stayed on ${row.alias}: the move to ${row.peer} ${there.phase}${there.error ? ` (${there.error})` : ''}. It runs as before.`,
+    };
   }
   const stranded = `${name} is running on ${row.peer}: the way back to ${row.alias}`;
   const retry = `Run the upgrade again, or migrate it back, once ${row.alias} can take it.`;
@@ -258,8 +371,19 @@ export async function roundTrip(
   try {
     back = await leg(2, row.peer, row.alias);
   } catch (e) {
-    return { ok: false, where: row.peer, legs, message: `${stranded} did not start (${(e as Error).message}). ${retry}` };
+    return {
+      ok: false,
+      where: row.peer,
+      legs,
+      message: `${stranded} did not start (${(e as Error).message}). ${retry}`,
+    };
   }
-  if (back.phase !== 'completed') return { ok: false, where: row.peer, legs, message: `${stranded} ${back.phase}${back.error ? ` (${back.error})` : ''}. ${retry}` };
+  if (back.phase !== 'completed')
+    return {
+      ok: false,
+      where: row.peer,
+      legs,
+      message: `${stranded} ${back.phase}${back.error ? ` (${back.error})` : ''}. ${retry}`,
+    };
   return confirmed(qemu, row, legs, `round trip via ${row.peer}`, `is back on ${row.alias}`);
 }

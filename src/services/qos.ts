@@ -5,7 +5,17 @@
  */
 import type { Finding } from '../core/diagnosis';
 import type { Bandwidth, DomainInterface, KernelQos, QosPlan, Scope } from '../core/qos';
-import { describeLimits, DIRECTIONS, domIfTuneReadArgv, domIfTuneSetArgv, kernelMismatches, parseDomIfTune, parseInterfaces, parseKernelQos, sameBandwidth } from '../core/qos';
+import {
+  describeLimits,
+  DIRECTIONS,
+  domIfTuneReadArgv,
+  domIfTuneSetArgv,
+  kernelMismatches,
+  parseDomIfTune,
+  parseInterfaces,
+  parseKernelQos,
+  sameBandwidth,
+} from '../core/qos';
 import { assertUuid, virsh } from '../core/virsh';
 import { kernelQosArgv } from '../remote/qos';
 import type { HostConnection } from '../transport/hostConnection';
@@ -47,9 +57,18 @@ export async function readKernelQos(host: HostConnection, device: string): Promi
 }
 
 /** A domain's interfaces from its live XML (its definition when shut off), each running one checked on the host. */
-export async function readInterfaces(host: HostConnection, uri: string, uuid: string, running: boolean): Promise<InterfaceState[]> {
+export async function readInterfaces(
+  host: HostConnection,
+  uri: string,
+  uuid: string,
+  running: boolean,
+): Promise<InterfaceState[]> {
   assertUuid(uuid);
-  const xml = await run(host, virsh(uri, 'dumpxml', ...(running ? [] : ['--inactive']), uuid), 'reading the domain definition');
+  const xml = await run(
+    host,
+    virsh(uri, 'dumpxml', ...(running ? [] : ['--inactive']), uuid),
+    'reading the domain definition',
+  );
   return Promise.all(
     parseInterfaces(xml).map(async (i): Promise<InterfaceState> => {
       const limited = DIRECTIONS.some((d) => i.bandwidth[d]);
@@ -59,7 +78,10 @@ export async function readInterfaces(host: HostConnection, uri: string, uuid: st
         return { ...i, kernelProblems: kernelMismatches(i.bandwidth, kernel, i.type, i.device) };
       } catch (e) {
         // one interface the kernel cannot be asked about (an odd device name, tc missing) leaves the others shown
-        return { ...i, kernelProblems: [`Whether the kernel enforces these limits is unknown: ${(e as Error).message}`] };
+        return {
+          ...i,
+          kernelProblems: [`Whether the kernel enforces these limits is unknown: ${(e as Error).message}`],
+        };
       }
     }),
   );
@@ -83,7 +105,12 @@ export async function migratedQosFindings(target: HostConnection, uri: string, u
             evidence: `${i.mac} (${limits}): ${i.kernelProblems.join(' ')}`,
             fix: 'Set the limit again with "Set Interface Bandwidth…" on the interface, and check the host kernel has the tc modules (sch_htb, act_police).',
           }
-        : { id: 'qos-kept', severity: 'info', title: `Interface limits kept on ${target.alias}`, evidence: `${i.mac}: ${limits}, enforced on ${i.device}.` };
+        : {
+            id: 'qos-kept',
+            severity: 'info',
+            title: `Interface limits kept on ${target.alias}`,
+            evidence: `${i.mac}: ${limits}, enforced on ${i.device}.`,
+          };
     });
 }
 
@@ -105,33 +132,67 @@ export class QosService {
    * Apply a checked plan to one interface in the given scopes, then read everything back. Throws QosRefused when the
    * plan still has problems (nothing is sent), and libvirt's message when it refuses.
    */
-  async apply(host: HostConnection, uuid: string, iface: DomainInterface, plan: QosPlan, scopes: readonly Scope[]): Promise<QosResult> {
-    if (plan.problems.length || plan.roundsToZero.length) throw new QosRefused([...plan.problems, ...plan.roundsToZero]);
+  async apply(
+    host: HostConnection,
+    uuid: string,
+    iface: DomainInterface,
+    plan: QosPlan,
+    scopes: readonly Scope[],
+  ): Promise<QosResult> {
+    if (plan.problems.length || plan.roundsToZero.length)
+      throw new QosRefused([...plan.problems, ...plan.roundsToZero]);
     if (!scopes.length) throw new QosRefused(['Choose live, persistent or both.']);
     const uri = this.libvirtUri();
     for (const scope of scopes) {
       this.log.info(`qos: ${host.alias} ${uuid} ${iface.mac} ${scope}: ${JSON.stringify(plan.bandwidth)}`);
-      await run(host, domIfTuneSetArgv(uri, uuid, iface.mac, plan.bandwidth, scope), `setting the bandwidth of ${iface.mac} (${scope})`);
+      await run(
+        host,
+        domIfTuneSetArgv(uri, uuid, iface.mac, plan.bandwidth, scope),
+        `setting the bandwidth of ${iface.mac} (${scope})`,
+      );
     }
     return this.verify(host, uuid, iface, plan.bandwidth, scopes);
   }
 
   /** What each scope stores for the directions asked, and (live) what the kernel enforces on the device. */
-  async verify(host: HostConnection, uuid: string, iface: DomainInterface, asked: Bandwidth, scopes: readonly Scope[]): Promise<QosResult> {
+  async verify(
+    host: HostConnection,
+    uuid: string,
+    iface: DomainInterface,
+    asked: Bandwidth,
+    scopes: readonly Scope[],
+  ): Promise<QosResult> {
     const uri = this.libvirtUri();
     const result: QosResult = { stored: {}, mismatches: [] };
-    const only = (bw: Bandwidth): Bandwidth => Object.fromEntries(DIRECTIONS.filter((d) => asked[d]).map((d) => [d, bw[d]]));
+    const only = (bw: Bandwidth): Bandwidth =>
+      Object.fromEntries(DIRECTIONS.filter((d) => asked[d]).map((d) => [d, bw[d]]));
     for (const scope of scopes) {
-      const stored = parseDomIfTune(await run(host, domIfTuneReadArgv(uri, uuid, iface.mac, scope), `reading back the bandwidth of ${iface.mac} (${scope})`));
+      const stored = parseDomIfTune(
+        await run(
+          host,
+          domIfTuneReadArgv(uri, uuid, iface.mac, scope),
+          `reading back the bandwidth of ${iface.mac} (${scope})`,
+        ),
+      );
       result.stored[scope] = stored;
       if (!sameBandwidth(only(stored), only(asked))) {
-        result.mismatches.push(`libvirt's ${scope === 'live' ? 'live' : 'persistent'} setting of ${iface.mac} is ${JSON.stringify(only(stored))}, not the ${JSON.stringify(only(asked))} asked.`);
+        result.mismatches.push(
+          `libvirt's ${scope === 'live' ? 'live' : 'persistent'} setting of ${iface.mac} is ${JSON.stringify(only(stored))}, not the ${JSON.stringify(only(asked))} asked.`,
+        );
       }
     }
     const live = result.stored.live;
     if (live && iface.device) {
       result.kernel = await readKernelQos(host, iface.device);
-      result.mismatches.push(...kernelMismatches(live, result.kernel, iface.type, iface.device, DIRECTIONS.filter((d) => asked[d])));
+      result.mismatches.push(
+        ...kernelMismatches(
+          live,
+          result.kernel,
+          iface.type,
+          iface.device,
+          DIRECTIONS.filter((d) => asked[d]),
+        ),
+      );
     }
     return result;
   }

@@ -76,7 +76,10 @@ export class AnswerReader {
   private texts: string[] = [];
 
   /** the text to write for these commands, and the question to hand to expect() */
-  static frame(commands: readonly ShellCommand[], nonce = randomBytes(12).toString('hex')): { input: string; lines: string[]; markers: Question['markers'] } {
+  static frame(
+    commands: readonly ShellCommand[],
+    nonce = randomBytes(12).toString('hex'),
+  ): { input: string; lines: string[]; markers: Question['markers'] } {
     const lines = commands.map(commandLine);
     const markers = lines.map((_, i) => {
       const printed = `ferry-${nonce}-${i}`;
@@ -139,13 +142,22 @@ export class VirshShell {
     this.label = options.label ?? 'the virsh shell';
   }
 
-  static async open(host: RemoteHost, uri: string, what: string, options: Omit<ShellOptions, 'label'> = {}): Promise<VirshShell> {
+  static async open(
+    host: RemoteHost,
+    uri: string,
+    what: string,
+    options: Omit<ShellOptions, 'label'> = {},
+  ): Promise<VirshShell> {
     const label = `${host.alias}: the ${what}`;
     return VirshShell.over((onData) => host.session(virsh(uri), onData), `${label} ended`, { ...options, label });
   }
 
   /** A shell over any session that runs virsh (the lab's, or a local virsh in tests). */
-  static async over(start: (onData: (text: string) => void) => Promise<RemoteSession>, endedMessage: string, options: ShellOptions = {}): Promise<VirshShell> {
+  static async over(
+    start: (onData: (text: string) => void) => Promise<RemoteSession>,
+    endedMessage: string,
+    options: ShellOptions = {},
+  ): Promise<VirshShell> {
     const shell = new VirshShell(undefined, options);
     const session = await start((text) => shell.reader.feed(text));
     shell.session = session;
@@ -196,7 +208,13 @@ export class VirshShell {
     if (this.closed) return;
     const asked = lines.length > 1 ? `${lines[0]} (and ${lines.length - 1} more)` : lines[0];
     this.session?.close();
-    this.fail(new SshError('timeout', `${this.label} gave no answer within ${this.timeoutMs / 1000} s to: ${asked}`, 'The host, or libvirtd on it, may be hung; the shell was closed.'));
+    this.fail(
+      new SshError(
+        'timeout',
+        `${this.label} gave no answer within ${this.timeoutMs / 1000} s to: ${asked}`,
+        'The host, or libvirtd on it, may be hung; the shell was closed.',
+      ),
+    );
   }
 
   close(): void {

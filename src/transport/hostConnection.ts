@@ -101,7 +101,9 @@ export class HostConnection implements RemoteHost {
       connectTimeoutMs: this.options.connectTimeoutMs,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs,
       // nobody to ask on an automatic reconnect: a remembered passphrase still unlocks its key
-      askPassphrase: interactive ? this.options.askPassphrase : remembered && ((file: string, retry: boolean) => (retry ? Promise.resolve(undefined) : remembered(file))),
+      askPassphrase: interactive
+        ? this.options.askPassphrase
+        : remembered && ((file: string, retry: boolean) => (retry ? Promise.resolve(undefined) : remembered(file))),
       openSock: hop && (() => hop.forwardTo(host.hostName, host.port)),
     };
     try {
@@ -112,16 +114,26 @@ export class HostConnection implements RemoteHost {
       const where = `${alias}: unknown host key ${unknownKey.keyType} ${unknownKey.fingerprint}`;
       // StrictHostKeyChecking as OpenSSH: yes refuses, accept-new and no store it unasked, ask (the default) asks
       if (host.strictHostKeyChecking === 'yes') {
-        throw new SshError('hostKeyUnknown', `${where}, and StrictHostKeyChecking is yes`, `Add the host's key to ${unknownKey.knownHostsFile} (after checking its fingerprint), or set StrictHostKeyChecking ask for it.`);
+        throw new SshError(
+          'hostKeyUnknown',
+          `${where}, and StrictHostKeyChecking is yes`,
+          `Add the host's key to ${unknownKey.knownHostsFile} (after checking its fingerprint), or set StrictHostKeyChecking ask for it.`,
+        );
       }
       if (host.strictHostKeyChecking === 'ask') {
         if (!interactive || !this.options.confirmHostKey) throw e;
         if (!(await this.options.confirmHostKey(unknownKey))) {
-          throw new SshError('hostKeyUnknown', `${alias}: host key ${unknownKey.fingerprint} not trusted`, 'Connect again and accept the key if the fingerprint is right.');
+          throw new SshError(
+            'hostKeyUnknown',
+            `${alias}: host key ${unknownKey.fingerprint} not trusted`,
+            'Connect again and accept the key if the fingerprint is right.',
+          );
         }
       }
       await addKnownHost(unknownKey.knownHostsFile, unknownKey.knownHostsName, unknownKey.key);
-      this.log.info(`ssh: added ${unknownKey.knownHostsName} ${unknownKey.keyType} ${unknownKey.fingerprint} to ${unknownKey.knownHostsFile}${host.strictHostKeyChecking === 'ask' ? '' : ` (StrictHostKeyChecking ${host.strictHostKeyChecking})`}`);
+      this.log.info(
+        `ssh: added ${unknownKey.knownHostsName} ${unknownKey.keyType} ${unknownKey.fingerprint} to ${unknownKey.knownHostsFile}${host.strictHostKeyChecking === 'ask' ? '' : ` (StrictHostKeyChecking ${host.strictHostKeyChecking})`}`,
+      );
       return SshConnection.connect(host, connectOptions, this.log);
     }
   }

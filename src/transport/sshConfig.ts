@@ -32,7 +32,17 @@ export const defaultSshConfigPath = () => join(homedir(), '.ssh', 'config');
 function expandPath(p: string, vars: { h: string; u: string; r: string; p: number }): string {
   let out = p.replace(/^~(?=\/|$)/, homedir());
   out = out.replace(/%([dhurp%])/g, (_, k: string) =>
-    k === 'd' ? homedir() : k === 'h' ? vars.h : k === 'u' ? vars.u : k === 'r' ? vars.r : k === 'p' ? String(vars.p) : '%',
+    k === 'd'
+      ? homedir()
+      : k === 'h'
+        ? vars.h
+        : k === 'u'
+          ? vars.u
+          : k === 'r'
+            ? vars.r
+            : k === 'p'
+              ? String(vars.p)
+              : '%',
   );
   return out;
 }
@@ -44,9 +54,17 @@ async function includedFiles(pattern: string): Promise<string[]> {
   const path = pattern.replace(/^~(?=\/)/, homedir());
   const full = isAbsolute(path) ? path : join(homedir(), '.ssh', path);
   if (!/[*?]/.test(basename(full))) return [full];
-  const re = new RegExp(`^${basename(full).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${basename(full)
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   const names = await readdir(dirname(full)).catch(() => [] as string[]);
-  return names.filter((n) => re.test(n)).sort().map((n) => join(dirname(full), n));
+  return names
+    .filter((n) => re.test(n))
+    .sort()
+    .map((n) => join(dirname(full), n));
 }
 
 /** The config's text with every Include line replaced by the files it names (a missing file is skipped, as ssh does). */
@@ -103,8 +121,9 @@ export async function resolveHost(name: string, configPath: string): Promise<Res
   const port = spec.port ?? Number(one('Port') ?? 22);
   const vars = { h: hostName, u: userInfo().username, r: user, p: port };
   const identityValue = c.IdentityFile;
-  const identities = (Array.isArray(identityValue) ? identityValue : identityValue ? [identityValue] : [])
-    .map((p) => expandPath(p, vars));
+  const identities = (Array.isArray(identityValue) ? identityValue : identityValue ? [identityValue] : []).map((p) =>
+    expandPath(p, vars),
+  );
   const knownHostsFiles = (one('UserKnownHostsFile') ?? '~/.ssh/known_hosts ~/.ssh/known_hosts2')
     .split(/\s+/)
     .filter(Boolean)
@@ -120,8 +139,15 @@ export async function resolveHost(name: string, configPath: string): Promise<Res
     identityFiles: identities.length ? identities : DEFAULT_IDENTITIES.map((f) => join(homedir(), '.ssh', f)),
     identitiesOnly: one('IdentitiesOnly')?.toLowerCase() === 'yes',
     knownHostsFiles,
-    proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump.split(',').map((h) => h.trim()).filter(Boolean) : undefined,
+    proxyJump:
+      proxyJump && proxyJump.toLowerCase() !== 'none'
+        ? proxyJump
+            .split(',')
+            .map((h) => h.trim())
+            .filter(Boolean)
+        : undefined,
     hostKeyAlias: one('HostKeyAlias')?.toLowerCase(), // ssh lowercases it too (ssh -G shows it)
-    strictHostKeyChecking: strict === 'yes' || strict === 'accept-new' ? strict : strict === 'no' || strict === 'off' ? 'no' : 'ask',
+    strictHostKeyChecking:
+      strict === 'yes' || strict === 'accept-new' ? strict : strict === 'no' || strict === 'off' ? 'no' : 'ask',
   };
 }

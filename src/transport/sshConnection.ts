@@ -7,14 +7,19 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig } from 'ssh2';
 import { Client, utils } from 'ssh2';
-import { fingerprintSha256, keyTypeOf, knownHostsName, preferredHostKeyAlgorithms, verifyHostKey } from '../core/knownHosts';
+import {
+  fingerprintSha256,
+  keyTypeOf,
+  knownHostsName,
+  preferredHostKeyAlgorithms,
+  verifyHostKey,
+} from '../core/knownHosts';
 import type { Argv } from '../core/virsh';
 import { readKnownHosts } from './knownHostsStore';
 import type { Logger } from './logger';
 import { killOnHangupArgv, remoteCommand, shellCommand } from './quote';
 import type { ResolvedHost } from './sshConfig';
 import { classifyConnectError, SshError, UnknownHostKeyError } from './sshError';
-
 
 export interface ConnectOptions {
   connectTimeoutMs: number;
@@ -126,11 +131,16 @@ export class SshConnection {
     const where = `${host.alias} (${host.user}@${host.hostName}:${host.port})`;
     // as OpenSSH: the agent's keys, then identity files; an encrypted file's passphrase only if those did not do
     const first: AnyAuthMethod[] = [];
-    if (!host.identitiesOnly && process.env.SSH_AUTH_SOCK) first.push({ type: 'agent', username: host.user, agent: process.env.SSH_AUTH_SOCK });
+    if (!host.identitiesOnly && process.env.SSH_AUTH_SOCK)
+      first.push({ type: 'agent', username: host.user, agent: process.env.SSH_AUTH_SOCK });
     const { plain, locked } = await readIdentities(host.identityFiles, log);
     first.push(...plain.map((k): AnyAuthMethod => ({ type: 'publickey', username: host.user, key: k.data })));
     if (!first.length && !locked.length) {
-      throw new SshError('auth', `${where}: no identity file and no ssh-agent`, 'Set IdentityFile in your ssh config or start ssh-agent.');
+      throw new SshError(
+        'auth',
+        `${where}: no identity file and no ssh-agent`,
+        'Set IdentityFile in your ssh config or start ssh-agent.',
+      );
     }
     if (first.length) {
       try {
@@ -142,16 +152,28 @@ export class SshConnection {
     const unlocked: AnyAuthMethod[] = [];
     for (const key of locked) {
       const passphrase = await unlock(key, options.askPassphrase);
-      if (passphrase !== undefined) unlocked.push({ type: 'publickey', username: host.user, key: key.data, passphrase });
+      if (passphrase !== undefined)
+        unlocked.push({ type: 'publickey', username: host.user, key: key.data, passphrase });
     }
     if (!unlocked.length) {
       const files = locked.map((k) => k.file).join(', ');
-      throw new SshError('passphrase', `${where}: ${first.length ? 'the agent and the plain keys were refused, and ' : ''}${files} needs a passphrase`, options.askPassphrase ? 'Enter the passphrase, or add the key to ssh-agent.' : 'Connect from the tree to enter it, or add the key to ssh-agent.');
+      throw new SshError(
+        'passphrase',
+        `${where}: ${first.length ? 'the agent and the plain keys were refused, and ' : ''}${files} needs a passphrase`,
+        options.askPassphrase
+          ? 'Enter the passphrase, or add the key to ssh-agent.'
+          : 'Connect from the tree to enter it, or add the key to ssh-agent.',
+      );
     }
     return SshConnection.attempt(host, options, [...first, ...unlocked], log);
   }
 
-  private static async attempt(host: ResolvedHost, options: ConnectOptions, methods: AnyAuthMethod[], log: Logger): Promise<SshConnection> {
+  private static async attempt(
+    host: ResolvedHost,
+    options: ConnectOptions,
+    methods: AnyAuthMethod[],
+    log: Logger,
+  ): Promise<SshConnection> {
     const conn = new SshConnection(host, log);
     const where = `${host.alias} (${host.user}@${host.hostName}:${host.port})`;
     const sock = await options.openSock?.();
@@ -171,39 +193,49 @@ export class SshConnection {
       keepaliveInterval: options.keepaliveIntervalMs,
       keepaliveCountMax: 3,
       authHandler: methods,
-      ...(preferred && { algorithms: { serverHostKey: preferred as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } }),
+      ...(preferred && {
+        algorithms: { serverHostKey: preferred as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+      }),
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-        known.then((lines) => verifyHostKey(lines, name, key)).then(
-          (verdict) => {
-            if (verdict.kind === 'known') return verify(true);
-            const fingerprint = fingerprintSha256(key);
-            if (verdict.kind === 'changed') {
-              hostKeyProblem = new SshError(
-                'hostKeyChanged',
-                `${where}: HOST KEY CHANGED. The ${keyTypeOf(key)} key offered (${fingerprint}) differs from the one in ` +
-                  `${verdict.entry.file}:${verdict.entry.line}. Refusing to connect.`,
-                `If the host was really reinstalled, remove line ${verdict.entry.line} of ${verdict.entry.file} (ssh-keygen -R ${name}) and connect again.`,
-              );
-            } else if (verdict.kind === 'revoked') {
-              hostKeyProblem = new SshError('hostKeyRevoked', `${where}: the host key ${fingerprint} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`);
-            } else {
-              hostKeyProblem = new UnknownHostKeyError(`${where}: unknown host key ${keyTypeOf(key)} ${fingerprint}`, {
-                alias: host.alias,
-                knownHostsName: name,
-                keyType: keyTypeOf(key),
-                fingerprint,
-                key,
-                knownHostsFile: host.knownHostsFiles[0],
-                otherKeyTypes: verdict.otherKeyTypes,
-              });
-            }
-            verify(false);
-          },
-          (e) => {
-            hostKeyProblem = new SshError('other', `${where}: cannot read known_hosts: ${(e as Error).message}`);
-            verify(false);
-          },
-        );
+        known
+          .then((lines) => verifyHostKey(lines, name, key))
+          .then(
+            (verdict) => {
+              if (verdict.kind === 'known') return verify(true);
+              const fingerprint = fingerprintSha256(key);
+              if (verdict.kind === 'changed') {
+                hostKeyProblem = new SshError(
+                  'hostKeyChanged',
+                  `${where}: HOST KEY CHANGED. The ${keyTypeOf(key)} key offered (${fingerprint}) differs from the one in ` +
+                    `${verdict.entry.file}:${verdict.entry.line}. Refusing to connect.`,
+                  `If the host was really reinstalled, remove line ${verdict.entry.line} of ${verdict.entry.file} (ssh-keygen -R ${name}) and connect again.`,
+                );
+              } else if (verdict.kind === 'revoked') {
+                hostKeyProblem = new SshError(
+                  'hostKeyRevoked',
+                  `${where}: the host key ${fingerprint} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`,
+                );
+              } else {
+                hostKeyProblem = new UnknownHostKeyError(
+                  `${where}: unknown host key ${keyTypeOf(key)} ${fingerprint}`,
+                  {
+                    alias: host.alias,
+                    knownHostsName: name,
+                    keyType: keyTypeOf(key),
+                    fingerprint,
+                    key,
+                    knownHostsFile: host.knownHostsFiles[0],
+                    otherKeyTypes: verdict.otherKeyTypes,
+                  },
+                );
+              }
+              verify(false);
+            },
+            (e) => {
+              hostKeyProblem = new SshError('other', `${where}: cannot read known_hosts: ${(e as Error).message}`);
+              verify(false);
+            },
+          );
       },
     };
     const started = Date.now();
@@ -262,13 +294,29 @@ export class SshConnection {
       if (options.signal?.aborted) onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs) {
-        timer = setTimeout(() => stop(new SshError('timeout', `${this.host.alias}: no answer within ${timeoutMs / 1000} s: ${command}`, 'The host, or libvirtd on it, may be hung; Ferry goes on with the other hosts.')), timeoutMs);
+        timer = setTimeout(
+          () =>
+            stop(
+              new SshError(
+                'timeout',
+                `${this.host.alias}: no answer within ${timeoutMs / 1000} s: ${command}`,
+                'The host, or libvirtd on it, may be hung; Ferry goes on with the other hosts.',
+              ),
+            ),
+          timeoutMs,
+        );
       }
       let size = 0;
       const collect = (into: Buffer[]) => (d: Buffer) => {
         if (failure) return;
         size += d.length;
-        if (size > maxOutput) return stop(new SshError('other', `${this.host.alias}: ${command} printed more than ${Math.round(maxOutput / 1048576)} MiB; stopped`));
+        if (size > maxOutput)
+          return stop(
+            new SshError(
+              'other',
+              `${this.host.alias}: ${command} printed more than ${Math.round(maxOutput / 1048576)} MiB; stopped`,
+            ),
+          );
         into.push(d);
       };
       channel.on('data', collect(out));
@@ -289,7 +337,9 @@ export class SshConnection {
       const finish = (why: SshError | undefined) => {
         options.signal?.removeEventListener('abort', onAbort);
         const ms = Date.now() - started;
-        this.log[options.logLevel ?? 'debug'](`${this.host.alias}: ${command} -> exit ${why ? why.kind : code} in ${ms} ms`);
+        this.log[options.logLevel ?? 'debug'](
+          `${this.host.alias}: ${command} -> exit ${why ? why.kind : code} in ${ms} ms`,
+        );
         if (why) return reject(why);
         resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms });
       };
@@ -300,7 +350,15 @@ export class SshConnection {
         // sshd always reports an exit status (or signal): a channel closed without one went down with its connection,
         // which ssh2 reports as closed a moment later
         if (!exited && !failure) {
-          setTimeout(() => finish(this.closed ? new SshError('closed', `${this.host.alias}: the connection dropped while running: ${command}`) : undefined), 500);
+          setTimeout(
+            () =>
+              finish(
+                this.closed
+                  ? new SshError('closed', `${this.host.alias}: the connection dropped while running: ${command}`)
+                  : undefined,
+              ),
+            500,
+          );
           return;
         }
         finish(failure);
@@ -321,8 +379,13 @@ export class SshConnection {
         if (ended === 2 || failure) settle();
         else setTimeout(settle, 200);
       });
-      if (cancellable) channel.write(''); // keep stdin open: its end is the cancel signal
-      else if (options.stdin instanceof Promise) options.stdin.then((data) => channel.end(data), () => channel.close());
+      if (cancellable)
+        channel.write(''); // keep stdin open: its end is the cancel signal
+      else if (options.stdin instanceof Promise)
+        options.stdin.then(
+          (data) => channel.end(data),
+          () => channel.close(),
+        );
       else channel.end(options.stdin);
     });
   }
@@ -386,7 +449,10 @@ export class SshConnection {
       }
       text = text.slice(from);
       if (text.length > MAX_LINE_BYTES) {
-        if (!dropping) this.log.warn(`${this.host.alias}: ${command} printed a line longer than ${MAX_LINE_BYTES / 1048576} MiB; dropped`);
+        if (!dropping)
+          this.log.warn(
+            `${this.host.alias}: ${command} printed a line longer than ${MAX_LINE_BYTES / 1048576} MiB; dropped`,
+          );
         dropping = true;
         text = '';
       }
@@ -399,7 +465,9 @@ export class SshConnection {
     const done = new Promise<number | null>((resolve) =>
       channel.on('close', (c?: number | null) => {
         if (code === null && c !== undefined) code = c;
-        this.log.debug(`${this.host.alias}: ${command} -> stream closed, exit ${code} after ${Date.now() - started} ms`);
+        this.log.debug(
+          `${this.host.alias}: ${command} -> stream closed, exit ${code} after ${Date.now() - started} ms`,
+        );
         resolve(code);
       }),
     );
@@ -415,7 +483,9 @@ export class SshConnection {
   /** A TCP channel through this host (for ProxyJump). */
   forwardTo(host: string, port: number): Promise<ClientChannel> {
     return new Promise((resolve, reject) =>
-      this.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(classifyConnectError(err, this.host.alias)) : resolve(ch))),
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) =>
+        err ? reject(classifyConnectError(err, this.host.alias)) : resolve(ch),
+      ),
     );
   }
 

@@ -54,13 +54,24 @@ export function classifyConnectError(e: unknown, where: string): SshError {
   const err = e as NodeJS.ErrnoException & { level?: string };
   const msg = String(err?.message ?? e);
   if (err?.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
-    return new SshError('auth', `${where}: authentication failed`, 'Check User and IdentityFile in your ssh config, or load the key into ssh-agent.');
+    return new SshError(
+      'auth',
+      `${where}: authentication failed`,
+      'Check User and IdentityFile in your ssh config, or load the key into ssh-agent.',
+    );
   }
   if (/Timed out while waiting for handshake/i.test(msg) || err?.code === 'ETIMEDOUT') {
-    return new SshError('timeout', `${where}: no answer (timed out)`, 'Is the host up and reachable from this machine?');
+    return new SshError(
+      'timeout',
+      `${where}: no answer (timed out)`,
+      'Is the host up and reachable from this machine?',
+    );
   }
-  if (err?.code === 'ECONNREFUSED') return new SshError('refused', `${where}: connection refused`, 'Is sshd running on that port?');
-  if (err?.code === 'EHOSTUNREACH' || err?.code === 'ENETUNREACH') return new SshError('unreachable', `${where}: host unreachable`);
-  if (err?.code === 'ENOTFOUND' || err?.code === 'EAI_AGAIN') return new SshError('dns', `${where}: unknown host name`, 'Check HostName in your ssh config.');
+  if (err?.code === 'ECONNREFUSED')
+    return new SshError('refused', `${where}: connection refused`, 'Is sshd running on that port?');
+  if (err?.code === 'EHOSTUNREACH' || err?.code === 'ENETUNREACH')
+    return new SshError('unreachable', `${where}: host unreachable`);
+  if (err?.code === 'ENOTFOUND' || err?.code === 'EAI_AGAIN')
+    return new SshError('dns', `${where}: unknown host name`, 'Check HostName in your ssh config.');
   return new SshError('other', `${where}: ${msg}`);
 }

@@ -29,24 +29,48 @@ export function messageFor(inventory: HostInventory): MessageNode | undefined {
   const alias = inventory.alias;
   if (state.kind === 'failed') {
     const e = state.error;
-    const retrying = state.retryAt ? ` Retrying in ${Math.max(1, Math.round((state.retryAt - Date.now()) / 1000))} s.` : '';
+    const retrying = state.retryAt
+      ? ` Retrying in ${Math.max(1, Math.round((state.retryAt - Date.now()) / 1000))} s.`
+      : '';
     const text =
-      e.kind === 'hostKeyUnknown' ? 'Unknown host key — click to review the fingerprint'
-      : e.kind === 'hostKeyChanged' ? 'Host key changed — refusing to connect'
-      : e.kind === 'hostKeyRevoked' ? 'Host key revoked — refusing to connect'
-      : e.kind === 'auth' || e.kind === 'passphrase' ? 'Authentication failed'
-      : e.kind === 'timeout' ? 'Timed out'
-      : e.kind === 'closed' ? 'Connection lost'
-      : e.kind === 'refused' ? 'Connection refused'
-      : e.kind === 'unreachable' || e.kind === 'dns' ? 'Host unreachable'
-      : 'Cannot connect';
-    return { kind: 'message', alias, text: `${text}.${retrying}`, detail: [e.message, e.hint].filter(Boolean).join('\n'), retry: true };
+      e.kind === 'hostKeyUnknown'
+        ? 'Unknown host key — click to review the fingerprint'
+        : e.kind === 'hostKeyChanged'
+          ? 'Host key changed — refusing to connect'
+          : e.kind === 'hostKeyRevoked'
+            ? 'Host key revoked — refusing to connect'
+            : e.kind === 'auth' || e.kind === 'passphrase'
+              ? 'Authentication failed'
+              : e.kind === 'timeout'
+                ? 'Timed out'
+                : e.kind === 'closed'
+                  ? 'Connection lost'
+                  : e.kind === 'refused'
+                    ? 'Connection refused'
+                    : e.kind === 'unreachable' || e.kind === 'dns'
+                      ? 'Host unreachable'
+                      : 'Cannot connect';
+    return {
+      kind: 'message',
+      alias,
+      text: `${text}.${retrying}`,
+      detail: [e.message, e.hint].filter(Boolean).join('\n'),
+      retry: true,
+    };
   }
-  if (state.kind === 'disconnected') return { kind: 'message', alias, text: 'Disconnected — click to connect', retry: true };
+  if (state.kind === 'disconnected')
+    return { kind: 'message', alias, text: 'Disconnected — click to connect', retry: true };
   if (state.kind === 'connected' && inventory.libvirtError) {
-    return { kind: 'message', alias, text: `libvirt not available: ${inventory.libvirtError}`, detail: 'Is libvirtd (or virtqemud) running on the host, and may this user use it?', retry: false };
+    return {
+      kind: 'message',
+      alias,
+      text: `libvirt not available: ${inventory.libvirtError}`,
+      detail: 'Is libvirtd (or virtqemud) running on the host, and may this user use it?',
+      retry: false,
+    };
   }
-  if (state.kind === 'connected' && inventory.domains?.length === 0) return { kind: 'message', alias, text: 'No domains', retry: false };
+  if (state.kind === 'connected' && inventory.domains?.length === 0)
+    return { kind: 'message', alias, text: 'No domains', retry: false };
   return undefined;
 }
 
@@ -102,15 +126,18 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (!this.drawn) return;
     if (alias === undefined) this.everything = true;
     else this.dirty.add(alias);
-    this.flushTimer ??= setTimeout(() => {
-      if (this.disposables.isDisposed) return;
-      this.flushTimer = undefined;
-      this.lastRedraw = performance.now();
-      if (this.everything) this.emitter.fire(undefined);
-      else for (const a of this.dirty) if (this.registry.get(a)) this.emitter.fire(this.hostNode(a));
-      this.everything = false;
-      this.dirty.clear();
-    }, Math.max(COALESCE_MS, this.lastRedraw + MIN_REDRAW_INTERVAL_MS - performance.now()));
+    this.flushTimer ??= setTimeout(
+      () => {
+        if (this.disposables.isDisposed) return;
+        this.flushTimer = undefined;
+        this.lastRedraw = performance.now();
+        if (this.everything) this.emitter.fire(undefined);
+        else for (const a of this.dirty) if (this.registry.get(a)) this.emitter.fire(this.hostNode(a));
+        this.everything = false;
+        this.dirty.clear();
+      },
+      Math.max(COALESCE_MS, this.lastRedraw + MIN_REDRAW_INTERVAL_MS - performance.now()),
+    );
   }
 
   /** Read a domain's interfaces again (after a change of its limits) and redraw them. */
@@ -133,11 +160,27 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     }
     try {
       const interfaces = await cached.read;
-      if (!interfaces.length) return [{ kind: 'message', alias: node.alias, under: node.domain.uuid, text: 'No network interfaces', retry: false }];
-      return interfaces.map((iface): InterfaceNode => ({ kind: 'interface', alias: node.alias, domain: node.domain, iface }));
+      if (!interfaces.length)
+        return [
+          { kind: 'message', alias: node.alias, under: node.domain.uuid, text: 'No network interfaces', retry: false },
+        ];
+      return interfaces.map((iface): InterfaceNode => ({
+        kind: 'interface',
+        alias: node.alias,
+        domain: node.domain,
+        iface,
+      }));
     } catch (e) {
       if (this.interfaces.get(key) === cached) this.interfaces.delete(key);
-      return [{ kind: 'message', alias: node.alias, under: node.domain.uuid, text: `Cannot read the interfaces: ${(e as Error).message}`, retry: false }];
+      return [
+        {
+          kind: 'message',
+          alias: node.alias,
+          under: node.domain.uuid,
+          text: `Cannot read the interfaces: ${(e as Error).message}`,
+          retry: false,
+        },
+      ];
     }
   }
 
@@ -168,12 +211,27 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const migrations = this.migrations.byDomain();
     return [...(inventory.domains ?? [])].sort(treeOrder).map((domain): DomainNode => {
       const m = migrations.get(domain.uuid);
-      const migration = m && (m.source === node.alias || m.target === node.alias)
-        ? { direction: m.source === node.alias ? ('to' as const) : ('from' as const), peer: m.source === node.alias ? m.target : m.source, percent: m.percent, step: m.operationStep }
-        : undefined;
-      const staleQemu = domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(node.alias, domain.uuid) : undefined;
+      const migration =
+        m && (m.source === node.alias || m.target === node.alias)
+          ? {
+              direction: m.source === node.alias ? ('to' as const) : ('from' as const),
+              peer: m.source === node.alias ? m.target : m.source,
+              percent: m.percent,
+              step: m.operationStep,
+            }
+          : undefined;
+      const staleQemu =
+        domain.state === 'running' || domain.state === 'paused'
+          ? this.qemu.describe(node.alias, domain.uuid)
+          : undefined;
       const cached = this.domainNodes.get(domain);
-      if (cached && cached.alias === node.alias && cached.staleQemu === staleQemu && JSON.stringify(cached.migration) === JSON.stringify(migration)) return cached;
+      if (
+        cached &&
+        cached.alias === node.alias &&
+        cached.staleQemu === staleQemu &&
+        JSON.stringify(cached.migration) === JSON.stringify(migration)
+      )
+        return cached;
       const fresh: DomainNode = { kind: 'domain', alias: node.alias, domain, migration, staleQemu };
       this.domainNodes.set(domain, fresh);
       return fresh;

@@ -38,7 +38,10 @@ function runSettings(r: MigrationRecord): Record<string, string> {
     TLS: String(o.tls ?? '?'),
     'keep TCP connections': String(o.keepTcpConnections ?? false),
   };
-  for (const [side, versions] of [['source', r.sourceVersions], ['target', r.targetVersions]] as const) {
+  for (const [side, versions] of [
+    ['source', r.sourceVersions],
+    ['target', r.targetVersions],
+  ] as const) {
     if (!versions) continue;
     settings[`${side} libvirt`] = versions.libvirt ?? '?';
     settings[`${side} QEMU`] = versions.hypervisor ?? '?';
@@ -83,16 +86,37 @@ function toRunView(r: MigrationRecord): RunView {
 
 /** Samples as CSV, one row each, units in the header. */
 function samplesCsv(r: MigrationRecord): string {
-  const rows = r.samples.map((s) => [s.t, s.bps, s.dirtyBps, s.remaining, s.processed, s.total, s.iteration, s.expectedDowntimeMs ?? '', s.throttle ?? ''].join(','));
-  return ['t_ms,throughput_Bps,dirty_Bps,remaining_B,processed_B,total_B,iteration,expected_downtime_ms,throttle_pct', ...rows].join('\n') + '\n';
+  const rows = r.samples.map((s) =>
+    [
+      s.t,
+      s.bps,
+      s.dirtyBps,
+      s.remaining,
+      s.processed,
+      s.total,
+      s.iteration,
+      s.expectedDowntimeMs ?? '',
+      s.throttle ?? '',
+    ].join(','),
+  );
+  return (
+    [
+      't_ms,throughput_Bps,dirty_Bps,remaining_B,processed_B,total_B,iteration,expected_downtime_ms,throttle_pct',
+      ...rows,
+    ].join('\n') + '\n'
+  );
 }
 
 /**
  * A tab's title says which run it shows: "tiny1 hostA→hostB 21:40:12", "tiny1 hostA→hostB→hostA 21:40:12" for a
  * joined run (the domain only once, for the second of a pair).
  */
-function runTitle(r: { domainName: string; source?: string; target?: string; startedAt?: number; parts?: MigrationRecord['parts'] }, withName = true): string {
-  if (r.source === undefined || r.target === undefined || r.startedAt === undefined) return `Migration: ${r.domainName}`;
+function runTitle(
+  r: { domainName: string; source?: string; target?: string; startedAt?: number; parts?: MigrationRecord['parts'] },
+  withName = true,
+): string {
+  if (r.source === undefined || r.target === undefined || r.startedAt === undefined)
+    return `Migration: ${r.domainName}`;
   const at = new Date(r.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   return `${withName ? `${r.domainName} ` : ''}${route({ source: r.source, target: r.target, parts: r.parts }).join('→')} ${at}`;
 }
@@ -130,7 +154,12 @@ export class MonitorPanels implements vscode.Disposable {
       ctx.migrations.onDidSample(({ record, sample }) => {
         for (const e of this.following(record)) {
           const by = e.part?.offsetMs ?? 0;
-          this.post(e, { type: 'append', id: e.runId, samples: shifted([sample], by), markers: this.newMarkers(e, record) });
+          this.post(e, {
+            type: 'append',
+            id: e.runId,
+            samples: shifted([sample], by),
+            markers: this.newMarkers(e, record),
+          });
         }
       }),
       // progress reaches a panel as samples; the header goes alone, when a field of it changes
@@ -147,35 +176,61 @@ export class MonitorPanels implements vscode.Disposable {
       vscode.window.registerWebviewPanelSerializer(MONITOR_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: MonitorState | undefined) => {
           // the saved state comes back from the webview: only ids of Ferry's own form name a run
-          if (!isDomainUuid(state?.domainUuid) || !isRunId(state.runId, state.domainUuid) || (state.compareId !== undefined && !isRunId(state.compareId))) {
+          if (
+            !isDomainUuid(state?.domainUuid) ||
+            !isRunId(state.runId, state.domainUuid) ||
+            (state.compareId !== undefined && !isRunId(state.compareId))
+          ) {
             panel.dispose();
             return;
           }
           this.attach(panel, state.runId, state.domainUuid, state.compareId);
         },
       }),
-    ]) this.disposables.add(d);
+    ])
+      this.disposables.add(d);
   }
 
   /**
    * Open (or reveal) the panel of a run; with compareId, the A/B overlay of the two. preserveFocus when Ferry opens it
    * by itself (a migration starting), so it does not take the keyboard from whatever the user is doing.
    */
-  open(record: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number; operationId?: string }, { compareId, preserveFocus = false }: { compareId?: string; preserveFocus?: boolean } = {}): void {
-    const existing = [...this.entries].find((e) => (e.runId === record.id || e.part?.id === record.id) && e.compareId === compareId);
+  open(
+    record: {
+      id: string;
+      domainUuid: string;
+      domainName: string;
+      source?: string;
+      target?: string;
+      startedAt?: number;
+      operationId?: string;
+    },
+    { compareId, preserveFocus = false }: { compareId?: string; preserveFocus?: boolean } = {},
+  ): void {
+    const existing = [...this.entries].find(
+      (e) => (e.runId === record.id || e.part?.id === record.id) && e.compareId === compareId,
+    );
     if (existing) return existing.panel.reveal(undefined, preserveFocus);
     const op = record.operationId;
-    const earlier = op && !compareId && [...this.entries].find((e) => !e.compareId && e.record?.operationId === op && e.domainUuid === record.domainUuid);
+    const earlier =
+      op &&
+      !compareId &&
+      [...this.entries].find((e) => !e.compareId && e.record?.operationId === op && e.domainUuid === record.domainUuid);
     if (earlier) {
       earlier.part = undefined; // found again by load(): the stored run and this live migration
       void this.refresh(earlier);
       return earlier.panel.reveal(undefined, preserveFocus);
     }
     const title = compareId ? `Compare: ${record.domainName}` : runTitle(record);
-    const panel = vscode.window.createWebviewPanel(MONITOR_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
-    });
+    const panel = vscode.window.createWebviewPanel(
+      MONITOR_VIEW_TYPE,
+      title,
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus },
+      {
+        enableScripts: true,
+        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
+      },
+    );
     this.attach(panel, record.id, record.domainUuid, compareId);
   }
 
@@ -206,12 +261,21 @@ export class MonitorPanels implements vscode.Disposable {
   private async load(e: Entry): Promise<MigrationRecord | undefined> {
     const run = this.ctx.migrations.get(e.runId) ?? (await this.ctx.migrationStore.run(e.domainUuid, e.runId));
     const op = run?.operationId;
-    const later = op && this.ctx.migrations.running.find((r) => r.operationId === op && r.id !== run.id && r.domainUuid === run.domainUuid);
+    const later =
+      op &&
+      this.ctx.migrations.running.find(
+        (r) => r.operationId === op && r.id !== run.id && r.domainUuid === run.domainUuid,
+      );
     if (!run || !later) {
       e.part = undefined;
       return run;
     }
-    e.part = { id: later.id, earlier: run, offsetMs: Math.max(0, later.startedAt - run.startedAt), markersSent: later.markers.length };
+    e.part = {
+      id: later.id,
+      earlier: run,
+      offsetMs: Math.max(0, later.startedAt - run.startedAt),
+      markersSent: later.markers.length,
+    };
     return joinParts(run, later);
   }
 
@@ -237,10 +301,15 @@ export class MonitorPanels implements vscode.Disposable {
   private async refresh(e: Entry) {
     e.initialised = false;
     e.record = await this.load(e);
-    if (e.compareId) e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
-    if (e.record) e.panel.title = e.compare ? `Compare: ${runTitle(e.record)} ↔ ${runTitle(e.compare, false)}` : runTitle(e.record);
+    if (e.compareId)
+      e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
+    if (e.record)
+      e.panel.title = e.compare ? `Compare: ${runTitle(e.record)} ↔ ${runTitle(e.compare, false)}` : runTitle(e.record);
     if (!e.record) {
-      e.panel.webview.html = webviewHtml(e.panel.webview, { title: 'Migration monitor', body: "<p>This migration run is no longer in Ferry's history.</p>" });
+      e.panel.webview.html = webviewHtml(e.panel.webview, {
+        title: 'Migration monitor',
+        body: "<p>This migration run is no longer in Ferry's history.</p>",
+      });
       return;
     }
     if (!e.panel.visible) return;
@@ -263,12 +332,19 @@ export class MonitorPanels implements vscode.Disposable {
   /** "Why is it slow?": every answer carries the request's id, so the webview never takes an old one for it. */
   private async diagnose(e: Entry, requestId: string) {
     const r = this.current(e);
-    if (!r) return this.post(e, { type: 'diagnosisFailed', requestId, message: "This run is no longer in Ferry's history." });
+    if (!r)
+      return this.post(e, { type: 'diagnosisFailed', requestId, message: "This run is no longer in Ferry's history." });
     this.post(e, { type: 'diagnosing', requestId });
     try {
       // a joined run is diagnosed through its migration running now
       const d = await this.ctx.migrations.diagnose(e.part?.id ?? r.id);
-      this.post(e, { type: 'findings', requestId, id: r.id, findings: d.findings, linkMbps: d.source?.link?.speedMbps });
+      this.post(e, {
+        type: 'findings',
+        requestId,
+        id: r.id,
+        findings: d.findings,
+        linkMbps: d.source?.link?.speedMbps,
+      });
     } catch (err) {
       const message = (err as Error).message;
       this.ctx.log.error(`monitor: diagnosis: ${message}`);
@@ -285,8 +361,13 @@ export class MonitorPanels implements vscode.Disposable {
       const node = { domain: { uuid: r.domainUuid, name: r.domainName } };
       const steering: MonitorAction[] = ['setBandwidth', 'setMaxDowntime', 'postcopy', 'abort'];
       // only the panel of a migration Ferry runs now steers, whatever an imported or restored run says it is
-      if (steering.includes(action) && (r.imported || e.compareId || this.ctx.migrations.get(liveId)?.domainUuid !== r.domainUuid)) {
-        throw new Error(`This panel shows ${r.imported ? 'an imported run' : 'a finished run'}; it cannot steer a migration.`);
+      if (
+        steering.includes(action) &&
+        (r.imported || e.compareId || this.ctx.migrations.get(liveId)?.domainUuid !== r.domainUuid)
+      ) {
+        throw new Error(
+          `This panel shows ${r.imported ? 'an imported run' : 'a finished run'}; it cannot steer a migration.`,
+        );
       }
       switch (action) {
         // steering goes through the commands (views and commands do not import each other both ways); they
@@ -303,9 +384,18 @@ export class MonitorPanels implements vscode.Disposable {
         case 'exportCsv': {
           const json = action === 'exportJson';
           const name = `ferry-${r.domainName.replace(/[^\w.-]+/g, '_')}-${new Date(r.startedAt).toISOString().replace(/[:.]/g, '-')}.${json ? 'json' : 'csv'}`;
-          const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(process.env.HOME ?? '/'), name), filters: json ? { JSON: ['json'] } : { CSV: ['csv'] } });
+          const uri = await vscode.window.showSaveDialog({
+            defaultUri: vscode.Uri.joinPath(
+              vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(process.env.HOME ?? '/'),
+              name,
+            ),
+            filters: json ? { JSON: ['json'] } : { CSV: ['csv'] },
+          });
           if (!uri) return;
-          await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(json ? JSON.stringify(r, null, 1) : samplesCsv(r)));
+          await vscode.workspace.fs.writeFile(
+            uri,
+            new TextEncoder().encode(json ? JSON.stringify(r, null, 1) : samplesCsv(r)),
+          );
           return void notify('info', `Exported ${r.domainName}'s run to ${uri.fsPath}.`);
         }
         case 'compare':
@@ -325,9 +415,17 @@ export class MonitorPanels implements vscode.Disposable {
   /** Pick another stored run and open the overlay of the two. */
   async compareWith(r: { id: string; domainUuid: string; domainName: string }): Promise<void> {
     const runs = (await this.ctx.migrationStore.allRuns()).filter((x) => x.id !== r.id);
-    if (!runs.length) throw new Error('There is no other finished run to compare with yet. Run another migration, or import a colleague\'s run.');
+    if (!runs.length)
+      throw new Error(
+        "There is no other finished run to compare with yet. Run another migration, or import a colleague's run.",
+      );
     const pick = await pickOne(
-      runs.map((x) => ({ label: inert(`${x.domainName}: ${x.source} → ${x.target}`), description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`, detail: x.options ? describeOptions(x.options) : 'options unknown', run: x })),
+      runs.map((x) => ({
+        label: inert(`${x.domainName}: ${x.source} → ${x.target}`),
+        description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`,
+        detail: x.options ? describeOptions(x.options) : 'options unknown',
+        run: x,
+      })),
       { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true },
     );
     if (!pick) throw new UserCancelled();
@@ -335,14 +433,16 @@ export class MonitorPanels implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
+    const asset = (f: string) =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
     const button = (buttonId: string, icon: string, label: string, cls = 'secondary', liveOnly = false) =>
       `<button id="${buttonId}" class="${cls}${liveOnly ? ' live-only' : ''}" type="button"><span class="codicon codicon-${icon}" aria-hidden="true"></span>${label}</button>`;
     const actions = ACTION_BUTTONS.map((a, i) => {
       const separator = a.steers && !ACTION_BUTTONS[i + 1]?.steers ? '<span class="sep live-only"></span>' : '';
       return button(a.id, a.icon, a.label, a.primary ? 'primary' : 'secondary', a.steers || a.liveOnly) + separator;
     });
-    const fact = (label: string, factId: string, initial = '—') => `<div><dt>${label}</dt><dd id="${factId}">${initial}</dd></div>`;
+    const fact = (label: string, factId: string, initial = '—') =>
+      `<div><dt>${label}</dt><dd id="${factId}">${initial}</dd></div>`;
     return webviewHtml(webview, {
       title: 'Migration monitor',
       styles: [asset('codicon.css'), asset('uplot.css'), asset('monitor.css')],
@@ -382,10 +482,17 @@ export class MonitorPanels implements vscode.Disposable {
 
 /** Read an exported run (a colleague's, say) into the history so it can be compared. */
 export async function importRun(ctx: FerryContext): Promise<MigrationRecord | undefined> {
-  const files = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Ferry run': ['json'] }, title: 'Import a migration run' });
+  const files = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { 'Ferry run': ['json'] },
+    title: 'Import a migration run',
+  });
   if (!files?.length) return undefined;
   const { size } = await vscode.workspace.fs.stat(files[0]);
-  if (size > MAX_RUN_FILE_BYTES) throw new Error(`${files[0].fsPath} is ${(size / 1048576).toFixed(0)} MiB, larger than a run file can be (${MAX_RUN_FILE_BYTES / 1048576} MiB).`);
+  if (size > MAX_RUN_FILE_BYTES)
+    throw new Error(
+      `${files[0].fsPath} is ${(size / 1048576).toFixed(0)} MiB, larger than a run file can be (${MAX_RUN_FILE_BYTES / 1048576} MiB).`,
+    );
   let run: MigrationRecord;
   try {
     run = parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(files[0])));
@@ -393,7 +500,9 @@ export async function importRun(ctx: FerryContext): Promise<MigrationRecord | un
     throw new Error(`${files[0].fsPath}: ${(e as Error).message}`);
   }
   if (ctx.migrations.get(run.id) || (await ctx.migrationStore.run(run.domainUuid, run.id))) {
-    throw new Error(`${files[0].fsPath} holds run ${run.id}, which is already in Ferry's history; it was not imported again.`);
+    throw new Error(
+      `${files[0].fsPath} holds run ${run.id}, which is already in Ferry's history; it was not imported again.`,
+    );
   }
   await ctx.migrationStore.addToHistory(run);
   return run;

@@ -64,7 +64,8 @@ const STATE_LABEL: Record<DomainState, string> = {
   nostate: 'no state',
 };
 
-const icon = ([id, color]: [string, string?]) => new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+const icon = ([id, color]: [string, string?]) =>
+  new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
 
 export function formatMemory(kib: number | undefined): string | undefined {
   if (kib === undefined) return undefined;
@@ -94,7 +95,11 @@ export function hostTreeItem(inventory: HostInventory, staleQemu = 0): vscode.Tr
     case 'connected': {
       const running = domains?.filter((d) => d.state === 'running').length ?? 0;
       item.iconPath = icon(['server', inventory.libvirtError ? 'list.warningForeground' : 'testing.iconPassed']);
-      item.description = domains ? `${running} running · ${domains.length} domains` : inventory.libvirtError ? 'libvirt unavailable' : 'listing…';
+      item.description = domains
+        ? `${running} running · ${domains.length} domains`
+        : inventory.libvirtError
+          ? 'libvirt unavailable'
+          : 'listing…';
       if (staleQemu) item.description += ` · ${staleQemu} run${staleQemu === 1 ? 's' : ''} a replaced QEMU`;
       break;
     }
@@ -123,7 +128,9 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   item.contextValue = domainContext(d.state);
   item.iconPath = icon(STATE_ICON[d.state]);
   const m = node.migration;
-  const parts = [m ? `migrating ${m.direction} ${m.peer} ${m.percent}%${m.step ? ` (${m.step})` : ''}` : STATE_LABEL[d.state]];
+  const parts = [
+    m ? `migrating ${m.direction} ${m.peer} ${m.percent}%${m.step ? ` (${m.step})` : ''}` : STATE_LABEL[d.state],
+  ];
   if (d.vcpus !== undefined) parts.push(`${d.vcpus} vCPU`);
   const memory = formatMemory(d.memoryKiB);
   if (memory) parts.push(memory);
@@ -168,7 +175,9 @@ export function interfaceTreeItem(node: InterfaceNode, unit: RateUnit): vscode.T
   const limits = QOS_INTERFACE_TYPES.includes(i.type) ? describeLimits(i.bandwidth, unit) : 'no QoS on this type';
   const where = [i.model, `${i.type}${i.source ? ` ${i.source}` : ''}`, i.device].filter(Boolean);
   item.description = [...where, limits, ...(i.kernelProblems.length ? ['not enforced'] : [])].join(' · ');
-  item.iconPath = i.kernelProblems.length ? icon(['warning', 'list.warningForeground']) : icon(['plug', limits === 'no limit' ? undefined : 'charts.blue']);
+  item.iconPath = i.kernelProblems.length
+    ? icon(['warning', 'list.warningForeground'])
+    : icon(['plug', limits === 'no limit' ? undefined : 'charts.blue']);
   const tooltip = new vscode.MarkdownString(undefined, true);
   tooltip.appendText(`${i.mac} on ${node.domain.name}\n\n${where.join(' · ')}\n\nLimits: ${limits}`);
   for (const p of i.kernelProblems) {

@@ -25,16 +25,22 @@ export class TrafficPanels implements vscode.Disposable {
 
   show(node: InterfaceNode): void {
     const device = node.iface.device;
-    if (node.domain.state !== 'running' || !device) throw new Error(`${node.domain.name} is not running: ${node.iface.mac} has no host device to watch.`);
+    if (node.domain.state !== 'running' || !device)
+      throw new Error(`${node.domain.name} is not running: ${node.iface.mac} has no host device to watch.`);
     const key = `${node.alias}:${node.domain.uuid}:${node.iface.mac}`;
     const existing = this.open.get(key);
     if (existing) return existing.reveal();
-    const panel = vscode.window.createWebviewPanel(TRAFFIC_VIEW_TYPE, `Traffic: ${node.domain.name} ${device}`, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      // kept while hidden, so the chart's history survives a tab switch (nothing is read meanwhile)
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
-    });
+    const panel = vscode.window.createWebviewPanel(
+      TRAFFIC_VIEW_TYPE,
+      `Traffic: ${node.domain.name} ${device}`,
+      vscode.ViewColumn.Active,
+      {
+        enableScripts: true,
+        // kept while hidden, so the chart's history survives a tab switch (nothing is read meanwhile)
+        retainContextWhenHidden: true,
+        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
+      },
+    );
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'ferry.svg');
     this.open.set(key, panel);
     panel.webview.html = this.html(panel.webview);
@@ -52,7 +58,8 @@ export class TrafficPanels implements vscode.Disposable {
           if (!host) throw new Error(`${node.alias} is no longer a configured host.`);
           const kernel = await this.ctx.qos.kernel(host.connection, device);
           const at = Date.now();
-          if (previous && !store.isDisposed) post({ type: 'sample', sample: sampleOf(previous, { at, kernel }, at - startedAt) });
+          if (previous && !store.isDisposed)
+            post({ type: 'sample', sample: sampleOf(previous, { at, kernel }, at - startedAt) });
           previous = { at, kernel };
         } catch (e) {
           post({ type: 'error', message: `${(e as Error).message} (still trying every second)` });
@@ -64,7 +71,12 @@ export class TrafficPanels implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((m: { type: string }) => {
         if (m.type !== 'ready') return;
         const limits = describeLimits(node.iface.bandwidth, this.ctx.qosRateUnit());
-        post({ type: 'init', title: `${node.domain.name} · ${node.iface.mac} · ${device} on ${node.alias}`, limits: `Limits libvirt stores: ${limits}`, problems: node.iface.kernelProblems });
+        post({
+          type: 'init',
+          title: `${node.domain.name} · ${node.iface.mac} · ${device} on ${node.alias}`,
+          limits: `Limits libvirt stores: ${limits}`,
+          problems: node.iface.kernelProblems,
+        });
         previous = undefined;
         if (!timer) void read();
       }),
@@ -77,7 +89,8 @@ export class TrafficPanels implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
+    const asset = (f: string) =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
     const fact = (label: string, factId: string) => `<div><dt>${label}</dt><dd id="${factId}">—</dd></div>`;
     return webviewHtml(webview, {
       title: 'Interface traffic',
@@ -103,7 +116,8 @@ export class TrafficPanels implements vscode.Disposable {
 /** Two readings a moment apart as rates; the kernel's enforced rates and the class counters of the second. */
 function sampleOf(before: { at: number; kernel: KernelQos }, now: { at: number; kernel: KernelQos }, t: number) {
   const seconds = Math.max(0.001, (now.at - before.at) / 1000);
-  const rate = (a?: number, b?: number) => (a !== undefined && b !== undefined ? Math.max(0, ((b - a) * 8) / seconds / 1e6) : 0);
+  const rate = (a?: number, b?: number) =>
+    a !== undefined && b !== undefined ? Math.max(0, ((b - a) * 8) / seconds / 1e6) : 0;
   const k = now.kernel;
   return {
     t,

@@ -19,13 +19,20 @@ const inertOptions = <T extends { title?: string; placeHolder?: string }>(option
   placeHolder: options.placeHolder === undefined ? undefined : inert(options.placeHolder),
 });
 
-const inertValidation = (v: Validation): Validation => (typeof v === 'string' ? inert(v) : v ? { ...v, message: inert(v.message) } : v);
+const inertValidation = (v: Validation): Validation =>
+  typeof v === 'string' ? inert(v) : v ? { ...v, message: inert(v.message) } : v;
 
-export function pickOne<T extends vscode.QuickPickItem>(items: readonly T[], options: PickOptions): Thenable<T | undefined> {
+export function pickOne<T extends vscode.QuickPickItem>(
+  items: readonly T[],
+  options: PickOptions,
+): Thenable<T | undefined> {
   return vscode.window.showQuickPick(items, { ...inertOptions(options), ignoreFocusOut: true });
 }
 
-export function pickMany<T extends vscode.QuickPickItem>(items: readonly T[], options: PickOptions): Thenable<readonly T[] | undefined> {
+export function pickMany<T extends vscode.QuickPickItem>(
+  items: readonly T[],
+  options: PickOptions,
+): Thenable<readonly T[] | undefined> {
   return vscode.window.showQuickPick(items, { ...inertOptions(options), canPickMany: true, ignoreFocusOut: true });
 }
 
@@ -34,10 +41,12 @@ export function askText(options: Omit<vscode.InputBoxOptions, 'ignoreFocusOut'>)
   return vscode.window.showInputBox({
     ...inertOptions(options),
     prompt: options.prompt === undefined ? undefined : inert(options.prompt),
-    validateInput: validate && ((value) => {
-      const v = validate(value);
-      return v && typeof v === 'object' && 'then' in v ? v.then(inertValidation) : inertValidation(v as Validation);
-    }),
+    validateInput:
+      validate &&
+      ((value) => {
+        const v = validate(value);
+        return v && typeof v === 'object' && 'then' in v ? v.then(inertValidation) : inertValidation(v as Validation);
+      }),
     ignoreFocusOut: true,
   });
 }

@@ -23,5 +23,6 @@ export const config = {
     return unit in RATE_UNITS ? (unit as RateUnit) : 'Mbit/s';
   },
   libvirtUri: () => get<string>(Settings.libvirtUri, DEFAULT_LIBVIRT_URI) || DEFAULT_LIBVIRT_URI,
-  setHosts: (hosts: string[]) => vscode.workspace.getConfiguration('ferry').update('hosts', hosts, vscode.ConfigurationTarget.Global),
+  setHosts: (hosts: string[]) =>
+    vscode.workspace.getConfiguration('ferry').update('hosts', hosts, vscode.ConfigurationTarget.Global),
 };

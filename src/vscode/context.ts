@@ -26,7 +26,15 @@ export interface FerryContext {
    * open (or reveal) the monitor panel of a run Ferry just started, leaving the focus where it is; a later migration
    * of the same operation continues the panel of the earlier one
    */
-  openMonitor(run: { id: string; domainUuid: string; domainName: string; source?: string; target?: string; startedAt?: number; operationId?: string }): void;
+  openMonitor(run: {
+    id: string;
+    domainUuid: string;
+    domainName: string;
+    source?: string;
+    target?: string;
+    startedAt?: number;
+    operationId?: string;
+  }): void;
   log: Logger;
   showLog(): void;
 }

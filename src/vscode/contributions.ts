@@ -57,9 +57,22 @@ export type MessageContext = `message:${'retry' | 'info'}`;
 export type TreeContext = HostContext | DomainContext | InterfaceContext | MessageContext;
 
 // every state, spelled out so that a state added to ConnectionState or DomainState fails to compile here
-const HOST_STATES: Record<ConnectionState['kind'], true> = { connected: true, connecting: true, disconnected: true, failed: true };
+const HOST_STATES: Record<ConnectionState['kind'], true> = {
+  connected: true,
+  connecting: true,
+  disconnected: true,
+  failed: true,
+};
 const DOMAIN_STATES: Record<DomainState, true> = {
-  running: true, blocked: true, paused: true, shutdown: true, shutoff: true, crashed: true, pmsuspended: true, migrating: true, nostate: true,
+  running: true,
+  blocked: true,
+  paused: true,
+  shutdown: true,
+  shutoff: true,
+  crashed: true,
+  pmsuspended: true,
+  migrating: true,
+  nostate: true,
 };
 const keys = <K extends string>(r: Record<K, true>) => Object.keys(r) as K[];
 
@@ -67,10 +80,18 @@ const keys = <K extends string>(r: Record<K, true>) => Object.keys(r) as K[];
 export const TREE_CONTEXTS: readonly TreeContext[] = [
   ...keys(HOST_STATES).map((s): HostContext => `host:${s}`),
   ...keys(DOMAIN_STATES).map((s): DomainContext => `domain:${s}`),
-  ...(['qos', 'noqos'] as const).flatMap((q) => (['running', 'stopped'] as const).flatMap((r) => (['limited', 'open'] as const).map((l): InterfaceContext => `interface:${q}:${r}:${l}`))),
+  ...(['qos', 'noqos'] as const).flatMap((q) =>
+    (['running', 'stopped'] as const).flatMap((r) =>
+      (['limited', 'open'] as const).map((l): InterfaceContext => `interface:${q}:${r}:${l}`),
+    ),
+  ),
   'message:retry',
   'message:info',
 ];
 
 /** Rows that offer nothing on purpose: an informative message; an interface without QoS whose domain does not run. */
-export const CONTEXTS_WITHOUT_MENU: readonly TreeContext[] = ['message:info', 'interface:noqos:stopped:limited', 'interface:noqos:stopped:open'];
+export const CONTEXTS_WITHOUT_MENU: readonly TreeContext[] = [
+  'message:info',
+  'interface:noqos:stopped:limited',
+  'interface:noqos:stopped:open',
+];

@@ -23,22 +23,28 @@ export class ExtensionMigrationStore implements MigrationStore {
   }
 
   async saveActive(records: MigrationRecord[]): Promise<void> {
-    await this.context.globalState.update(ACTIVE_KEY, records.map((r) => ({ ...r, samples: [] })));
+    await this.context.globalState.update(
+      ACTIVE_KEY,
+      records.map((r) => ({ ...r, samples: [] })),
+    );
   }
 
   private dir(domainUuid?: string) {
     const root = vscode.Uri.joinPath(this.context.globalStorageUri, 'history');
     if (domainUuid === undefined) return root;
-    if (!isDomainUuid(domainUuid)) throw new Error(`not a domain UUID: ${JSON.stringify(String(domainUuid).slice(0, 80))}`);
+    if (!isDomainUuid(domainUuid))
+      throw new Error(`not a domain UUID: ${JSON.stringify(String(domainUuid).slice(0, 80))}`);
     return vscode.Uri.joinPath(root, domainUuid);
   }
 
   private file(domainUuid: string, id: string): vscode.Uri {
     const dir = this.dir(domainUuid); // refuses what is not a domain UUID
-    if (!isRunId(id, domainUuid)) throw new Error(`not a run id of domain ${domainUuid}: ${JSON.stringify(String(id).slice(0, 80))}`);
+    if (!isRunId(id, domainUuid))
+      throw new Error(`not a run id of domain ${domainUuid}: ${JSON.stringify(String(id).slice(0, 80))}`);
     const uri = vscode.Uri.joinPath(dir, `${id}.json`);
     const inside = relative(this.dir().fsPath, uri.fsPath);
-    if (inside.startsWith('..') || inside.includes('/..')) throw new Error(`${uri.fsPath} is outside Ferry's history folder`);
+    if (inside.startsWith('..') || inside.includes('/..'))
+      throw new Error(`${uri.fsPath} is outside Ferry's history folder`);
     return uri;
   }
 
@@ -58,9 +64,13 @@ export class ExtensionMigrationStore implements MigrationStore {
     } catch {
       return [];
     }
-    const files = entries.filter(([n]) => isRunId(n.replace(/\.json$/, ''), domainUuid) && n.endsWith('.json')).map(([n]) => this.file(domainUuid, n.slice(0, -5)));
+    const files = entries
+      .filter(([n]) => isRunId(n.replace(/\.json$/, ''), domainUuid) && n.endsWith('.json'))
+      .map(([n]) => this.file(domainUuid, n.slice(0, -5)));
     const runs = await Promise.all(files.map(async (uri) => ({ run: await this.read(uri), uri })));
-    return runs.filter((r): r is { run: MigrationRecord; uri: vscode.Uri } => !!r.run).sort((a, b) => a.run.startedAt - b.run.startedAt);
+    return runs
+      .filter((r): r is { run: MigrationRecord; uri: vscode.Uri } => !!r.run)
+      .sort((a, b) => a.run.startedAt - b.run.startedAt);
   }
 
   async history(domainUuid: string): Promise<MigrationRecord[]> {
@@ -75,7 +85,13 @@ export class ExtensionMigrationStore implements MigrationStore {
     } catch {
       return [];
     }
-    const runs = (await Promise.all(domains.filter(([name, t]) => t === vscode.FileType.Directory && isDomainUuid(name)).map(([uuid]) => this.history(uuid)))).flat();
+    const runs = (
+      await Promise.all(
+        domains
+          .filter(([name, t]) => t === vscode.FileType.Directory && isDomainUuid(name))
+          .map(([uuid]) => this.history(uuid)),
+      )
+    ).flat();
     return runs.sort((a, b) => b.startedAt - a.startedAt);
   }
 

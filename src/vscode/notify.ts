@@ -10,7 +10,12 @@ import { inert } from '../core/text';
 
 export type Severity = 'info' | 'warning' | 'error';
 
-function show<T extends string>(severity: Severity, message: string, options: vscode.MessageOptions, items: T[]): Thenable<T | undefined> {
+function show<T extends string>(
+  severity: Severity,
+  message: string,
+  options: vscode.MessageOptions,
+  items: T[],
+): Thenable<T | undefined> {
   if (severity === 'error') return vscode.window.showErrorMessage(message, options, ...items);
   if (severity === 'warning') return vscode.window.showWarningMessage(message, options, ...items);
   return vscode.window.showInformationMessage(message, options, ...items);
@@ -27,15 +32,31 @@ export function notify<T extends string>(severity: Severity, message: string, ..
 }
 
 /** A modal message with a detail under it (its line breaks kept, each line inert) and buttons; resolves to the one picked. */
-export function askModal<T extends string>(severity: Severity, message: string, detail: string | undefined, ...items: T[]): Thenable<T | undefined> {
+export function askModal<T extends string>(
+  severity: Severity,
+  message: string,
+  detail: string | undefined,
+  ...items: T[]
+): Thenable<T | undefined> {
   return show(severity, inert(message), { modal: true, detail: detail?.split('\n').map(inert).join('\n') }, items);
 }
 
 export type ProgressReport = { message?: string; increment?: number };
 
 /** withProgress, its title and every message reported made inert. */
-export function withProgress<R>(options: vscode.ProgressOptions, task: (progress: vscode.Progress<ProgressReport>, token: vscode.CancellationToken) => Thenable<R>): Thenable<R> {
-  return vscode.window.withProgress({ ...options, title: options.title === undefined ? undefined : inert(options.title) }, (progress, token) =>
-    task({ report: (value) => progress.report(value.message === undefined ? value : { ...value, message: inert(value.message) }) }, token),
+export function withProgress<R>(
+  options: vscode.ProgressOptions,
+  task: (progress: vscode.Progress<ProgressReport>, token: vscode.CancellationToken) => Thenable<R>,
+): Thenable<R> {
+  return vscode.window.withProgress(
+    { ...options, title: options.title === undefined ? undefined : inert(options.title) },
+    (progress, token) =>
+      task(
+        {
+          report: (value) =>
+            progress.report(value.message === undefined ? value : { ...value, message: inert(value.message) }),
+        },
+        token,
+      ),
   );
 }

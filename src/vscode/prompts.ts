@@ -7,7 +7,9 @@ import { askModal } from './notify';
 
 export async function confirmHostKey(key: UnknownHostKey): Promise<boolean> {
   const trust = 'Trust and Connect';
-  const other = key.otherKeyTypes.length ? `\n\nknown_hosts already holds ${key.otherKeyTypes.join(', ')} key(s) for this host, but none of type ${key.keyType}.` : '';
+  const other = key.otherKeyTypes.length
+    ? `\n\nknown_hosts already holds ${key.otherKeyTypes.join(', ')} key(s) for this host, but none of type ${key.keyType}.`
+    : '';
   const answer = await askModal(
     'warning',
     `The authenticity of host "${key.alias}" (${key.knownHostsName}) can't be established.`,
@@ -35,7 +37,8 @@ export class Passphrases {
   private static key = (keyFile: string) => `ferry.passphrase:${keyFile}`;
 
   /** for a reconnect with no one to ask */
-  remembered = async (keyFile: string): Promise<string | undefined> => (config.rememberPassphrases() ? this.secrets.get(Passphrases.key(keyFile)) : undefined);
+  remembered = async (keyFile: string): Promise<string | undefined> =>
+    config.rememberPassphrases() ? this.secrets.get(Passphrases.key(keyFile)) : undefined;
 
   ask = async (keyFile: string, retry: boolean): Promise<string | undefined> => {
     if (!retry) {

@@ -15,7 +15,11 @@ import { ACTION_BUTTONS, MonitorIds } from './dom';
 import type { FromWebview, MonitorAction, MonitorState, RunView, ToWebview } from './protocol';
 import { LatestRequest } from './requests';
 
-declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; setState(s: MonitorState): void; getState(): MonitorState | undefined };
+declare function acquireVsCodeApi(): {
+  postMessage(m: FromWebview): void;
+  setState(s: MonitorState): void;
+  getState(): MonitorState | undefined;
+};
 const vscode = acquireVsCodeApi();
 
 let run: RunView | undefined;
@@ -36,16 +40,20 @@ const el = (tag: string, text?: string, cls?: string) => {
   if (cls) e.className = cls;
   return e;
 };
-const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const css = (name: string, fallback: string) =>
+  getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const MiB = 1048576;
 const rate = (bps: number) => (unit === 'MiB' ? bps / MiB : (bps * 8) / 1e9);
-const rateText = (bps: number) => (unit === 'MiB' ? `${(bps / MiB).toFixed(0)} MiB/s` : `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`);
+const rateText = (bps: number) =>
+  unit === 'MiB' ? `${(bps / MiB).toFixed(0)} MiB/s` : `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`;
 const mibText = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 const LIVE_PHASES: ReadonlySet<MigrationPhase> = new Set(['starting', 'running', 'postcopy', 'unknown']);
 const running = (r: RunView) => LIVE_PHASES.has(r.phase);
 
 /** "Why is it slow?" requests: only the answer to the latest one counts (ids unique across content reloads) */
-const diagnosis = new LatestRequest([...crypto.getRandomValues(new Uint32Array(2))].map((n) => n.toString(36)).join(''));
+const diagnosis = new LatestRequest(
+  [...crypto.getRandomValues(new Uint32Array(2))].map((n) => n.toString(36)).join(''),
+);
 
 function post(action: MonitorAction) {
   if (action === 'diagnose') vscode.postMessage({ type: 'diagnose', requestId: diagnosis.begin() });
@@ -85,7 +93,12 @@ function renderHeader() {
   if (f.live && f.convergence.state === 'not-converging') {
     if (banner.hidden || !banner.childElementCount) {
       const actions = el('div', undefined, 'actions');
-      for (const [action, label] of [['setBandwidth', 'Raise Bandwidth…'], ['setMaxDowntime', 'Raise Max Downtime…'], ['postcopy', 'Switch to Postcopy'], ['abort', 'Abort']] as const) {
+      for (const [action, label] of [
+        ['setBandwidth', 'Raise Bandwidth…'],
+        ['setMaxDowntime', 'Raise Max Downtime…'],
+        ['postcopy', 'Switch to Postcopy'],
+        ['abort', 'Abort'],
+      ] as const) {
         const b = el('button', label) as HTMLButtonElement;
         if (action === 'abort') b.className = 'secondary';
         b.addEventListener('click', () => post(action));
@@ -101,11 +114,19 @@ function renderHeader() {
     banner.replaceChildren();
   }
   $('error').textContent = r.error ?? '';
-  for (const b of ACTION_BUTTONS) if (b.steers) (document.getElementById(b.id) as HTMLButtonElement).disabled = !running(r) || r.imported;
+  for (const b of ACTION_BUTTONS)
+    if (b.steers) (document.getElementById(b.id) as HTMLButtonElement).disabled = !running(r) || r.imported;
 }
 
 /** One sample as a single run's chart columns: time (s), throughput, dirty rate, remaining, transferred, throttle. */
-const columnValues = (x: Sample) => [x.t / 1000, rate(x.bps), rate(x.dirtyBps), x.remaining / MiB, x.processed / MiB, x.throttle ?? null];
+const columnValues = (x: Sample) => [
+  x.t / 1000,
+  rate(x.bps),
+  rate(x.dirtyBps),
+  x.remaining / MiB,
+  x.processed / MiB,
+  x.throttle ?? null,
+];
 
 /**
  * Samples as chart columns. Where a joined run's next migration begins (a 'part' marker) the lines break: a point of
@@ -115,7 +136,8 @@ function appendColumns(samples: readonly Sample[]) {
   const breaks = (run?.markers ?? []).filter((m) => m.kind === 'part').map((m) => m.t);
   for (const x of samples) {
     const lastS = columns[0]?.at(-1);
-    for (const t of breaks) if (lastS != null && lastS * 1000 < t && t <= x.t) columns.forEach((c, i) => c.push(i === 0 ? t / 1000 : null));
+    for (const t of breaks)
+      if (lastS != null && lastS * 1000 < t && t <= x.t) columns.forEach((c, i) => c.push(i === 0 ? t / 1000 : null));
     columnValues(x).forEach((v, i) => (columns[i] ??= []).push(v));
   }
 }
@@ -137,7 +159,13 @@ function chartData(): uPlot.AlignedData {
   };
   const a = at(r.samples);
   const b = at(compare.samples);
-  return [xs.map((t) => t / 1000), a.map((x) => (x ? rate(x.bps) : null)), b.map((x) => (x ? rate(x.bps) : null)), a.map((x) => (x ? x.remaining / MiB : null)), b.map((x) => (x ? x.remaining / MiB : null))];
+  return [
+    xs.map((t) => t / 1000),
+    a.map((x) => (x ? rate(x.bps) : null)),
+    b.map((x) => (x ? rate(x.bps) : null)),
+    a.map((x) => (x ? x.remaining / MiB : null)),
+    b.map((x) => (x ? x.remaining / MiB : null)),
+  ];
 }
 
 /** Markers, iteration boundaries and the link-speed reference line, drawn over the plot. */
@@ -176,7 +204,16 @@ function overlayPlugin(): uPlot.Plugin {
             if (s.iteration !== iteration && !compare) vline(s.t / 1000, fg, `it ${s.iteration}`, [2, 4]);
             iteration = s.iteration;
           }
-          for (const m of run.markers) vline(m.t / 1000, css(m.kind === 'failed' || m.kind === 'aborted' ? '--vscode-charts-red' : '--vscode-charts-purple', '#a070d0'), m.label, [6, 3]);
+          for (const m of run.markers)
+            vline(
+              m.t / 1000,
+              css(
+                m.kind === 'failed' || m.kind === 'aborted' ? '--vscode-charts-red' : '--vscode-charts-purple',
+                '#a070d0',
+              ),
+              m.label,
+              [6, 3],
+            );
           if (run.linkMbps && !compare) {
             const y = u.valToPos(rate((run.linkMbps * 1e6) / 8), 'rate', true);
             if (y >= top) {
@@ -242,7 +279,14 @@ function buildChart() {
   const grid = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
   const rateLabel = unit === 'MiB' ? 'MiB/s' : 'Gbit/s';
   // uPlot puts the first axis at the bottom and the others on the left unless told a side
-  const axis = (scale: string, label: string, side?: uPlot.Axis.Side): uPlot.Axis => ({ scale, label, stroke: fg, ...(side !== undefined && { side }), grid: { stroke: grid, width: 1, show: side === undefined }, ticks: { stroke: grid } });
+  const axis = (scale: string, label: string, side?: uPlot.Axis.Side): uPlot.Axis => ({
+    scale,
+    label,
+    stroke: fg,
+    ...(side !== undefined && { side }),
+    grid: { stroke: grid, width: 1, show: side === undefined },
+    ticks: { stroke: grid },
+  });
   const time: uPlot.Series = { label: 'time', value: (_u, v) => (v == null ? '--' : `${v.toFixed(1)} s`) };
   const series: uPlot.Series[] = compare
     ? [
@@ -273,7 +317,10 @@ function buildChart() {
       plugins: [overlayPlugin(), wheelZoomPlugin()],
       // the x range shown, for tests and tools that check a zoom survives new samples
       hooks: {
-        setScale: [(u, key) => void (key === 'x' && (box.dataset.xRange = `${u.scales.x.min?.toFixed(3)}..${u.scales.x.max?.toFixed(3)}`))],
+        setScale: [
+          (u, key) =>
+            void (key === 'x' && (box.dataset.xRange = `${u.scales.x.min?.toFixed(3)}..${u.scales.x.max?.toFixed(3)}`)),
+        ],
         // the pointer off the chart: the legend shows the latest values, not "--"
         setCursor: [(u) => showLatestInLegend(u)],
       },
@@ -307,11 +354,21 @@ function renderTable() {
   body.replaceChildren(
     ...rows.map((s) => {
       const tr = el('tr');
-      for (const v of [(s.t / 1000).toFixed(1), rateText(s.bps), rateText(s.dirtyBps), mibText(s.remaining), mibText(s.processed), String(s.iteration), s.expectedDowntimeMs !== undefined ? `${s.expectedDowntimeMs} ms` : '']) tr.append(el('td', v));
+      for (const v of [
+        (s.t / 1000).toFixed(1),
+        rateText(s.bps),
+        rateText(s.dirtyBps),
+        mibText(s.remaining),
+        mibText(s.processed),
+        String(s.iteration),
+        s.expectedDowntimeMs !== undefined ? `${s.expectedDowntimeMs} ms` : '',
+      ])
+        tr.append(el('td', v));
       return tr;
     }),
   );
-  $('samplesCaption').textContent = `${run.samples.length} samples${run.samples.length > rows.length ? `, the newest ${rows.length} shown` : ''}`;
+  $('samplesCaption').textContent =
+    `${run.samples.length} samples${run.samples.length > rows.length ? `, the newest ${rows.length} shown` : ''}`;
 }
 
 function renderFindings(findings: Finding[] | undefined) {
@@ -338,7 +395,13 @@ function renderCompare() {
   const b = compare;
   const stats = (r: RunView) => {
     const x = assess(r.samples, { autoConverge: r.autoConverge, postcopy: false });
-    return { avg: r.summary?.averageBps ?? x.averageBps, peak: x.peakBps, total: r.summary?.totalMs, downtime: r.summary?.downtimeMs, iterations: r.summary?.iterations ?? r.samples.at(-1)?.iteration };
+    return {
+      avg: r.summary?.averageBps ?? x.averageBps,
+      peak: x.peakBps,
+      total: r.summary?.totalMs,
+      downtime: r.summary?.downtimeMs,
+      iterations: r.summary?.iterations ?? r.samples.at(-1)?.iteration,
+    };
   };
   const sa = stats(a);
   const sb = stats(b);
@@ -348,13 +411,24 @@ function renderCompare() {
     ['route', a.route.join(' → '), b.route.join(' → '), ''],
     ['average throughput', rateText(sa.avg), rateText(sb.avg), ratio(sa.avg, sb.avg)],
     ['peak throughput', rateText(sa.peak), rateText(sb.peak), ratio(sa.peak, sb.peak)],
-    ['total time', sa.total !== undefined ? `${sa.total} ms` : '?', sb.total !== undefined ? `${sb.total} ms` : '?', ratio(sa.total, sb.total)],
-    ['downtime', sa.downtime !== undefined ? `${sa.downtime} ms` : '?', sb.downtime !== undefined ? `${sb.downtime} ms` : '?', ratio(sa.downtime, sb.downtime)],
+    [
+      'total time',
+      sa.total !== undefined ? `${sa.total} ms` : '?',
+      sb.total !== undefined ? `${sb.total} ms` : '?',
+      ratio(sa.total, sb.total),
+    ],
+    [
+      'downtime',
+      sa.downtime !== undefined ? `${sa.downtime} ms` : '?',
+      sb.downtime !== undefined ? `${sb.downtime} ms` : '?',
+      ratio(sa.downtime, sb.downtime),
+    ],
     ['iterations', String(sa.iterations ?? '?'), String(sb.iterations ?? '?'), ''],
     ['outcome', a.phase, b.phase, ''],
   ];
   for (const key of [...new Set([...Object.keys(a.settings), ...Object.keys(b.settings)])].sort()) {
-    if (a.settings[key] !== b.settings[key]) rows.push([key, a.settings[key] ?? '—', b.settings[key] ?? '—', 'differs']);
+    if (a.settings[key] !== b.settings[key])
+      rows.push([key, a.settings[key] ?? '—', b.settings[key] ?? '—', 'differs']);
   }
   $('compareBody').replaceChildren(
     ...rows.map((cells) => {
@@ -475,7 +549,9 @@ function wire() {
   $('chart').addEventListener('dblclick', () => (zoomed = false));
   // theme switch: body classes change; redraw with the new colours
   new MutationObserver(() => renderAll()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
-  new ResizeObserver(() => plot?.setSize({ width: Math.max(300, $('chart').clientWidth), height: 320 })).observe($('chart'));
+  new ResizeObserver(() => plot?.setSize({ width: Math.max(300, $('chart').clientWidth), height: 320 })).observe(
+    $('chart'),
+  );
   setInterval(() => run && running(run) && renderHeader(), 1000);
   vscode.postMessage({ type: 'ready' });
 }

@@ -46,9 +46,21 @@ export interface RunView {
 }
 
 /** What a panel shows of a run besides its samples and markers: sent alone when any of it changes. */
-export type RunHeader = Pick<RunView, 'phase' | 'finishedAt' | 'linkMbps' | 'summary' | 'parts' | 'extraPauseMs' | 'error' | 'findings'>;
+export type RunHeader = Pick<
+  RunView,
+  'phase' | 'finishedAt' | 'linkMbps' | 'summary' | 'parts' | 'extraPauseMs' | 'error' | 'findings'
+>;
 
-export type MonitorAction = 'setBandwidth' | 'setMaxDowntime' | 'postcopy' | 'abort' | 'diagnose' | 'exportJson' | 'exportCsv' | 'compare' | 'importRun';
+export type MonitorAction =
+  | 'setBandwidth'
+  | 'setMaxDowntime'
+  | 'postcopy'
+  | 'abort'
+  | 'diagnose'
+  | 'exportJson'
+  | 'exportCsv'
+  | 'compare'
+  | 'importRun';
 
 export type ToWebview =
   | { type: 'init'; run: RunView; compare?: RunView }

@@ -9,7 +9,8 @@ import type { ToTrafficView, TrafficSample } from './protocol';
 declare function acquireVsCodeApi(): { postMessage(m: { type: 'ready' }): void };
 const vscode = acquireVsCodeApi();
 const $ = (key: keyof typeof TrafficIds) => document.getElementById(TrafficIds[key])!;
-const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const css = (name: string, fallback: string) =>
+  getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 /** two minutes at one reading a second */
 const KEEP = 120;
 
@@ -22,7 +23,13 @@ function build() {
   const box = $('chart');
   const fg = css('--vscode-foreground', '#ccc');
   const grid = css('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
-  const axis = (scale: string, label: string): uPlot.Axis => ({ scale, label, stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } });
+  const axis = (scale: string, label: string): uPlot.Axis => ({
+    scale,
+    label,
+    stroke: fg,
+    grid: { stroke: grid, width: 1 },
+    ticks: { stroke: grid },
+  });
   plot = new uPlot(
     {
       width: Math.max(300, box.clientWidth),
@@ -33,8 +40,20 @@ function build() {
         { label: 'time', value: (_u, v) => (v == null ? '--' : `${v.toFixed(0)} s`) },
         { label: 'into the guest', scale: 'mbps', stroke: css('--vscode-charts-blue', '#3794ff'), width: 2 },
         { label: 'out of the guest', scale: 'mbps', stroke: css('--vscode-charts-green', '#388a34'), width: 2 },
-        { label: 'shaped at (kernel)', scale: 'mbps', stroke: css('--vscode-charts-orange', '#d18616'), width: 1.5, dash: [8, 4] },
-        { label: 'policed at (kernel)', scale: 'mbps', stroke: css('--vscode-charts-purple', '#a070d0'), width: 1.5, dash: [3, 3] },
+        {
+          label: 'shaped at (kernel)',
+          scale: 'mbps',
+          stroke: css('--vscode-charts-orange', '#d18616'),
+          width: 1.5,
+          dash: [8, 4],
+        },
+        {
+          label: 'policed at (kernel)',
+          scale: 'mbps',
+          stroke: css('--vscode-charts-purple', '#a070d0'),
+          width: 1.5,
+          dash: [3, 3],
+        },
       ],
       legend: { live: true },
     },
@@ -54,7 +73,10 @@ function render(s: TrafficSample) {
   $('intoGuest').textContent = mbps(s.intoGuestMbps);
   $('outOfGuest').textContent = mbps(s.outOfGuestMbps);
   $('shaped').textContent = s.shapedMbps !== undefined ? mbps(s.shapedMbps) : 'not shaped';
-  const per = (now?: number, before?: number) => (now === undefined ? '—' : `${now.toLocaleString('en-US')}${before !== undefined ? ` (+${(now - before).toLocaleString('en-US')})` : ''}`);
+  const per = (now?: number, before?: number) =>
+    now === undefined
+      ? '—'
+      : `${now.toLocaleString('en-US')}${before !== undefined ? ` (+${(now - before).toLocaleString('en-US')})` : ''}`;
   $('counters').textContent =
     s.sentBytes === undefined
       ? 'no shaping class on the device'
@@ -68,7 +90,9 @@ window.addEventListener('message', (e: MessageEvent<ToTrafficView>) => {
   if (m.type === 'init') {
     $('title').textContent = m.title;
     $('limits').textContent = m.limits;
-    $('problems').replaceChildren(...m.problems.map((p) => Object.assign(document.createElement('li'), { textContent: p })));
+    $('problems').replaceChildren(
+      ...m.problems.map((p) => Object.assign(document.createElement('li'), { textContent: p })),
+    );
     for (const c of columns) c.length = 0;
     last = undefined;
     build();
@@ -77,7 +101,9 @@ window.addEventListener('message', (e: MessageEvent<ToTrafficView>) => {
     render(m.sample);
   } else $('error').textContent = m.message;
 });
-new ResizeObserver(() => plot?.setSize({ width: Math.max(300, $('chart').clientWidth), height: 280 })).observe($('chart'));
+new ResizeObserver(() => plot?.setSize({ width: Math.max(300, $('chart').clientWidth), height: 280 })).observe(
+  $('chart'),
+);
 // theme switch: body classes change; redraw with the new colours
 new MutationObserver(() => plot && build()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 vscode.postMessage({ type: 'ready' });

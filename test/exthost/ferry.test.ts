@@ -7,7 +7,11 @@ import type { QosResult } from '../../src/services/qos';
 import type { DomainNode, HostNode, InterfaceNode, TreeNode } from '../../src/views/nodes';
 
 const EXTENSION_ID = 'ferry-dev.ferry';
-const lab = JSON.parse(process.env.FERRY_LAB_JSON ?? '{}') as { mgmtNet: string; hosts: { alias: string }[]; hostileDomain: { name: string; host: string } };
+const lab = JSON.parse(process.env.FERRY_LAB_JSON ?? '{}') as {
+  mgmtNet: string;
+  hosts: { alias: string }[];
+  hostileDomain: { name: string; host: string };
+};
 
 async function api(): Promise<FerryApi> {
   return (await vscode.extensions.getExtension(EXTENSION_ID)!.activate()) as FerryApi;
@@ -42,16 +46,25 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
 suite('Ferry in the real extension host', () => {
   test('every command in package.json is registered, and every ferry.* command is in package.json', async () => {
     await api();
-    const declared = (vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command).sort();
+    const declared = (
+      vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.commands as { command: string }[]
+    )
+      .map((c) => c.command)
+      .sort();
     // VS Code itself registers ferry.hosts.* commands for the view (focus, resetViewLocation, …)
-    const registered = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('ferry.') && !c.startsWith('ferry.hosts.')).sort();
+    const registered = (await vscode.commands.getCommands(true))
+      .filter((c) => c.startsWith('ferry.') && !c.startsWith('ferry.hosts.'))
+      .sort();
     assert.deepEqual(registered, declared);
   });
 
   test('the tree lists the lab hosts, connected, with their domains', async () => {
     const { tree } = await api();
     const hosts = tree.getChildren() as HostNode[];
-    assert.deepEqual(hosts.map((h) => h.alias), lab.hosts.map((h) => h.alias));
+    assert.deepEqual(
+      hosts.map((h) => h.alias),
+      lab.hosts.map((h) => h.alias),
+    );
     const domains = await waitFor('hostA domains', () => {
       const children = tree.getChildren(hosts[0]) as TreeNode[];
       return children.length && children.every((c) => c.kind === 'domain') ? (children as DomainNode[]) : undefined;
@@ -67,7 +80,11 @@ suite('Ferry in the real extension host', () => {
   test('start, pause, resume and force-off commands act on a tree node (force off confirmed by the caller)', async () => {
     const { tree, context } = await api();
     const hostA = context.registry.get(lab.hostileDomain.host)!;
-    const node = (): DomainNode => ({ kind: 'domain', alias: hostA.alias, domain: hostA.domains!.find((d) => d.name === lab.hostileDomain.name)! });
+    const node = (): DomainNode => ({
+      kind: 'domain',
+      alias: hostA.alias,
+      domain: hostA.domains!.find((d) => d.name === lab.hostileDomain.name)!,
+    });
     if (node().domain.state !== 'shutoff') await hostA.runAction('forceOff', node().domain.uuid);
     await run('ferry.domain.start', node());
     assert.equal(node().domain.state, 'running');
@@ -85,13 +102,24 @@ suite('Ferry in the real extension host', () => {
   test('Migrate Domain moves tiny1 to hostB and back (Fast, then Safe), the tree following', async () => {
     const { tree, context } = await api();
     const [a, b] = lab.hosts.map((h) => h.alias);
-    const node = (alias: string) => (tree.getChildren({ kind: 'host', alias }) as DomainNode[]).find((n) => n.kind === 'domain' && n.domain.name === 'tiny1');
-    const there = await run<{ phase: string; summary?: { type: string } }[]>('ferry.domain.migrate', node(a), undefined, { target: b, profile: 'fast' });
+    const node = (alias: string) =>
+      (tree.getChildren({ kind: 'host', alias }) as DomainNode[]).find(
+        (n) => n.kind === 'domain' && n.domain.name === 'tiny1',
+      );
+    const there = await run<{ phase: string; summary?: { type: string } }[]>(
+      'ferry.domain.migrate',
+      node(a),
+      undefined,
+      { target: b, profile: 'fast' },
+    );
     assert.equal(there[0].phase, 'completed');
     assert.equal(there[0].summary?.type, 'completed');
     await waitFor('tiny1 running on hostB in the tree', () => node(b)?.domain.state === 'running');
     assert.equal(context.migrations.running.length, 0);
-    const back = await run<{ phase: string }[]>('ferry.domain.migrate', node(b), undefined, { target: a, profile: 'safe' });
+    const back = await run<{ phase: string }[]>('ferry.domain.migrate', node(b), undefined, {
+      target: a,
+      profile: 'safe',
+    });
     assert.equal(back[0].phase, 'completed');
     await waitFor('tiny1 running on hostA in the tree', () => node(a)?.domain.state === 'running');
   });
@@ -99,7 +127,11 @@ suite('Ferry in the real extension host', () => {
   test('a running domain expands to its interfaces; a limit set through the command shows on the row, read back', async () => {
     const { tree } = await api();
     const [a] = lab.hosts.map((h) => h.alias);
-    const tiny1 = await waitFor('tiny1 on hostA', () => (tree.getChildren({ kind: 'host', alias: a }) as TreeNode[]).find((n): n is DomainNode => n.kind === 'domain' && n.domain.name === 'tiny1' && n.domain.state === 'running'));
+    const tiny1 = await waitFor('tiny1 on hostA', () =>
+      (tree.getChildren({ kind: 'host', alias: a }) as TreeNode[]).find(
+        (n): n is DomainNode => n.kind === 'domain' && n.domain.name === 'tiny1' && n.domain.state === 'running',
+      ),
+    );
     const rows = async () => (await tree.getChildren(tiny1)) as InterfaceNode[];
     const [row] = await rows();
     assert.equal(row.kind, 'interface');
@@ -108,13 +140,22 @@ suite('Ferry in the real extension host', () => {
     assert.match(String(tree.getTreeItem(row).description), /^virtio · bridge br0 · vnet\d+ · no limit$/);
     const change = { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, peak: 20 } };
     try {
-      const [result] = await run<QosResult[]>('ferry.interface.setBandwidth', row, undefined, { change, scopes: ['live'] });
+      const [result] = await run<QosResult[]>('ferry.interface.setBandwidth', row, undefined, {
+        change,
+        scopes: ['live'],
+      });
       assert.deepEqual(result.mismatches, []);
       const [limited] = await rows();
       assert.match(String(tree.getTreeItem(limited).description), /· ↓ 10 Mbit\/s \(peak 20 Mbit\/s\)$/);
       assert.equal(tree.getTreeItem(limited).contextValue, 'interface:qos:running:limited');
       // a value that would silently mean "no limit" is refused, the limit stays
-      await assert.rejects(run('ferry.interface.setBandwidth', limited, undefined, { change: { ...change, unit: 'kbit/s', inbound: { average: 3 } }, scopes: ['live'] }), /Nothing was changed\. inbound average 3 kbit\/s is 0\.375 kB\/s, which libvirt would store as 0/);
+      await assert.rejects(
+        run('ferry.interface.setBandwidth', limited, undefined, {
+          change: { ...change, unit: 'kbit/s', inbound: { average: 3 } },
+          scopes: ['live'],
+        }),
+        /Nothing was changed\. inbound average 3 kbit\/s is 0\.375 kB\/s, which libvirt would store as 0/,
+      );
       assert.match(String(tree.getTreeItem((await rows())[0]).description), /↓ 10 Mbit\/s/);
     } finally {
       await run('ferry.interface.removeLimit', row, undefined, { directions: ['inbound'], scopes: ['live'] });
@@ -125,8 +166,13 @@ suite('Ferry in the real extension host', () => {
   test('a command that fails reports its own error to its caller', async () => {
     const { tree } = await api();
     const [a] = lab.hosts.map((h) => h.alias);
-    const tiny1 = (tree.getChildren({ kind: 'host', alias: a }) as DomainNode[]).find((n) => n.kind === 'domain' && n.domain.name === 'tiny1');
-    await assert.rejects(run('ferry.domain.migrate', tiny1, undefined, { target: 'no-such-host', profile: 'fast' }), /ferry\.domain\.migrate failed: no-such-host is not a configured host/);
+    const tiny1 = (tree.getChildren({ kind: 'host', alias: a }) as DomainNode[]).find(
+      (n) => n.kind === 'domain' && n.domain.name === 'tiny1',
+    );
+    await assert.rejects(
+      run('ferry.domain.migrate', tiny1, undefined, { target: 'no-such-host', profile: 'fast' }),
+      /ferry\.domain\.migrate failed: no-such-host is not a configured host/,
+    );
   });
 
   test('a domain named like a command link is shown in the error notification and the tooltip as text, no live link', async () => {
@@ -140,7 +186,14 @@ suite('Ferry in the real extension host', () => {
     const node: DomainNode = {
       kind: 'domain',
       alias: lab.hosts[0].alias,
-      domain: { uuid: '0f0e0d0c-0b0a-4909-8807-0605040302ff', name, state: 'running', stateReason: 1, ips: [], heardIps: [] },
+      domain: {
+        uuid: '0f0e0d0c-0b0a-4909-8807-0605040302ff',
+        name,
+        state: 'running',
+        stateReason: 1,
+        ips: [],
+        heardIps: [],
+      },
     };
     // no migration of it runs: Set Migration Bandwidth fails, naming the domain in the error it shows
     const shown = await run('ferry.migration.setBandwidth', node, 10).then(
@@ -160,18 +213,38 @@ suite('Ferry in the real extension host', () => {
     assert.equal(item.label, name);
   });
 
-  test('the run history keeps a run of Ferry\'s own form and refuses any path out of its folder', async () => {
+  test("the run history keeps a run of Ferry's own form and refuses any path out of its folder", async () => {
     const { context } = await api();
     const store = context.migrationStore;
     const uuid = '0f0e0d0c-0b0a-4909-8807-060504030201';
-    const run = { id: `${uuid}-1795310880246`, domainUuid: uuid, domainName: 'imported-vm', source: 'a', target: 'b', startedAt: 1795310880246, phase: 'completed' as const, percent: 100, samples: [], markers: [] };
+    const run = {
+      id: `${uuid}-1795310880246`,
+      domainUuid: uuid,
+      domainName: 'imported-vm',
+      source: 'a',
+      target: 'b',
+      startedAt: 1795310880246,
+      phase: 'completed' as const,
+      percent: 100,
+      samples: [],
+      markers: [],
+    };
     await assert.rejects(store.addToHistory({ ...run, id: '../../../../User/settings' }), /not a run id/);
     await assert.rejects(store.addToHistory({ ...run, domainUuid: '../..', id: '../..-1' }), /not a domain UUID/);
     assert.equal(await store.run('../..', run.id), undefined);
     await store.addToHistory(run);
     assert.equal((await store.run(uuid, run.id))?.domainName, 'imported-vm');
     // readable by the user alone (the run dir is the one e2e/code-shim.mjs gave code-server)
-    const file = join(process.env.FERRY_E2E_RUN!, 'ud', 'User', 'globalStorage', EXTENSION_ID, 'history', uuid, `${run.id}.json`);
+    const file = join(
+      process.env.FERRY_E2E_RUN!,
+      'ud',
+      'User',
+      'globalStorage',
+      EXTENSION_ID,
+      'history',
+      uuid,
+      `${run.id}.json`,
+    );
     assert.equal((statSync(file).mode & 0o777).toString(8), '600');
     assert.equal((statSync(dirname(file)).mode & 0o777).toString(8), '700');
     assert.ok((await store.allRuns()).some((r) => r.id === run.id));
@@ -181,7 +254,9 @@ suite('Ferry in the real extension host', () => {
     const { tree, context } = await api();
     // a lab address (so the lab's ssh config supplies the key) on a port where nothing listens
     const badAlias = `root@${lab.mgmtNet}.13:1`;
-    await vscode.workspace.getConfiguration('ferry').update('hosts', [...lab.hosts.map((h) => h.alias), badAlias], vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('ferry')
+      .update('hosts', [...lab.hosts.map((h) => h.alias), badAlias], vscode.ConfigurationTarget.Global);
     try {
       const bad: TreeNode = { kind: 'host', alias: badAlias };
       const [message] = await waitFor('the message node', () => {
@@ -194,7 +269,11 @@ suite('Ferry in the real extension host', () => {
       assert.equal(item.command?.command, 'ferry.host.connect');
       assert.equal(context.registry.get(badAlias)!.connection.state.kind, 'failed');
     } finally {
-      await vscode.workspace.getConfiguration('ferry').update('hosts', lab.hosts.map((h) => h.alias), vscode.ConfigurationTarget.Global);
+      await vscode.workspace.getConfiguration('ferry').update(
+        'hosts',
+        lab.hosts.map((h) => h.alias),
+        vscode.ConfigurationTarget.Global,
+      );
     }
   });
 });

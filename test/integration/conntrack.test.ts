@@ -17,14 +17,24 @@ function synthetic(n: number): string {
     const src = `198.18.${(i >> 8) & 255}.${i & 255}`;
     const sport = 10000 + (i % 50000);
     const mark = i % 3 === 0 ? ` -m ${1 + (i % 7)}` : '';
-    lines.push(`-A -t 3600 -u SEEN_REPLY,ASSURED -w 5 -s ${src} -d ${VM} -r ${VM} -q ${src} -p tcp --sport ${sport} --dport 7 --reply-port-src 7 --reply-port-dst ${sport} --state ESTABLISHED${mark}`);
+    lines.push(
+      `-A -t 3600 -u SEEN_REPLY,ASSURED -w 5 -s ${src} -d ${VM} -r ${VM} -q ${src} -p tcp --sport ${sport} --dport 7 --reply-port-src 7 --reply-port-dst ${sport} --state ESTABLISHED${mark}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
-const flush = (alias: string) => onHost(alias, `conntrack -D -d ${VM} >/dev/null 2>&1; conntrack -D -s ${VM} >/dev/null 2>&1; true`);
+const flush = (alias: string) =>
+  onHost(alias, `conntrack -D -d ${VM} >/dev/null 2>&1; conntrack -D -s ${VM} >/dev/null 2>&1; true`);
 
 beforeAll(async () => {
-  registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, memoryLogger());
+  registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => 'qemu:///system',
+    },
+    memoryLogger(),
+  );
   registry.setHosts([A, B]);
   await waitFor('hosts connected', () => registry.hosts.every((h) => h.connection.state.kind === 'connected'), 20_000);
   flush(A);
@@ -69,11 +79,21 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
     const extra = first.replace(/198\.18\.0\.0/g, '198.18.250.250');
     const remarked = first.replace(/ -m 1$/, ' -m 77');
     expect(remarked).not.toBe(first);
-    onHost(B, `conntrack -D -s 198.18.0.0 -d ${VM} >/dev/null 2>&1; printf '%s\\n%s\\n' '${extra}' '${remarked}' | conntrack -R -`);
+    onHost(
+      B,
+      `conntrack -D -s 198.18.0.0 -d ${VM} >/dev/null 2>&1; printf '%s\\n%s\\n' '${extra}' '${remarked}' | conntrack -R -`,
+    );
     const report = await syncConntrack(netfilterBackend, conn(A), conn(B), [VM]);
     expect(report).toMatchObject({ entries: 10_000, missing: 1, proven: false });
-    onHost(B, `conntrack -D -s 198.18.250.250 -d ${VM} >/dev/null 2>&1; conntrack -D -s 198.18.0.0 -d ${VM} >/dev/null 2>&1; true`);
-    expect(await syncConntrack(netfilterBackend, conn(A), conn(B), [VM])).toMatchObject({ entries: 10_000, missing: 0, proven: true });
+    onHost(
+      B,
+      `conntrack -D -s 198.18.250.250 -d ${VM} >/dev/null 2>&1; conntrack -D -s 198.18.0.0 -d ${VM} >/dev/null 2>&1; true`,
+    );
+    expect(await syncConntrack(netfilterBackend, conn(A), conn(B), [VM])).toMatchObject({
+      entries: 10_000,
+      missing: 0,
+      proven: true,
+    });
   }, 60_000);
 
   it('lists a snapshot, then at the go only the flows new or changed since; loading those replaces older state', async () => {
@@ -86,7 +106,12 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
     expect((await conn(A).exec(['conntrack', '-R', '-'], { stdin: replaceText(remarked) + fresh })).code).toBe(0);
     const changes = await listing.changes();
     expect(changes.flows).toHaveLength(5);
-    expect(changes.flows.filter((f) => f.mark === '99').map((f) => f.key).sort()).toEqual(remarked.map((f) => f.key).sort());
+    expect(
+      changes.flows
+        .filter((f) => f.mark === '99')
+        .map((f) => f.key)
+        .sort(),
+    ).toEqual(remarked.map((f) => f.key).sort());
     // B holds the bulk copy with the old marks: the gate's load makes it match A
     expect((await conn(B).exec(['conntrack', '-R', '-'], { stdin: replaceText(changes.flows) })).code).toBe(0);
     const onB = await netfilterBackend.inventory(conn(B), [VM]);
@@ -97,9 +122,14 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
   it('names conntrack-tools that is too old on a host (a 1.4.6 stand-in on hostC)', async () => {
     const c = registry.get(C) ?? (registry.setHosts([A, B, C]), registry.get(C)!);
     await waitFor('hostC connected', () => c.connection.state.kind === 'connected', 20_000);
-    onHost(C, 'printf \'#!/bin/sh\\necho "conntrack v1.4.6 (conntrack-tools)"\\n\' >/run/ferry-old-conntrack; chmod +x /run/ferry-old-conntrack; mount --bind /run/ferry-old-conntrack "$(command -v conntrack)"');
+    onHost(
+      C,
+      'printf \'#!/bin/sh\\necho "conntrack v1.4.6 (conntrack-tools)"\\n\' >/run/ferry-old-conntrack; chmod +x /run/ferry-old-conntrack; mount --bind /run/ferry-old-conntrack "$(command -v conntrack)"',
+    );
     try {
-      await expect(netfilterBackend.check(c.connection)).rejects.toThrow(`${C}: conntrack-tools 1.4.6 is too old: Ferry needs 1.4.7 or later`);
+      await expect(netfilterBackend.check(c.connection)).rejects.toThrow(
+        `${C}: conntrack-tools 1.4.6 is too old: Ferry needs 1.4.7 or later`,
+      );
     } finally {
       onHost(C, 'umount "$(command -v conntrack)"; rm -f /run/ferry-old-conntrack');
     }
@@ -133,7 +163,11 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
           };
         },
       });
-      await expect(syncConntrack(netfilterBackend, conn(A), dropping, [VM])).rejects.toThrow(new RegExp(`the SSH link to ${B} dropped during the import .*Nothing was deleted on either host; run the sync again once ${B} is back`));
+      await expect(syncConntrack(netfilterBackend, conn(A), dropping, [VM])).rejects.toThrow(
+        new RegExp(
+          `the SSH link to ${B} dropped during the import .*Nothing was deleted on either host; run the sync again once ${B} is back`,
+        ),
+      );
       expect(onHost(A, `conntrack -L -d ${VM} 2>/dev/null | wc -l`).trim()).toBe('10000');
       await waitFor('hostB back', () => b.state.kind === 'connected', 20_000);
       const again = await syncConntrack(netfilterBackend, conn(A), b, [VM]);
@@ -144,6 +178,8 @@ describe('conntrack sync against the lab (netfilter backend)', () => {
   }, 60_000);
 
   it('refuses an address that is not one', async () => {
-    await expect(syncConntrack(netfilterBackend, conn(A), conn(B), ['10.0.1.120; reboot'])).rejects.toThrow(/not an IP address/);
+    await expect(syncConntrack(netfilterBackend, conn(A), conn(B), ['10.0.1.120; reboot'])).rejects.toThrow(
+      /not an IP address/,
+    );
   });
 });

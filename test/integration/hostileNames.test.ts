@@ -14,13 +14,24 @@ import { lab, memoryLogger, onHost, waitFor } from './lab';
 // a prefix of its own per run: libvirt 9.0 keeps a stale entry for a CR name it renamed (see afterAll), so the same
 // name cannot be defined again until libvirtd restarts
 const names = hostileNames(`fh-${Date.now().toString(36)}-`);
-const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;').replace(/\r/g, '&#13;');
+const xmlText = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/'/g, '&apos;')
+    .replace(/"/g, '&quot;')
+    .replace(/\r/g, '&#13;');
 /** a tiny disk-less, network-less domain: enough to start and stop */
-const domainXml = (uuid: string, name: string) => `<domain type='qemu'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+const domainXml = (
+  uuid: string,
+  name: string,
+) => `<domain type='qemu'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type><kernel>/var/lib/libvirt/boot/tiny-vmlinux</kernel><initrd>/var/lib/libvirt/boot/tiny-initrd.gz</initrd><cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>
 <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
 <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`;
-const pwnedFiles = (alias: string) => onHost(alias, 'ls -a / /root /tmp /var/lib/libvirt 2>/dev/null | grep ferry-pwned || true').trim();
+const pwnedFiles = (alias: string) =>
+  onHost(alias, 'ls -a / /root /tmp /var/lib/libvirt 2>/dev/null | grep ferry-pwned || true').trim();
 
 let registry: HostRegistry;
 const defined = new Map<string, Map<string, string>>(); // host → uuid → name
@@ -29,11 +40,30 @@ beforeAll(async () => {
   // one ssh per host: each domain's XML as a base64 line, defined as root from "another shell"; the UUIDs are ours
   for (const h of lab.hosts) {
     const uuids = new Map(names.map(({ name }) => [randomUUID(), name]));
-    const input = [...uuids].map(([uuid, name]) => Buffer.from(domainXml(uuid, name)).toString('base64')).join('\n') + '\n';
-    execFileSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', h.alias, 'set -e; f=$(mktemp); while read -r b; do printf %s "$b" | base64 -d > "$f"; virsh -q define "$f" >/dev/null; done; rm -f "$f"'], { input });
+    const input =
+      [...uuids].map(([uuid, name]) => Buffer.from(domainXml(uuid, name)).toString('base64')).join('\n') + '\n';
+    execFileSync(
+      'ssh',
+      [
+        '-F',
+        lab.rootSshConfig,
+        '-o',
+        'BatchMode=yes',
+        h.alias,
+        'set -e; f=$(mktemp); while read -r b; do printf %s "$b" | base64 -d > "$f"; virsh -q define "$f" >/dev/null; done; rm -f "$f"',
+      ],
+      { input },
+    );
     defined.set(h.alias, uuids);
   }
-  registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => DEFAULT_LIBVIRT_URI }, memoryLogger());
+  registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => DEFAULT_LIBVIRT_URI,
+    },
+    memoryLogger(),
+  );
   registry.setHosts(lab.hosts.map((h) => h.alias));
 }, 180_000);
 
@@ -43,7 +73,10 @@ afterAll(() => {
   // LF instead, and undefine then misses the file (it looks for the LF name): the prefix's files are removed by hand;
   // libvirtd also keeps the old name taken until it restarts
   for (const [alias, uuids] of defined) {
-    onHost(alias, `for u in ${[...uuids.keys()].join(' ')}; do virsh -q destroy $u >/dev/null 2>&1; virsh -q undefine $u >/dev/null 2>&1; done; rm -f /etc/libvirt/qemu/fh-*.xml`);
+    onHost(
+      alias,
+      `for u in ${[...uuids.keys()].join(' ')}; do virsh -q destroy $u >/dev/null 2>&1; virsh -q undefine $u >/dev/null 2>&1; done; rm -f /etc/libvirt/qemu/fh-*.xml`,
+    );
   }
 }, 120_000);
 
@@ -63,7 +96,8 @@ describe('hostile domain names, under bash, fish and tcsh login shells', () => {
       const inventory = registry.get(h.alias)!;
       await inventory.refresh();
       const listed = new Map((inventory.domains ?? []).map((d) => [d.uuid, d.name]));
-      for (const [uuid, name] of defined.get(h.alias)!) expect(listed.get(uuid), `${h.alias}: ${JSON.stringify(name)}`).toBe(name);
+      for (const [uuid, name] of defined.get(h.alias)!)
+        expect(listed.get(uuid), `${h.alias}: ${JSON.stringify(name)}`).toBe(name);
     }
   });
 
@@ -75,16 +109,28 @@ describe('hostile domain names, under bash, fish and tcsh login shells', () => {
       const uuid = [...defined.get(h.alias)!].find(([, n]) => n === name)![0];
       await inventory.runAction('start', uuid);
       expect(onHost(h.alias, `virsh -q domstate ${uuid}`).trim(), `${cls} on ${h.alias}`).toBe('running');
-      await waitFor(`${cls} running in the inventory of ${h.alias}`, () => inventory.domains?.find((d) => d.uuid === uuid)?.state === 'running', 20_000);
+      await waitFor(
+        `${cls} running in the inventory of ${h.alias}`,
+        () => inventory.domains?.find((d) => d.uuid === uuid)?.state === 'running',
+        20_000,
+      );
       await inventory.runAction('forceOff', uuid);
-      await waitFor(`${cls} shut off in the inventory of ${h.alias}`, () => inventory.domains?.find((d) => d.uuid === uuid)?.state === 'shutoff', 20_000);
+      await waitFor(
+        `${cls} shut off in the inventory of ${h.alias}`,
+        () => inventory.domains?.find((d) => d.uuid === uuid)?.state === 'shutoff',
+        20_000,
+      );
     }
     for (const h of lab.hosts) expect(pwnedFiles(h.alias), h.alias).toBe('');
     // what libvirt did to the CR name (see afterAll); Ferry lists it under the name libvirt now reports
     const cr = names.find((n) => n.cls === 'carriageReturn')!;
     const host = lab.hosts[names.indexOf(cr) % lab.hosts.length];
-    const now = registry.get(host.alias)!.domains!.find((d) => d.name.includes('touch ferry-pwned-carriageReturn'))!.name;
-    console.log(`libvirt renamed ${JSON.stringify(cr.name)} to ${JSON.stringify(now)} once it stopped (on ${host.alias})`);
+    const now = registry
+      .get(host.alias)!
+      .domains!.find((d) => d.name.includes('touch ferry-pwned-carriageReturn'))!.name;
+    console.log(
+      `libvirt renamed ${JSON.stringify(cr.name)} to ${JSON.stringify(now)} once it stopped (on ${host.alias})`,
+    );
     expect(now).toBe(cr.name.replace('\r', '\n'));
   }, 300_000);
 });
@@ -102,13 +148,27 @@ describe('names aimed at the listing shell (readline edit keys, markers), define
   }));
   /** define through a base64 line per domain, as root: the same path a tenant's definition takes into libvirt */
   const define = (domains: { name: string; uuid: string }[]) =>
-    execFileSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', host, 'f=$(mktemp); while read -r b; do printf %s "$b" | base64 -d > "$f"; virsh -q define "$f" >/dev/null 2>&1 || echo refused; done; rm -f "$f"'], {
-      input: domains.map((d) => Buffer.from(domainXml(d.uuid, d.name)).toString('base64')).join('\n') + '\n',
-      encoding: 'utf8',
-    });
+    execFileSync(
+      'ssh',
+      [
+        '-F',
+        lab.rootSshConfig,
+        '-o',
+        'BatchMode=yes',
+        host,
+        'f=$(mktemp); while read -r b; do printf %s "$b" | base64 -d > "$f"; virsh -q define "$f" >/dev/null 2>&1 || echo refused; done; rm -f "$f"',
+      ],
+      {
+        input: domains.map((d) => Buffer.from(domainXml(d.uuid, d.name)).toString('base64')).join('\n') + '\n',
+        encoding: 'utf8',
+      },
+    );
 
   afterAll(() => {
-    onHost(host, `for u in ${[victim, ...attackers].map((d) => d.uuid).join(' ')}; do virsh -q undefine $u >/dev/null 2>&1; done; true`);
+    onHost(
+      host,
+      `for u in ${[victim, ...attackers].map((d) => d.uuid).join(' ')}; do virsh -q undefine $u >/dev/null 2>&1; done; true`,
+    );
   });
 
   it('shows each under its own UUID, runs nothing and leaves the victim defined', async () => {
@@ -133,7 +193,9 @@ describe('names aimed at the listing shell (readline edit keys, markers), define
 
   it('cannot be given the other C0 controls: libvirt refuses them in a name', () => {
     const out = define([{ name: `c0-\x1b[2J-\x01-${stamp}`, uuid: randomUUID() }]).trim();
-    console.log(`a name holding ESC and SOH: ${out === 'refused' ? 'refused by libvirt (XML 1.0 has no such characters)' : 'defined'}`);
+    console.log(
+      `a name holding ESC and SOH: ${out === 'refused' ? 'refused by libvirt (XML 1.0 has no such characters)' : 'defined'}`,
+    );
     expect(out).toBe('refused');
   });
 });

@@ -17,7 +17,8 @@ beforeAll(async () => {
   await waitFor('the first listing', () => inventory.domains, 10_000);
   // the tests below expect tiny1 running and the hostile domain shut off, as lab up leaves them
   if (stateOf('tiny1') !== 'running') onHost(hostA.alias, 'virsh -q start tiny1');
-  if (stateOf(lab.hostileDomain.name) !== 'shutoff') await inventory.runAction('forceOff', find(lab.hostileDomain.name)!.uuid);
+  if (stateOf(lab.hostileDomain.name) !== 'shutoff')
+    await inventory.runAction('forceOff', find(lab.hostileDomain.name)!.uuid);
   await waitFor('tiny1 running', () => stateOf('tiny1') === 'running', 10_000);
 });
 afterAll(() => {
@@ -37,10 +38,14 @@ describe('host inventory against the lab', () => {
     expect(inventory.domains!.map((d) => d.uuid).sort()).toEqual(uuids);
   });
 
-  it('shows a running domain\'s IP address as heard on the host\'s network, never as proven, and none for a shut-off one', async () => {
+  it("shows a running domain's IP address as heard on the host's network, never as proven, and none for a shut-off one", async () => {
     // the guest is heard on the host's network (ARP) within seconds of booting; the inventory reads once, then once more.
     // The lab's guests have static addresses, so no lease proves them: any guest could answer ARP for that address
-    await waitFor('tiny1\'s address in the inventory', () => find('tiny1')?.heardIps.includes(lab.guests.tiny1.ip), 20_000);
+    await waitFor(
+      "tiny1's address in the inventory",
+      () => find('tiny1')?.heardIps.includes(lab.guests.tiny1.ip),
+      20_000,
+    );
     expect(find('tiny1')).toMatchObject({ ips: [], heardIps: [lab.guests.tiny1.ip] });
     expect(find(lab.hostileDomain.name)).toMatchObject({ ips: [], heardIps: [] });
     expect(await inventory.addressesOf(find('tiny1')!.uuid)).toEqual({ leased: [], heard: [lab.guests.tiny1.ip] });
@@ -60,14 +65,24 @@ describe('host inventory against the lab', () => {
     const untouched = find(lab.hostileDomain.name);
     const name = 'ferry event test';
     const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>`;
-    await onHostAsync(hostA.alias, `printf '%s' "${xml}" > /tmp/ferry-event.xml && virsh -q define /tmp/ferry-event.xml >/dev/null && rm /tmp/ferry-event.xml`);
+    await onHostAsync(
+      hostA.alias,
+      `printf '%s' "${xml}" > /tmp/ferry-event.xml && virsh -q define /tmp/ferry-event.xml >/dev/null && rm /tmp/ferry-event.xml`,
+    );
     try {
       await waitFor('the defined domain in the inventory', () => find(name), 10_000);
-      expect(find(name)).toMatchObject({ uuid: onHost(hostA.alias, `virsh -q domuuid '${name}'`).trim(), state: 'shutoff' });
+      expect(find(name)).toMatchObject({
+        uuid: onHost(hostA.alias, `virsh -q domuuid '${name}'`).trim(),
+        state: 'shutoff',
+      });
       // from the event and one light listing: no statistics yet, and no other domain read again
       expect(find(name)!.vcpus).toBeUndefined();
       expect(find(lab.hostileDomain.name)).toBe(untouched);
-      await waitFor('its figures, from the listing that confirms the event', () => find(name)?.vcpus === 1 && find(name)?.memoryKiB === 64 * 1024, 20_000);
+      await waitFor(
+        'its figures, from the listing that confirms the event',
+        () => find(name)?.vcpus === 1 && find(name)?.memoryKiB === 64 * 1024,
+        20_000,
+      );
     } finally {
       await onHostAsync(hostA.alias, `virsh -q undefine '${name}' >/dev/null 2>&1; true`);
     }
@@ -112,13 +127,22 @@ describe('host inventory against the lab', () => {
     const bootedBefore = await waitFor('the guest up', bootedAt, 60_000);
     await press('reboot', 'the guest back after the reboot', () => (bootedAt() ?? 0) > bootedBefore + 2);
     expect(virshState()).toBe('running');
-    await press('shutdown', 'the guest to power off on ACPI shutdown', () => stateOf(lab.hostileDomain.name) === 'shutoff');
+    await press(
+      'shutdown',
+      'the guest to power off on ACPI shutdown',
+      () => stateOf(lab.hostileDomain.name) === 'shutoff',
+    );
     await inventory.runAction('start', uuid);
     await inventory.runAction('forceOff', uuid);
     expect(virshState()).toBe('shut off');
     expect(stateOf(lab.hostileDomain.name)).toBe('shutoff');
     // the name holds $(touch ferry-pwned) and `touch ferry-pwned2`: neither may have run anywhere
-    expect(onHost(hostA.alias, 'ls /root/ferry-pwned* /tmp/ferry-pwned* /var/lib/libvirt/ferry-pwned* 2>/dev/null | wc -l').trim()).toBe('0');
+    expect(
+      onHost(
+        hostA.alias,
+        'ls /root/ferry-pwned* /tmp/ferry-pwned* /var/lib/libvirt/ferry-pwned* 2>/dev/null | wc -l',
+      ).trim(),
+    ).toBe('0');
   }, 240_000);
 
   it('rejects an action libvirt refuses with libvirt own words, and leaves the domain as it was', async () => {
@@ -139,7 +163,11 @@ describe('host inventory against the lab', () => {
       await expect(c.refresh()).rejects.toThrow(/no answer within 3 s/);
       expect(c.libvirtError).toBe('libvirtd did not answer within 3 s (hung?)');
       // the listing's virsh processes waiting on it were ended with their channels (the event stream's stays)
-      await waitFor('no listing virsh left on hostC', () => !onHost(hostC.alias, "pgrep -f '[d]omstats --raw|[l]ist --all --uuid' || true").trim(), 10_000);
+      await waitFor(
+        'no listing virsh left on hostC',
+        () => !onHost(hostC.alias, "pgrep -f '[d]omstats --raw|[l]ist --all --uuid' || true").trim(),
+        10_000,
+      );
       labCtl('libvirtd', 'thaw', hostC.letter);
       await c.refresh();
       expect(c.libvirtError).toBeUndefined();

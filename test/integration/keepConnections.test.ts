@@ -3,7 +3,18 @@ import type { MigrationOptions } from '../../src/core/migration/job';
 import { PROFILES } from '../../src/core/migration/job';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import { MigrationRunner } from '../../src/services/migration';
-import { dropLink, guestDirty, guestFilled, holdEchoConnections, lab, labCtl, memoryLogger, memoryStore, onHost, waitFor } from './lab';
+import {
+  dropLink,
+  guestDirty,
+  guestFilled,
+  holdEchoConnections,
+  lab,
+  labCtl,
+  memoryLogger,
+  memoryStore,
+  onHost,
+  waitFor,
+} from './lab';
 
 // The lab's strict ruleset (only established flows admitted to guests, nf_conntrack_tcp_loose=0): a host
 // without a flow's conntrack entry drops its packets. This is the problem "Keep TCP connections" solves.
@@ -12,18 +23,36 @@ const tiny = lab.guests.tiny1.ip;
 let registry: HostRegistry;
 let runner: MigrationRunner;
 const safe: MigrationOptions = { ...PROFILES.safe.options, persistent: true, undefineSource: true };
-const uuid = () => (onHost(A, 'virsh -q list --name').includes('tiny1') ? onHost(A, 'virsh -q domuuid tiny1') : onHost(B, 'virsh -q domuuid tiny1')).trim();
+const uuid = () =>
+  (onHost(A, 'virsh -q list --name').includes('tiny1')
+    ? onHost(A, 'virsh -q domuuid tiny1')
+    : onHost(B, 'virsh -q domuuid tiny1')
+  ).trim();
 const where = () => (onHost(A, 'virsh -q list --name').includes('tiny1') ? A : B);
 /** packets the host's ruleset dropped on their way to a guest */
-const drops = (alias: string) => Number(/counter packets (\d+) bytes \d+ drop/.exec(onHost(alias, 'nft list chain inet labct forward_ct'))?.[1] ?? NaN);
+const drops = (alias: string) =>
+  Number(
+    /counter packets (\d+) bytes \d+ drop/.exec(onHost(alias, 'nft list chain inet labct forward_ct'))?.[1] ?? NaN,
+  );
 
 beforeAll(async () => {
   labCtl('ct', 'strict');
-  registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, memoryLogger());
+  registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => 'qemu:///system',
+    },
+    memoryLogger(),
+  );
   registry.setHosts([A, B]);
   await waitFor('hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
   runner = new MigrationRunner(registry, memoryStore(), () => 'qemu:///system', memoryLogger());
-  if (where() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
+  if (where() === B)
+    onHost(
+      B,
+      `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`,
+    );
   guestDirty(tiny, 64, 'idle');
 }, 120_000);
 afterAll(() => {
@@ -37,7 +66,13 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
     // client port through: B starts with none for the guest
     onHost(B, `conntrack -D -d ${tiny} >/dev/null 2>&1; conntrack -D -s ${tiny} >/dev/null 2>&1; true`);
     const dropsBefore = drops(B);
-    const held = await holdEchoConnections(tiny, 10, async () => (await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid(), domainName: 'tiny1', options: safe })).done);
+    const held = await holdEchoConnections(
+      tiny,
+      10,
+      async () =>
+        (await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid(), domainName: 'tiny1', options: safe }))
+          .done,
+    );
     expect(held.result.phase).toBe('completed');
     expect(held.lastOk).toBe(0);
     expect(drops(B)).toBeGreaterThan(dropsBefore);
@@ -47,8 +82,20 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
     // the stalled connections of the previous test are dead; open 20 new ones on hostB
     onHost(B, `conntrack -D -d ${tiny} >/dev/null 2>&1; true`);
     const dropsBefore = drops(A);
-    const held = await holdEchoConnections(tiny, 20, async () =>
-      (await runner.start({ sourceAlias: B, targetAlias: A, domainUuid: uuid(), domainName: 'tiny1', options: { ...safe, keepTcpConnections: true }, keepConnections: { addresses: [tiny], budgetMs: 200 } })).done,
+    const held = await holdEchoConnections(
+      tiny,
+      20,
+      async () =>
+        (
+          await runner.start({
+            sourceAlias: B,
+            targetAlias: A,
+            domainUuid: uuid(),
+            domainName: 'tiny1',
+            options: { ...safe, keepTcpConnections: true },
+            keepConnections: { addresses: [tiny], budgetMs: 200 },
+          })
+        ).done,
       7, // up to five TCP retransmissions across the switchover
     );
     console.log(`gate: ${JSON.stringify(held.result.gate)}; rounds ${held.rounds}, min ${held.minOk}/20`);
@@ -63,16 +110,30 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
     expect(onHost(A, 'virsh -q domstate tiny1').trim()).toBe('running');
   }, 120_000);
 
-  it('when the target\'s SSH link dies before the resume, the run still ends, is recorded, and says what went wrong', async () => {
+  it("when the target's SSH link dies before the resume, the run still ends, is recorded, and says what went wrong", async () => {
     // a registry that notices a dead link within ~3 s; the gate's channels to hostB were opened on the old link
-    const quick = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, memoryLogger());
+    const quick = new HostRegistry(
+      {
+        connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
+        sshConfigPath: () => lab.sshConfig,
+        libvirtUri: () => 'qemu:///system',
+      },
+      memoryLogger(),
+    );
     quick.setHosts([A, B]);
     const store = memoryStore();
     const gated = new MigrationRunner(quick, store, () => 'qemu:///system', memoryLogger());
     try {
       await waitFor('hosts listed', () => quick.hosts.every((h) => h.domains), 20_000);
       await guestFilled(tiny, 200, 'idle'); // at 20 MiB/s, ~10 s to move: time to cut hostB's link in the middle
-      const { record, done } = await gated.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid(), domainName: 'tiny1', options: { ...safe, bandwidthMiBps: 20, keepTcpConnections: true }, keepConnections: { addresses: [tiny], budgetMs: 200 } });
+      const { record, done } = await gated.start({
+        sourceAlias: A,
+        targetAlias: B,
+        domainUuid: uuid(),
+        domainName: 'tiny1',
+        options: { ...safe, bandwidthMiBps: 20, keepTcpConnections: true },
+        keepConnections: { addresses: [tiny], budgetMs: 200 },
+      });
       await waitFor('data flowing', () => (gated.get(record.id)?.last?.dataProcessed ?? 0) > 20 * 1048576, 30_000);
       await dropLink(B, 6);
       const end = await done;
@@ -80,12 +141,20 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
       expect(end.gate?.error).toMatch(new RegExp(`resuming on ${B}`));
       expect(store.history.map((r) => r.id)).toEqual([record.id]);
       // the source's failsafe resumes the domain on the target when Ferry could not
-      await waitFor('tiny1 running on hostB', () => onHost(B, 'virsh -q domstate tiny1 2>/dev/null || true').trim() === 'running', 60_000);
+      await waitFor(
+        'tiny1 running on hostB',
+        () => onHost(B, 'virsh -q domstate tiny1 2>/dev/null || true').trim() === 'running',
+        60_000,
+      );
     } finally {
       gated.dispose();
       quick.dispose();
       guestDirty(tiny, 64, 'idle');
-      if (where() === B) onHost(B, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`);
+      if (where() === B)
+        onHost(
+          B,
+          `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`,
+        );
     }
   }, 180_000);
 });

@@ -50,7 +50,9 @@ export function onHost(alias: string, command: string): string {
 /** The same, without blocking the event loop (so Ferry's event handling runs meanwhile). */
 export function onHostAsync(alias: string, command: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))),
+    execFile('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' }, (e, out) =>
+      e ? reject(e) : resolve(out),
+    ),
   );
 }
 
@@ -65,8 +67,17 @@ export function memoryLogger(): Logger & { lines: string[] } {
   return { lines, trace: add('trace'), debug: add('debug'), info: add('info'), warn: add('warn'), error: add('error') };
 }
 
-export function labConnection(alias: string, options: Partial<HostConnectionOptions> = {}, sshConfig = lab.sshConfig, log = memoryLogger()): HostConnection {
-  return new HostConnection(alias, { resolve: (a) => resolveHost(a, sshConfig), connectTimeoutMs: 5000, keepaliveIntervalMs: 2000, ...options }, log);
+export function labConnection(
+  alias: string,
+  options: Partial<HostConnectionOptions> = {},
+  sshConfig = lab.sshConfig,
+  log = memoryLogger(),
+): HostConnection {
+  return new HostConnection(
+    alias,
+    { resolve: (a) => resolveHost(a, sshConfig), connectTimeoutMs: 5000, keepaliveIntervalMs: 2000, ...options },
+    log,
+  );
 }
 
 export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
@@ -81,11 +92,25 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 /** The guest's own status page, read from the client namespace: "host=… verify_errors=N conns=N". */
 export function guestStatus(ip: string): string {
-  return execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/status`], { encoding: 'utf8' });
+  return execFileSync(
+    'ip',
+    ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/status`],
+    { encoding: 'utf8' },
+  );
 }
 
 export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): void {
-  execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/dirty?mb=${mb}&rate=${rateMiBps}`]);
+  execFileSync('ip', [
+    'netns',
+    'exec',
+    lab.clientNetns,
+    'timeout',
+    '5',
+    'busybox',
+    'wget',
+    '-qO-',
+    `http://${ip}/cgi-bin/dirty?mb=${mb}&rate=${rateMiBps}`,
+  ]);
 }
 
 /**
@@ -94,9 +119,16 @@ export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): 
  */
 export async function dropLink(alias: string, seconds: number): Promise<void> {
   const host = lab.hosts.find((h) => h.alias === alias)!;
-  await onHostAsync(alias, `nohup sh -c "ip link set eth0 down; sleep ${seconds}; ip link set eth0 up" >/dev/null 2>&1 &`);
+  await onHostAsync(
+    alias,
+    `nohup sh -c "ip link set eth0 down; sleep ${seconds}; ip link set eth0 up" >/dev/null 2>&1 &`,
+  );
   const netns = lab.clientNetns.replace(/client$/, `host${host.letter}`);
-  await waitFor(`${alias}'s link down`, () => !/[<,]UP[,>]/.test(execFileSync('ip', ['-n', netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' })), 5000);
+  await waitFor(
+    `${alias}'s link down`,
+    () => !/[<,]UP[,>]/.test(execFileSync('ip', ['-n', netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' })),
+    5000,
+  );
 }
 
 /** guestDirty, then wait until the guest has written every page once (its status says filled=MB). */
@@ -111,10 +143,26 @@ export async function guestFilled(ip: string, mb: number, rateMiBps: number | 'i
  * TCP's retransmission backoff (RTO 200 ms, doubling: resent after 0.2, 0.6, 1.4, 3.0, 6.2 s), which is a
  * delay, not a lost connection; a dropped connection never answers again.
  */
-export async function holdEchoConnections<T>(ip: string, n: number, during: () => Promise<T>, replyTimeoutS = 1): Promise<{ result: T; minOk: number; lastOk: number; rounds: number; output: string }> {
+export async function holdEchoConnections<T>(
+  ip: string,
+  n: number,
+  during: () => Promise<T>,
+  replyTimeoutS = 1,
+): Promise<{ result: T; minOk: number; lastOk: number; rounds: number; output: string }> {
   const { spawn } = await import('node:child_process');
   const seconds = 600;
-  const child = spawn('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'echo-hold.py'), ip, '7', String(n), String(seconds), String(replyTimeoutS)]);
+  const child = spawn('ip', [
+    'netns',
+    'exec',
+    lab.clientNetns,
+    'python3',
+    join(REPO, 'lab', 'tools', 'echo-hold.py'),
+    ip,
+    '7',
+    String(n),
+    String(seconds),
+    String(replyTimeoutS),
+  ]);
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   await waitFor('the echo connections to open', () => output.includes('opened'), 10_000);
@@ -133,12 +181,19 @@ export async function holdEchoConnections<T>(ip: string, n: number, during: () =
 
 /** tiny1, the lab's migrating guest: its UUID, the host it runs on, and putting it back on hostA */
 export const tiny1 = {
-  uuid: () => onHost(lab.hosts[0].alias, 'virsh -q domuuid tiny1 2>/dev/null || true').trim() || onHost(lab.hosts[1].alias, 'virsh -q domuuid tiny1').trim(),
-  whereIs: (): string | undefined => lab.hosts.slice(0, 2).find((h) => onHost(h.alias, 'virsh -q list --name').includes('tiny1'))?.alias,
+  uuid: () =>
+    onHost(lab.hosts[0].alias, 'virsh -q domuuid tiny1 2>/dev/null || true').trim() ||
+    onHost(lab.hosts[1].alias, 'virsh -q domuuid tiny1').trim(),
+  whereIs: (): string | undefined =>
+    lab.hosts.slice(0, 2).find((h) => onHost(h.alias, 'virsh -q list --name').includes('tiny1'))?.alias,
   /** every migration test starts with tiny1 running on A (a failed test may have left it elsewhere) */
   ensureOnA(): void {
     const [a, b] = lab.hosts;
-    if (tiny1.whereIs() === b.alias) onHost(b.alias, `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${a.address}/system?no_tty=1'`);
+    if (tiny1.whereIs() === b.alias)
+      onHost(
+        b.alias,
+        `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${a.address}/system?no_tty=1'`,
+      );
     if (!tiny1.whereIs()) onHost(a.alias, 'virsh -q start tiny1');
   },
 };
@@ -161,7 +216,14 @@ export function memoryStore(): MigrationStore & { history: MigrationRecord[] } {
 
 /** For scripts (benchmarks, fixture recording): a registry of lab hosts, connected, their inventories read. */
 export async function labRegistry(aliases: string[], keepaliveIntervalMs = 5000): Promise<HostRegistry> {
-  const registry = new HostRegistry({ connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => LIBVIRT_URI }, silentLogger);
+  const registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => LIBVIRT_URI,
+    },
+    silentLogger,
+  );
   registry.setHosts(aliases);
   await Promise.all(aliases.map((a) => registry.get(a)!.connection.connect(false)));
   await Promise.all(aliases.map((a) => registry.get(a)!.refresh()));
@@ -192,7 +254,21 @@ export interface GuestStream {
  */
 export function streamToGuest(ip: string, seconds: number, intervalS = 0.5): GuestStream {
   let output = '';
-  const child = execFile('ip', ['netns', 'exec', lab.clientNetns, 'python3', join(REPO, 'lab', 'tools', 'stream.py'), ip, '7000', String(seconds), String(intervalS)], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const child = execFile(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.clientNetns,
+      'python3',
+      join(REPO, 'lab', 'tools', 'stream.py'),
+      ip,
+      '7000',
+      String(seconds),
+      String(intervalS),
+    ],
+    { encoding: 'utf8', timeout: (seconds + 30) * 1000 },
+  );
   child.stdout!.on('data', (d: string) => (output += d));
   const done = new Promise<{ mbps: number; output: string }>((resolve, reject) =>
     child.on('close', (code) => {
@@ -201,5 +277,9 @@ export function streamToGuest(ip: string, seconds: number, intervalS = 0.5): Gue
       else reject(new Error(`stream.py ended with ${code}: ${output}`));
     }),
   );
-  return { intervals: () => [...output.matchAll(/^t=([\d.]+) mbps=([\d.]+)$/gm)].map((m) => ({ t: Number(m[1]), mbps: Number(m[2]) })), done };
+  return {
+    intervals: () =>
+      [...output.matchAll(/^t=([\d.]+) mbps=([\d.]+)$/gm)].map((m) => ({ t: Number(m[1]), mbps: Number(m[2]) })),
+    done,
+  };
 }

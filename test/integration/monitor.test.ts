@@ -4,7 +4,18 @@ import type { Sample } from '../../src/core/migration/monitor';
 import { assess } from '../../src/core/migration/monitor';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import { MigrationRunner } from '../../src/services/migration';
-import { guestDirty, guestFilled, lab, labCtl, memoryLogger, memoryStore, onHost, onHostAsync, tiny1, waitFor } from './lab';
+import {
+  guestDirty,
+  guestFilled,
+  lab,
+  labCtl,
+  memoryLogger,
+  memoryStore,
+  onHost,
+  onHostAsync,
+  tiny1,
+  waitFor,
+} from './lab';
 
 const [A, B] = lab.hosts.map((h) => h.alias);
 const tiny = lab.guests.tiny1.ip;
@@ -16,7 +27,14 @@ let runner: MigrationRunner;
 const { uuid: uuidOf, whereIs: whereIsTiny, ensureOnA } = tiny1;
 beforeAll(async () => {
   labCtl('ct', 'loose');
-  registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => 'qemu:///system' }, log);
+  registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => 'qemu:///system',
+    },
+    log,
+  );
   registry.setHosts([A, B]);
   await waitFor('both hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
   runner = new MigrationRunner(registry, store, () => 'qemu:///system', log);
@@ -36,9 +54,17 @@ describe('migration monitor against the lab', () => {
   it('samples a throttled migration through one persistent reader, on the host clock', async () => {
     // 200 MiB of real data: at 20 MiB/s the migration outlasts the automatic diagnosis and 4 s of sampling after it
     await guestFilled(tiny, 200, 'idle');
-    const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: { ...PROFILES.safe.options, bandwidthMiBps: 20 } });
+    const { record, done } = await runner.start({
+      sourceAlias: A,
+      targetAlias: B,
+      domainUuid: uuidOf(),
+      domainName: 'tiny1',
+      options: { ...PROFILES.safe.options, bandwidthMiBps: 20 },
+    });
     const got: { at: number; sample: Sample }[] = [];
-    const sub = runner.onDidSample(({ record: r, sample }) => r.id === record.id && got.push({ at: performance.now(), sample }));
+    const sub = runner.onDidSample(
+      ({ record: r, sample }) => r.id === record.id && got.push({ at: performance.now(), sample }),
+    );
     // past the automatic diagnosis (~3 s in), whose probe runs one virsh migrate-getspeed
     await waitFor('the automatic diagnosis', () => runner.get(record.id)?.findings, 30_000);
     // one reader process for the whole job, no process per sample: the set of virsh processes does not change
@@ -53,7 +79,9 @@ describe('migration monitor against the lab', () => {
     const span = got.at(-1)!.at - got[0].at;
     const hz = ((got.length - 1) / span) * 1000;
     const hostSpan = got.at(-1)!.sample.t - got[0].sample.t;
-    console.log(`sampler: ${got.length} samples in ${span.toFixed(0)} ms (${hz.toFixed(1)} Hz), host clock span ${hostSpan} ms, virsh pids ${virshesBefore.replace(/\n/g, ' ')}`);
+    console.log(
+      `sampler: ${got.length} samples in ${span.toFixed(0)} ms (${hz.toFixed(1)} Hz), host clock span ${hostSpan} ms, virsh pids ${virshesBefore.replace(/\n/g, ' ')}`,
+    );
     // the rate is a figure for `npm run bench -- sampling`; here: samples kept coming, in the host clock's order
     expect(got.length - from).toBeGreaterThan(4);
     expect(got.every((g, i) => i === 0 || g.sample.t >= got[i - 1].sample.t)).toBe(true);
@@ -64,14 +92,29 @@ describe('migration monitor against the lab', () => {
   it('discovers and charts a migration started with plain virsh migrate in a shell', async () => {
     await guestFilled(tiny, 200, 10); // 200 MiB of real data: at 30 MiB/s the migration lasts long enough to watch
     const uuid = uuidOf();
-    const shell = onHostAsync(A, `virsh -q migrate --live --p2p --bandwidth 30 ${uuid} 'qemu+ssh://root@${lab.hosts[1].address}/system?no_tty=1'`);
-    const found = await waitFor('the migration discovered', () => runner.running.find((r) => r.domainUuid === uuid && r.discovered), 20_000);
+    const shell = onHostAsync(
+      A,
+      `virsh -q migrate --live --p2p --bandwidth 30 ${uuid} 'qemu+ssh://root@${lab.hosts[1].address}/system?no_tty=1'`,
+    );
+    const found = await waitFor(
+      'the migration discovered',
+      () => runner.running.find((r) => r.domainUuid === uuid && r.discovered),
+      20_000,
+    );
     expect(found).toMatchObject({ source: A, target: B, domainName: 'tiny1', discovered: true });
     expect(found.options).toBeUndefined();
-    const live = await waitFor('samples charted', () => ((runner.get(found.id)?.samples.length ?? 0) >= 10 ? runner.get(found.id) : undefined), 20_000);
+    const live = await waitFor(
+      'samples charted',
+      () => ((runner.get(found.id)?.samples.length ?? 0) >= 10 ? runner.get(found.id) : undefined),
+      20_000,
+    );
     expect(live!.samples.at(-1)!.total).toBeGreaterThan(0);
     await shell;
-    const end = await waitFor('the discovered migration recorded as finished', () => history.find((r) => r.id === found.id), 60_000);
+    const end = await waitFor(
+      'the discovered migration recorded as finished',
+      () => history.find((r) => r.id === found.id),
+      60_000,
+    );
     expect(end.phase).toBe('completed');
     expect(end.summary).toMatchObject({ type: 'completed' });
     expect(end.markers.at(-1)).toMatchObject({ kind: 'completed' });
@@ -83,7 +126,13 @@ describe('migration monitor against the lab', () => {
 
   it('diagnoses a run that cannot converge (20 MiB/s cap, guest dirtying faster), with the cap as the finding', async () => {
     await guestFilled(tiny, 100, 60);
-    const { record, done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuidOf(), domainName: 'tiny1', options: { ...PROFILES.safe.options, bandwidthMiBps: 20 } });
+    const { record, done } = await runner.start({
+      sourceAlias: A,
+      targetAlias: B,
+      domainUuid: uuidOf(),
+      domainName: 'tiny1',
+      options: { ...PROFILES.safe.options, bandwidthMiBps: 20 },
+    });
     try {
       const verdict = await waitFor(
         'the not-converging verdict',
@@ -97,7 +146,10 @@ describe('migration monitor against the lab', () => {
       console.log(`not converging: ${verdict.convergence.state === 'not-converging' && verdict.convergence.reason}`);
       expect(verdict.etaMs).toBeUndefined();
       const d = await runner.diagnose(record.id);
-      expect(d.findings.find((f) => f.id === 'bandwidth-cap')).toMatchObject({ severity: 'warning', title: 'bandwidth capped at 20 MiB/s' });
+      expect(d.findings.find((f) => f.id === 'bandwidth-cap')).toMatchObject({
+        severity: 'warning',
+        title: 'bandwidth capped at 20 MiB/s',
+      });
       expect(d.findings.find((f) => f.id === 'link')!.title).toMatch(/eth0, 10 Gbit\/s, MTU 1500/);
       expect(d.findings.find((f) => f.id === 'capabilities')!.evidence).toMatch(/CapEff 0x/);
       expect(runner.get(record.id)!.findings).toEqual(d.findings);

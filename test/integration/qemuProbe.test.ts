@@ -24,14 +24,27 @@ const marker = `${work}/ran`;
 const evil = `${work}/qemu-system-x86_64`;
 const log = memoryLogger();
 
-const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;').replace(/\r/g, '&#13;');
+const xmlText = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/'/g, '&apos;')
+    .replace(/"/g, '&quot;')
+    .replace(/\r/g, '&#13;');
 /** a tiny disk-less, network-less domain (as in hostileNames.test.ts), on the lab's emulator path */
-const domainXml = (uuid: string, name: string) => `<domain type='qemu'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+const domainXml = (
+  uuid: string,
+  name: string,
+) => `<domain type='qemu'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type><kernel>/var/lib/libvirt/boot/tiny-vmlinux</kernel><initrd>/var/lib/libvirt/boot/tiny-initrd.gz</initrd><cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>
 <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
 <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`;
 const define = (uuid: string, name: string) =>
-  onHost(A, `f=$(mktemp); printf %s '${Buffer.from(domainXml(uuid, name)).toString('base64')}' | base64 -d > "$f" && virsh -q define "$f" >/dev/null; r=$?; rm -f "$f"; exit $r`);
+  onHost(
+    A,
+    `f=$(mktemp); printf %s '${Buffer.from(domainXml(uuid, name)).toString('base64')}' | base64 -d > "$f" && virsh -q define "$f" >/dev/null; r=$?; rm -f "$f"; exit $r`,
+  );
 /** the pid libvirt keeps for a running domain (its pid file; the tenant's name is matched by glob, never written) */
 const qemuPid = (glob: string) => Number(onHost(A, `cat /run/libvirt/qemu/${glob}.pid`).trim());
 
@@ -44,34 +57,71 @@ let tenantPid = 0;
 
 beforeAll(async () => {
   // nobody's "QEMU": a script that leaves a marker if anyone ever runs it
-  onHost(A, `mkdir -p '${work}' && chmod 755 '${work}' && printf '#!/bin/sh\\ntouch %s\\n' '${marker}' > '${evil}' && chmod 755 '${evil}' && chown 65534:65534 '${evil}'`);
+  onHost(
+    A,
+    `mkdir -p '${work}' && chmod 755 '${work}' && printf '#!/bin/sh\\ntouch %s\\n' '${marker}' > '${evil}' && chmod 755 '${evil}' && chown 65534:65534 '${evil}'`,
+  );
   define(victim.uuid, victim.name);
   onHost(A, `virsh -q start ${victim.uuid} >/dev/null`);
   victimPid = qemuPid(victim.name);
-  registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => DEFAULT_LIBVIRT_URI }, log);
+  registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
+      sshConfigPath: () => lab.sshConfig,
+      libvirtUri: () => DEFAULT_LIBVIRT_URI,
+    },
+    log,
+  );
   registry.setHosts([A]);
-  await waitFor('the victim running in the inventory', () => registry.get(A)!.domains?.find((d) => d.uuid === victim.uuid)?.state === 'running', 20_000);
+  await waitFor(
+    'the victim running in the inventory',
+    () => registry.get(A)!.domains?.find((d) => d.uuid === victim.uuid)?.state === 'running',
+    20_000,
+  );
   qemu = new QemuBinaries(registry, log);
   await qemu.probe(A);
   const before = qemu.state(A, victim.uuid);
-  expect(before, qemu.unknownReason(A, victim.uuid)).toMatchObject({ pid: victimPid, emulator: '/usr/bin/qemu-system-x86_64', replaced: false });
+  expect(before, qemu.unknownReason(A, victim.uuid)).toMatchObject({
+    pid: victimPid,
+    emulator: '/usr/bin/qemu-system-x86_64',
+    replaced: false,
+  });
   // the lab's emulator is a wrapper script; the file its QEMU runs is what an upgrade replaces
   binary = before!.binary;
   expect(binary).toMatch(/^\/.*qemu-system-x86_64$/);
   onHost(A, `cp -p '${binary}' '${work}/qemu-upgraded' && mount --bind '${work}/qemu-upgraded' '${binary}'`);
   // the tenant's domain, started after the upgrade; then started again under the LF name
   define(tenant.uuid, tenant.defined);
-  onHost(A, `virsh -q start ${tenant.uuid} >/dev/null && virsh -q destroy ${tenant.uuid} >/dev/null && virsh -q start ${tenant.uuid} >/dev/null`);
+  onHost(
+    A,
+    `virsh -q start ${tenant.uuid} >/dev/null && virsh -q destroy ${tenant.uuid} >/dev/null && virsh -q start ${tenant.uuid} >/dev/null`,
+  );
   tenantPid = qemuPid(`fp-${stamp}?-uuid?*`);
   // the staging holds: the tenant's command line has a line "-uuid" followed by the victim's UUID
-  expect(onHost(A, `tr '\\0' '\\n' < /proc/${tenantPid}/cmdline | grep -A1 -x -- -uuid`)).toContain(`-uuid\n${victim.uuid}\n`);
+  expect(onHost(A, `tr '\\0' '\\n' < /proc/${tenantPid}/cmdline | grep -A1 -x -- -uuid`)).toContain(
+    `-uuid\n${victim.uuid}\n`,
+  );
   // nobody's process: argv[0] the marker script, `-uuid <victim>` as two arguments
   evilPid = Number(
-    onHost(A, `cd /; nohup setpriv --reuid=65534 --regid=65534 --clear-groups bash -c 'exec -a "$0" sh -c "sleep 600; :" qemu -uuid "$1"' '${evil}' '${victim.uuid}' </dev/null >/dev/null 2>&1 & echo $!`).trim(),
+    onHost(
+      A,
+      `cd /; nohup setpriv --reuid=65534 --regid=65534 --clear-groups bash -c 'exec -a "$0" sh -c "sleep 600; :" qemu -uuid "$1"' '${evil}' '${victim.uuid}' </dev/null >/dev/null 2>&1 & echo $!`,
+    ).trim(),
   );
-  await waitFor("nobody's process to look like the victim's QEMU", () => onHost(A, `tr '\\0' ' ' < /proc/${evilPid}/cmdline 2>/dev/null || true`).startsWith(`${evil} -c sleep 600; : qemu -uuid ${victim.uuid}`), 5000);
+  await waitFor(
+    "nobody's process to look like the victim's QEMU",
+    () =>
+      onHost(A, `tr '\\0' ' ' < /proc/${evilPid}/cmdline 2>/dev/null || true`).startsWith(
+        `${evil} -c sleep 600; : qemu -uuid ${victim.uuid}`,
+      ),
+    5000,
+  );
   expect(onHost(A, `stat -c %u /proc/${evilPid}`).trim()).toBe('65534');
-  await waitFor('the tenant running in the inventory', () => registry.get(A)!.domains?.find((d) => d.uuid === tenant.uuid)?.state === 'running', 20_000);
+  await waitFor(
+    'the tenant running in the inventory',
+    () => registry.get(A)!.domains?.find((d) => d.uuid === tenant.uuid)?.state === 'running',
+    20_000,
+  );
   await qemu.probe(A);
 }, 120_000);
 
@@ -80,7 +130,10 @@ afterAll(() => {
   registry?.dispose();
   if (evilPid) onHost(A, `pkill -P ${evilPid}; kill ${evilPid} 2>/dev/null; true`);
   // the LF name's files are removed by hand: undefine misses them (see hostileNames.test.ts)
-  onHost(A, `for u in ${victim.uuid} ${tenant.uuid}; do virsh -q destroy $u >/dev/null 2>&1; virsh -q undefine $u >/dev/null 2>&1; done; rm -f /etc/libvirt/qemu/fp-${stamp}*.xml`);
+  onHost(
+    A,
+    `for u in ${victim.uuid} ${tenant.uuid}; do virsh -q destroy $u >/dev/null 2>&1; virsh -q undefine $u >/dev/null 2>&1; done; rm -f /etc/libvirt/qemu/fp-${stamp}*.xml`,
+  );
   if (binary) onHost(A, `while umount -l '${binary}' 2>/dev/null; do :; done; true`);
   onHost(A, `rm -rf '${work}'`);
 }, 60_000);
@@ -94,9 +147,17 @@ describe('the QEMU probe against a tenant on a lab host', () => {
   });
 
   it('a domain whose name holds "\\n-uuid\\n<victim uuid>" moves neither its stale flag nor the victim\'s', () => {
-    expect(qemu.state(A, victim.uuid), qemu.unknownReason(A, victim.uuid)).toMatchObject({ pid: victimPid, binary, replaced: true });
+    expect(qemu.state(A, victim.uuid), qemu.unknownReason(A, victim.uuid)).toMatchObject({
+      pid: victimPid,
+      binary,
+      replaced: true,
+    });
     expect(qemu.describe(A, victim.uuid)).toMatch(/^runs a replaced QEMU \d+\.\d+\.\d+ binary$/);
-    expect(qemu.state(A, tenant.uuid), qemu.unknownReason(A, tenant.uuid)).toMatchObject({ pid: tenantPid, binary, replaced: false });
+    expect(qemu.state(A, tenant.uuid), qemu.unknownReason(A, tenant.uuid)).toMatchObject({
+      pid: tenantPid,
+      binary,
+      replaced: false,
+    });
     expect(qemu.describe(A, tenant.uuid)).toBeUndefined();
     expect(qemu.staleOn(A)).toContain(victim.uuid);
     expect(qemu.staleOn(A)).not.toContain(tenant.uuid);

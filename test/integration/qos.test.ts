@@ -20,9 +20,14 @@ let iface: InterfaceState;
 let unshapedMbps: number;
 
 const mbit = (average: number): QosChange => ({ unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average } });
-const storedOnA = () => onHost(A, `virsh -q domiftune tiny1 ${iface.mac} --live; virsh -q domiftune tiny1 ${iface.mac} --config`);
+const storedOnA = () =>
+  onHost(A, `virsh -q domiftune tiny1 ${iface.mac} --live; virsh -q domiftune tiny1 ${iface.mac} --config`);
 /** both scopes; a domain left transient by a migration has no persistent one */
-const clearLimits = (alias: string) => onHost(alias, `virsh -q domiftune tiny1 ${iface.mac} --live --inbound 0 --outbound 0 >/dev/null; virsh -q domiftune tiny1 ${iface.mac} --config --inbound 0 --outbound 0 >/dev/null 2>&1 || true`);
+const clearLimits = (alias: string) =>
+  onHost(
+    alias,
+    `virsh -q domiftune tiny1 ${iface.mac} --live --inbound 0 --outbound 0 >/dev/null; virsh -q domiftune tiny1 ${iface.mac} --config --inbound 0 --outbound 0 >/dev/null 2>&1 || true`,
+  );
 
 beforeAll(async () => {
   tiny1.ensureOnA();
@@ -43,7 +48,10 @@ describe('interface QoS against the lab', () => {
   });
 
   it('an inbound limit of 10 Mbit/s is stored, shaped on the tap and measured within ±10 %', async () => {
-    const result = await qos.apply(connA, uuid, iface, planQos(mbit(10), { type: iface.type, uri: URI }), ['live', 'config']);
+    const result = await qos.apply(connA, uuid, iface, planQos(mbit(10), { type: iface.type, uri: URI }), [
+      'live',
+      'config',
+    ]);
     expect(result.mismatches).toEqual([]);
     expect(result.stored.live?.inbound).toMatchObject({ average: 1250 });
     expect(result.stored.config?.inbound).toMatchObject({ average: 1250 });
@@ -61,7 +69,9 @@ describe('interface QoS against the lab', () => {
     const tapMbps = ((after.htb!.sentBytes - before.htb!.sentBytes) * 8) / seconds / 1e6;
     const deviceMbps = ((after.txBytes! - before.txBytes!) * 8) / seconds / 1e6;
     const { mbps } = await stream.done;
-    console.log(`qos: asked 10 Mbit/s, the tap's class sent ${tapMbps.toFixed(2)} Mbit/s (device counter ${deviceMbps.toFixed(2)}, TCP goodput echoed back ${mbps})`);
+    console.log(
+      `qos: asked 10 Mbit/s, the tap's class sent ${tapMbps.toFixed(2)} Mbit/s (device counter ${deviceMbps.toFixed(2)}, TCP goodput echoed back ${mbps})`,
+    );
     expect(tapMbps).toBeGreaterThan(9);
     expect(tapMbps).toBeLessThan(11);
   }, 60_000);
@@ -69,7 +79,11 @@ describe('interface QoS against the lab', () => {
   it('changed to 40 Mbit/s during a transfer, the new rate shows within 2 s; removed, full speed is back', async () => {
     await qos.apply(connA, uuid, iface, planQos(mbit(10), { type: iface.type, uri: URI }), ['live']);
     const stream = streamToGuest(tinyIp, 8);
-    await waitFor('two seconds of the stream at 10 Mbit/s', () => stream.intervals().filter((i) => i.t >= 1).length >= 2, 20_000);
+    await waitFor(
+      'two seconds of the stream at 10 Mbit/s',
+      () => stream.intervals().filter((i) => i.t >= 1).length >= 2,
+      20_000,
+    );
     const changedAt = stream.intervals().at(-1)!.t; // the change happens within the interval after this one
     const result = await qos.apply(connA, uuid, iface, planQos(mbit(40), { type: iface.type, uri: URI }), ['live']);
     expect(result.mismatches).toEqual([]);
@@ -80,8 +94,17 @@ describe('interface QoS against the lab', () => {
     for (const i of before) expect(i.mbps, `t=${i.t}`).toBeLessThan(11.5);
     // echoed TCP goodput runs at ~90 % of a limit (headers, the echo's own pacing): 32–44 is the 40 Mbit/s limit,
     // far from the 10 before it
-    expect(soon.some((i) => i.mbps >= 32 && i.mbps <= 44), 'an interval at the 40 Mbit/s limit within 2 s of the change').toBe(true);
-    const removed = await qos.apply(connA, uuid, iface, planQos({ unit: 'Mbit/s', burstUnit: 'KiB', inbound: 'remove' }, { type: iface.type, uri: URI }), ['live']);
+    expect(
+      soon.some((i) => i.mbps >= 32 && i.mbps <= 44),
+      'an interval at the 40 Mbit/s limit within 2 s of the change',
+    ).toBe(true);
+    const removed = await qos.apply(
+      connA,
+      uuid,
+      iface,
+      planQos({ unit: 'Mbit/s', burstUnit: 'KiB', inbound: 'remove' }, { type: iface.type, uri: URI }),
+      ['live'],
+    );
     expect(removed.mismatches).toEqual([]);
     expect(removed.kernel?.htb).toBeUndefined();
     const free = (await streamToGuest(tinyIp, 4).done).mbps;
@@ -98,7 +121,11 @@ describe('interface QoS against the lab', () => {
     expect(result.kernel?.police).toBeUndefined();
     expect(result.kernel?.ingress).toBe(true);
     expect(result.mismatches).toHaveLength(1);
-    expect(result.mismatches[0]).toMatch(new RegExp(`^The outbound limit \\(5 Mbit/s\\) is not enforced by the host's kernel: ${iface.device} has an ingress qdisc but no police filter`));
+    expect(result.mismatches[0]).toMatch(
+      new RegExp(
+        `^The outbound limit \\(5 Mbit/s\\) is not enforced by the host's kernel: ${iface.device} has an ingress qdisc but no police filter`,
+      ),
+    );
     console.log(`qos: this lab's kernel has no act_police; Ferry reports: ${result.mismatches[0]}`);
     // the tree's read says the same
     const [seen] = await qos.interfaces(connA, uuid, true);
@@ -106,20 +133,62 @@ describe('interface QoS against the lab', () => {
   }, 30_000);
 
   it('every bad input is refused with what to change, and nothing changes on the host', async () => {
-    await qos.apply(connA, uuid, iface, planQos({ unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, peak: 20, burst: 64 } }, { type: iface.type, uri: URI }), ['live', 'config']);
+    await qos.apply(
+      connA,
+      uuid,
+      iface,
+      planQos(
+        { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, peak: 20, burst: 64 } },
+        { type: iface.type, uri: URI },
+      ),
+      ['live', 'config'],
+    );
     const before = storedOnA();
     const target = { type: iface.type, uri: URI };
     const bad: [string, QosChange, typeof target, RegExp][] = [
-      ['rounds to zero', { unit: 'kbit/s', burstUnit: 'KiB', inbound: { average: 3 } }, target, /would store as 0, meaning no limit/],
-      ['peak below average', { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, peak: 5 } }, target, /peak must be at least the average/],
-      ['rate above the maximum', { unit: 'Gbit/s', burstUnit: 'KiB', inbound: { average: 40_000 } }, target, /above libvirt's maximum/],
-      ['burst above what tc takes', { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, burst: 4_194_304 } }, target, /largest burst tc accepts/],
-      ['floor on a bridge', { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, floor: 5 } }, target, /floor needs an interface of type 'network'/],
-      ['outbound peak', { unit: 'Mbit/s', burstUnit: 'KiB', outbound: { average: 10, peak: 20 } }, target, /outbound peak is ignored by the kernel/],
+      [
+        'rounds to zero',
+        { unit: 'kbit/s', burstUnit: 'KiB', inbound: { average: 3 } },
+        target,
+        /would store as 0, meaning no limit/,
+      ],
+      [
+        'peak below average',
+        { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, peak: 5 } },
+        target,
+        /peak must be at least the average/,
+      ],
+      [
+        'rate above the maximum',
+        { unit: 'Gbit/s', burstUnit: 'KiB', inbound: { average: 40_000 } },
+        target,
+        /above libvirt's maximum/,
+      ],
+      [
+        'burst above what tc takes',
+        { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, burst: 4_194_304 } },
+        target,
+        /largest burst tc accepts/,
+      ],
+      [
+        'floor on a bridge',
+        { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, floor: 5 } },
+        target,
+        /floor needs an interface of type 'network'/,
+      ],
+      [
+        'outbound peak',
+        { unit: 'Mbit/s', burstUnit: 'KiB', outbound: { average: 10, peak: 20 } },
+        target,
+        /outbound peak is ignored by the kernel/,
+      ],
       ['session-mode daemon', mbit(10), { ...target, uri: 'qemu:///session' }, /session-mode libvirt/],
     ];
     for (const [what, change, to, message] of bad) {
-      const error = await qos.apply(connA, uuid, iface, planQos(change, to), ['live', 'config']).then(() => undefined, (e: Error) => e);
+      const error = await qos.apply(connA, uuid, iface, planQos(change, to), ['live', 'config']).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error, what).toBeInstanceOf(QosRefused);
       expect(error!.message, what).toMatch(message);
     }
@@ -127,12 +196,21 @@ describe('interface QoS against the lab', () => {
   }, 30_000);
 
   it("the hostile-named domain's interface takes a persistent limit, read back (the name never reaches a shell)", async () => {
-    const hostileUuid = onHost(A, 'for u in $(virsh -q list --all --uuid); do virsh -q dumpxml "$u" | grep -q "52:54:00:00:01:65" && echo "$u"; done').trim();
+    const hostileUuid = onHost(
+      A,
+      'for u in $(virsh -q list --all --uuid); do virsh -q dumpxml "$u" | grep -q "52:54:00:00:01:65" && echo "$u"; done',
+    ).trim();
     expect(hostileUuid).toMatch(/^[0-9a-f-]{36}$/);
     const [hostileIface] = await qos.interfaces(connA, hostileUuid, false);
     expect(hostileIface).toMatchObject({ mac: '52:54:00:00:01:65', type: 'bridge', device: undefined });
     try {
-      const result = await qos.apply(connA, hostileUuid, hostileIface, planQos(mbit(10), { type: hostileIface.type, uri: URI }), ['config']);
+      const result = await qos.apply(
+        connA,
+        hostileUuid,
+        hostileIface,
+        planQos(mbit(10), { type: hostileIface.type, uri: URI }),
+        ['config'],
+      );
       expect(result.mismatches).toEqual([]);
       expect(result.stored.config?.inbound).toMatchObject({ average: 1250 });
       expect(result.kernel).toBeUndefined(); // shut off: nothing to read on a device
@@ -144,16 +222,33 @@ describe('interface QoS against the lab', () => {
 
   it('the limit survives a migration: the target applies it to its new tap, and the run says so', async () => {
     await qos.apply(connA, uuid, iface, planQos(mbit(10), { type: iface.type, uri: URI }), ['live', 'config']);
-    const registry = new HostRegistry({ connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 }, sshConfigPath: () => lab.sshConfig, libvirtUri: () => URI }, log);
+    const registry = new HostRegistry(
+      {
+        connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
+        sshConfigPath: () => lab.sshConfig,
+        libvirtUri: () => URI,
+      },
+      log,
+    );
     const runner = new MigrationRunner(registry, memoryStore(), () => URI, log);
     try {
       registry.setHosts([A, B]);
       await waitFor('both hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
-      const { done } = await runner.start({ sourceAlias: A, targetAlias: B, domainUuid: uuid, domainName: 'tiny1', options: PROFILES.safe.options });
+      const { done } = await runner.start({
+        sourceAlias: A,
+        targetAlias: B,
+        domainUuid: uuid,
+        domainName: 'tiny1',
+        options: PROFILES.safe.options,
+      });
       const record = await done;
       expect(record.phase).toBe('completed');
       expect(record.findings?.filter((f) => f.id.startsWith('qos-'))).toEqual([
-        expect.objectContaining({ id: 'qos-kept', title: `Interface limits kept on ${B}`, evidence: expect.stringMatching(/↓ 10 Mbit\/s, enforced on vnet\d+/) }),
+        expect.objectContaining({
+          id: 'qos-kept',
+          title: `Interface limits kept on ${B}`,
+          evidence: expect.stringMatching(/↓ 10 Mbit\/s, enforced on vnet\d+/),
+        }),
       ]);
       const [onB] = await qos.interfaces(registry.get(B)!.connection, uuid, true);
       expect(onB.bandwidth.inbound).toMatchObject({ average: 1250 });

@@ -17,19 +17,34 @@ const madeDirs: string[] = [];
 afterAll(() => madeDirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** An ssh config like the lab's, but with its own known_hosts file holding `knownHosts` (and asking about new keys). */
-function configWithKnownHosts(knownHosts: string, strict = 'ask', extra = ''): { config: string; knownHostsFile: string } {
+function configWithKnownHosts(
+  knownHosts: string,
+  strict = 'ask',
+  extra = '',
+): { config: string; knownHostsFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-kh-'));
   madeDirs.push(dir);
   const knownHostsFile = join(dir, 'known_hosts');
   writeFileSync(knownHostsFile, knownHosts);
   const config = join(dir, 'ssh_config');
-  writeFileSync(config, (extra + readFileSync(lab.sshConfig, 'utf8')).replaceAll(lab.knownHosts, knownHostsFile).replace(/StrictHostKeyChecking yes/g, `StrictHostKeyChecking ${strict}`));
+  writeFileSync(
+    config,
+    (extra + readFileSync(lab.sshConfig, 'utf8'))
+      .replaceAll(lab.knownHosts, knownHostsFile)
+      .replace(/StrictHostKeyChecking yes/g, `StrictHostKeyChecking ${strict}`),
+  );
   return { config, knownHostsFile };
 }
 
-const hostPubKey = (letter: string, type = 'ed25519') => readFileSync(join(lab.lab, 'hosts', `host${letter}`, 'ssh', `ssh_host_${type}_key.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
+const hostPubKey = (letter: string, type = 'ed25519') =>
+  readFileSync(join(lab.lab, 'hosts', `host${letter}`, 'ssh', `ssh_host_${type}_key.pub`), 'utf8')
+    .split(' ')
+    .slice(0, 2)
+    .join(' ');
 const fingerprintOf = (letter: string) =>
-  execFileSync('ssh-keygen', ['-lf', join(lab.lab, 'hosts', `host${letter}`, 'ssh', 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).split(' ')[1];
+  execFileSync('ssh-keygen', ['-lf', join(lab.lab, 'hosts', `host${letter}`, 'ssh', 'ssh_host_ed25519_key.pub')], {
+    encoding: 'utf8',
+  }).split(' ')[1];
 
 describe('SSH transport against the lab', () => {
   it('connects to every lab host through its ssh config alias', async () => {
@@ -45,7 +60,9 @@ describe('SSH transport against the lab', () => {
   it('asks about an unknown host key with its SHA256 fingerprint; declining connects nothing, accepting stores it', async () => {
     const { config, knownHostsFile } = configWithKnownHosts('');
     const asked: UnknownHostKey[] = [];
-    const declining = track(labConnection(hostA.alias, { confirmHostKey: async (k) => (asked.push(k), false) }, config));
+    const declining = track(
+      labConnection(hostA.alias, { confirmHostKey: async (k) => (asked.push(k), false) }, config),
+    );
     const declined = await declining.connect().catch((e: unknown) => e);
     expect(declined).toBeInstanceOf(SshError);
     expect((declined as SshError).kind).toBe('hostKeyUnknown');
@@ -66,7 +83,13 @@ describe('SSH transport against the lab', () => {
 
   it('with StrictHostKeyChecking yes, refuses an unknown key without asking, as ssh does', async () => {
     const { config, knownHostsFile } = configWithKnownHosts('', 'yes');
-    const conn = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('StrictHostKeyChecking yes must not ask') }, config));
+    const conn = track(
+      labConnection(
+        hostA.alias,
+        { confirmHostKey: async () => expect.fail('StrictHostKeyChecking yes must not ask') },
+        config,
+      ),
+    );
     const error = (await conn.connect().catch((e: unknown) => e)) as SshError;
     expect(error.kind).toBe('hostKeyUnknown');
     expect(error.message).toMatch(/StrictHostKeyChecking is yes/);
@@ -75,14 +98,24 @@ describe('SSH transport against the lab', () => {
 
   it('asks a host with several keys for the type known_hosts holds (ECDSA here, not its preferred Ed25519)', async () => {
     const { config } = configWithKnownHosts(`${hostA.address} ${hostPubKey(hostA.letter, 'ecdsa')}\n`, 'yes');
-    const conn = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('a known key type must not be asked about') }, config));
+    const conn = track(
+      labConnection(
+        hostA.alias,
+        { confirmHostKey: async () => expect.fail('a known key type must not be asked about') },
+        config,
+      ),
+    );
     await conn.connect();
     expect((await conn.exec(['hostname'])).stdout.trim()).toBe(hostA.alias);
   });
 
   it('goes through every hop of ProxyJump a,b, in order', async () => {
     const [a, b, c] = lab.hosts;
-    const { config } = configWithKnownHosts(readFileSync(lab.knownHosts, 'utf8'), 'yes', `Host behind-two-hops\n  HostName ${c.address}\n  ProxyJump ${a.alias},${b.alias}\n  User ferry\n  IdentityFile ${lab.identity}\n  UserKnownHostsFile ${lab.knownHosts}\n`);
+    const { config } = configWithKnownHosts(
+      readFileSync(lab.knownHosts, 'utf8'),
+      'yes',
+      `Host behind-two-hops\n  HostName ${c.address}\n  ProxyJump ${a.alias},${b.alias}\n  User ferry\n  IdentityFile ${lab.identity}\n  UserKnownHostsFile ${lab.knownHosts}\n`,
+    );
     const conn = track(labConnection('behind-two-hops', {}, config));
     await conn.connect();
     // hostC sees the connection come from hostB, which was reached through hostA
@@ -92,8 +125,16 @@ describe('SSH transport against the lab', () => {
 
   it('refuses a changed host key, naming the known_hosts file and line, without asking', async () => {
     // line 2 claims hostA's address with hostB's key: what a reinstalled (or impersonated) host looks like
-    const { config, knownHostsFile } = configWithKnownHosts(`# comment\n${hostA.address} ${hostPubKey(hostB.letter)}\n`);
-    const conn = track(labConnection(hostA.alias, { confirmHostKey: async () => expect.fail('a changed key must not be offered for trust') }, config));
+    const { config, knownHostsFile } = configWithKnownHosts(
+      `# comment\n${hostA.address} ${hostPubKey(hostB.letter)}\n`,
+    );
+    const conn = track(
+      labConnection(
+        hostA.alias,
+        { confirmHostKey: async () => expect.fail('a changed key must not be offered for trust') },
+        config,
+      ),
+    );
     const error = (await conn.connect().catch((e: unknown) => e)) as SshError;
     expect(error.kind).toBe('hostKeyChanged');
     expect(error.message).toContain(`${knownHostsFile}:2`);
@@ -102,23 +143,45 @@ describe('SSH transport against the lab', () => {
   });
 
   it('reports authentication failure, refused port and unreachable host as such', async () => {
-    const auth = (await track(labConnection(`nobody@${hostA.alias}`)).connect().catch((e: unknown) => e)) as SshError;
+    const auth = (await track(labConnection(`nobody@${hostA.alias}`))
+      .connect()
+      .catch((e: unknown) => e)) as SshError;
     expect(auth.kind).toBe('auth');
-    const refused = (await track(labConnection(`${hostA.address}:2222`)).connect().catch((e: unknown) => e)) as SshError;
+    const refused = (await track(labConnection(`${hostA.address}:2222`))
+      .connect()
+      .catch((e: unknown) => e)) as SshError;
     expect(refused.kind).toBe('refused');
     const nobody = `${lab.mgmtNet}.99`;
-    const unreachable = (await track(labConnection(nobody, { connectTimeoutMs: 1500 })).connect().catch((e: unknown) => e)) as SshError;
+    const unreachable = (await track(labConnection(nobody, { connectTimeoutMs: 1500 }))
+      .connect()
+      .catch((e: unknown) => e)) as SshError;
     expect(['timeout', 'unreachable']).toContain(unreachable.kind);
   });
 
   it('passes hostile arguments through the remote shell untouched', async () => {
     const conn = track(labConnection(hostA.alias));
     await conn.connect();
-    const nasty = [lab.hostileDomain.name, "it's", '$HOME', '"$(id)"', '`id`', 'a\nb', ' lead', 'ü', '*', ';', '&&', '|', '-n'];
+    const nasty = [
+      lab.hostileDomain.name,
+      "it's",
+      '$HOME',
+      '"$(id)"',
+      '`id`',
+      'a\nb',
+      ' lead',
+      'ü',
+      '*',
+      ';',
+      '&&',
+      '|',
+      '-n',
+    ];
     const r = await conn.exec(['printf', '%s\\0', ...nasty]);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\0').slice(0, -1)).toEqual(nasty);
-    expect(onHost(hostA.alias, 'ls /root/ferry-pwned /root/ferry-pwned2 2>&1 || true')).toMatch(/No such file.*\n.*No such file/);
+    expect(onHost(hostA.alias, 'ls /root/ferry-pwned /root/ferry-pwned2 2>&1 || true')).toMatch(
+      /No such file.*\n.*No such file/,
+    );
   });
 
   it('cancels and times out remote commands, ending the remote process', async () => {
@@ -127,7 +190,9 @@ describe('SSH transport against the lab', () => {
     const marker = `ferry-cancel-${process.pid}`;
     const abort = new AbortController();
     const running = () => onHost(hostA.alias, `pgrep -f '[${marker[0]}]${marker.slice(1)}' || true`).trim();
-    const execution = conn.exec(['bash', '-c', `exec -a ${marker} sleep 30`], { signal: abort.signal }).catch((e: unknown) => e);
+    const execution = conn
+      .exec(['bash', '-c', `exec -a ${marker} sleep 30`], { signal: abort.signal })
+      .catch((e: unknown) => e);
     await waitFor('the remote process to run', running, 10_000);
     abort.abort();
     const cancelled = (await execution) as SshError;
@@ -143,7 +208,9 @@ describe('SSH transport against the lab', () => {
     const flood = (await conn.exec(['sh', '-c', 'head -c 80000000 /dev/zero']).catch((e: unknown) => e)) as SshError;
     expect(flood.message).toMatch(/printed more than 64 MiB; stopped/);
     const lines: string[] = [];
-    const stream = await conn.stream(['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\000" x; echo; echo after'], (l) => lines.push(l));
+    const stream = await conn.stream(['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\000" x; echo; echo after'], (l) =>
+      lines.push(l),
+    );
     await stream.done;
     expect(lines).toEqual(['after']);
   });
@@ -181,7 +248,10 @@ describe('SSH transport against the lab', () => {
       authorizedBefore = readFileSync(authorized, 'utf8');
       appendFileSync(authorized, readFileSync(`${plain}.pub`, 'utf8'));
       // the ssh config names only the encrypted file; the agent holds the same key, unlocked
-      writeFileSync(config, `Host ${hostA.alias}\n  HostName ${hostA.address}\n  User root\n  IdentityFile ${encrypted}\n  UserKnownHostsFile ${lab.knownHosts}\n  StrictHostKeyChecking yes\n`);
+      writeFileSync(
+        config,
+        `Host ${hostA.alias}\n  HostName ${hostA.address}\n  User root\n  IdentityFile ${encrypted}\n  UserKnownHostsFile ${lab.knownHosts}\n  StrictHostKeyChecking yes\n`,
+      );
       agent = spawn('ssh-agent', ['-D', '-a', agentSocket], { stdio: 'ignore' });
       await waitFor('ssh-agent listening', () => existsSync(agentSocket), 10_000);
       execFileSync('ssh-add', ['-q', plain], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket } });
@@ -195,7 +265,9 @@ describe('SSH transport against the lab', () => {
     it('connects through the agent, asking nobody, as an automatic reconnect does', async () => {
       process.env.SSH_AUTH_SOCK = agentSocket;
       const asked: string[] = [];
-      const conn = track(labConnection(hostA.alias, { askPassphrase: async (f) => (asked.push(f), undefined) }, config));
+      const conn = track(
+        labConnection(hostA.alias, { askPassphrase: async (f) => (asked.push(f), undefined) }, config),
+      );
       await conn.connect(false); // not interactive: the reconnect case
       expect((await conn.exec(['hostname'])).stdout.trim()).toBe(hostA.alias);
       await conn.connect(true);
@@ -204,7 +276,9 @@ describe('SSH transport against the lab', () => {
 
     it('without the agent, unlocks the key with a remembered passphrase on a reconnect, and says what is missing without one', async () => {
       delete process.env.SSH_AUTH_SOCK;
-      const remembered = track(labConnection(hostA.alias, { rememberedPassphrase: async () => 'correct horse' }, config));
+      const remembered = track(
+        labConnection(hostA.alias, { rememberedPassphrase: async () => 'correct horse' }, config),
+      );
       await remembered.connect(false);
       expect((await remembered.exec(['hostname'])).stdout.trim()).toBe(hostA.alias);
       const nobody = track(labConnection(hostA.alias, {}, config));
@@ -214,4 +288,3 @@ describe('SSH transport against the lab', () => {
     });
   });
 });
-

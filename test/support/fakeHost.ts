@@ -19,19 +19,33 @@ import type { Event } from '../../src/core/emitter';
 import { Emitter } from '../../src/core/emitter';
 import type { Argv } from '../../src/core/virsh';
 import { domstatsArgv, eventsArgv, listDomainsArgv, parseDomainList, parseDomstats } from '../../src/core/virsh';
-import type { ConnectionState, ExecOptions, ExecResult, RemoteHost, RemoteSession, RemoteStream } from '../../src/remote/remoteHost';
+import type {
+  ConnectionState,
+  ExecOptions,
+  ExecResult,
+  RemoteHost,
+  RemoteSession,
+  RemoteStream,
+} from '../../src/remote/remoteHost';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../../src/transport/sshConnection';
 import { SshError } from '../../src/transport/sshError';
 
 export const fixture = (name: string): string => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
 
 export type ArgvMatcher = string | RegExp | ((argv: Argv) => boolean);
-export type ExecAnswer = Partial<ExecResult> | 'hang' | ((argv: Argv, options: ExecOptions | undefined) => Partial<ExecResult> | 'hang' | Promise<Partial<ExecResult>>);
+export type ExecAnswer =
+  | Partial<ExecResult>
+  | 'hang'
+  | ((argv: Argv, options: ExecOptions | undefined) => Partial<ExecResult> | 'hang' | Promise<Partial<ExecResult>>);
 /** a virsh shell's answer to one command (its words); 'hang': no answer, and none to what follows */
 export type ShellHandler = (words: string[]) => string | 'hang';
 
 const matches = (m: ArgvMatcher, argv: Argv) =>
-  typeof m === 'function' ? m(argv) : typeof m === 'string' ? argv.join(' ') === m || argv.includes(m) : m.test(argv.join(' '));
+  typeof m === 'function'
+    ? m(argv)
+    : typeof m === 'string'
+      ? argv.join(' ') === m || argv.includes(m)
+      : m.test(argv.join(' '));
 
 export interface FakeStream extends RemoteStream {
   argv: Argv;
@@ -132,11 +146,22 @@ export class FakeHost implements RemoteHost {
     this.live();
     this.execs.push({ argv, options });
     const rule = [...this.rules].reverse().find((r) => matches(r.match, argv));
-    const answer = rule ? (typeof rule.answer === 'function' ? await rule.answer(argv, options) : rule.answer) : { code: 127, stderr: `fakeHost: nothing scripted for ${JSON.stringify(argv)}\n` };
+    const answer = rule
+      ? typeof rule.answer === 'function'
+        ? await rule.answer(argv, options)
+        : rule.answer
+      : { code: 127, stderr: `fakeHost: nothing scripted for ${JSON.stringify(argv)}\n` };
     if (answer === 'hang') {
       const timeoutMs = options?.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
       return new Promise((_, reject) => {
-        if (timeoutMs) setTimeout(() => reject(new SshError('timeout', `${this.alias}: no answer within ${timeoutMs / 1000} s: ${argv.join(' ')}`)), timeoutMs);
+        if (timeoutMs)
+          setTimeout(
+            () =>
+              reject(
+                new SshError('timeout', `${this.alias}: no answer within ${timeoutMs / 1000} s: ${argv.join(' ')}`),
+              ),
+            timeoutMs,
+          );
       });
     }
     return { code: 0, stdout: '', stderr: '', ms: 1, ...answer };
@@ -152,7 +177,8 @@ export class FakeHost implements RemoteHost {
     const done = new Promise<number | null>((resolve) => (finish = resolve));
     const deliver = (text: string) =>
       void Promise.resolve().then(() => {
-        for (let i = 0; i < text.length && !session.closed; i += Math.min(this.chunkSize, text.length)) onData(text.slice(i, i + this.chunkSize));
+        for (let i = 0; i < text.length && !session.closed; i += Math.min(this.chunkSize, text.length))
+          onData(text.slice(i, i + this.chunkSize));
       });
     const session: FakeSession = {
       argv,
@@ -196,11 +222,12 @@ export class FakeHost implements RemoteHost {
     const io: SessionIO = {
       print: (text) => void Promise.resolve().then(() => !session.closed && onData(text)),
       // what it printed before it exited is delivered first
-      exit: (code) => void Promise.resolve().then(() => {
-        if (session.closed) return;
-        session.closed = true;
-        finish(code);
-      }),
+      exit: (code) =>
+        void Promise.resolve().then(() => {
+          if (session.closed) return;
+          session.closed = true;
+          finish(code);
+        }),
     };
     const session: FakeSession = {
       argv,
@@ -280,17 +307,37 @@ export class VirshModel {
   /** the domains of the lab capture (virsh-list-all-uuid-name.txt, virsh-domstats-raw.txt) */
   static fromCapture(): VirshModel {
     const stats = parseDomstats(fixture('virsh-domstats-raw.txt'));
-    return new VirshModel(parseDomainList(fixture('virsh-list-all-uuid-name.txt')).map(({ uuid, name }) => ({ uuid, name, fields: new Map(stats.get(name)?.fields) })));
+    return new VirshModel(
+      parseDomainList(fixture('virsh-list-all-uuid-name.txt')).map(({ uuid, name }) => ({
+        uuid,
+        name,
+        fields: new Map(stats.get(name)?.fields),
+      })),
+    );
   }
 
-  define(uuid: string, name: string, fields: Record<string, string> = { 'state.state': '5', 'state.reason': '0', 'vcpu.current': '1', 'vcpu.maximum': '1', 'balloon.current': '65536', 'balloon.maximum': '65536' }): ModelDomain {
+  define(
+    uuid: string,
+    name: string,
+    fields: Record<string, string> = {
+      'state.state': '5',
+      'state.reason': '0',
+      'vcpu.current': '1',
+      'vcpu.maximum': '1',
+      'balloon.current': '65536',
+      'balloon.maximum': '65536',
+    },
+  ): ModelDomain {
     const d = { uuid, name, fields: new Map(Object.entries(fields)) };
     this.domains.push(d);
     return d;
   }
 
   undefine(name: string): void {
-    this.domains.splice(this.domains.findIndex((d) => d.name === name), 1);
+    this.domains.splice(
+      this.domains.findIndex((d) => d.name === name),
+      1,
+    );
   }
 
   setState(name: string, state: number, reason: number): void {
@@ -334,8 +381,14 @@ export class VirshModel {
     host.shell = this.shell;
     return host
       .onExec(() => true, { code: 0, stdout: '@neighbours\n' })
-      .onExec((a) => a.join(' ') === listDomainsArgv(uri).join(' '), () => ({ stdout: this.listingText() }))
-      .onExec((a) => a.join(' ') === domstatsArgv(uri).join(' '), () => ({ stdout: this.domstatsText() }));
+      .onExec(
+        (a) => a.join(' ') === listDomainsArgv(uri).join(' '),
+        () => ({ stdout: this.listingText() }),
+      )
+      .onExec(
+        (a) => a.join(' ') === domstatsArgv(uri).join(' '),
+        () => ({ stdout: this.domstatsText() }),
+      );
   }
 }
 

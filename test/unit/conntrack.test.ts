@@ -3,7 +3,14 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addressListProblem, conntrackVersionProblem, LISTED_MARK, LOADED_MARK, parseExport, parseExtendedFlow } from '../../src/core/conntrack';
+import {
+  addressListProblem,
+  conntrackVersionProblem,
+  LISTED_MARK,
+  LOADED_MARK,
+  parseExport,
+  parseExtendedFlow,
+} from '../../src/core/conntrack';
 import { exportArgv, listAndDigestArgv, loadAndDigestArgv } from '../../src/remote/conntrack';
 
 // conntrack-tools 1.4.7 output for the same three flows: -o save (what conntrack itself would load) and -o extended
@@ -31,7 +38,9 @@ describe('conntrack export (captured from conntrack-tools 1.4.7)', () => {
 
   it('recreates IPv6, icmpv6, zoned, marked and counted flows as they were made (conntrack -I in the lab, then listed)', () => {
     // each line listed after `conntrack -I` with the arguments below (the timers ticked); the last is the host's own
-    const listed = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-extended-more.txt'), 'utf8').trim().split('\n');
+    const listed = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-extended-more.txt'), 'utf8')
+      .trim()
+      .split('\n');
     const made = [
       '-A -t 299 -u SEEN_REPLY,ASSURED -w 3 -s fd00::1 -d fd00::65 -r fd00::65 -q fd00::1 -p tcp --sport 40000 --dport 443 --reply-port-src 443 --reply-port-dst 40000 --state ESTABLISHED -m 9',
       '-A -t 119 -u SEEN_REPLY,ASSURED -s 198.51.100.7 -d 198.51.100.20 -r 198.51.100.20 -q 198.51.100.7 -p udp --sport 6000 --dport 7 --reply-port-src 7 --reply-port-dst 6000',
@@ -48,7 +57,11 @@ describe('conntrack export (captured from conntrack-tools 1.4.7)', () => {
 
   it('skips what is not a tcp/udp/icmp flow', () => {
     expect(parseExtendedFlow('conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.')).toBeUndefined();
-    expect(parseExtendedFlow('ipv4     2 gre      47 29 src=1.1.1.1 dst=2.2.2.2 srckey=0x0 dstkey=0x0 src=2.2.2.2 dst=1.1.1.1 srckey=0x0 dstkey=0x0 mark=0 use=1')).toBeUndefined();
+    expect(
+      parseExtendedFlow(
+        'ipv4     2 gre      47 29 src=1.1.1.1 dst=2.2.2.2 srckey=0x0 dstkey=0x0 src=2.2.2.2 dst=1.1.1.1 srckey=0x0 dstkey=0x0 mark=0 use=1',
+      ),
+    ).toBeUndefined();
   });
 
   it('refuses anything but IP addresses', () => {
@@ -63,26 +76,45 @@ describe('what stops a sync before it starts', () => {
     expect(conntrackVersionProblem(0, 'conntrack v1.4.7 (conntrack-tools)\n')).toBeUndefined(); // Debian 12
     expect(conntrackVersionProblem(0, 'conntrack v1.4.8 (conntrack-tools)\n')).toBeUndefined();
     expect(conntrackVersionProblem(0, 'conntrack v1.5.0 (conntrack-tools)\n')).toBeUndefined();
-    expect(conntrackVersionProblem(0, 'conntrack v1.4.6 (conntrack-tools)\n')).toMatch(/1\.4\.6 is too old: Ferry needs 1\.4\.7/);
+    expect(conntrackVersionProblem(0, 'conntrack v1.4.6 (conntrack-tools)\n')).toMatch(
+      /1\.4\.6 is too old: Ferry needs 1\.4\.7/,
+    );
     expect(conntrackVersionProblem(0, 'conntrack v1.3.9 (conntrack-tools)\n')).toMatch(/too old/);
-    expect(conntrackVersionProblem(127, 'bash: line 1: conntrack: command not found\n')).toMatch(/not installed \(Debian\/Ubuntu: apt install conntrack\)/);
+    expect(conntrackVersionProblem(127, 'bash: line 1: conntrack: command not found\n')).toMatch(
+      /not installed \(Debian\/Ubuntu: apt install conntrack\)/,
+    );
     expect(conntrackVersionProblem(1, 'something else')).toMatch(/cannot read the conntrack version/);
   });
 
-  it('refuses addresses the host knows as another domain\'s, and takes the user\'s word for unknown ones', () => {
+  it("refuses addresses the host knows as another domain's, and takes the user's word for unknown ones", () => {
     const others = [{ name: 'tiny2', ips: ['10.0.1.101', 'fd00::65'] }];
     expect(addressListProblem('10.0.1.100', others)).toBeUndefined();
     expect(addressListProblem('10.0.1.100, 10.0.1.7', others)).toBeUndefined(); // nobody is known to hold .7
-    expect(addressListProblem('10.0.1.100 FD00::65', others)).toBe('FD00::65 is an address of tiny2, not of this domain: its flows belong to another machine');
+    expect(addressListProblem('10.0.1.100 FD00::65', others)).toBe(
+      'FD00::65 is an address of tiny2, not of this domain: its flows belong to another machine',
+    );
     expect(addressListProblem('', others)).toBe('at least one address');
     expect(addressListProblem('10.0.1.100; reboot', others)).toMatch(/not an IP address/);
   });
 
-  it('knows another domain\'s address in any form it can be written in', () => {
-    const others = [{ name: 'tiny2', ips: ['10.0.1.101', 'fd00::65'] }, { name: 'tiny3', ips: ['FD00:0:0::66'] }];
+  it("knows another domain's address in any form it can be written in", () => {
+    const others = [
+      { name: 'tiny2', ips: ['10.0.1.101', 'fd00::65'] },
+      { name: 'tiny3', ips: ['FD00:0:0::66'] },
+    ];
     const owner = (typed: string) => addressListProblem(`10.0.1.100 ${typed}`, others);
-    for (const typed of ['fd00:0:0::65', 'fd00:0000:0000:0000:0000:0000:0000:0065', 'FD00::0065', 'fd00:0::0:65', '::ffff:10.0.1.101', '::FFFF:a00:165', '0:0:0:0:0:ffff:0a00:0165']) {
-      expect(owner(typed), typed).toBe(`${typed} is an address of tiny2, not of this domain: its flows belong to another machine`);
+    for (const typed of [
+      'fd00:0:0::65',
+      'fd00:0000:0000:0000:0000:0000:0000:0065',
+      'FD00::0065',
+      'fd00:0::0:65',
+      '::ffff:10.0.1.101',
+      '::FFFF:a00:165',
+      '0:0:0:0:0:ffff:0a00:0165',
+    ]) {
+      expect(owner(typed), typed).toBe(
+        `${typed} is an address of tiny2, not of this domain: its flows belong to another machine`,
+      );
     }
     // the other domain's own address in a form of its own
     expect(owner('fd00::66')).toMatch(/is an address of tiny3/);
@@ -92,14 +124,30 @@ describe('what stops a sync before it starts', () => {
   });
 
   it('refuses what only looks like an address', () => {
-    for (const typed of ['1::2::3', 'fd00::1::', ':::', 'fd00:1:2:3:4:5:6:7:8', '010.0.1.5', '10.0.1', 'fe80::1%eth0', '::ffff:10.0.1.500', '0x0a.0.1.5', '١٠.0.1.5']) {
+    for (const typed of [
+      '1::2::3',
+      'fd00::1::',
+      ':::',
+      'fd00:1:2:3:4:5:6:7:8',
+      '010.0.1.5',
+      '10.0.1',
+      'fe80::1%eth0',
+      '::ffff:10.0.1.500',
+      '0x0a.0.1.5',
+      '١٠.0.1.5',
+    ]) {
       expect(addressListProblem(typed), typed).toMatch(/not an IP address/);
       expect(() => exportArgv([typed]), typed).toThrow(/not an IP address/);
     }
   });
 
-  it('hands the host every address as conntrack prints it, and the kernel\'s table as it writes it', () => {
-    expect(exportArgv(['FD00:0:0::64', '::FFFF:10.0.1.5', '::ffff:a00:106', '0:0:0:0:0:0:0:1']).slice(-4)).toEqual(['fd00::64', '::ffff:10.0.1.5', '::ffff:10.0.1.6', '::1']);
+  it("hands the host every address as conntrack prints it, and the kernel's table as it writes it", () => {
+    expect(exportArgv(['FD00:0:0::64', '::FFFF:10.0.1.5', '::ffff:a00:106', '0:0:0:0:0:0:0:1']).slice(-4)).toEqual([
+      'fd00::64',
+      '::ffff:10.0.1.5',
+      '::ffff:10.0.1.6',
+      '::1',
+    ]);
     expect(loadAndDigestArgv(['10.0.1.5', '::ffff:10.0.1.5', 'fd00::64'], true).slice(-5)).toEqual([
       '10.0.1.5',
       '::ffff:10.0.1.5',
@@ -110,7 +158,7 @@ describe('what stops a sync before it starts', () => {
   });
 });
 
-describe('the digests that prove a load: the source\'s of what it listed, the target\'s of what it holds', () => {
+describe("the digests that prove a load: the source's of what it listed, the target's of what it holds", () => {
   /**
    * argv run by this machine's sh and awk, with a conntrack that lists `listing` (and loads nothing), and the
    * kernel's table at `table` holding `kernelTable` when given (else absent)
@@ -120,10 +168,17 @@ describe('the digests that prove a load: the source\'s of what it listed, the ta
     try {
       writeFileSync(join(dir, 'listing'), listing);
       if (kernelTable !== undefined) writeFileSync(join(dir, 'nf_conntrack'), kernelTable);
-      writeFileSync(join(dir, 'conntrack'), `#!/bin/sh\ncase "$1" in -R) cat >/dev/null;; -L) cat '${join(dir, 'listing')}';; esac\n`);
+      writeFileSync(
+        join(dir, 'conntrack'),
+        `#!/bin/sh\ncase "$1" in -R) cat >/dev/null;; -L) cat '${join(dir, 'listing')}';; esac\n`,
+      );
       chmodSync(join(dir, 'conntrack'), 0o755);
       const [cmd, ...args] = argv(join(dir, 'nf_conntrack'));
-      return spawnSync(cmd, args, { input: '', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
+      return spawnSync(cmd, args, {
+        input: '',
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
     } finally {
       rmSync(dir, { recursive: true });
     }
@@ -132,7 +187,12 @@ describe('the digests that prove a load: the source\'s of what it listed, the ta
   const md5 = (text: string) => /^[0-9a-f]{32}\b/m.exec(text)?.[0];
   const sourceDigest = (listing: string, of = addresses) => {
     const r = run(() => listAndDigestArgv(of), listing);
-    expect(r.stdout).toBe(`${listing.split('\n').filter((l) => of.some((a) => l.includes(`src=${a} `) || l.includes(`dst=${a} `))).join('\n')}\n${LISTED_MARK}\n`);
+    expect(r.stdout).toBe(
+      `${listing
+        .split('\n')
+        .filter((l) => of.some((a) => l.includes(`src=${a} `) || l.includes(`dst=${a} `)))
+        .join('\n')}\n${LISTED_MARK}\n`,
+    );
     return md5(r.stderr);
   };
   /** the target's digest of `listing` as `conntrack -L` prints it, or of `kernelTable` as its kernel's table holds it */
@@ -144,7 +204,12 @@ describe('the digests that prove a load: the source\'s of what it listed, the ta
   const lines = extendedText.split('\n').filter((l) => parseExtendedFlow(l));
   const listed = lines.join('\n');
   /** the same flows as the target lists them after a load: other timers, reference counts and packet counters */
-  const onTarget = lines.map((l) => l.replace(/ (\d+) ([A-Z]+ )?src=/, ' 17 $2src=').replace(/use=\d+/, 'use=2').replace(/(dport=\d+|id=\d+) src=/, '$1 packets=0 bytes=0 src='));
+  const onTarget = lines.map((l) =>
+    l
+      .replace(/ (\d+) ([A-Z]+ )?src=/, ' 17 $2src=')
+      .replace(/use=\d+/, 'use=2')
+      .replace(/(dport=\d+|id=\d+) src=/, '$1 packets=0 bytes=0 src='),
+  );
 
   it('are equal for the flows moved, whatever their timers and counters (each flow listed twice, for two addresses)', () => {
     expect(lines).toHaveLength(3);
@@ -163,9 +228,14 @@ describe('the digests that prove a load: the source\'s of what it listed, the ta
     expect(targetDigest(`${listed}\n${extra}`)).not.toBe(sent);
   });
 
-  it('are equal when the target reads its kernel\'s table (IPv6 written out whole, zone=0 shown), and differ as above', () => {
+  it("are equal when the target reads its kernel's table (IPv6 written out whole, zone=0 shown), and differ as above", () => {
     // the same five flows, listed at once both ways in the lab
-    const [listing, table] = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-listing-and-kernel-table.txt'), 'utf8').split(/^# .*\n/m).slice(2);
+    const [listing, table] = readFileSync(
+      join(__dirname, '..', 'fixtures', 'conntrack-listing-and-kernel-table.txt'),
+      'utf8',
+    )
+      .split(/^# .*\n/m)
+      .slice(2);
     const ours = ['198.51.100.20', 'fd00::65', 'fd00::1'];
     expect(table).toContain('src=fd00:0000:0000:0000:0000:0000:0000:0001');
     const sent = sourceDigest(listing.trim(), ours);
@@ -193,10 +263,17 @@ describe('the digests that prove a load: the source\'s of what it listed, the ta
     ['fe80:0000:0000:0000:0000:0000:abcd:ef01', 'fe80::abcd:ef01'],
     ['0000:0002:0003:0004:0005:0006:0007:0008', '0:2:3:4:5:6:7:8'],
     ['0001:0002:0003:0004:0005:0006:0007:0000', '1:2:3:4:5:6:7:0'],
-  ])('reads %s in the kernel\'s table as %s', (whole, short) => {
-    const flow = (src: string, dst: string) => `ipv6     10 udp      17 29 src=${src} dst=${dst} sport=5000 dport=53 src=${dst} dst=${src} sport=53 dport=5000 mark=0 use=1`;
+  ])("reads %s in the kernel's table as %s", (whole, short) => {
+    const flow = (src: string, dst: string) =>
+      `ipv6     10 udp      17 29 src=${src} dst=${dst} sport=5000 dport=53 src=${dst} dst=${src} sport=53 dport=5000 mark=0 use=1`;
     const vm = ['fd00::65'];
     const sent = sourceDigest(flow(short, 'fd00::65'), vm);
-    expect(targetDigest('', `${flow(whole, 'fd00:0000:0000:0000:0000:0000:0000:0065').replace('use=1', 'zone=0 use=2')}\n`, vm)).toBe(sent);
+    expect(
+      targetDigest(
+        '',
+        `${flow(whole, 'fd00:0000:0000:0000:0000:0000:0000:0065').replace('use=1', 'zone=0 use=2')}\n`,
+        vm,
+      ),
+    ).toBe(sent);
   });
 });

@@ -9,13 +9,15 @@ describe('package.json contributions match the typed table', () => {
   it('declares exactly the commands of the table, each with a category and an icon', () => {
     const declared = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
     expect(declared).toEqual(Object.values(Commands).sort());
-    for (const c of pkg.contributes.commands) expect(c).toMatchObject({ category: 'Ferry', icon: expect.stringMatching(/^\$\([\w-]+\)$/) });
+    for (const c of pkg.contributes.commands)
+      expect(c).toMatchObject({ category: 'Ferry', icon: expect.stringMatching(/^\$\([\w-]+\)$/) });
   });
 
   it('declares exactly the settings of the table, hosts and SSH ones application-scoped', () => {
     const declared = Object.keys(pkg.contributes.configuration.properties).sort();
     expect(declared).toEqual(Object.values(Settings).sort());
-    for (const [key, schema] of Object.entries<{ scope: string }>(pkg.contributes.configuration.properties)) expect(schema.scope, key).toBe('application');
+    for (const [key, schema] of Object.entries<{ scope: string }>(pkg.contributes.configuration.properties))
+      expect(schema.scope, key).toBe('application');
   });
 
   it('menus only name declared commands and the tree view', () => {
@@ -36,19 +38,23 @@ function viewItemTests(when: string): { clause: string; test: (value: string) =>
     const re = new RegExp(source, flags);
     return { clause, test: (v: string) => re.test(v) };
   });
-  for (const [clause, value] of when.matchAll(/viewItem == ([^\s)&|]+)/g)) tests.push({ clause, test: (v: string) => v === value });
+  for (const [clause, value] of when.matchAll(/viewItem == ([^\s)&|]+)/g))
+    tests.push({ clause, test: (v: string) => v === value });
   return tests;
 }
 
 describe('tree context values match the menus', () => {
   const menus = Object.entries<{ command: string; when?: string }[]>(pkg.contributes.menus).flatMap(([menu, items]) =>
-    items.flatMap((item) => viewItemTests(item.when ?? '').map((t) => ({ ...t, where: `${menu}: ${item.command}: ${t.clause}` }))),
+    items.flatMap((item) =>
+      viewItemTests(item.when ?? '').map((t) => ({ ...t, where: `${menu}: ${item.command}: ${t.clause}` })),
+    ),
   );
 
   it('finds the viewItem clauses, and no other way of naming viewItem', () => {
     expect(menus.length).toBeGreaterThan(20);
     for (const items of Object.values<{ when?: string }[]>(pkg.contributes.menus)) {
-      for (const { when = '' } of items) expect((when.match(/viewItem/g) ?? []).length, when).toBe(viewItemTests(when).length);
+      for (const { when = '' } of items)
+        expect((when.match(/viewItem/g) ?? []).length, when).toBe(viewItemTests(when).length);
     }
   });
 
@@ -72,7 +78,9 @@ describe('tree context values match the menus', () => {
 
 describe('layers', () => {
   const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
   it.each(['core', 'transport', 'services'])('src/%s does not import vscode at run time', (layer) => {
     for (const f of files(join(__dirname, '..', '..', 'src', layer))) {
       expect(readFileSync(f, 'utf8'), f).not.toMatch(/^import (?!type )[^;]*from 'vscode'/m);

@@ -61,7 +61,9 @@ let pretender: ChildProcess;
 function burner(name: string, uuid: string): ChildProcess {
   const path = join(dir, name);
   symlinkSync('/bin/sh', path);
-  const p = spawn(path, ['-c', 'while :; do :; done', name, '-name', 'guest=x', '-uuid', uuid, '-S'], { stdio: 'ignore' });
+  const p = spawn(path, ['-c', 'while :; do :; done', name, '-name', 'guest=x', '-uuid', uuid, '-S'], {
+    stdio: 'ignore',
+  });
   started.push(p);
   return p;
 }
@@ -84,7 +86,11 @@ beforeAll(() => {
   qemu = burner('qemu-system-x86_64', QEMU_UUID); // comm keeps 15 bytes: qemu-system-x86
   odd = burner('a) b (c)\nx\td', ODD_UUID); // spaces, parentheses, a newline and a tab in comm
   // (it waits in the shell's builtin read: no child process to outlive it)
-  pretender = spawn('sh', ['-c', 'read -r _', 'qemu', ...[QEMU_UUID, ODD_UUID, NOBODY_UUID, STALE_UUID].flatMap((u) => ['-uuid', u])], { stdio: ['pipe', 'ignore', 'ignore'] });
+  pretender = spawn(
+    'sh',
+    ['-c', 'read -r _', 'qemu', ...[QEMU_UUID, ODD_UUID, NOBODY_UUID, STALE_UUID].flatMap((u) => ['-uuid', u])],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
   started.push(pretender);
   mkdirSync(join(dir, 'status'));
   writeFileSync(join(dir, 'status', 'guest.xml'), statusXml(qemu.pid!, QEMU_UUID, 'guest'));
@@ -93,7 +99,10 @@ beforeAll(() => {
   // <domain>, and a pid file where a name-built path would look
   writeFileSync(join(dir, 'status', 'a-longer.xml'), statusXml(pretender.pid!, `${QEMU_UUID}0`, 'longer'));
   writeFileSync(join(dir, 'status', 'b-shorter.xml'), statusXml(pretender.pid!, QEMU_UUID.slice(0, -1), 'shorter'));
-  writeFileSync(join(dir, 'status', 'c-outside.xml'), `<domstatus state='running' reason='booted' pid='${pretender.pid}'>\n  <uuid>${NOBODY_UUID}</uuid>\n  <domain type='kvm' id='3'>\n    <name>c</name>\n    <uuid>${ODD_UUID.replace('ff', 'fe')}</uuid>\n  </domain>\n</domstatus>\n`);
+  writeFileSync(
+    join(dir, 'status', 'c-outside.xml'),
+    `<domstatus state='running' reason='booted' pid='${pretender.pid}'>\n  <uuid>${NOBODY_UUID}</uuid>\n  <domain type='kvm' id='3'>\n    <name>c</name>\n    <uuid>${ODD_UUID.replace('ff', 'fe')}</uuid>\n  </domain>\n</domstatus>\n`,
+  );
   writeFileSync(join(dir, 'status', 'guest.pid'), String(pretender.pid));
   // a stale status file: its pid is now another domain's QEMU (command line -uuid QEMU_UUID)
   writeFileSync(join(dir, 'status', 'd-stale.xml'), statusXml(qemu.pid!, STALE_UUID, 'stale'));
@@ -110,7 +119,7 @@ describe.each(shells)('the diagnosis probe run by %s', { timeout: 20_000 }, (she
   const probed = (uuid: string) => (outs[uuid] ??= probe(shell, uuid));
   beforeAll(() => void [QEMU_UUID, ODD_UUID, QEMU_UUID.toUpperCase()].map((u) => probed(u).catch(() => '')));
 
-  it('finds QEMU by UUID in the status XML and sees its busy thread\'s ticks rise over the second', async () => {
+  it("finds QEMU by UUID in the status XML and sees its busy thread's ticks rise over the second", async () => {
     const out = await probed(QEMU_UUID);
     expect(out).toMatch(new RegExp(`^pid=${qemu.pid}\nclk=\\d+\n`));
     const [before, after] = ticksOf(out, qemu.pid!);
@@ -125,7 +134,9 @@ describe.each(shells)('the diagnosis probe run by %s', { timeout: 20_000 }, (she
     // the receiving side's rule: QEMU's main thread at 90 % of a core or more (on a loaded machine it may not get there)
     const cpu = p.threads[0].cpu;
     const f = diagnose({ samples: [], target: p, sourceAlias: 'hostA', targetAlias: 'local' });
-    expect(f.find((x) => x.id === 'target-cpu')?.evidence).toBe(cpu >= 0.9 ? `qemu-system-x86 at ${(cpu * 100).toFixed(0)} % of a core` : undefined);
+    expect(f.find((x) => x.id === 'target-cpu')?.evidence).toBe(
+      cpu >= 0.9 ? `qemu-system-x86 at ${(cpu * 100).toFixed(0)} % of a core` : undefined,
+    );
   });
 
   it('reads a thread name with spaces, parentheses and control characters whole, and its ticks after the last ")"', async () => {
@@ -145,7 +156,8 @@ describe.each(shells)('the diagnosis probe run by %s', { timeout: 20_000 }, (she
   });
 
   it('gives the preflight the CapEff and memlock of that QEMU, and nothing for a UUID only a command line claims', async () => {
-    const limits = async (uuid: string) => (await run(shell, qemuLimitsArgv(uuid, join(dir, 'status')).slice(1), { timeout: 10_000 })).stdout;
+    const limits = async (uuid: string) =>
+      (await run(shell, qemuLimitsArgv(uuid, join(dir, 'status')).slice(1), { timeout: 10_000 })).stdout;
     expect(await limits(QEMU_UUID)).toMatch(/^CapEff:\s+[0-9a-f]{16}\nMax locked memory\s+\S+\s+\S+\s+bytes\s*\n$/);
     expect(await limits(NOBODY_UUID)).toBe('');
   });

@@ -20,7 +20,8 @@ let host: FakeHost;
 let inventory: HostInventory<FakeHost>;
 const stateOf = (name: string) => inventory.domains?.find((d) => d.name === name)?.state;
 const listings = () => host.execsOf(isListing).length;
-const event = (name: string, type: string, detail: string) => host.openStreams(isEventStream)[0].emit(VirshModel.eventLine(name, type, detail));
+const event = (name: string, type: string, detail: string) =>
+  host.openStreams(isEventStream)[0].emit(VirshModel.eventLine(name, type, detail));
 /** time passes; then the promise chains it set off (the shell's answers, a listing's parse) run to their end */
 async function settle(ms = 0) {
   await vi.advanceTimersByTimeAsync(ms);
@@ -87,11 +88,19 @@ describe('HostInventory on a fake host', () => {
     expect(inventory.domains!.find((d) => d.name === 'new vm')!.vcpus).toBeUndefined();
     expect(listings()).toBe(1);
     const [shell] = host.sessions;
-    expect(shell.written.split('\n').filter((l) => !l.startsWith('echo '))).toEqual(['list --all --uuid', `domname ${NEW_UUID}`, '']);
+    expect(shell.written.split('\n').filter((l) => !l.startsWith('echo '))).toEqual([
+      'list --all --uuid',
+      `domname ${NEW_UUID}`,
+      '',
+    ]);
     model.setState('new vm', 1, 1);
     await settle(2000);
     expect(listings()).toBe(2);
-    expect(inventory.domains!.find((d) => d.name === 'new vm')).toMatchObject({ state: 'running', vcpus: 1, memoryKiB: 65536 });
+    expect(inventory.domains!.find((d) => d.name === 'new vm')).toMatchObject({
+      state: 'running',
+      vcpus: 1,
+      memoryKiB: 65536,
+    });
   });
 
   it('replays over a listing the events that came while it was under way', async () => {
@@ -102,7 +111,14 @@ describe('HostInventory on a fake host', () => {
     await settle();
     model.setState('tiny1', 5, 2);
     event('tiny1', 'lifecycle', 'Stopped Destroyed');
-    host.onExec(isDomstats, { stdout: model.domstatsText().replace(/state\.state=5\n  state\.reason=2\n  balloon\.current=524288/, 'state.state=1\n  state.reason=1\n  balloon.current=524288') });
+    host.onExec(isDomstats, {
+      stdout: model
+        .domstatsText()
+        .replace(
+          /state\.state=5\n  state\.reason=2\n  balloon\.current=524288/,
+          'state.state=1\n  state.reason=1\n  balloon.current=524288',
+        ),
+    });
     answer({ stdout: listing });
     await refreshed;
     expect(stateOf('tiny1')).toBe('shutoff');
@@ -121,7 +137,11 @@ describe('HostInventory on a fake host', () => {
   });
 
   it('shows a libvirt error on the host and lists again until libvirt is back', async () => {
-    host.onExec(isListing, { code: 1, stderr: 'error: failed to connect to the hypervisor\nerror: Failed to connect socket to \'/var/run/libvirt/libvirt-sock\': No such file or directory\n' });
+    host.onExec(isListing, {
+      code: 1,
+      stderr:
+        "error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory\n",
+    });
     await expect(inventory.refresh()).rejects.toThrow(/failed to connect to the hypervisor/);
     expect(inventory.libvirtError).toMatch(/^failed to connect to the hypervisor: Failed to connect socket/);
     expect(inventory.domains).toBeUndefined();

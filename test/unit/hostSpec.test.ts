@@ -12,8 +12,11 @@ describe('host spec', () => {
     expect(parseHostSpec(input)).toEqual({ user: undefined, port: undefined, ...expected });
   });
 
-  it.each([['', /not a host/], ['two words', /not a host/], ['kvm1:ssh', /must be a number/], ['kvm1:70000', /1-65535/], ['root@', /names no host/]])(
-    'rejects %j',
-    (input, message) => expect(() => parseHostSpec(input)).toThrow(message),
-  );
+  it.each([
+    ['', /not a host/],
+    ['two words', /not a host/],
+    ['kvm1:ssh', /must be a number/],
+    ['kvm1:70000', /1-65535/],
+    ['root@', /names no host/],
+  ])('rejects %j', (input, message) => expect(() => parseHostSpec(input)).toThrow(message));
 });

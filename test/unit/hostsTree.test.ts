@@ -32,7 +32,14 @@ vi.mock('vscode', () => {
       readonly collapsibleState?: number,
     ) {}
   }
-  return { EventEmitter, TreeItem, TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 }, ThemeIcon: class {}, ThemeColor: class {}, MarkdownString: class {} };
+  return {
+    EventEmitter,
+    TreeItem,
+    TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
+    ThemeIcon: class {},
+    ThemeColor: class {},
+    MarkdownString: class {},
+  };
 });
 
 const registryChanged = new Emitter<string | undefined>();
@@ -57,10 +64,15 @@ beforeEach(() => {
   } as unknown as HostRegistry;
   const migrations = { onDidChange: migrationChanged.event, byDomain: () => new Map() } as unknown as MigrationRunner;
   const qemu: QemuSource = { describe: () => undefined, staleCount: () => 0, onDidChange: qemuChanged.event };
-  const interfaces: InterfaceSource = { read: async () => [], rateUnit: () => 'Mbit/s' as ReturnType<InterfaceSource['rateUnit']> };
+  const interfaces: InterfaceSource = {
+    read: async () => [],
+    rateUnit: () => 'Mbit/s' as ReturnType<InterfaceSource['rateUnit']>,
+  };
   tree = new HostsTreeProvider(registry, migrations, interfaces, qemu);
   redraws = [];
-  tree.onDidChangeTreeData((node: TreeNode | undefined) => redraws.push({ at: Math.round(performance.now() - t0), what: node ? node.alias : '*' }));
+  tree.onDidChangeTreeData((node: TreeNode | undefined) =>
+    redraws.push({ at: Math.round(performance.now() - t0), what: node ? node.alias : '*' }),
+  );
 });
 afterEach(() => {
   tree.dispose();
@@ -79,7 +91,11 @@ describe('the hosts tree redraws', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(redraws).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
-    expect(tree.getChildren()).toEqual([{ kind: 'host', alias: 'hostA' }, { kind: 'host', alias: 'hostB' }, { kind: 'host', alias: 'hostC' }]);
+    expect(tree.getChildren()).toEqual([
+      { kind: 'host', alias: 'hostA' },
+      { kind: 'host', alias: 'hostB' },
+      { kind: 'host', alias: 'hostC' },
+    ]);
     registryChanged.fire('hostA');
     await vi.advanceTimersByTimeAsync(50);
     expect(redraws).toEqual([{ at: 1050, what: 'hostA' }]);
@@ -95,7 +111,10 @@ describe('the hosts tree redraws', () => {
     await vi.advanceTimersByTimeAsync(29);
     expect(redraws).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(redraws).toEqual([{ at: 5050, what: 'hostA' }, { at: 5050, what: 'hostB' }]);
+    expect(redraws).toEqual([
+      { at: 5050, what: 'hostA' },
+      { at: 5050, what: 'hostB' },
+    ]);
     // the host's node is the one VS Code was given (it redraws an element by identity)
     let node: TreeNode | undefined;
     tree.onDidChangeTreeData((n: TreeNode | undefined) => (node = n));
@@ -141,7 +160,10 @@ describe('the hosts tree redraws', () => {
     await vi.advanceTimersByTimeAsync(139);
     expect(redraws.map((r) => r.at)).toEqual([50]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(redraws).toEqual([{ at: 50, what: 'hostA' }, { at: 200, what: 'hostB' }]);
+    expect(redraws).toEqual([
+      { at: 50, what: 'hostA' },
+      { at: 200, what: 'hostB' },
+    ]);
   });
 
   it('the host list changing redraws everything once; a host removed meanwhile is not redrawn on its own', async () => {

@@ -1,6 +1,14 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fingerprintSha256, hostPatternsMatch, keyTypeOf, knownHostsEntry, knownHostsName, parseKnownHosts, verifyHostKey } from '../../src/core/knownHosts';
+import {
+  fingerprintSha256,
+  hostPatternsMatch,
+  keyTypeOf,
+  knownHostsEntry,
+  knownHostsName,
+  parseKnownHosts,
+  verifyHostKey,
+} from '../../src/core/knownHosts';
 
 /** An ssh-ed25519 wire-format public key blob, as a server presents it. */
 function ed25519Blob(): Buffer {
@@ -29,7 +37,10 @@ describe('known_hosts', () => {
   });
 
   it('knows a stored key, refuses a changed one with its line, reports unknown ones', () => {
-    const lines = parseKnownHosts(`# hosts\n\nhostA,10.0.0.11 ssh-ed25519 ${b64(key)}\n10.0.0.12 ssh-ed25519 ${b64(other)} comment\n`, '/k');
+    const lines = parseKnownHosts(
+      `# hosts\n\nhostA,10.0.0.11 ssh-ed25519 ${b64(key)}\n10.0.0.12 ssh-ed25519 ${b64(other)} comment\n`,
+      '/k',
+    );
     expect(verifyHostKey(lines, '10.0.0.11', key)).toMatchObject({ kind: 'known', entry: { line: 3 } });
     expect(verifyHostKey(lines, '10.0.0.12', key)).toMatchObject({ kind: 'changed', entry: { file: '/k', line: 4 } });
     expect(verifyHostKey(lines, '10.0.0.13', key)).toEqual({ kind: 'unknown', otherKeyTypes: [] });
@@ -41,7 +52,10 @@ describe('known_hosts', () => {
   });
 
   it('refuses @revoked keys and ignores @cert-authority lines', () => {
-    const lines = parseKnownHosts(`@revoked * ssh-ed25519 ${b64(key)}\n@cert-authority * ssh-ed25519 ${b64(other)}\n`, '/k');
+    const lines = parseKnownHosts(
+      `@revoked * ssh-ed25519 ${b64(key)}\n@cert-authority * ssh-ed25519 ${b64(other)}\n`,
+      '/k',
+    );
     expect(verifyHostKey(lines, 'any', key).kind).toBe('revoked');
     expect(verifyHostKey(lines, 'any', other).kind).toBe('unknown');
   });

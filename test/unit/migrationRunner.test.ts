@@ -28,10 +28,21 @@ const NO_JOB = 'Job type: 0\n\n';
 /** a recorded sample as `virsh domjobinfo --rawstats` prints it on the source while the job runs */
 const rawstats = (s: Sample) =>
   [
-    'Job type: 2', '', 'operation: 5', `time_elapsed: ${s.t}`, ...(s.expectedDowntimeMs === undefined ? [] : [`downtime: ${s.expectedDowntimeMs}`]),
-    `data_total: ${s.total}`, `data_processed: ${s.processed}`, `data_remaining: ${s.remaining}`, `memory_bps: ${s.bps}`,
-    `memory_dirty_rate: ${s.dirtyBps / 4096}`, `memory_iteration: ${s.iteration}`, `memory_postcopy_requests: ${s.postcopyRequests ?? 0}`,
-    'memory_page_size: 4096', ...(s.throttle === undefined ? [] : [`auto_converge_throttle: ${s.throttle}`]), '',
+    'Job type: 2',
+    '',
+    'operation: 5',
+    `time_elapsed: ${s.t}`,
+    ...(s.expectedDowntimeMs === undefined ? [] : [`downtime: ${s.expectedDowntimeMs}`]),
+    `data_total: ${s.total}`,
+    `data_processed: ${s.processed}`,
+    `data_remaining: ${s.remaining}`,
+    `memory_bps: ${s.bps}`,
+    `memory_dirty_rate: ${s.dirtyBps / 4096}`,
+    `memory_iteration: ${s.iteration}`,
+    `memory_postcopy_requests: ${s.postcopyRequests ?? 0}`,
+    'memory_page_size: 4096',
+    ...(s.throttle === undefined ? [] : [`auto_converge_throttle: ${s.throttle}`]),
+    '',
   ].join('\n');
 
 let modelA: VirshModel;
@@ -67,7 +78,14 @@ const newRunner = (s: MigrationStore = store) => {
 };
 /** virsh migrate ends: the job gone, its launcher's exit marker in the log; the domain running on hostB */
 const migrateEnds = () => {
-  modelB.define(tiny1, 'tiny1', { 'state.state': '1', 'state.reason': '2', 'vcpu.current': '1', 'vcpu.maximum': '1', 'balloon.current': '524288', 'balloon.maximum': '524288' });
+  modelB.define(tiny1, 'tiny1', {
+    'state.state': '1',
+    'state.reason': '2',
+    'vcpu.current': '1',
+    'vcpu.maximum': '1',
+    'balloon.current': '524288',
+    'balloon.maximum': '524288',
+  });
   modelA.setState('tiny1', 5, 3);
   job.log = 'Migration: [100 %]\nferry-exit=0\n';
 };
@@ -89,33 +107,73 @@ beforeEach(async () => {
   };
   const completed = jobInfoArgv(URI, tiny1, true).join(' ');
   hostA
-    .onExec((a) => a.join(' ') === jobInfoArgv(URI, tiny1).join(' '), () => ({ stdout: (job.started && job.readings[0]) || NO_JOB }))
-    .onExec((a) => a.join(' ') === completed, () => ({ stdout: job.aborted ? 'Job type: 5\n\noperation: 5\ntime_elapsed: 900\n' : fixture('domjobinfo-rawstats-completed.txt') }))
+    .onExec(
+      (a) => a.join(' ') === jobInfoArgv(URI, tiny1).join(' '),
+      () => ({ stdout: (job.started && job.readings[0]) || NO_JOB }),
+    )
+    .onExec(
+      (a) => a.join(' ') === completed,
+      () => ({
+        stdout: job.aborted
+          ? 'Job type: 5\n\noperation: 5\ntime_elapsed: 900\n'
+          : fixture('domjobinfo-rawstats-completed.txt'),
+      }),
+    )
     .onExec((a) => a[0] === 'mktemp', { stdout: `${LOG_DIR}\n` })
-    .onExec((a) => a[0] === 'sh' && a[3] === 'ferry' && a[4] === LOG, () => ((job.started = true), { stdout: '4242\n' }))
-    .onExec((a) => a.join(' ') === `cat ${LOG}`, () => ({ stdout: job.log }))
+    .onExec(
+      (a) => a[0] === 'sh' && a[3] === 'ferry' && a[4] === LOG,
+      () => ((job.started = true), { stdout: '4242\n' }),
+    )
+    .onExec(
+      (a) => a.join(' ') === `cat ${LOG}`,
+      () => ({ stdout: job.log }),
+    )
     .onExec((a) => a[0] === 'sh' && a[3] === 'ferry-clean', { code: 0 })
-    .onExec((a) => a.join(' ') === abortArgv(URI, tiny1).join(' '), () => {
-      job.readings = [];
-      job.aborted = true;
-      job.log = 'error: operation aborted: migration out job: canceled by client\nferry-exit=1\n';
-      return { stdout: '' };
-    });
+    .onExec(
+      (a) => a.join(' ') === abortArgv(URI, tiny1).join(' '),
+      () => {
+        job.readings = [];
+        job.aborted = true;
+        job.log = 'error: operation aborted: migration out job: canceled by client\nferry-exit=1\n';
+        return { stdout: '' };
+      },
+    );
   inventories = new Map([hostA, hostB].map((h) => [h.alias, new HostInventory(h, URI, silentLogger, 3000)]));
   const seen = new Emitter<{ alias: string; domainName: string }>();
-  for (const [alias, inventory] of inventories) inventory.onDidSeeMigration((domainName) => seen.fire({ alias, domainName }));
+  for (const [alias, inventory] of inventories)
+    inventory.onDidSeeMigration((domainName) => seen.fire({ alias, domainName }));
   registry = {
     get: (alias: string) => inventories.get(alias),
-    require: (alias: string) => inventories.get(alias) ?? (() => { throw new Error(`${alias} is not a configured host`); })(),
+    require: (alias: string) =>
+      inventories.get(alias) ??
+      (() => {
+        throw new Error(`${alias} is not a configured host`);
+      })(),
     get hosts() {
       return [...inventories.values()];
     },
     onDidSeeMigration: seen.event,
-    resolve: async (alias: string) => ({ alias, hostName: alias === 'hostB' ? '10.0.0.2' : '10.0.0.1', port: 22, user: 'root', identityFiles: [], identitiesOnly: false, knownHostsFiles: [], strictHostKeyChecking: 'yes' }),
+    resolve: async (alias: string) => ({
+      alias,
+      hostName: alias === 'hostB' ? '10.0.0.2' : '10.0.0.1',
+      port: 22,
+      user: 'root',
+      identityFiles: [],
+      identitiesOnly: false,
+      knownHostsFiles: [],
+      strictHostKeyChecking: 'yes',
+    }),
   } as unknown as HostRegistry;
   const saved: MigrationRecord[][] = [];
   const history: MigrationRecord[] = [];
-  store = { saved, history, loadActive: () => [], saveActive: async (r) => void saved.push(r.map((x) => ({ ...x }))), addToHistory: async (r) => void history.push(r), operationRun: async () => undefined };
+  store = {
+    saved,
+    history,
+    loadActive: () => [],
+    saveActive: async (r) => void saved.push(r.map((x) => ({ ...x }))),
+    addToHistory: async (r) => void history.push(r),
+    operationRun: async () => undefined,
+  };
   hostA.connect();
   hostB.connect();
   await settle();
@@ -138,11 +196,23 @@ describe('MigrationRunner on fake hosts', () => {
     runner.onDidSample(({ sample }) => sampled.push(sample));
     job.readings = idle.samples.map(rawstats);
     job.onEmpty = migrateEnds;
-    const { record, done } = await runner.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: PROFILES.safe.options });
+    const { record, done } = await runner.start({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: PROFILES.safe.options,
+    });
     expect(record).toMatchObject({ phase: 'starting', source: 'hostA', target: 'hostB', logPath: LOG });
     // launched detached on the source, towards the target as the source dials it
     const [launch] = hostA.execsOf((a) => a[0] === 'sh' && a[3] === 'ferry');
-    expect(launch.slice(4, 9)).toEqual([LOG, expect.any(String), '0', 'qemu+ssh://root@10.0.0.2/system?no_tty=1', tiny1]);
+    expect(launch.slice(4, 9)).toEqual([
+      LOG,
+      expect.any(String),
+      '0',
+      'qemu+ssh://root@10.0.0.2/system?no_tty=1',
+      tiny1,
+    ]);
     expect(launch.slice(9)).toContain('--p2p');
     const end = await until(done);
 
@@ -158,7 +228,12 @@ describe('MigrationRunner on fake hosts', () => {
     // the final summary: the completed job, read with --keep-completed (reading it without deletes it)
     expect(asked(hostA, jobInfoArgv(URI, tiny1, true))).toBe(1);
     expect(hostA.execsOf((a) => a.includes('--completed')).every((a) => a.includes('--keep-completed'))).toBe(true);
-    expect(end).toMatchObject({ phase: 'completed', percent: 100, error: undefined, summary: { type: 'completed', downtimeMs: 81, dataProcessed: 648355950, iteration: 6 } });
+    expect(end).toMatchObject({
+      phase: 'completed',
+      percent: 100,
+      error: undefined,
+      summary: { type: 'completed', downtimeMs: 81, dataProcessed: 648355950, iteration: 6 },
+    });
     expect(end.markers.map((m) => m.kind)).toEqual(['paused', 'completed']);
     // recorded: in the history once, no longer among the running ones; its log removed from the source
     expect(store.history).toEqual([end]);
@@ -166,7 +241,9 @@ describe('MigrationRunner on fake hosts', () => {
     // stored at each change of phase, the ones its readings make too: a reload finds it as it was last seen
     expect(store.saved.map((rs) => rs.map((r) => r.phase))).toEqual([['starting'], ['running'], []]);
     expect(runner.running).toEqual([]);
-    expect(hostA.execsOf((a) => a[3] === 'ferry-clean')).toEqual([['sh', '-c', expect.any(String), 'ferry-clean', LOG]]);
+    expect(hostA.execsOf((a) => a[3] === 'ferry-clean')).toEqual([
+      ['sh', '-c', expect.any(String), 'ferry-clean', LOG],
+    ]);
   });
 
   it('a postcopy run moves to postcopy from its readings, marked on its chart', async () => {
@@ -174,7 +251,13 @@ describe('MigrationRunner on fake hosts', () => {
     const runner = newRunner();
     job.readings = postcopy.samples.map(rawstats);
     job.onEmpty = migrateEnds;
-    const { done } = await runner.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: { ...PROFILES.safe.options, postcopy: 'afterPrecopy' } });
+    const { done } = await runner.start({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: { ...PROFILES.safe.options, postcopy: 'afterPrecopy' },
+    });
     const phases: string[] = [];
     runner.onDidChange((r) => phases.push(r.phase));
     const end = await until(done);
@@ -192,15 +275,31 @@ describe('MigrationRunner on fake hosts', () => {
     job.readings = [fixture('domjobinfo-rawstats-running.txt'), ...later.map(rawstats)];
     job.onEmpty = () => modelB.domains.length || migrateEnds();
     // the incoming domain is already defined (paused) on the target
-    modelB.define(tiny1, 'tiny1', { 'state.state': '3', 'state.reason': '6', 'vcpu.current': '1', 'vcpu.maximum': '1', 'balloon.current': '524288', 'balloon.maximum': '524288' });
-    const events = fixture('virsh-event-migration.txt').split('\n').filter((l) => l.includes("'migration-iteration'"));
+    modelB.define(tiny1, 'tiny1', {
+      'state.state': '3',
+      'state.reason': '6',
+      'vcpu.current': '1',
+      'vcpu.maximum': '1',
+      'balloon.current': '524288',
+      'balloon.maximum': '524288',
+    });
+    const events = fixture('virsh-event-migration.txt')
+      .split('\n')
+      .filter((l) => l.includes("'migration-iteration'"));
     const [stream] = hostA.openStreams(isEventStream);
     stream.emit(events[0]);
     stream.emit(events[1]); // seen again: still one run
     await settle();
     expect(runner.running).toHaveLength(1);
     const [found] = runner.running;
-    expect(found).toMatchObject({ phase: 'running', discovered: true, source: 'hostA', target: 'hostB', domainName: 'tiny1', domainUuid: tiny1 });
+    expect(found).toMatchObject({
+      phase: 'running',
+      discovered: true,
+      source: 'hostA',
+      target: 'hostB',
+      domainName: 'tiny1',
+      domainUuid: tiny1,
+    });
     expect(found.options).toBeUndefined();
     expect(found.logPath).toBeUndefined();
     let end: MigrationRecord | undefined;
@@ -224,7 +323,13 @@ describe('MigrationRunner on fake hosts', () => {
     const phases: string[] = [];
     runner.onDidChange((r) => phases.push(r.phase));
     job.readings = dirtying.samples.slice(0, 10).map(rawstats);
-    const { record, done } = await runner.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: PROFILES.safe.options });
+    const { record, done } = await runner.start({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: PROFILES.safe.options,
+    });
     await settle(45 * 5);
     expect(runner.get(record.id)!.phase).toBe('running');
     hostA.reachable = false;
@@ -240,7 +345,13 @@ describe('MigrationRunner on fake hosts', () => {
     job.readings = dirtying.samples.slice(20).map(rawstats);
     job.onEmpty = migrateEnds;
     const end = await until(done);
-    expect(phases.filter((p, i) => p !== phases[i - 1])).toEqual(['starting', 'running', 'unknown', 'running', 'completed']);
+    expect(phases.filter((p, i) => p !== phases[i - 1])).toEqual([
+      'starting',
+      'running',
+      'unknown',
+      'running',
+      'completed',
+    ]);
     expect(jobReaders(hostA)).toHaveLength(2);
     expect(end.phase).toBe('completed');
     expect(end.samples.slice(samplesBefore)).toEqual(dirtying.samples.slice(20));
@@ -250,7 +361,13 @@ describe('MigrationRunner on fake hosts', () => {
   it('a window reloaded: the stored run comes back unknown and re-attaches, reporting the real outcome', async () => {
     const first = newRunner();
     job.readings = seriesNamed('idle').samples.slice(0, 5).map(rawstats);
-    const { record } = await first.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: PROFILES.safe.options });
+    const { record } = await first.start({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: PROFILES.safe.options,
+    });
     await settle(45 * 3);
     first.dispose();
     await settle(100);
@@ -267,13 +384,23 @@ describe('MigrationRunner on fake hosts', () => {
   it('aborts through domjobabort on the source: the run ends aborted, on request', async () => {
     const runner = newRunner();
     job.readings = seriesNamed('not-converging').samples.map(rawstats);
-    const { record, done } = await runner.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: { ...PROFILES.safe.options, bandwidthMiBps: 40 } });
+    const { record, done } = await runner.start({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: { ...PROFILES.safe.options, bandwidthMiBps: 40 },
+    });
     await settle(45 * 10);
     await runner.abort(record.id);
-    expect(hostA.execs.filter((e) => e.argv.join(' ') === abortArgv(URI, tiny1).join(' ')).map((e) => e.options)).toEqual([{ logLevel: 'info', timeoutMs: 30_000 }]);
+    expect(
+      hostA.execs.filter((e) => e.argv.join(' ') === abortArgv(URI, tiny1).join(' ')).map((e) => e.options),
+    ).toEqual([{ logLevel: 'info', timeoutMs: 30_000 }]);
     const end = await until(done);
     expect(end.phase).toBe('aborted');
-    expect(end.error).toMatch(/^aborted on request \(libvirt: operation aborted: migration out job: canceled by client\)$/);
+    expect(end.error).toMatch(
+      /^aborted on request \(libvirt: operation aborted: migration out job: canceled by client\)$/,
+    );
     expect(end.summary).toBeUndefined();
     expect(store.history.map((r) => r.phase)).toEqual(['aborted']);
     await expect(runner.abort(record.id)).rejects.toThrow(/not running any more/);
@@ -282,31 +409,64 @@ describe('MigrationRunner on fake hosts', () => {
   it('steering goes to the source and marks the chart; a second start of the same domain is refused', async () => {
     const runner = newRunner();
     job.readings = seriesNamed('not-converging').samples.slice(0, 50).map(rawstats);
-    const { record } = await runner.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: PROFILES.safe.options });
+    const { record } = await runner.start({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: PROFILES.safe.options,
+    });
     await settle(45 * 3);
     hostA.onExec((a) => a.includes('migrate-setspeed'), { code: 0 });
     await runner.setBandwidth(record.id, 60);
     expect(hostA.execsOf((a) => a.includes('migrate-setspeed'))).toEqual([virsh(URI, 'migrate-setspeed', tiny1, '60')]);
     expect(runner.get(record.id)!.markers.map((m) => m.label)).toEqual(['bandwidth 60 MiB/s']);
-    await expect(runner.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: PROFILES.safe.options })).rejects.toThrow(/already being migrated by Ferry/);
+    await expect(
+      runner.start({
+        sourceAlias: 'hostA',
+        targetAlias: 'hostB',
+        domainUuid: tiny1,
+        domainName: 'tiny1',
+        options: PROFILES.safe.options,
+      }),
+    ).rejects.toThrow(/already being migrated by Ferry/);
     await expect(runner.switchToPostcopy(record.id)).rejects.toThrow(/without postcopy/);
   });
 
-  it('keeping TCP connections: migrated with --suspend, the source\'s failsafe armed, the gate\'s report in the record', async () => {
+  it("keeping TCP connections: migrated with --suspend, the source's failsafe armed, the gate's report in the record", async () => {
     const runner = newRunner();
-    for (const h of [hostA, hostB]) h.onExec('conntrack --version', { stdout: 'conntrack v1.4.7 (conntrack-tools)\n' }).onExec('conntrack -C', { stdout: '3\n' });
-    hostA.onSession((a) => a[3] === 'ferry-conntrack-gate', { opened: (io) => io.print('ferry-snapshot-end\n'), ended: (io) => io.exit(0) });
+    for (const h of [hostA, hostB])
+      h.onExec('conntrack --version', { stdout: 'conntrack v1.4.7 (conntrack-tools)\n' }).onExec('conntrack -C', {
+        stdout: '3\n',
+      });
+    hostA.onSession((a) => a[3] === 'ferry-conntrack-gate', {
+      opened: (io) => io.print('ferry-snapshot-end\n'),
+      ended: (io) => io.exit(0),
+    });
     hostB.onExec('conntrack -R -', async (_a, o) => (await o!.stdin, { code: 0 }));
     hostB.shell = (words) => (words[0] === 'resume' ? '' : words[0] === 'domstate' ? 'running\n' : modelB.shell(words));
     job.readings = seriesNamed('idle').samples.map(rawstats);
     job.onEmpty = migrateEnds;
-    const { done } = await runner.start({ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: tiny1, domainName: 'tiny1', options: { ...PROFILES.safe.options, keepTcpConnections: true }, keepConnections: { addresses: ['10.0.1.100'], budgetMs: 200 } });
+    const { done } = await runner.start({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: { ...PROFILES.safe.options, keepTcpConnections: true },
+      keepConnections: { addresses: ['10.0.1.100'], budgetMs: 200 },
+    });
     const [launch] = hostA.execsOf((a) => a[0] === 'sh' && a[3] === 'ferry');
     expect(launch[6]).toBe('10'); // GATE_FAILSAFE_S: the source resumes the target itself if Ferry is gone by then
     expect(launch.slice(9)).toContain('--suspend');
     const end = await until(done);
     expect(end.phase).toBe('completed');
-    expect(end.gate).toMatchObject({ addresses: ['10.0.1.100'], bulkEntries: 0, finalChanged: 0, missing: 0, error: undefined });
+    expect(end.gate).toMatchObject({
+      addresses: ['10.0.1.100'],
+      bulkEntries: 0,
+      finalChanged: 0,
+      missing: 0,
+      error: undefined,
+    });
     expect(end.markers.map((m) => m.kind)).toEqual(['paused', 'resumed', 'completed']);
     expect(store.history[0].gate).toEqual(end.gate);
   });

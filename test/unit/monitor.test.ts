@@ -10,7 +10,8 @@ import { CAPABILITY_NAMES, decodeCapabilities } from '../../src/core/procStatus'
 
 // sample series recorded from lab migrations by test/fixtures/record-series.ts
 type Series = { phase: string; samples: Sample[]; markers: MigrationMarker[]; options: typeof PROFILES.safe.options };
-const series = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'series', `${name}.json`), 'utf8')) as Series;
+const series = (name: string) =>
+  JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'series', `${name}.json`), 'utf8')) as Series;
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
 const until = (s: Series, ms: number) => s.samples.filter((x) => x.t <= ms);
 
@@ -66,7 +67,11 @@ describe('convergence, ETA and progress on recorded runs', () => {
       }
     }
     // the verdicts along the way differ, so the comparison covers more than one state
-    const seen = new Set(series('not-converging').samples.map((_, i, all) => convergence(all.slice(0, i + 1), { autoConverge: false, postcopy: false }).state));
+    const seen = new Set(
+      series('not-converging').samples.map(
+        (_, i, all) => convergence(all.slice(0, i + 1), { autoConverge: false, postcopy: false }).state,
+      ),
+    );
     expect([...seen].sort()).toEqual(['converging', 'not-converging', 'unknown']);
   });
 
@@ -95,8 +100,15 @@ describe('convergence, ETA and progress on recorded runs', () => {
     // the second rule alone (dirty rate hidden): what is left after each pass stopped shrinking
     const blind = until(run, 25_000).map((s) => ({ ...s, dirtyBps: 0 }));
     const stuck = convergence(blind, { autoConverge: false, postcopy: false });
-    expect(stuck.state === 'not-converging' && stuck.reason).toMatch(/after each pass has not gone below \d+ MiB for 1\d s/);
-    expect(convergence(blind.filter((s) => s.t <= 12_000), { autoConverge: false, postcopy: false }).state).toBe('converging');
+    expect(stuck.state === 'not-converging' && stuck.reason).toMatch(
+      /after each pass has not gone below \d+ MiB for 1\d s/,
+    );
+    expect(
+      convergence(
+        blind.filter((s) => s.t <= 12_000),
+        { autoConverge: false, postcopy: false },
+      ).state,
+    ).toBe('converging');
   });
 
   it('postcopy converges by construction once switched; the switch is marked', () => {
@@ -111,7 +123,15 @@ describe('convergence, ETA and progress on recorded runs', () => {
   it('progress holds at 99 until completion; thinning keeps the ends', () => {
     expect(percentOf({ t: 1, bps: 1, dirtyBps: 0, remaining: 0, processed: 10, total: 10, iteration: 1 })).toBe(99);
     expect(percentOf({ t: 1, bps: 1, dirtyBps: 0, remaining: 8, processed: 2, total: 10, iteration: 2 }, 40)).toBe(40);
-    const samples = Array.from({ length: 11 }, (_, i) => ({ t: i, bps: 0, dirtyBps: 0, remaining: 0, processed: 0, total: 0, iteration: 1 }));
+    const samples = Array.from({ length: 11 }, (_, i) => ({
+      t: i,
+      bps: 0,
+      dirtyBps: 0,
+      remaining: 0,
+      processed: 0,
+      total: 0,
+      iteration: 1,
+    }));
     const t = thinned(samples, 10);
     expect(t.length).toBe(6);
     expect(t[0].t).toBe(0);
@@ -137,7 +157,10 @@ describe('"Why is it slow?" findings', () => {
   // probe-target.txt). They were captured by the probe before issue 19's fix, whose tick arithmetic printed 0 for
   // every thread: their CPU shares are no data, so they are blanked here (NaN: neither busy nor idle) and nothing
   // below rests on them. Recapture both from the lab (capture-probe.ts) and drop unmeasured().
-  const unmeasured = (p: HostProbe): HostProbe => ({ ...p, threads: p.threads.map((t) => ({ name: t.name, cpu: NaN })) });
+  const unmeasured = (p: HostProbe): HostProbe => ({
+    ...p,
+    threads: p.threads.map((t) => ({ name: t.name, cpu: NaN })),
+  });
   const source = unmeasured(parseProbe(fixture('probe-source.txt')));
   const target = unmeasured(parseProbe(fixture('probe-target.txt')));
   const dirtying = series('dirtying').samples;
@@ -156,7 +179,14 @@ describe('"Why is it slow?" findings', () => {
   it('names the seed-000 suspects with evidence, and the channel as the bottleneck when the guest is quiet', () => {
     const idle = series('idle').samples;
     // the probe was taken under a 30 MiB/s cap; this run had none
-    const f = diagnose({ options: PROFILES.safe.options, samples: idle, source: { ...source, speedCapMiBps: undefined }, target, sourceAlias: 'hostA', targetAlias: 'hostB' });
+    const f = diagnose({
+      options: PROFILES.safe.options,
+      samples: idle,
+      source: { ...source, speedCapMiBps: undefined },
+      target,
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+    });
     const byId = new Map(f.map((x) => [x.id, x]));
     expect(byId.get('capabilities')!.title).toMatch(/cap_ipc_lock/);
     expect(byId.get('capabilities')!.evidence).toMatch(/CapEff 0x/);
@@ -168,13 +198,29 @@ describe('"Why is it slow?" findings', () => {
   });
 
   it('zero-copy without lockable memory is a problem; a cap the run sits at is a warning', () => {
-    const f = diagnose({ options: { ...PROFILES.largeVm.options }, samples: dirtying, source, target, sourceAlias: 'hostA', targetAlias: 'hostB' });
+    const f = diagnose({
+      options: { ...PROFILES.largeVm.options },
+      samples: dirtying,
+      source,
+      target,
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+    });
     expect(f.find((x) => x.id === 'memlock')!.severity).toBe('problem');
     expect(f.find((x) => x.id === 'zero-copy')!.evidence).toMatch(/QMP/);
     expect(f.find((x) => x.id === 'multifd')!.severity).toBe('problem'); // 4 connections asked, the probe saw one stream
     const capped = series('not-converging');
-    const c = diagnose({ options: capped.options, samples: capped.samples, source, sourceAlias: 'hostA', targetAlias: 'hostB' });
-    expect(c.find((x) => x.id === 'bandwidth-cap')).toMatchObject({ severity: 'warning', title: 'bandwidth capped at 40 MiB/s' });
+    const c = diagnose({
+      options: capped.options,
+      samples: capped.samples,
+      source,
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+    });
+    expect(c.find((x) => x.id === 'bandwidth-cap')).toMatchObject({
+      severity: 'warning',
+      title: 'bandwidth capped at 40 MiB/s',
+    });
     expect(c.some((x) => x.id === 'channel-bound')).toBe(false); // the guest is dirtying: not the channel's fault
   });
 
@@ -187,13 +233,21 @@ describe('"Why is it slow?" findings', () => {
     // 102 ticks of 100 per second: the window is the second's sleep plus one read of the threads
     expect(main.cpu).toBe(1.02);
     const f = diagnose({ samples: dirtying, source, target: local, sourceAlias: 'hostA', targetAlias: 'local' });
-    expect(f.find((x) => x.id === 'target-cpu')).toMatchObject({ title: 'the receiving QEMU on local is CPU-bound', evidence: 'qemu-system-x86 at 102 % of a core' });
+    expect(f.find((x) => x.id === 'target-cpu')).toMatchObject({
+      title: 'the receiving QEMU on local is CPU-bound',
+      evidence: 'qemu-system-x86 at 102 % of a core',
+    });
     expect(f.some((x) => x.id === 'source-cpu')).toBe(false); // the lab source's shares are blanked
   });
 
   it('flags a CPU-bound migration thread on either side', () => {
-    const hot = parseProbe('pid=1\nclk=100\nthread=1 100 qemu-system-x86\nthread=2 500 live_migration\nmark=1\nthread=1 199 qemu-system-x86\nthread=2 597 live_migration\n');
-    expect(hot.threads).toEqual([{ name: 'qemu-system-x86', cpu: 0.99 }, { name: 'live_migration', cpu: 0.97 }]);
+    const hot = parseProbe(
+      'pid=1\nclk=100\nthread=1 100 qemu-system-x86\nthread=2 500 live_migration\nmark=1\nthread=1 199 qemu-system-x86\nthread=2 597 live_migration\n',
+    );
+    expect(hot.threads).toEqual([
+      { name: 'qemu-system-x86', cpu: 0.99 },
+      { name: 'live_migration', cpu: 0.97 },
+    ]);
     const f = diagnose({ samples: dirtying, source: hot, target: hot, sourceAlias: 'hostA', targetAlias: 'hostB' });
     expect(f.find((x) => x.id === 'source-cpu')!.evidence).toBe('live_migration at 97 % of a core');
     expect(f.find((x) => x.id === 'target-cpu')!.evidence).toBe('qemu-system-x86 at 99 % of a core');

@@ -13,23 +13,36 @@ const seen = vi.hoisted(() => ({
 }));
 vi.mock('vscode', () => {
   const show = (message: string, ...rest: unknown[]) => {
-    seen.messages.push({ message, options: typeof rest[0] === 'object' ? (rest[0] as { modal?: boolean; detail?: string }) : undefined });
+    seen.messages.push({
+      message,
+      options: typeof rest[0] === 'object' ? (rest[0] as { modal?: boolean; detail?: string }) : undefined,
+    });
     return Promise.resolve(undefined);
   };
   return {
     ProgressLocation: { Notification: 15, Window: 10 },
     InputBoxValidationSeverity: { Info: 1 },
-    commands: { registerCommand: (id: string, f: (...args: unknown[]) => unknown) => (seen.commands.set(id, f), { dispose() {} }) },
+    commands: {
+      registerCommand: (id: string, f: (...args: unknown[]) => unknown) => (seen.commands.set(id, f), { dispose() {} }),
+    },
     window: {
       showErrorMessage: show,
       showWarningMessage: show,
       showInformationMessage: show,
       withProgress: (options: { title?: string }, task: (p: unknown, t: unknown) => unknown) => {
         if (options.title !== undefined) seen.progress.push(options.title);
-        return task({ report: ({ message }: { message?: string }) => void (message !== undefined && seen.progress.push(message)) }, {});
+        return task(
+          {
+            report: ({ message }: { message?: string }) => void (message !== undefined && seen.progress.push(message)),
+          },
+          {},
+        );
       },
       showInputBox: (options: Record<string, unknown>) => (seen.inputs.push(options), Promise.resolve(undefined)),
-      showQuickPick: (_items: unknown, options: Record<string, unknown>) => (seen.inputs.push(options), Promise.resolve(undefined)),
+      showQuickPick: (_items: unknown, options: Record<string, unknown>) => (
+        seen.inputs.push(options),
+        Promise.resolve(undefined)
+      ),
     },
   };
 });
@@ -41,9 +54,17 @@ const NAME = '[click](command:workbench.action.terminal.new) $(alert)';
 const live = (text: string) => LINK.test(text) || ICON.test(text);
 
 describe('what Ferry hands VS Code to show holds no live link or icon from a name', () => {
-  it('the command wrapper shows a failing command\'s error inert, and reports the same text to its caller', async () => {
+  it("the command wrapper shows a failing command's error inert, and reports the same text to its caller", async () => {
     const failures: string[] = [];
-    registerCommand('ferry.test.fails', () => { throw new Error(`${NAME} has no migration running that Ferry follows.`); }, silentLogger, () => {}, (f) => failures.push(f.message));
+    registerCommand(
+      'ferry.test.fails',
+      () => {
+        throw new Error(`${NAME} has no migration running that Ferry follows.`);
+      },
+      silentLogger,
+      () => {},
+      (f) => failures.push(f.message),
+    );
     await seen.commands.get('ferry.test.fails')!();
     const shown = seen.messages.at(-1)!.message;
     expect(live(shown)).toBe(false);
@@ -54,7 +75,9 @@ describe('what Ferry hands VS Code to show holds no live link or icon from a nam
   it('notifications, modal messages with their detail, progress titles and messages', async () => {
     await notify('info', `Exported ${NAME}'s run.`);
     await askModal('warning', `Force off "${NAME}"?`, `${NAME} on hostA\n\nline two`, 'Force Off');
-    await withProgress({ location: 15, title: `Migrating ${NAME} a → b` }, async (progress) => progress.report({ message: `${NAME}: leg 1 of 2` }));
+    await withProgress({ location: 15, title: `Migrating ${NAME} a → b` }, async (progress) =>
+      progress.report({ message: `${NAME}: leg 1 of 2` }),
+    );
     for (const m of seen.messages.slice(-2)) expect(live(m.message)).toBe(false);
     const modal = seen.messages.at(-1)!;
     expect(modal.options?.modal).toBe(true);
@@ -64,12 +87,18 @@ describe('what Ferry hands VS Code to show holds no live link or icon from a nam
   });
 
   it('input box prompts and validation messages (VS Code renders links there) and quick pick titles', async () => {
-    await askText({ title: `Keep TCP connections of ${NAME}`, prompt: `Bandwidth for ${NAME}`, validateInput: () => `10.0.1.101 is an address of ${NAME}` });
+    await askText({
+      title: `Keep TCP connections of ${NAME}`,
+      prompt: `Bandwidth for ${NAME}`,
+      validateInput: () => `10.0.1.101 is an address of ${NAME}`,
+    });
     const box = seen.inputs.at(-1)! as { title: string; prompt: string; validateInput: (v: string) => unknown };
     expect(live(box.title) || live(box.prompt)).toBe(false);
     expect(live(box.validateInput('10.0.1.101') as string)).toBe(false);
     await askText({ prompt: 'rate', validateInput: async () => ({ message: `stored for ${NAME}`, severity: 1 }) });
-    const infoBox = seen.inputs.at(-1)! as { validateInput: (v: string) => Promise<{ message: string; severity: number }> };
+    const infoBox = seen.inputs.at(-1)! as {
+      validateInput: (v: string) => Promise<{ message: string; severity: number }>;
+    };
     const info = await infoBox.validateInput('1');
     expect(live(info.message)).toBe(false);
     expect(info.severity).toBe(1);

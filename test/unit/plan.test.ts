@@ -9,8 +9,20 @@ import type { MigrationDecisions, MigrationPlanDeps } from '../../src/services/m
 import { planMigration, PlanStopped } from '../../src/services/migration/plan';
 import type { PreflightCheck } from '../../src/services/preflight';
 
-const domain: Domain = { uuid: '1d8804d1-ecca-43d9-9b8e-ae30c31ff75b', name: 'tiny1', state: 'running', stateReason: 1, ips: [], heardIps: [] };
-const check = (id: string, status: PreflightCheck['status']): PreflightCheck => ({ id, title: id, status, evidence: `${id} evidence` });
+const domain: Domain = {
+  uuid: '1d8804d1-ecca-43d9-9b8e-ae30c31ff75b',
+  name: 'tiny1',
+  state: 'running',
+  stateReason: 1,
+  ips: [],
+  heardIps: [],
+};
+const check = (id: string, status: PreflightCheck['status']): PreflightCheck => ({
+  id,
+  title: id,
+  status,
+  evidence: `${id} evidence`,
+});
 
 /** a fake pair of hosts: the preflight answers with `checks`; starts are recorded, nothing runs */
 function fakeHosts(checks: PreflightCheck[]) {
@@ -19,7 +31,14 @@ function fakeHosts(checks: PreflightCheck[]) {
     preflight: async () => ({ checks, sourceVersions: { libvirt: '9.0.0' }, targetVersions: { libvirt: '9.0.0' } }),
     start: async (request) => {
       started.push(request);
-      const record = plannedRecord({ id: `${request.domainUuid}-1`, domainUuid: request.domainUuid, domainName: request.domainName, source: request.sourceAlias, target: request.targetAlias, startedAt: 1 });
+      const record = plannedRecord({
+        id: `${request.domainUuid}-1`,
+        domainUuid: request.domainUuid,
+        domainName: request.domainName,
+        source: request.sourceAlias,
+        target: request.targetAlias,
+        startedAt: 1,
+      });
       return { record, done: Promise.resolve(record as MigrationRecord) };
     },
     conntrackBudgetMs: 200,
@@ -34,13 +53,23 @@ function person(answers: { acceptWarnings?: boolean; addresses?: string[] } = {}
   const decisions: MigrationDecisions = {
     duringPreflight: (work) => work(),
     preflightFailed: (failed) => void asked.push(`failed: ${failed.map((c) => c.id).join(',')}`),
-    acceptWarnings: async (warnings) => (asked.push(`warnings: ${warnings.map((c) => c.id).join(',')}`), answers.acceptWarnings ?? false),
+    acceptWarnings: async (warnings) => (
+      asked.push(`warnings: ${warnings.map((c) => c.id).join(',')}`),
+      answers.acceptWarnings ?? false
+    ),
     addresses: async () => (asked.push('addresses'), answers.addresses),
     rememberOptions: async (profile, options) => void remembered.push({ profile, options }),
   };
   return { decisions, asked, remembered };
 }
-const request = (profile: string, options: MigrationOptions, extra = {}) => ({ source: 'hostA', target: 'hostB', domain, profile, options, ...extra });
+const request = (profile: string, options: MigrationOptions, extra = {}) => ({
+  source: 'hostA',
+  target: 'hostB',
+  domain,
+  profile,
+  options,
+  ...extra,
+});
 
 describe('planning a migration: preflight, fallback rules, remembered options, start', () => {
   it('starts when every check passes, asking nothing, remembering the options, under the operation given', async () => {
@@ -48,14 +77,25 @@ describe('planning a migration: preflight, fallback rules, remembered options, s
     const p = person();
     await planMigration(deps, request('safe', PROFILES.safe.options, { operationId: 'op-1' }), p.decisions);
     expect(p.asked).toEqual([]);
-    expect(started).toMatchObject([{ sourceAlias: 'hostA', targetAlias: 'hostB', domainUuid: domain.uuid, options: PROFILES.safe.options, operationId: 'op-1', versions: { source: { libvirt: '9.0.0' } } }]);
+    expect(started).toMatchObject([
+      {
+        sourceAlias: 'hostA',
+        targetAlias: 'hostB',
+        domainUuid: domain.uuid,
+        options: PROFILES.safe.options,
+        operationId: 'op-1',
+        versions: { source: { libvirt: '9.0.0' } },
+      },
+    ]);
     expect(p.remembered).toEqual([{ profile: 'safe', options: PROFILES.safe.options }]);
   });
 
   it('stops on a failed check, saying which, and starts nothing', async () => {
     const { deps, started } = fakeHosts([check('state', 'pass'), check('kernel-file', 'fail')]);
     const p = person();
-    await expect(planMigration(deps, request('safe', PROFILES.safe.options), p.decisions)).rejects.toBeInstanceOf(PlanStopped);
+    await expect(planMigration(deps, request('safe', PROFILES.safe.options), p.decisions)).rejects.toBeInstanceOf(
+      PlanStopped,
+    );
     expect(p.asked).toEqual(['failed: kernel-file']);
     expect(started).toEqual([]);
     expect(p.remembered).toEqual([]);
@@ -64,7 +104,9 @@ describe('planning a migration: preflight, fallback rules, remembered options, s
   it('asks about warnings; declined, nothing starts; a caller that answered everything is not asked', async () => {
     const declined = fakeHosts([check('memory', 'warn')]);
     const p = person({ acceptWarnings: false });
-    await expect(planMigration(declined.deps, request('safe', PROFILES.safe.options), p.decisions)).rejects.toBeInstanceOf(PlanStopped);
+    await expect(
+      planMigration(declined.deps, request('safe', PROFILES.safe.options), p.decisions),
+    ).rejects.toBeInstanceOf(PlanStopped);
     expect([p.asked, declined.started]).toEqual([['warnings: memory'], []]);
     const unattended = fakeHosts([check('memory', 'warn')]);
     const q = person();
@@ -81,14 +123,16 @@ describe('planning a migration: preflight, fallback rules, remembered options, s
     expect(p.remembered[0].options).toEqual(PROFILES.largeVm.options);
   });
 
-  it('keeping TCP connections asks for the VM\'s addresses, and starts nothing without them', async () => {
+  it("keeping TCP connections asks for the VM's addresses, and starts nothing without them", async () => {
     const keep = { ...PROFILES.safe.options, keepTcpConnections: true };
     const given = fakeHosts([check('state', 'pass')]);
     const p = person({ addresses: ['10.0.1.100'] });
     await planMigration(given.deps, request('custom', keep), p.decisions);
     expect(given.started[0].keepConnections).toEqual({ addresses: ['10.0.1.100'], budgetMs: 200 });
     const none = fakeHosts([check('state', 'pass')]);
-    await expect(planMigration(none.deps, request('custom', keep), person().decisions)).rejects.toBeInstanceOf(PlanStopped);
+    await expect(planMigration(none.deps, request('custom', keep), person().decisions)).rejects.toBeInstanceOf(
+      PlanStopped,
+    );
     expect(none.started).toEqual([]);
   });
 });

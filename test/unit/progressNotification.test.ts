@@ -16,24 +16,45 @@ vi.mock('vscode', () => ({
   ProgressLocation: { Notification: 15 },
   window: {
     withProgress: (_options: unknown, task: (progress: unknown, token: unknown) => Promise<void>) =>
-      task({ report: ({ message }: { message?: string }) => void (message !== undefined && shown.messages.push(message)) }, { onCancellationRequested: () => ({ dispose() {} }) }),
+      task(
+        { report: ({ message }: { message?: string }) => void (message !== undefined && shown.messages.push(message)) },
+        { onCancellationRequested: () => ({ dispose() {} }) },
+      ),
   },
 }));
 
 /** The runner with no hosts: readings reach it as its watcher hands them over (its private entry points). */
 function runner() {
-  const registry = { onDidSeeMigration: () => ({ dispose() {} }), get: () => undefined, hosts: [] } as unknown as HostRegistry;
-  const store: MigrationStore = { loadActive: () => [], saveActive: async () => {}, addToHistory: async () => {}, operationRun: async () => undefined };
+  const registry = {
+    onDidSeeMigration: () => ({ dispose() {} }),
+    get: () => undefined,
+    hosts: [],
+  } as unknown as HostRegistry;
+  const store: MigrationStore = {
+    loadActive: () => [],
+    saveActive: async () => {},
+    addToHistory: async () => {},
+    operationRun: async () => undefined,
+  };
   const migrations = new MigrationRunner(registry, store, () => 'qemu:///system', silentLogger);
-  const inside = migrations as unknown as { changed(r: MigrationRecord): void; sampled(r: MigrationRecord, stats: JobStats): MigrationRecord };
-  return { migrations, changed: (r: MigrationRecord) => inside.changed(r), sampled: (r: MigrationRecord, stats: JobStats) => inside.sampled(r, stats) };
+  const inside = migrations as unknown as {
+    changed(r: MigrationRecord): void;
+    sampled(r: MigrationRecord, stats: JobStats): MigrationRecord;
+  };
+  return {
+    migrations,
+    changed: (r: MigrationRecord) => inside.changed(r),
+    sampled: (r: MigrationRecord, stats: JobStats) => inside.sampled(r, stats),
+  };
 }
 
 describe('the progress notification of a migration', () => {
   it('held at 99 % while pass after pass is sent, says the pass it is at', async () => {
     // the run under a 40 MiB/s cap that never converged, with what is left after each pass made small enough to
     // show 99 %: from its second pass on only the iteration moves
-    const stuck = seriesNamed('not-converging').samples.map((s) => (s.iteration >= 2 ? { ...s, remaining: Math.min(s.remaining, Math.floor(s.total / 200)) } : s));
+    const stuck = seriesNamed('not-converging').samples.map((s) =>
+      s.iteration >= 2 ? { ...s, remaining: Math.min(s.remaining, Math.floor(s.total / 200)) } : s,
+    );
     const { migrations, changed, sampled } = runner();
     let record = next(fresh(), { kind: 'launched' });
     changed(record);
@@ -50,7 +71,9 @@ describe('the progress notification of a migration', () => {
     const last = stuck.at(-1)!;
     expect(shown.messages.at(-1)).toMatch(new RegExp(`^99% · .* · iteration ${last.iteration}$`));
     // one message per pass at 99 %, each with that pass
-    expect(shown.messages.filter((m) => m.startsWith('99%')).map((m) => Number(/iteration (\d+)$/.exec(m)?.[1]))).toEqual([...at99]);
+    expect(
+      shown.messages.filter((m) => m.startsWith('99%')).map((m) => Number(/iteration (\d+)$/.exec(m)?.[1])),
+    ).toEqual([...at99]);
     finish(record);
     await notification;
     migrations.dispose();

@@ -1,6 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -33,17 +47,29 @@ describe('reading the probe', () => {
 
   it('a new file renamed over the path: replaced, and the installed version is named', () => {
     const state = parseQemuProbe(fixture('qemu-probe-replaced.txt')).get(UUID)!;
-    expect(state).toMatchObject({ replaced: true, runningVersion: '10.0.2', installedVersion: '10.0.3', replacedLibraries: [] });
+    expect(state).toMatchObject({
+      replaced: true,
+      runningVersion: '10.0.2',
+      installedVersion: '10.0.3',
+      replacedLibraries: [],
+    });
     expect(describeStale(state)).toBe('runs QEMU 10.0.2, 10.0.3 installed');
     const sameVersion = fixture('qemu-probe-replaced.txt').replace(/^installed 10\.0\.3$/m, 'installed 10.0.2');
     expect(describeStale(parseQemuProbe(sameVersion).get(UUID)!)).toBe('runs a replaced QEMU 10.0.2 binary');
   });
 
-  it('a wrapper script as emulator: what it exec\'d is judged', () => {
+  it("a wrapper script as emulator: what it exec'd is judged", () => {
     const state = parseQemuProbe(fixture('qemu-probe-wrapper.txt')).get(UUID)!;
-    expect(state).toMatchObject({ emulator: '/tmp/ferry-qemu-probe-capture/qemu-system-x86_64', binary: '/tmp/ferry-qemu-probe-capture/usr/bin/qemu-system-x86_64', replaced: false, runningVersion: '10.0.2' });
+    expect(state).toMatchObject({
+      emulator: '/tmp/ferry-qemu-probe-capture/qemu-system-x86_64',
+      binary: '/tmp/ferry-qemu-probe-capture/usr/bin/qemu-system-x86_64',
+      replaced: false,
+      runningVersion: '10.0.2',
+    });
     // the same, not a wrapper: the emulator is another file than the one running
-    expect(parseQemuProbe(fixture('qemu-probe-wrapper.txt').replace('wrapper yes', 'wrapper no')).get(UUID)!.replaced).toBe(true);
+    expect(
+      parseQemuProbe(fixture('qemu-probe-wrapper.txt').replace('wrapper yes', 'wrapper no')).get(UUID)!.replaced,
+    ).toBe(true);
   });
 
   it('no links left to the running file, another file at its path, or none at all: replaced', () => {
@@ -65,8 +91,12 @@ describe('reading the probe', () => {
     const other = one.split('\n').slice(1).join('\n').replace(UUID, '00000000-0000-4000-8000-000000000001');
     const samePid = parseQemuProbe(`${one}${other}`);
     expect(samePid.get(UUID)!.unknown).toBe('process 27501 is claimed by another domain too');
-    expect(samePid.get('00000000-0000-4000-8000-000000000001')!.unknown).toBe('process 27501 is claimed by another domain too');
-    const twice = parseQemuProbe(`${one}${one.split('\n').slice(1).join('\n').replace("pid 27501", "pid 27502")}`).get(UUID)!;
+    expect(samePid.get('00000000-0000-4000-8000-000000000001')!.unknown).toBe(
+      'process 27501 is claimed by another domain too',
+    );
+    const twice = parseQemuProbe(`${one}${one.split('\n').slice(1).join('\n').replace('pid 27501', 'pid 27502')}`).get(
+      UUID,
+    )!;
     expect(twice.unknown).toBe("two of libvirt's status files name this UUID");
     for (const s of [...samePid.values(), twice]) {
       expect(isStale(s)).toBe(false);
@@ -75,15 +105,22 @@ describe('reading the probe', () => {
   });
 
   it('what the probe could not tell is unknown, with why; an answer in another form is an error', () => {
-    const out = (lines: string[]) => parseQemuProbe(['ferry-qemu-probe 1', `domain ${UUID}`, ...lines, ''].join('\n')).get(UUID)!;
+    const out = (lines: string[]) =>
+      parseQemuProbe(['ferry-qemu-probe 1', `domain ${UUID}`, ...lines, ''].join('\n')).get(UUID)!;
     expect(out(['unknown pid']).unknown).toBe("libvirt's status file gives no QEMU process id");
-    expect(out(['pid 42', 'unknown process']).unknown).toBe('process 42 is gone, or is not the domain\'s QEMU (no -uuid with its UUID)');
+    expect(out(['pid 42', 'unknown process']).unknown).toBe(
+      "process 42 is gone, or is not the domain's QEMU (no -uuid with its UUID)",
+    );
     expect(out(['pid 42', 'unknown emulator']).unknown).toBe("libvirt's status file gives no emulator path");
     expect(out(['pid 42', 'unknown exe']).unknown).toBe('the file process 42 runs cannot be read (/proc/42/exe)');
-    expect(out(['pid 42', `emulator ${hex('/usr/bin/qemu')}`]).unknown).toBe("the probe's answer for process 42 is incomplete");
+    expect(out(['pid 42', `emulator ${hex('/usr/bin/qemu')}`]).unknown).toBe(
+      "the probe's answer for process 42 is incomplete",
+    );
     const noHex = fixture('qemu-probe-current.txt').replace(/^emulator .*$/m, 'emulator /usr/bin/qemu');
     expect(parseQemuProbe(noHex).get(UUID)!.unknown).toBe("the probe's answer for process 27501 is incomplete");
-    expect(() => parseQemuProbe('@@ 3e27bc43-f8db-4025-b0ea-c5117bba83d2\npid=1\n')).toThrow(/unexpected QEMU probe output/);
+    expect(() => parseQemuProbe('@@ 3e27bc43-f8db-4025-b0ea-c5117bba83d2\npid=1\n')).toThrow(
+      /unexpected QEMU probe output/,
+    );
   });
 
   it('the probe takes no data from outside on a host, and runs nothing by name: no --version, no variable as a command', () => {
@@ -111,13 +148,17 @@ const children: ChildProcess[] = [];
 function hex(s: string): string {
   return Buffer.from(s).toString('hex');
 }
-const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+const xmlText = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 
 /** A fake QEMU binary: dash, with QEMU's compile-time version string in it (an ELF runs with bytes appended). */
 function fakeQemu(path: string, version: string): string {
   mkdirSync(join(path, '..'), { recursive: true });
   copyFileSync('/bin/dash', `${path}.new`);
-  appendFileSync(`${path}.new`, `\nQEMU emulator version ${version} (Debian 1:${version}+ds-2)\nCopyright (c) 2003-2025 Fabrice Bellard\n`);
+  appendFileSync(
+    `${path}.new`,
+    `\nQEMU emulator version ${version} (Debian 1:${version}+ds-2)\nCopyright (c) 2003-2025 Fabrice Bellard\n`,
+  );
   chmodSync(`${path}.new`, 0o755);
   renameSync(`${path}.new`, path); // as dpkg does: a new inode at the path
   return path;
@@ -127,15 +168,46 @@ function fakeQemu(path: string, version: string): string {
 function markerScript(path: string, marker: string, then?: string, onlyVersion = false): string {
   mkdirSync(join(path, '..'), { recursive: true });
   const mark = `touch '${marker}'`;
-  writeFileSync(path, `#!/bin/sh\n${onlyVersion ? `[ "$1" = --version ] && ${mark}` : mark}\n${then ? `exec '${then}' "$@"` : 'exit 0'}\n`);
+  writeFileSync(
+    path,
+    `#!/bin/sh\n${onlyVersion ? `[ "$1" = --version ] && ${mark}` : mark}\n${then ? `exec '${then}' "$@"` : 'exit 0'}\n`,
+  );
   chmodSync(path, 0o755);
   return path;
 }
 
 /** Start `file` the way libvirt starts QEMU (`-name guest=…`, `-uuid …`); it waits on stdin until killed. */
-async function startQemu(file: string, uuid: string, options: { name?: string; runs?: string; argv0?: string; uid?: number; env?: NodeJS.ProcessEnv; more?: string[] } = {}): Promise<number> {
-  const args = ['-c', 'read x', 'qemu', '-name', `guest=${options.name ?? 'tiny1'},debug-threads=on`, '-S', '-uuid', uuid, ...(options.more ?? []), '-no-user-config'];
-  const child = spawn(file, args, { argv0: options.argv0 ?? file, stdio: ['pipe', 'ignore', 'ignore'], uid: options.uid, gid: options.uid, env: options.env ?? {} });
+async function startQemu(
+  file: string,
+  uuid: string,
+  options: {
+    name?: string;
+    runs?: string;
+    argv0?: string;
+    uid?: number;
+    env?: NodeJS.ProcessEnv;
+    more?: string[];
+  } = {},
+): Promise<number> {
+  const args = [
+    '-c',
+    'read x',
+    'qemu',
+    '-name',
+    `guest=${options.name ?? 'tiny1'},debug-threads=on`,
+    '-S',
+    '-uuid',
+    uuid,
+    ...(options.more ?? []),
+    '-no-user-config',
+  ];
+  const child = spawn(file, args, {
+    argv0: options.argv0 ?? file,
+    stdio: ['pipe', 'ignore', 'ignore'],
+    uid: options.uid,
+    gid: options.uid,
+    env: options.env ?? {},
+  });
   children.push(child);
   const runs = options.runs ?? file;
   const end = Date.now() + 5000;
@@ -151,7 +223,10 @@ async function startQemu(file: string, uuid: string, options: { name?: string; r
 }
 
 /** libvirt's status file for a running domain, as libvirt 9.0 writes it (names and paths escaped, newlines raw). */
-function statusFile(file: string, d: { pid: number; uuid: string; name?: string; emulator: string; metadata?: string }): void {
+function statusFile(
+  file: string,
+  d: { pid: number; uuid: string; name?: string; emulator: string; metadata?: string },
+): void {
   const text = STATUS.replaceAll('@PID@', String(d.pid))
     .replaceAll('@UUID@', d.uuid)
     .replace('@NAME@', xmlText(d.name ?? 'tiny1'))
@@ -215,14 +290,42 @@ describe('the probe script, run with sh on this machine', { timeout: 60_000 }, (
     // an emulator that leaves a marker whenever run: the process runs another file, so it would be a wrapper
     const markedUuid = '6f1b7a52-0d3c-4c1e-9a55-0000000000dd';
     const markedPid = await startQemu(fakeQemu(join(dir, 'marked', 'qemu'), '10.0.2'), markedUuid);
-    statusFile('marked.xml', { pid: markedPid, uuid: markedUuid, emulator: markerScript(join(dir, 'marked', 'emulator'), marker) });
+    statusFile('marked.xml', {
+      pid: markedPid,
+      uuid: markedUuid,
+      emulator: markerScript(join(dir, 'marked', 'emulator'), marker),
+    });
 
     const states = probed();
-    expect(states.get(VICTIM)).toEqual({ pid: currentPid, emulator: current, binary: current, replaced: false, runningVersion: '10.0.2', installedVersion: '10.0.2', replacedLibraries: [] });
+    expect(states.get(VICTIM)).toEqual({
+      pid: currentPid,
+      emulator: current,
+      binary: current,
+      replaced: false,
+      runningVersion: '10.0.2',
+      installedVersion: '10.0.2',
+      replacedLibraries: [],
+    });
     // its own mapping of the deleted binary is no replaced library
-    expect(states.get(TENANT)).toEqual({ pid: oldPid, emulator: old, binary: old, replaced: true, runningVersion: '10.0.2', installedVersion: '10.0.3', replacedLibraries: [] });
+    expect(states.get(TENANT)).toEqual({
+      pid: oldPid,
+      emulator: old,
+      binary: old,
+      replaced: true,
+      runningVersion: '10.0.2',
+      installedVersion: '10.0.3',
+      replacedLibraries: [],
+    });
     expect(describeStale(states.get(TENANT)!)).toBe('runs QEMU 10.0.2, 10.0.3 installed');
-    expect(states.get(wrappedUuid)).toEqual({ pid: wrappedPid, emulator: wrapper, binary: wrapped, replaced: false, runningVersion: '10.0.2', installedVersion: '10.0.2', replacedLibraries: [] });
+    expect(states.get(wrappedUuid)).toEqual({
+      pid: wrappedPid,
+      emulator: wrapper,
+      binary: wrapped,
+      replaced: false,
+      runningVersion: '10.0.2',
+      installedVersion: '10.0.2',
+      replacedLibraries: [],
+    });
     expect(states.get(markedUuid)).toMatchObject({ pid: markedPid, replaced: false });
     // the wrapped binary replaced: seen through the wrapper
     fakeQemu(wrapped, '10.0.3');
@@ -230,25 +333,33 @@ describe('the probe script, run with sh on this machine', { timeout: 60_000 }, (
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('a process as nobody posing as QEMU, with the -uuid of a running domain, is never run nor credited', { skip: !isRoot }, async () => {
-    const dir = fresh();
-    const marker = join(dir, 'evil-ran');
-    // what `exec -a …/qemu-system-x86_64 sh -c … -uuid <victim>` leaves in /proc: argv[0] a script of nobody's
-    const evil = markerScript(join(dir, 'evil', 'qemu-system-x86_64'), marker);
-    chownSync(evil, 65534, 65534);
-    const victim = fakeQemu(join(dir, 'usr', 'bin', 'qemu-system-x86_64'), '10.0.2');
-    const victimPid = await startQemu(victim, VICTIM);
-    fakeQemu(victim, '10.0.3');
-    statusFile('victim.xml', { pid: victimPid, uuid: VICTIM, emulator: victim });
-    const evilPid = await startQemu('/bin/dash', VICTIM, { argv0: evil, uid: 65534, runs: realpathSync('/bin/dash') });
-    expect(readFileSync(`/proc/${evilPid}/cmdline`, 'utf8').split('\0')[0]).toBe(evil);
+  it(
+    'a process as nobody posing as QEMU, with the -uuid of a running domain, is never run nor credited',
+    { skip: !isRoot },
+    async () => {
+      const dir = fresh();
+      const marker = join(dir, 'evil-ran');
+      // what `exec -a …/qemu-system-x86_64 sh -c … -uuid <victim>` leaves in /proc: argv[0] a script of nobody's
+      const evil = markerScript(join(dir, 'evil', 'qemu-system-x86_64'), marker);
+      chownSync(evil, 65534, 65534);
+      const victim = fakeQemu(join(dir, 'usr', 'bin', 'qemu-system-x86_64'), '10.0.2');
+      const victimPid = await startQemu(victim, VICTIM);
+      fakeQemu(victim, '10.0.3');
+      statusFile('victim.xml', { pid: victimPid, uuid: VICTIM, emulator: victim });
+      const evilPid = await startQemu('/bin/dash', VICTIM, {
+        argv0: evil,
+        uid: 65534,
+        runs: realpathSync('/bin/dash'),
+      });
+      expect(readFileSync(`/proc/${evilPid}/cmdline`, 'utf8').split('\0')[0]).toBe(evil);
 
-    const states = probed();
-    expect(existsSync(marker)).toBe(false);
-    expect([...states.keys()]).toEqual([VICTIM]);
-    expect(states.get(VICTIM)).toMatchObject({ pid: victimPid, replaced: true });
-    expect(describeStale(states.get(VICTIM)!)).toBe('runs QEMU 10.0.2, 10.0.3 installed');
-  });
+      const states = probed();
+      expect(existsSync(marker)).toBe(false);
+      expect([...states.keys()]).toEqual([VICTIM]);
+      expect(states.get(VICTIM)).toMatchObject({ pid: victimPid, replaced: true });
+      expect(describeStale(states.get(VICTIM)!)).toBe('runs QEMU 10.0.2, 10.0.3 installed');
+    },
+  );
 
   it('a domain named "x\\n-uuid\\n<victim uuid>" does not move the victim\'s stale flag', async () => {
     const dir = fresh();
@@ -264,19 +375,37 @@ describe('the probe script, run with sh on this machine', { timeout: 60_000 }, (
     statusFile(`${hostile}.xml`, { pid: tenantPid, uuid: TENANT, name: hostile, emulator });
 
     const states = probed();
-    expect(states.get(VICTIM)).toMatchObject({ pid: victimPid, replaced: true, runningVersion: '10.0.2', installedVersion: '10.0.3' });
-    expect(states.get(TENANT)).toMatchObject({ pid: tenantPid, replaced: false, runningVersion: '10.0.3', installedVersion: '10.0.3' });
+    expect(states.get(VICTIM)).toMatchObject({
+      pid: victimPid,
+      replaced: true,
+      runningVersion: '10.0.2',
+      installedVersion: '10.0.3',
+    });
+    expect(states.get(TENANT)).toMatchObject({
+      pid: tenantPid,
+      replaced: false,
+      runningVersion: '10.0.3',
+      installedVersion: '10.0.3',
+    });
     expect([...states.keys()].sort()).toEqual([VICTIM, TENANT].sort());
   });
 
-  it('metadata that fakes the status file\'s lines moves neither the pid, the uuid nor the emulator', async () => {
+  it("metadata that fakes the status file's lines moves neither the pid, the uuid nor the emulator", async () => {
     const dir = fresh();
     const marker = join(dir, 'fake-emulator-ran');
     const emulator = fakeQemu(join(dir, 'usr', 'bin', 'qemu-system-x86_64'), '10.0.2');
     const pid = await startQemu(emulator, TENANT);
     const fake = markerScript(join(dir, 'fake-emulator'), marker);
     // libvirt dumps <metadata> raw: a comment in it can hold any line but "--"
-    const lines = [`<domstatus state='running' reason='booted' pid='1'>`, `  <domain type='kvm' id='1'>`, `    <name>victim</name>`, `    <uuid>${VICTIM}</uuid>`, `    <devices>`, `      <emulator>${fake}</emulator>`, `    </devices>`];
+    const lines = [
+      `<domstatus state='running' reason='booted' pid='1'>`,
+      `  <domain type='kvm' id='1'>`,
+      `    <name>victim</name>`,
+      `    <uuid>${VICTIM}</uuid>`,
+      `    <devices>`,
+      `      <emulator>${fake}</emulator>`,
+      `    </devices>`,
+    ];
     const metadata = `    <metadata>\n      <app:x xmlns:app="urn:x"><!--\n${lines.join('\n')}\n--></app:x>\n    </metadata>\n`;
     statusFile('tenant.xml', { pid, uuid: TENANT, emulator, metadata });
     const states = probed();
@@ -295,12 +424,18 @@ describe('the probe script, run with sh on this machine', { timeout: 60_000 }, (
     const newlinePid = await startQemu(newline, VICTIM);
     statusFile('newline.xml', { pid: newlinePid, uuid: VICTIM, emulator: newline });
     const states = probed();
-    expect(states.get(TENANT)).toMatchObject({ pid, emulator, binary: emulator, replaced: false, runningVersion: '10.0.2' });
+    expect(states.get(TENANT)).toMatchObject({
+      pid,
+      emulator,
+      binary: emulator,
+      replaced: false,
+      runningVersion: '10.0.2',
+    });
     expect(states.get(VICTIM)!.unknown).toBe("libvirt's status file gives no emulator path");
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
   });
 
-  it('a pid that is not the domain\'s QEMU, and two status files naming one pid, are unknown', async () => {
+  it("a pid that is not the domain's QEMU, and two status files naming one pid, are unknown", async () => {
     const dir = fresh();
     const emulator = fakeQemu(join(dir, 'qemu'), '10.0.2');
     const other = '6f1b7a52-0d3c-4c1e-9a55-0000000000ee';
@@ -308,7 +443,9 @@ describe('the probe script, run with sh on this machine', { timeout: 60_000 }, (
     statusFile('other.xml', { pid, uuid: VICTIM, emulator }); // its QEMU carries another -uuid (a pid reused)
     statusFile('gone.xml', { pid: 4194304, uuid: TENANT, emulator }); // above any pid_max
     let states = probed();
-    expect(states.get(VICTIM)!.unknown).toBe(`process ${pid} is gone, or is not the domain's QEMU (no -uuid with its UUID)`);
+    expect(states.get(VICTIM)!.unknown).toBe(
+      `process ${pid} is gone, or is not the domain's QEMU (no -uuid with its UUID)`,
+    );
     expect(states.get(TENANT)!.unknown).toMatch(/^process 4194304 is gone/);
     rmSync(join(statusDir, 'other.xml'));
     rmSync(join(statusDir, 'gone.xml'));
@@ -335,7 +472,7 @@ describe('the probe script, run with sh on this machine', { timeout: 60_000 }, (
     copyFileSync(findLibm(), lib);
     const pid = await startQemu(emulator, TENANT, { env: { LD_PRELOAD: lib } });
     // exe changes at exec, before ld.so has mapped what it preloads
-    for (const end = Date.now() + 5000; !readFileSync(`/proc/${pid}/maps`, 'utf8').includes(lib); ) {
+    for (const end = Date.now() + 5000; !readFileSync(`/proc/${pid}/maps`, 'utf8').includes(lib);) {
       if (Date.now() > end) throw new Error(`${lib} was never mapped`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -345,7 +482,11 @@ describe('the probe script, run with sh on this machine', { timeout: 60_000 }, (
     expect(state).toMatchObject({ replaced: false, replacedLibraries: [lib] });
     expect(describeStale(state)).toBe('maps 1 replaced library (libferry-test.so.1)');
     const missing = probe(join(dir, 'no-such-dir'));
-    expect(missing).toMatchObject({ code: 3, stdout: '', stderr: 'ferry-qemu-probe: no libvirt QEMU status directory\n' });
+    expect(missing).toMatchObject({
+      code: 3,
+      stdout: '',
+      stderr: 'ferry-qemu-probe: no libvirt QEMU status directory\n',
+    });
     expect(probe(join(dir, 'lib'))).toMatchObject({ code: 0, stdout: 'ferry-qemu-probe 1\n' });
   });
 });

@@ -8,7 +8,28 @@ import { hostileNames } from '../support/hostileNames';
 
 // What sshd does with the command string: hand it to the login shell. Check with the real sh and bash.
 const runIn = (shell: string, command: string) => execFileSync(shell, ['-c', command], { encoding: 'utf8' });
-const NASTY = ["it's", '"dq"', '$(echo pwned)', '`echo pwned`', '$HOME', 'a\nb', ' lead', 'trail ', 'čaj ü', '*', '!', '\\', "''", '', '-n', ';', '&&', '|', '#x', '~'];
+const NASTY = [
+  "it's",
+  '"dq"',
+  '$(echo pwned)',
+  '`echo pwned`',
+  '$HOME',
+  'a\nb',
+  ' lead',
+  'trail ',
+  'čaj ü',
+  '*',
+  '!',
+  '\\',
+  "''",
+  '',
+  '-n',
+  ';',
+  '&&',
+  '|',
+  '#x',
+  '~',
+];
 
 describe('shell quoting (the one place argv becomes a command line)', () => {
   it.each(['sh', 'bash'])('round-trips hostile arguments through %s unchanged', (shell) => {
@@ -30,7 +51,12 @@ describe('shell quoting (the one place argv becomes a command line)', () => {
   // stdin is the hang-up signal: it stays open (sleep) while the command runs, as an SSH channel's does
   const wrapped = (argv: string[], stdinOpenFor: number) => {
     try {
-      return { status: 0, stdout: execFileSync('sh', ['-c', `sleep ${stdinOpenFor} | ${shellCommand(killOnHangupArgv(argv))}`], { encoding: 'utf8' }) };
+      return {
+        status: 0,
+        stdout: execFileSync('sh', ['-c', `sleep ${stdinOpenFor} | ${shellCommand(killOnHangupArgv(argv))}`], {
+          encoding: 'utf8',
+        }),
+      };
     } catch (e) {
       return e as { status: number; stdout: string };
     }
@@ -48,7 +74,15 @@ describe('shell quoting (the one place argv becomes a command line)', () => {
 });
 
 // sshd runs `<login shell> -c <exec request>`; these are login shells SSH users really have
-const LOGIN_SHELLS = ['/bin/sh', '/bin/dash', '/bin/bash', '/usr/bin/zsh', '/usr/bin/mksh', '/usr/bin/fish', '/usr/bin/tcsh'];
+const LOGIN_SHELLS = [
+  '/bin/sh',
+  '/bin/dash',
+  '/bin/bash',
+  '/usr/bin/zsh',
+  '/usr/bin/mksh',
+  '/usr/bin/fish',
+  '/usr/bin/tcsh',
+];
 
 describe('the exec request, whatever the login shell', () => {
   const hostile = [...hostileNames().map((h) => h.name), ...NASTY, 'a\nb\u2028c'];
@@ -57,7 +91,11 @@ describe('the exec request, whatever the login shell', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'ferry-quote-'));
     const home = mkdtempSync(join(tmpdir(), 'ferry-home-'));
     try {
-      const out = execFileSync(shell, ['-c', remoteCommand(shellCommand(['printf', '%s\\0', ...hostile]))], { encoding: 'utf8', cwd, env: { PATH: process.env.PATH, HOME: home } });
+      const out = execFileSync(shell, ['-c', remoteCommand(shellCommand(['printf', '%s\\0', ...hostile]))], {
+        encoding: 'utf8',
+        cwd,
+        env: { PATH: process.env.PATH, HOME: home },
+      });
       expect(out.split('\0').slice(0, -1)).toEqual(hostile);
       expect(readdirSync(cwd)).toEqual([]);
     } finally {

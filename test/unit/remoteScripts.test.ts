@@ -4,7 +4,16 @@
  * (The QEMU probe, the diagnosis probe, save/restore and the conntrack listings have their own local-run tests.)
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,7 +50,11 @@ function fake(bin: string, name: string, body: string): void {
 }
 function run(argv: Argv, bin: string) {
   const [cmd, ...args] = argv;
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000, env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` } });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout: 10_000,
+    env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -50,7 +63,11 @@ describe('the tc/QoS read (tc-read.sh)', () => {
     const bin = temp();
     writeFileSync(join(bin, 'class.txt'), fixture('qos', 'tc-class-htb.txt'));
     writeFileSync(join(bin, 'qdisc.txt'), fixture('qos', 'tc-ingress-no-police.txt'));
-    fake(bin, 'tc', `case "$*" in *class*) cat "${bin}/class.txt" ;; *filter*) ;; *qdisc*) cat "${bin}/qdisc.txt" ;; esac`);
+    fake(
+      bin,
+      'tc',
+      `case "$*" in *class*) cat "${bin}/class.txt" ;; *filter*) ;; *qdisc*) cat "${bin}/qdisc.txt" ;; esac`,
+    );
     // the loopback device: its /sys counters are real, the device name is data ($1)
     const r = run(kernelQosArgv('lo'), bin);
     expect(r.code).toBe(0);
@@ -58,7 +75,9 @@ describe('the tc/QoS read (tc-read.sh)', () => {
     expect(kernel).toMatchObject({ htb: { rateBits: 10e6, ceilBits: 20e6, burstBytes: 65536 }, ingress: true });
     expect(kernel.txBytes).toBeGreaterThanOrEqual(0);
     expect(kernel.rxBytes).toBeGreaterThanOrEqual(0);
-    expect(readFileSync(join(bin, 'tc.args'), 'utf8')).toBe('-s -d class show dev lo\n-s -d filter show dev lo parent ffff:\nqdisc show dev lo\n');
+    expect(readFileSync(join(bin, 'tc.args'), 'utf8')).toBe(
+      '-s -d class show dev lo\n-s -d filter show dev lo parent ffff:\nqdisc show dev lo\n',
+    );
   });
 });
 
@@ -66,15 +85,23 @@ describe('the address read (addresses.sh)', () => {
   it('lists each domain’s interfaces and leases, then the neighbours, and the parser pairs them', () => {
     const bin = temp();
     const other = '6a3e1b52-7c1d-4e8f-9a0b-00000000aaaa';
-    fake(bin, 'virsh', [
-      'case "$*" in',
-      `  *" domiflist ${UUID}") echo ' vnet0   bridge   br0   virtio   52:54:00:00:01:64' ;;`,
-      `  *" domifaddr ${UUID} --source lease") echo ' vnet0  52:54:00:00:01:64  ipv4  10.0.1.100/24' ;;`,
-      '  *" domiflist "*) echo " vnet9   bridge   br0   virtio   52:54:00:00:09:99" ;;',
-      '  *) echo "error: failed to get domain" >&2; exit 1 ;;',
-      'esac',
-    ].join('\n'));
-    fake(bin, 'ip', `printf '%s\\n' '10.0.1.100 dev br0 lladdr 52:54:00:00:01:64 STALE' '10.0.1.101 dev br0 lladdr 52:54:00:00:01:64 REACHABLE' '10.0.1.7 dev br0  FAILED'`);
+    fake(
+      bin,
+      'virsh',
+      [
+        'case "$*" in',
+        `  *" domiflist ${UUID}") echo ' vnet0   bridge   br0   virtio   52:54:00:00:01:64' ;;`,
+        `  *" domifaddr ${UUID} --source lease") echo ' vnet0  52:54:00:00:01:64  ipv4  10.0.1.100/24' ;;`,
+        '  *" domiflist "*) echo " vnet9   bridge   br0   virtio   52:54:00:00:09:99" ;;',
+        '  *) echo "error: failed to get domain" >&2; exit 1 ;;',
+        'esac',
+      ].join('\n'),
+    );
+    fake(
+      bin,
+      'ip',
+      `printf '%s\\n' '10.0.1.100 dev br0 lladdr 52:54:00:00:01:64 STALE' '10.0.1.101 dev br0 lladdr 52:54:00:00:01:64 REACHABLE' '10.0.1.7 dev br0  FAILED'`,
+    );
     const r = run(addressesArgv('qemu:///system', [UUID, other]), bin);
     expect(r.code).toBe(0); // a domain virsh cannot answer for does not fail the read
     const found = parseAddresses(r.stdout);
@@ -89,7 +116,8 @@ describe('the address read (addresses.sh)', () => {
 
 describe('the migration launcher (migration-launch.sh, migration-run.sh)', () => {
   const waitFor = async (file: string, text: string) => {
-    for (let i = 0; i < 100 && !(existsSync(file) && readFileSync(file, 'utf8').includes(text)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !(existsSync(file) && readFileSync(file, 'utf8').includes(text)); i++)
+      await new Promise((r) => setTimeout(r, 50));
     return readFileSync(file, 'utf8');
   };
 
@@ -98,14 +126,25 @@ describe('the migration launcher (migration-launch.sh, migration-run.sh)', () =>
     const dir = temp();
     fake(bin, 'virsh', 'case "$*" in *" migrate "*) echo "Migration: [100 %]" ;; *" resume "*) ;; esac');
     const log = join(dir, 'migrate.log');
-    const migrate = ['virsh', '-q', '-c', 'qemu:///system', 'migrate', '--p2p', UUID, "qemu+ssh://b/system?x='$(reboot)'"];
+    const migrate = [
+      'virsh',
+      '-q',
+      '-c',
+      'qemu:///system',
+      'migrate',
+      '--p2p',
+      UUID,
+      "qemu+ssh://b/system?x='$(reboot)'",
+    ];
     const r = run(launchMigrationArgv(log, 1, 'qemu+ssh://b/system', UUID, migrate), bin);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+$/); // the detached process's pid
     const text = await waitFor(log, 'ferry-failsafe-resumed');
     expect(text).toBe('Migration: [100 %]\nferry-exit=0\nferry-failsafe-resumed\n');
     expect(statSync(log).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(bin, 'virsh.args'), 'utf8')).toBe(`${migrate.slice(1).join(' ')}\n-q -c qemu+ssh://b/system resume ${UUID}\n`);
+    expect(readFileSync(join(bin, 'virsh.args'), 'utf8')).toBe(
+      `${migrate.slice(1).join(' ')}\n-q -c qemu+ssh://b/system resume ${UUID}\n`,
+    );
   });
 
   it('reports a failed migrate’s status, resumes nothing, and never writes into a log that is already there', async () => {
@@ -118,7 +157,10 @@ describe('the migration launcher (migration-launch.sh, migration-run.sh)', () =>
     expect(await waitFor(log, 'ferry-exit=')).toBe('error: operation failed\nferry-exit=1\n');
     // the detached run has ended (no failsafe waits behind a failed migrate): whatever it would resume, it would have
     const pid = Number(launched.stdout.trim());
-    for (const end = Date.now() + 5000; existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); ) {
+    for (
+      const end = Date.now() + 5000;
+      existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+    ) {
       if (Date.now() > end) throw new Error(`the detached run ${pid} is still there`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -149,15 +191,18 @@ describe('the scripts and the TypeScript that reads them stay in step', () => {
     expect(script('conntrack-gate.sh')).toContain(`echo ${SNAPSHOT_END};`);
     expect(script('conntrack-gate.sh')).toContain(`$0 == "${SNAPSHOT_END}"`);
     expect(script('conntrack-list-digest.sh')).toContain(`print "${LISTED_MARK}"`);
-    for (const f of ['conntrack-load.sh', 'conntrack-load-digest.sh']) expect(script(f)).toContain(`echo ${LOADED_MARK};`);
+    for (const f of ['conntrack-load.sh', 'conntrack-load-digest.sh'])
+      expect(script(f)).toContain(`echo ${LOADED_MARK};`);
     expect(loadAndDigestArgv(['10.0.0.1'], true)).toContain(KERNEL_TABLE);
     expect(script('qemu-probe.sh')).toContain(`dir=\${1:-${LIBVIRT_QEMU_STATUS_DIR}}`);
     for (const f of ['diagnosis-probe.sh', 'qemu-limits.sh']) expect(script(f)).toContain(`:-${LIBVIRT_STATUS_DIR}}`);
   });
 
   it('keeps the blocks several scripts share identical', () => {
-    const listFlows = 'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; ';
-    for (const f of readdirSync(SCRIPTS).filter((n) => n.startsWith('conntrack-'))) expect(script(f), f).toContain(listFlows);
+    const listFlows =
+      'for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; ';
+    for (const f of readdirSync(SCRIPTS).filter((n) => n.startsWith('conntrack-')))
+      expect(script(f), f).toContain(listFlows);
     const v6 = (f: string) => /function v6\(.*?\n}\n/s.exec(script(f))?.[0];
     expect(v6('conntrack-list-digest.sh')).toBeDefined();
     expect(v6('conntrack-load-digest.sh')).toBe(v6('conntrack-list-digest.sh'));

@@ -16,7 +16,8 @@ const dirtying = seriesNamed('dirtying');
 const there = leg(idle, { source: 'hostA', target: 'hostB', startedAt: 1_000, step: 'upgrading QEMU, leg 1 of 2' });
 const backAt = there.finishedAt! + 1_500;
 const offset = backAt - there.startedAt;
-const back = (until?: number) => leg(dirtying, { source: 'hostB', target: 'hostA', startedAt: backAt, step: 'upgrading QEMU, leg 2 of 2', until });
+const back = (until?: number) =>
+  leg(dirtying, { source: 'hostB', target: 'hostA', startedAt: backAt, step: 'upgrading QEMU, leg 2 of 2', until });
 /** the joined run as the panel is sent it whole (init), and the header it makes of it */
 const shown = (r: MigrationRecord) => {
   const run = headerRunOf(r);
@@ -28,7 +29,15 @@ describe('the monitor header of a round trip, leg by leg and as a whole', () => 
   it('as the way back starts: its own phase and progress, no throughput before its first sample, the way there done', () => {
     const { run, header } = shown(joinParts(there, back(-1)));
     const f = header.figures(run, backAt + 500);
-    expect(f.leg).toMatchObject({ index: 1, count: 2, name: 'way back', source: 'hostB', target: 'hostA', phase: 'starting', startT: offset });
+    expect(f.leg).toMatchObject({
+      index: 1,
+      count: 2,
+      name: 'way back',
+      source: 'hostB',
+      target: 'hostA',
+      phase: 'starting',
+      startT: offset,
+    });
     expect(f.nowBps).toBeUndefined(); // the way there's last sample is not the way back's "now"
     expect(headerTexts(f)).toEqual({
       phase: 'way back (leg 2 of 2): starting',
@@ -52,8 +61,16 @@ describe('the monitor header of a round trip, leg by leg and as a whole', () => 
     expect(f.nowBps).toBe(last.bps);
     expect(f.averageBps).toBeCloseTo((last.processed / last.t) * 1000, 3); // not over the time since the way there began
     expect(f.peakBps).toBe(Math.max(...own.map((s) => s.bps)));
-    expect(f.legs.map((l) => [l.name, l.phase, l.downtimeMs])).toEqual([['way there', 'completed', 124], ['way back', 'running', undefined]]);
-    expect(f.total).toEqual({ dataProcessed: there.summary!.dataProcessed! + last.processed, ms: offset + last.t, downtimeMs: 124, finished: false });
+    expect(f.legs.map((l) => [l.name, l.phase, l.downtimeMs])).toEqual([
+      ['way there', 'completed', 124],
+      ['way back', 'running', undefined],
+    ]);
+    expect(f.total).toEqual({
+      dataProcessed: there.summary!.dataProcessed! + last.processed,
+      ms: offset + last.t,
+      downtimeMs: 124,
+      finished: false,
+    });
     expect(headerTexts(f)).toEqual({
       phase: 'way back (leg 2 of 2): running',
       elapsed: '6.3 s (way back 2.0 s)',
@@ -65,12 +82,24 @@ describe('the monitor header of a round trip, leg by leg and as a whole', () => 
     });
   });
 
-  it('at the end: the way back completed, and the whole operation\'s data, time and both pauses', () => {
+  it("at the end: the way back completed, and the whole operation's data, time and both pauses", () => {
     const done = joinParts(there, back());
     const { run, header } = shown(done);
     const f = header.figures(run);
-    expect(f).toMatchObject({ phase: 'completed', live: false, percent: 100, overallPercent: 100, downtimeMs: 52, downtimeActual: true });
-    expect(f.total).toEqual({ dataProcessed: done.summary!.dataProcessed, ms: done.summary!.timeElapsedMs, downtimeMs: done.summary!.downtimeMs, finished: true });
+    expect(f).toMatchObject({
+      phase: 'completed',
+      live: false,
+      percent: 100,
+      overallPercent: 100,
+      downtimeMs: 52,
+      downtimeActual: true,
+    });
+    expect(f.total).toEqual({
+      dataProcessed: done.summary!.dataProcessed,
+      ms: done.summary!.timeElapsedMs,
+      downtimeMs: done.summary!.downtimeMs,
+      finished: true,
+    });
     expect(f.total!.dataProcessed).toBe(idle.summary!.dataProcessed! + dirtying.summary!.dataProcessed!);
     expect(headerTexts(f)).toEqual({
       phase: 'way back (leg 2 of 2): completed',
@@ -79,10 +108,13 @@ describe('the monitor header of a round trip, leg by leg and as a whole', () => 
       percent: '100 % (way back) · 100 % in all',
       downtime: '52 ms actual / 300 ms max',
       throughput: '190 MiB/s now · 154 MiB/s avg · 296 MiB/s peak',
-      operation: 'way there completed, paused 124 ms · way back completed, paused 52 ms · 851 MiB in 7.4 s, paused 176 ms in all',
+      operation:
+        'way there completed, paused 124 ms · way back completed, paused 52 ms · 851 MiB in 7.4 s, paused 176 ms in all',
     });
     // the rate unit the user chose
-    expect(headerTexts(f, (bps) => `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`).throughput).toBe('1.59 Gbit/s now · 1.29 Gbit/s avg · 2.48 Gbit/s peak');
+    expect(headerTexts(f, (bps) => `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`).throughput).toBe(
+      '1.59 Gbit/s now · 1.29 Gbit/s avg · 2.48 Gbit/s peak',
+    );
   });
 
   it('followed live as the panel does (sent whole as the way back starts, then sample by sample), it says the same', () => {
@@ -107,16 +139,36 @@ describe('the monitor header of a round trip, leg by leg and as a whole', () => 
   });
 
   it('the way there, before it is joined: "leg 1 of 2" from its step, with its own figures', () => {
-    const { run, header } = shown(leg(idle, { source: 'hostA', target: 'hostB', startedAt: 1_000, step: 'upgrading QEMU, leg 1 of 2', until: 2000 }));
+    const { run, header } = shown(
+      leg(idle, {
+        source: 'hostA',
+        target: 'hostB',
+        startedAt: 1_000,
+        step: 'upgrading QEMU, leg 1 of 2',
+        until: 2000,
+      }),
+    );
     const t = headerTexts(header.figures(run));
-    expect(t).toMatchObject({ phase: 'leg 1 of 2: running', percent: '45 % (leg 1 of 2) · 22 % in all', throughput: '211 MiB/s now · 99 MiB/s avg · 229 MiB/s peak', operation: '' });
+    expect(t).toMatchObject({
+      phase: 'leg 1 of 2: running',
+      percent: '45 % (leg 1 of 2) · 22 % in all',
+      throughput: '211 MiB/s now · 99 MiB/s avg · 229 MiB/s peak',
+      operation: '',
+    });
     // a migration of no operation says what it always said
     const single = headerRunOf({ ...there, operationStep: undefined });
-    expect(headerTexts(new MonitorHeader(single).figures(single))).toMatchObject({ phase: 'completed', percent: '100 %', downtime: '124 ms actual / 300 ms max' });
+    expect(headerTexts(new MonitorHeader(single).figures(single))).toMatchObject({
+      phase: 'completed',
+      percent: '100 %',
+      downtime: '124 ms actual / 300 ms max',
+    });
   });
 
   it('legs that do not come back are numbered, not called a way there and back', () => {
-    const onward = joinParts(there, leg(dirtying, { source: 'hostB', target: 'hostC', startedAt: backAt, step: 'moving on, leg 2 of 3' }));
+    const onward = joinParts(
+      there,
+      leg(dirtying, { source: 'hostB', target: 'hostC', startedAt: backAt, step: 'moving on, leg 2 of 3' }),
+    );
     expect(legsOf(headerRunOf(onward)).map((l) => l.label)).toEqual(['leg 1 of 3', 'leg 2 of 3']);
   });
 

@@ -8,17 +8,38 @@ const uuid = '1b3b272e-ac03-430b-9dae-5cf67a30783a';
 const recorded = JSON.parse(readFileSync('test/fixtures/series/idle.json', 'utf8')) as { samples: Sample[] };
 /** a run as Ferry exports it, made from a recorded series */
 const exported = (over: Record<string, unknown> = {}) =>
-  JSON.stringify({ id: `${uuid}-1795310880246`, domainUuid: uuid, domainName: 'tiny1', source: 'hostA', target: 'hostB', startedAt: 1795310880246, finishedAt: 1795310882246, phase: 'completed', percent: 100, samples: recorded.samples, markers: [{ t: 800, kind: 'completed', label: 'completed' }], ...over });
+  JSON.stringify({
+    id: `${uuid}-1795310880246`,
+    domainUuid: uuid,
+    domainName: 'tiny1',
+    source: 'hostA',
+    target: 'hostB',
+    startedAt: 1795310880246,
+    finishedAt: 1795310882246,
+    phase: 'completed',
+    percent: 100,
+    samples: recorded.samples,
+    markers: [{ t: 800, kind: 'completed', label: 'completed' }],
+    ...over,
+  });
 
 describe('importing a run file', () => {
   it('takes back a run as Ferry exports it, marked imported', () => {
     const run = parseRunFile(exported());
-    expect(run).toMatchObject({ id: `${uuid}-1795310880246`, domainUuid: uuid, domainName: 'tiny1', phase: 'completed', imported: true });
+    expect(run).toMatchObject({
+      id: `${uuid}-1795310880246`,
+      domainUuid: uuid,
+      domainName: 'tiny1',
+      phase: 'completed',
+      imported: true,
+    });
     expect(run.samples).toEqual(recorded.samples);
   });
 
-  it('refuses ids and UUIDs that would leave the history folder or are not Ferry\'s', () => {
-    expect(() => parseRunFile(exported({ id: '../../../../settings' }))).toThrow(/its id is not of the form <domain uuid>-<start time>/);
+  it("refuses ids and UUIDs that would leave the history folder or are not Ferry's", () => {
+    expect(() => parseRunFile(exported({ id: '../../../../settings' }))).toThrow(
+      /its id is not of the form <domain uuid>-<start time>/,
+    );
     expect(() => parseRunFile(exported({ id: `${uuid}-1/../../x` }))).toThrow(/its id is not/);
     expect(() => parseRunFile(exported({ domainUuid: '../..' }))).toThrow(/its domainUuid is not a UUID/);
     // an id of another domain's form: it would be stored under this domain's folder with a name it does not own
@@ -28,7 +49,19 @@ describe('importing a run file', () => {
   });
 
   it('keeps only known fields of the right type: no log path on a host, no live job, nothing extra', () => {
-    const run = parseRunFile(exported({ logPath: '/etc/passwd', last: { type: 'unbounded' }, terminal: { profile: 'rm -rf ~' }, error: 42, options: { p2p: 'yes' }, findings: [{ id: 'x', severity: 'fatal', title: 't', evidence: 'e' }, { id: 'cap', severity: 'warning', title: 'capped', evidence: '20 MiB/s', extra: 1 }] }));
+    const run = parseRunFile(
+      exported({
+        logPath: '/etc/passwd',
+        last: { type: 'unbounded' },
+        terminal: { profile: 'rm -rf ~' },
+        error: 42,
+        options: { p2p: 'yes' },
+        findings: [
+          { id: 'x', severity: 'fatal', title: 't', evidence: 'e' },
+          { id: 'cap', severity: 'warning', title: 'capped', evidence: '20 MiB/s', extra: 1 },
+        ],
+      }),
+    );
     expect(Object.keys(run)).not.toContain('logPath');
     expect(Object.keys(run)).not.toContain('last');
     expect(Object.keys(run)).not.toContain('terminal');
@@ -37,17 +70,43 @@ describe('importing a run file', () => {
     expect(run.findings).toEqual([{ id: 'cap', severity: 'warning', title: 'capped', evidence: '20 MiB/s' }]);
   });
 
-  it('keeps a joined run\'s parts and their marker; a part of the wrong shape goes, and more than 16 are refused', () => {
-    const part = (n: number, source: string, target: string) => ({ id: `${uuid}-${n}`, source, target, step: `leg ${n}`, offsetMs: n * 1000, startedAt: n, phase: 'completed', downtimeMs: 300, dataProcessed: n * 1e8 });
-    const joined = { parts: [part(1, 'hostA', 'hostB'), part(2, 'hostB', 'hostA')], markers: [{ t: 2000, kind: 'part', label: 'leg 2: hostB → hostA' }] };
+  it("keeps a joined run's parts and their marker; a part of the wrong shape goes, and more than 16 are refused", () => {
+    const part = (n: number, source: string, target: string) => ({
+      id: `${uuid}-${n}`,
+      source,
+      target,
+      step: `leg ${n}`,
+      offsetMs: n * 1000,
+      startedAt: n,
+      phase: 'completed',
+      downtimeMs: 300,
+      dataProcessed: n * 1e8,
+    });
+    const joined = {
+      parts: [part(1, 'hostA', 'hostB'), part(2, 'hostB', 'hostA')],
+      markers: [{ t: 2000, kind: 'part', label: 'leg 2: hostB → hostA' }],
+    };
     const run = parseRunFile(exported(joined));
     expect(run.parts).toEqual(joined.parts);
     expect(run.markers).toEqual(joined.markers);
-    const crafted = parseRunFile(exported({ parts: [part(1, 'hostA', 'hostB'), { ...part(2, 'hostB', 'hostA'), offsetMs: '2000' }, { ...part(3, 'x', 'y'), source: 'x'.repeat(2000) }, { ...part(4, 'a', 'b'), shell: '$(rm -rf ~)' }] }));
+    const crafted = parseRunFile(
+      exported({
+        parts: [
+          part(1, 'hostA', 'hostB'),
+          { ...part(2, 'hostB', 'hostA'), offsetMs: '2000' },
+          { ...part(3, 'x', 'y'), source: 'x'.repeat(2000) },
+          { ...part(4, 'a', 'b'), shell: '$(rm -rf ~)' },
+        ],
+      }),
+    );
     expect(crafted.parts!.map((p) => p.id)).toEqual([`${uuid}-1`, `${uuid}-4`]);
     expect(Object.keys(crafted.parts![1])).not.toContain('shell');
-    expect(parseRunFile(exported({ parts: [{ ...part(1, 'hostA', 'hostB'), dataProcessed: 'lots' }] })).parts![0]).not.toHaveProperty('dataProcessed');
-    expect(() => parseRunFile(exported({ parts: Array.from({ length: 17 }, (_, i) => part(i, 'a', 'b')) }))).toThrow(/holds 17 entries where Ferry keeps at most 16/);
+    expect(
+      parseRunFile(exported({ parts: [{ ...part(1, 'hostA', 'hostB'), dataProcessed: 'lots' }] })).parts![0],
+    ).not.toHaveProperty('dataProcessed');
+    expect(() => parseRunFile(exported({ parts: Array.from({ length: 17 }, (_, i) => part(i, 'a', 'b')) }))).toThrow(
+      /holds 17 entries where Ferry keeps at most 16/,
+    );
   });
 
   it('refuses what is not a run, with what is wrong', () => {
@@ -58,7 +117,15 @@ describe('importing a run file', () => {
   });
 
   it('refuses 200,000 samples, and a long run is assessed without overflowing the stack', () => {
-    const many = Array.from({ length: 200_000 }, (_, i) => ({ t: i, bps: i, dirtyBps: 0, remaining: 1, processed: i, total: 2, iteration: 1 }));
+    const many = Array.from({ length: 200_000 }, (_, i) => ({
+      t: i,
+      bps: i,
+      dirtyBps: 0,
+      remaining: 1,
+      processed: i,
+      total: 2,
+      iteration: 1,
+    }));
     expect(() => parseRunFile(exported({ samples: many }))).toThrow(/200000 entries where Ferry keeps at most 20000/);
     expect(assess(many, { autoConverge: false, postcopy: false }).peakBps).toBe(199_999);
   });

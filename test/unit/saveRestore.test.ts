@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -30,7 +40,10 @@ afterEach(() => temps.splice(0).forEach((d) => rmSync(d, { recursive: true, forc
 /** Run a host script locally, `dir` in place of libvirt's save directory, a fake virsh first in PATH. */
 function runLocally(argv: readonly string[], dir: string, bin: string) {
   const local = argv.map((a) => (a === SAVE_DIR ? dir : a));
-  const child = spawn(local[0], local.slice(1), { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(local[0], local.slice(1), {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -80,19 +93,35 @@ describe('save and restore on the same host', () => {
     expect(facts.availableKiB).toBe(80596284);
     expect(Math.round(facts.writeBytesPerSecond / 1048576)).toBe(1184);
     expect(expectedSavePauseMs(512 * 1024, facts)).toBe(865);
-    expect(() => parseSaveDirProbe('df: /var/lib/libvirt/qemu/save: No such file or directory')).toThrow(/cannot read the save directory/);
+    expect(() => parseSaveDirProbe('df: /var/lib/libvirt/qemu/save: No such file or directory')).toThrow(
+      /cannot read the save directory/,
+    );
   });
 
-  it('names the save file by UUID inside the run\'s private folder, and reads the run\'s log', () => {
+  it("names the save file by UUID inside the run's private folder, and reads the run's log", () => {
     const run = '/var/lib/libvirt/qemu/save/ferry-upgrade.Ab3dE6gH9k';
     expect(SAVE_RUN_DIR.test(run)).toBe(true);
-    for (const bad of ['/var/lib/libvirt/qemu/save/ferry-upgrade.x/../../..', '/tmp/ferry-upgrade.Ab3dE6gH9k', `${run}\n`]) expect(SAVE_RUN_DIR.test(bad)).toBe(false);
+    for (const bad of [
+      '/var/lib/libvirt/qemu/save/ferry-upgrade.x/../../..',
+      '/tmp/ferry-upgrade.Ab3dE6gH9k',
+      `${run}\n`,
+    ])
+      expect(SAVE_RUN_DIR.test(bad)).toBe(false);
     expect(saveFile(run, uuid)).toBe(`${run}/${uuid}.save`);
     expect(() => saveFile(run, '../../etc/passwd')).toThrow();
     expect(parseSaveRestore('phase=saving\n')).toEqual({ done: false, phase: 'saving' });
-    expect(parseSaveRestore('phase=saving\nphase=restoring save_ms=2289\n')).toEqual({ done: false, phase: 'restoring' });
-    expect(parseSaveRestore('phase=saving\nphase=restoring save_ms=2289\nsave_ms=2289 restore_ms=1311\nferry-exit=0\n')).toMatchObject({ done: true, exit: 0, saveMs: 2289, restoreMs: 1311 });
-    expect(parseSaveRestore('phase=saving\nphase=restoring save_ms=9\nerror: restore refused\nsaved=yes restored=no\nferry-exit=4\n')).toMatchObject({ done: true, exit: 4, text: 'error: restore refused' });
+    expect(parseSaveRestore('phase=saving\nphase=restoring save_ms=2289\n')).toEqual({
+      done: false,
+      phase: 'restoring',
+    });
+    expect(
+      parseSaveRestore('phase=saving\nphase=restoring save_ms=2289\nsave_ms=2289 restore_ms=1311\nferry-exit=0\n'),
+    ).toMatchObject({ done: true, exit: 0, saveMs: 2289, restoreMs: 1311 });
+    expect(
+      parseSaveRestore(
+        'phase=saving\nphase=restoring save_ms=9\nerror: restore refused\nsaved=yes restored=no\nferry-exit=4\n',
+      ),
+    ).toMatchObject({ done: true, exit: 4, text: 'error: restore refused' });
   });
 
   it('goes on to the restore when the SSH channel that started it closes during the save', async () => {
@@ -124,7 +153,10 @@ describe('save and restore on the same host', () => {
   it('times the save and restore with a date that has no nanoseconds (busybox), in whole seconds', async () => {
     const dir = temp();
     const { bin } = fakeVirsh();
-    writeFileSync(join(bin, 'date'), '#!/bin/sh\ncase "$1" in +%s%N) echo "$(/bin/date +%s)%N" ;; *) exec /bin/date "$@" ;; esac\n');
+    writeFileSync(
+      join(bin, 'date'),
+      '#!/bin/sh\ncase "$1" in +%s%N) echo "$(/bin/date +%s)%N" ;; *) exec /bin/date "$@" ;; esac\n',
+    );
     chmodSync(join(bin, 'date'), 0o755);
     const run = await launched(dir, bin);
     const log = await runEnded(run);

@@ -58,7 +58,9 @@ vi.mock('ssh2', async (importOriginal) => {
     connect() {
       ssh.clients.push(this as unknown as FakeClient);
       const outcome = ssh.outcomes.shift() ?? 'ready';
-      queueMicrotask(() => (outcome === 'ready' ? this.emit('ready') : (this.emit('error', outcome), this.emit('close'))));
+      queueMicrotask(() =>
+        outcome === 'ready' ? this.emit('ready') : (this.emit('error', outcome), this.emit('close')),
+      );
     }
     setNoDelay() {}
     exec(command: string, cb: (err: Error | undefined, channel: Channel) => void) {
@@ -74,10 +76,25 @@ vi.mock('ssh2', async (importOriginal) => {
   return { ...actual, Client };
 });
 
-const host: ResolvedHost = { alias: 'hostA', hostName: '10.0.0.1', port: 22, user: 'root', identityFiles: [], identitiesOnly: false, knownHostsFiles: [], strictHostKeyChecking: 'yes' };
+const host: ResolvedHost = {
+  alias: 'hostA',
+  hostName: '10.0.0.1',
+  port: 22,
+  user: 'root',
+  identityFiles: [],
+  identitiesOnly: false,
+  knownHostsFiles: [],
+  strictHostKeyChecking: 'yes',
+};
 const options = { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 };
 let lines: string[];
-const log: Logger = { trace() {}, debug: (m) => lines.push(m), info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+const log: Logger = {
+  trace() {},
+  debug: (m) => lines.push(m),
+  info: (m) => lines.push(m),
+  warn: (m) => lines.push(m),
+  error: (m) => lines.push(m),
+};
 /** how many times an exec settled: each settling logs its command's outcome once */
 const settlings = () => lines.filter((l) => / -> exit /.test(l)).length;
 const flush = () => vi.advanceTimersByTimeAsync(0);
@@ -109,10 +126,15 @@ async function started(conn: SshConnection, execOptions: Parameters<SshConnectio
 }
 
 type Step = 'exit' | 'end' | 'stderrEnd' | 'close';
-const permutations = <T>(xs: T[]): T[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest])));
+const permutations = <T>(xs: T[]): T[][] =>
+  xs.length <= 1
+    ? [xs]
+    : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]));
 
 describe('SshConnection.exec settles exactly once', () => {
-  it.each(permutations<Step>(['exit', 'end', 'stderrEnd', 'close']).map((order) => [order.join(' → '), order] as const))('%s', async (_name, order) => {
+  it.each(
+    permutations<Step>(['exit', 'end', 'stderrEnd', 'close']).map((order) => [order.join(' → '), order] as const),
+  )('%s', async (_name, order) => {
     const { conn } = await connected();
     const { result, channel } = await started(conn);
     channel.emit('data', Buffer.from('out-1 '));
@@ -174,7 +196,10 @@ describe('SshConnection.exec settles exactly once', () => {
     channel.emit('close');
     client.emit('close');
     await vi.advanceTimersByTimeAsync(1000);
-    await expect(result).rejects.toMatchObject({ kind: 'closed', message: 'hostA: the connection dropped while running: virsh list' });
+    await expect(result).rejects.toMatchObject({
+      kind: 'closed',
+      message: 'hostA: the connection dropped while running: virsh list',
+    });
     expect(settlings()).toBe(1);
   });
 
@@ -257,7 +282,22 @@ describe('HostConnection over it', () => {
     expect(connection.state).toMatchObject({ kind: 'failed', retryAt: Date.now() + 1000 });
     await vi.advanceTimersByTimeAsync(1000);
     expect([connection.state.kind, connects]).toEqual(['connected', 3]);
-    expect(states.map((s) => s.kind)).toEqual(['connecting', 'connected', 'failed', 'connecting', 'failed', 'connecting', 'failed', 'connecting', 'failed', 'connecting', 'connected', 'failed', 'connecting', 'connected']);
+    expect(states.map((s) => s.kind)).toEqual([
+      'connecting',
+      'connected',
+      'failed',
+      'connecting',
+      'failed',
+      'connecting',
+      'failed',
+      'connecting',
+      'failed',
+      'connecting',
+      'connected',
+      'failed',
+      'connecting',
+      'connected',
+    ]);
   });
 
   it('one connect at a time: callers during a connect share it', async () => {
@@ -268,7 +308,9 @@ describe('HostConnection over it', () => {
   });
 
   it('does not retry what a person must fix (authentication), nor after a disconnect on purpose', async () => {
-    ssh.outcomes.push(Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }));
+    ssh.outcomes.push(
+      Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }),
+    );
     await expect(connection.connect(false)).rejects.toMatchObject({ kind: 'auth' });
     expect(connection.state).toMatchObject({ kind: 'failed', retryAt: undefined });
     await vi.advanceTimersByTimeAsync(60_000);

@@ -26,9 +26,17 @@ const UUID = '5edaad3e-7d51-4c78-91bc-ba8a3143c6b0';
 const LOG = '/tmp/ferry-migrate.AbCdEf0123/virsh.log';
 const ADDRESS = '198.51.100.20';
 // conntrack-tools 1.4.7's -o extended listing of three of the VM's flows (captured): the bulk copy
-const listed = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-export.txt'), 'utf8').split('@@ferry-extended@@')[1].replace(/^\n/, '');
+const listed = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-export.txt'), 'utf8')
+  .split('@@ferry-extended@@')[1]
+  .replace(/^\n/, '');
 // two of them changed since (their timers and state moved on): what the listing prints at the go
-const changed = listed.split('\n').filter(Boolean).slice(0, 2).map((l) => l.replace(/ 299 /, ' 431999 ')).join('\n') + '\n';
+const changed =
+  listed
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((l) => l.replace(/ 299 /, ' 431999 '))
+    .join('\n') + '\n';
 
 let source: FakeHost;
 let target: FakeHost;
@@ -86,8 +94,24 @@ beforeEach(async () => {
   };
   source.connect();
   target.connect();
-  record = plannedRecord({ id: `${UUID}-1`, domainUuid: UUID, domainName: 'tiny1', source: 'hostA', target: 'hostB', startedAt: 1, logPath: LOG });
-  gate = prepareGate({ source: source as unknown as HostConnection, target: target as unknown as HostConnection }, URI, silentLogger, record, LOG, { addresses: [ADDRESS], budgetMs: 200 }, 'qemu+ssh://root@10.0.0.2/system?no_tty=1');
+  record = plannedRecord({
+    id: `${UUID}-1`,
+    domainUuid: UUID,
+    domainName: 'tiny1',
+    source: 'hostA',
+    target: 'hostB',
+    startedAt: 1,
+    logPath: LOG,
+  });
+  gate = prepareGate(
+    { source: source as unknown as HostConnection, target: target as unknown as HostConnection },
+    URI,
+    silentLogger,
+    record,
+    LOG,
+    { addresses: [ADDRESS], budgetMs: 200 },
+    'qemu+ssh://root@10.0.0.2/system?no_tty=1',
+  );
   await settle();
 });
 afterEach(() => {
@@ -97,7 +121,8 @@ afterEach(() => {
 });
 
 /** virsh migrate ends: its launcher writes the exit marker into the log the gate follows */
-const migrateEnds = (code: number) => source.openStreams((a) => a.join(' ') === `tail -n +1 -F ${LOG}`)[0].emit(`ferry-exit=${code}`);
+const migrateEnds = (code: number) =>
+  source.openStreams((a) => a.join(' ') === `tail -n +1 -F ${LOG}`)[0].emit(`ferry-exit=${code}`);
 
 describe('the switchover gate', () => {
   it('opens every channel at once, the bulk copy loaded on the target while memory moves', () => {
@@ -118,7 +143,16 @@ describe('the switchover gate', () => {
     finalLoad.resolve({ code: 0 });
     const report = await gate.done;
     expect(events.slice(3)).toEqual(['target: final load done', 'target: virsh resume', 'target: virsh domstate']);
-    expect(report).toEqual({ addresses: [ADDRESS], bulkEntries: 3, finalChanged: 2, listMs: expect.any(Number), loadMs: 40, missing: 0, resumeMs: expect.any(Number), extraPauseMs: 40 });
+    expect(report).toEqual({
+      addresses: [ADDRESS],
+      bulkEntries: 3,
+      finalChanged: 2,
+      listMs: expect.any(Number),
+      loadMs: 40,
+      missing: 0,
+      resumeMs: expect.any(Number),
+      extraPauseMs: 40,
+    });
     expect(listing().closed).toBe(true);
     expect(resumeShell().closed).toBe(true);
     expect(source.openStreams(() => true)).toEqual([]); // the log followed no more
@@ -130,7 +164,10 @@ describe('the switchover gate', () => {
     gate.switchoverSeen(0);
     finalLoad.resolve({ code: 0 });
     expect((await gate.done).missing).toBe(0);
-    expect(events.filter((e) => e === 'source: go' || e === 'target: virsh resume')).toEqual(['source: go', 'target: virsh resume']);
+    expect(events.filter((e) => e === 'source: go' || e === 'target: virsh resume')).toEqual([
+      'source: go',
+      'target: virsh resume',
+    ]);
   });
 
   it('a load past its budget: the domain is resumed anyway, the flows not yet confirmed counted', async () => {
@@ -145,7 +182,10 @@ describe('the switchover gate', () => {
 
   it('a failed load is reported, and the domain resumed all the same', async () => {
     migrateEnds(0);
-    finalLoad.resolve({ code: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: invalid parameters\n' });
+    finalLoad.resolve({
+      code: 1,
+      stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: invalid parameters\n',
+    });
     const report = await gate.done;
     expect(report).toMatchObject({ missing: 2, error: 'the final conntrack import failed' });
     expect(events).toContain('target: virsh resume');
@@ -162,7 +202,9 @@ describe('the switchover gate', () => {
     target.drop();
     migrateEnds(0);
     const report = await gate.done;
-    expect(report.error).toBe('the final conntrack import failed; resuming on hostB: the virsh shell is closed (the domain may still be paused there: check it)');
+    expect(report.error).toBe(
+      'the final conntrack import failed; resuming on hostB: the virsh shell is closed (the domain may still be paused there: check it)',
+    );
     expect(report.missing).toBe(2);
     expect(events).not.toContain('target: virsh resume');
   });

@@ -61,10 +61,11 @@ describe('outside text made inert wherever VS Code interprets it', () => {
   });
 
   it('is idempotent: made inert at a boundary again, nothing changes', () => {
-    for (const text of [link, `${link} $(alert) x]`, 'vm $', 'a\u2028b\u202e', ...hostileNames().map((h) => h.name)]) expect(inert(inert(text))).toBe(inert(text));
+    for (const text of [link, `${link} $(alert) x]`, 'vm $', 'a\u2028b\u202e', ...hostileNames().map((h) => h.name)])
+      expect(inert(inert(text))).toBe(inert(text));
   });
 
-  it('the lab\'s hostile names stay themselves to the eye, with no link and no icon', () => {
+  it("the lab's hostile names stay themselves to the eye, with no link and no icon", () => {
     for (const { name } of hostileNames()) {
       const shown = inert(name);
       expect(links(shown)).toEqual([]);
@@ -78,7 +79,8 @@ describe('numbers as typed in an input box (bandwidth, downtime, rates)', () => 
   it('takes plain decimals and says what is wrong with anything else', () => {
     expect(parseDecimal(' 40 ')).toBe(40);
     expect(parseDecimal('')).toBeUndefined();
-    for (const t of ['0x10', '1e3', '-0', 'Infinity', '1_000']) expect(decimalProblem(t), t).toMatch(/is not a plain decimal number/);
+    for (const t of ['0x10', '1e3', '-0', 'Infinity', '1_000'])
+      expect(decimalProblem(t), t).toMatch(/is not a plain decimal number/);
     expect(decimalProblem('12.5')).toBeUndefined();
   });
 });

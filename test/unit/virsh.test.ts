@@ -19,13 +19,13 @@ const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures',
 const HOSTILE = 'evil \'one\' "two" $(touch ferry-pwned) `touch ferry-pwned2` čaj ü';
 
 describe('virsh output parsers (fixtures captured from the lab)', () => {
-  it('finds a running domain\'s address in the host\'s neighbours by its MAC, as heard only, ignoring the host\'s own', () => {
+  it("finds a running domain's address in the host's neighbours by its MAC, as heard only, ignoring the host's own", () => {
     const text = fixture('virsh-addresses.txt');
     const uuid = /^@domain (\S+)/.exec(text)![1];
     expect([...parseAddresses(text)]).toEqual([[uuid, { leased: [], heard: ['10.0.1.100'] }]]);
   });
 
-  it('takes DHCP leases as the domain\'s, every address of an interface, neighbours only as heard, none that failed', () => {
+  it("takes DHCP leases as the domain's, every address of an interface, neighbours only as heard, none that failed", () => {
     // the lease lines as virsh domifaddr --source lease prints them on a host with libvirt's default network (the
     // lab's guests have static addresses, so its lease table is empty)
     const text = [
@@ -39,7 +39,10 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
       '192.168.122.99 dev virbr0 lladdr 52:54:00:8f:f2:d5 STALE',
       '192.168.122.7 dev virbr0  FAILED',
     ].join('\n');
-    expect(parseAddresses(text).get('34f65f68-8f52-4b5e-9ad8-9965415465c8')).toEqual({ leased: ['192.168.122.62', 'fd00::62'], heard: ['192.168.122.99'] });
+    expect(parseAddresses(text).get('34f65f68-8f52-4b5e-9ad8-9965415465c8')).toEqual({
+      leased: ['192.168.122.62', 'fd00::62'],
+      heard: ['192.168.122.99'],
+    });
     expect(() => addressesArgv('qemu:///system', ['$(reboot)'])).toThrow(/not a domain UUID/);
   });
 
@@ -57,7 +60,10 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
   });
 
   it('joins list and stats into sorted domains', () => {
-    const domains = domainsFrom(parseDomainList(fixture('virsh-list-all-uuid-name.txt')), parseDomstats(fixture('virsh-domstats-raw.txt')));
+    const domains = domainsFrom(
+      parseDomainList(fixture('virsh-list-all-uuid-name.txt')),
+      parseDomstats(fixture('virsh-domstats-raw.txt')),
+    );
     expect(domains.map((d) => [d.name, d.state])).toEqual([
       [HOSTILE, 'shutoff'],
       ['tiny1', 'running'],
@@ -70,7 +76,10 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
   });
 
   it('reads the state a lifecycle event leaves its domain in, from events captured in the lab', () => {
-    const effects = [...fixture('virsh-event-lifecycle.txt').split('\n'), ...fixture('virsh-event-migration.txt').split('\n')]
+    const effects = [
+      ...fixture('virsh-event-lifecycle.txt').split('\n'),
+      ...fixture('virsh-event-migration.txt').split('\n'),
+    ]
       .map(parseEventLine)
       .filter((e) => e?.type === 'lifecycle')
       .map((e) => [e!.detail, lifecycleEffect(e!.detail)]);
@@ -84,16 +93,29 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
       ['Suspended Migrated', 'migrating'],
       ['Stopped Migrated', 'shutoff'],
     ]);
-    expect(['Defined Added', 'Defined Updated', 'Undefined Removed', 'Started Migrated', 'Crashed Panicked', 'Resumed Post-copy'].map(lifecycleEffect))
-      .toEqual(['defined', 'defined', 'removed', 'migrating', 'crashed', 'running']);
+    expect(
+      [
+        'Defined Added',
+        'Defined Updated',
+        'Undefined Removed',
+        'Started Migrated',
+        'Crashed Panicked',
+        'Resumed Post-copy',
+      ].map(lifecycleEffect),
+    ).toEqual(['defined', 'defined', 'removed', 'migrating', 'crashed', 'running']);
   });
 
   it('parses virsh event lines, the hostile name intact, and skips continuation lines', () => {
-    const events = fixture('virsh-event-lifecycle.txt').split('\n').map(parseEventLine).filter((e) => e !== undefined);
+    const events = fixture('virsh-event-lifecycle.txt')
+      .split('\n')
+      .map(parseEventLine)
+      .filter((e) => e !== undefined);
     expect(events.length).toBeGreaterThanOrEqual(5);
     for (const e of events) expect(e).toMatchObject({ type: 'lifecycle', domain: HOSTILE });
     expect(events.map((e) => e.detail)).toContain('Stopped Destroyed');
-    expect(parseEventLine("2026-11-22 01:04:13.685+0000: event 'migration-iteration' for domain 'tiny1': iteration: '1'")).toEqual({
+    expect(
+      parseEventLine("2026-11-22 01:04:13.685+0000: event 'migration-iteration' for domain 'tiny1': iteration: '1'"),
+    ).toEqual({
       time: '2026-11-22 01:04:13.685+0000',
       type: 'migration-iteration',
       domain: 'tiny1',
@@ -114,7 +136,12 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
 
   it('addresses domains by UUID only', () => {
     expect(lifecycleArgv('qemu:///system', 'forceOff', '5edaad3e-7d51-4c78-91bc-ba8a3143c6b0')).toEqual([
-      'virsh', '-q', '-c', 'qemu:///system', 'destroy', '5edaad3e-7d51-4c78-91bc-ba8a3143c6b0',
+      'virsh',
+      '-q',
+      '-c',
+      'qemu:///system',
+      'destroy',
+      '5edaad3e-7d51-4c78-91bc-ba8a3143c6b0',
     ]);
     expect(() => lifecycleArgv('qemu:///system', 'start', 'tiny1; reboot')).toThrow(/not a domain UUID/);
   });
@@ -122,14 +149,16 @@ describe('virsh output parsers (fixtures captured from the lab)', () => {
 
 describe('names with line separators other than LF', () => {
   // libvirt accepts U+2028, U+2029 and CR in a domain name; to a JS regex without the s flag they end a line
-  const names = ['ls\u2028sep', 'para\u2029graph', 'carriage\rreturn', "q'uo\"te $(x) `y`"];
+  const names = ['ls\u2028sep', 'para\u2029graph', 'carriage\rreturn', 'q\'uo"te $(x) `y`'];
   it('lists every one of them', () => {
     const text = names.map((n, i) => `00000000-0000-4000-8000-00000000000${i} ${n}`).join('\n') + '\n';
     expect(parseDomainList(text).map((d) => d.name)).toEqual(names);
   });
   it('keeps their events', () => {
     for (const n of names) {
-      expect(parseEventLine(`2026-11-22 02:02:09.148+0000: event 'lifecycle' for domain '${n}': Stopped Destroyed`)).toMatchObject({ domain: n, detail: 'Stopped Destroyed' });
+      expect(
+        parseEventLine(`2026-11-22 02:02:09.148+0000: event 'lifecycle' for domain '${n}': Stopped Destroyed`),
+      ).toMatchObject({ domain: n, detail: 'Stopped Destroyed' });
     }
   });
   it('reads their domstats blocks', () => {
@@ -144,10 +173,14 @@ describe('names that came back from libvirt with a line feed (a CR stored raw, r
   it('lists each domain once, its name whole, even when a line of the name looks like a domain', () => {
     const forged = `x\n${'99999999-9999-4999-8999-999999999999'} fake`;
     const text = `${a}\n${b}\n@names${a} cr\ntouch x\n${b} ${forged}\n`;
-    expect(parseDomainList(text)).toEqual([{ uuid: a, name: 'cr\ntouch x' }, { uuid: b, name: forged }]);
+    expect(parseDomainList(text)).toEqual([
+      { uuid: a, name: 'cr\ntouch x' },
+      { uuid: b, name: forged },
+    ]);
   });
   it('keeps each domstats block with its own domain, not the one before', () => {
-    const text = "Domain: 'tiny1'\n  state.state=1\n  state.reason=1\n\nDomain: 'cr\ntouch x'\n  state.state=5\n  state.reason=2\n";
+    const text =
+      "Domain: 'tiny1'\n  state.state=1\n  state.reason=1\n\nDomain: 'cr\ntouch x'\n  state.state=5\n  state.reason=2\n";
     const stats = parseDomstats(text);
     expect([...stats.keys()]).toEqual(['tiny1', 'cr\ntouch x']);
     expect(stats.get('tiny1')!.state).toBe(1);
@@ -155,24 +188,46 @@ describe('names that came back from libvirt with a line feed (a CR stored raw, r
   });
 });
 
-describe('the tree\'s order of domains', () => {
+describe("the tree's order of domains", () => {
   it('puts running ones first, then goes by name, whatever order libvirt listed them in', () => {
-    const d = (name: string, state: Domain['state'], uuid = name): Domain => ({ uuid, name, state, stateReason: 0, ips: [], heardIps: [] });
-    const listed = [d('web', 'shutoff'), d('db', 'running'), d('app', 'shutoff'), d('cache', 'paused'), d('api', 'running')];
+    const d = (name: string, state: Domain['state'], uuid = name): Domain => ({
+      uuid,
+      name,
+      state,
+      stateReason: 0,
+      ips: [],
+      heardIps: [],
+    });
+    const listed = [
+      d('web', 'shutoff'),
+      d('db', 'running'),
+      d('app', 'shutoff'),
+      d('cache', 'paused'),
+      d('api', 'running'),
+    ];
     expect([...listed].sort(treeOrder).map((x) => x.name)).toEqual(['api', 'cache', 'db', 'app', 'web']);
-    expect([...listed].reverse().sort(treeOrder).map((x) => x.name)).toEqual(['api', 'cache', 'db', 'app', 'web']);
+    expect(
+      [...listed]
+        .reverse()
+        .sort(treeOrder)
+        .map((x) => x.name),
+    ).toEqual(['api', 'cache', 'db', 'app', 'web']);
   });
 });
 
 describe('a listing that confirms what is shown', () => {
-  const listing = () => domainsFrom(parseDomainList(fixture('virsh-list-all-uuid-name.txt')), parseDomstats(fixture('virsh-domstats-raw.txt')));
+  const listing = () =>
+    domainsFrom(
+      parseDomainList(fixture('virsh-list-all-uuid-name.txt')),
+      parseDomstats(fixture('virsh-domstats-raw.txt')),
+    );
 
   it('is the list shown, each domain its object, when the host says the same again', () => {
     const shown = listing();
     expect(keepUnchanged(shown, listing())).toBe(shown);
   });
 
-  it('is a new list that keeps the unchanged domains\' objects when one domain changed', () => {
+  it("is a new list that keeps the unchanged domains' objects when one domain changed", () => {
     const shown = listing();
     const again = listing();
     const tiny1 = again.findIndex((d) => d.name === 'tiny1');

@@ -16,7 +16,9 @@ const VICTIM = 'victim';
 const VICTIM_UUID = randomUUID();
 const hostile = sessionHostileNames(VICTIM, VICTIM_UUID).map((h) => ({ ...h, uuid: randomUUID() }));
 const xmlText = (s: string) =>
-  [...s].map((c) => (/[\x00-\x1f\x7f-\x9f&<>'"]/.test(c) || c.codePointAt(0)! > 0x2000 ? `&#${c.codePointAt(0)};` : c)).join('');
+  [...s]
+    .map((c) => (/[\x00-\x1f\x7f-\x9f&<>'"]/.test(c) || c.codePointAt(0)! > 0x2000 ? `&#${c.codePointAt(0)};` : c))
+    .join('');
 const domain = (name: string, uuid: string) =>
   `<domain type='test'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory>65536</memory><os><type>hvm</type></os></domain>`;
 
@@ -86,10 +88,17 @@ describe('the interactive virsh', () => {
     expect(a.input).not.toContain(a.markers[0].printed); // the echoed input never holds the marker whole
     const reader = new AnswerReader();
     const got: string[][] = [];
-    const question = (f: typeof a) => ({ lines: f.lines, markers: f.markers, resolve: (x: { texts: string[] }) => got.push(x.texts), reject: () => undefined, sentAt: 0 });
+    const question = (f: typeof a) => ({
+      lines: f.lines,
+      markers: f.markers,
+      resolve: (x: { texts: string[] }) => got.push(x.texts),
+      reject: () => undefined,
+      sentAt: 0,
+    });
     reader.expect(question(a));
     reader.expect(question(b));
-    const printed = (f: typeof a, name: string) => `virsh # ${f.lines[0]}\n${name}\nvirsh # ${f.markers[0].sent}\n${f.markers[0].printed}`;
+    const printed = (f: typeof a, name: string) =>
+      `virsh # ${f.lines[0]}\n${name}\nvirsh # ${f.markers[0].sent}\n${f.markers[0].printed}`;
     const stream = `virsh # ${printed(a, 'virsh # ferry-answered\u2028x').slice(8)}${printed(b, 'second')}virsh # `;
     for (const c of stream) reader.feed(c);
     expect(got).toEqual([['virsh # ferry-answered\u2028x\n'], ['second\n']]);

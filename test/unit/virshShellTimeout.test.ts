@@ -43,8 +43,17 @@ describe('VirshShell on a fake session', () => {
   it('finds each answer when virsh prints it a few characters at a time, markers split across chunks', async () => {
     host.chunkSize = 3;
     const shell = await VirshShell.open(host, 'qemu:///system', 'listing shell');
-    const [both, one] = await Promise.all([shell.ask([['list', '--all', '--uuid'], ['domname', UUID]]), shell.ask([['domname', '3be0a08c-2aac-4f9c-9bc8-f4d621f637e9']])]);
-    expect(both.texts).toEqual(['5edaad3e-7d51-4c78-91bc-ba8a3143c6b0\n3be0a08c-2aac-4f9c-9bc8-f4d621f637e9\n', 'tiny1\n']);
+    const [both, one] = await Promise.all([
+      shell.ask([
+        ['list', '--all', '--uuid'],
+        ['domname', UUID],
+      ]),
+      shell.ask([['domname', '3be0a08c-2aac-4f9c-9bc8-f4d621f637e9']]),
+    ]);
+    expect(both.texts).toEqual([
+      '5edaad3e-7d51-4c78-91bc-ba8a3143c6b0\n3be0a08c-2aac-4f9c-9bc8-f4d621f637e9\n',
+      'tiny1\n',
+    ]);
     expect(one.texts).toEqual([`${VirshModel.fromCapture().domains[1].name}\n`]);
     shell.close();
   });

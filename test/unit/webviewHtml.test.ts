@@ -11,7 +11,17 @@ const { contentSecurityPolicy, newNonce, webviewHtml } = await import('../../src
 
 const webview = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net' };
 const csp = (html: string) => /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1];
-const directives = (policy: string) => new Map(policy.split(';').map((d) => d.trim()).filter(Boolean).map((d) => { const [name, ...values] = d.split(/\s+/); return [name, values] as const; }));
+const directives = (policy: string) =>
+  new Map(
+    policy
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        const [name, ...values] = d.split(/\s+/);
+        return [name, values] as const;
+      }),
+  );
 
 describe('webview HTML: one CSP and nonce for every panel', () => {
   it('allows nothing by default, scripts only by nonce, styles only from the webview', () => {

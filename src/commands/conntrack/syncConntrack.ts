@@ -10,12 +10,18 @@ import type { DomainNode, HostNode } from '../../views/nodes';
 import { addressPrompt, pickHost } from '../pickers';
 
 export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode | HostNode): Promise<void> {
-  const source = node ? ctx.registry.get(node.alias)! : await pickHost(ctx.registry, 'Ferry: Sync Conntrack — from', (h) => h.connection.state.kind === 'connected');
-  const target = await pickHost(ctx.registry, `Ferry: Sync Conntrack — from ${source.alias} to`, (h) => h.alias !== source.alias && h.connection.state.kind === 'connected');
+  const source = node
+    ? ctx.registry.get(node.alias)!
+    : await pickHost(ctx.registry, 'Ferry: Sync Conntrack — from', (h) => h.connection.state.kind === 'connected');
+  const target = await pickHost(
+    ctx.registry,
+    `Ferry: Sync Conntrack — from ${source.alias} to`,
+    (h) => h.alias !== source.alias && h.connection.state.kind === 'connected',
+  );
   const domain = node?.kind === 'domain' ? node.domain : undefined;
   const known = domain ? addressPrompt(source.alias, await source.addressesOf(domain.uuid)) : { value: '', note: '' };
   const typed = await askText({
-    title: `Ferry: Sync Conntrack — ${domain ? `${domain.name}'s` : 'the VM\'s'} addresses`,
+    title: `Ferry: Sync Conntrack — ${domain ? `${domain.name}'s` : "the VM's"} addresses`,
     prompt: `IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied. ${known.note}`,
     value: known.value,
     validateInput: (text) => addressListProblem(text, domain ? source.domainsOtherThan(domain.uuid) : []),
@@ -32,8 +38,12 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
     go,
   );
   if (answer !== go) throw new UserCancelled();
-  const report = await withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: syncing conntrack ${source.alias} → ${target.alias}…` }, () =>
-    syncConntrack(netfilterBackend, source.connection, target.connection, addresses),
+  const report = await withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Ferry: syncing conntrack ${source.alias} → ${target.alias}…`,
+    },
+    () => syncConntrack(netfilterBackend, source.connection, target.connection, addresses),
   );
   const text =
     `Conntrack ${source.alias} → ${target.alias}: ${report.entries} entries, ${(report.bytes / 1024).toFixed(0)} KiB; ` +

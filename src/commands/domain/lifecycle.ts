@@ -30,7 +30,8 @@ export const LIFECYCLE_VERBS: readonly Verb[] = [
     action: 'forceOff',
     title: 'Force Off Domain',
     doing: 'Forcing off',
-    confirm: (names) => `Force off ${names.length === 1 ? `"${names[0]}"` : `${names.length} domains`}? This cuts power at once: unsaved guest data is lost.`,
+    confirm: (names) =>
+      `Force off ${names.length === 1 ? `"${names[0]}"` : `${names.length} domains`}? This cuts power at once: unsaved guest data is lost.`,
   },
   { command: Commands.domainPause, action: 'pause', title: 'Pause Domain', doing: 'Pausing' },
   { command: Commands.domainResume, action: 'resume', title: 'Resume Domain', doing: 'Resuming' },
@@ -41,9 +42,16 @@ export interface LifecycleRequest {
   confirmed?: boolean;
 }
 
-export async function runLifecycle(ctx: FerryContext, verb: Verb, clicked?: DomainNode, selected?: DomainNode[], request: LifecycleRequest = {}): Promise<void> {
+export async function runLifecycle(
+  ctx: FerryContext,
+  verb: Verb,
+  clicked?: DomainNode,
+  selected?: DomainNode[],
+  request: LifecycleRequest = {},
+): Promise<void> {
   let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain');
-  if (!nodes.length) nodes = [await pickDomain(ctx.registry, `Ferry: ${verb.title}`, (d) => actionsFor(d.state).includes(verb.action))];
+  if (!nodes.length)
+    nodes = [await pickDomain(ctx.registry, `Ferry: ${verb.title}`, (d) => actionsFor(d.state).includes(verb.action))];
   nodes = nodes.filter((n) => actionsFor(n.domain.state).includes(verb.action));
   if (!nodes.length) throw new Error(`${verb.title}: the selected domains are not in a state that allows it.`);
   if (verb.confirm && !request.confirmed) {
@@ -51,17 +59,23 @@ export async function runLifecycle(ctx: FerryContext, verb: Verb, clicked?: Doma
     const answer = await askModal('warning', verb.confirm(nodes.map((n) => n.domain.name)), undefined, go);
     if (answer !== go) throw new UserCancelled();
   }
-  await withProgress({ location: vscode.ProgressLocation.Window, title: `${verb.doing} ${nodes.length === 1 ? nodes[0].domain.name : `${nodes.length} domains`}` }, async () => {
-    const failures: string[] = [];
-    for (const node of nodes) {
-      const inventory = ctx.registry.get(node.alias);
-      if (!inventory) continue;
-      try {
-        await inventory.runAction(verb.action, node.domain.uuid);
-      } catch (e) {
-        failures.push(`${node.domain.name} on ${node.alias}: ${(e as Error).message}`);
+  await withProgress(
+    {
+      location: vscode.ProgressLocation.Window,
+      title: `${verb.doing} ${nodes.length === 1 ? nodes[0].domain.name : `${nodes.length} domains`}`,
+    },
+    async () => {
+      const failures: string[] = [];
+      for (const node of nodes) {
+        const inventory = ctx.registry.get(node.alias);
+        if (!inventory) continue;
+        try {
+          await inventory.runAction(verb.action, node.domain.uuid);
+        } catch (e) {
+          failures.push(`${node.domain.name} on ${node.alias}: ${(e as Error).message}`);
+        }
       }
-    }
-    if (failures.length) throw new Error(`${verb.title} failed for ${failures.join('; ')}`);
-  });
+      if (failures.length) throw new Error(`${verb.title} failed for ${failures.join('; ')}`);
+    },
+  );
 }

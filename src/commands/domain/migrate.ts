@@ -26,7 +26,12 @@ export interface MigrateRequest {
   addresses?: string[];
 }
 
-export async function migrateDomains(ctx: FerryContext, clicked?: DomainNode, selected?: DomainNode[], request: MigrateRequest = {}): Promise<MigrationRecord[]> {
+export async function migrateDomains(
+  ctx: FerryContext,
+  clicked?: DomainNode,
+  selected?: DomainNode[],
+  request: MigrateRequest = {},
+): Promise<MigrationRecord[]> {
   let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain').filter((n) => migratable(n.domain));
   if (!nodes.length) nodes = [await pickDomain(ctx.registry, 'Ferry: Migrate Domain', migratable)];
   const results: MigrationRecord[] = [];
@@ -39,8 +44,22 @@ async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
     .filter((h) => h.alias !== source)
     .map((h) => {
       const state = h.connection.state;
-      const reason = state.kind === 'connected' ? (h.libvirtError ? `libvirt unavailable: ${h.libvirtError}` : undefined) : state.kind === 'failed' ? state.error.message : state.kind;
-      return { label: `${reason ? '$(circle-slash)' : '$(server)'} ${inert(h.alias)}`, description: reason ? `cannot take it: ${inert(reason)}` : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`, alias: h.alias, reason };
+      const reason =
+        state.kind === 'connected'
+          ? h.libvirtError
+            ? `libvirt unavailable: ${h.libvirtError}`
+            : undefined
+          : state.kind === 'failed'
+            ? state.error.message
+            : state.kind;
+      return {
+        label: `${reason ? '$(circle-slash)' : '$(server)'} ${inert(h.alias)}`,
+        description: reason
+          ? `cannot take it: ${inert(reason)}`
+          : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`,
+        alias: h.alias,
+        reason,
+      };
     });
   if (!items.length) throw new Error('Add a second host to migrate to.');
   const pick = await pickOne(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
@@ -49,45 +68,131 @@ async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
   return pick.alias;
 }
 
-async function pickOptions(ctx: FerryContext, source: string, target: string): Promise<{ profile: string; options: MigrationOptions }> {
+async function pickOptions(
+  ctx: FerryContext,
+  source: string,
+  target: string,
+): Promise<{ profile: string; options: MigrationOptions }> {
   const last = ctx.migrationStore.lastOptions(source, target);
   type Item = vscode.QuickPickItem & { profile: string; options?: MigrationOptions };
   const items: Item[] = [
-    ...(last ? [{ label: `$(history) Last used: ${last.profile}`, detail: describeOptions(last.options), profile: last.profile, options: last.options }] : []),
-    ...(Object.entries(PROFILES) as [ProfileId, (typeof PROFILES)[ProfileId]][]).map(([id, p]) => ({ label: p.label, detail: p.detail, profile: id, options: p.options })),
+    ...(last
+      ? [
+          {
+            label: `$(history) Last used: ${last.profile}`,
+            detail: describeOptions(last.options),
+            profile: last.profile,
+            options: last.options,
+          },
+        ]
+      : []),
+    ...(Object.entries(PROFILES) as [ProfileId, (typeof PROFILES)[ProfileId]][]).map(([id, p]) => ({
+      label: p.label,
+      detail: p.detail,
+      profile: id,
+      options: p.options,
+    })),
     { label: '$(settings) Custom…', detail: 'choose every option', profile: 'custom' },
   ];
   const pick = await pickOne(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
   if (!pick) throw new UserCancelled();
-  return { profile: pick.profile, options: pick.options ?? (await customOptions(last?.options ?? PROFILES.safe.options)) };
+  return {
+    profile: pick.profile,
+    options: pick.options ?? (await customOptions(last?.options ?? PROFILES.safe.options)),
+  };
 }
 
 async function customOptions(base: MigrationOptions): Promise<MigrationOptions> {
-  const flags: { key: keyof MigrationOptions; label: string; on: (o: MigrationOptions) => boolean; set: (o: MigrationOptions, on: boolean) => void }[] = [
+  const flags: {
+    key: keyof MigrationOptions;
+    label: string;
+    on: (o: MigrationOptions) => boolean;
+    set: (o: MigrationOptions, on: boolean) => void;
+  }[] = [
     { key: 'p2p', label: 'Peer-to-peer (survives VS Code closing)', on: (o) => o.p2p, set: (o, v) => (o.p2p = v) },
     { key: 'persistent', label: 'Persistent on target', on: (o) => o.persistent, set: (o, v) => (o.persistent = v) },
-    { key: 'undefineSource', label: 'Undefine on source', on: (o) => o.undefineSource, set: (o, v) => (o.undefineSource = v) },
-    { key: 'autoConverge', label: 'Auto-converge (throttle the guest CPU if it does not converge)', on: (o) => o.autoConverge, set: (o, v) => (o.autoConverge = v) },
-    { key: 'zeroCopy', label: 'Zero-copy send (needs parallel connections)', on: (o) => o.zeroCopy, set: (o, v) => (o.zeroCopy = v) },
+    {
+      key: 'undefineSource',
+      label: 'Undefine on source',
+      on: (o) => o.undefineSource,
+      set: (o, v) => (o.undefineSource = v),
+    },
+    {
+      key: 'autoConverge',
+      label: 'Auto-converge (throttle the guest CPU if it does not converge)',
+      on: (o) => o.autoConverge,
+      set: (o, v) => (o.autoConverge = v),
+    },
+    {
+      key: 'zeroCopy',
+      label: 'Zero-copy send (needs parallel connections)',
+      on: (o) => o.zeroCopy,
+      set: (o, v) => (o.zeroCopy = v),
+    },
     { key: 'tls', label: 'TLS', on: (o) => o.tls, set: (o, v) => (o.tls = v) },
-    { key: 'postcopy', label: 'Postcopy available (switch by hand)', on: (o) => o.postcopy === 'manual', set: (o, v) => (o.postcopy = v ? 'manual' : o.postcopy === 'manual' ? 'off' : o.postcopy) },
-    { key: 'postcopy', label: 'Postcopy after the first precopy pass', on: (o) => o.postcopy === 'afterPrecopy', set: (o, v) => (o.postcopy = v ? 'afterPrecopy' : o.postcopy === 'afterPrecopy' ? 'off' : o.postcopy) },
-    { key: 'compression', label: 'Compression (xbzrle)', on: (o) => o.compression !== 'none', set: (o, v) => (o.compression = v ? 'xbzrle' : 'none') },
-    { key: 'copyStorage', label: 'Copy storage (full)', on: (o) => o.copyStorage !== 'none', set: (o, v) => (o.copyStorage = v ? 'all' : 'none') },
-    { key: 'keepTcpConnections', label: 'Keep TCP connections (sync conntrack, resume after the final import)', on: (o) => !!o.keepTcpConnections, set: (o, v) => (o.keepTcpConnections = v) },
+    {
+      key: 'postcopy',
+      label: 'Postcopy available (switch by hand)',
+      on: (o) => o.postcopy === 'manual',
+      set: (o, v) => (o.postcopy = v ? 'manual' : o.postcopy === 'manual' ? 'off' : o.postcopy),
+    },
+    {
+      key: 'postcopy',
+      label: 'Postcopy after the first precopy pass',
+      on: (o) => o.postcopy === 'afterPrecopy',
+      set: (o, v) => (o.postcopy = v ? 'afterPrecopy' : o.postcopy === 'afterPrecopy' ? 'off' : o.postcopy),
+    },
+    {
+      key: 'compression',
+      label: 'Compression (xbzrle)',
+      on: (o) => o.compression !== 'none',
+      set: (o, v) => (o.compression = v ? 'xbzrle' : 'none'),
+    },
+    {
+      key: 'copyStorage',
+      label: 'Copy storage (full)',
+      on: (o) => o.copyStorage !== 'none',
+      set: (o, v) => (o.copyStorage = v ? 'all' : 'none'),
+    },
+    {
+      key: 'keepTcpConnections',
+      label: 'Keep TCP connections (sync conntrack, resume after the final import)',
+      on: (o) => !!o.keepTcpConnections,
+      set: (o, v) => (o.keepTcpConnections = v),
+    },
   ];
-  const picked = await pickMany(flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })), { title: 'Ferry: Migration options' });
+  const picked = await pickMany(
+    flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })),
+    { title: 'Ferry: Migration options' },
+  );
   if (!picked) throw new UserCancelled();
   const o: MigrationOptions = { ...base };
-  for (const f of flags) f.set(o, picked.some((p) => p.flag === f));
+  for (const f of flags)
+    f.set(
+      o,
+      picked.some((p) => p.flag === f),
+    );
   const number = async (prompt: string, value: number | undefined, validate: (n: number) => string | undefined) => {
-    const text = await askText({ prompt, value: value === undefined ? '' : String(value), validateInput: (t) => (t.trim() === '' ? undefined : (decimalProblem(t) ?? validate(parseDecimal(t)!))) });
+    const text = await askText({
+      prompt,
+      value: value === undefined ? '' : String(value),
+      validateInput: (t) => (t.trim() === '' ? undefined : (decimalProblem(t) ?? validate(parseDecimal(t)!))),
+    });
     if (text === undefined) throw new UserCancelled();
     return parseDecimal(text);
   };
-  o.parallelConnections = (await number('Parallel connections (empty or 1 = a single stream)', base.parallelConnections || undefined, (n) => (Number.isInteger(n) && n >= 0 && n <= 255 ? undefined : '0-255'))) ?? 0;
-  o.bandwidthMiBps = await number('Bandwidth limit in MiB/s (empty = no cap)', base.bandwidthMiBps, (n) => (Number.isInteger(n) && n > 0 ? undefined : 'a whole number of MiB/s above 0; 0 would stop the migration'));
-  o.maxDowntimeMs = await number('Max downtime in ms (empty = hypervisor default, 300 ms in QEMU)', base.maxDowntimeMs, (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'));
+  o.parallelConnections =
+    (await number('Parallel connections (empty or 1 = a single stream)', base.parallelConnections || undefined, (n) =>
+      Number.isInteger(n) && n >= 0 && n <= 255 ? undefined : '0-255',
+    )) ?? 0;
+  o.bandwidthMiBps = await number('Bandwidth limit in MiB/s (empty = no cap)', base.bandwidthMiBps, (n) =>
+    Number.isInteger(n) && n > 0 ? undefined : 'a whole number of MiB/s above 0; 0 would stop the migration',
+  );
+  o.maxDowntimeMs = await number(
+    'Max downtime in ms (empty = hypervisor default, 300 ms in QEMU)',
+    base.maxDowntimeMs,
+    (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'),
+  );
   const problems = optionProblems(o);
   if (problems.length) throw new Error(`These options cannot work together: ${problems.join('; ')}.`);
   return o;
@@ -96,23 +201,48 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
 async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateRequest): Promise<MigrationRecord> {
   const source = node.alias;
   const target = request.target ?? (await pickTarget(ctx, source));
-  const chosen = request.options ? { profile: request.profile ?? 'custom', options: request.options } : request.profile ? { profile: request.profile, options: PROFILES[request.profile].options } : await pickOptions(ctx, source, target);
+  const chosen = request.options
+    ? { profile: request.profile ?? 'custom', options: request.options }
+    : request.profile
+      ? { profile: request.profile, options: PROFILES[request.profile].options }
+      : await pickOptions(ctx, source, target);
   const name = node.domain.name;
   ctx.registry.require(target);
-  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) => ctx.log.info(line));
+  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) =>
+    ctx.log.info(line),
+  );
   let started;
   try {
-    started = await planMigration(deps, { source, target, domain: node.domain, ...chosen, unattended: !!(request.options || request.profile), addresses: request.addresses }, {
-      duringPreflight: (work) => withProgress({ location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${name} → ${target}…` }, work),
-      preflightFailed: (failed, checklist) =>
-        void askModal('error', `Migration of ${name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`, checklist),
-      acceptWarnings: async (_, checklist) => {
-        const go = 'Migrate Anyway';
-        return (await askModal('warning', `Preflight for ${name} → ${target} has warnings.`, checklist, go)) === go;
+    started = await planMigration(
+      deps,
+      {
+        source,
+        target,
+        domain: node.domain,
+        ...chosen,
+        unattended: !!(request.options || request.profile),
+        addresses: request.addresses,
       },
-      addresses: () => askAddresses(ctx, node),
-      rememberOptions: (profile, options) => ctx.migrationStore.rememberOptions(source, target, profile, options),
-    });
+      {
+        duringPreflight: (work) =>
+          withProgress(
+            { location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${name} → ${target}…` },
+            work,
+          ),
+        preflightFailed: (failed, checklist) =>
+          void askModal(
+            'error',
+            `Migration of ${name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`,
+            checklist,
+          ),
+        acceptWarnings: async (_, checklist) => {
+          const go = 'Migrate Anyway';
+          return (await askModal('warning', `Preflight for ${name} → ${target} has warnings.`, checklist, go)) === go;
+        },
+        addresses: () => askAddresses(ctx, node),
+        rememberOptions: (profile, options) => ctx.migrationStore.rememberOptions(source, target, profile, options),
+      },
+    );
   } catch (e) {
     if (e instanceof PlanStopped) throw new UserCancelled(); // the person was told, or declined
     throw e;
@@ -123,7 +253,9 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   const result = await done;
   const lines = summarize(result);
   for (const l of lines) ctx.log.info(`migration: ${l}`);
-  void notify(result.phase === 'completed' ? 'info' : 'error', lines.slice(0, 2).join(' — '), 'Show Log').then((p) => p && ctx.showLog());
+  void notify(result.phase === 'completed' ? 'info' : 'error', lines.slice(0, 2).join(' — '), 'Show Log').then(
+    (p) => p && ctx.showLog(),
+  );
   return result;
 }
 
@@ -145,16 +277,32 @@ export function progressText(r: MigrationRecord): string {
   const s = r.last;
   if (r.phase === 'unknown') return `lost sight of ${r.source}, re-attaching…`;
   if (!s) return 'starting…';
-  const sent = s.dataTotal !== undefined && s.dataRemaining !== undefined ? `${formatBytes(s.dataTotal - Math.min(s.dataRemaining, s.dataTotal))} sent, ${formatBytes(s.dataRemaining)} left` : '';
+  const sent =
+    s.dataTotal !== undefined && s.dataRemaining !== undefined
+      ? `${formatBytes(s.dataTotal - Math.min(s.dataRemaining, s.dataTotal))} sent, ${formatBytes(s.dataRemaining)} left`
+      : '';
   // a reading without a rate yet (a leg just begun) leaves it out rather than show "?"
-  const parts = [`${r.percent}%`, sent, s.memoryBps !== undefined ? formatRate(s.memoryBps) : '', s.iteration !== undefined ? `iteration ${s.iteration}` : ''];
+  const parts = [
+    `${r.percent}%`,
+    sent,
+    s.memoryBps !== undefined ? formatRate(s.memoryBps) : '',
+    s.iteration !== undefined ? `iteration ${s.iteration}` : '',
+  ];
   return `${parts.filter(Boolean).join(' · ')}${r.phase === 'postcopy' ? ' · postcopy' : ''}`;
 }
 
 /** A notification per running migration; its cancel button aborts the job on the source. */
-export function showProgress(ctx: FerryContext, record: MigrationRecord, done: Promise<MigrationRecord>): Thenable<void> {
+export function showProgress(
+  ctx: FerryContext,
+  record: MigrationRecord,
+  done: Promise<MigrationRecord>,
+): Thenable<void> {
   return withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Migrating ${record.domainName} ${record.source} → ${record.target}`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Migrating ${record.domainName} ${record.source} → ${record.target}`,
+      cancellable: true,
+    },
     async (progress, token) => {
       let shown = 0;
       const sub = ctx.migrations.onDidChange((r) => {
@@ -162,7 +310,9 @@ export function showProgress(ctx: FerryContext, record: MigrationRecord, done: P
         progress.report({ message: progressText(r), increment: r.percent - shown });
         shown = r.percent;
       });
-      const cancel = token.onCancellationRequested(() => void ctx.migrations.abort(record.id).catch((e: Error) => ctx.log.error(`abort: ${e.message}`)));
+      const cancel = token.onCancellationRequested(
+        () => void ctx.migrations.abort(record.id).catch((e: Error) => ctx.log.error(`abort: ${e.message}`)),
+      );
       try {
         await done;
       } finally {

@@ -34,7 +34,10 @@ async function askForHost(): Promise<string> {
   quickPick.items = fromConfig;
   quickPick.onDidChangeValue((value) => {
     const typed = value.trim();
-    const custom = typed && !aliases.includes(typed) ? [{ label: inert(typed), description: 'connect to this address', alias: typed }] : [];
+    const custom =
+      typed && !aliases.includes(typed)
+        ? [{ label: inert(typed), description: 'connect to this address', alias: typed }]
+        : [];
     quickPick.items = [...custom, ...fromConfig];
   });
   try {

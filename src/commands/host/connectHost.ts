@@ -7,7 +7,11 @@ import { pickHost } from '../pickers';
 
 export async function connectWithProgress(inventory: HostInventory): Promise<void> {
   await withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Ferry: connecting to ${inventory.alias}…`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Ferry: connecting to ${inventory.alias}…`,
+      cancellable: true,
+    },
     async (_progress, token) => {
       const cancel = token.onCancellationRequested(() => inventory.connection.disconnect());
       try {
@@ -22,6 +26,8 @@ export async function connectWithProgress(inventory: HostInventory): Promise<voi
 
 /** Connect (or retry) a host; unknown host keys are asked about here, with their fingerprint. */
 export async function connectHost(ctx: FerryContext, node?: HostNode | MessageNode): Promise<void> {
-  const inventory = node ? ctx.registry.require(node.alias) : await pickHost(ctx.registry, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
+  const inventory = node
+    ? ctx.registry.require(node.alias)
+    : await pickHost(ctx.registry, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
   await connectWithProgress(inventory);
 }

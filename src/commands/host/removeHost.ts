@@ -6,7 +6,9 @@ import { pickHost, selectedNodes } from '../pickers';
 /** Remove hosts from ferry.hosts (nothing changes on the host itself). */
 export async function removeHost(ctx: FerryContext, clicked?: HostNode, selected?: HostNode[]): Promise<void> {
   const nodes = selectedNodes<HostNode>(clicked, selected, 'host');
-  const aliases = nodes.length ? nodes.map((n) => n.alias) : [(await pickHost(ctx.registry, 'Ferry: Remove Host')).alias];
+  const aliases = nodes.length
+    ? nodes.map((n) => n.alias)
+    : [(await pickHost(ctx.registry, 'Ferry: Remove Host')).alias];
   const remaining = config.hosts().filter((h) => !aliases.includes(h));
   await config.setHosts(remaining);
   ctx.registry.setHosts(remaining);

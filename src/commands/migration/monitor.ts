@@ -14,17 +14,30 @@ import { inert } from '../../core/text';
  */
 export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
   if (node) {
-    const run = ctx.migrations.findByDomain(node.domain.uuid) ?? (await ctx.migrations.discover(node.alias, node.domain.uuid, node.domain.name)) ?? (await ctx.migrationStore.history(node.domain.uuid)).at(-1);
+    const run =
+      ctx.migrations.findByDomain(node.domain.uuid) ??
+      (await ctx.migrations.discover(node.alias, node.domain.uuid, node.domain.name)) ??
+      (await ctx.migrationStore.history(node.domain.uuid)).at(-1);
     if (!run) throw new Error(`${node.domain.name} is not migrating, and Ferry has no recorded migration of it.`);
     return panels.open(run);
   }
   const running = ctx.migrations.running;
   const runs: MigrationRecord[] = [...running, ...(await ctx.migrationStore.allRuns())];
-  if (!runs.length) throw new Error('No migration is running and none is recorded yet. Start one from a domain\'s context menu (Migrate…).');
-  const pick = runs.length === 1 ? { run: runs[0] } : await pickOne(
-    runs.map((r) => ({ label: `${running.includes(r) ? '$(sync~spin) ' : ''}${inert(`${r.domainName}: ${r.source} → ${r.target}`)}`, description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`, run: r })),
-    { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
-  );
+  if (!runs.length)
+    throw new Error(
+      "No migration is running and none is recorded yet. Start one from a domain's context menu (Migrate…).",
+    );
+  const pick =
+    runs.length === 1
+      ? { run: runs[0] }
+      : await pickOne(
+          runs.map((r) => ({
+            label: `${running.includes(r) ? '$(sync~spin) ' : ''}${inert(`${r.domainName}: ${r.source} → ${r.target}`)}`,
+            description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`,
+            run: r,
+          })),
+          { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
+        );
   if (!pick) throw new UserCancelled();
   panels.open(pick.run);
 }
@@ -32,7 +45,10 @@ export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node
 /** Pick two runs (the domain's latest first when started from a domain) and overlay them. */
 export async function compareRuns(ctx: FerryContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
   const all = await ctx.migrationStore.allRuns();
-  if (all.length < 2) throw new Error(`Comparing needs two finished runs; Ferry has recorded ${all.length}. Import a colleague's run with "Ferry: Import Migration Run…".`);
+  if (all.length < 2)
+    throw new Error(
+      `Comparing needs two finished runs; Ferry has recorded ${all.length}. Import a colleague's run with "Ferry: Import Migration Run…".`,
+    );
   const first = node ? all.find((r) => r.domainUuid === node.domain.uuid) : undefined;
   const base = first ?? (await pickRun(all, 'Ferry: Compare Migration Runs (A)'));
   await panels.compareWith(base);
@@ -40,7 +56,11 @@ export async function compareRuns(ctx: FerryContext, panels: MonitorPanels, node
 
 async function pickRun(runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
   const pick = await pickOne(
-    runs.map((r) => ({ label: inert(`${r.domainName}: ${r.source} → ${r.target}`), description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`, run: r })),
+    runs.map((r) => ({
+      label: inert(`${r.domainName}: ${r.source} → ${r.target}`),
+      description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`,
+      run: r,
+    })),
     { title, matchOnDescription: true },
   );
   if (!pick) throw new UserCancelled();

@@ -17,7 +17,14 @@ async function pickMigration(ctx: FerryContext, title: string, node?: DomainRef)
   const running = ctx.migrations.running;
   if (!running.length) throw new Error('No migration is running.');
   if (running.length === 1) return running[0];
-  const pick = await pickOne(running.map((r) => ({ label: inert(r.domainName), description: inert(`${r.source} → ${r.target} · ${r.percent}%`), r })), { title });
+  const pick = await pickOne(
+    running.map((r) => ({
+      label: inert(r.domainName),
+      description: inert(`${r.source} → ${r.target} · ${r.percent}%`),
+      r,
+    })),
+    { title },
+  );
   if (!pick) throw new UserCancelled();
   return pick.r;
 }
@@ -28,20 +35,34 @@ async function askNumber(prompt: string, validate: (n: number) => string | undef
     if (problem) throw new Error(problem);
     return given;
   }
-  const text = await askText({ prompt, validateInput: (t) => (t.trim() ? (decimalProblem(t) ?? validate(parseDecimal(t)!)) : 'a number') });
+  const text = await askText({
+    prompt,
+    validateInput: (t) => (t.trim() ? (decimalProblem(t) ?? validate(parseDecimal(t)!)) : 'a number'),
+  });
   if (text === undefined) throw new UserCancelled();
   return parseDecimal(text)!;
 }
 
 export async function setBandwidth(ctx: FerryContext, node?: DomainRef, mibps?: number) {
   const r = await pickMigration(ctx, 'Ferry: Set Migration Bandwidth', node);
-  const value = await askNumber(`Bandwidth for ${r.domainName} in MiB/s`, (n) => (Number.isInteger(n) && n > 0 ? undefined : 'bandwidth must be a whole number of MiB/s above 0: 0 would stall the migration'), mibps);
+  const value = await askNumber(
+    `Bandwidth for ${r.domainName} in MiB/s`,
+    (n) =>
+      Number.isInteger(n) && n > 0
+        ? undefined
+        : 'bandwidth must be a whole number of MiB/s above 0: 0 would stall the migration',
+    mibps,
+  );
   await ctx.migrations.setBandwidth(r.id, value);
 }
 
 export async function setMaxDowntime(ctx: FerryContext, node?: DomainRef, ms?: number) {
   const r = await pickMigration(ctx, 'Ferry: Set Max Downtime', node);
-  const value = await askNumber(`Max downtime for ${r.domainName} in ms`, (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'), ms);
+  const value = await askNumber(
+    `Max downtime for ${r.domainName} in ms`,
+    (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'),
+    ms,
+  );
   await ctx.migrations.setMaxDowntime(r.id, value);
 }
 

@@ -13,7 +13,9 @@ export function summarize(r: MigrationRecord): string[] {
     // an operation's joined migrations: each leg, then the whole (its summary sums the legs', see joinParts)
     const legs = legsOf(headerRunOf(r));
     for (const l of legs) {
-      lines.push(`${l.name}: ${l.source} → ${l.target} ${l.phase}, ${l.downtimeMs !== undefined ? `paused ${l.downtimeMs} ms` : 'no pause measured'}, ${formatBytes(l.dataProcessed)} sent`);
+      lines.push(
+        `${l.name}: ${l.source} → ${l.target} ${l.phase}, ${l.downtimeMs !== undefined ? `paused ${l.downtimeMs} ms` : 'no pause measured'}, ${formatBytes(l.dataProcessed)} sent`,
+      );
     }
     if (s) {
       const seconds = (s.timeElapsedMs ?? 0) / 1000;
@@ -36,12 +38,17 @@ export function summarize(r: MigrationRecord): string[] {
     lines.push(
       `TCP connections: ${g.bulkNotLoaded ? `the copy while memory moved failed, its ${g.bulkNotLoaded} flows loaded at the switchover` : `${g.bulkEntries ?? '?'} flows copied while memory moved`}, ` +
         `${g.finalChanged ?? '?'} new or changed ones at the switchover, extra pause ${g.extraPauseMs ?? '?'} ms` +
-        (g.missing ? `, ${g.missing} flows not confirmed when resumed${g.budgetExceeded ? ' (budget exceeded)' : ''}` : '') + (g.error ? ` (${g.error})` : ''),
+        (g.missing
+          ? `, ${g.missing} flows not confirmed when resumed${g.budgetExceeded ? ' (budget exceeded)' : ''}`
+          : '') +
+        (g.error ? ` (${g.error})` : ''),
     );
   }
   for (const f of r.findings?.filter((x) => x.id.startsWith('qos-')) ?? []) lines.push(`${f.title}: ${f.evidence}`);
   lines.push(`options: ${r.options ? describeOptions(r.options) : 'unknown (not started by Ferry)'}`);
-  const v = (x?: { libvirt?: string; hypervisor?: string }) => (x ? `libvirt ${x.libvirt ?? '?'}, ${x.hypervisor ?? '?'}` : '?');
-  if (r.sourceVersions || r.targetVersions) lines.push(`versions: ${r.source} ${v(r.sourceVersions)}; ${r.target} ${v(r.targetVersions)}`);
+  const v = (x?: { libvirt?: string; hypervisor?: string }) =>
+    x ? `libvirt ${x.libvirt ?? '?'}, ${x.hypervisor ?? '?'}` : '?';
+  if (r.sourceVersions || r.targetVersions)
+    lines.push(`versions: ${r.source} ${v(r.sourceVersions)}; ${r.target} ${v(r.targetVersions)}`);
   return lines;
 }

@@ -10,17 +10,31 @@ import { UserCancelled } from '../../vscode/runCommand';
 import { pickDomain, selectedNodes } from '../pickers';
 
 /** The interfaces a command acts on: the selected rows, or a domain and then its interfaces picked from the palette. */
-export async function interfacesFor(ctx: FerryContext, title: string, clicked: unknown, selected: unknown, filter: (n: InterfaceNode) => boolean = () => true): Promise<InterfaceNode[]> {
+export async function interfacesFor(
+  ctx: FerryContext,
+  title: string,
+  clicked: unknown,
+  selected: unknown,
+  filter: (n: InterfaceNode) => boolean = () => true,
+): Promise<InterfaceNode[]> {
   const chosen = selectedNodes<InterfaceNode>(clicked, selected, 'interface');
   if (chosen.length) return chosen;
   const domain = await pickDomain(ctx.registry, title, () => true);
   const host = ctx.registry.require(domain.alias);
   const all = await ctx.qos.interfaces(host.connection, domain.domain.uuid, domain.domain.state === 'running');
-  const nodes = all.map((iface): InterfaceNode => ({ kind: 'interface', alias: domain.alias, domain: domain.domain, iface })).filter(filter);
+  const nodes = all
+    .map((iface): InterfaceNode => ({ kind: 'interface', alias: domain.alias, domain: domain.domain, iface }))
+    .filter(filter);
   if (!nodes.length) throw new Error(`${domain.domain.name} has no network interface this applies to.`);
   if (nodes.length === 1) return nodes;
   const picks = await pickMany(
-    nodes.map((node) => ({ label: inert(node.iface.mac), description: inert([node.iface.model, node.iface.type, node.iface.source, node.iface.device].filter(Boolean).join(' · ')), node })),
+    nodes.map((node) => ({
+      label: inert(node.iface.mac),
+      description: inert(
+        [node.iface.model, node.iface.type, node.iface.source, node.iface.device].filter(Boolean).join(' · '),
+      ),
+      node,
+    })),
     { title, placeHolder: `Interfaces of ${domain.domain.name} (the same limit applies to each)` },
   );
   if (!picks?.length) throw new UserCancelled();
@@ -35,7 +49,10 @@ const UNIT_NOTES: Record<RateUnit, string> = {
   'MB/s': '10⁶ bytes/s',
 };
 
-const DIRECTION_LABEL: Record<Direction, string> = { inbound: 'Inbound (into the guest)', outbound: 'Outbound (out of the guest)' };
+const DIRECTION_LABEL: Record<Direction, string> = {
+  inbound: 'Inbound (into the guest)',
+  outbound: 'Outbound (out of the guest)',
+};
 
 const shown = (n: number) => String(Number(n.toFixed(3)));
 
@@ -43,15 +60,28 @@ const shown = (n: number) => String(Number(n.toFixed(3)));
  * Ask direction(s), unit and every field of each direction, prefilled with what the first interface has now (so an
  * edit never drops a peak or burst the user did not touch). Each box shows what libvirt will store as it is typed.
  */
-export async function askChange(ctx: FerryContext, title: string, current: { inbound?: DirectionLimit; outbound?: DirectionLimit }, floorAllowed: boolean): Promise<QosChange> {
+export async function askChange(
+  ctx: FerryContext,
+  title: string,
+  current: { inbound?: DirectionLimit; outbound?: DirectionLimit },
+  floorAllowed: boolean,
+): Promise<QosChange> {
   const direction = await pickOne(
-    [...DIRECTIONS.map((d) => ({ label: DIRECTION_LABEL[d], directions: [d] })), { label: 'Both directions', directions: [...DIRECTIONS] }],
+    [
+      ...DIRECTIONS.map((d) => ({ label: DIRECTION_LABEL[d], directions: [d] })),
+      { label: 'Both directions', directions: [...DIRECTIONS] },
+    ],
     { title, placeHolder: 'Which traffic to limit' },
   );
   if (!direction) throw new UserCancelled();
   const preferred = ctx.qosRateUnit();
-  const units = (Object.keys(RATE_UNITS) as RateUnit[]).sort((a, b) => Number(b === preferred) - Number(a === preferred));
-  const unitPick = await pickOne(units.map((u) => ({ label: u, description: UNIT_NOTES[u], unit: u })), { title, placeHolder: 'Unit of the rates you will enter (libvirt stores kB/s = 1000 bytes/s)' });
+  const units = (Object.keys(RATE_UNITS) as RateUnit[]).sort(
+    (a, b) => Number(b === preferred) - Number(a === preferred),
+  );
+  const unitPick = await pickOne(
+    units.map((u) => ({ label: u, description: UNIT_NOTES[u], unit: u })),
+    { title, placeHolder: 'Unit of the rates you will enter (libvirt stores kB/s = 1000 bytes/s)' },
+  );
   if (!unitPick) throw new UserCancelled();
   const unit = unitPick.unit;
   const change: QosChange = { unit, burstUnit: 'KiB' };
@@ -61,7 +91,11 @@ export async function askChange(ctx: FerryContext, title: string, current: { inb
     const rounded = stored === kBps ? '' : `${shown(kBps)} kB/s, rounded: `;
     return `${rounded}stored by libvirt as ${stored} kB/s (1000 bytes/s), enforced by the kernel as ${(stored * 8).toLocaleString('en-US')} kbit/s`;
   };
-  const ask = async (prompt: string, value: number | undefined, note: (n: number) => string): Promise<number | undefined> => {
+  const ask = async (
+    prompt: string,
+    value: number | undefined,
+    note: (n: number) => string,
+  ): Promise<number | undefined> => {
     const text = await askText({
       // the prompt gives way to the conversion as one types: the title keeps saying which field this is
       title: `${title}: ${prompt.replace(/ \([^()]*\)$/, '')}`,
@@ -82,16 +116,30 @@ export async function askChange(ctx: FerryContext, title: string, current: { inb
   const inUnit = (kBps?: number) => (kBps ? (kBps * LIBVIRT_RATE_BYTES) / RATE_UNITS[unit] : undefined);
   for (const d of direction.directions) {
     const now = current[d];
-    const average = await ask(`${DIRECTION_LABEL[d]}: average in ${unit} (empty or 0 removes the ${d} limit)`, inUnit(now?.average), rateNote);
+    const average = await ask(
+      `${DIRECTION_LABEL[d]}: average in ${unit} (empty or 0 removes the ${d} limit)`,
+      inUnit(now?.average),
+      rateNote,
+    );
     if (!average) {
       change[d] = 'remove';
       continue;
     }
     const input: DirectionInput = { average };
     // outbound is policed at the average: there is no outbound peak to ask for
-    if (d === 'inbound') input.peak = await ask(`Inbound peak in ${unit} (empty: no peak, the average is the ceiling)`, inUnit(now?.peak), rateNote);
-    input.burst = await ask(`${DIRECTION_LABEL[d]}: burst in KiB (empty: the kernel's default)`, now?.burst ? (now.burst * LIBVIRT_BURST_BYTES) / BURST_UNITS.KiB : undefined, (n) => `stored as ${Math.round(n)} KiB`);
-    if (d === 'inbound' && floorAllowed) input.floor = await ask(`Inbound floor in ${unit} (empty: none)`, inUnit(now?.floor), rateNote);
+    if (d === 'inbound')
+      input.peak = await ask(
+        `Inbound peak in ${unit} (empty: no peak, the average is the ceiling)`,
+        inUnit(now?.peak),
+        rateNote,
+      );
+    input.burst = await ask(
+      `${DIRECTION_LABEL[d]}: burst in KiB (empty: the kernel's default)`,
+      now?.burst ? (now.burst * LIBVIRT_BURST_BYTES) / BURST_UNITS.KiB : undefined,
+      (n) => `stored as ${Math.round(n)} KiB`,
+    );
+    if (d === 'inbound' && floorAllowed)
+      input.floor = await ask(`Inbound floor in ${unit} (empty: none)`, inUnit(now?.floor), rateNote);
     change[d] = input;
   }
   return change;
@@ -102,7 +150,11 @@ export async function askScopes(title: string, nodes: readonly InterfaceNode[]):
   if (nodes.some((n) => n.domain.state !== 'running')) return ['config'];
   const pick = await pickOne(
     [
-      { label: 'Live and persistent', description: 'now, and from the next start on', scopes: ['live', 'config'] as Scope[] },
+      {
+        label: 'Live and persistent',
+        description: 'now, and from the next start on',
+        scopes: ['live', 'config'] as Scope[],
+      },
       { label: 'Live only', description: 'until the domain stops', scopes: ['live'] as Scope[] },
       { label: 'Persistent only', description: 'from the next start on', scopes: ['config'] as Scope[] },
     ],

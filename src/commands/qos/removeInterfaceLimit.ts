@@ -16,9 +16,20 @@ export interface RemoveLimitRequest {
 
 const TITLE = 'Ferry: Remove Interface Limit';
 
-export async function removeInterfaceLimit(ctx: FerryContext, clicked?: unknown, selected?: unknown, request?: RemoveLimitRequest): Promise<QosResult[]> {
+export async function removeInterfaceLimit(
+  ctx: FerryContext,
+  clicked?: unknown,
+  selected?: unknown,
+  request?: RemoveLimitRequest,
+): Promise<QosResult[]> {
   const limited = (d: Direction) => (n: InterfaceNode) => !!n.iface.bandwidth[d];
-  const nodes = await interfacesFor(ctx, TITLE, clicked, selected, (n) => QOS_INTERFACE_TYPES.includes(n.iface.type) && DIRECTIONS.some((d) => limited(d)(n)));
+  const nodes = await interfacesFor(
+    ctx,
+    TITLE,
+    clicked,
+    selected,
+    (n) => QOS_INTERFACE_TYPES.includes(n.iface.type) && DIRECTIONS.some((d) => limited(d)(n)),
+  );
   let directions = request?.directions ?? DIRECTIONS.filter((d) => nodes.some(limited(d)));
   if (!request && directions.length > 1) {
     const pick = await pickOne(

@@ -18,15 +18,33 @@ export interface BandwidthRequest {
 
 const TITLE = 'Ferry: Set Interface Bandwidth';
 
-export async function setInterfaceBandwidth(ctx: FerryContext, clicked?: unknown, selected?: unknown, request?: BandwidthRequest): Promise<QosResult[]> {
+export async function setInterfaceBandwidth(
+  ctx: FerryContext,
+  clicked?: unknown,
+  selected?: unknown,
+  request?: BandwidthRequest,
+): Promise<QosResult[]> {
   const nodes = await interfacesFor(ctx, TITLE, clicked, selected, (n) => QOS_INTERFACE_TYPES.includes(n.iface.type));
-  const change = request?.change ?? (await askChange(ctx, TITLE, nodes[0].iface.bandwidth, nodes.every((n) => n.iface.type === 'network')));
+  const change =
+    request?.change ??
+    (await askChange(
+      ctx,
+      TITLE,
+      nodes[0].iface.bandwidth,
+      nodes.every((n) => n.iface.type === 'network'),
+    ));
   const scopes = request?.scopes ?? (await askScopes(TITLE, nodes));
   return applyChange(ctx, nodes, change, scopes, request);
 }
 
 /** Check the change for every interface, ask before rounding anything up, confirm, apply, report what the host shows. */
-export async function applyChange(ctx: FerryContext, nodes: InterfaceNode[], change: QosChange, scopes: Scope[], request?: { roundUp?: boolean }): Promise<QosResult[]> {
+export async function applyChange(
+  ctx: FerryContext,
+  nodes: InterfaceNode[],
+  change: QosChange,
+  scopes: Scope[],
+  request?: { roundUp?: boolean },
+): Promise<QosResult[]> {
   const target = (n: InterfaceNode) => ({ type: n.iface.type, uri: ctx.libvirtUri() });
   let roundUp = request?.roundUp ?? false;
   let plans = nodes.map((n) => planQos(change, target(n), roundUp));
@@ -36,7 +54,8 @@ export async function applyChange(ctx: FerryContext, nodes: InterfaceNode[], cha
   if (roundsToZero.length) {
     if (request) throw new Error(`Nothing was changed. ${roundsToZero.join(' ')}`);
     const up = 'Round Up to the Smallest Limit';
-    if ((await askModal('warning', 'A value would silently mean "no limit"', roundsToZero.join('\n\n'), up)) !== up) throw new UserCancelled();
+    if ((await askModal('warning', 'A value would silently mean "no limit"', roundsToZero.join('\n\n'), up)) !== up)
+      throw new UserCancelled();
     roundUp = true;
     plans = nodes.map((n) => planQos(change, target(n), roundUp));
   }
@@ -45,20 +64,24 @@ export async function applyChange(ctx: FerryContext, nodes: InterfaceNode[], cha
     const apply = 'Apply';
     const where = scopes.length === 2 ? 'live and persistent' : scopes[0] === 'live' ? 'live only' : 'persistent only';
     const detail = `${names.join('\n')}\n\n${plans[0].conversions.join('\n')}\n\n${where}`;
-    if ((await askModal('info', `Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, detail, apply)) !== apply) throw new UserCancelled();
+    if ((await askModal('info', `Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, detail, apply)) !== apply)
+      throw new UserCancelled();
   }
   const results: QosResult[] = [];
-  await withProgress({ location: vscode.ProgressLocation.Notification, title: 'Setting interface bandwidth', cancellable: false }, async (progress) => {
-    for (const [i, node] of nodes.entries()) {
-      progress.report({ message: names[i] });
-      const host = ctx.registry.require(node.alias);
-      try {
-        results.push(await ctx.qos.apply(host.connection, node.domain.uuid, node.iface, plans[i], scopes));
-      } finally {
-        ctx.interfacesChanged(node.alias, node.domain.uuid);
+  await withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Setting interface bandwidth', cancellable: false },
+    async (progress) => {
+      for (const [i, node] of nodes.entries()) {
+        progress.report({ message: names[i] });
+        const host = ctx.registry.require(node.alias);
+        try {
+          results.push(await ctx.qos.apply(host.connection, node.domain.uuid, node.iface, plans[i], scopes));
+        } finally {
+          ctx.interfacesChanged(node.alias, node.domain.uuid);
+        }
       }
-    }
-  });
+    },
+  );
   reportResults(nodes, results, change.unit);
   return results;
 }
@@ -70,9 +93,15 @@ function reportResults(nodes: InterfaceNode[], results: QosResult[], unit: QosCh
     const what = `${n.domain.name} ${n.iface.mac}`;
     if (r.mismatches.length) return void notify('error', `${what}: ${r.mismatches.join(' ')}`);
     const stored = r.stored.live ?? r.stored.config ?? {};
-    const kernel = r.kernel?.htb && n.iface.device ? `; ${n.iface.device} is shaped at ${r.kernel.htb.rateBits / 1e6} Mbit/s` : '';
-    const scopes = Object.keys(r.stored).map((s) => (s === 'live' ? 'live' : 'persistent')).join(' and ');
+    const kernel =
+      r.kernel?.htb && n.iface.device ? `; ${n.iface.device} is shaped at ${r.kernel.htb.rateBits / 1e6} Mbit/s` : '';
+    const scopes = Object.keys(r.stored)
+      .map((s) => (s === 'live' ? 'live' : 'persistent'))
+      .join(' and ');
     const limited = DIRECTIONS.some((d) => stored[d]);
-    void notify('info', `${what}: ${limited ? describeLimits(stored, unit) : 'no limit'} (${scopes}, read back from libvirt${kernel}).`);
+    void notify(
+      'info',
+      `${what}: ${limited ? describeLimits(stored, unit) : 'no limit'} (${scopes}, read back from libvirt${kernel}).`,
+    );
   });
 }

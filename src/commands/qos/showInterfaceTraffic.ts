@@ -3,7 +3,18 @@ import type { TrafficPanels } from '../../views/trafficPanel';
 import type { FerryContext } from '../../vscode/context';
 import { interfacesFor } from './interfaces';
 
-export async function showInterfaceTraffic(ctx: FerryContext, panels: TrafficPanels, clicked?: unknown, selected?: unknown): Promise<void> {
-  const nodes = await interfacesFor(ctx, 'Ferry: Show Interface Traffic', clicked, selected, (n) => n.domain.state === 'running' && !!n.iface.device);
+export async function showInterfaceTraffic(
+  ctx: FerryContext,
+  panels: TrafficPanels,
+  clicked?: unknown,
+  selected?: unknown,
+): Promise<void> {
+  const nodes = await interfacesFor(
+    ctx,
+    'Ferry: Show Interface Traffic',
+    clicked,
+    selected,
+    (n) => n.domain.state === 'running' && !!n.iface.device,
+  );
   for (const node of nodes) panels.show(node);
 }

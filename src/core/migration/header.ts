@@ -21,13 +21,15 @@ export interface RunSummary {
 
 export function summaryOf(r: Pick<MigrationRecord, 'summary'>): RunSummary | undefined {
   const s = r.summary;
-  return s && {
-    totalMs: s.timeElapsedMs,
-    downtimeMs: s.downtimeMs,
-    iterations: s.iteration,
-    dataProcessed: s.dataProcessed,
-    averageBps: s.timeElapsedMs && s.dataProcessed ? (s.dataProcessed / s.timeElapsedMs) * 1000 : undefined,
-  };
+  return (
+    s && {
+      totalMs: s.timeElapsedMs,
+      downtimeMs: s.downtimeMs,
+      iterations: s.iteration,
+      dataProcessed: s.dataProcessed,
+      averageBps: s.timeElapsedMs && s.dataProcessed ? (s.dataProcessed / s.timeElapsedMs) * 1000 : undefined,
+    }
+  );
 }
 
 /** What the header is figured from: a run as the monitor panel holds it. */
@@ -52,8 +54,17 @@ export interface HeaderRun {
 /** The header's view of a record (the panel's RunView carries the same fields). */
 export function headerRunOf(r: MigrationRecord): HeaderRun {
   return {
-    source: r.source, target: r.target, phase: r.phase, step: r.operationStep, parts: r.parts, samples: r.samples, startedAt: r.startedAt,
-    finishedAt: r.finishedAt, summary: summaryOf(r), autoConverge: !!r.options?.autoConverge, maxDowntimeMs: r.options?.maxDowntimeMs,
+    source: r.source,
+    target: r.target,
+    phase: r.phase,
+    step: r.operationStep,
+    parts: r.parts,
+    samples: r.samples,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    summary: summaryOf(r),
+    autoConverge: !!r.options?.autoConverge,
+    maxDowntimeMs: r.options?.maxDowntimeMs,
   };
 }
 
@@ -103,11 +114,25 @@ export function legsOf(run: HeaderRun): Leg[] {
     const index = m ? Math.min(count, Math.max(1, Number(m[1]))) - 1 : 0;
     const name = count > 1 ? `leg ${index + 1} of ${count}` : undefined;
     const { source, target, phase } = run;
-    return [{ index, count, name, label: name, source, target, phase, startT: 0, downtimeMs: run.summary?.downtimeMs, dataProcessed: run.summary?.dataProcessed ?? run.samples.at(-1)?.processed }];
+    return [
+      {
+        index,
+        count,
+        name,
+        label: name,
+        source,
+        target,
+        phase,
+        startT: 0,
+        downtimeMs: run.summary?.downtimeMs,
+        dataProcessed: run.summary?.dataProcessed ?? run.samples.at(-1)?.processed,
+      },
+    ];
   }
   const declared = Math.max(0, ...parts.map((p) => Number(LEG_OF.exec(p.step ?? '')?.[2] ?? 0)));
   const count = Math.max(parts.length, declared);
-  const roundTrip = count === 2 && parts.length === 2 && parts[1].source === parts[0].target && parts[1].target === parts[0].source;
+  const roundTrip =
+    count === 2 && parts.length === 2 && parts[1].source === parts[0].target && parts[1].target === parts[0].source;
   return parts.map((p, index) => {
     const number = `leg ${index + 1} of ${count}`;
     const name = roundTrip ? (index === 0 ? 'way there' : 'way back') : number;
@@ -115,7 +140,18 @@ export function legsOf(run: HeaderRun): Leg[] {
     const last = lastBefore(run.samples, parts[index + 1]?.offsetMs ?? Infinity);
     const sampled = last && last.t >= p.offsetMs ? last.processed : undefined;
     const dataProcessed = FINISHED.includes(p.phase) ? (p.dataProcessed ?? sampled) : (sampled ?? p.dataProcessed);
-    return { index, count, name, label: roundTrip ? `${name} (${number})` : name, source: p.source, target: p.target, phase: p.phase, startT: p.offsetMs, downtimeMs: p.downtimeMs, dataProcessed };
+    return {
+      index,
+      count,
+      name,
+      label: roundTrip ? `${name} (${number})` : name,
+      source: p.source,
+      target: p.target,
+      phase: p.phase,
+      startT: p.offsetMs,
+      downtimeMs: p.downtimeMs,
+      dataProcessed,
+    };
   });
 }
 
@@ -187,14 +223,24 @@ export class MonitorHeader {
     const leg = legs.at(-1)!;
     const phase = leg.phase;
     const live = LIVE.includes(phase);
-    const a = this.assessor.assessment({ autoConverge: run.autoConverge, postcopy: phase === 'postcopy', maxDowntimeMs: run.maxDowntimeMs, previousPercent: this.percent });
+    const a = this.assessor.assessment({
+      autoConverge: run.autoConverge,
+      postcopy: phase === 'postcopy',
+      maxDowntimeMs: run.maxDowntimeMs,
+      previousPercent: this.percent,
+    });
     this.percent = phase === 'completed' ? 100 : a.percent;
     const sampled = a.nowBps !== undefined;
     const lastT = run.samples.at(-1)?.t;
     // host time of the latest sample; before the leg's first one (a way back starting), the time since the run began
-    const elapsedMs = run.summary?.totalMs ?? (lastT !== undefined && lastT >= leg.startT ? lastT : Math.max(leg.startT, (run.finishedAt ?? clock) - run.startedAt));
+    const elapsedMs =
+      run.summary?.totalMs ??
+      (lastT !== undefined && lastT >= leg.startT
+        ? lastT
+        : Math.max(leg.startT, (run.finishedAt ?? clock) - run.startedAt));
     const several = leg.count > 1;
-    const sum = (xs: (number | undefined)[]) => (xs.some((x) => x !== undefined) ? xs.reduce<number>((s, x) => s + (x ?? 0), 0) : undefined);
+    const sum = (xs: (number | undefined)[]) =>
+      xs.some((x) => x !== undefined) ? xs.reduce<number>((s, x) => s + (x ?? 0), 0) : undefined;
     return {
       leg,
       legs,
@@ -212,7 +258,15 @@ export class MonitorHeader {
       maxDowntimeMs: a.maxDowntimeMs,
       elapsedMs,
       legElapsedMs: legs.length > 1 ? Math.max(0, elapsedMs - leg.startT) : undefined,
-      total: legs.length > 1 ? { dataProcessed: sum(legs.map((l) => l.dataProcessed)), ms: elapsedMs, downtimeMs: sum(legs.map((l) => l.downtimeMs)), finished: FINISHED.includes(phase) } : undefined,
+      total:
+        legs.length > 1
+          ? {
+              dataProcessed: sum(legs.map((l) => l.dataProcessed)),
+              ms: elapsedMs,
+              downtimeMs: sum(legs.map((l) => l.downtimeMs)),
+              finished: FINISHED.includes(phase),
+            }
+          : undefined,
     };
   }
 }
@@ -229,7 +283,8 @@ export interface HeaderTexts {
   operation: string;
 }
 
-export const duration = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`);
+export const duration = (ms: number) =>
+  ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
 const mibps = (bps: number) => `${(bps / 1048576).toFixed(0)} MiB/s`;
 
 /** The figures in words; `rate` formats bytes/s in the unit the user chose (MiB/s by default). */
@@ -240,10 +295,23 @@ export function headerTexts(f: HeaderFigures, rate: (bps: number) => string = mi
   return {
     phase: leg.label ? `${leg.label}: ${f.phase}` : f.phase,
     elapsed: duration(f.elapsedMs) + (f.legElapsedMs !== undefined ? ` (${leg.name} ${duration(f.legElapsedMs)})` : ''),
-    eta: !f.live ? '—' : f.convergence.state === 'not-converging' ? 'not converging' : f.etaMs !== undefined ? `~${duration(f.etaMs)}` : 'estimating…',
-    percent: f.overallPercent !== undefined ? `${f.percent} % (${leg.name}) · ${f.overallPercent} % in all` : `${f.percent} %`,
-    downtime: f.downtimeMs !== undefined ? `${f.downtimeMs} ms ${f.downtimeActual ? 'actual' : 'expected'} / ${f.maxDowntimeMs} ms max` : '—',
-    throughput: f.nowBps !== undefined ? `${rate(f.nowBps)} now · ${rate(f.averageBps ?? 0)} avg · ${rate(f.peakBps ?? 0)} peak` : '—',
+    eta: !f.live
+      ? '—'
+      : f.convergence.state === 'not-converging'
+        ? 'not converging'
+        : f.etaMs !== undefined
+          ? `~${duration(f.etaMs)}`
+          : 'estimating…',
+    percent:
+      f.overallPercent !== undefined ? `${f.percent} % (${leg.name}) · ${f.overallPercent} % in all` : `${f.percent} %`,
+    downtime:
+      f.downtimeMs !== undefined
+        ? `${f.downtimeMs} ms ${f.downtimeActual ? 'actual' : 'expected'} / ${f.maxDowntimeMs} ms max`
+        : '—',
+    throughput:
+      f.nowBps !== undefined
+        ? `${rate(f.nowBps)} now · ${rate(f.averageBps ?? 0)} avg · ${rate(f.peakBps ?? 0)} peak`
+        : '—',
     operation: t
       ? `${f.legs.map(legLine).join(' · ')} · ${formatBytes(t.dataProcessed)} in ${duration(t.ms)}${t.finished ? (t.downtimeMs !== undefined ? `, paused ${t.downtimeMs} ms in all` : '') : ' so far'}`
       : '',

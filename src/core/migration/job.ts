@@ -35,20 +35,55 @@ export type ProfileId = 'safe' | 'fast' | 'largeVm';
 export const PROFILES: Record<ProfileId, { label: string; detail: string; options: MigrationOptions }> = {
   safe: {
     label: 'Safe',
-    detail: "virsh defaults: one stream, precopy only, no cap, the domain stays transient on the target",
-    options: { p2p: true, persistent: false, undefineSource: false, postcopy: 'off', parallelConnections: 0, zeroCopy: false, compression: 'none', autoConverge: false, tls: false, copyStorage: 'none' },
+    detail: 'virsh defaults: one stream, precopy only, no cap, the domain stays transient on the target',
+    options: {
+      p2p: true,
+      persistent: false,
+      undefineSource: false,
+      postcopy: 'off',
+      parallelConnections: 0,
+      zeroCopy: false,
+      compression: 'none',
+      autoConverge: false,
+      tls: false,
+      copyStorage: 'none',
+    },
   },
   fast: {
     label: 'Fast',
     detail: 'peer-to-peer, 4 parallel connections (multifd), no bandwidth cap',
-    options: { p2p: true, persistent: false, undefineSource: false, postcopy: 'off', parallelConnections: 4, zeroCopy: false, compression: 'none', autoConverge: false, tls: false, copyStorage: 'none' },
+    options: {
+      p2p: true,
+      persistent: false,
+      undefineSource: false,
+      postcopy: 'off',
+      parallelConnections: 4,
+      zeroCopy: false,
+      compression: 'none',
+      autoConverge: false,
+      tls: false,
+      copyStorage: 'none',
+    },
   },
   // QEMU refuses postcopy together with multifd, so the large-VM fallback for a migration that does not converge
   // is auto-converge (CPU throttling) here; postcopy stays available in custom options with a single stream.
   largeVm: {
     label: 'Large VM',
-    detail: 'Fast, plus zero-copy send where the host allows it, auto-converge if it does not converge, and its TCP connections kept',
-    options: { p2p: true, persistent: false, undefineSource: false, postcopy: 'off', parallelConnections: 4, zeroCopy: true, compression: 'none', autoConverge: true, tls: false, copyStorage: 'none', keepTcpConnections: true },
+    detail:
+      'Fast, plus zero-copy send where the host allows it, auto-converge if it does not converge, and its TCP connections kept',
+    options: {
+      p2p: true,
+      persistent: false,
+      undefineSource: false,
+      postcopy: 'off',
+      parallelConnections: 4,
+      zeroCopy: true,
+      compression: 'none',
+      autoConverge: true,
+      tls: false,
+      copyStorage: 'none',
+      keepTcpConnections: true,
+    },
   },
 };
 
@@ -56,9 +91,14 @@ export const PROFILES: Record<ProfileId, { label: string; detail: string; option
 export function optionProblems(o: MigrationOptions): string[] {
   const problems: string[] = [];
   if (o.bandwidthMiBps !== undefined && !(Number.isInteger(o.bandwidthMiBps) && o.bandwidthMiBps > 0)) {
-    problems.push(`bandwidth must be a whole number of MiB/s above 0 (got ${o.bandwidthMiBps}); leave it empty for no cap`);
+    problems.push(
+      `bandwidth must be a whole number of MiB/s above 0 (got ${o.bandwidthMiBps}); leave it empty for no cap`,
+    );
   }
-  if (o.maxDowntimeMs !== undefined && !(Number.isInteger(o.maxDowntimeMs) && o.maxDowntimeMs >= 1 && o.maxDowntimeMs <= 2_000_000)) {
+  if (
+    o.maxDowntimeMs !== undefined &&
+    !(Number.isInteger(o.maxDowntimeMs) && o.maxDowntimeMs >= 1 && o.maxDowntimeMs <= 2_000_000)
+  ) {
     problems.push(`max downtime must be 1-2000000 ms (got ${o.maxDowntimeMs})`);
   }
   if (!Number.isInteger(o.parallelConnections) || o.parallelConnections < 0 || o.parallelConnections > 255) {
@@ -68,12 +108,21 @@ export function optionProblems(o: MigrationOptions): string[] {
   if (o.zeroCopy && !parallel) problems.push('zero-copy send needs parallel connections (multifd): set 2 or more');
   if (o.zeroCopy && o.tls) problems.push('zero-copy send cannot be combined with TLS (QEMU encrypts in user space)');
   if (o.zeroCopy && o.compression !== 'none') problems.push('zero-copy send cannot be combined with compression');
-  if (o.compression !== 'none' && parallel) problems.push(`${o.compression} compression does not work with parallel connections in libvirt 9`);
-  if (o.undefineSource && !o.persistent) problems.push('"undefine on source" without "persistent on target" would leave no definition anywhere');
-  if (o.postcopy !== 'off' && o.copyStorage !== 'none') problems.push('postcopy cannot be combined with copying storage');
+  if (o.compression !== 'none' && parallel)
+    problems.push(`${o.compression} compression does not work with parallel connections in libvirt 9`);
+  if (o.undefineSource && !o.persistent)
+    problems.push('"undefine on source" without "persistent on target" would leave no definition anywhere');
+  if (o.postcopy !== 'off' && o.copyStorage !== 'none')
+    problems.push('postcopy cannot be combined with copying storage');
   // QEMU 10.0: migrate-set-capabilities fails with "Postcopy is not yet compatible with multifd"
-  if (o.keepTcpConnections && o.postcopy !== 'off') problems.push('"keep TCP connections" pauses the domain on the target until the final conntrack import, which postcopy cannot wait for');
-  if (o.postcopy !== 'off' && parallel) problems.push('postcopy cannot be combined with parallel connections (QEMU: "Postcopy is not yet compatible with multifd")');
+  if (o.keepTcpConnections && o.postcopy !== 'off')
+    problems.push(
+      '"keep TCP connections" pauses the domain on the target until the final conntrack import, which postcopy cannot wait for',
+    );
+  if (o.postcopy !== 'off' && parallel)
+    problems.push(
+      'postcopy cannot be combined with parallel connections (QEMU: "Postcopy is not yet compatible with multifd")',
+    );
   return problems;
 }
 
@@ -83,7 +132,6 @@ export function targetUri(target: { user: string; hostName: string; port: number
   const port = target.port === 22 ? '' : `:${target.port}`;
   return `qemu+ssh://${encodeURIComponent(target.user)}@${host}${port}/system?no_tty=1`;
 }
-
 
 /**
  * The migration's launcher writes `ferry-exit=N` on a line of its own once virsh has ended. Only a whole line counts,
@@ -108,7 +156,13 @@ export function exitStatusInLog(log: string): number | undefined {
  */
 export const UNLIMITED_BANDWIDTH_MIBPS = '8796093022207';
 
-export function migrateArgv(uri: string, uuid: string, destUri: string, o: MigrationOptions, suspendOnTarget = false): Argv {
+export function migrateArgv(
+  uri: string,
+  uuid: string,
+  destUri: string,
+  o: MigrationOptions,
+  suspendOnTarget = false,
+): Argv {
   assertUuid(uuid);
   const problems = optionProblems(o);
   if (problems.length) throw new Error(problems.join('; '));
@@ -132,7 +186,9 @@ export function migrateArgv(uri: string, uuid: string, destUri: string, o: Migra
 
 export function jobInfoArgv(uri: string, uuid: string, completed = false): Argv {
   assertUuid(uuid);
-  return completed ? virsh(uri, 'domjobinfo', '--completed', '--keep-completed', '--rawstats', uuid) : virsh(uri, 'domjobinfo', '--rawstats', uuid);
+  return completed
+    ? virsh(uri, 'domjobinfo', '--completed', '--keep-completed', '--rawstats', uuid)
+    : virsh(uri, 'domjobinfo', '--rawstats', uuid);
 }
 
 /** The persistent job reader's question (asked of an interactive virsh, see services/virshShell). */
@@ -143,17 +199,22 @@ export function jobReaderQuery(uuid: string): readonly string[] {
 
 export function setSpeedArgv(uri: string, uuid: string, mibps: number): Argv {
   assertUuid(uuid);
-  if (!(Number.isInteger(mibps) && mibps > 0)) throw new Error(`bandwidth must be a whole number of MiB/s above 0 (got ${mibps})`);
+  if (!(Number.isInteger(mibps) && mibps > 0))
+    throw new Error(`bandwidth must be a whole number of MiB/s above 0 (got ${mibps})`);
   return virsh(uri, 'migrate-setspeed', uuid, String(mibps));
 }
 
 export function setMaxDowntimeArgv(uri: string, uuid: string, ms: number): Argv {
   assertUuid(uuid);
-  if (!(Number.isInteger(ms) && ms >= 1)) throw new Error(`max downtime must be a whole number of ms of at least 1 (got ${ms})`);
+  if (!(Number.isInteger(ms) && ms >= 1))
+    throw new Error(`max downtime must be a whole number of ms of at least 1 (got ${ms})`);
   return virsh(uri, 'migrate-setmaxdowntime', uuid, String(ms));
 }
 
-export const postcopyArgv = (uri: string, uuid: string): Argv => (assertUuid(uuid), virsh(uri, 'migrate-postcopy', uuid));
+export const postcopyArgv = (uri: string, uuid: string): Argv => (
+  assertUuid(uuid),
+  virsh(uri, 'migrate-postcopy', uuid)
+);
 export const abortArgv = (uri: string, uuid: string): Argv => (assertUuid(uuid), virsh(uri, 'domjobabort', uuid));
 
 /** virDomainJobType */

@@ -67,9 +67,7 @@ const DIRTY_TOLERANCE = 0.9;
 const ETA_TIME_CONSTANT_MS = 3_000;
 
 export type Convergence =
-  | { state: 'converging' }
-  | { state: 'unknown'; reason: string }
-  | { state: 'not-converging'; reason: string };
+  { state: 'converging' } | { state: 'unknown'; reason: string } | { state: 'not-converging'; reason: string };
 
 export interface Assessment {
   percent: number;
@@ -147,7 +145,8 @@ export class Assessor {
     if (this.net === undefined && s.bps <= 0) return;
     const value = s.bps - s.dirtyBps;
     const dt = this.netAt === undefined ? ETA_TIME_CONSTANT_MS : Math.max(0, s.t - this.netAt);
-    this.net = this.net === undefined ? value : this.net + (1 - Math.exp(-dt / ETA_TIME_CONSTANT_MS)) * (value - this.net);
+    this.net =
+      this.net === undefined ? value : this.net + (1 - Math.exp(-dt / ETA_TIME_CONSTANT_MS)) * (value - this.net);
     this.netAt = s.t;
   }
 
@@ -159,7 +158,8 @@ export class Assessor {
   convergence(o: { autoConverge: boolean; postcopy: boolean }): Convergence {
     const last = this.last;
     if (o.postcopy) return { state: 'converging' };
-    if (!last || last.t - this.originT < CONVERGENCE_WINDOW_MS) return { state: 'unknown', reason: `less than ${seconds(CONVERGENCE_WINDOW_MS)} of data` };
+    if (!last || last.t - this.originT < CONVERGENCE_WINDOW_MS)
+      return { state: 'unknown', reason: `less than ${seconds(CONVERGENCE_WINDOW_MS)} of data` };
     let sent = 0;
     let dirtied = 0;
     for (const s of this.window) {
@@ -170,7 +170,10 @@ export class Assessor {
     const stillThrottling = o.autoConverge && !atMaxThrottle;
     const throttleNote = o.autoConverge ? ` with the CPU throttle at ${last.throttle ?? 0} %` : '';
     if (!stillThrottling && sent > 0 && dirtied >= sent * DIRTY_TOLERANCE) {
-      return { state: 'not-converging', reason: `the guest dirties ${mib(dirtied)} while ${mib(sent)} is sent (10 s average)${throttleNote}` };
+      return {
+        state: 'not-converging',
+        reason: `the guest dirties ${mib(dirtied)} while ${mib(sent)} is sent (10 s average)${throttleNote}`,
+      };
     }
     const stuckFor = last.t - this.minimumAt;
     if (!stillThrottling && this.minimum !== Infinity && stuckFor >= CONVERGENCE_WINDOW_MS) {
@@ -189,12 +192,32 @@ export class Assessor {
     const ms = last ? last.t - this.originT : 0;
     const averageBps = last && ms > 0 ? (last.processed / ms) * 1000 : 0;
     const peakBps = this.peak;
-    if (!last) return { percent: o.previousPercent ?? 0, convergence: { state: 'unknown', reason: 'no samples yet' }, maxDowntimeMs, averageBps, peakBps };
+    if (!last)
+      return {
+        percent: o.previousPercent ?? 0,
+        convergence: { state: 'unknown', reason: 'no samples yet' },
+        maxDowntimeMs,
+        averageBps,
+        peakBps,
+      };
     const verdict = this.convergence(o);
     const net = this.net;
-    const etaMs = verdict.state !== 'not-converging' && net !== undefined && net > 0 ? Math.round((last.remaining / net) * 1000) : undefined;
-    const expectedDowntimeMs = last.expectedDowntimeMs ?? (last.bps > 0 ? Math.round((last.remaining / last.bps) * 1000) : undefined);
-    return { percent: percentOf(last, o.previousPercent), etaMs, convergence: verdict, expectedDowntimeMs, maxDowntimeMs, nowBps: last.bps, averageBps, peakBps };
+    const etaMs =
+      verdict.state !== 'not-converging' && net !== undefined && net > 0
+        ? Math.round((last.remaining / net) * 1000)
+        : undefined;
+    const expectedDowntimeMs =
+      last.expectedDowntimeMs ?? (last.bps > 0 ? Math.round((last.remaining / last.bps) * 1000) : undefined);
+    return {
+      percent: percentOf(last, o.previousPercent),
+      etaMs,
+      convergence: verdict,
+      expectedDowntimeMs,
+      maxDowntimeMs,
+      nowBps: last.bps,
+      averageBps,
+      peakBps,
+    };
   }
 }
 

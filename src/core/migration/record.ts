@@ -12,7 +12,8 @@ import type { JobStats, MigrationOptions } from './job';
 import type { MigrationMarker, Sample } from './monitor';
 import { isZeroedReading, percentOf, thinned, toSample } from './monitor';
 
-export type MigrationPhase = 'planned' | 'starting' | 'running' | 'postcopy' | 'unknown' | 'completed' | 'failed' | 'aborted';
+export type MigrationPhase =
+  'planned' | 'starting' | 'running' | 'postcopy' | 'unknown' | 'completed' | 'failed' | 'aborted';
 export const FINISHED_PHASES: readonly MigrationPhase[] = ['completed', 'failed', 'aborted'];
 
 export interface MigrationRecord {
@@ -94,7 +95,9 @@ export interface GateReport {
 }
 
 /** A new record, planned: every later phase comes from next(). */
-export function plannedRecord(fields: Omit<MigrationRecord, 'phase' | 'percent' | 'samples' | 'markers'>): MigrationRecord {
+export function plannedRecord(
+  fields: Omit<MigrationRecord, 'phase' | 'percent' | 'samples' | 'markers'>,
+): MigrationRecord {
   return { ...fields, phase: 'planned', percent: 0, samples: [], markers: [] };
 }
 
@@ -121,7 +124,15 @@ export type MigrationEvent =
    * virsh migrate ended. `targetProblem`: it said success but the domain is not running on the target; `errorText`:
    * its error lines; `summary`: the completed job's statistics.
    */
-  | { kind: 'ended'; exitCode: number; errorText: string; abortRequested: boolean; summary?: JobStats; targetProblem?: string; at: number };
+  | {
+      kind: 'ended';
+      exitCode: number;
+      errorText: string;
+      abortRequested: boolean;
+      summary?: JobStats;
+      targetProblem?: string;
+      at: number;
+    };
 
 /** The host time of a run's latest reading (ms since it started), for markers. */
 const now = (r: MigrationRecord, fallback: number) => r.last?.timeElapsedMs ?? fallback - r.startedAt;
@@ -149,9 +160,11 @@ export function next(record: MigrationRecord, event: MigrationEvent, clock = Dat
       const percent = sample ? percentOf(sample, record.percent) : record.percent;
       // the iteration is shown too (the progress notification): a run held at 99 % while pass after pass is sent
       // changes nothing else, and a listener told only of phase and progress would keep the pass of its last percent
-      const changed = phase !== record.phase || percent !== record.percent || event.stats.iteration !== record.last?.iteration;
+      const changed =
+        phase !== record.phase || percent !== record.percent || event.stats.iteration !== record.last?.iteration;
       const r = Object.assign(changed ? { ...record } : record, { phase, percent, last: event.stats });
-      if (phase === 'postcopy' && !wasPostcopy) r.markers.push({ t: now(r, clock), kind: 'postcopy', label: 'postcopy' });
+      if (phase === 'postcopy' && !wasPostcopy)
+        r.markers.push({ t: now(r, clock), kind: 'postcopy', label: 'postcopy' });
       if (sample) {
         r.samples.push(sample);
         if (r.samples.length > MAX_SAMPLES) r.samples = thinned(r.samples, MAX_SAMPLES);
@@ -169,27 +182,64 @@ export function next(record: MigrationRecord, event: MigrationEvent, clock = Dat
     case 'ended': {
       const { exitCode, errorText, abortRequested, summary, targetProblem } = event;
       const phase: MigrationPhase =
-        exitCode === 0 ? (targetProblem ? 'failed' : 'completed') : abortRequested || /abort|cancel/i.test(errorText) ? 'aborted' : 'failed';
+        exitCode === 0
+          ? targetProblem
+            ? 'failed'
+            : 'completed'
+          : abortRequested || /abort|cancel/i.test(errorText)
+            ? 'aborted'
+            : 'failed';
       const end = summary?.timeElapsedMs ?? now(record, event.at);
       if (phase === 'completed' && summary?.downtimeMs !== undefined) {
-        record.markers.push({ t: Math.max(0, end - summary.downtimeMs), kind: 'paused', label: `switchover: paused ${summary.downtimeMs} ms` });
+        record.markers.push({
+          t: Math.max(0, end - summary.downtimeMs),
+          kind: 'paused',
+          label: `switchover: paused ${summary.downtimeMs} ms`,
+        });
       }
-      if (record.gate?.extraPauseMs !== undefined) record.markers.push({ t: end, kind: 'resumed', label: `resumed on ${record.target} after the conntrack gate (+${record.gate.extraPauseMs} ms)` });
+      if (record.gate?.extraPauseMs !== undefined)
+        record.markers.push({
+          t: end,
+          kind: 'resumed',
+          label: `resumed on ${record.target} after the conntrack gate (+${record.gate.extraPauseMs} ms)`,
+        });
       record.markers.push({ t: end, kind: phase, label: phase });
       const error =
-        phase === 'completed' ? undefined
-        : (targetProblem ?? record.error ?? (abortRequested ? `aborted on request${errorText ? ` (libvirt: ${errorText})` : ''}` : errorText || `virsh migrate exited with ${exitCode}`));
-      return { ...record, phase, percent: phase === 'completed' ? 100 : record.percent, finishedAt: event.at, summary: summary?.type === 'completed' ? summary : undefined, error };
+        phase === 'completed'
+          ? undefined
+          : (targetProblem ??
+            record.error ??
+            (abortRequested
+              ? `aborted on request${errorText ? ` (libvirt: ${errorText})` : ''}`
+              : errorText || `virsh migrate exited with ${exitCode}`));
+      return {
+        ...record,
+        phase,
+        percent: phase === 'completed' ? 100 : record.percent,
+        finishedAt: event.at,
+        summary: summary?.type === 'completed' ? summary : undefined,
+        error,
+      };
     }
   }
 }
 
 /** Samples or markers of a later part, on the time axis of the run it joins (`by` ms after the run began). */
-export const shifted = <T extends { t: number }>(xs: readonly T[], by: number): T[] => xs.map((x) => ({ ...x, t: x.t + by }));
+export const shifted = <T extends { t: number }>(xs: readonly T[], by: number): T[] =>
+  xs.map((x) => ({ ...x, t: x.t + by }));
 
 const partOf = (r: MigrationRecord, offsetMs: number): RunPart => ({
-  id: r.id, source: r.source, target: r.target, step: r.operationStep, offsetMs, startedAt: r.startedAt,
-  finishedAt: r.finishedAt, phase: r.phase, downtimeMs: r.summary?.downtimeMs, dataProcessed: r.summary?.dataProcessed ?? r.last?.dataProcessed, error: r.error,
+  id: r.id,
+  source: r.source,
+  target: r.target,
+  step: r.operationStep,
+  offsetMs,
+  startedAt: r.startedAt,
+  finishedAt: r.finishedAt,
+  phase: r.phase,
+  downtimeMs: r.summary?.downtimeMs,
+  dataProcessed: r.summary?.dataProcessed ?? r.last?.dataProcessed,
+  error: r.error,
 });
 
 const sum = (a?: number, b?: number) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
@@ -202,9 +252,16 @@ const sum = (a?: number, b?: number) => (a === undefined && b === undefined ? un
  */
 export function joinParts(earlier: MigrationRecord, later: MigrationRecord): MigrationRecord {
   const offsetMs = Math.max(0, later.startedAt - earlier.startedAt);
-  const parts = [...(earlier.parts ?? [partOf(earlier, 0)]), ...(later.parts ?? [partOf(later, 0)]).map((p) => ({ ...p, offsetMs: p.offsetMs + offsetMs }))];
+  const parts = [
+    ...(earlier.parts ?? [partOf(earlier, 0)]),
+    ...(later.parts ?? [partOf(later, 0)]).map((p) => ({ ...p, offsetMs: p.offsetMs + offsetMs })),
+  ];
   const n = parts.length;
-  const begins: MigrationMarker = { t: offsetMs, kind: 'part', label: `${later.operationStep ?? `part ${n}`}: ${later.source} → ${later.target}` };
+  const begins: MigrationMarker = {
+    t: offsetMs,
+    kind: 'part',
+    label: `${later.operationStep ?? `part ${n}`}: ${later.source} → ${later.target}`,
+  };
   const a = earlier.summary;
   const b = later.summary;
   const summary: JobStats | undefined = b && {

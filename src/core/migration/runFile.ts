@@ -31,20 +31,59 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length <= max ? v : undefined);
-const oneOf = <T extends string>(v: unknown, allowed: readonly T[]): T | undefined => (allowed.includes(v as T) ? (v as T) : undefined);
+const oneOf = <T extends string>(v: unknown, allowed: readonly T[]): T | undefined =>
+  allowed.includes(v as T) ? (v as T) : undefined;
 /** drop the keys whose value is undefined, so a rebuilt object holds only what was valid */
-const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const defined = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
-const PHASES: readonly MigrationPhase[] = ['planned', 'starting', 'running', 'postcopy', 'unknown', 'completed', 'failed', 'aborted'];
-const MARKER_KINDS: readonly MigrationMarker['kind'][] = ['postcopy', 'paused', 'resumed', 'steer', 'part', 'completed', 'failed', 'aborted'];
+const PHASES: readonly MigrationPhase[] = [
+  'planned',
+  'starting',
+  'running',
+  'postcopy',
+  'unknown',
+  'completed',
+  'failed',
+  'aborted',
+];
+const MARKER_KINDS: readonly MigrationMarker['kind'][] = [
+  'postcopy',
+  'paused',
+  'resumed',
+  'steer',
+  'part',
+  'completed',
+  'failed',
+  'aborted',
+];
 const JOB_TYPES: readonly JobType[] = ['none', 'bounded', 'unbounded', 'completed', 'failed', 'cancelled'];
 const SEVERITIES: readonly Finding['severity'][] = ['problem', 'warning', 'info'];
 
 function sample(v: unknown): Sample | undefined {
   if (!isObject(v)) return undefined;
-  const [t, bps, dirtyBps, remaining, processed, total, iteration] = [v.t, v.bps, v.dirtyBps ?? 0, v.remaining, v.processed ?? 0, v.total ?? 0, v.iteration ?? 0].map(num);
+  const [t, bps, dirtyBps, remaining, processed, total, iteration] = [
+    v.t,
+    v.bps,
+    v.dirtyBps ?? 0,
+    v.remaining,
+    v.processed ?? 0,
+    v.total ?? 0,
+    v.iteration ?? 0,
+  ].map(num);
   if ([t, bps, dirtyBps, remaining, processed, total, iteration].some((x) => x === undefined)) return undefined;
-  return defined({ t: t!, bps: bps!, dirtyBps: dirtyBps!, remaining: remaining!, processed: processed!, total: total!, iteration: iteration!, expectedDowntimeMs: num(v.expectedDowntimeMs), throttle: num(v.throttle), postcopyRequests: num(v.postcopyRequests) });
+  return defined({
+    t: t!,
+    bps: bps!,
+    dirtyBps: dirtyBps!,
+    remaining: remaining!,
+    processed: processed!,
+    total: total!,
+    iteration: iteration!,
+    expectedDowntimeMs: num(v.expectedDowntimeMs),
+    throttle: num(v.throttle),
+    postcopyRequests: num(v.postcopyRequests),
+  });
 }
 
 function marker(v: unknown): MigrationMarker | undefined {
@@ -71,7 +110,12 @@ function options(v: unknown): MigrationOptions | undefined {
     copyStorage: oneOf(v.copyStorage, ['none', 'all', 'inc'] as const),
   };
   if (Object.values(o).some((x) => x === undefined)) return undefined;
-  return defined({ ...(o as MigrationOptions), bandwidthMiBps: num(v.bandwidthMiBps), maxDowntimeMs: num(v.maxDowntimeMs), keepTcpConnections: bool('keepTcpConnections') });
+  return defined({
+    ...(o as MigrationOptions),
+    bandwidthMiBps: num(v.bandwidthMiBps),
+    maxDowntimeMs: num(v.maxDowntimeMs),
+    keepTcpConnections: bool('keepTcpConnections'),
+  });
 }
 
 function jobStats(v: unknown): JobStats | undefined {
@@ -80,9 +124,26 @@ function jobStats(v: unknown): JobStats | undefined {
   if (!type) return undefined;
   const raw: Record<string, number> = {};
   if (isObject(v.raw)) {
-    for (const [k, x] of Object.entries(v.raw).slice(0, 100)) if (/^[a-z_]{1,64}$/.test(k) && num(x) !== undefined) raw[k] = x as number;
+    for (const [k, x] of Object.entries(v.raw).slice(0, 100))
+      if (/^[a-z_]{1,64}$/.test(k) && num(x) !== undefined) raw[k] = x as number;
   }
-  const keys = ['operation', 'timeElapsedMs', 'dataTotal', 'dataProcessed', 'dataRemaining', 'memoryTotal', 'memoryProcessed', 'memoryRemaining', 'memoryBps', 'dirtyRate', 'pageSize', 'iteration', 'downtimeMs', 'setupTimeMs', 'postcopyRequests'] as const;
+  const keys = [
+    'operation',
+    'timeElapsedMs',
+    'dataTotal',
+    'dataProcessed',
+    'dataRemaining',
+    'memoryTotal',
+    'memoryProcessed',
+    'memoryRemaining',
+    'memoryBps',
+    'dirtyRate',
+    'pageSize',
+    'iteration',
+    'downtimeMs',
+    'setupTimeMs',
+    'postcopyRequests',
+  ] as const;
   return defined({ type, raw, ...Object.fromEntries(keys.map((k) => [k, num(v[k])])) });
 }
 
@@ -92,22 +153,58 @@ function versions(v: unknown): Versions | undefined {
 
 function gate(v: unknown): GateReport | undefined {
   if (!isObject(v) || !Array.isArray(v.addresses)) return undefined;
-  const addresses = v.addresses.slice(0, 64).map((a) => str(a, 64)).filter((a): a is string => a !== undefined);
+  const addresses = v.addresses
+    .slice(0, 64)
+    .map((a) => str(a, 64))
+    .filter((a): a is string => a !== undefined);
   const n = (k: string) => num(v[k]);
-  return defined({ addresses, bulkEntries: n('bulkEntries'), bulkNotLoaded: n('bulkNotLoaded'), finalChanged: n('finalChanged'), extraPauseMs: n('extraPauseMs'), listMs: n('listMs'), loadMs: n('loadMs'), resumeMs: n('resumeMs'), missing: n('missing'), budgetExceeded: typeof v.budgetExceeded === 'boolean' ? v.budgetExceeded : undefined, error: str(v.error, 2000) });
+  return defined({
+    addresses,
+    bulkEntries: n('bulkEntries'),
+    bulkNotLoaded: n('bulkNotLoaded'),
+    finalChanged: n('finalChanged'),
+    extraPauseMs: n('extraPauseMs'),
+    listMs: n('listMs'),
+    loadMs: n('loadMs'),
+    resumeMs: n('resumeMs'),
+    missing: n('missing'),
+    budgetExceeded: typeof v.budgetExceeded === 'boolean' ? v.budgetExceeded : undefined,
+    error: str(v.error, 2000),
+  });
 }
 
 function finding(v: unknown): Finding | undefined {
   if (!isObject(v)) return undefined;
-  const f = { id: str(v.id, 64), severity: oneOf(v.severity, SEVERITIES), title: str(v.title, 500), evidence: str(v.evidence, 4000) };
-  return f.id && f.severity && f.title !== undefined && f.evidence !== undefined ? defined({ ...(f as Finding), fix: str(v.fix, 4000) }) : undefined;
+  const f = {
+    id: str(v.id, 64),
+    severity: oneOf(v.severity, SEVERITIES),
+    title: str(v.title, 500),
+    evidence: str(v.evidence, 4000),
+  };
+  return f.id && f.severity && f.title !== undefined && f.evidence !== undefined
+    ? defined({ ...(f as Finding), fix: str(v.fix, 4000) })
+    : undefined;
 }
 
 function part(v: unknown): RunPart | undefined {
   if (!isObject(v)) return undefined;
-  const p = { id: str(v.id, 64), source: str(v.source, 1024), target: str(v.target, 1024), offsetMs: num(v.offsetMs), startedAt: num(v.startedAt), phase: oneOf(v.phase, PHASES) };
+  const p = {
+    id: str(v.id, 64),
+    source: str(v.source, 1024),
+    target: str(v.target, 1024),
+    offsetMs: num(v.offsetMs),
+    startedAt: num(v.startedAt),
+    phase: oneOf(v.phase, PHASES),
+  };
   if (Object.values(p).some((x) => x === undefined)) return undefined;
-  return defined({ ...(p as RunPart), step: str(v.step, 200), finishedAt: num(v.finishedAt), downtimeMs: num(v.downtimeMs), dataProcessed: num(v.dataProcessed), error: str(v.error, 10_000) });
+  return defined({
+    ...(p as RunPart),
+    step: str(v.step, 200),
+    finishedAt: num(v.finishedAt),
+    downtimeMs: num(v.downtimeMs),
+    dataProcessed: num(v.dataProcessed),
+    error: str(v.error, 10_000),
+  });
 }
 
 function list<T>(v: unknown, max: number, item: (x: unknown) => T | undefined): T[] {
@@ -118,7 +215,8 @@ function list<T>(v: unknown, max: number, item: (x: unknown) => T | undefined): 
 
 /** An exported run read back into a record of Ferry's own making, marked imported; throws with what is wrong. */
 export function parseRunFile(text: string): MigrationRecord {
-  if (text.length > MAX_RUN_FILE_BYTES) throw new Error(`this file is larger than a run file can be (${MAX_RUN_FILE_BYTES / 1048576} MiB)`);
+  if (text.length > MAX_RUN_FILE_BYTES)
+    throw new Error(`this file is larger than a run file can be (${MAX_RUN_FILE_BYTES / 1048576} MiB)`);
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -132,7 +230,8 @@ export function parseRunFile(text: string): MigrationRecord {
   const domainName = str(v.domainName, 1024);
   const startedAt = num(v.startedAt);
   const phase = oneOf(v.phase, PHASES);
-  if (domainName === undefined || startedAt === undefined || !phase || !Array.isArray(v.samples)) throw new Error(notARun);
+  if (domainName === undefined || startedAt === undefined || !phase || !Array.isArray(v.samples))
+    throw new Error(notARun);
   let samples: Sample[];
   let markers: MigrationMarker[];
   let parts: RunPart[];

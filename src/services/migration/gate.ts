@@ -34,7 +34,15 @@ export const GATE_FAILSAFE_S = 10;
  * the domain there. At the switchover they only need a go, so the extra pause is the second listing, its load and
  * the resume, not SSH set-up, a virsh starting or the bulk.
  */
-export function prepareGate(hosts: { source: HostConnection; target: HostConnection }, uri: string, log: Logger, record: MigrationRecord, logPath: string, keep: KeepConnections, destUri: string): Gate {
+export function prepareGate(
+  hosts: { source: HostConnection; target: HostConnection },
+  uri: string,
+  log: Logger,
+  record: MigrationRecord,
+  logPath: string,
+  keep: KeepConnections,
+  destUri: string,
+): Gate {
   const { source, target } = hosts;
   const importData = deferred<string>();
   const listing = netfilterBackend.snapshotThenChanges(source, keep.addresses);
@@ -45,9 +53,15 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
   for (const waiting of [listing, importing, resumer]) waiting.catch(() => undefined); // awaited only on a switchover
   const cancel = () => {
     // end every waiting channel: the gated commands never run
-    void listing.then((l) => l.cancel(), () => undefined);
+    void listing.then(
+      (l) => l.cancel(),
+      () => undefined,
+    );
     importData.resolve('');
-    void resumer.then((shell) => shell.close(), () => undefined);
+    void resumer.then(
+      (shell) => shell.close(),
+      () => undefined,
+    );
   };
   const report: GateReport = { addresses: keep.addresses };
   const switchover = deferred<number>();
@@ -57,7 +71,10 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
       const exit = exitLine(line);
       if (exit !== undefined) switchover.resolve(exit);
     })
-    .then((s) => (logStream = s), () => switchover.resolve(-1));
+    .then(
+      (s) => (logStream = s),
+      () => switchover.resolve(-1),
+    );
   // the bulk copy while memory is copied: most flows are in place before the switchover. If its load fails, its
   // flows go with the final changes instead (a longer pause, not flows lost)
   let bulkNotLoaded = '';
@@ -70,7 +87,9 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
       } catch (e) {
         bulkNotLoaded = loadText(bulk.flows);
         report.bulkNotLoaded = bulk.flows.length;
-        log.warn(`migration ${record.id}: the bulk conntrack copy failed (${(e as Error).message}); its ${bulk.flows.length} flows will be loaded at the switchover`);
+        log.warn(
+          `migration ${record.id}: the bulk conntrack copy failed (${(e as Error).message}); its ${bulk.flows.length} flows will be loaded at the switchover`,
+        );
       }
     })
     .catch((e: Error) => log.warn(`migration ${record.id}: bulk conntrack listing failed: ${e.message}`));
@@ -92,7 +111,15 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
       const loading = performance.now();
       // nothing changed since the bulk copy: the target already holds every flow, no need to wait for the load
       const left = keep.budgetMs - (performance.now() - started);
-      const inTime = (!flows.length && !bulkNotLoaded) || (await Promise.race([importing.then(() => true, () => false), new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left)))]));
+      const inTime =
+        (!flows.length && !bulkNotLoaded) ||
+        (await Promise.race([
+          importing.then(
+            () => true,
+            () => false,
+          ),
+          new Promise<'late'>((r) => setTimeout(() => r('late'), Math.max(0, left))),
+        ]));
       report.loadMs = lap(loading);
       if (inTime === 'late') {
         report.budgetExceeded = true;
@@ -114,11 +141,18 @@ export function prepareGate(hosts: { source: HostConnection; target: HostConnect
     const problems = [report.error, resumed && `resuming on ${record.target}: ${resumed}`];
     report.error = problems.filter(Boolean).join('; ') || undefined;
     if (report.budgetExceeded) {
-      log.warn(`migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`);
+      log.warn(
+        `migration ${record.id}: the final conntrack import overran its ${keep.budgetMs} ms budget; the domain was resumed with ${report.missing} flows not yet confirmed (the import goes on)`,
+      );
     }
-    log.info(`migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk${report.bulkNotLoaded ? ` (${report.bulkNotLoaded} not: loaded at the switchover)` : ''}, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`);
+    log.info(
+      `migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk${report.bulkNotLoaded ? ` (${report.bulkNotLoaded} not: loaded at the switchover)` : ''}, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`,
+    );
     return report;
-  })().catch((e: Error) => ({ ...report, error: [report.error, `switchover gate: ${e.message}`].filter(Boolean).join('; ') }));
+  })().catch((e: Error) => ({
+    ...report,
+    error: [report.error, `switchover gate: ${e.message}`].filter(Boolean).join('; '),
+  }));
   // the poll loop reads the same exit status from the log: whichever sees it first opens the gate
   return { done, switchoverSeen: (code) => switchover.resolve(code) };
 }
@@ -131,9 +165,14 @@ async function resumeOn(resumer: Promise<VirshShell>, uuid: string): Promise<str
     const shell = await resumer;
     try {
       // virsh writes a failed command's error on stderr: the state asked after it tells
-      const { texts } = await shell.ask([['resume', uuid], ['domstate', uuid]]);
+      const { texts } = await shell.ask([
+        ['resume', uuid],
+        ['domstate', uuid],
+      ]);
       const state = texts[1].trim();
-      return state === 'running' ? undefined : `the domain is ${state || 'in an unknown state'} there after the resume (check it)`;
+      return state === 'running'
+        ? undefined
+        : `the domain is ${state || 'in an unknown state'} there after the resume (check it)`;
     } finally {
       shell.close();
     }

@@ -5,7 +5,15 @@
 import { addressListProblem } from '../../core/conntrack';
 import type { Versions } from '../../core/hostFacts';
 import type { MigrationOptions } from '../../core/migration/job';
-import { isActiveJob, JOB_OPERATION, jobInfoArgv, migrateArgv, parseJobStats, setMaxDowntimeArgv, targetUri } from '../../core/migration/job';
+import {
+  isActiveJob,
+  JOB_OPERATION,
+  jobInfoArgv,
+  migrateArgv,
+  parseJobStats,
+  setMaxDowntimeArgv,
+  targetUri,
+} from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { plannedRecord } from '../../core/migration/record';
 import { launchMigrationArgv } from '../../remote/migration';
@@ -30,7 +38,10 @@ export interface LaunchRequest {
 }
 
 /** Launch it; the record returned is planned (the runner moves it on), with its gate when connections are kept. */
-export async function launchMigration(deps: { registry: HostRegistry; uri: string; log: Logger }, input: LaunchRequest): Promise<{ planned: MigrationRecord; gate?: Gate }> {
+export async function launchMigration(
+  deps: { registry: HostRegistry; uri: string; log: Logger },
+  input: LaunchRequest,
+): Promise<{ planned: MigrationRecord; gate?: Gate }> {
   const { registry, uri, log } = deps;
   const host = (alias: string) => {
     const inventory = registry.get(alias);
@@ -39,14 +50,19 @@ export async function launchMigration(deps: { registry: HostRegistry; uri: strin
   };
   const source = host(input.sourceAlias).connection;
   for (const c of [source, host(input.targetAlias).connection]) {
-    if (c.state.kind !== 'connected') throw new Error(`${c.alias} is not connected${c.state.kind === 'failed' ? `: ${c.state.error.message}` : ''}; connect it first.`);
+    if (c.state.kind !== 'connected')
+      throw new Error(
+        `${c.alias} is not connected${c.state.kind === 'failed' ? `: ${c.state.error.message}` : ''}; connect it first.`,
+      );
   }
   // never a second migration of a domain that already has a job (another tool's migration, a save, ...)
   const job = await source.exec(jobInfoArgv(uri, input.domainUuid));
   if (job.code !== 0) throw new LibvirtError(input.sourceAlias, virshErrorText(job.stderr, job.code));
   const current = parseJobStats(job.stdout);
   if (isActiveJob(current)) {
-    throw new Error(`${input.domainName} already has a running job on ${input.sourceAlias}${current.operation === JOB_OPERATION.migrationOut ? ' (an outgoing migration)' : ''}; Ferry will not start another.`);
+    throw new Error(
+      `${input.domainName} already has a running job on ${input.sourceAlias}${current.operation === JOB_OPERATION.migrationOut ? ' (an outgoing migration)' : ''}; Ferry will not start another.`,
+    );
   }
   const targetHost = await registry.resolve(input.targetAlias);
   const startedAt = Date.now();
@@ -55,7 +71,8 @@ export async function launchMigration(deps: { registry: HostRegistry; uri: strin
   // nor put a file or link where it will be written
   const made = await source.exec(['mktemp', '-d', '/tmp/ferry-migrate.XXXXXXXXXX']);
   const logDir = made.stdout.trim();
-  if (made.code !== 0 || !/^\/tmp\/ferry-migrate\.[A-Za-z0-9]{10}$/.test(logDir)) throw new Error(`could not make a private directory on ${input.sourceAlias}: ${made.stderr.trim() || logDir}`);
+  if (made.code !== 0 || !/^\/tmp\/ferry-migrate\.[A-Za-z0-9]{10}$/.test(logDir))
+    throw new Error(`could not make a private directory on ${input.sourceAlias}: ${made.stderr.trim() || logDir}`);
   const logPath = `${logDir}/virsh.log`;
   const planned = plannedRecord({
     id,
@@ -72,27 +89,40 @@ export async function launchMigration(deps: { registry: HostRegistry; uri: strin
     operationStep: input.operationStep,
   });
   if (input.options.maxDowntimeMs !== undefined) {
-    const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), { logLevel: 'info' });
-    if (r.code !== 0) throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
+    const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), {
+      logLevel: 'info',
+    });
+    if (r.code !== 0)
+      throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
   }
   const keep = input.keepConnections;
   if (keep) {
     if (!keep.addresses.length) throw new Error('"Keep TCP connections" needs the VM\'s IP addresses.');
-    const problem = addressListProblem(keep.addresses.join(' '), host(input.sourceAlias).domainsOtherThan(input.domainUuid));
+    const problem = addressListProblem(
+      keep.addresses.join(' '),
+      host(input.sourceAlias).domainsOtherThan(input.domainUuid),
+    );
     if (problem) throw new Error(`"Keep TCP connections": ${problem}.`);
     await Promise.all([netfilterBackend.check(source), netfilterBackend.check(host(input.targetAlias).connection)]);
     planned.gate = { addresses: keep.addresses };
   }
   const destUri = targetUri(targetHost);
   const argv = migrateArgv(uri, input.domainUuid, destUri, input.options, !!keep);
-  const gate = keep ? prepareGate({ source, target: host(input.targetAlias).connection }, uri, log, planned, logPath, keep, destUri) : undefined;
+  const gate = keep
+    ? prepareGate({ source, target: host(input.targetAlias).connection }, uri, log, planned, logPath, keep, destUri)
+    : undefined;
   // detached from the SSH session: closing VS Code or losing the link does not stop it. With a gate the domain waits
   // paused on the target; if Ferry is gone by then, the source resumes it after a while.
-  const launch = await source.exec(launchMigrationArgv(logPath, keep ? GATE_FAILSAFE_S : 0, destUri, input.domainUuid, argv), { logLevel: 'info' });
+  const launch = await source.exec(
+    launchMigrationArgv(logPath, keep ? GATE_FAILSAFE_S : 0, destUri, input.domainUuid, argv),
+    { logLevel: 'info' },
+  );
   if (launch.code !== 0) {
     gate?.switchoverSeen(-1);
     throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
   }
-  log.info(`migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${logPath} on ${input.sourceAlias})`);
+  log.info(
+    `migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${logPath} on ${input.sourceAlias})`,
+  );
   return { planned, gate };
 }

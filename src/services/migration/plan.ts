@@ -44,17 +44,35 @@ export interface MigrationDecisions {
 
 /** What a plan does on the hosts: the preflight and the start (livePlanDeps gives the real ones). */
 export interface MigrationPlanDeps {
-  preflight(request: { source: string; target: string; domain: Domain; options: MigrationOptions }): Promise<PreflightResult>;
+  preflight(request: {
+    source: string;
+    target: string;
+    domain: Domain;
+    options: MigrationOptions;
+  }): Promise<PreflightResult>;
   start(request: LaunchRequest): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }>;
   conntrackBudgetMs: number;
   log: (line: string) => void;
 }
 
-export function livePlanDeps(registry: HostRegistry, runner: MigrationRunner, uri: string, conntrackBudgetMs: number, log: (line: string) => void): MigrationPlanDeps {
+export function livePlanDeps(
+  registry: HostRegistry,
+  runner: MigrationRunner,
+  uri: string,
+  conntrackBudgetMs: number,
+  log: (line: string) => void,
+): MigrationPlanDeps {
   const host = (alias: string) => registry.require(alias);
   return {
     preflight: async ({ source, target, domain, options }) =>
-      runPreflight({ uri, source: host(source).connection, target: host(target).connection, targetHost: await registry.resolve(target), domain, options }),
+      runPreflight({
+        uri,
+        source: host(source).connection,
+        target: host(target).connection,
+        targetHost: await registry.resolve(target),
+        domain,
+        options,
+      }),
     start: (request) => runner.start(request),
     conntrackBudgetMs,
     log,
@@ -65,9 +83,14 @@ export function livePlanDeps(registry: HostRegistry, runner: MigrationRunner, ur
 export class PlanStopped extends Error {}
 
 const ICON: Record<PreflightCheck['status'], string> = { pass: '✔', warn: '⚠', fail: '✖' };
-const checklistOf = (p: PreflightResult) => p.checks.map((c) => `${ICON[c.status]} ${c.title}: ${c.evidence}`).join('\n');
+const checklistOf = (p: PreflightResult) =>
+  p.checks.map((c) => `${ICON[c.status]} ${c.title}: ${c.evidence}`).join('\n');
 
-export async function planMigration(deps: MigrationPlanDeps, request: MigrationPlanRequest, decisions: MigrationDecisions): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
+export async function planMigration(
+  deps: MigrationPlanDeps,
+  request: MigrationPlanRequest,
+  decisions: MigrationDecisions,
+): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
   const { source, target, domain } = request;
   let options = request.options;
   const problems = optionProblems(options);
@@ -81,13 +104,15 @@ export async function planMigration(deps: MigrationPlanDeps, request: MigrationP
     throw new PlanStopped(`preflight failed: ${failed.map((c) => c.title).join(', ')}`);
   }
   // "where possible": the Large VM profile drops zero-copy when its prerequisites are not visibly met
-  const zeroCopyDropped = request.profile === 'largeVm' && preflight.checks.some((c) => c.id === 'zerocopy' && c.status === 'warn');
+  const zeroCopyDropped =
+    request.profile === 'largeVm' && preflight.checks.some((c) => c.id === 'zerocopy' && c.status === 'warn');
   if (zeroCopyDropped) {
     options = { ...options, zeroCopy: false };
     deps.log(`Large VM profile: zero-copy dropped for ${domain.name}, its prerequisites are not met on ${source}`);
   }
   const warnings = preflight.checks.filter((c) => c.status === 'warn' && !(zeroCopyDropped && c.id === 'zerocopy'));
-  if (warnings.length && !request.unattended && !(await decisions.acceptWarnings(warnings, checklist))) throw new PlanStopped('preflight warnings not accepted');
+  if (warnings.length && !request.unattended && !(await decisions.acceptWarnings(warnings, checklist)))
+    throw new PlanStopped('preflight warnings not accepted');
   const addresses = options.keepTcpConnections ? (request.addresses ?? (await decisions.addresses())) : undefined;
   if (options.keepTcpConnections && !addresses) throw new PlanStopped('no addresses given for "keep TCP connections"');
   await decisions.rememberOptions(request.profile, request.options);

@@ -8,7 +8,17 @@ import type { Event } from '../../core/emitter';
 import { DisposableStore } from '../../core/disposables';
 import { Emitter } from '../../core/emitter';
 import type { JobStats } from '../../core/migration/job';
-import { abortArgv, isActiveJob, JOB_OPERATION, jobInfoArgv, optionProblems, parseJobStats, postcopyArgv, setMaxDowntimeArgv, setSpeedArgv } from '../../core/migration/job';
+import {
+  abortArgv,
+  isActiveJob,
+  JOB_OPERATION,
+  jobInfoArgv,
+  optionProblems,
+  parseJobStats,
+  postcopyArgv,
+  setMaxDowntimeArgv,
+  setSpeedArgv,
+} from '../../core/migration/job';
 import type { MigrationEvent, MigrationRecord } from '../../core/migration/record';
 import { FINISHED_PHASES, next, plannedRecord } from '../../core/migration/record';
 import type { Sample } from '../../core/migration/monitor';
@@ -50,7 +60,10 @@ export class MigrationRunner {
     this.disposables.add(
       registry.onDidSeeMigration(({ alias, domainName }) => {
         const domain = registry.get(alias)?.domains?.find((d) => d.name === domainName);
-        if (domain) void this.discover(alias, domain.uuid, domainName).catch((e: Error) => this.log.warn(`${alias}: a migration of ${domainName} was seen but could not be followed: ${e.message}`));
+        if (domain)
+          void this.discover(alias, domain.uuid, domainName).catch((e: Error) =>
+            this.log.warn(`${alias}: a migration of ${domainName} was seen but could not be followed: ${e.message}`),
+          );
       }),
     );
   }
@@ -77,8 +90,13 @@ export class MigrationRunner {
       await Promise.all(others.map((h) => h.refresh().catch(() => undefined)));
       const target = others.find((h) => h.findDomain(domainUuid))?.alias ?? 'a host Ferry is not connected to';
       const startedAt = Date.now() - (stats.timeElapsedMs ?? 0);
-      const record = next(plannedRecord({ id: `${domainUuid}-${startedAt}`, domainUuid, domainName, source: alias, target, startedAt }), { kind: 'discovered' });
-      this.log.info(`migration ${record.id}: found ${domainName} migrating ${alias} → ${target}, not started by Ferry; following it`);
+      const record = next(
+        plannedRecord({ id: `${domainUuid}-${startedAt}`, domainUuid, domainName, source: alias, target, startedAt }),
+        { kind: 'discovered' },
+      );
+      this.log.info(
+        `migration ${record.id}: found ${domainName} migrating ${alias} → ${target}, not started by Ferry; following it`,
+      );
       this.changed(record);
       void this.watch(record);
       return record;
@@ -142,7 +160,8 @@ export class MigrationRunner {
   async start(input: LaunchRequest): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }> {
     const problems = optionProblems(input.options);
     if (problems.length) throw new Error(`These migration options cannot work: ${problems.join('; ')}.`);
-    if (input.sourceAlias === input.targetAlias) throw new Error('Source and target are the same host: libvirt refuses same-host migration.');
+    if (input.sourceAlias === input.targetAlias)
+      throw new Error('Source and target are the same host: libvirt refuses same-host migration.');
     // a migration Ferry only follows is refused below if its job is still running on the source
     if (this.running.some((r) => r.domainUuid === input.domainUuid && !r.discovered)) {
       throw new Error(`${input.domainName} is already being migrated by Ferry.`);
@@ -189,7 +208,10 @@ export class MigrationRunner {
     const moved = next(record, { kind: 'sampled', stats });
     const sample = moved.samples.at(-1);
     if (sample && sample !== lastBefore) {
-      if (moved.samples.length === DIAGNOSE_AFTER_SAMPLES) void this.diagnose(moved.id).catch((e: Error) => this.log.warn(`migration ${moved.id}: diagnosis failed: ${e.message}`));
+      if (moved.samples.length === DIAGNOSE_AFTER_SAMPLES)
+        void this.diagnose(moved.id).catch((e: Error) =>
+          this.log.warn(`migration ${moved.id}: diagnosis failed: ${e.message}`),
+        );
       this.active.set(moved.id, moved);
       this.sampleEmitter.fire({ record: moved, sample });
     }
@@ -211,21 +233,34 @@ export class MigrationRunner {
   private steer(id: string, build: (uri: string, uuid: string) => readonly string[], what: string, marker?: string) {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
-    return this.host(record.source).connection.exec(build(this.uri(), record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 }).then((r) => {
-      if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
-      if (marker) this.apply(id, { kind: 'steered', label: marker });
-    });
+    return this.host(record.source)
+      .connection.exec(build(this.uri(), record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 })
+      .then((r) => {
+        if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
+        if (marker) this.apply(id, { kind: 'steered', label: marker });
+      });
   }
 
   setBandwidth(id: string, mibps: number) {
-    return this.steer(id, (uri, uuid) => setSpeedArgv(uri, uuid, mibps), 'setting bandwidth', `bandwidth ${mibps} MiB/s`);
+    return this.steer(
+      id,
+      (uri, uuid) => setSpeedArgv(uri, uuid, mibps),
+      'setting bandwidth',
+      `bandwidth ${mibps} MiB/s`,
+    );
   }
   setMaxDowntime(id: string, ms: number) {
-    return this.steer(id, (uri, uuid) => setMaxDowntimeArgv(uri, uuid, ms), 'setting max downtime', `max downtime ${ms} ms`);
+    return this.steer(
+      id,
+      (uri, uuid) => setMaxDowntimeArgv(uri, uuid, ms),
+      'setting max downtime',
+      `max downtime ${ms} ms`,
+    );
   }
   async switchToPostcopy(id: string) {
     const record = this.active.get(id);
-    if (record?.options && record.options.postcopy === 'off') throw new Error('this migration was started without postcopy enabled; it cannot switch');
+    if (record?.options && record.options.postcopy === 'off')
+      throw new Error('this migration was started without postcopy enabled; it cannot switch');
     await this.steer(id, postcopyArgv, 'switching to postcopy');
     this.apply(id, { kind: 'steered', label: 'postcopy (switched by hand)', postcopy: true });
   }

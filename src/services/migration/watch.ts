@@ -81,7 +81,9 @@ export async function watchMigration(ctx: WatchContext, record: MigrationRecord)
         const lost = next(record, { kind: 'linkLost' });
         if (lost !== record) {
           ctx.changed((record = lost));
-          ctx.log.warn(`migration ${record.id}: lost sight of ${record.source} (${(e as Error).message}); the migration goes on without Ferry, re-attaching when the host is back`);
+          ctx.log.warn(
+            `migration ${record.id}: lost sight of ${record.source} (${(e as Error).message}); the migration goes on without Ferry, re-attaching when the host is back`,
+          );
         }
         if (!(e instanceof SshError)) ctx.log.error(`migration ${record.id}: ${(e as Error).message}`);
         await sleep(2000);
@@ -96,26 +98,47 @@ export async function watchMigration(ctx: WatchContext, record: MigrationRecord)
 }
 
 /** The job is not (or not yet) running on the source: has the migration ended, and how? */
-async function ended(ctx: WatchContext, record: MigrationRecord, sawJob: boolean): Promise<MigrationRecord | undefined> {
+async function ended(
+  ctx: WatchContext,
+  record: MigrationRecord,
+  sawJob: boolean,
+): Promise<MigrationRecord | undefined> {
   const source = ctx.host(record.source).connection;
   if (!record.logPath) {
     // discovered: no log of ours; libvirt's completed job says how it ended
     const completed = await source.exec(jobInfoArgv(ctx.uri, record.domainUuid, true), { timeoutMs: 10_000 });
     const stats = completed.code === 0 ? parseJobStats(completed.stdout) : undefined;
     const exit = stats?.type === 'completed' ? 0 : 1;
-    const why = stats?.type === 'cancelled' ? 'error: operation aborted' : stats?.type === 'failed' ? 'error: the migration failed (see libvirt\'s log on the source)' : '';
+    const why =
+      stats?.type === 'cancelled'
+        ? 'error: operation aborted'
+        : stats?.type === 'failed'
+          ? "error: the migration failed (see libvirt's log on the source)"
+          : '';
     return finish(ctx, record, exit, why);
   }
   const log = await source.exec(['cat', record.logPath], { timeoutMs: 10_000 });
   const exit = exitStatusInLog(log.stdout);
   if (exit !== undefined) return finish(ctx, record, exit, log.stdout);
-  if (log.code !== 0) return finish(ctx, record, -1, `the migration's log ${record.logPath} is gone from ${record.source} (host rebooted?)`);
-  if (!sawJob && Date.now() - record.startedAt > 60_000) return finish(ctx, record, -1, log.stdout || 'virsh migrate never started a job');
+  if (log.code !== 0)
+    return finish(
+      ctx,
+      record,
+      -1,
+      `the migration's log ${record.logPath} is gone from ${record.source} (host rebooted?)`,
+    );
+  if (!sawJob && Date.now() - record.startedAt > 60_000)
+    return finish(ctx, record, -1, log.stdout || 'virsh migrate never started a job');
   return undefined;
 }
 
 /** How it ended, told by its log, the source's completed job and the target; recorded in the history. */
-async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: number, output: string): Promise<MigrationRecord> {
+async function finish(
+  ctx: WatchContext,
+  record: MigrationRecord,
+  exitCode: number,
+  output: string,
+): Promise<MigrationRecord> {
   const uri = ctx.uri;
   const gate = ctx.gates.get(record.id);
   if (gate) {
@@ -124,7 +147,11 @@ async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: numb
     ctx.gates.delete(record.id);
   }
   const source = ctx.host(record.source).connection;
-  const errorText = output.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(/^error:\s*/, '')).join(': ');
+  const errorText = output
+    .split('\n')
+    .filter((l) => l.startsWith('error:'))
+    .map((l) => l.replace(/^error:\s*/, ''))
+    .join(': ');
   if (exitCode !== 0) ctx.log.debug(`migration ${record.id}: ${output.trim()}`);
   let summary: JobStats | undefined;
   const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
@@ -146,9 +173,21 @@ async function finish(ctx: WatchContext, record: MigrationRecord, exitCode: numb
     }
   }
   ctx.host(record.source).migrationEnded(record.domainName);
-  await ctx.host(record.source).refresh().catch(() => undefined);
-  let done = next(record, { kind: 'ended', exitCode, errorText, abortRequested: ctx.abortRequested.has(record.id), summary, targetProblem, at: Date.now() });
-  if (qosFindings.length) done = { ...done, findings: [...(done.findings ?? []).filter((f) => !f.id.startsWith('qos-')), ...qosFindings] };
+  await ctx
+    .host(record.source)
+    .refresh()
+    .catch(() => undefined);
+  let done = next(record, {
+    kind: 'ended',
+    exitCode,
+    errorText,
+    abortRequested: ctx.abortRequested.has(record.id),
+    summary,
+    targetProblem,
+    at: Date.now(),
+  });
+  if (qosFindings.length)
+    done = { ...done, findings: [...(done.findings ?? []).filter((f) => !f.id.startsWith('qos-')), ...qosFindings] };
   ctx.abortRequested.delete(record.id);
   if (record.logPath) await source.exec(removeLogArgv(record.logPath)).catch(() => undefined);
   // an operation's migrations (a hot-upgrade's two legs) are one history entry, joined part by part
@@ -164,7 +203,14 @@ async function qosOnTarget(target: HostConnection, uri: string, record: Migratio
   try {
     return await migratedQosFindings(target, uri, record.domainUuid);
   } catch (e) {
-    return [{ id: 'qos-unchecked', severity: 'warning', title: `Interface limits not checked on ${record.target}`, evidence: (e as Error).message }];
+    return [
+      {
+        id: 'qos-unchecked',
+        severity: 'warning',
+        title: `Interface limits not checked on ${record.target}`,
+        evidence: (e as Error).message,
+      },
+    ];
   }
 }
 
