@@ -28,7 +28,7 @@ import { Commands, Settings, Views } from './vscode/contributions';
 import { createLog } from './vscode/log';
 import { confirmHostKey, Passphrases } from './vscode/prompts';
 import type { CommandFailure } from './vscode/runCommand';
-import { registerCommand } from './vscode/runCommand';
+import { CommandRunner } from './vscode/runCommand';
 
 export interface FerryApi {
   context: FerryContext;
@@ -36,6 +36,8 @@ export interface FerryApi {
   panels: MonitorPanels;
   /** a command's error as its user saw it (commands show errors instead of throwing them) */
   onDidFailCommand: vscode.Event<CommandFailure>;
+  /** the next run of a command is answered from a list instead of the window (tests, other tools) */
+  answerNextRun: CommandRunner['answerNextRun'];
 }
 
 export function activate(extension: vscode.ExtensionContext): FerryApi {
@@ -94,8 +96,8 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     showCollapseAll: true,
   });
   const commandFailures = new vscode.EventEmitter<CommandFailure>();
-  const command = (id: string, handler: (...args: never[]) => unknown) =>
-    registerCommand(id, handler, logger, ctx.showLog, (f) => commandFailures.fire(f));
+  const commands = new CommandRunner(ctx, (f) => commandFailures.fire(f));
+  const command = commands.register.bind(commands);
 
   extension.subscriptions.push(
     channel,
@@ -107,33 +109,29 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     trafficPanels,
     tree,
     view,
-    command(Commands.hostAdd, (alias?: string) => addHost(ctx, alias)),
-    command(Commands.hostRemove, (clicked?, selected?) => removeHost(ctx, clicked, selected)),
-    command(Commands.hostConnect, (node?) => connectHost(ctx, node)),
-    command(Commands.hostDisconnect, (clicked?, selected?) => disconnectHost(ctx, clicked, selected)),
-    command(Commands.inventoryRefresh, (node?) => refreshHosts(ctx, node)),
+    command(Commands.hostAdd, addHost),
+    command(Commands.hostRemove, removeHost),
+    command(Commands.hostConnect, connectHost),
+    command(Commands.hostDisconnect, disconnectHost),
+    command(Commands.inventoryRefresh, refreshHosts),
     command(Commands.logShow, () => channel.show()),
-    command(Commands.domainMigrate, (clicked?, selected?, request?) => migrateDomains(ctx, clicked, selected, request)),
-    command(Commands.migrationAbort, (node?) => abortMigration(ctx, node)),
-    command(Commands.migrationSetBandwidth, (node?, mibps?: number) => setBandwidth(ctx, node, mibps)),
-    command(Commands.migrationSetMaxDowntime, (node?, ms?: number) => setMaxDowntime(ctx, node, ms)),
-    command(Commands.migrationPostcopy, (node?) => switchToPostcopy(ctx, node)),
-    command(Commands.migrationShowMonitor, (node?) => showMonitor(ctx, panels, node)),
-    command(Commands.migrationCompare, (node?) => compareRuns(ctx, panels, node)),
-    command(Commands.migrationImportRun, () => importRunCommand(ctx, panels)),
-    command(Commands.conntrackSync, (node?) => syncConntrackCommand(ctx, node)),
-    command(Commands.interfaceSetBandwidth, (clicked?, selected?, request?) =>
-      setInterfaceBandwidth(ctx, clicked, selected, request),
-    ),
-    command(Commands.interfaceRemoveLimit, (clicked?, selected?, request?) =>
-      removeInterfaceLimit(ctx, clicked, selected, request),
-    ),
-    command(Commands.qemuUpgrade, (clicked?, selected?, request?) => upgradeQemu(ctx, clicked, selected, request)),
-    command(Commands.interfaceShowTraffic, (clicked?, selected?) =>
-      showInterfaceTraffic(ctx, trafficPanels, clicked, selected),
+    command(Commands.domainMigrate, migrateDomains),
+    command(Commands.migrationAbort, abortMigration),
+    command(Commands.migrationSetBandwidth, setBandwidth),
+    command(Commands.migrationSetMaxDowntime, setMaxDowntime),
+    command(Commands.migrationPostcopy, switchToPostcopy),
+    command(Commands.migrationShowMonitor, (c, node?) => showMonitor(c, panels, node)),
+    command(Commands.migrationCompare, (c, node?) => compareRuns(c, panels, node)),
+    command(Commands.migrationImportRun, (c) => importRunCommand(c, panels)),
+    command(Commands.conntrackSync, syncConntrackCommand),
+    command(Commands.interfaceSetBandwidth, setInterfaceBandwidth),
+    command(Commands.interfaceRemoveLimit, removeInterfaceLimit),
+    command(Commands.qemuUpgrade, upgradeQemu),
+    command(Commands.interfaceShowTraffic, (c, clicked?, selected?) =>
+      showInterfaceTraffic(c, trafficPanels, clicked, selected),
     ),
     ...LIFECYCLE_VERBS.map((verb) =>
-      command(verb.command, (clicked?, selected?, request?) => runLifecycle(ctx, verb, clicked, selected, request)),
+      command(verb.command, (c, clicked?, selected?) => runLifecycle(c, verb, clicked, selected)),
     ),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
@@ -152,7 +150,13 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
   // migrations that were running when the window closed: watch them again and show their progress
   for (const { record, done } of migrations.reattach()) void showProgress(ctx, record, done);
   logger.info(`Ferry activated with ${config.hosts().length} host(s); ssh config ${config.sshConfigPath()}`);
-  return { context: ctx, tree, panels, onDidFailCommand: commandFailures.event };
+  return {
+    context: ctx,
+    tree,
+    panels,
+    onDidFailCommand: commandFailures.event,
+    answerNextRun: commands.answerNextRun.bind(commands),
+  };
 }
 
 export function deactivate(): void {}

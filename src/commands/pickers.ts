@@ -2,10 +2,9 @@
 import type { Domain } from '../core/domain';
 import { inert } from '../core/text';
 import type { DomainAddresses } from '../core/virsh';
-import type { HostRegistry } from '../services/hostRegistry';
 import type { HostInventory } from '../services/inventory';
 import type { DomainNode, TreeNode } from '../views/nodes';
-import { pickOne } from '../vscode/ask';
+import type { CommandContext } from '../vscode/context';
 import { UserCancelled } from '../vscode/runCommand';
 
 /** Tree commands get (clicked, selected[]); palette commands get nothing. */
@@ -15,13 +14,13 @@ export function selectedNodes<T extends TreeNode>(clicked: unknown, selected: un
 }
 
 export async function pickHost(
-  registry: HostRegistry,
+  ctx: CommandContext,
   title: string,
   filter: (h: HostInventory) => boolean = () => true,
 ): Promise<HostInventory> {
-  const hosts = registry.hosts.filter(filter);
+  const hosts = ctx.registry.hosts.filter(filter);
   if (!hosts.length) throw new Error(`${title}: no suitable host. Add one with "Ferry: Add Host…".`);
-  const pick = await pickOne(
+  const pick = await ctx.ui.pickOne(
     hosts.map((h) => ({ label: `$(server) ${inert(h.alias)}`, description: h.connection.state.kind, host: h })),
     { title, placeHolder: 'Pick a host' },
   );
@@ -30,11 +29,11 @@ export async function pickHost(
 }
 
 export async function pickDomain(
-  registry: HostRegistry,
+  ctx: CommandContext,
   title: string,
   filter: (d: Domain) => boolean,
 ): Promise<DomainNode> {
-  const items = registry.hosts.flatMap((h) =>
+  const items = ctx.registry.hosts.flatMap((h) =>
     (h.domains ?? []).filter(filter).map((domain) => ({
       label: inert(domain.name),
       description: `${inert(h.alias)} · ${domain.state}`,
@@ -42,7 +41,7 @@ export async function pickDomain(
     })),
   );
   if (!items.length) throw new Error(`${title}: no domain on a connected host is in a state that allows it.`);
-  const pick = await pickOne(items, { title, placeHolder: 'Pick a domain', matchOnDescription: true });
+  const pick = await ctx.ui.pickOne(items, { title, placeHolder: 'Pick a domain', matchOnDescription: true });
   if (!pick) throw new UserCancelled();
   return pick.node;
 }

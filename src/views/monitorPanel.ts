@@ -12,7 +12,7 @@ import { summaryOf } from '../core/migration/header';
 import type { MigrationRecord } from '../core/migration/record';
 import { joinParts, route, shifted } from '../core/migration/record';
 import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../core/migration/runFile';
-import { pickOne } from '../vscode/ask';
+import { windowInput } from '../vscode/windowInput';
 import { Commands } from '../vscode/contributions';
 import type { FerryContext } from '../vscode/context';
 import type { FromWebview, MonitorAction, MonitorState, RunHeader, RunView, ToWebview } from '../webview/protocol';
@@ -419,7 +419,7 @@ export class MonitorPanels implements vscode.Disposable {
       throw new Error(
         "There is no other finished run to compare with yet. Run another migration, or import a colleague's run.",
       );
-    const pick = await pickOne(
+    const pick = await windowInput.pickOne(
       runs.map((x) => ({
         label: inert(`${x.domainName}: ${x.source} → ${x.target}`),
         description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`,

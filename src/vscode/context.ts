@@ -5,6 +5,7 @@ import type { QemuBinaries } from '../services/qemuBinaries';
 import type { QosService } from '../services/qos';
 import type { Logger } from '../transport/logger';
 import type { ExtensionMigrationStore } from './migrationStore';
+import type { UserInput } from './userInput';
 
 /** The one services object the composition root builds and passes to commands and views. */
 export interface FerryContext {
@@ -37,4 +38,12 @@ export interface FerryContext {
   }): void;
   log: Logger;
   showLog(): void;
+}
+
+/** What a command gets for one run (Container Tools' IActionContext): Ferry's services and who answers its questions. */
+export interface CommandContext extends FerryContext {
+  /** the command's id */
+  command: string;
+  /** the window for a person; a ScriptedInput when a test or another tool drives the command */
+  ui: UserInput;
 }

@@ -1,7 +1,7 @@
 /** The decisions the transport asks a person for: trusting a host key, a key passphrase. */
 import type * as vscode from 'vscode';
 import type { UnknownHostKey } from '../transport/sshError';
-import { askText } from './ask';
+import { windowInput } from './windowInput';
 import { config } from './config';
 import { askModal } from './notify';
 
@@ -45,7 +45,7 @@ export class Passphrases {
       const stored = await this.remembered(keyFile);
       if (stored !== undefined) return stored;
     }
-    const passphrase = await askText({
+    const passphrase = await windowInput.askText({
       title: 'Ferry: SSH key passphrase',
       prompt: `${retry ? 'Wrong passphrase. ' : ''}Passphrase for ${keyFile}`,
       password: true,

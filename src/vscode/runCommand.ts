@@ -2,8 +2,11 @@
 import * as vscode from 'vscode';
 import { LibvirtError } from '../services/libvirtError';
 import { SshError } from '../transport/sshError';
-import type { Logger } from '../transport/logger';
+import type { CommandContext, FerryContext } from './context';
 import { notificationText, notify } from './notify';
+import type { Answer } from './userInput';
+import { ScriptedInput } from './userInput';
+import { windowInput } from './windowInput';
 
 export class UserCancelled extends Error {}
 
@@ -19,25 +22,46 @@ export interface CommandFailure {
   message: string;
 }
 
-export function registerCommand(
-  id: string,
-  handler: (...args: never[]) => unknown,
-  log: Logger,
-  showLog: () => void,
-  failed: (failure: CommandFailure) => void,
-): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-    try {
-      return await (handler as (...a: unknown[]) => unknown)(...args);
-    } catch (e) {
-      if (e instanceof UserCancelled || (e instanceof SshError && e.kind === 'cancelled')) return undefined;
-      const text = describeError(e);
-      log.error(`${id}: ${text}`);
-      // error texts quote domain names and what hosts print: the notification gets them inert, and so does failed
-      const shown = notificationText(text);
-      failed({ id, message: shown });
-      void notify('error', shown, 'Show Log').then((pick) => pick && showLog());
-      return undefined;
-    }
-  });
+export type CommandHandler = (ctx: CommandContext, ...args: never[]) => unknown;
+
+/**
+ * Registers Ferry's commands. Each run gets its own context: the services, and the window to ask a person, or the
+ * answers a test or tool scripted for that run (Container Tools' runWithInputs, without a second code path).
+ */
+export class CommandRunner {
+  private readonly scripts = new Map<string, ScriptedInput[]>();
+
+  constructor(
+    private readonly ferry: FerryContext,
+    private readonly failed: (failure: CommandFailure) => void,
+  ) {}
+
+  /** the next run of `command` is answered from `answers`, in order; the script tells afterwards what was asked */
+  answerNextRun(command: string, answers: readonly Answer[]): ScriptedInput {
+    const script = new ScriptedInput(answers);
+    this.scripts.set(command, [...(this.scripts.get(command) ?? []), script]);
+    return script;
+  }
+
+  register(id: string, handler: CommandHandler): vscode.Disposable {
+    return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      const script = this.scripts.get(id)?.shift();
+      const ctx: CommandContext = { ...this.ferry, command: id, ui: script ?? windowInput };
+      try {
+        const result = await (handler as (c: CommandContext, ...a: unknown[]) => unknown)(ctx, ...args);
+        if (script?.unused.length)
+          throw new Error(`${script.unused.length} scripted answer(s) left: nothing asked for them`);
+        return result;
+      } catch (e) {
+        if (e instanceof UserCancelled || (e instanceof SshError && e.kind === 'cancelled')) return undefined;
+        const text = describeError(e);
+        this.ferry.log.error(`${id}: ${text}`);
+        // error texts quote domain names and what hosts print: the notification gets them inert, and so does failed
+        const shown = notificationText(text);
+        this.failed({ id, message: shown });
+        void notify('error', shown, 'Show Log').then((pick) => pick && this.ferry.showLog());
+        return undefined;
+      }
+    });
+  }
 }

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { FerryApi } from '../../src/extension';
 import type { QosResult } from '../../src/services/qos';
 import type { DomainNode, HostNode, InterfaceNode, TreeNode } from '../../src/views/nodes';
+import type { Answer } from '../../src/vscode/userInput';
 
 const EXTENSION_ID = 'ferry-dev.ferry';
 const lab = JSON.parse(process.env.FERRY_LAB_JSON ?? '{}') as {
@@ -22,8 +23,15 @@ async function api(): Promise<FerryApi> {
  * show errors rather than throw them, so a bare executeCommand would resolve undefined and fail later, elsewhere).
  */
 async function run<T>(command: string, ...args: unknown[]): Promise<T> {
+  return answered<T>(command, [], ...args);
+}
+
+/** run, its questions answered in order from `answers` (labels to pick, texts to type, buttons to press) */
+async function answered<T>(command: string, answers: Answer[], ...args: unknown[]): Promise<T> {
   const failures: string[] = [];
-  const sub = (await api()).onDidFailCommand((f) => f.id === command && failures.push(f.message));
+  const ferry = await api();
+  const sub = ferry.onDidFailCommand((f) => f.id === command && failures.push(f.message));
+  ferry.answerNextRun(command, answers);
   try {
     const result = await vscode.commands.executeCommand<T>(command, ...args);
     if (failures.length) throw new Error(`${command} failed: ${failures.join('; ')}`);
@@ -77,7 +85,7 @@ suite('Ferry in the real extension host', () => {
     assert.match(String(item.description), /^running · 1 vCPU · 512 MiB/);
   });
 
-  test('start, pause, resume and force-off commands act on a tree node (force off confirmed by the caller)', async () => {
+  test('start, pause, resume and force-off commands act on a tree node (force off confirmed in its modal)', async () => {
     const { tree, context } = await api();
     const hostA = context.registry.get(lab.hostileDomain.host)!;
     const node = (): DomainNode => ({
@@ -93,8 +101,7 @@ suite('Ferry in the real extension host', () => {
     assert.equal(node().domain.state, 'paused');
     await run('ferry.domain.resume', node());
     assert.equal(node().domain.state, 'running');
-    // the modal confirmation is covered by the UI test; a caller that confirmed elsewhere says so
-    await run('ferry.domain.forceOff', node(), undefined, { confirmed: true });
+    await answered('ferry.domain.forceOff', ['Force Off'], node());
     assert.equal(node().domain.state, 'shutoff');
     assert.equal(tree.getTreeItem(node()).contextValue, 'domain:shutoff');
   });
@@ -106,20 +113,16 @@ suite('Ferry in the real extension host', () => {
       (tree.getChildren({ kind: 'host', alias }) as DomainNode[]).find(
         (n) => n.kind === 'domain' && n.domain.name === 'tiny1',
       );
-    const there = await run<{ phase: string; summary?: { type: string } }[]>(
+    const there = await answered<{ phase: string; summary?: { type: string } }[]>(
       'ferry.domain.migrate',
+      [b, 'Fast'],
       node(a),
-      undefined,
-      { target: b, profile: 'fast' },
     );
     assert.equal(there[0].phase, 'completed');
     assert.equal(there[0].summary?.type, 'completed');
     await waitFor('tiny1 running on hostB in the tree', () => node(b)?.domain.state === 'running');
     assert.equal(context.migrations.running.length, 0);
-    const back = await run<{ phase: string }[]>('ferry.domain.migrate', node(b), undefined, {
-      target: a,
-      profile: 'safe',
-    });
+    const back = await answered<{ phase: string }[]>('ferry.domain.migrate', [a, 'Safe'], node(b));
     assert.equal(back[0].phase, 'completed');
     await waitFor('tiny1 running on hostA in the tree', () => node(a)?.domain.state === 'running');
   });
@@ -138,27 +141,42 @@ suite('Ferry in the real extension host', () => {
     assert.equal(row.iface.mac, '52:54:00:00:01:64');
     assert.equal(tree.getTreeItem(row).contextValue, 'interface:qos:running:open');
     assert.match(String(tree.getTreeItem(row).description), /^virtio · bridge br0 · vnet\d+ · no limit$/);
-    const change = { unit: 'Mbit/s', burstUnit: 'KiB', inbound: { average: 10, peak: 20 } };
+    // direction, unit, average, peak, burst (empty: the kernel's default), scope, and the confirmation
+    const inbound = (unit: string, average: string, peak: string) => [
+      'Inbound (into the guest)',
+      unit,
+      average,
+      peak,
+      '',
+    ];
     try {
-      const [result] = await run<QosResult[]>('ferry.interface.setBandwidth', row, undefined, {
-        change,
-        scopes: ['live'],
-      });
+      const [result] = await answered<QosResult[]>(
+        'ferry.interface.setBandwidth',
+        [...inbound('Mbit/s', '10', '20'), 'Live only', 'Apply'],
+        row,
+      );
       assert.deepEqual(result.mismatches, []);
       const [limited] = await rows();
       assert.match(String(tree.getTreeItem(limited).description), /· ↓ 10 Mbit\/s \(peak 20 Mbit\/s\)$/);
       assert.equal(tree.getTreeItem(limited).contextValue, 'interface:qos:running:limited');
-      // a value that would silently mean "no limit" is refused, the limit stays
-      await assert.rejects(
-        run('ferry.interface.setBandwidth', limited, undefined, {
-          change: { ...change, unit: 'kbit/s', inbound: { average: 3 } },
-          scopes: ['live'],
-        }),
-        /Nothing was changed\. inbound average 3 kbit\/s is 0\.375 kB\/s, which libvirt would store as 0/,
-      );
+      // a value that would silently mean "no limit" is asked about before anything changes; declined, the limit stays
+      const ferry = await api();
+      const script = ferry.answerNextRun('ferry.interface.setBandwidth', [
+        ...inbound('kbit/s', '3', ''),
+        'Live only',
+        undefined,
+      ]);
+      await vscode.commands.executeCommand('ferry.interface.setBandwidth', limited);
+      assert.deepEqual(script.unused, []);
+      const warning = script.asked.at(-1)!;
+      assert.equal(warning.kind, 'askModal');
+      assert.match(warning.text, /^A value would silently mean "no limit"\n/);
+      assert.match(warning.text, /inbound average 3 kbit\/s is 0\.375 kB\/s, which libvirt would store as 0/);
       assert.match(String(tree.getTreeItem((await rows())[0]).description), /↓ 10 Mbit\/s/);
     } finally {
-      await run('ferry.interface.removeLimit', row, undefined, { directions: ['inbound'], scopes: ['live'] });
+      // only if the limit was set: a failure above keeps its own message
+      const [now] = await rows();
+      if (now.iface.bandwidth.inbound) await answered('ferry.interface.removeLimit', ['Live only'], now);
     }
     assert.match(String(tree.getTreeItem((await rows())[0]).description), /no limit$/);
   });
@@ -169,9 +187,11 @@ suite('Ferry in the real extension host', () => {
     const tiny1 = (tree.getChildren({ kind: 'host', alias: a }) as DomainNode[]).find(
       (n) => n.kind === 'domain' && n.domain.name === 'tiny1',
     );
+    // custom options that cannot work together: zero-copy send without parallel connections
+    const zeroCopyAlone = [lab.hosts[1].alias, 'Custom…', ['Zero-copy send (needs parallel connections)'], '', '', ''];
     await assert.rejects(
-      run('ferry.domain.migrate', tiny1, undefined, { target: 'no-such-host', profile: 'fast' }),
-      /ferry\.domain\.migrate failed: no-such-host is not a configured host/,
+      answered('ferry.domain.migrate', zeroCopyAlone, tiny1),
+      /ferry\.domain\.migrate failed: These options cannot work together: zero-copy send needs parallel connections/,
     );
   });
 
@@ -196,7 +216,7 @@ suite('Ferry in the real extension host', () => {
       },
     };
     // no migration of it runs: Set Migration Bandwidth fails, naming the domain in the error it shows
-    const shown = await run('ferry.migration.setBandwidth', node, 10).then(
+    const shown = await run('ferry.migration.setBandwidth', node).then(
       () => assert.fail('Set Migration Bandwidth succeeded for a domain with no migration'),
       (e: Error) => e.message,
     );

@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/transport/logger';
-import { askText, pickOne } from '../../src/vscode/ask';
 import { askModal, notify, withProgress } from '../../src/vscode/notify';
-import { registerCommand } from '../../src/vscode/runCommand';
+import type { FerryContext } from '../../src/vscode/context';
+import { CommandRunner } from '../../src/vscode/runCommand';
+import { windowInput } from '../../src/vscode/windowInput';
 
 /** what VS Code was handed: every message, dialog, progress and input box, and the commands registered (vi.mock is hoisted) */
 const seen = vi.hoisted(() => ({
@@ -56,15 +57,10 @@ const live = (text: string) => LINK.test(text) || ICON.test(text);
 describe('what Ferry hands VS Code to show holds no live link or icon from a name', () => {
   it("the command wrapper shows a failing command's error inert, and reports the same text to its caller", async () => {
     const failures: string[] = [];
-    registerCommand(
-      'ferry.test.fails',
-      () => {
-        throw new Error(`${NAME} has no migration running that Ferry follows.`);
-      },
-      silentLogger,
-      () => {},
-      (f) => failures.push(f.message),
-    );
+    const ferry = { log: silentLogger, showLog: () => {} } as unknown as FerryContext;
+    new CommandRunner(ferry, (f) => failures.push(f.message)).register('ferry.test.fails', () => {
+      throw new Error(`${NAME} has no migration running that Ferry follows.`);
+    });
     await seen.commands.get('ferry.test.fails')!();
     const shown = seen.messages.at(-1)!.message;
     expect(live(shown)).toBe(false);
@@ -87,7 +83,7 @@ describe('what Ferry hands VS Code to show holds no live link or icon from a nam
   });
 
   it('input box prompts and validation messages (VS Code renders links there) and quick pick titles', async () => {
-    await askText({
+    await windowInput.askText({
       title: `Keep TCP connections of ${NAME}`,
       prompt: `Bandwidth for ${NAME}`,
       validateInput: () => `10.0.1.101 is an address of ${NAME}`,
@@ -95,14 +91,17 @@ describe('what Ferry hands VS Code to show holds no live link or icon from a nam
     const box = seen.inputs.at(-1)! as { title: string; prompt: string; validateInput: (v: string) => unknown };
     expect(live(box.title) || live(box.prompt)).toBe(false);
     expect(live(box.validateInput('10.0.1.101') as string)).toBe(false);
-    await askText({ prompt: 'rate', validateInput: async () => ({ message: `stored for ${NAME}`, severity: 1 }) });
+    await windowInput.askText({
+      prompt: 'rate',
+      validateInput: async () => ({ message: `stored for ${NAME}`, severity: 1 }),
+    });
     const infoBox = seen.inputs.at(-1)! as {
       validateInput: (v: string) => Promise<{ message: string; severity: number }>;
     };
     const info = await infoBox.validateInput('1');
     expect(live(info.message)).toBe(false);
     expect(info.severity).toBe(1);
-    await pickOne([], { title: `Compare ${NAME}`, placeHolder: `Interfaces of ${NAME}` });
+    await windowInput.pickOne([], { title: `Compare ${NAME}`, placeHolder: `Interfaces of ${NAME}` });
     const pick = seen.inputs.at(-1)! as { title: string; placeHolder: string; ignoreFocusOut: boolean };
     expect(live(pick.title) || live(pick.placeHolder)).toBe(false);
     expect(pick.ignoreFocusOut).toBe(true);

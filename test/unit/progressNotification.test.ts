@@ -7,7 +7,6 @@ import type { HostRegistry } from '../../src/services/hostRegistry';
 import { MigrationRunner } from '../../src/services/migration/runner';
 import type { MigrationStore } from '../../src/services/migration/watch';
 import { silentLogger } from '../../src/transport/logger';
-import type { FerryContext } from '../../src/vscode/context';
 import { fresh, reading, seriesNamed } from './recordedRuns';
 
 /** the progress notification as VS Code would show it: every message reported to it, in order (vi.mock is hoisted above the imports) */
@@ -60,7 +59,7 @@ describe('the progress notification of a migration', () => {
     changed(record);
     let finish!: (r: MigrationRecord) => void;
     const done = new Promise<MigrationRecord>((resolve) => (finish = resolve));
-    const notification = showProgress({ migrations, log: silentLogger } as unknown as FerryContext, record, done);
+    const notification = showProgress({ migrations, log: silentLogger }, record, done);
     shown.messages.length = 0;
     const at99 = new Set<number>();
     for (const s of stuck) {

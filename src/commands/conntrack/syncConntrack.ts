@@ -2,25 +2,24 @@
 import * as vscode from 'vscode';
 import { addressListProblem } from '../../core/conntrack';
 import { netfilterBackend, syncConntrack } from '../../services/conntrack';
-import { askText } from '../../vscode/ask';
-import type { FerryContext } from '../../vscode/context';
-import { askModal, notify, withProgress } from '../../vscode/notify';
+import type { CommandContext } from '../../vscode/context';
+import { notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode, HostNode } from '../../views/nodes';
 import { addressPrompt, pickHost } from '../pickers';
 
-export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode | HostNode): Promise<void> {
+export async function syncConntrackCommand(ctx: CommandContext, node?: DomainNode | HostNode): Promise<void> {
   const source = node
     ? ctx.registry.get(node.alias)!
-    : await pickHost(ctx.registry, 'Ferry: Sync Conntrack — from', (h) => h.connection.state.kind === 'connected');
+    : await pickHost(ctx, 'Ferry: Sync Conntrack — from', (h) => h.connection.state.kind === 'connected');
   const target = await pickHost(
-    ctx.registry,
+    ctx,
     `Ferry: Sync Conntrack — from ${source.alias} to`,
     (h) => h.alias !== source.alias && h.connection.state.kind === 'connected',
   );
   const domain = node?.kind === 'domain' ? node.domain : undefined;
   const known = domain ? addressPrompt(source.alias, await source.addressesOf(domain.uuid)) : { value: '', note: '' };
-  const typed = await askText({
+  const typed = await ctx.ui.askText({
     title: `Ferry: Sync Conntrack — ${domain ? `${domain.name}'s` : "the VM's"} addresses`,
     prompt: `IPv4/IPv6 addresses, separated by spaces or commas: flows with any of them as source or destination are copied. ${known.note}`,
     value: known.value,
@@ -31,7 +30,7 @@ export async function syncConntrackCommand(ctx: FerryContext, node?: DomainNode 
   await Promise.all([netfilterBackend.check(source.connection), netfilterBackend.check(target.connection)]);
   const preview = await netfilterBackend.export(source.connection, addresses);
   const go = 'Sync';
-  const answer = await askModal(
+  const answer = await ctx.ui.askModal(
     'info',
     `${preview.flows.length} conntrack entries for ${addresses.join(', ')} on ${source.alias}. Copy them to ${target.alias}?`,
     'Entries the target lacks are added (conntrack -R; entries it already holds are left as they are, so it is safe to repeat); nothing is deleted on either host. The check afterwards names entries the target holds in another state.',

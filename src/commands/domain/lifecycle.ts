@@ -6,8 +6,8 @@ import * as vscode from 'vscode';
 import type { LifecycleAction } from '../../core/domain';
 import { actionsFor } from '../../core/domain';
 import { Commands } from '../../vscode/contributions';
-import type { FerryContext } from '../../vscode/context';
-import { askModal, withProgress } from '../../vscode/notify';
+import type { CommandContext } from '../../vscode/context';
+import { withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
 import { pickDomain, selectedNodes } from '../pickers';
@@ -37,26 +37,20 @@ export const LIFECYCLE_VERBS: readonly Verb[] = [
   { command: Commands.domainResume, action: 'resume', title: 'Resume Domain', doing: 'Resuming' },
 ];
 
-/** Given by a caller (tests, other commands): the confirmation the person gave elsewhere. */
-export interface LifecycleRequest {
-  confirmed?: boolean;
-}
-
 export async function runLifecycle(
-  ctx: FerryContext,
+  ctx: CommandContext,
   verb: Verb,
   clicked?: DomainNode,
   selected?: DomainNode[],
-  request: LifecycleRequest = {},
 ): Promise<void> {
   let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain');
   if (!nodes.length)
-    nodes = [await pickDomain(ctx.registry, `Ferry: ${verb.title}`, (d) => actionsFor(d.state).includes(verb.action))];
+    nodes = [await pickDomain(ctx, `Ferry: ${verb.title}`, (d) => actionsFor(d.state).includes(verb.action))];
   nodes = nodes.filter((n) => actionsFor(n.domain.state).includes(verb.action));
   if (!nodes.length) throw new Error(`${verb.title}: the selected domains are not in a state that allows it.`);
-  if (verb.confirm && !request.confirmed) {
+  if (verb.confirm) {
     const go = 'Force Off';
-    const answer = await askModal('warning', verb.confirm(nodes.map((n) => n.domain.name)), undefined, go);
+    const answer = await ctx.ui.askModal('warning', verb.confirm(nodes.map((n) => n.domain.name)), undefined, go);
     if (answer !== go) throw new UserCancelled();
   }
   await withProgress(

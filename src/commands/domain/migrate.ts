@@ -7,9 +7,8 @@ import type { MigrationOptions, ProfileId } from '../../core/migration/job';
 import { describeOptions, formatBytes, formatRate, optionProblems, PROFILES } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { livePlanDeps, planMigration, PlanStopped } from '../../services/migration';
-import { askText, pickMany, pickOne } from '../../vscode/ask';
-import { askModal, notify, withProgress } from '../../vscode/notify';
-import type { FerryContext } from '../../vscode/context';
+import { notify, withProgress } from '../../vscode/notify';
+import type { CommandContext, FerryContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
 import { summarize } from '../migration/summary';
@@ -17,29 +16,19 @@ import { addressPrompt, pickDomain, selectedNodes } from '../pickers';
 
 const migratable = (d: Domain) => d.state === 'running' || d.state === 'paused';
 
-/** Options given by a caller (tests, other commands) skip the pickers. */
-export interface MigrateRequest {
-  target?: string;
-  profile?: ProfileId;
-  options?: MigrationOptions;
-  /** the VM's addresses for "keep TCP connections" */
-  addresses?: string[];
-}
-
 export async function migrateDomains(
-  ctx: FerryContext,
+  ctx: CommandContext,
   clicked?: DomainNode,
   selected?: DomainNode[],
-  request: MigrateRequest = {},
 ): Promise<MigrationRecord[]> {
   let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain').filter((n) => migratable(n.domain));
-  if (!nodes.length) nodes = [await pickDomain(ctx.registry, 'Ferry: Migrate Domain', migratable)];
+  if (!nodes.length) nodes = [await pickDomain(ctx, 'Ferry: Migrate Domain', migratable)];
   const results: MigrationRecord[] = [];
-  for (const node of nodes) results.push(await migrateOne(ctx, node, request)); // one after another
+  for (const node of nodes) results.push(await migrateOne(ctx, node)); // one after another
   return results;
 }
 
-async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
+async function pickTarget(ctx: CommandContext, source: string): Promise<string> {
   const items = ctx.registry.hosts
     .filter((h) => h.alias !== source)
     .map((h) => {
@@ -62,14 +51,14 @@ async function pickTarget(ctx: FerryContext, source: string): Promise<string> {
       };
     });
   if (!items.length) throw new Error('Add a second host to migrate to.');
-  const pick = await pickOne(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
+  const pick = await ctx.ui.pickOne(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
   if (!pick) throw new UserCancelled();
   if (pick.reason) throw new Error(`${pick.alias} cannot take the domain: ${pick.reason}`);
   return pick.alias;
 }
 
 async function pickOptions(
-  ctx: FerryContext,
+  ctx: CommandContext,
   source: string,
   target: string,
 ): Promise<{ profile: string; options: MigrationOptions }> {
@@ -94,15 +83,15 @@ async function pickOptions(
     })),
     { label: '$(settings) Custom…', detail: 'choose every option', profile: 'custom' },
   ];
-  const pick = await pickOne(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
+  const pick = await ctx.ui.pickOne(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
   if (!pick) throw new UserCancelled();
   return {
     profile: pick.profile,
-    options: pick.options ?? (await customOptions(last?.options ?? PROFILES.safe.options)),
+    options: pick.options ?? (await customOptions(ctx, last?.options ?? PROFILES.safe.options)),
   };
 }
 
-async function customOptions(base: MigrationOptions): Promise<MigrationOptions> {
+async function customOptions(ctx: CommandContext, base: MigrationOptions): Promise<MigrationOptions> {
   const flags: {
     key: keyof MigrationOptions;
     label: string;
@@ -161,7 +150,7 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
       set: (o, v) => (o.keepTcpConnections = v),
     },
   ];
-  const picked = await pickMany(
+  const picked = await ctx.ui.pickMany(
     flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })),
     { title: 'Ferry: Migration options' },
   );
@@ -173,7 +162,7 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
       picked.some((p) => p.flag === f),
     );
   const number = async (prompt: string, value: number | undefined, validate: (n: number) => string | undefined) => {
-    const text = await askText({
+    const text = await ctx.ui.askText({
       prompt,
       value: value === undefined ? '' : String(value),
       validateInput: (t) => (t.trim() === '' ? undefined : (decimalProblem(t) ?? validate(parseDecimal(t)!))),
@@ -198,14 +187,10 @@ async function customOptions(base: MigrationOptions): Promise<MigrationOptions> 
   return o;
 }
 
-async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateRequest): Promise<MigrationRecord> {
+async function migrateOne(ctx: CommandContext, node: DomainNode): Promise<MigrationRecord> {
   const source = node.alias;
-  const target = request.target ?? (await pickTarget(ctx, source));
-  const chosen = request.options
-    ? { profile: request.profile ?? 'custom', options: request.options }
-    : request.profile
-      ? { profile: request.profile, options: PROFILES[request.profile].options }
-      : await pickOptions(ctx, source, target);
+  const target = await pickTarget(ctx, source);
+  const chosen = await pickOptions(ctx, source, target);
   const name = node.domain.name;
   ctx.registry.require(target);
   const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) =>
@@ -215,14 +200,7 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   try {
     started = await planMigration(
       deps,
-      {
-        source,
-        target,
-        domain: node.domain,
-        ...chosen,
-        unattended: !!(request.options || request.profile),
-        addresses: request.addresses,
-      },
+      { source, target, domain: node.domain, ...chosen },
       {
         duringPreflight: (work) =>
           withProgress(
@@ -230,14 +208,16 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
             work,
           ),
         preflightFailed: (failed, checklist) =>
-          void askModal(
+          void ctx.ui.askModal(
             'error',
             `Migration of ${name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`,
             checklist,
           ),
         acceptWarnings: async (_, checklist) => {
           const go = 'Migrate Anyway';
-          return (await askModal('warning', `Preflight for ${name} → ${target} has warnings.`, checklist, go)) === go;
+          return (
+            (await ctx.ui.askModal('warning', `Preflight for ${name} → ${target} has warnings.`, checklist, go)) === go
+          );
         },
         addresses: () => askAddresses(ctx, node),
         rememberOptions: (profile, options) => ctx.migrationStore.rememberOptions(source, target, profile, options),
@@ -259,11 +239,11 @@ async function migrateOne(ctx: FerryContext, node: DomainNode, request: MigrateR
   return result;
 }
 
-async function askAddresses(ctx: FerryContext, node: DomainNode): Promise<string[]> {
+async function askAddresses(ctx: CommandContext, node: DomainNode): Promise<string[]> {
   const host = ctx.registry.get(node.alias);
   const known = (await host?.addressesOf(node.domain.uuid)) ?? { leased: node.domain.ips, heard: node.domain.heardIps };
   const { value, note } = addressPrompt(node.alias, known);
-  const typed = await askText({
+  const typed = await ctx.ui.askText({
     title: `Ferry: keep TCP connections of ${node.domain.name}`,
     prompt: `The VM's IP addresses (space or comma separated): their conntrack entries move with it. ${note}`,
     value,
@@ -293,7 +273,7 @@ export function progressText(r: MigrationRecord): string {
 
 /** A notification per running migration; its cancel button aborts the job on the source. */
 export function showProgress(
-  ctx: FerryContext,
+  ctx: Pick<FerryContext, 'migrations' | 'log'>,
   record: MigrationRecord,
   done: Promise<MigrationRecord>,
 ): Thenable<void> {

@@ -5,30 +5,22 @@
  */
 import * as vscode from 'vscode';
 import type { Domain } from '../../core/domain';
-import type { ProfileId } from '../../core/migration/job';
 import { PROFILES } from '../../core/migration/job';
 import type { MigrationDecisions } from '../../services/migration/plan';
 import { livePlanDeps } from '../../services/migration';
 import type { UpgradeOutcome, UpgradeRow } from '../../services/qemuUpgrade';
 import { planUpgrade, roundTrip, saveAndRestore } from '../../services/qemuUpgrade';
 import type { DomainNode, HostNode } from '../../views/nodes';
-import { pickOne } from '../../vscode/ask';
-import type { FerryContext } from '../../vscode/context';
-import { askModal, notify, withProgress } from '../../vscode/notify';
+import type { CommandContext } from '../../vscode/context';
+import { notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import { pickHost, selectedNodes } from '../pickers';
 import { progressText } from './migrate';
 
-/** Given by a caller (tests, other tools): the profile of both legs, and the plan accepted unseen. */
-export interface UpgradeRequest {
-  profile?: Extract<ProfileId, 'safe' | 'fast'>;
-  confirmed?: boolean;
-}
-
 const TITLE = 'Ferry: Upgrade QEMU Under Running Domains';
 const live = (d: Domain) => d.state === 'running' || d.state === 'paused';
 
-function chosenDomains(ctx: FerryContext, clicked: unknown, selected: unknown): { alias: string; domain: Domain }[] {
+function chosenDomains(ctx: CommandContext, clicked: unknown, selected: unknown): { alias: string; domain: Domain }[] {
   const fromDomains = selectedNodes<DomainNode>(clicked, selected, 'domain').map((n) => ({
     alias: n.alias,
     domain: n.domain,
@@ -55,27 +47,22 @@ export function planText(rows: readonly UpgradeRow[]): string {
 }
 
 export async function upgradeQemu(
-  ctx: FerryContext,
+  ctx: CommandContext,
   clicked?: unknown,
   selected?: unknown,
-  request: UpgradeRequest = {},
 ): Promise<UpgradeOutcome[]> {
   let domains = chosenDomains(ctx, clicked, selected);
   if (!domains.length && !clicked) {
-    const host = await pickHost(ctx.registry, TITLE, (h) => h.connection.state.kind === 'connected');
+    const host = await pickHost(ctx, TITLE, (h) => h.connection.state.kind === 'connected');
     domains = (host.domains ?? []).filter(live).map((domain) => ({ alias: host.alias, domain }));
   }
   if (!domains.length) throw new Error(`${TITLE}: no running domain among those chosen.`);
-  let profile = request.profile;
-  if (!profile) {
-    const pick = await pickOne(
-      (['safe', 'fast'] as const).map((id) => ({ label: PROFILES[id].label, detail: PROFILES[id].detail, id })),
-      { title: TITLE, placeHolder: 'How each leg of a round trip migrates' },
-    );
-    if (!pick) throw new UserCancelled();
-    profile = pick.id;
-  }
-  const options = PROFILES[profile].options;
+  const profile = await ctx.ui.pickOne(
+    (['safe', 'fast'] as const).map((id) => ({ label: PROFILES[id].label, detail: PROFILES[id].detail, id })),
+    { title: TITLE, placeHolder: 'How each leg of a round trip migrates' },
+  );
+  if (!profile) throw new UserCancelled();
+  const options = PROFILES[profile.id].options;
   const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) =>
     ctx.log.info(line),
   );
@@ -90,36 +77,34 @@ export async function upgradeQemu(
     void notify('info', `Nothing to upgrade: ${rows.map((r) => `${r.domain.name} ${r.why}`).join('; ')}.`);
     return [];
   }
-  if (!request.confirmed) {
-    const go = 'Upgrade';
-    const answer = await askModal(
-      'info',
-      `Upgrade QEMU under ${todo.length === 1 ? todo[0].domain.name : `${todo.length} domains`}?`,
-      plan,
-      go,
-    );
-    if (answer !== go) throw new UserCancelled();
-    // a save and restore pauses the guest for seconds: past the user's limit, each is asked about again
-    const limitMs = ctx.saveRestoreMaxPauseSeconds() * 1000;
-    const kept: UpgradeRow[] = [];
-    for (const row of todo) {
-      if (row.method !== 'saveRestore' || (row.expectedPauseMs ?? 0) <= limitMs) kept.push(row);
-      else {
-        const anyway = 'Save and Restore Anyway';
-        const detail = `Expected pause ${row.expectedPause}, over your limit of ${limitMs / 1000} s (ferry.qemu.saveRestoreMaxPauseSeconds).`;
-        if (
-          (await askModal(
-            'warning',
-            `${row.domain.name} would be paused for ~${((row.expectedPauseMs ?? 0) / 1000).toFixed(0)} s.`,
-            detail,
-            anyway,
-          )) === anyway
-        )
-          kept.push(row);
-      }
+  const go = 'Upgrade';
+  const answer = await ctx.ui.askModal(
+    'info',
+    `Upgrade QEMU under ${todo.length === 1 ? todo[0].domain.name : `${todo.length} domains`}?`,
+    plan,
+    go,
+  );
+  if (answer !== go) throw new UserCancelled();
+  // a save and restore pauses the guest for seconds: past the user's limit, each is asked about again
+  const limitMs = ctx.saveRestoreMaxPauseSeconds() * 1000;
+  const kept: UpgradeRow[] = [];
+  for (const row of todo) {
+    if (row.method !== 'saveRestore' || (row.expectedPauseMs ?? 0) <= limitMs) kept.push(row);
+    else {
+      const anyway = 'Save and Restore Anyway';
+      const detail = `Expected pause ${row.expectedPause}, over your limit of ${limitMs / 1000} s (ferry.qemu.saveRestoreMaxPauseSeconds).`;
+      if (
+        (await ctx.ui.askModal(
+          'warning',
+          `${row.domain.name} would be paused for ~${((row.expectedPauseMs ?? 0) / 1000).toFixed(0)} s.`,
+          detail,
+          anyway,
+        )) === anyway
+      )
+        kept.push(row);
     }
-    todo = kept;
   }
+  todo = kept;
   const decisions: MigrationDecisions = {
     duringPreflight: (work) => work(),
     preflightFailed: (failed, checklist) =>
@@ -143,7 +128,7 @@ export async function upgradeQemu(
         const work =
           row.method === 'saveRestore' && host
             ? saveAndRestore(host.connection, ctx.libvirtUri(), ctx.qemu, row)
-            : roundTrip(deps, ctx.qemu, row, profile, options, decisions, (leg, record, done) => {
+            : roundTrip(deps, ctx.qemu, row, profile.id, options, decisions, (leg, record, done) => {
                 const legText = `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}`;
                 progress.report({ message: legText });
                 ctx.openMonitor(record);

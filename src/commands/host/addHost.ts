@@ -1,16 +1,14 @@
-import type * as vscode from 'vscode';
 import { parseHostSpec } from '../../core/hostSpec';
 import { inert } from '../../core/text';
 import { listConfigAliases } from '../../transport/sshConfig';
-import { createPick } from '../../vscode/ask';
 import { config } from '../../vscode/config';
-import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import { connectWithProgress } from './connectHost';
 
 /** Pick an ~/.ssh/config alias or type user@host[:port]; the host is saved in ferry.hosts and connected (asking about its key). */
-export async function addHost(ctx: FerryContext, given?: string): Promise<string> {
-  const alias = (given ?? (await askForHost())).trim();
+export async function addHost(ctx: CommandContext, given?: string): Promise<string> {
+  const alias = (given ?? (await askForHost(ctx))).trim();
   parseHostSpec(alias); // throws a readable error for input that names no host
   const hosts = config.hosts();
   if (!hosts.includes(alias)) {
@@ -22,34 +20,21 @@ export async function addHost(ctx: FerryContext, given?: string): Promise<string
   return alias;
 }
 
-async function askForHost(): Promise<string> {
+async function askForHost(ctx: CommandContext): Promise<string> {
   const configured = new Set(config.hosts());
   const aliases = (await listConfigAliases(config.sshConfigPath()).catch(() => [])).filter((a) => !configured.has(a));
   // an alias shows inert (a quick pick renders $(icons)); the item keeps the alias itself
-  type Item = vscode.QuickPickItem & { alias: string };
-  const fromConfig: Item[] = aliases.map((a) => ({ label: inert(a), description: 'ssh config', alias: a }));
-  const quickPick = createPick<Item>();
-  quickPick.title = 'Ferry: Add Host';
-  quickPick.placeholder = 'An ssh config alias, or user@host[:port]';
-  quickPick.items = fromConfig;
-  quickPick.onDidChangeValue((value) => {
-    const typed = value.trim();
-    const custom =
-      typed && !aliases.includes(typed)
-        ? [{ label: inert(typed), description: 'connect to this address', alias: typed }]
-        : [];
-    quickPick.items = [...custom, ...fromConfig];
+  const fromConfig = aliases.map((a) => ({ label: inert(a), description: 'ssh config', value: a }));
+  const picked = await ctx.ui.pickOrType(fromConfig, {
+    title: 'Ferry: Add Host',
+    placeHolder: 'An ssh config alias, or user@host[:port]',
+    typed: (value) => {
+      const typed = value.trim();
+      return typed && !aliases.includes(typed)
+        ? { label: inert(typed), description: 'connect to this address', value: typed }
+        : undefined;
+    },
   });
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      quickPick.onDidAccept(() => {
-        const picked = quickPick.selectedItems[0]?.alias ?? quickPick.value;
-        if (picked.trim()) resolve(picked);
-      });
-      quickPick.onDidHide(() => reject(new UserCancelled()));
-      quickPick.show();
-    });
-  } finally {
-    quickPick.dispose();
-  }
+  if (picked === undefined) throw new UserCancelled();
+  return picked;
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { HostInventory } from '../../services/inventory';
-import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../../vscode/context';
 import type { HostNode, MessageNode } from '../../views/nodes';
 import { withProgress } from '../../vscode/notify';
 import { pickHost } from '../pickers';
@@ -25,9 +25,9 @@ export async function connectWithProgress(inventory: HostInventory): Promise<voi
 }
 
 /** Connect (or retry) a host; unknown host keys are asked about here, with their fingerprint. */
-export async function connectHost(ctx: FerryContext, node?: HostNode | MessageNode): Promise<void> {
+export async function connectHost(ctx: CommandContext, node?: HostNode | MessageNode): Promise<void> {
   const inventory = node
     ? ctx.registry.require(node.alias)
-    : await pickHost(ctx.registry, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
+    : await pickHost(ctx, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
   await connectWithProgress(inventory);
 }

@@ -1,14 +1,12 @@
 import { config } from '../../vscode/config';
-import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../../vscode/context';
 import type { HostNode } from '../../views/nodes';
 import { pickHost, selectedNodes } from '../pickers';
 
 /** Remove hosts from ferry.hosts (nothing changes on the host itself). */
-export async function removeHost(ctx: FerryContext, clicked?: HostNode, selected?: HostNode[]): Promise<void> {
+export async function removeHost(ctx: CommandContext, clicked?: HostNode, selected?: HostNode[]): Promise<void> {
   const nodes = selectedNodes<HostNode>(clicked, selected, 'host');
-  const aliases = nodes.length
-    ? nodes.map((n) => n.alias)
-    : [(await pickHost(ctx.registry, 'Ferry: Remove Host')).alias];
+  const aliases = nodes.length ? nodes.map((n) => n.alias) : [(await pickHost(ctx, 'Ferry: Remove Host')).alias];
   const remaining = config.hosts().filter((h) => !aliases.includes(h));
   await config.setHosts(remaining);
   ctx.registry.setHosts(remaining);

@@ -1,7 +1,6 @@
 /** Show Migration Monitor, Compare Migration Runs, Import Migration Run. */
 import type { MigrationRecord } from '../../core/migration/record';
-import { pickOne } from '../../vscode/ask';
-import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import type { DomainNode } from '../../views/nodes';
 import type { MonitorPanels } from '../../views/monitorPanel';
@@ -12,7 +11,7 @@ import { inert } from '../../core/text';
  * The monitor of a domain's migration: Ferry's own or one found running (job info on its host says so), else the
  * domain's latest recorded run. From the palette: a running migration, or any recorded run.
  */
-export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
+export async function showMonitor(ctx: CommandContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
   if (node) {
     const run =
       ctx.migrations.findByDomain(node.domain.uuid) ??
@@ -30,7 +29,7 @@ export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node
   const pick =
     runs.length === 1
       ? { run: runs[0] }
-      : await pickOne(
+      : await ctx.ui.pickOne(
           runs.map((r) => ({
             label: `${running.includes(r) ? '$(sync~spin) ' : ''}${inert(`${r.domainName}: ${r.source} → ${r.target}`)}`,
             description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`,
@@ -43,19 +42,19 @@ export async function showMonitor(ctx: FerryContext, panels: MonitorPanels, node
 }
 
 /** Pick two runs (the domain's latest first when started from a domain) and overlay them. */
-export async function compareRuns(ctx: FerryContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
+export async function compareRuns(ctx: CommandContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
   const all = await ctx.migrationStore.allRuns();
   if (all.length < 2)
     throw new Error(
       `Comparing needs two finished runs; Ferry has recorded ${all.length}. Import a colleague's run with "Ferry: Import Migration Run…".`,
     );
   const first = node ? all.find((r) => r.domainUuid === node.domain.uuid) : undefined;
-  const base = first ?? (await pickRun(all, 'Ferry: Compare Migration Runs (A)'));
+  const base = first ?? (await pickRun(ctx, all, 'Ferry: Compare Migration Runs (A)'));
   await panels.compareWith(base);
 }
 
-async function pickRun(runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
-  const pick = await pickOne(
+async function pickRun(ctx: CommandContext, runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
+  const pick = await ctx.ui.pickOne(
     runs.map((r) => ({
       label: inert(`${r.domainName}: ${r.source} → ${r.target}`),
       description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`,
@@ -67,7 +66,7 @@ async function pickRun(runs: MigrationRecord[], title: string): Promise<Migratio
   return pick.run;
 }
 
-export async function importRunCommand(ctx: FerryContext, panels: MonitorPanels): Promise<void> {
+export async function importRunCommand(ctx: CommandContext, panels: MonitorPanels): Promise<void> {
   const run = await importRun(ctx);
   if (!run) throw new UserCancelled();
   panels.open(run);

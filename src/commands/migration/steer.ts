@@ -1,14 +1,13 @@
 /** Actions on a running migration, from the tree (a migrating domain), the palette (a picker) or the progress UI. */
 import type { MigrationRecord } from '../../core/migration/record';
-import { askText, pickOne } from '../../vscode/ask';
-import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import { decimalProblem, inert, parseDecimal } from '../../core/text';
 
 /** a domain tree node, or anything naming a domain the same way (the monitor panel) */
 type DomainRef = { domain: { uuid: string; name: string } };
 
-async function pickMigration(ctx: FerryContext, title: string, node?: DomainRef): Promise<MigrationRecord> {
+async function pickMigration(ctx: CommandContext, title: string, node?: DomainRef): Promise<MigrationRecord> {
   if (node) {
     const r = ctx.migrations.findByDomain(node.domain.uuid);
     if (!r) throw new Error(`${node.domain.name} has no migration running that Ferry follows.`);
@@ -17,7 +16,7 @@ async function pickMigration(ctx: FerryContext, title: string, node?: DomainRef)
   const running = ctx.migrations.running;
   if (!running.length) throw new Error('No migration is running.');
   if (running.length === 1) return running[0];
-  const pick = await pickOne(
+  const pick = await ctx.ui.pickOne(
     running.map((r) => ({
       label: inert(r.domainName),
       description: inert(`${r.source} → ${r.target} · ${r.percent}%`),
@@ -29,13 +28,12 @@ async function pickMigration(ctx: FerryContext, title: string, node?: DomainRef)
   return pick.r;
 }
 
-async function askNumber(prompt: string, validate: (n: number) => string | undefined, given?: number): Promise<number> {
-  if (given !== undefined) {
-    const problem = validate(given);
-    if (problem) throw new Error(problem);
-    return given;
-  }
-  const text = await askText({
+async function askNumber(
+  ctx: CommandContext,
+  prompt: string,
+  validate: (n: number) => string | undefined,
+): Promise<number> {
+  const text = await ctx.ui.askText({
     prompt,
     validateInput: (t) => (t.trim() ? (decimalProblem(t) ?? validate(parseDecimal(t)!)) : 'a number'),
   });
@@ -43,35 +41,30 @@ async function askNumber(prompt: string, validate: (n: number) => string | undef
   return parseDecimal(text)!;
 }
 
-export async function setBandwidth(ctx: FerryContext, node?: DomainRef, mibps?: number) {
+export async function setBandwidth(ctx: CommandContext, node?: DomainRef) {
   const r = await pickMigration(ctx, 'Ferry: Set Migration Bandwidth', node);
-  const value = await askNumber(
-    `Bandwidth for ${r.domainName} in MiB/s`,
-    (n) =>
-      Number.isInteger(n) && n > 0
-        ? undefined
-        : 'bandwidth must be a whole number of MiB/s above 0: 0 would stall the migration',
-    mibps,
+  const value = await askNumber(ctx, `Bandwidth for ${r.domainName} in MiB/s`, (n) =>
+    Number.isInteger(n) && n > 0
+      ? undefined
+      : 'bandwidth must be a whole number of MiB/s above 0: 0 would stall the migration',
   );
   await ctx.migrations.setBandwidth(r.id, value);
 }
 
-export async function setMaxDowntime(ctx: FerryContext, node?: DomainRef, ms?: number) {
+export async function setMaxDowntime(ctx: CommandContext, node?: DomainRef) {
   const r = await pickMigration(ctx, 'Ferry: Set Max Downtime', node);
-  const value = await askNumber(
-    `Max downtime for ${r.domainName} in ms`,
-    (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'),
-    ms,
+  const value = await askNumber(ctx, `Max downtime for ${r.domainName} in ms`, (n) =>
+    Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1',
   );
   await ctx.migrations.setMaxDowntime(r.id, value);
 }
 
-export async function switchToPostcopy(ctx: FerryContext, node?: DomainRef) {
+export async function switchToPostcopy(ctx: CommandContext, node?: DomainRef) {
   const r = await pickMigration(ctx, 'Ferry: Switch Migration to Postcopy', node);
   await ctx.migrations.switchToPostcopy(r.id);
 }
 
-export async function abortMigration(ctx: FerryContext, node?: DomainRef) {
+export async function abortMigration(ctx: CommandContext, node?: DomainRef) {
   const r = await pickMigration(ctx, 'Ferry: Abort Migration', node);
   await ctx.migrations.abort(r.id);
 }

@@ -4,14 +4,13 @@ import type { Direction, DirectionInput, DirectionLimit, QosChange, RateUnit, Sc
 import { BURST_UNITS, DIRECTIONS, LIBVIRT_BURST_BYTES, LIBVIRT_RATE_BYTES, RATE_UNITS } from '../../core/qos';
 import { inert, parseDecimal } from '../../core/text';
 import type { InterfaceNode } from '../../views/nodes';
-import { askText, pickMany, pickOne } from '../../vscode/ask';
-import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../../vscode/context';
 import { UserCancelled } from '../../vscode/runCommand';
 import { pickDomain, selectedNodes } from '../pickers';
 
 /** The interfaces a command acts on: the selected rows, or a domain and then its interfaces picked from the palette. */
 export async function interfacesFor(
-  ctx: FerryContext,
+  ctx: CommandContext,
   title: string,
   clicked: unknown,
   selected: unknown,
@@ -19,7 +18,7 @@ export async function interfacesFor(
 ): Promise<InterfaceNode[]> {
   const chosen = selectedNodes<InterfaceNode>(clicked, selected, 'interface');
   if (chosen.length) return chosen;
-  const domain = await pickDomain(ctx.registry, title, () => true);
+  const domain = await pickDomain(ctx, title, () => true);
   const host = ctx.registry.require(domain.alias);
   const all = await ctx.qos.interfaces(host.connection, domain.domain.uuid, domain.domain.state === 'running');
   const nodes = all
@@ -27,7 +26,7 @@ export async function interfacesFor(
     .filter(filter);
   if (!nodes.length) throw new Error(`${domain.domain.name} has no network interface this applies to.`);
   if (nodes.length === 1) return nodes;
-  const picks = await pickMany(
+  const picks = await ctx.ui.pickMany(
     nodes.map((node) => ({
       label: inert(node.iface.mac),
       description: inert(
@@ -61,12 +60,12 @@ const shown = (n: number) => String(Number(n.toFixed(3)));
  * edit never drops a peak or burst the user did not touch). Each box shows what libvirt will store as it is typed.
  */
 export async function askChange(
-  ctx: FerryContext,
+  ctx: CommandContext,
   title: string,
   current: { inbound?: DirectionLimit; outbound?: DirectionLimit },
   floorAllowed: boolean,
 ): Promise<QosChange> {
-  const direction = await pickOne(
+  const direction = await ctx.ui.pickOne(
     [
       ...DIRECTIONS.map((d) => ({ label: DIRECTION_LABEL[d], directions: [d] })),
       { label: 'Both directions', directions: [...DIRECTIONS] },
@@ -78,7 +77,7 @@ export async function askChange(
   const units = (Object.keys(RATE_UNITS) as RateUnit[]).sort(
     (a, b) => Number(b === preferred) - Number(a === preferred),
   );
-  const unitPick = await pickOne(
+  const unitPick = await ctx.ui.pickOne(
     units.map((u) => ({ label: u, description: UNIT_NOTES[u], unit: u })),
     { title, placeHolder: 'Unit of the rates you will enter (libvirt stores kB/s = 1000 bytes/s)' },
   );
@@ -96,7 +95,7 @@ export async function askChange(
     value: number | undefined,
     note: (n: number) => string,
   ): Promise<number | undefined> => {
-    const text = await askText({
+    const text = await ctx.ui.askText({
       // the prompt gives way to the conversion as one types: the title keeps saying which field this is
       title: `${title}: ${prompt.replace(/ \([^()]*\)$/, '')}`,
       prompt,
@@ -146,9 +145,9 @@ export async function askChange(
 }
 
 /** Live, persistent or both; a domain that is not running can only change its definition. */
-export async function askScopes(title: string, nodes: readonly InterfaceNode[]): Promise<Scope[]> {
+export async function askScopes(ctx: CommandContext, title: string, nodes: readonly InterfaceNode[]): Promise<Scope[]> {
   if (nodes.some((n) => n.domain.state !== 'running')) return ['config'];
-  const pick = await pickOne(
+  const pick = await ctx.ui.pickOne(
     [
       {
         label: 'Live and persistent',

@@ -4,67 +4,58 @@ import type { QosChange, Scope } from '../../core/qos';
 import { describeLimits, DIRECTIONS, planQos, QOS_INTERFACE_TYPES } from '../../core/qos';
 import type { QosResult } from '../../services/qos';
 import type { InterfaceNode } from '../../views/nodes';
-import type { FerryContext } from '../../vscode/context';
-import { askModal, notify, withProgress } from '../../vscode/notify';
+import type { CommandContext } from '../../vscode/context';
+import { notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/runCommand';
 import { askChange, askScopes, interfacesFor } from './interfaces';
-
-/** Given by a caller (tests, other tools): the change and scopes, and whether values that round to 0 may round up. */
-export interface BandwidthRequest {
-  change: QosChange;
-  scopes: Scope[];
-  roundUp?: boolean;
-}
 
 const TITLE = 'Ferry: Set Interface Bandwidth';
 
 export async function setInterfaceBandwidth(
-  ctx: FerryContext,
+  ctx: CommandContext,
   clicked?: unknown,
   selected?: unknown,
-  request?: BandwidthRequest,
 ): Promise<QosResult[]> {
   const nodes = await interfacesFor(ctx, TITLE, clicked, selected, (n) => QOS_INTERFACE_TYPES.includes(n.iface.type));
-  const change =
-    request?.change ??
-    (await askChange(
-      ctx,
-      TITLE,
-      nodes[0].iface.bandwidth,
-      nodes.every((n) => n.iface.type === 'network'),
-    ));
-  const scopes = request?.scopes ?? (await askScopes(TITLE, nodes));
-  return applyChange(ctx, nodes, change, scopes, request);
+  const floorAllowed = nodes.every((n) => n.iface.type === 'network');
+  const change = await askChange(ctx, TITLE, nodes[0].iface.bandwidth, floorAllowed);
+  const scopes = await askScopes(ctx, TITLE, nodes);
+  return applyChange(ctx, nodes, change, scopes, { confirm: true });
 }
 
-/** Check the change for every interface, ask before rounding anything up, confirm, apply, report what the host shows. */
+/**
+ * Check the change for every interface, ask before rounding anything up, confirm (unless it only removes a limit,
+ * which setting it again undoes), apply, report what the host shows.
+ */
 export async function applyChange(
-  ctx: FerryContext,
+  ctx: CommandContext,
   nodes: InterfaceNode[],
   change: QosChange,
   scopes: Scope[],
-  request?: { roundUp?: boolean },
+  { confirm }: { confirm: boolean },
 ): Promise<QosResult[]> {
   const target = (n: InterfaceNode) => ({ type: n.iface.type, uri: ctx.libvirtUri() });
-  let roundUp = request?.roundUp ?? false;
-  let plans = nodes.map((n) => planQos(change, target(n), roundUp));
+  let plans = nodes.map((n) => planQos(change, target(n), false));
   const problems = [...new Set(plans.flatMap((p) => p.problems))];
   if (problems.length) throw new Error(`Nothing was changed. ${problems.join(' ')}`);
   const roundsToZero = [...new Set(plans.flatMap((p) => p.roundsToZero))];
   if (roundsToZero.length) {
-    if (request) throw new Error(`Nothing was changed. ${roundsToZero.join(' ')}`);
     const up = 'Round Up to the Smallest Limit';
-    if ((await askModal('warning', 'A value would silently mean "no limit"', roundsToZero.join('\n\n'), up)) !== up)
+    if (
+      (await ctx.ui.askModal('warning', 'A value would silently mean "no limit"', roundsToZero.join('\n\n'), up)) !== up
+    )
       throw new UserCancelled();
-    roundUp = true;
-    plans = nodes.map((n) => planQos(change, target(n), roundUp));
+    plans = nodes.map((n) => planQos(change, target(n), true));
   }
   const names = nodes.map((n) => `${n.iface.mac} (${n.domain.name} on ${n.alias})`);
-  if (!request) {
+  if (confirm) {
     const apply = 'Apply';
     const where = scopes.length === 2 ? 'live and persistent' : scopes[0] === 'live' ? 'live only' : 'persistent only';
     const detail = `${names.join('\n')}\n\n${plans[0].conversions.join('\n')}\n\n${where}`;
-    if ((await askModal('info', `Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, detail, apply)) !== apply)
+    if (
+      (await ctx.ui.askModal('info', `Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, detail, apply)) !==
+      apply
+    )
       throw new UserCancelled();
   }
   const results: QosResult[] = [];

@@ -1,10 +1,10 @@
 /** "Show Interface Traffic": the live rate through a running interface's host device against its enforced limit. */
 import type { TrafficPanels } from '../../views/trafficPanel';
-import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../../vscode/context';
 import { interfacesFor } from './interfaces';
 
 export async function showInterfaceTraffic(
-  ctx: FerryContext,
+  ctx: CommandContext,
   panels: TrafficPanels,
   clicked?: unknown,
   selected?: unknown,
