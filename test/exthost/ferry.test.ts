@@ -270,14 +270,20 @@ suite('Ferry in the real extension host', () => {
     assert.ok((await store.allRuns()).some((r) => r.id === run.id));
   });
 
-  test('a host that cannot be reached shows an inline message node with a retry action, not a toast', async () => {
+  test('Add Host keeps a typed address that cannot be reached; the tree shows it with a retry action, not a toast', async () => {
     const { tree, context } = await api();
     // a lab address (so the lab's ssh config supplies the key) on a port where nothing listens
     const badAlias = `root@${lab.mgmtNet}.13:1`;
-    await vscode.workspace
-      .getConfiguration('ferry')
-      .update('hosts', [...lab.hosts.map((h) => h.alias), badAlias], vscode.ConfigurationTarget.Global);
     try {
+      await assert.rejects(answered('ferry.host.add', [badAlias]), (e: Error) => {
+        assert.equal(
+          e.message,
+          `ferry.host.add failed: ${badAlias} (${badAlias}): connection refused. Is sshd running on that port?`,
+        );
+        return true;
+      });
+      const hosts = vscode.workspace.getConfiguration('ferry').get<string[]>('hosts');
+      assert.deepEqual(hosts, [...lab.hosts.map((h) => h.alias), badAlias]);
       const bad: TreeNode = { kind: 'host', alias: badAlias };
       const [message] = await waitFor('the message node', () => {
         const children = tree.getChildren(bad) as TreeNode[];
