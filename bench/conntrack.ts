@@ -220,7 +220,7 @@ async function main() {
   // the gated switchover with 10,000 of tiny1's flows on the source
   const tiny = lab.guests.tiny1.ip;
   const uri = 'qemu:///system';
-  const runner = new MigrationRunner(registry, memoryStore(), () => uri, silentLogger);
+  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: uri }, silentLogger);
   const virsh = (c: typeof a, ...args: string[]) => c.exec(['virsh', '-q', '-c', uri, ...args], { timeoutMs: 120_000 });
   if (!(await virsh(a, 'list', '--name')).stdout.includes('tiny1'))
     await virsh(

@@ -35,14 +35,18 @@ async function main() {
   const registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => URI,
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
     },
     silentLogger,
   );
-  const runner = new MigrationRunner(registry, memoryStore(), () => URI, silentLogger);
+  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: URI }, silentLogger);
   const qemu = new QemuBinaries(registry, silentLogger);
-  const tree = new HostsTreeProvider(registry, runner, { read: async () => [], rateUnit: () => 'Mbit/s' }, qemu);
+  const tree = new HostsTreeProvider(
+    registry,
+    runner,
+    { qos: { interfaces: async () => [] }, rateUnit: () => 'Mbit/s' },
+    qemu,
+  );
   // what the tree shows: per host, the names of its domains as last drawn, and when each name came or went
   const shown = new Map<string, Set<string>>();
   const came = new Map<string, number>();

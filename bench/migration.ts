@@ -34,7 +34,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {
   const registry = await labRegistry([A, B]);
-  const runner = new MigrationRunner(registry, memoryStore(), () => URI, silentLogger);
+  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: URI }, silentLogger);
   const exec = (alias: string, argv: string[]) => registry.get(alias)!.connection.exec(argv, { timeoutMs: 300_000 });
   const whereIs = async () => ((await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1') ? A : B);
   const uuid = (await exec(await whereIs(), ['virsh', '-q', 'domuuid', 'tiny1'])).stdout.trim();

@@ -33,7 +33,7 @@ async function main() {
   tiny1.ensureOnA();
   const host = labConnection(lab.hosts[0].alias);
   await host.connect(false);
-  const qos = new QosService(() => URI, silent);
+  const qos = new QosService({ libvirtUri: URI }, silent);
   const uuid = tiny1.uuid();
   const [iface] = await qos.interfaces(host, uuid, true);
   const device = iface.device!;

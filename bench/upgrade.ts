@@ -110,19 +110,18 @@ function liveUpdate(method: 'cpr-transfer' | 'local-postcopy', rate: string): Li
 async function main() {
   tiny1.ensureOnA();
   const registry = await labRegistry(lab.hosts.slice(0, 2).map((h) => h.alias));
-  const runner = new MigrationRunner(registry, memoryStore(), () => URI, silentLogger);
+  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: URI }, silentLogger);
   const qemu = new QemuBinaries(registry, silentLogger);
   const alone = new HostRegistry(
     {
       connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 5000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => URI,
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
     },
     silentLogger,
   );
   alone.setHosts([A]);
   const aloneQemu = new QemuBinaries(alone, silentLogger);
-  const deps = livePlanDeps(registry, runner, URI, 200, () => undefined);
+  const deps = livePlanDeps(registry, runner, URI, 200, silentLogger);
   const tinyOn = (r: HostRegistry) => r.get(A)!.domains?.find((d) => d.name === 'tiny1' && d.state === 'running');
   await qemu.probe(A);
   const emulator = qemu.state(A, tinyOn(registry)!.uuid)!.binary;

@@ -17,6 +17,7 @@ import { showInterfaceTraffic } from './commands/qos/showInterfaceTraffic';
 import { MigrationRunner } from './services/migration';
 import { QosService } from './services/qos';
 import { QemuBinaries } from './services/qemuBinaries';
+import type { ServiceSettings } from './services/settings';
 import { ExtensionMigrationStore } from './vscode/migrationStore';
 import { HostRegistry } from './services/hostRegistry';
 import { HostsTreeProvider } from './views/hostsTree';
@@ -27,8 +28,8 @@ import type { FerryContext } from './vscode/context';
 import { Commands, Settings, Views } from './vscode/contributions';
 import { createLog } from './vscode/log';
 import { confirmHostKey, Passphrases } from './vscode/prompts';
-import type { CommandFailure } from './vscode/runCommand';
-import { CommandRunner } from './vscode/runCommand';
+import type { CommandFailure } from './commands/runner';
+import { CommandRunner } from './commands/runner';
 
 export interface FerryApi {
   context: FerryContext;
@@ -42,6 +43,8 @@ export interface FerryApi {
 
 export function activate(extension: vscode.ExtensionContext): FerryApi {
   const { channel, logger } = createLog();
+  // read by the services as data; kept current below when the user changes the settings
+  const settings: ServiceSettings = { sshConfigPath: config.sshConfigPath(), libvirtUri: config.libvirtUri() };
   const passphrases = new Passphrases(extension.secrets, extension.globalState);
   const registry = new HostRegistry(
     {
@@ -52,14 +55,13 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
         rememberedPassphrase: passphrases.remembered,
         confirmHostKey,
       },
-      sshConfigPath: config.sshConfigPath,
-      libvirtUri: config.libvirtUri,
+      settings,
     },
     logger,
   );
   const migrationStore = new ExtensionMigrationStore(extension);
-  const migrations = new MigrationRunner(registry, migrationStore, config.libvirtUri, logger);
-  const qos = new QosService(config.libvirtUri, logger);
+  const migrations = new MigrationRunner(registry, migrationStore, settings, logger);
+  const qos = new QosService(settings, logger);
   const qemu = new QemuBinaries(registry, logger);
   const ctx: FerryContext = {
     registry,
@@ -69,34 +71,21 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     qemu,
     qosRateUnit: config.qosRateUnit,
     saveRestoreMaxPauseSeconds: config.saveRestoreMaxPauseSeconds,
-    interfacesChanged: (alias, uuid) => tree.refreshInterfaces(alias, uuid),
     libvirtUri: config.libvirtUri,
     conntrackBudgetMs: config.conntrackBudgetMs,
     log: logger,
     showLog: () => channel.show(),
-    openMonitor: (run) => panels.open(run, { preserveFocus: true }),
   };
   const panels = new MonitorPanels(ctx, extension.extensionUri);
   const trafficPanels = new TrafficPanels(ctx, extension.extensionUri);
-  const tree = new HostsTreeProvider(
-    registry,
-    migrations,
-    {
-      read: async (alias, domain) => {
-        const host = registry.require(alias);
-        return qos.interfaces(host.connection, domain.uuid, domain.state === 'running');
-      },
-      rateUnit: config.qosRateUnit,
-    },
-    qemu,
-  );
+  const tree = new HostsTreeProvider(registry, migrations, { qos, rateUnit: config.qosRateUnit }, qemu);
   const view = vscode.window.createTreeView(Views.hosts, {
     treeDataProvider: tree,
     canSelectMany: true,
     showCollapseAll: true,
   });
   const commandFailures = new vscode.EventEmitter<CommandFailure>();
-  const commands = new CommandRunner(ctx, (f) => commandFailures.fire(f));
+  const commands = new CommandRunner(ctx, { tree, panels, traffic: trafficPanels }, (f) => commandFailures.fire(f));
   const command = commands.register.bind(commands);
 
   extension.subscriptions.push(
@@ -120,20 +109,20 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     command(Commands.migrationSetBandwidth, setBandwidth),
     command(Commands.migrationSetMaxDowntime, setMaxDowntime),
     command(Commands.migrationPostcopy, switchToPostcopy),
-    command(Commands.migrationShowMonitor, (c, node?) => showMonitor(c, panels, node)),
-    command(Commands.migrationCompare, (c, node?) => compareRuns(c, panels, node)),
-    command(Commands.migrationImportRun, (c) => importRunCommand(c, panels)),
+    command(Commands.migrationShowMonitor, showMonitor),
+    command(Commands.migrationCompare, compareRuns),
+    command(Commands.migrationImportRun, importRunCommand),
     command(Commands.conntrackSync, syncConntrackCommand),
     command(Commands.interfaceSetBandwidth, setInterfaceBandwidth),
     command(Commands.interfaceRemoveLimit, removeInterfaceLimit),
     command(Commands.qemuUpgrade, upgradeQemu),
-    command(Commands.interfaceShowTraffic, (c, clicked?, selected?) =>
-      showInterfaceTraffic(c, trafficPanels, clicked, selected),
-    ),
+    command(Commands.interfaceShowTraffic, showInterfaceTraffic),
     ...LIFECYCLE_VERBS.map((verb) =>
       command(verb.command, (c, clicked?, selected?) => runLifecycle(c, verb, clicked, selected)),
     ),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(Settings.sshConfigFile) || e.affectsConfiguration(Settings.libvirtUri))
+        Object.assign(settings, { sshConfigPath: config.sshConfigPath(), libvirtUri: config.libvirtUri() });
       if (e.affectsConfiguration(Settings.hosts)) registry.setHosts(config.hosts());
       if (e.affectsConfiguration(Settings.qosRateUnit)) tree.refreshAll();
       if (e.affectsConfiguration(Settings.rememberPassphrases) && !config.rememberPassphrases()) {

@@ -4,8 +4,8 @@ import { inert } from '../core/text';
 import type { DomainAddresses } from '../core/virsh';
 import type { HostInventory } from '../services/inventory';
 import type { DomainNode, TreeNode } from '../views/nodes';
-import type { CommandContext } from '../vscode/context';
-import { UserCancelled } from '../vscode/runCommand';
+import type { CommandContext } from './context';
+import { UserCancelled } from '../vscode/userInput';
 
 /** Tree commands get (clicked, selected[]); palette commands get nothing. */
 export function selectedNodes<T extends TreeNode>(clicked: unknown, selected: unknown, kind: T['kind']): T[] {

@@ -129,3 +129,7 @@ export function keepUnchanged(previous: readonly Domain[] | undefined, next: Dom
   });
   return kept.length === previous.length && kept.every((d, i) => d === previous[i]) ? (previous as Domain[]) : kept;
 }
+
+/** A domain UUID as libvirt prints it (lowercase hex, 8-4-4-4-12): the one form Ferry takes from hosts and files. */
+export const isUuid = (v: unknown): v is string =>
+  typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v);

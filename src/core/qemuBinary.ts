@@ -15,6 +15,8 @@
  *
  * The output names no domain and every path is hex: `domain <uuid>` opens a record, then `key value` lines.
  */
+import { isUuid } from './domain';
+
 export interface QemuBinaryState {
   pid: number;
   /** the path libvirt started it from: the domain's <emulator> (from libvirt's status file) */
@@ -34,7 +36,6 @@ export interface QemuBinaryState {
 /** where the system libvirt daemon keeps its running QEMU domains' status files (the probe: src/remote/qemuProbe.ts) */
 export const LIBVIRT_QEMU_STATUS_DIR = '/run/libvirt/qemu';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FILE_ID = /^\d+:\d+$/;
 
 const UNKNOWN: Record<string, (pid: string) => string> = {
@@ -126,7 +127,7 @@ export function parseQemuProbe(text: string): Map<string, QemuBinaryState> {
     const key = space < 0 ? line : line.slice(0, space);
     const value = space < 0 ? '' : line.slice(space + 1);
     if (key === 'domain') {
-      if (UUID.test(value)) records.push({ uuid: value, values: new Map() });
+      if (isUuid(value)) records.push({ uuid: value, values: new Map() });
       continue;
     }
     const record = records[records.length - 1];

@@ -4,7 +4,7 @@
  * newlines; UUIDs are plain hex.
  */
 import type { Domain, LifecycleAction } from './domain';
-import { domainStateFrom } from './domain';
+import { domainStateFrom, isUuid } from './domain';
 
 export type Argv = readonly string[];
 
@@ -39,9 +39,9 @@ export function lifecycleArgv(uri: string, action: LifecycleAction, uuid: string
   return virsh(uri, VIRSH_VERB[action], uuid);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function assertUuid(uuid: string): void {
-  if (!UUID.test(uuid)) throw new Error(`not a domain UUID: ${JSON.stringify(uuid)}`);
+  // either case, as virsh takes it
+  if (!isUuid(uuid.toLowerCase())) throw new Error(`not a domain UUID: ${JSON.stringify(uuid)}`);
 }
 
 /**
@@ -59,7 +59,7 @@ export function parseDomainList(text: string): { uuid: string; name: string }[] 
             .slice(0, at)
             .split('\n')
             .map((l) => l.trim().toLowerCase())
-            .filter((l) => UUID.test(l)),
+            .filter(isUuid),
         );
   const body = at < 0 ? text : text.slice(at + '@names'.length).replace(/^\n/, '');
   const lines = body.split('\n');
@@ -69,7 +69,7 @@ export function parseDomainList(text: string): { uuid: string; name: string }[] 
   for (const line of lines) {
     const m = /^([0-9a-f-]{36}) (.*)$/is.exec(line); // s: a name may hold U+2028/U+2029 or CR
     const uuid = m?.[1].toLowerCase();
-    if (m && UUID.test(m[1]) && (!listed || (listed.has(uuid!) && !seen.has(uuid!)))) {
+    if (m && isUuid(m[1]) && (!listed || (listed.has(uuid!) && !seen.has(uuid!)))) {
       out.push({ uuid: uuid!, name: m[2] });
       seen.add(uuid!);
     } else if (out.length && listed) out[out.length - 1].name += `\n${line}`;
@@ -83,7 +83,7 @@ export function listedUuids(text: string): string[] {
   return (at < 0 ? '' : text.slice(0, at))
     .split('\n')
     .map((l) => l.trim().toLowerCase())
-    .filter((l) => UUID.test(l));
+    .filter(isUuid);
 }
 
 /**

@@ -7,11 +7,12 @@ import { HostConnection } from '../transport/hostConnection';
 import type { Logger } from '../transport/logger';
 import { resolveHost } from '../transport/sshConfig';
 import { HostInventory } from './inventory';
+import type { ServiceSettings } from './settings';
 
 export interface RegistryOptions {
   connection: Omit<HostConnectionOptions, 'resolve'>;
-  sshConfigPath(): string;
-  libvirtUri(): string;
+  /** read when a host is resolved or its inventory made, so a changed setting applies from then on */
+  settings: ServiceSettings;
 }
 
 export class HostRegistry {
@@ -47,7 +48,7 @@ export class HostRegistry {
 
   /** How Ferry reaches a host (user, address, port): also how a source host is told to reach it. */
   resolve(alias: string) {
-    return resolveHost(alias, this.options.sshConfigPath());
+    return resolveHost(alias, this.options.settings.sshConfigPath);
   }
 
   /** Make the registry hold exactly these hosts; new ones start connecting (without prompts). */
@@ -65,11 +66,11 @@ export class HostRegistry {
       const connection = store.add(
         new HostConnection(
           alias,
-          { ...this.options.connection, resolve: (a) => resolveHost(a, this.options.sshConfigPath()) },
+          { ...this.options.connection, resolve: (a) => resolveHost(a, this.options.settings.sshConfigPath) },
           this.log,
         ),
       );
-      const inventory = store.add(new HostInventory(connection, this.options.libvirtUri(), this.log));
+      const inventory = store.add(new HostInventory(connection, this.options.settings.libvirtUri, this.log));
       store.add(inventory.onDidChange(() => this.changeEmitter.fire(alias)));
       store.add(inventory.onDidSeeMigration((domainName) => this.migrationEmitter.fire({ alias, domainName })));
       this.entries.set(alias, inventory);

@@ -6,7 +6,7 @@
  * memory) follows once events pause.
  */
 import type { Domain, DomainState, LifecycleAction } from '../core/domain';
-import { keepUnchanged, lifecycleEffect } from '../core/domain';
+import { isUuid, keepUnchanged, lifecycleEffect } from '../core/domain';
 import type { DomainList, DomainListEvent } from '../core/domainList';
 import { emptyDomainList, reduceDomainList, removedSince } from '../core/domainList';
 import type { DomainAddresses } from '../core/virsh';
@@ -459,7 +459,6 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** past this many domains not shown yet, the full listing is cheaper than naming each */
 const NAME_EACH_LIMIT = 200;
 
@@ -469,7 +468,7 @@ async function uuidsOn(shell: VirshShell): Promise<string[]> {
   return texts[0]
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => UUID.test(l));
+    .filter(isUuid);
 }
 
 /**

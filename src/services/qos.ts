@@ -3,6 +3,7 @@
  * persistent), and prove it: read back what libvirt stores in each scope and what the kernel enforces on the
  * device. A difference is an error the user sees, never a silent success.
  */
+import type { ServiceSettings } from './settings';
 import type { Finding } from '../core/diagnosis';
 import type { Bandwidth, DomainInterface, KernelQos, QosPlan, Scope } from '../core/qos';
 import {
@@ -116,12 +117,12 @@ export async function migratedQosFindings(target: HostConnection, uri: string, u
 
 export class QosService {
   constructor(
-    private readonly libvirtUri: () => string,
+    private readonly settings: Pick<ServiceSettings, 'libvirtUri'>,
     private readonly log: Logger,
   ) {}
 
   interfaces(host: HostConnection, uuid: string, running: boolean): Promise<InterfaceState[]> {
-    return readInterfaces(host, this.libvirtUri(), uuid, running);
+    return readInterfaces(host, this.settings.libvirtUri, uuid, running);
   }
 
   kernel(host: HostConnection, device: string): Promise<KernelQos> {
@@ -142,7 +143,7 @@ export class QosService {
     if (plan.problems.length || plan.roundsToZero.length)
       throw new QosRefused([...plan.problems, ...plan.roundsToZero]);
     if (!scopes.length) throw new QosRefused(['Choose live, persistent or both.']);
-    const uri = this.libvirtUri();
+    const uri = this.settings.libvirtUri;
     for (const scope of scopes) {
       this.log.info(`qos: ${host.alias} ${uuid} ${iface.mac} ${scope}: ${JSON.stringify(plan.bandwidth)}`);
       await run(
@@ -162,7 +163,7 @@ export class QosService {
     asked: Bandwidth,
     scopes: readonly Scope[],
   ): Promise<QosResult> {
-    const uri = this.libvirtUri();
+    const uri = this.settings.libvirtUri;
     const result: QosResult = { stored: {}, mismatches: [] };
     const only = (bw: Bandwidth): Bandwidth =>
       Object.fromEntries(DIRECTIONS.filter((d) => asked[d]).map((d) => [d, bw[d]]));

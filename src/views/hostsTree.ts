@@ -7,7 +7,7 @@ import { DisposableStore } from '../core/disposables';
 import { treeOrder } from '../core/domain';
 import type { Domain, DomainState } from '../core/domain';
 import type { RateUnit } from '../core/qos';
-import type { InterfaceState } from '../services/qos';
+import type { InterfaceState, QosService } from '../services/qos';
 import type { DomainNode, HostNode, InterfaceNode, MessageNode, TreeNode } from './nodes';
 import { domainTreeItem, hostTreeItem, interfaceTreeItem, messageTreeItem } from './nodes';
 
@@ -19,8 +19,9 @@ export interface QemuSource {
 }
 
 /** How the tree reads a domain's interfaces (over the host's SSH connection) and in which unit it shows limits. */
+/** where the tree reads a domain's interfaces, and the unit it shows their limits in */
 export interface InterfaceSource {
-  read(alias: string, domain: Domain): Promise<InterfaceState[]>;
+  qos: Pick<QosService, 'interfaces'>;
   rateUnit(): RateUnit;
 }
 
@@ -155,7 +156,12 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const key = `${node.alias}:${node.domain.uuid}`;
     let cached = this.interfaces.get(key);
     if (!cached || cached.state !== node.domain.state) {
-      cached = { state: node.domain.state, read: this.interfaceSource.read(node.alias, node.domain) };
+      const { connection } = this.registry.require(node.alias);
+      const running = node.domain.state === 'running';
+      cached = {
+        state: node.domain.state,
+        read: this.interfaceSource.qos.interfaces(connection, node.domain.uuid, running),
+      };
       this.interfaces.set(key, cached);
     }
     try {

@@ -11,7 +11,8 @@ import { inert } from '../core/text';
 import { summaryOf } from '../core/migration/header';
 import type { MigrationRecord } from '../core/migration/record';
 import { joinParts, route, shifted } from '../core/migration/record';
-import { isDomainUuid, isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../core/migration/runFile';
+import { isUuid } from '../core/domain';
+import { isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../core/migration/runFile';
 import { windowInput } from '../vscode/windowInput';
 import { Commands } from '../vscode/contributions';
 import type { FerryContext } from '../vscode/context';
@@ -19,7 +20,7 @@ import type { FromWebview, MonitorAction, MonitorState, RunHeader, RunView, ToWe
 import { ACTION_BUTTONS, MonitorIds as id } from '../webview/dom';
 import { notify } from '../vscode/notify';
 import { webviewHtml } from '../vscode/webviewHtml';
-import { UserCancelled } from '../vscode/runCommand';
+import { UserCancelled } from '../vscode/userInput';
 
 export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
 
@@ -177,7 +178,7 @@ export class MonitorPanels implements vscode.Disposable {
         deserializeWebviewPanel: async (panel, state: MonitorState | undefined) => {
           // the saved state comes back from the webview: only ids of Ferry's own form name a run
           if (
-            !isDomainUuid(state?.domainUuid) ||
+            !isUuid(state?.domainUuid) ||
             !isRunId(state.runId, state.domainUuid) ||
             (state.compareId !== undefined && !isRunId(state.compareId))
           ) {

@@ -10,7 +10,8 @@ import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration/job';
 import type { MigrationStore } from '../services/migration';
 import type { MigrationRecord } from '../core/migration/record';
-import { isDomainUuid, isRunId } from '../core/migration/runFile';
+import { isUuid } from '../core/domain';
+import { isRunId } from '../core/migration/runFile';
 
 const ACTIVE_KEY = 'ferry.migrations.active';
 const HISTORY_PER_DOMAIN = 50;
@@ -32,8 +33,7 @@ export class ExtensionMigrationStore implements MigrationStore {
   private dir(domainUuid?: string) {
     const root = vscode.Uri.joinPath(this.context.globalStorageUri, 'history');
     if (domainUuid === undefined) return root;
-    if (!isDomainUuid(domainUuid))
-      throw new Error(`not a domain UUID: ${JSON.stringify(String(domainUuid).slice(0, 80))}`);
+    if (!isUuid(domainUuid)) throw new Error(`not a domain UUID: ${JSON.stringify(String(domainUuid).slice(0, 80))}`);
     return vscode.Uri.joinPath(root, domainUuid);
   }
 
@@ -88,7 +88,7 @@ export class ExtensionMigrationStore implements MigrationStore {
     const runs = (
       await Promise.all(
         domains
-          .filter(([name, t]) => t === vscode.FileType.Directory && isDomainUuid(name))
+          .filter(([name, t]) => t === vscode.FileType.Directory && isUuid(name))
           .map(([uuid]) => this.history(uuid)),
       )
     ).flat();
@@ -96,7 +96,7 @@ export class ExtensionMigrationStore implements MigrationStore {
   }
 
   async run(domainUuid: string, id: string): Promise<MigrationRecord | undefined> {
-    if (!isDomainUuid(domainUuid) || !isRunId(id, domainUuid)) return undefined;
+    if (!isUuid(domainUuid) || !isRunId(id, domainUuid)) return undefined;
     return this.read(this.file(domainUuid, id));
   }
 

@@ -6,6 +6,9 @@
 import type * as vscode from 'vscode';
 import type { Severity } from './notify';
 
+/** The person closed a prompt or declined: the command stops, and that is no error. */
+export class UserCancelled extends Error {}
+
 export type PickOptions = Omit<vscode.QuickPickOptions, 'canPickMany' | 'ignoreFocusOut'>;
 export type TextOptions = Omit<vscode.InputBoxOptions, 'ignoreFocusOut'>;
 

@@ -5,7 +5,8 @@
  * overlay of two runs with a table of what differs. No inline script or style: the CSP allows neither.
  */
 import uPlot from 'uplot';
-import { headerTexts, MonitorHeader } from '../core/migration/header';
+import type { RateDisplayUnit } from '../core/migration/header';
+import { headerTexts, MonitorHeader, rateText } from '../core/migration/header';
 import { assess, thinned } from '../core/migration/monitor';
 import type { Sample } from '../core/migration/monitor';
 import type { Finding } from '../core/diagnosis';
@@ -24,7 +25,7 @@ const vscode = acquireVsCodeApi();
 
 let run: RunView | undefined;
 let compare: RunView | undefined;
-let unit: 'MiB' | 'Gbit' = 'MiB';
+let unit: RateDisplayUnit = 'MiB';
 let plot: uPlot | undefined;
 /** the header of `run` (of its latest leg, for a joined run), fed each sample once as it arrives */
 let header: MonitorHeader | undefined;
@@ -44,8 +45,6 @@ const css = (name: string, fallback: string) =>
   getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const MiB = 1048576;
 const rate = (bps: number) => (unit === 'MiB' ? bps / MiB : (bps * 8) / 1e9);
-const rateText = (bps: number) =>
-  unit === 'MiB' ? `${(bps / MiB).toFixed(0)} MiB/s` : `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`;
 const mibText = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 const LIVE_PHASES: ReadonlySet<MigrationPhase> = new Set(['starting', 'running', 'postcopy', 'unknown']);
 const running = (r: RunView) => LIVE_PHASES.has(r.phase);
@@ -69,7 +68,7 @@ function renderHeader() {
   const r = run;
   $('title').textContent = `${r.domainName}: ${r.route.join(' → ')}`;
   const f = header.figures(r);
-  const t = headerTexts(f, rateText);
+  const t = headerTexts(f, unit);
   const badge = $('phase');
   badge.textContent = t.phase + (r.discovered ? ' (not started by Ferry)' : '') + (r.imported ? ' (imported)' : '');
   badge.className = `badge phase-${f.phase}`;
@@ -356,8 +355,8 @@ function renderTable() {
       const tr = el('tr');
       for (const v of [
         (s.t / 1000).toFixed(1),
-        rateText(s.bps),
-        rateText(s.dirtyBps),
+        rateText(s.bps, unit),
+        rateText(s.dirtyBps, unit),
         mibText(s.remaining),
         mibText(s.processed),
         String(s.iteration),
@@ -409,8 +408,8 @@ function renderCompare() {
   const rows: [string, string, string, string][] = [
     ['when', new Date(a.startedAt).toLocaleString(), new Date(b.startedAt).toLocaleString(), ''],
     ['route', a.route.join(' → '), b.route.join(' → '), ''],
-    ['average throughput', rateText(sa.avg), rateText(sb.avg), ratio(sa.avg, sb.avg)],
-    ['peak throughput', rateText(sa.peak), rateText(sb.peak), ratio(sa.peak, sb.peak)],
+    ['average throughput', rateText(sa.avg, unit), rateText(sb.avg, unit), ratio(sa.avg, sb.avg)],
+    ['peak throughput', rateText(sa.peak, unit), rateText(sb.peak, unit), ratio(sa.peak, sb.peak)],
     [
       'total time',
       sa.total !== undefined ? `${sa.total} ms` : '?',

@@ -30,8 +30,7 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => 'qemu:///system',
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: 'qemu:///system' },
     },
     memoryLogger(),
   );

@@ -59,8 +59,7 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => DEFAULT_LIBVIRT_URI,
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: DEFAULT_LIBVIRT_URI },
     },
     memoryLogger(),
   );

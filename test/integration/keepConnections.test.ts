@@ -40,14 +40,13 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 5000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => 'qemu:///system',
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: 'qemu:///system' },
     },
     memoryLogger(),
   );
   registry.setHosts([A, B]);
   await waitFor('hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
-  runner = new MigrationRunner(registry, memoryStore(), () => 'qemu:///system', memoryLogger());
+  runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: 'qemu:///system' }, memoryLogger());
   if (where() === B)
     onHost(
       B,
@@ -115,14 +114,13 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
     const quick = new HostRegistry(
       {
         connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-        sshConfigPath: () => lab.sshConfig,
-        libvirtUri: () => 'qemu:///system',
+        settings: { sshConfigPath: lab.sshConfig, libvirtUri: 'qemu:///system' },
       },
       memoryLogger(),
     );
     quick.setHosts([A, B]);
     const store = memoryStore();
-    const gated = new MigrationRunner(quick, store, () => 'qemu:///system', memoryLogger());
+    const gated = new MigrationRunner(quick, store, { libvirtUri: 'qemu:///system' }, memoryLogger());
     try {
       await waitFor('hosts listed', () => quick.hosts.every((h) => h.domains), 20_000);
       await guestFilled(tiny, 200, 'idle'); // at 20 MiB/s, ~10 s to move: time to cut hostB's link in the middle

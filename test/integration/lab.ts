@@ -219,8 +219,7 @@ export async function labRegistry(aliases: string[], keepaliveIntervalMs = 5000)
   const registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => LIBVIRT_URI,
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: LIBVIRT_URI },
     },
     silentLogger,
   );

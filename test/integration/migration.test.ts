@@ -44,14 +44,13 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => 'qemu:///system',
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: 'qemu:///system' },
     },
     log,
   );
   registry.setHosts([A, B, C]);
   await waitFor('all hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
-  runner = new MigrationRunner(registry, store, () => 'qemu:///system', log);
+  runner = new MigrationRunner(registry, store, { libvirtUri: 'qemu:///system' }, log);
   ensureOnA();
   await waitFor(
     'tiny1 running on hostA in the inventory',
@@ -214,7 +213,12 @@ describe('live migration against the lab', () => {
       runner.start({ sourceAlias: A, targetAlias: C, domainUuid: uuidOf(), domainName: 'tiny1', options: opts() }),
     ).rejects.toThrow(/already being migrated/);
     // another Ferry (a reloaded window, a colleague) sees the job on the host and refuses too
-    const other = new MigrationRunner(registry, { ...store, loadActive: () => [] }, () => 'qemu:///system', log);
+    const other = new MigrationRunner(
+      registry,
+      { ...store, loadActive: () => [] },
+      { libvirtUri: 'qemu:///system' },
+      log,
+    );
     await expect(
       other.start({ sourceAlias: A, targetAlias: C, domainUuid: uuidOf(), domainName: 'tiny1', options: opts() }),
     ).rejects.toThrow(/already has a running job/);
@@ -230,7 +234,7 @@ describe('live migration against the lab', () => {
     const first = new MigrationRunner(
       registry,
       { ...store, saveActive: async (r) => void saved.push(r) },
-      () => 'qemu:///system',
+      { libvirtUri: 'qemu:///system' },
       log,
     );
     const { record } = await first.start({
@@ -246,7 +250,7 @@ describe('live migration against the lab', () => {
     const reloaded = new MigrationRunner(
       registry,
       { ...store, loadActive: () => saved.at(-1)! },
-      () => 'qemu:///system',
+      { libvirtUri: 'qemu:///system' },
       log,
     );
     expect(reloaded.running.map((r) => r.id)).toEqual([record.id]);

@@ -30,14 +30,13 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => 'qemu:///system',
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: 'qemu:///system' },
     },
     log,
   );
   registry.setHosts([A, B]);
   await waitFor('both hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
-  runner = new MigrationRunner(registry, store, () => 'qemu:///system', log);
+  runner = new MigrationRunner(registry, store, { libvirtUri: 'qemu:///system' }, log);
   ensureOnA();
 }, 120_000);
 beforeEach(() => {

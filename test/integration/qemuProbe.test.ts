@@ -67,8 +67,7 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => DEFAULT_LIBVIRT_URI,
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: DEFAULT_LIBVIRT_URI },
     },
     log,
   );

@@ -47,7 +47,7 @@ let runner: MigrationRunner;
 const store = memoryStore();
 let qemu: QemuBinaries;
 let emulator: string;
-const deps = () => livePlanDeps(registry, runner, URI, 200, (line) => log.info(line));
+const deps = () => livePlanDeps(registry, runner, URI, 200, log);
 const tinyOn = (alias: string) => registry.get(alias)!.domains?.find((d) => d.name === 'tiny1');
 
 beforeAll(async () => {
@@ -56,8 +56,7 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => URI,
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
     },
     log,
   );
@@ -67,7 +66,7 @@ beforeAll(async () => {
     () => registry.hosts.every((h) => h.domains) && tinyOn(A)?.state === 'running',
     20_000,
   );
-  runner = new MigrationRunner(registry, store, () => URI, log);
+  runner = new MigrationRunner(registry, store, { libvirtUri: URI }, log);
   qemu = new QemuBinaries(registry, log);
   await qemu.probe(A);
   // the file tiny1's QEMU runs: the lab's <emulator> is a wrapper script that execs it (lab/install-deps.sh)
@@ -149,8 +148,7 @@ describe('QEMU hot-upgrade against the lab', () => {
     const alone = new HostRegistry(
       {
         connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-        sshConfigPath: () => lab.sshConfig,
-        libvirtUri: () => URI,
+        settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
       },
       log,
     );

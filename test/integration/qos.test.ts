@@ -12,7 +12,7 @@ const [A, B] = lab.hosts.map((h) => h.alias);
 const tinyIp = lab.guests.tiny1.ip;
 const URI = 'qemu:///system';
 const log = memoryLogger();
-const qos = new QosService(() => URI, log);
+const qos = new QosService({ libvirtUri: URI }, log);
 const connA = labConnection(A);
 let uuid: string;
 let iface: InterfaceState;
@@ -225,12 +225,11 @@ describe('interface QoS against the lab', () => {
     const registry = new HostRegistry(
       {
         connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-        sshConfigPath: () => lab.sshConfig,
-        libvirtUri: () => URI,
+        settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
       },
       log,
     );
-    const runner = new MigrationRunner(registry, memoryStore(), () => URI, log);
+    const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: URI }, log);
     try {
       registry.setHosts([A, B]);
       await waitFor('both hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);

@@ -22,8 +22,7 @@ beforeAll(async () => {
   registry = new HostRegistry(
     {
       connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
-      sshConfigPath: () => lab.sshConfig,
-      libvirtUri: () => URI,
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
     },
     log,
   );

@@ -1,8 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { inert } from '../../src/core/text';
 import { silentLogger } from '../../src/transport/logger';
-import type { CommandContext, FerryContext } from '../../src/vscode/context';
-import { CommandRunner, UserCancelled } from '../../src/vscode/runCommand';
+import type { CommandContext, FerryViews } from '../../src/commands/context';
+import type { FerryContext } from '../../src/vscode/context';
+import { CommandRunner } from '../../src/commands/runner';
+import { UserCancelled } from '../../src/vscode/userInput';
 import { windowInput } from '../../src/vscode/windowInput';
 
 /** the commands VS Code was handed, to run them as it would (vi.mock is hoisted) */
@@ -18,6 +20,7 @@ vi.mock('vscode', () => ({
 }));
 
 const ferry = { log: silentLogger, showLog: () => {} } as unknown as FerryContext;
+const views = {} as FerryViews;
 
 /** a command asking what Migrate Domain asks: a target among labelled hosts, a number, a confirmation */
 async function migrateLike(ctx: CommandContext): Promise<string> {
@@ -36,7 +39,7 @@ async function migrateLike(ctx: CommandContext): Promise<string> {
 
 function setUp(handler: (ctx: CommandContext) => Promise<unknown>) {
   const failures: string[] = [];
-  const runner = new CommandRunner(ferry, (f) => failures.push(f.message));
+  const runner = new CommandRunner(ferry, views, (f) => failures.push(f.message));
   runner.register('ferry.test.migrate', handler);
   const run = () => registered.get('ferry.test.migrate')!();
   return { runner, failures, run };

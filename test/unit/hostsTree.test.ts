@@ -65,7 +65,7 @@ beforeEach(() => {
   const migrations = { onDidChange: migrationChanged.event, byDomain: () => new Map() } as unknown as MigrationRunner;
   const qemu: QemuSource = { describe: () => undefined, staleCount: () => 0, onDidChange: qemuChanged.event };
   const interfaces: InterfaceSource = {
-    read: async () => [],
+    qos: { interfaces: async () => [] },
     rateUnit: () => 'Mbit/s' as ReturnType<InterfaceSource['rateUnit']>,
   };
   tree = new HostsTreeProvider(registry, migrations, interfaces, qemu);

@@ -72,7 +72,7 @@ async function until<T>(done: Promise<T>, maxMs = 120_000): Promise<T> {
 const jobReaders = (host: FakeHost) => host.sessions.filter((s) => s.written.includes('domjobinfo'));
 const asked = (host: FakeHost, argv: readonly string[]) => host.execsOf((a) => a.join(' ') === argv.join(' ')).length;
 const newRunner = (s: MigrationStore = store) => {
-  const runner = new MigrationRunner(registry, s, () => URI, silentLogger);
+  const runner = new MigrationRunner(registry, s, { libvirtUri: URI }, silentLogger);
   runners.push(runner);
   return runner;
 };

@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/transport/logger';
 import { askModal, notify, withProgress } from '../../src/vscode/notify';
 import type { FerryContext } from '../../src/vscode/context';
-import { CommandRunner } from '../../src/vscode/runCommand';
+import type { FerryViews } from '../../src/commands/context';
+import { CommandRunner } from '../../src/commands/runner';
 import { windowInput } from '../../src/vscode/windowInput';
 
 /** what VS Code was handed: every message, dialog, progress and input box, and the commands registered (vi.mock is hoisted) */
@@ -58,7 +59,8 @@ describe('what Ferry hands VS Code to show holds no live link or icon from a nam
   it("the command wrapper shows a failing command's error inert, and reports the same text to its caller", async () => {
     const failures: string[] = [];
     const ferry = { log: silentLogger, showLog: () => {} } as unknown as FerryContext;
-    new CommandRunner(ferry, (f) => failures.push(f.message)).register('ferry.test.fails', () => {
+    const views = {} as FerryViews;
+    new CommandRunner(ferry, views, (f) => failures.push(f.message)).register('ferry.test.fails', () => {
       throw new Error(`${NAME} has no migration running that Ferry follows.`);
     });
     await seen.commands.get('ferry.test.fails')!();

@@ -1,3 +1,4 @@
+import { silentLogger } from '../../src/transport/logger';
 import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
 import { PROFILES } from '../../src/core/migration/job';
@@ -42,7 +43,7 @@ function fakeHosts(checks: PreflightCheck[]) {
       return { record, done: Promise.resolve(record as MigrationRecord) };
     },
     conntrackBudgetMs: 200,
-    log: () => undefined,
+    log: silentLogger,
   };
   return { deps, started };
 }

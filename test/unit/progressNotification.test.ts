@@ -35,7 +35,7 @@ function runner() {
     addToHistory: async () => {},
     operationRun: async () => undefined,
   };
-  const migrations = new MigrationRunner(registry, store, () => 'qemu:///system', silentLogger);
+  const migrations = new MigrationRunner(registry, store, { libvirtUri: 'qemu:///system' }, silentLogger);
   const inside = migrations as unknown as {
     changed(r: MigrationRecord): void;
     sampled(r: MigrationRecord, stats: JobStats): MigrationRecord;

@@ -2,9 +2,9 @@
 import * as vscode from 'vscode';
 import { addressListProblem } from '../../core/conntrack';
 import { netfilterBackend, syncConntrack } from '../../services/conntrack';
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import { notify, withProgress } from '../../vscode/notify';
-import { UserCancelled } from '../../vscode/runCommand';
+import { UserCancelled } from '../../vscode/userInput';
 import type { DomainNode, HostNode } from '../../views/nodes';
 import { addressPrompt, pickHost } from '../pickers';
 

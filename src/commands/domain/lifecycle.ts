@@ -6,9 +6,9 @@ import * as vscode from 'vscode';
 import type { LifecycleAction } from '../../core/domain';
 import { actionsFor } from '../../core/domain';
 import { Commands } from '../../vscode/contributions';
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import { withProgress } from '../../vscode/notify';
-import { UserCancelled } from '../../vscode/runCommand';
+import { UserCancelled } from '../../vscode/userInput';
 import type { DomainNode } from '../../views/nodes';
 import { pickDomain, selectedNodes } from '../pickers';
 

@@ -8,8 +8,9 @@ import { describeOptions, formatBytes, formatRate, optionProblems, PROFILES } fr
 import type { MigrationRecord } from '../../core/migration/record';
 import { livePlanDeps, planMigration, PlanStopped } from '../../services/migration';
 import { notify, withProgress } from '../../vscode/notify';
-import type { CommandContext, FerryContext } from '../../vscode/context';
-import { UserCancelled } from '../../vscode/runCommand';
+import type { FerryContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
+import { UserCancelled } from '../../vscode/userInput';
 import type { DomainNode } from '../../views/nodes';
 import { summarize } from '../migration/summary';
 import { addressPrompt, pickDomain, selectedNodes } from '../pickers';
@@ -193,9 +194,7 @@ async function migrateOne(ctx: CommandContext, node: DomainNode): Promise<Migrat
   const chosen = await pickOptions(ctx, source, target);
   const name = node.domain.name;
   ctx.registry.require(target);
-  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) =>
-    ctx.log.info(line),
-  );
+  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), ctx.log);
   let started;
   try {
     started = await planMigration(
@@ -228,7 +227,7 @@ async function migrateOne(ctx: CommandContext, node: DomainNode): Promise<Migrat
     throw e;
   }
   const { record, done } = started;
-  ctx.openMonitor(record);
+  ctx.panels.open(record, { preserveFocus: true });
   void showProgress(ctx, record, done);
   const result = await done;
   const lines = summarize(result);

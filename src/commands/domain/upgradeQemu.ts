@@ -11,9 +11,9 @@ import { livePlanDeps } from '../../services/migration';
 import type { UpgradeOutcome, UpgradeRow } from '../../services/qemuUpgrade';
 import { planUpgrade, roundTrip, saveAndRestore } from '../../services/qemuUpgrade';
 import type { DomainNode, HostNode } from '../../views/nodes';
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import { notify, withProgress } from '../../vscode/notify';
-import { UserCancelled } from '../../vscode/runCommand';
+import { UserCancelled } from '../../vscode/userInput';
 import { pickHost, selectedNodes } from '../pickers';
 import { progressText } from './migrate';
 
@@ -63,9 +63,7 @@ export async function upgradeQemu(
   );
   if (!profile) throw new UserCancelled();
   const options = PROFILES[profile.id].options;
-  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), (line) =>
-    ctx.log.info(line),
-  );
+  const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), ctx.log);
   const rows = await withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Ferry: reading QEMU binaries and checking peers…' },
     () => planUpgrade(ctx.registry, ctx.qemu, domains, deps.preflight, options),
@@ -131,7 +129,7 @@ export async function upgradeQemu(
             : roundTrip(deps, ctx.qemu, row, profile.id, options, decisions, (leg, record, done) => {
                 const legText = `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}`;
                 progress.report({ message: legText });
-                ctx.openMonitor(record);
+                ctx.panels.open(record, { preserveFocus: true });
                 // the leg's own progress, as a migration's notification shows it (percent, data, rate, iteration)
                 const sub = ctx.migrations.onDidChange(
                   (r) => r.id === record.id && progress.report({ message: `${legText} · ${progressText(r)}` }),

@@ -2,8 +2,8 @@ import { parseHostSpec } from '../../core/hostSpec';
 import { inert } from '../../core/text';
 import { listConfigAliases } from '../../transport/sshConfig';
 import { config } from '../../vscode/config';
-import type { CommandContext } from '../../vscode/context';
-import { UserCancelled } from '../../vscode/runCommand';
+import type { CommandContext } from '../context';
+import { UserCancelled } from '../../vscode/userInput';
 import { connectWithProgress } from './connectHost';
 
 /** Pick an ~/.ssh/config alias or type user@host[:port]; the host is saved in ferry.hosts and connected (asking about its key). */

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { HostInventory } from '../../services/inventory';
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import type { HostNode, MessageNode } from '../../views/nodes';
 import { withProgress } from '../../vscode/notify';
 import { pickHost } from '../pickers';

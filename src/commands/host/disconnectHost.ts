@@ -1,4 +1,4 @@
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import type { HostNode } from '../../views/nodes';
 import { pickHost, selectedNodes } from '../pickers';
 

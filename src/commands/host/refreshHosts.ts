@@ -1,4 +1,4 @@
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import type { HostNode } from '../../views/nodes';
 
 /** Re-list domains and re-read their QEMU binaries (of one host from its context menu, else of every connected host). */

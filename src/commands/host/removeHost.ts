@@ -1,5 +1,5 @@
 import { config } from '../../vscode/config';
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import type { HostNode } from '../../views/nodes';
 import { pickHost, selectedNodes } from '../pickers';
 

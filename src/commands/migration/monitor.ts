@@ -1,9 +1,8 @@
 /** Show Migration Monitor, Compare Migration Runs, Import Migration Run. */
 import type { MigrationRecord } from '../../core/migration/record';
-import type { CommandContext } from '../../vscode/context';
-import { UserCancelled } from '../../vscode/runCommand';
+import type { CommandContext } from '../context';
+import { UserCancelled } from '../../vscode/userInput';
 import type { DomainNode } from '../../views/nodes';
-import type { MonitorPanels } from '../../views/monitorPanel';
 import { importRun } from '../../views/monitorPanel';
 import { inert } from '../../core/text';
 
@@ -11,14 +10,14 @@ import { inert } from '../../core/text';
  * The monitor of a domain's migration: Ferry's own or one found running (job info on its host says so), else the
  * domain's latest recorded run. From the palette: a running migration, or any recorded run.
  */
-export async function showMonitor(ctx: CommandContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
+export async function showMonitor(ctx: CommandContext, node?: DomainNode): Promise<void> {
   if (node) {
     const run =
       ctx.migrations.findByDomain(node.domain.uuid) ??
       (await ctx.migrations.discover(node.alias, node.domain.uuid, node.domain.name)) ??
       (await ctx.migrationStore.history(node.domain.uuid)).at(-1);
     if (!run) throw new Error(`${node.domain.name} is not migrating, and Ferry has no recorded migration of it.`);
-    return panels.open(run);
+    return ctx.panels.open(run);
   }
   const running = ctx.migrations.running;
   const runs: MigrationRecord[] = [...running, ...(await ctx.migrationStore.allRuns())];
@@ -38,11 +37,11 @@ export async function showMonitor(ctx: CommandContext, panels: MonitorPanels, no
           { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
         );
   if (!pick) throw new UserCancelled();
-  panels.open(pick.run);
+  ctx.panels.open(pick.run);
 }
 
 /** Pick two runs (the domain's latest first when started from a domain) and overlay them. */
-export async function compareRuns(ctx: CommandContext, panels: MonitorPanels, node?: DomainNode): Promise<void> {
+export async function compareRuns(ctx: CommandContext, node?: DomainNode): Promise<void> {
   const all = await ctx.migrationStore.allRuns();
   if (all.length < 2)
     throw new Error(
@@ -50,7 +49,7 @@ export async function compareRuns(ctx: CommandContext, panels: MonitorPanels, no
     );
   const first = node ? all.find((r) => r.domainUuid === node.domain.uuid) : undefined;
   const base = first ?? (await pickRun(ctx, all, 'Ferry: Compare Migration Runs (A)'));
-  await panels.compareWith(base);
+  await ctx.panels.compareWith(base);
 }
 
 async function pickRun(ctx: CommandContext, runs: MigrationRecord[], title: string): Promise<MigrationRecord> {
@@ -66,8 +65,8 @@ async function pickRun(ctx: CommandContext, runs: MigrationRecord[], title: stri
   return pick.run;
 }
 
-export async function importRunCommand(ctx: CommandContext, panels: MonitorPanels): Promise<void> {
+export async function importRunCommand(ctx: CommandContext): Promise<void> {
   const run = await importRun(ctx);
   if (!run) throw new UserCancelled();
-  panels.open(run);
+  ctx.panels.open(run);
 }

@@ -1,7 +1,7 @@
 /** Actions on a running migration, from the tree (a migrating domain), the palette (a picker) or the progress UI. */
 import type { MigrationRecord } from '../../core/migration/record';
-import type { CommandContext } from '../../vscode/context';
-import { UserCancelled } from '../../vscode/runCommand';
+import type { CommandContext } from '../context';
+import { UserCancelled } from '../../vscode/userInput';
 import { decimalProblem, inert, parseDecimal } from '../../core/text';
 
 /** a domain tree node, or anything naming a domain the same way (the monitor panel) */

@@ -4,8 +4,8 @@ import type { Direction, DirectionInput, DirectionLimit, QosChange, RateUnit, Sc
 import { BURST_UNITS, DIRECTIONS, LIBVIRT_BURST_BYTES, LIBVIRT_RATE_BYTES, RATE_UNITS } from '../../core/qos';
 import { inert, parseDecimal } from '../../core/text';
 import type { InterfaceNode } from '../../views/nodes';
-import type { CommandContext } from '../../vscode/context';
-import { UserCancelled } from '../../vscode/runCommand';
+import type { CommandContext } from '../context';
+import { UserCancelled } from '../../vscode/userInput';
 import { pickDomain, selectedNodes } from '../pickers';
 
 /** The interfaces a command acts on: the selected rows, or a domain and then its interfaces picked from the palette. */

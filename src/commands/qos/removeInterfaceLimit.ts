@@ -3,8 +3,8 @@ import type { Direction, QosChange } from '../../core/qos';
 import { DIRECTIONS, QOS_INTERFACE_TYPES } from '../../core/qos';
 import type { QosResult } from '../../services/qos';
 import type { InterfaceNode } from '../../views/nodes';
-import type { CommandContext } from '../../vscode/context';
-import { UserCancelled } from '../../vscode/runCommand';
+import type { CommandContext } from '../context';
+import { UserCancelled } from '../../vscode/userInput';
 import { askScopes, interfacesFor } from './interfaces';
 import { applyChange } from './setInterfaceBandwidth';
 

@@ -4,9 +4,9 @@ import type { QosChange, Scope } from '../../core/qos';
 import { describeLimits, DIRECTIONS, planQos, QOS_INTERFACE_TYPES } from '../../core/qos';
 import type { QosResult } from '../../services/qos';
 import type { InterfaceNode } from '../../views/nodes';
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import { notify, withProgress } from '../../vscode/notify';
-import { UserCancelled } from '../../vscode/runCommand';
+import { UserCancelled } from '../../vscode/userInput';
 import { askChange, askScopes, interfacesFor } from './interfaces';
 
 const TITLE = 'Ferry: Set Interface Bandwidth';
@@ -68,7 +68,7 @@ export async function applyChange(
         try {
           results.push(await ctx.qos.apply(host.connection, node.domain.uuid, node.iface, plans[i], scopes));
         } finally {
-          ctx.interfacesChanged(node.alias, node.domain.uuid);
+          ctx.tree.refreshInterfaces(node.alias, node.domain.uuid);
         }
       }
     },

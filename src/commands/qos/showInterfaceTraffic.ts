@@ -1,14 +1,8 @@
 /** "Show Interface Traffic": the live rate through a running interface's host device against its enforced limit. */
-import type { TrafficPanels } from '../../views/trafficPanel';
-import type { CommandContext } from '../../vscode/context';
+import type { CommandContext } from '../context';
 import { interfacesFor } from './interfaces';
 
-export async function showInterfaceTraffic(
-  ctx: CommandContext,
-  panels: TrafficPanels,
-  clicked?: unknown,
-  selected?: unknown,
-): Promise<void> {
+export async function showInterfaceTraffic(ctx: CommandContext, clicked?: unknown, selected?: unknown): Promise<void> {
   const nodes = await interfacesFor(
     ctx,
     'Ferry: Show Interface Traffic',
@@ -16,5 +10,5 @@ export async function showInterfaceTraffic(
     selected,
     (n) => n.domain.state === 'running' && !!n.iface.device,
   );
-  for (const node of nodes) panels.show(node);
+  for (const node of nodes) ctx.traffic.show(node);
 }

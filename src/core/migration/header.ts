@@ -285,11 +285,17 @@ export interface HeaderTexts {
 
 export const duration = (ms: number) =>
   ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
-const mibps = (bps: number) => `${(bps / 1048576).toFixed(0)} MiB/s`;
+/** the units the monitor shows rates in */
+export type RateDisplayUnit = 'MiB' | 'Gbit';
 
-/** The figures in words; `rate` formats bytes/s in the unit the user chose (MiB/s by default). */
-export function headerTexts(f: HeaderFigures, rate: (bps: number) => string = mibps): HeaderTexts {
+/** bytes/s in MiB/s or Gbit/s */
+export const rateText = (bps: number, unit: RateDisplayUnit) =>
+  unit === 'MiB' ? `${(bps / 1048576).toFixed(0)} MiB/s` : `${((bps * 8) / 1e9).toFixed(2)} Gbit/s`;
+
+/** The figures in words, rates in the unit the user chose (MiB/s by default). */
+export function headerTexts(f: HeaderFigures, unit: RateDisplayUnit = 'MiB'): HeaderTexts {
   const { leg } = f;
+  const rate = (bps: number) => rateText(bps, unit);
   const t = f.total;
   const legLine = (l: Leg) => `${l.name} ${l.phase}${l.downtimeMs !== undefined ? `, paused ${l.downtimeMs} ms` : ''}`;
   return {

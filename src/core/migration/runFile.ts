@@ -4,6 +4,7 @@
  * so both must have Ferry's own form.
  */
 import type { Finding } from '../diagnosis';
+import { isUuid } from '../domain';
 import type { Versions } from '../hostFacts';
 import type { JobStats, JobType, MigrationOptions } from './job';
 import type { MigrationMarker, Sample } from './monitor';
@@ -16,15 +17,11 @@ const MAX_MARKERS = 2_000;
 const MAX_FINDINGS = 100;
 const MAX_PARTS = 16;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export const isDomainUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
-
 /** Ferry's run ids: `<domain uuid>-<start time in ms>` */
 export function isRunId(v: unknown, domainUuid?: string): v is string {
   if (typeof v !== 'string') return false;
   const m = /^([0-9a-f-]{36})-(\d{1,16})$/.exec(v);
-  return !!m && UUID.test(m[1]) && (domainUuid === undefined || m[1] === domainUuid);
+  return !!m && isUuid(m[1]) && (domainUuid === undefined || m[1] === domainUuid);
 }
 
 type Json = Record<string, unknown>;
@@ -225,7 +222,7 @@ export function parseRunFile(text: string): MigrationRecord {
   }
   const notARun = 'this file is not a Ferry migration run (export one with "Export Run as JSON")';
   if (!isObject(v)) throw new Error(notARun);
-  if (!isDomainUuid(v.domainUuid)) throw new Error(`${notARun}: its domainUuid is not a UUID`);
+  if (!isUuid(v.domainUuid)) throw new Error(`${notARun}: its domainUuid is not a UUID`);
   if (!isRunId(v.id, v.domainUuid)) throw new Error(`${notARun}: its id is not of the form <domain uuid>-<start time>`);
   const domainName = str(v.domainName, 1024);
   const startedAt = num(v.startedAt);

@@ -2,6 +2,7 @@
  * "Keep TCP connections": the gated switchover. virsh migrate --suspend leaves the domain paused on the target; the
  * VM's conntrack state is moved, then the target is resumed. The extra pause is measured and reported.
  */
+import { isUuid } from '../../core/domain';
 import { deferred } from '../../core/emitter';
 import { loadText, replaceText } from '../../core/conntrack';
 import { exitLine } from '../../core/migration/job';
@@ -160,7 +161,7 @@ export function prepareGate(
 /** Resume the domain through the shell opened for it, then ask its state: what went wrong, or undefined. */
 async function resumeOn(resumer: Promise<VirshShell>, uuid: string): Promise<string | undefined> {
   // the shell reads words through readline: only a UUID goes into it
-  if (!/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(uuid)) return `${JSON.stringify(uuid)} is not a domain UUID`;
+  if (!isUuid(uuid)) return `${JSON.stringify(uuid)} is not a domain UUID`;
   try {
     const shell = await resumer;
     try {

@@ -3,6 +3,7 @@
  * question for a person comes in as a callback, so a command (pickers, modals) and a composed operation (the QEMU
  * hot-upgrade's two legs under one operationId) use the same sequence.
  */
+import type { Logger } from '../../transport/logger';
 import type { Domain } from '../../core/domain';
 import type { MigrationOptions, ProfileId } from '../../core/migration/job';
 import { optionProblems } from '../../core/migration/job';
@@ -52,7 +53,7 @@ export interface MigrationPlanDeps {
   }): Promise<PreflightResult>;
   start(request: LaunchRequest): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }>;
   conntrackBudgetMs: number;
-  log: (line: string) => void;
+  log: Pick<Logger, 'info'>;
 }
 
 export function livePlanDeps(
@@ -60,7 +61,7 @@ export function livePlanDeps(
   runner: MigrationRunner,
   uri: string,
   conntrackBudgetMs: number,
-  log: (line: string) => void,
+  log: Pick<Logger, 'info'>,
 ): MigrationPlanDeps {
   const host = (alias: string) => registry.require(alias);
   return {
@@ -97,7 +98,7 @@ export async function planMigration(
   if (problems.length) throw new Error(`These options cannot work together: ${problems.join('; ')}.`);
   const preflight = await decisions.duringPreflight(() => deps.preflight({ source, target, domain, options }));
   const checklist = checklistOf(preflight);
-  deps.log(`preflight ${domain.name} ${source} → ${target}:\n${checklist}`);
+  deps.log.info(`preflight ${domain.name} ${source} → ${target}:\n${checklist}`);
   const failed = preflight.checks.filter((c) => c.status === 'fail');
   if (failed.length) {
     decisions.preflightFailed(failed, checklist);
@@ -108,7 +109,7 @@ export async function planMigration(
     request.profile === 'largeVm' && preflight.checks.some((c) => c.id === 'zerocopy' && c.status === 'warn');
   if (zeroCopyDropped) {
     options = { ...options, zeroCopy: false };
-    deps.log(`Large VM profile: zero-copy dropped for ${domain.name}, its prerequisites are not met on ${source}`);
+    deps.log.info(`Large VM profile: zero-copy dropped for ${domain.name}, its prerequisites are not met on ${source}`);
   }
   const warnings = preflight.checks.filter((c) => c.status === 'warn' && !(zeroCopyDropped && c.id === 'zerocopy'));
   if (warnings.length && !request.unattended && !(await decisions.acceptWarnings(warnings, checklist)))

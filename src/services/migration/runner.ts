@@ -4,6 +4,7 @@
  * stats from `domjobinfo --rawstats` on the source) and steers it (speed, max downtime, postcopy, abort).
  * Records of running migrations are persisted, so a reloaded window or a reconnected host re-attaches.
  */
+import type { ServiceSettings } from '../settings';
 import type { Event } from '../../core/emitter';
 import { DisposableStore } from '../../core/disposables';
 import { Emitter } from '../../core/emitter';
@@ -51,7 +52,7 @@ export class MigrationRunner {
   constructor(
     private readonly registry: HostRegistry,
     private readonly store: MigrationStore,
-    private readonly uri: () => string,
+    private readonly settings: Pick<ServiceSettings, 'libvirtUri'>,
     private readonly log: Logger,
   ) {
     for (const record of store.loadActive()) {
@@ -82,7 +83,9 @@ export class MigrationRunner {
     this.discovering.add(domainUuid);
     try {
       const source = this.host(alias);
-      const job = await source.connection.exec(jobInfoArgv(this.uri(), domainUuid), { timeoutMs: 10_000 });
+      const job = await source.connection.exec(jobInfoArgv(this.settings.libvirtUri, domainUuid), {
+        timeoutMs: 10_000,
+      });
       const stats = job.code === 0 ? parseJobStats(job.stdout) : undefined;
       if (!stats || !isActiveJob(stats) || stats.operation !== JOB_OPERATION.migrationOut) return undefined;
       if (this.findByDomain(domainUuid)) return this.findByDomain(domainUuid); // Ferry's own, registered meanwhile
@@ -166,7 +169,10 @@ export class MigrationRunner {
     if (this.running.some((r) => r.domainUuid === input.domainUuid && !r.discovered)) {
       throw new Error(`${input.domainName} is already being migrated by Ferry.`);
     }
-    const { planned, gate } = await launchMigration({ registry: this.registry, uri: this.uri(), log: this.log }, input);
+    const { planned, gate } = await launchMigration(
+      { registry: this.registry, uri: this.settings.libvirtUri, log: this.log },
+      input,
+    );
     const record = next(planned, { kind: 'launched' });
     this.changed(record);
     if (gate) this.gates.set(record.id, gate);
@@ -179,7 +185,7 @@ export class MigrationRunner {
     return {
       registry: this.registry,
       store: this.store,
-      uri: this.uri(),
+      uri: this.settings.libvirtUri,
       log: this.log,
       gates: this.gates,
       abortRequested: this.abortRequested,
@@ -223,7 +229,7 @@ export class MigrationRunner {
   async diagnose(id: string): Promise<Diagnosis> {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
-    const diagnosis = await diagnoseMigration(this.registry, record, this.uri());
+    const diagnosis = await diagnoseMigration(this.registry, record, this.settings.libvirtUri);
     const live = this.active.get(id) ?? record;
     live.findings = diagnosis.findings;
     live.linkMbps = diagnosis.source?.link?.speedMbps ?? live.linkMbps;
@@ -234,7 +240,7 @@ export class MigrationRunner {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
     return this.host(record.source)
-      .connection.exec(build(this.uri(), record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 })
+      .connection.exec(build(this.settings.libvirtUri, record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 })
       .then((r) => {
         if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
         if (marker) this.apply(id, { kind: 'steered', label: marker });

@@ -2,13 +2,12 @@
 import * as vscode from 'vscode';
 import { LibvirtError } from '../services/libvirtError';
 import { SshError } from '../transport/sshError';
-import type { CommandContext, FerryContext } from './context';
-import { notificationText, notify } from './notify';
-import type { Answer } from './userInput';
-import { ScriptedInput } from './userInput';
-import { windowInput } from './windowInput';
-
-export class UserCancelled extends Error {}
+import type { FerryContext } from '../vscode/context';
+import { notificationText, notify } from '../vscode/notify';
+import type { Answer } from '../vscode/userInput';
+import { ScriptedInput, UserCancelled } from '../vscode/userInput';
+import { windowInput } from '../vscode/windowInput';
+import type { CommandContext, FerryViews } from './context';
 
 export function describeError(e: unknown): string {
   if (e instanceof SshError) return e.hint ? `${e.message}. ${e.hint}` : e.message;
@@ -33,6 +32,7 @@ export class CommandRunner {
 
   constructor(
     private readonly ferry: FerryContext,
+    private readonly views: FerryViews,
     private readonly failed: (failure: CommandFailure) => void,
   ) {}
 
@@ -46,7 +46,7 @@ export class CommandRunner {
   register(id: string, handler: CommandHandler): vscode.Disposable {
     return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       const script = this.scripts.get(id)?.shift();
-      const ctx: CommandContext = { ...this.ferry, command: id, ui: script ?? windowInput };
+      const ctx: CommandContext = { ...this.ferry, ...this.views, command: id, ui: script ?? windowInput };
       try {
         const result = await (handler as (c: CommandContext, ...a: unknown[]) => unknown)(ctx, ...args);
         if (script?.unused.length)
