@@ -1,9 +1,9 @@
 /**
  * Ferry's layers (shared/design/architecture.md), checked by `npm run lint`: imports only point down.
- *   extension.ts → views, commands, webview(panels) → vscode/ → services → remote → transport → core
+ *   extension.ts → commands → views → vscode/ → services → remote → transport → core
  * core is pure (no vscode, no ssh2, nothing of Ferry's outer layers); transport is Node only (no vscode);
  * remote holds the programs run on hosts (scripts/*.sh) and their argv builders, used by services only;
- * services hold no UI; views and commands do not import each other both ways; the browser bundle (src/webview/)
+ * services hold no UI; views reach commands only by id; src/browser/ is the bundle the webview pages load: it
  * takes only core and its own files; no cycles anywhere.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -22,7 +22,7 @@ module.exports = {
       comment: 'core: models, argv builders, parsers, rules; no vscode, no ssh2, nothing from an outer layer',
       from: { path: '^src/core/' },
       to: {
-        path: '^src/(remote|transport|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^(vscode|ssh2)$',
+        path: '^src/(remote|transport|services|vscode|views|commands|browser)/|^src/extension\\.ts$|^(vscode|ssh2)$',
         dependencyTypesNot: ['type-only'],
       },
     },
@@ -31,7 +31,7 @@ module.exports = {
       severity: 'error',
       comment: 'core may not even name the types of an outer layer',
       from: { path: '^src/core/' },
-      to: { path: '^src/(remote|transport|services|vscode|views|commands|webview)/' },
+      to: { path: '^src/(remote|transport|services|vscode|views|commands|browser)/' },
     },
     {
       name: 'transport-only-core',
@@ -40,7 +40,7 @@ module.exports = {
         'transport: ssh2 and Node; of Ferry only core (and the types of remote/remoteHost.ts, the interface it implements)',
       from: { path: '^src/transport/' },
       to: {
-        path: '^src/(remote|services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$',
+        path: '^src/(remote|services|vscode|views|commands|browser)/|^src/extension\\.ts$|^vscode$',
         dependencyTypesNot: ['type-only'],
       },
     },
@@ -49,7 +49,7 @@ module.exports = {
       severity: 'error',
       comment: 'remote: the scripts run on hosts and their argv builders; of Ferry only core and transport',
       from: { path: '^src/remote/' },
-      to: { path: '^src/(services|vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$' },
+      to: { path: '^src/(services|vscode|views|commands|browser)/|^src/extension\\.ts$|^vscode$' },
     },
     {
       name: 'remote-only-for-services',
@@ -59,11 +59,11 @@ module.exports = {
       to: { path: '^src/remote/', dependencyTypesNot: ['type-only'] },
     },
     {
-      name: 'webview-bundle-only-core',
+      name: 'browser-bundle-only-core',
       severity: 'error',
-      comment: 'the browser bundle (src/webview/) runs in the webview: of Ferry only core and its own files',
-      from: { path: '^src/webview/' },
-      to: { path: '^src/', pathNot: '^src/(core|webview)/' },
+      comment: 'the browser bundle (src/browser/) runs in the webview: of Ferry only core and its own files',
+      from: { path: '^src/browser/' },
+      to: { path: '^src/', pathNot: '^src/(core|browser)/' },
     },
     {
       name: 'services-no-ui',
@@ -71,7 +71,7 @@ module.exports = {
       comment: 'services: orchestration without UI; questions come in as callbacks',
       from: { path: '^src/services/' },
       to: {
-        path: '^src/(vscode|views|commands|webview)/|^src/extension\\.ts$|^vscode$',
+        path: '^src/(vscode|views|commands|browser)/|^src/extension\\.ts$|^vscode$',
         dependencyTypesNot: ['type-only'],
       },
     },
@@ -100,6 +100,6 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    exclude: { path: '^src/webview/monitor\\.ts$' },
+    exclude: { path: '^src/browser/monitor\\.ts$' },
   },
 };

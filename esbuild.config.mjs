@@ -27,7 +27,7 @@ const builds = [
       sourcemap: true,
       logLevel: 'warning',
       minify: true,
-      entryPoints: [`src/webview/${name}.ts`],
+      entryPoints: [`src/browser/${name}.ts`],
       outfile: `dist/webview/${name}.js`,
     }),
   ),

@@ -16,8 +16,8 @@ import { isRunId, MAX_RUN_FILE_BYTES, parseRunFile } from '../core/migration/run
 import { windowInput } from '../vscode/windowInput';
 import { Commands } from '../vscode/contributions';
 import type { FerryContext } from '../vscode/context';
-import type { FromWebview, MonitorAction, MonitorState, RunHeader, RunView, ToWebview } from '../webview/protocol';
-import { ACTION_BUTTONS, MonitorIds as id } from '../webview/dom';
+import type { FromWebview, MonitorAction, MonitorState, RunHeader, RunView, ToWebview } from '../browser/protocol';
+import { ACTION_BUTTONS, MonitorIds as id } from '../browser/dom';
 import { notify } from '../vscode/notify';
 import { webviewHtml } from '../vscode/webviewHtml';
 import { UserCancelled } from '../vscode/userInput';

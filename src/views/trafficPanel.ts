@@ -8,8 +8,8 @@ import { describeLimits, type KernelQos } from '../core/qos';
 import { DisposableStore } from '../core/disposables';
 import type { FerryContext } from '../vscode/context';
 import { webviewHtml } from '../vscode/webviewHtml';
-import { TrafficIds as id } from '../webview/dom';
-import type { ToTrafficView } from '../webview/protocol';
+import { TrafficIds as id } from '../browser/dom';
+import type { ToTrafficView } from '../browser/protocol';
 import type { InterfaceNode } from './nodes';
 
 export const TRAFFIC_VIEW_TYPE = 'ferry.interfaceTraffic';

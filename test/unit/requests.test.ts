@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatestRequest } from '../../src/webview/requests';
+import { LatestRequest } from '../../src/browser/requests';
 
 describe('monitor protocol: request and answer correlated', () => {
   it('takes the answer to the request awaited, once', () => {
