@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { HostProbe } from '../../src/core/diagnosis';
 import { diagnose, parseProbe } from '../../src/core/diagnosis';
 import { PROFILES } from '../../src/core/migration/job';
 import type { MigrationMarker, Sample } from '../../src/core/migration/monitor';
@@ -154,18 +153,12 @@ describe('process facts from /proc', () => {
 
 describe('"Why is it slow?" findings', () => {
   // the probe's output on lab hostA and hostB during a single-stream migration (test/fixtures/probe-source.txt,
-  // probe-target.txt). They were captured by the probe before issue 19's fix, whose tick arithmetic printed 0 for
-  // every thread: their CPU shares are no data, so they are blanked here (NaN: neither busy nor idle) and nothing
-  // below rests on them. Recapture both from the lab (capture-probe.ts) and drop unmeasured().
-  const unmeasured = (p: HostProbe): HostProbe => ({
-    ...p,
-    threads: p.threads.map((t) => ({ name: t.name, cpu: NaN })),
-  });
-  const source = unmeasured(parseProbe(fixture('probe-source.txt')));
-  const target = unmeasured(parseProbe(fixture('probe-target.txt')));
+  // probe-target.txt, captured by test/fixtures/capture-probe.ts)
+  const source = parseProbe(fixture('probe-source.txt'));
+  const target = parseProbe(fixture('probe-target.txt'));
   const dirtying = series('dirtying').samples;
 
-  it('parses a real probe: QEMU pid, capabilities, memlock, thread names, link (not its CPU shares, see above)', () => {
+  it('parses a real probe: QEMU pid, capabilities, memlock, thread names and CPU shares, link', () => {
     expect(source.pid).toBeGreaterThan(0);
     expect(source.capEff).toMatch(/^[0-9a-f]{16}$/);
     expect(source.memlockBytes).toBe(8388608);
@@ -173,6 +166,12 @@ describe('"Why is it slow?" findings', () => {
     expect(source.link).toEqual({ dev: 'eth0', speedMbps: 10000, mtu: 1500 });
     expect(source.speedCapMiBps).toBe(30); // migrate-getspeed during the capture's --bandwidth 30 run
     expect(source.threads.map((t) => t.name)).toContain('mig/src/main');
+    // each thread's share of one CPU between the probe's two readings: the migration thread sent, so it ran
+    for (const t of source.threads) {
+      expect(t.cpu).toBeGreaterThanOrEqual(0);
+      expect(t.cpu).toBeLessThanOrEqual(1);
+    }
+    expect(source.threads.find((t) => t.name === 'mig/src/main')!.cpu).toBeGreaterThan(0);
     expect(target.link).toBeUndefined();
   });
 
