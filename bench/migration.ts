@@ -6,30 +6,14 @@
  * time is printed beside it. Last line:
  *   migration: default_MiBps=<n> fast_MiBps=<n> raw_tcp_MiBps=<n> fast_over_default=<x> fast_over_raw=<x>
  */
-import { execFileSync } from 'node:child_process';
 import { jobInfoArgv, parseJobStats, PROFILES, targetUri, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
 import { silentLogger } from '../src/transport/logger';
-import { lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';
+import { guestPage, lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const [A, B] = lab.hosts.map((h) => h.alias);
-const guest = (path: string) =>
-  execFileSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.clientNetns,
-      'timeout',
-      '5',
-      'busybox',
-      'wget',
-      '-qO-',
-      `http://${lab.guests.tiny1.ip}${path}`,
-    ],
-    { encoding: 'utf8' },
-  );
+const guest = (path: string) => guestPage(lab.guests.tiny1.ip, path);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {

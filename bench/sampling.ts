@@ -6,33 +6,17 @@
  * sshd, shell, virsh and libvirtd work of sampling), per 1000 samples. Last line:
  *   sampling: persistent_hz=<n> persistent_p99_ms=<n> persistent_busy=<hz × p50> spawn_… host_cpu_ms_per_1k_persistent=<n> …
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isActiveJob, jobInfoArgv, parseJobStats, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { JobReader } from '../src/services/jobSampler';
 import { MIN_SAMPLE_INTERVAL_MS } from '../src/services/migration/watch';
-import { lab, labRegistry, runScript } from '../test/integration/lab';
+import { guestPage, lab, labRegistry, runScript } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const ROUND_MS = 10_000;
 const INTERVAL_MS = MIN_SAMPLE_INTERVAL_MS; // the migration runner's pacing
 const ROUNDS = 2;
-const guest = (path: string) =>
-  execFileSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.clientNetns,
-      'timeout',
-      '5',
-      'busybox',
-      'wget',
-      '-qO-',
-      `http://${lab.guests.tiny1.ip}${path}`,
-    ],
-    { encoding: 'utf8' },
-  );
+const guest = (path: string) => guestPage(lab.guests.tiny1.ip, path);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];

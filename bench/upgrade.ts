@@ -20,26 +20,11 @@ import { QemuBinaries } from '../src/services/qemuBinaries';
 import { planUpgrade, roundTrip, saveAndRestore } from '../src/services/qemuUpgrade';
 import { HostRegistry } from '../src/services/hostRegistry';
 import { silentLogger } from '../src/transport/logger';
-import { lab, labRegistry, memoryStore, onHost, runScript, tiny1, waitFor } from '../test/integration/lab';
+import { guestPage, lab, labRegistry, memoryStore, onHost, runScript, tiny1, waitFor } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const [A] = lab.hosts.map((h) => h.alias);
-const guest = (path: string) =>
-  execFileSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.clientNetns,
-      'timeout',
-      '5',
-      'busybox',
-      'wget',
-      '-qO-',
-      `http://${lab.guests.tiny1.ip}${path}`,
-    ],
-    { encoding: 'utf8' },
-  );
+const guest = (path: string) => guestPage(lab.guests.tiny1.ip, path);
 const decisions: MigrationDecisions = {
   duringPreflight: (w) => w(),
   preflightFailed: () => undefined,

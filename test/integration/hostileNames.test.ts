@@ -9,27 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIBVIRT_URI } from '../../src/core/virsh';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import { hostileNames, sessionHostileNames } from '../support/hostileNames';
-import { lab, memoryLogger, onHost, waitFor } from './lab';
+import { lab, memoryLogger, onHost, scratchDomainXml, waitFor } from './lab';
 
 // a prefix of its own per run: libvirt 9.0 keeps a stale entry for a CR name it renamed (see afterAll), so the same
 // name cannot be defined again until libvirtd restarts
 const names = hostileNames(`fh-${Date.now().toString(36)}-`);
-const xmlText = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/'/g, '&apos;')
-    .replace(/"/g, '&quot;')
-    .replace(/\r/g, '&#13;');
-/** a tiny disk-less, network-less domain: enough to start and stop */
-const domainXml = (
-  uuid: string,
-  name: string,
-) => `<domain type='qemu'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
-<os><type arch='x86_64' machine='pc'>hvm</type><kernel>/var/lib/libvirt/boot/tiny-vmlinux</kernel><initrd>/var/lib/libvirt/boot/tiny-initrd.gz</initrd><cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>
-<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
-<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`;
 const pwnedFiles = (alias: string) =>
   onHost(alias, 'ls -a / /root /tmp /var/lib/libvirt 2>/dev/null | grep ferry-pwned || true').trim();
 
@@ -41,7 +25,7 @@ beforeAll(async () => {
   for (const h of lab.hosts) {
     const uuids = new Map(names.map(({ name }) => [randomUUID(), name]));
     const input =
-      [...uuids].map(([uuid, name]) => Buffer.from(domainXml(uuid, name)).toString('base64')).join('\n') + '\n';
+      [...uuids].map(([uuid, name]) => Buffer.from(scratchDomainXml(uuid, name)).toString('base64')).join('\n') + '\n';
     execFileSync(
       'ssh',
       [
@@ -158,7 +142,7 @@ describe('names aimed at the listing shell (readline edit keys, markers), define
         'f=$(mktemp); while read -r b; do printf %s "$b" | base64 -d > "$f"; virsh -q define "$f" >/dev/null 2>&1 || echo refused; done; rm -f "$f"',
       ],
       {
-        input: domains.map((d) => Buffer.from(domainXml(d.uuid, d.name)).toString('base64')).join('\n') + '\n',
+        input: domains.map((d) => Buffer.from(scratchDomainXml(d.uuid, d.name)).toString('base64')).join('\n') + '\n',
         encoding: 'utf8',
       },
     );

@@ -90,27 +90,21 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
-/** The guest's own status page, read from the client namespace: "host=… verify_errors=N conns=N". */
+/** A page of a guest's own web server (e.g. `/cgi-bin/status`), read from the client namespace. */
+export function guestPage(ip: string, path: string): string {
+  const url = `http://${ip}${path}`;
+  return execFileSync('ip', ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', url], {
+    encoding: 'utf8',
+  });
+}
+
+/** The guest's own status page: "host=… verify_errors=N conns=N". */
 export function guestStatus(ip: string): string {
-  return execFileSync(
-    'ip',
-    ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/status`],
-    { encoding: 'utf8' },
-  );
+  return guestPage(ip, '/cgi-bin/status');
 }
 
 export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): void {
-  execFileSync('ip', [
-    'netns',
-    'exec',
-    lab.clientNetns,
-    'timeout',
-    '5',
-    'busybox',
-    'wget',
-    '-qO-',
-    `http://${ip}/cgi-bin/dirty?mb=${mb}&rate=${rateMiBps}`,
-  ]);
+  guestPage(ip, `/cgi-bin/dirty?mb=${mb}&rate=${rateMiBps}`);
 }
 
 /**
@@ -282,3 +276,20 @@ export function streamToGuest(ip: string, seconds: number, intervalS = 0.5): Gue
     done,
   };
 }
+
+const xmlText = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/'/g, '&apos;')
+    .replace(/"/g, '&quot;')
+    .replace(/\r/g, '&#13;');
+/** a tiny disk-less, network-less domain on the lab's emulator path: enough to define, start and stop */
+export const scratchDomainXml = (
+  uuid: string,
+  name: string,
+) => `<domain type='qemu'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type><kernel>/var/lib/libvirt/boot/tiny-vmlinux</kernel><initrd>/var/lib/libvirt/boot/tiny-initrd.gz</initrd><cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>
+<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
+<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIBVIRT_URI } from '../../src/core/virsh';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import { QemuBinaries } from '../../src/services/qemuBinaries';
-import { lab, memoryLogger, onHost, waitFor } from './lab';
+import { lab, memoryLogger, onHost, scratchDomainXml, waitFor } from './lab';
 
 const A = lab.hosts[0].alias;
 // a prefix of its own per run: libvirt 9.0 keeps a CR name it renamed taken until libvirtd restarts (hostileNames)
@@ -24,26 +24,10 @@ const marker = `${work}/ran`;
 const evil = `${work}/qemu-system-x86_64`;
 const log = memoryLogger();
 
-const xmlText = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/'/g, '&apos;')
-    .replace(/"/g, '&quot;')
-    .replace(/\r/g, '&#13;');
-/** a tiny disk-less, network-less domain (as in hostileNames.test.ts), on the lab's emulator path */
-const domainXml = (
-  uuid: string,
-  name: string,
-) => `<domain type='qemu'><name>${xmlText(name)}</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
-<os><type arch='x86_64' machine='pc'>hvm</type><kernel>/var/lib/libvirt/boot/tiny-vmlinux</kernel><initrd>/var/lib/libvirt/boot/tiny-initrd.gz</initrd><cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>
-<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
-<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`;
 const define = (uuid: string, name: string) =>
   onHost(
     A,
-    `f=$(mktemp); printf %s '${Buffer.from(domainXml(uuid, name)).toString('base64')}' | base64 -d > "$f" && virsh -q define "$f" >/dev/null; r=$?; rm -f "$f"; exit $r`,
+    `f=$(mktemp); printf %s '${Buffer.from(scratchDomainXml(uuid, name)).toString('base64')}' | base64 -d > "$f" && virsh -q define "$f" >/dev/null; r=$?; rm -f "$f"; exit $r`,
   );
 /** the pid libvirt keeps for a running domain (its pid file; the tenant's name is matched by glob, never written) */
 const qemuPid = (glob: string) => Number(onHost(A, `cat /run/libvirt/qemu/${glob}.pid`).trim());
