@@ -1,4 +1,5 @@
 /** QuickPick fallbacks so every command also works from the palette, and node unpacking for tree invocations. */
+import * as vscode from 'vscode';
 import type { Domain } from '../core/domain';
 import { inert } from '../core/text';
 import type { DomainAddresses } from '../core/virsh';
@@ -19,10 +20,10 @@ export async function pickHost(
   filter: (h: HostInventory) => boolean = () => true,
 ): Promise<HostInventory> {
   const hosts = ctx.registry.hosts.filter(filter);
-  if (!hosts.length) throw new Error(`${title}: no suitable host. Add one with "Ferry: Add Host…".`);
+  if (!hosts.length) throw new Error(vscode.l10n.t('{0}: no suitable host. Add one with "Ferry: Add Host…".', title));
   const pick = await ctx.ui.pickOne(
     hosts.map((h) => ({ label: `$(server) ${inert(h.alias)}`, description: h.connection.state.kind, host: h })),
-    { title, placeHolder: 'Pick a host' },
+    { title, placeHolder: vscode.l10n.t('Pick a host') },
   );
   if (!pick) throw new UserCancelled();
   return pick.host;
@@ -40,8 +41,13 @@ export async function pickDomain(
       node: { kind: 'domain', alias: h.alias, domain } as DomainNode,
     })),
   );
-  if (!items.length) throw new Error(`${title}: no domain on a connected host is in a state that allows it.`);
-  const pick = await ctx.ui.pickOne(items, { title, placeHolder: 'Pick a domain', matchOnDescription: true });
+  if (!items.length)
+    throw new Error(vscode.l10n.t('{0}: no domain on a connected host is in a state that allows it.', title));
+  const pick = await ctx.ui.pickOne(items, {
+    title,
+    placeHolder: vscode.l10n.t('Pick a domain'),
+    matchOnDescription: true,
+  });
   if (!pick) throw new UserCancelled();
   return pick.node;
 }
@@ -52,10 +58,13 @@ export async function pickDomain(
  */
 export function addressPrompt(alias: string, known: DomainAddresses): { value: string; note: string } {
   const leased = known.leased.length
-    ? `${alias} has leased it ${known.leased.join(', ')}.`
-    : `${alias} holds no DHCP lease for it.`;
+    ? vscode.l10n.t('{0} has leased it {1}.', alias, known.leased.join(', '))
+    : vscode.l10n.t('{0} holds no DHCP lease for it.', alias);
   const heard = known.heard.length
-    ? ` Heard on its network from its MAC: ${known.heard.join(', ')} (not proof: type them if they are the VM's).`
-    : '';
-  return { value: known.leased.join(' '), note: leased + heard };
+    ? vscode.l10n.t(
+        "Heard on its network from its MAC: {0} (not proof: type them if they are the VM's).",
+        known.heard.join(', '),
+      )
+    : undefined;
+  return { value: known.leased.join(' '), note: heard ? `${leased} ${heard}` : leased };
 }

@@ -11,7 +11,7 @@ import type { CommandContext, FerryViews } from './context';
 
 export function describeError(e: unknown): string {
   if (e instanceof SshError) return e.hint ? `${e.message}. ${e.hint}` : e.message;
-  if (e instanceof LibvirtError) return `${e.host}: libvirt: ${e.message}`;
+  if (e instanceof LibvirtError) return vscode.l10n.t('{0}: libvirt: {1}', e.host, e.message);
   return (e as Error)?.message ?? String(e);
 }
 
@@ -50,7 +50,7 @@ export class CommandRunner {
       try {
         const result = await (handler as (c: CommandContext, ...a: unknown[]) => unknown)(ctx, ...args);
         if (script?.unused.length)
-          throw new Error(`${script.unused.length} scripted answer(s) left: nothing asked for them`);
+          throw new Error(vscode.l10n.t('{0} scripted answer(s) left: nothing asked for them', script.unused.length));
         return result;
       } catch (e) {
         if (e instanceof UserCancelled || (e instanceof SshError && e.kind === 'cancelled')) return undefined;
@@ -59,7 +59,7 @@ export class CommandRunner {
         // error texts quote domain names and what hosts print: the notification gets them inert, and so does failed
         const shown = notificationText(text);
         this.failed({ id, message: shown });
-        void notify('error', shown, 'Show Log').then((pick) => pick && this.ferry.showLog());
+        void notify('error', shown, vscode.l10n.t('Show Log')).then((pick) => pick && this.ferry.showLog());
         return undefined;
       }
     });

@@ -30,48 +30,47 @@ export function messageFor(inventory: HostInventory): MessageNode | undefined {
   const alias = inventory.alias;
   if (state.kind === 'failed') {
     const e = state.error;
-    const retrying = state.retryAt
-      ? ` Retrying in ${Math.max(1, Math.round((state.retryAt - Date.now()) / 1000))} s.`
-      : '';
     const text =
       e.kind === 'hostKeyUnknown'
-        ? 'Unknown host key — click to review the fingerprint'
+        ? vscode.l10n.t('Unknown host key — click to review the fingerprint')
         : e.kind === 'hostKeyChanged'
-          ? 'Host key changed — refusing to connect'
+          ? vscode.l10n.t('Host key changed — refusing to connect')
           : e.kind === 'hostKeyRevoked'
-            ? 'Host key revoked — refusing to connect'
+            ? vscode.l10n.t('Host key revoked — refusing to connect')
             : e.kind === 'auth' || e.kind === 'passphrase'
-              ? 'Authentication failed'
+              ? vscode.l10n.t('Authentication failed')
               : e.kind === 'timeout'
-                ? 'Timed out'
+                ? vscode.l10n.t('Timed out')
                 : e.kind === 'closed'
-                  ? 'Connection lost'
+                  ? vscode.l10n.t('Connection lost')
                   : e.kind === 'refused'
-                    ? 'Connection refused'
+                    ? vscode.l10n.t('Connection refused')
                     : e.kind === 'unreachable' || e.kind === 'dns'
-                      ? 'Host unreachable'
-                      : 'Cannot connect';
+                      ? vscode.l10n.t('Host unreachable')
+                      : vscode.l10n.t('Cannot connect');
     return {
       kind: 'message',
       alias,
-      text: `${text}.${retrying}`,
+      text: state.retryAt
+        ? vscode.l10n.t('{0}. Retrying in {1} s.', text, Math.max(1, Math.round((state.retryAt - Date.now()) / 1000)))
+        : `${text}.`,
       detail: [e.message, e.hint].filter(Boolean).join('\n'),
       retry: true,
     };
   }
   if (state.kind === 'disconnected')
-    return { kind: 'message', alias, text: 'Disconnected — click to connect', retry: true };
+    return { kind: 'message', alias, text: vscode.l10n.t('Disconnected — click to connect'), retry: true };
   if (state.kind === 'connected' && inventory.libvirtError) {
     return {
       kind: 'message',
       alias,
-      text: `libvirt not available: ${inventory.libvirtError}`,
-      detail: 'Is libvirtd (or virtqemud) running on the host, and may this user use it?',
+      text: vscode.l10n.t('libvirt not available: {0}', inventory.libvirtError),
+      detail: vscode.l10n.t('Is libvirtd (or virtqemud) running on the host, and may this user use it?'),
       retry: false,
     };
   }
   if (state.kind === 'connected' && inventory.domains?.length === 0)
-    return { kind: 'message', alias, text: 'No domains', retry: false };
+    return { kind: 'message', alias, text: vscode.l10n.t('No domains'), retry: false };
   return undefined;
 }
 
@@ -168,7 +167,13 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       const interfaces = await cached.read;
       if (!interfaces.length)
         return [
-          { kind: 'message', alias: node.alias, under: node.domain.uuid, text: 'No network interfaces', retry: false },
+          {
+            kind: 'message',
+            alias: node.alias,
+            under: node.domain.uuid,
+            text: vscode.l10n.t('No network interfaces'),
+            retry: false,
+          },
         ];
       return interfaces.map((iface): InterfaceNode => ({
         kind: 'interface',
@@ -183,7 +188,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
           kind: 'message',
           alias: node.alias,
           under: node.domain.uuid,
-          text: `Cannot read the interfaces: ${(e as Error).message}`,
+          text: vscode.l10n.t('Cannot read the interfaces: {0}', (e as Error).message),
           retry: false,
         },
       ];

@@ -28,26 +28,38 @@ export const MONITOR_VIEW_TYPE = 'ferry.migrationMonitor';
 function runSettings(r: MigrationRecord): Record<string, string> {
   const o: Partial<MigrationOptions> = r.options ?? {};
   const settings: Record<string, string> = {
-    options: r.options ? describeOptions(r.options) : 'unknown (not started by Ferry)',
-    'parallel connections': String(o.parallelConnections ?? '?'),
-    'zero-copy': String(o.zeroCopy ?? '?'),
-    compression: String(o.compression ?? '?'),
-    postcopy: String(o.postcopy ?? '?'),
-    'bandwidth cap': o.bandwidthMiBps !== undefined ? `${o.bandwidthMiBps} MiB/s` : r.options ? 'none' : '?',
-    'max downtime': o.maxDowntimeMs !== undefined ? `${o.maxDowntimeMs} ms` : r.options ? 'default' : '?',
-    'auto-converge': String(o.autoConverge ?? '?'),
-    TLS: String(o.tls ?? '?'),
-    'keep TCP connections': String(o.keepTcpConnections ?? false),
+    [vscode.l10n.t('options')]: r.options
+      ? describeOptions(r.options)
+      : vscode.l10n.t('unknown (not started by Ferry)'),
+    [vscode.l10n.t('parallel connections')]: String(o.parallelConnections ?? '?'),
+    [vscode.l10n.t('zero-copy')]: String(o.zeroCopy ?? '?'),
+    [vscode.l10n.t('compression')]: String(o.compression ?? '?'),
+    [vscode.l10n.t('postcopy')]: String(o.postcopy ?? '?'),
+    [vscode.l10n.t('bandwidth cap')]:
+      o.bandwidthMiBps !== undefined
+        ? vscode.l10n.t('{0} MiB/s', o.bandwidthMiBps)
+        : r.options
+          ? vscode.l10n.t('none')
+          : '?',
+    [vscode.l10n.t('max downtime')]:
+      o.maxDowntimeMs !== undefined
+        ? vscode.l10n.t('{0} ms', o.maxDowntimeMs)
+        : r.options
+          ? vscode.l10n.t('default')
+          : '?',
+    [vscode.l10n.t('auto-converge')]: String(o.autoConverge ?? '?'),
+    [vscode.l10n.t('TLS')]: String(o.tls ?? '?'),
+    [vscode.l10n.t('keep TCP connections')]: String(o.keepTcpConnections ?? false),
   };
-  for (const [side, versions] of [
-    ['source', r.sourceVersions],
-    ['target', r.targetVersions],
+  for (const [libvirt, qemu, versions] of [
+    [vscode.l10n.t('source libvirt'), vscode.l10n.t('source QEMU'), r.sourceVersions],
+    [vscode.l10n.t('target libvirt'), vscode.l10n.t('target QEMU'), r.targetVersions],
   ] as const) {
     if (!versions) continue;
-    settings[`${side} libvirt`] = versions.libvirt ?? '?';
-    settings[`${side} QEMU`] = versions.hypervisor ?? '?';
+    settings[libvirt] = versions.libvirt ?? '?';
+    settings[qemu] = versions.hypervisor ?? '?';
   }
-  if (r.linkMbps) settings['link speed'] = `${r.linkMbps} Mbit/s`;
+  if (r.linkMbps) settings[vscode.l10n.t('link speed')] = vscode.l10n.t('{0} Mbit/s', r.linkMbps);
   return settings;
 }
 
@@ -117,7 +129,7 @@ function runTitle(
   withName = true,
 ): string {
   if (r.source === undefined || r.target === undefined || r.startedAt === undefined)
-    return `Migration: ${r.domainName}`;
+    return vscode.l10n.t('Migration: {0}', r.domainName);
   const at = new Date(r.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   return `${withName ? `${r.domainName} ` : ''}${route({ source: r.source, target: r.target, parts: r.parts }).join('→')} ${at}`;
 }
@@ -222,7 +234,7 @@ export class MonitorPanels implements vscode.Disposable {
       void this.refresh(earlier);
       return earlier.panel.reveal(undefined, preserveFocus);
     }
-    const title = compareId ? `Compare: ${record.domainName}` : runTitle(record);
+    const title = compareId ? vscode.l10n.t('Compare: {0}', record.domainName) : runTitle(record);
     const panel = vscode.window.createWebviewPanel(
       MONITOR_VIEW_TYPE,
       title,
@@ -304,12 +316,16 @@ export class MonitorPanels implements vscode.Disposable {
     e.record = await this.load(e);
     if (e.compareId)
       e.compare = e.compare ?? (await this.ctx.migrationStore.allRuns()).find((r) => r.id === e.compareId);
+    // closed while its run was read: a disposed panel takes no title or page (VS Code throws)
+    if (!this.entries.has(e)) return;
     if (e.record)
-      e.panel.title = e.compare ? `Compare: ${runTitle(e.record)} ↔ ${runTitle(e.compare, false)}` : runTitle(e.record);
+      e.panel.title = e.compare
+        ? vscode.l10n.t('Compare: {0} ↔ {1}', runTitle(e.record), runTitle(e.compare, false))
+        : runTitle(e.record);
     if (!e.record) {
       e.panel.webview.html = webviewHtml(e.panel.webview, {
-        title: 'Migration monitor',
-        body: "<p>This migration run is no longer in Ferry's history.</p>",
+        title: vscode.l10n.t('Migration monitor'),
+        body: `<p>${vscode.l10n.t("This migration run is no longer in Ferry's history.")}</p>`,
       });
       return;
     }
@@ -334,7 +350,11 @@ export class MonitorPanels implements vscode.Disposable {
   private async diagnose(e: Entry, requestId: string) {
     const r = this.current(e);
     if (!r)
-      return this.post(e, { type: 'diagnosisFailed', requestId, message: "This run is no longer in Ferry's history." });
+      return this.post(e, {
+        type: 'diagnosisFailed',
+        requestId,
+        message: vscode.l10n.t("This run is no longer in Ferry's history."),
+      });
     this.post(e, { type: 'diagnosing', requestId });
     try {
       // a joined run is diagnosed through its migration running now
@@ -367,7 +387,9 @@ export class MonitorPanels implements vscode.Disposable {
         (r.imported || e.compareId || this.ctx.migrations.get(liveId)?.domainUuid !== r.domainUuid)
       ) {
         throw new Error(
-          `This panel shows ${r.imported ? 'an imported run' : 'a finished run'}; it cannot steer a migration.`,
+          r.imported
+            ? vscode.l10n.t('This panel shows an imported run; it cannot steer a migration.')
+            : vscode.l10n.t('This panel shows a finished run; it cannot steer a migration.'),
         );
       }
       switch (action) {
@@ -397,7 +419,7 @@ export class MonitorPanels implements vscode.Disposable {
             uri,
             new TextEncoder().encode(json ? JSON.stringify(r, null, 1) : samplesCsv(r)),
           );
-          return void notify('info', `Exported ${r.domainName}'s run to ${uri.fsPath}.`);
+          return void notify('info', vscode.l10n.t("Exported {0}'s run to {1}.", r.domainName, uri.fsPath));
         }
         case 'compare':
           return await this.compareWith(r);
@@ -418,16 +440,22 @@ export class MonitorPanels implements vscode.Disposable {
     const runs = (await this.ctx.migrationStore.allRuns()).filter((x) => x.id !== r.id);
     if (!runs.length)
       throw new Error(
-        "There is no other finished run to compare with yet. Run another migration, or import a colleague's run.",
+        vscode.l10n.t(
+          "There is no other finished run to compare with yet. Run another migration, or import a colleague's run.",
+        ),
       );
     const pick = await windowInput.pickOne(
       runs.map((x) => ({
         label: inert(`${x.domainName}: ${x.source} → ${x.target}`),
-        description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ' · imported' : ''}`,
-        detail: x.options ? describeOptions(x.options) : 'options unknown',
+        description: `${new Date(x.startedAt).toLocaleString()} · ${x.phase}${x.imported ? ` · ${vscode.l10n.t('imported')}` : ''}`,
+        detail: x.options ? describeOptions(x.options) : vscode.l10n.t('options unknown'),
         run: x,
       })),
-      { title: `Compare ${r.domainName}'s run with…`, matchOnDescription: true, matchOnDetail: true },
+      {
+        title: vscode.l10n.t("Compare {0}'s run with…", r.domainName),
+        matchOnDescription: true,
+        matchOnDetail: true,
+      },
     );
     if (!pick) throw new UserCancelled();
     this.open(r, { compareId: pick.run.id });
@@ -445,33 +473,33 @@ export class MonitorPanels implements vscode.Disposable {
     const fact = (label: string, factId: string, initial = '—') =>
       `<div><dt>${label}</dt><dd id="${factId}">${initial}</dd></div>`;
     return webviewHtml(webview, {
-      title: 'Migration monitor',
+      title: vscode.l10n.t('Migration monitor'),
       styles: [asset('codicon.css'), asset('uplot.css'), asset('monitor.css')],
       script: asset('monitor.js'),
-      body: `<header><h1 id="${id.title}">Migration</h1><span id="${id.phase}" class="badge" role="status"></span></header>
+      body: `<header><h1 id="${id.title}">${vscode.l10n.t('Migration')}</h1><span id="${id.phase}" class="badge" role="status"></span></header>
 <dl class="facts live-only">
-  ${fact('Elapsed', id.elapsed)}${fact('ETA', id.eta)}${fact('Progress', id.percent, '0 %')}${fact('Downtime', id.downtime)}
-  ${fact('Throughput', id.throughput)}${fact('Extra pause (keep TCP connections)', id.extraPause)}
+  ${fact(vscode.l10n.t('Elapsed'), id.elapsed)}${fact(vscode.l10n.t('ETA'), id.eta)}${fact(vscode.l10n.t('Progress'), id.percent, '0 %')}${fact(vscode.l10n.t('Downtime'), id.downtime)}
+  ${fact(vscode.l10n.t('Throughput'), id.throughput)}${fact(vscode.l10n.t('Extra pause (keep TCP connections)'), id.extraPause)}
 </dl>
-<div id="${id.bar}" class="bar-track live-only" role="progressbar" aria-label="migration progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="${id.barFill}"></div></div>
+<div id="${id.bar}" class="bar-track live-only" role="progressbar" aria-label="${vscode.l10n.t('migration progress')}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="${id.barFill}"></div></div>
 <p id="${id.operation}" class="live-only" hidden></p>
 <div id="${id.convergence}" role="alert" hidden></div>
 <div id="${id.error}" role="alert"></div>
-<div class="toolbar" role="toolbar" aria-label="migration actions">
+<div class="toolbar" role="toolbar" aria-label="${vscode.l10n.t('migration actions')}">
   ${actions.join('')}
 </div>
-<div class="toolbar" role="toolbar" aria-label="chart">
-  <label for="${id.unit}">Rate unit</label><select id="${id.unit}"><option value="MiB">MiB/s</option><option value="Gbit">Gbit/s</option></select>
-  ${button(id.panLeft, 'arrow-left', 'Earlier')}${button(id.panRight, 'arrow-right', 'Later')}${button(id.reset, 'zoom-out', 'Whole Run')}
-  ${button(id.table, 'list-flat', 'Samples Table')}
-  <span class="hint">Drag to zoom, wheel to zoom, double-click or Escape for the whole run; ←/→ pan when the chart has focus.</span>
+<div class="toolbar" role="toolbar" aria-label="${vscode.l10n.t('chart')}">
+  <label for="${id.unit}">${vscode.l10n.t('Rate unit')}</label><select id="${id.unit}"><option value="MiB">MiB/s</option><option value="Gbit">Gbit/s</option></select>
+  ${button(id.panLeft, 'arrow-left', vscode.l10n.t('Earlier'))}${button(id.panRight, 'arrow-right', vscode.l10n.t('Later'))}${button(id.reset, 'zoom-out', vscode.l10n.t('Whole Run'))}
+  ${button(id.table, 'list-flat', vscode.l10n.t('Samples Table'))}
+  <span class="hint">${vscode.l10n.t('Drag to zoom, wheel to zoom, double-click or Escape for the whole run; ←/→ pan when the chart has focus.')}</span>
 </div>
-<div id="${id.chart}" tabindex="0" role="img" aria-label="throughput, dirty rate, remaining and transferred memory over time"></div>
+<div id="${id.chart}" tabindex="0" role="img" aria-label="${vscode.l10n.t('throughput, dirty rate, remaining and transferred memory over time')}"></div>
 <table id="${id.samples}" hidden><caption id="${id.samplesCaption}"></caption>
-<thead><tr><th scope="col">s</th><th scope="col">throughput</th><th scope="col">dirty rate</th><th scope="col">remaining</th><th scope="col">transferred</th><th scope="col">iteration</th><th scope="col">expected downtime</th></tr></thead>
+<thead><tr><th scope="col">s</th><th scope="col">${vscode.l10n.t('throughput')}</th><th scope="col">${vscode.l10n.t('dirty rate')}</th><th scope="col">${vscode.l10n.t('remaining')}</th><th scope="col">${vscode.l10n.t('transferred')}</th><th scope="col">${vscode.l10n.t('iteration')}</th><th scope="col">${vscode.l10n.t('expected downtime')}</th></tr></thead>
 <tbody id="${id.samplesBody}"></tbody></table>
-<section id="${id.compare}" hidden><h2>A/B comparison</h2><table><thead><tr><th scope="col"></th><th scope="col">A (this run)</th><th scope="col">B</th><th scope="col">B/A</th></tr></thead><tbody id="${id.compareBody}"></tbody></table></section>
-<section class="live-only"><h2>Why is it slow?</h2><ul id="${id.findings}"><li>Findings appear a few seconds into a migration, or with "Why Is It Slow?".</li></ul></section>`,
+<section id="${id.compare}" hidden><h2>${vscode.l10n.t('A/B comparison')}</h2><table><thead><tr><th scope="col"></th><th scope="col">${vscode.l10n.t('A (this run)')}</th><th scope="col">B</th><th scope="col">B/A</th></tr></thead><tbody id="${id.compareBody}"></tbody></table></section>
+<section class="live-only"><h2>${vscode.l10n.t('Why is it slow?')}</h2><ul id="${id.findings}"><li>${vscode.l10n.t('Findings appear a few seconds into a migration, or with "Why Is It Slow?".')}</li></ul></section>`,
     });
   }
 
@@ -485,14 +513,19 @@ export class MonitorPanels implements vscode.Disposable {
 export async function importRun(ctx: FerryContext): Promise<MigrationRecord | undefined> {
   const files = await vscode.window.showOpenDialog({
     canSelectMany: false,
-    filters: { 'Ferry run': ['json'] },
-    title: 'Import a migration run',
+    filters: { [vscode.l10n.t('Ferry run')]: ['json'] },
+    title: vscode.l10n.t('Import a migration run'),
   });
   if (!files?.length) return undefined;
   const { size } = await vscode.workspace.fs.stat(files[0]);
   if (size > MAX_RUN_FILE_BYTES)
     throw new Error(
-      `${files[0].fsPath} is ${(size / 1048576).toFixed(0)} MiB, larger than a run file can be (${MAX_RUN_FILE_BYTES / 1048576} MiB).`,
+      vscode.l10n.t(
+        '{0} is {1} MiB, larger than a run file can be ({2} MiB).',
+        files[0].fsPath,
+        (size / 1048576).toFixed(0),
+        MAX_RUN_FILE_BYTES / 1048576,
+      ),
     );
   let run: MigrationRecord;
   try {
@@ -502,7 +535,11 @@ export async function importRun(ctx: FerryContext): Promise<MigrationRecord | un
   }
   if (ctx.migrations.get(run.id) || (await ctx.migrationStore.run(run.domainUuid, run.id))) {
     throw new Error(
-      `${files[0].fsPath} holds run ${run.id}, which is already in Ferry's history; it was not imported again.`,
+      vscode.l10n.t(
+        "{0} holds run {1}, which is already in Ferry's history; it was not imported again.",
+        files[0].fsPath,
+        run.id,
+      ),
     );
   }
   await ctx.migrationStore.addToHistory(run);

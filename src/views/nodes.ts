@@ -52,17 +52,19 @@ const STATE_ICON: Record<DomainState, [string, string?]> = {
   nostate: ['question'],
 };
 
-const STATE_LABEL: Record<DomainState, string> = {
-  running: 'running',
-  blocked: 'blocked',
-  paused: 'paused',
-  shutdown: 'shutting down',
-  shutoff: 'shut off',
-  crashed: 'crashed',
-  pmsuspended: 'suspended',
-  migrating: 'migrating',
-  nostate: 'no state',
-};
+/** a state as the tree says it (made when a row is drawn, not when the module loads: vscode.l10n.t) */
+const stateLabel = (state: DomainState): string =>
+  ({
+    running: () => vscode.l10n.t('running'),
+    blocked: () => vscode.l10n.t('blocked'),
+    paused: () => vscode.l10n.t('paused'),
+    shutdown: () => vscode.l10n.t('shutting down'),
+    shutoff: () => vscode.l10n.t('shut off'),
+    crashed: () => vscode.l10n.t('crashed'),
+    pmsuspended: () => vscode.l10n.t('suspended'),
+    migrating: () => vscode.l10n.t('migrating'),
+    nostate: () => vscode.l10n.t('no state'),
+  })[state]();
 
 const icon = ([id, color]: [string, string?]) =>
   new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
@@ -70,7 +72,9 @@ const icon = ([id, color]: [string, string?]) =>
 export function formatMemory(kib: number | undefined): string | undefined {
   if (kib === undefined) return undefined;
   const mib = kib / 1024;
-  return mib >= 1024 ? `${(mib / 1024).toFixed(mib % 1024 ? 1 : 0)} GiB` : `${Math.round(mib)} MiB`;
+  return mib >= 1024
+    ? vscode.l10n.t('{0} GiB', (mib / 1024).toFixed(mib % 1024 ? 1 : 0))
+    : vscode.l10n.t('{0} MiB', Math.round(mib));
 }
 
 export function hostContext(state: ConnectionState): HostContext {
@@ -96,24 +100,29 @@ export function hostTreeItem(inventory: HostInventory, staleQemu = 0): vscode.Tr
       const running = domains?.filter((d) => d.state === 'running').length ?? 0;
       item.iconPath = icon(['server', inventory.libvirtError ? 'list.warningForeground' : 'testing.iconPassed']);
       item.description = domains
-        ? `${running} running · ${domains.length} domains`
+        ? vscode.l10n.t('{0} running · {1} domains', running, domains.length)
         : inventory.libvirtError
-          ? 'libvirt unavailable'
-          : 'listing…';
-      if (staleQemu) item.description += ` · ${staleQemu} run${staleQemu === 1 ? 's' : ''} a replaced QEMU`;
+          ? vscode.l10n.t('libvirt unavailable')
+          : vscode.l10n.t('listing…');
+      if (staleQemu)
+        item.description += ` · ${
+          staleQemu === 1
+            ? vscode.l10n.t('{0} runs a replaced QEMU', staleQemu)
+            : vscode.l10n.t('{0} run a replaced QEMU', staleQemu)
+        }`;
       break;
     }
     case 'connecting':
       item.iconPath = new vscode.ThemeIcon('loading~spin');
-      item.description = 'connecting…';
+      item.description = vscode.l10n.t('connecting…');
       break;
     case 'failed':
       item.iconPath = icon(['server', 'list.errorForeground']);
-      item.description = state.retryAt ? 'unreachable, retrying' : 'not connected';
+      item.description = state.retryAt ? vscode.l10n.t('unreachable, retrying') : vscode.l10n.t('not connected');
       break;
     case 'disconnected':
       item.iconPath = icon(['server', 'disabledForeground']);
-      item.description = 'disconnected';
+      item.description = vscode.l10n.t('disconnected');
       break;
   }
   item.tooltip = `${inventory.alias} — ${item.description}`;
@@ -129,24 +138,33 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   item.iconPath = icon(STATE_ICON[d.state]);
   const m = node.migration;
   const parts = [
-    m ? `migrating ${m.direction} ${m.peer} ${m.percent}%${m.step ? ` (${m.step})` : ''}` : STATE_LABEL[d.state],
+    m
+      ? `${
+          m.direction === 'to'
+            ? vscode.l10n.t('migrating to {0} {1}%', m.peer, m.percent)
+            : vscode.l10n.t('migrating from {0} {1}%', m.peer, m.percent)
+        }${m.step ? ` (${m.step})` : ''}`
+      : stateLabel(d.state),
   ];
-  if (d.vcpus !== undefined) parts.push(`${d.vcpus} vCPU`);
+  if (d.vcpus !== undefined) parts.push(vscode.l10n.t('{0} vCPU', d.vcpus));
   const memory = formatMemory(d.memoryKiB);
   if (memory) parts.push(memory);
   if (d.ips.length) parts.push(d.ips.join(', '));
-  if (d.heardIps.length) parts.push(`${d.heardIps.join(', ')} (heard)`);
+  if (d.heardIps.length) parts.push(vscode.l10n.t('{0} (heard)', d.heardIps.join(', ')));
   if (node.staleQemu) parts.push(node.staleQemu);
   item.description = parts.join(' · ');
   if (node.staleQemu && !node.migration) item.iconPath = icon(['vm-running', 'list.warningForeground']);
   // icons on from the start: appendText then escapes a name's own $(…) (set afterwards, it would render them)
   const tooltip = new vscode.MarkdownString(undefined, true);
   tooltip.appendText(`${d.name}\n`);
-  tooltip.appendMarkdown(`\n$(${STATE_ICON[d.state][0]}) ${STATE_LABEL[d.state]} on `);
+  // "<state> on" is Ferry's own text (markdown); the host's alias follows it as text
+  tooltip.appendMarkdown(`\n$(${STATE_ICON[d.state][0]}) ${vscode.l10n.t('{0} on', stateLabel(d.state))} `);
   tooltip.appendText(`${node.alias}\n\n`); // appendText escapes markdown and, icons being on, $(…)
-  tooltip.appendText(`UUID ${d.uuid}\n${parts.slice(1).join(' · ')}`);
+  tooltip.appendText(`${vscode.l10n.t('UUID {0}', d.uuid)}\n${parts.slice(1).join(' · ')}`);
   item.tooltip = tooltip;
-  item.accessibilityInformation = { label: `${d.name}, ${item.description}, on ${node.alias}` };
+  item.accessibilityInformation = {
+    label: vscode.l10n.t('{0}, {1}, on {2}', d.name, item.description, node.alias),
+  };
   return item;
 }
 
@@ -156,7 +174,7 @@ export function messageTreeItem(node: MessageNode): vscode.TreeItem {
   item.contextValue = messageContext(node);
   item.iconPath = icon(node.retry ? ['warning', 'list.warningForeground'] : ['info']);
   item.tooltip = node.detail ? `${node.text}\n\n${node.detail}` : node.text;
-  if (node.retry) item.command = { command: Commands.hostConnect, title: 'Connect', arguments: [node] };
+  if (node.retry) item.command = { command: Commands.hostConnect, title: vscode.l10n.t('Connect'), arguments: [node] };
   return item;
 }
 
@@ -172,19 +190,25 @@ export function interfaceTreeItem(node: InterfaceNode, unit: RateUnit): vscode.T
   const item = new vscode.TreeItem(i.mac, vscode.TreeItemCollapsibleState.None);
   item.id = `interface:${node.alias}:${node.domain.uuid}:${i.mac}`;
   item.contextValue = interfaceContext(node);
-  const limits = QOS_INTERFACE_TYPES.includes(i.type) ? describeLimits(i.bandwidth, unit) : 'no QoS on this type';
+  const limits = QOS_INTERFACE_TYPES.includes(i.type)
+    ? describeLimits(i.bandwidth, unit)
+    : vscode.l10n.t('no QoS on this type');
   const where = [i.model, `${i.type}${i.source ? ` ${i.source}` : ''}`, i.device].filter(Boolean);
-  item.description = [...where, limits, ...(i.kernelProblems.length ? ['not enforced'] : [])].join(' · ');
+  item.description = [...where, limits, ...(i.kernelProblems.length ? [vscode.l10n.t('not enforced')] : [])].join(
+    ' · ',
+  );
   item.iconPath = i.kernelProblems.length
     ? icon(['warning', 'list.warningForeground'])
     : icon(['plug', limits === 'no limit' ? undefined : 'charts.blue']);
   const tooltip = new vscode.MarkdownString(undefined, true);
-  tooltip.appendText(`${i.mac} on ${node.domain.name}\n\n${where.join(' · ')}\n\nLimits: ${limits}`);
+  tooltip.appendText(
+    `${vscode.l10n.t('{0} on {1}', i.mac, node.domain.name)}\n\n${where.join(' · ')}\n\n${vscode.l10n.t('Limits: {0}', limits)}`,
+  );
   for (const p of i.kernelProblems) {
     tooltip.appendMarkdown('\n\n$(warning) ');
     tooltip.appendText(p);
   }
   item.tooltip = tooltip;
-  item.accessibilityInformation = { label: `interface ${i.mac}, ${item.description}` };
+  item.accessibilityInformation = { label: vscode.l10n.t('interface {0}, {1}', i.mac, item.description) };
   return item;
 }

@@ -26,13 +26,15 @@ export class TrafficPanels implements vscode.Disposable {
   show(node: InterfaceNode): void {
     const device = node.iface.device;
     if (node.domain.state !== 'running' || !device)
-      throw new Error(`${node.domain.name} is not running: ${node.iface.mac} has no host device to watch.`);
+      throw new Error(
+        vscode.l10n.t('{0} is not running: {1} has no host device to watch.', node.domain.name, node.iface.mac),
+      );
     const key = `${node.alias}:${node.domain.uuid}:${node.iface.mac}`;
     const existing = this.open.get(key);
     if (existing) return existing.reveal();
     const panel = vscode.window.createWebviewPanel(
       TRAFFIC_VIEW_TYPE,
-      `Traffic: ${node.domain.name} ${device}`,
+      vscode.l10n.t('Traffic: {0} {1}', node.domain.name, device),
       vscode.ViewColumn.Active,
       {
         enableScripts: true,
@@ -55,14 +57,14 @@ export class TrafficPanels implements vscode.Disposable {
       if (panel.visible) {
         try {
           const host = this.ctx.registry.get(node.alias);
-          if (!host) throw new Error(`${node.alias} is no longer a configured host.`);
+          if (!host) throw new Error(vscode.l10n.t('{0} is no longer a configured host.', node.alias));
           const kernel = await this.ctx.qos.kernel(host.connection, device);
           const at = Date.now();
           if (previous && !store.isDisposed)
             post({ type: 'sample', sample: sampleOf(previous, { at, kernel }, at - startedAt) });
           previous = { at, kernel };
         } catch (e) {
-          post({ type: 'error', message: `${(e as Error).message} (still trying every second)` });
+          post({ type: 'error', message: vscode.l10n.t('{0} (still trying every second)', (e as Error).message) });
         }
       } else previous = undefined; // a gap while hidden: the next reading starts a new rate
       if (!store.isDisposed) timer = setTimeout(() => void read(), READ_EVERY_MS);
@@ -73,8 +75,8 @@ export class TrafficPanels implements vscode.Disposable {
         const limits = describeLimits(node.iface.bandwidth, this.ctx.qosRateUnit());
         post({
           type: 'init',
-          title: `${node.domain.name} · ${node.iface.mac} · ${device} on ${node.alias}`,
-          limits: `Limits libvirt stores: ${limits}`,
+          title: vscode.l10n.t('{0} · {1} · {2} on {3}', node.domain.name, node.iface.mac, device, node.alias),
+          limits: vscode.l10n.t('Limits libvirt stores: {0}', limits),
           problems: node.iface.kernelProblems,
         });
         previous = undefined;
@@ -93,17 +95,17 @@ export class TrafficPanels implements vscode.Disposable {
       webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', f)).toString();
     const fact = (label: string, factId: string) => `<div><dt>${label}</dt><dd id="${factId}">—</dd></div>`;
     return webviewHtml(webview, {
-      title: 'Interface traffic',
+      title: vscode.l10n.t('Interface traffic'),
       styles: [asset('uplot.css'), asset('monitor.css')],
       script: asset('traffic.js'),
-      body: `<header><h1 id="${id.title}">Interface traffic</h1></header>
+      body: `<header><h1 id="${id.title}">${vscode.l10n.t('Interface traffic')}</h1></header>
 <p id="${id.limits}"></p>
 <ul id="${id.problems}" class="problems"></ul>
 <div id="${id.error}" role="alert"></div>
 <dl class="facts">
-  ${fact('Into the guest', id.intoGuest)}${fact('Out of the guest', id.outOfGuest)}${fact('Shaped by the kernel at', id.shaped)}
+  ${fact(vscode.l10n.t('Into the guest'), id.intoGuest)}${fact(vscode.l10n.t('Out of the guest'), id.outOfGuest)}${fact(vscode.l10n.t('Shaped by the kernel at'), id.shaped)}
 </dl>
-<div id="${id.chart}" role="img" aria-label="rates into and out of the guest with the enforced rate"></div>
+<div id="${id.chart}" role="img" aria-label="${vscode.l10n.t('rates into and out of the guest with the enforced rate')}"></div>
 <p id="${id.counters}" class="counters"></p>`,
     });
   }

@@ -33,18 +33,21 @@ export class ExtensionMigrationStore implements MigrationStore {
   private dir(domainUuid?: string) {
     const root = vscode.Uri.joinPath(this.context.globalStorageUri, 'history');
     if (domainUuid === undefined) return root;
-    if (!isUuid(domainUuid)) throw new Error(`not a domain UUID: ${JSON.stringify(String(domainUuid).slice(0, 80))}`);
+    if (!isUuid(domainUuid))
+      throw new Error(vscode.l10n.t('not a domain UUID: {0}', JSON.stringify(String(domainUuid).slice(0, 80))));
     return vscode.Uri.joinPath(root, domainUuid);
   }
 
   private file(domainUuid: string, id: string): vscode.Uri {
     const dir = this.dir(domainUuid); // refuses what is not a domain UUID
     if (!isRunId(id, domainUuid))
-      throw new Error(`not a run id of domain ${domainUuid}: ${JSON.stringify(String(id).slice(0, 80))}`);
+      throw new Error(
+        vscode.l10n.t('not a run id of domain {0}: {1}', domainUuid, JSON.stringify(String(id).slice(0, 80))),
+      );
     const uri = vscode.Uri.joinPath(dir, `${id}.json`);
     const inside = relative(this.dir().fsPath, uri.fsPath);
     if (inside.startsWith('..') || inside.includes('/..'))
-      throw new Error(`${uri.fsPath} is outside Ferry's history folder`);
+      throw new Error(vscode.l10n.t("{0} is outside Ferry's history folder", uri.fsPath));
     return uri;
   }
 

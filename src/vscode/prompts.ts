@@ -1,21 +1,28 @@
 /** The decisions the transport asks a person for: trusting a host key, a key passphrase. */
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { UnknownHostKey } from '../transport/sshError';
 import { windowInput } from './windowInput';
 import { config } from './config';
 import { askModal } from './notify';
 
 export async function confirmHostKey(key: UnknownHostKey): Promise<boolean> {
-  const trust = 'Trust and Connect';
+  const trust = vscode.l10n.t('Trust and Connect');
   const other = key.otherKeyTypes.length
-    ? `\n\nknown_hosts already holds ${key.otherKeyTypes.join(', ')} key(s) for this host, but none of type ${key.keyType}.`
+    ? `\n\n${vscode.l10n.t(
+        'known_hosts already holds {0} key(s) for this host, but none of type {1}.',
+        key.otherKeyTypes.join(', '),
+        key.keyType,
+      )}`
     : '';
+  const fingerprint = vscode.l10n.t('{0} key fingerprint is {1}.', key.keyType, key.fingerprint);
+  const compare = vscode.l10n.t(
+    "Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the host). If you trust it, it is added to {0}.",
+    key.knownHostsFile,
+  );
   const answer = await askModal(
     'warning',
-    `The authenticity of host "${key.alias}" (${key.knownHostsName}) can't be established.`,
-    `${key.keyType} key fingerprint is ${key.fingerprint}.${other}\n\n` +
-      `Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the host). ` +
-      `If you trust it, it is added to ${key.knownHostsFile}.`,
+    vscode.l10n.t('The authenticity of host "{0}" ({1}) can\'t be established.', key.alias, key.knownHostsName),
+    `${fingerprint}${other}\n\n${compare}`,
     trust,
   );
   return answer === trust;
@@ -46,8 +53,10 @@ export class Passphrases {
       if (stored !== undefined) return stored;
     }
     const passphrase = await windowInput.askText({
-      title: 'Ferry: SSH key passphrase',
-      prompt: `${retry ? 'Wrong passphrase. ' : ''}Passphrase for ${keyFile}`,
+      title: vscode.l10n.t('Ferry: SSH key passphrase'),
+      prompt: retry
+        ? vscode.l10n.t('Wrong passphrase. Passphrase for {0}', keyFile)
+        : vscode.l10n.t('Passphrase for {0}', keyFile),
       password: true,
     });
     if (passphrase !== undefined && config.rememberPassphrases()) await this.store(keyFile, passphrase);

@@ -3,7 +3,7 @@
  * IActionContext.ui): the window's quick picks, input boxes and modal messages for a person, or a ScriptedInput that
  * answers from a list, for a test or another tool driving the very same command.
  */
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { Severity } from './notify';
 
 /** The person closed a prompt or declined: the command stops, and that is no error. */
@@ -63,7 +63,7 @@ export class ScriptedInput implements UserInput {
 
   private next(kind: Asked['kind'], text: string): Answer {
     this.asked.push({ kind, text });
-    if (!this.answers.length) throw new Error(`no scripted answer for ${kind} "${text}"`);
+    if (!this.answers.length) throw new Error(vscode.l10n.t('no scripted answer for {0} "{1}"', kind, text));
     return this.answers.shift();
   }
 
@@ -71,7 +71,12 @@ export class ScriptedInput implements UserInput {
     const item = items.find((i) => plainLabel(i.label) === label || i.label === label);
     if (item) return item;
     throw new Error(
-      `"${question}" offers no "${label}" (it offers ${items.map((i) => `"${plainLabel(i.label)}"`).join(', ')})`,
+      vscode.l10n.t(
+        '"{0}" offers no "{1}" (it offers {2})',
+        question,
+        label,
+        items.map((i) => `"${plainLabel(i.label)}"`).join(', '),
+      ),
     );
   }
 
@@ -79,7 +84,8 @@ export class ScriptedInput implements UserInput {
     const question = [options.title, options.placeHolder].filter(Boolean).join(': ');
     const answer = this.next('pickOne', question);
     if (answer === undefined) return undefined;
-    if (typeof answer !== 'string') throw new Error(`"${question}" picks one item, the script gives several`);
+    if (typeof answer !== 'string')
+      throw new Error(vscode.l10n.t('"{0}" picks one item, the script gives several', question));
     return this.pick(items, answer, question);
   }
 
@@ -97,11 +103,12 @@ export class ScriptedInput implements UserInput {
     const question = [options.title, options.prompt].filter(Boolean).join(': ');
     const answer = this.next('askText', question);
     if (answer === undefined) return undefined;
-    if (typeof answer !== 'string') throw new Error(`"${question}" takes a text, the script gives a list`);
+    if (typeof answer !== 'string')
+      throw new Error(vscode.l10n.t('"{0}" takes a text, the script gives a list', question));
     // a string is an error, as is a message of severity Error (3); Info and Warning only inform, as in the window
     const verdict = await options.validateInput?.(answer);
     const refusal = typeof verdict === 'string' ? verdict : verdict?.severity === 3 ? verdict.message : undefined;
-    if (refusal) throw new Error(`"${question}" refuses "${answer}": ${refusal}`);
+    if (refusal) throw new Error(vscode.l10n.t('"{0}" refuses "{1}": {2}', question, answer, refusal));
     return answer;
   }
 
@@ -109,7 +116,10 @@ export class ScriptedInput implements UserInput {
     const answer = this.next('askModal', detail ? `${message}\n${detail}` : message);
     if (answer === undefined) return undefined;
     const item = items.find((i) => i === answer);
-    if (!item) throw new Error(`"${message}" has no button "${String(answer)}" (it has ${items.join(', ')})`);
+    if (!item)
+      throw new Error(
+        vscode.l10n.t('"{0}" has no button "{1}" (it has {2})', message, String(answer), items.join(', ')),
+      );
     return item;
   }
 
@@ -118,7 +128,8 @@ export class ScriptedInput implements UserInput {
     options: { title: string; placeHolder: string },
   ): Promise<string | undefined> {
     const answer = this.next('pickOrType', `${options.title}: ${options.placeHolder}`);
-    if (answer !== undefined && typeof answer !== 'string') throw new Error(`"${options.title}" takes one value`);
+    if (answer !== undefined && typeof answer !== 'string')
+      throw new Error(vscode.l10n.t('"{0}" takes one value', options.title));
     return answer;
   }
 }

@@ -9,7 +9,8 @@ import { windowInput } from '../../src/vscode/windowInput';
 
 /** the commands VS Code was handed, to run them as it would (vi.mock is hoisted) */
 const registered = vi.hoisted(() => new Map<string, (...args: unknown[]) => Promise<unknown>>());
-vi.mock('vscode', () => ({
+vi.mock('vscode', async () => ({
+  l10n: { t: (await import('../support/l10n')).l10nT },
   commands: {
     registerCommand: (id: string, f: (...args: unknown[]) => Promise<unknown>) => (
       registered.set(id, f),

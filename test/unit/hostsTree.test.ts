@@ -12,7 +12,7 @@ import { HostsTreeProvider } from '../../src/views/hostsTree';
 import type { TreeNode } from '../../src/views/nodes';
 
 // the little of VS Code the tree's scheduling touches (vi.mock is hoisted above the imports)
-vi.mock('vscode', () => {
+vi.mock('vscode', async () => {
   class EventEmitter<T> {
     private listeners: ((e: T) => void)[] = [];
     readonly event = (listener: (e: T) => void) => {
@@ -33,6 +33,7 @@ vi.mock('vscode', () => {
     ) {}
   }
   return {
+    l10n: { t: (await import('../support/l10n')).l10nT },
     EventEmitter,
     TreeItem,
     TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },

@@ -13,7 +13,7 @@ const seen = vi.hoisted(() => ({
   inputs: [] as Record<string, unknown>[],
   commands: new Map<string, (...args: unknown[]) => unknown>(),
 }));
-vi.mock('vscode', () => {
+vi.mock('vscode', async () => {
   const show = (message: string, ...rest: unknown[]) => {
     seen.messages.push({
       message,
@@ -22,6 +22,7 @@ vi.mock('vscode', () => {
     return Promise.resolve(undefined);
   };
   return {
+    l10n: { t: (await import('../support/l10n')).l10nT },
     ProgressLocation: { Notification: 15, Window: 10 },
     InputBoxValidationSeverity: { Info: 1 },
     commands: {

@@ -11,7 +11,8 @@ import { fresh, reading, seriesNamed } from './recordedRuns';
 
 /** the progress notification as VS Code would show it: every message reported to it, in order (vi.mock is hoisted above the imports) */
 const shown = vi.hoisted(() => ({ messages: [] as string[] }));
-vi.mock('vscode', () => ({
+vi.mock('vscode', async () => ({
+  l10n: { t: (await import('../support/l10n')).l10nT },
   ProgressLocation: { Notification: 15 },
   window: {
     withProgress: (_options: unknown, task: (progress: unknown, token: unknown) => Promise<void>) =>

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { summarize } from '../../src/commands/migration/summary';
 import type { HeaderRun } from '../../src/core/migration/header';
 import { headerRunOf, headerTexts, legsOf, MonitorHeader } from '../../src/core/migration/header';
@@ -6,6 +6,9 @@ import { assess, Assessor } from '../../src/core/migration/monitor';
 import type { MigrationRecord } from '../../src/core/migration/record';
 import { joinParts, shifted } from '../../src/core/migration/record';
 import { leg, series, seriesNamed } from './recordedRuns';
+
+// summarize's texts go through vscode.l10n.t (vi.mock is hoisted above the imports)
+vi.mock('vscode', async () => ({ l10n: { t: (await import('../support/l10n')).l10nT } }));
 
 /**
  * A hot-upgrade's round trip as the monitor shows it: the way there (the idle run recorded in the lab) and, 1.5 s

@@ -15,26 +15,90 @@ import { pickDomain, selectedNodes } from '../pickers';
 interface Verb {
   command: string;
   action: LifecycleAction;
-  title: string;
-  /** progressive form for the status bar */
-  doing: string;
-  confirm?: (names: string[]) => string;
+  /** the command's title (texts are made when a command runs, not when the module loads: vscode.l10n.t) */
+  title: () => string;
+  /** progressive form for the status bar: "Starting tiny1", "Starting 3 domains" */
+  doing: (names: readonly string[]) => string;
+  confirm?: (names: readonly string[]) => string;
 }
 
+/** a text about one domain (its name is {0}) or about several (their count is {0}) */
+const oneOrMany = (names: readonly string[], one: (name: string) => string, many: (count: number) => string) =>
+  names.length === 1 ? one(names[0]) : many(names.length);
+
 export const LIFECYCLE_VERBS: readonly Verb[] = [
-  { command: Commands.domainStart, action: 'start', title: 'Start Domain', doing: 'Starting' },
-  { command: Commands.domainShutdown, action: 'shutdown', title: 'Shut Down Domain', doing: 'Shutting down' },
-  { command: Commands.domainReboot, action: 'reboot', title: 'Reboot Domain', doing: 'Rebooting' },
+  {
+    command: Commands.domainStart,
+    action: 'start',
+    title: () => vscode.l10n.t('Start Domain'),
+    doing: (names) =>
+      oneOrMany(
+        names,
+        (name) => vscode.l10n.t('Starting {0}', name),
+        (count) => vscode.l10n.t('Starting {0} domains', count),
+      ),
+  },
+  {
+    command: Commands.domainShutdown,
+    action: 'shutdown',
+    title: () => vscode.l10n.t('Shut Down Domain'),
+    doing: (names) =>
+      oneOrMany(
+        names,
+        (name) => vscode.l10n.t('Shutting down {0}', name),
+        (count) => vscode.l10n.t('Shutting down {0} domains', count),
+      ),
+  },
+  {
+    command: Commands.domainReboot,
+    action: 'reboot',
+    title: () => vscode.l10n.t('Reboot Domain'),
+    doing: (names) =>
+      oneOrMany(
+        names,
+        (name) => vscode.l10n.t('Rebooting {0}', name),
+        (count) => vscode.l10n.t('Rebooting {0} domains', count),
+      ),
+  },
   {
     command: Commands.domainForceOff,
     action: 'forceOff',
-    title: 'Force Off Domain',
-    doing: 'Forcing off',
+    title: () => vscode.l10n.t('Force Off Domain'),
+    doing: (names) =>
+      oneOrMany(
+        names,
+        (name) => vscode.l10n.t('Forcing off {0}', name),
+        (count) => vscode.l10n.t('Forcing off {0} domains', count),
+      ),
     confirm: (names) =>
-      `Force off ${names.length === 1 ? `"${names[0]}"` : `${names.length} domains`}? This cuts power at once: unsaved guest data is lost.`,
+      oneOrMany(
+        names,
+        (name) => vscode.l10n.t('Force off "{0}"? This cuts power at once: unsaved guest data is lost.', name),
+        (count) => vscode.l10n.t('Force off {0} domains? This cuts power at once: unsaved guest data is lost.', count),
+      ),
   },
-  { command: Commands.domainPause, action: 'pause', title: 'Pause Domain', doing: 'Pausing' },
-  { command: Commands.domainResume, action: 'resume', title: 'Resume Domain', doing: 'Resuming' },
+  {
+    command: Commands.domainPause,
+    action: 'pause',
+    title: () => vscode.l10n.t('Pause Domain'),
+    doing: (names) =>
+      oneOrMany(
+        names,
+        (name) => vscode.l10n.t('Pausing {0}', name),
+        (count) => vscode.l10n.t('Pausing {0} domains', count),
+      ),
+  },
+  {
+    command: Commands.domainResume,
+    action: 'resume',
+    title: () => vscode.l10n.t('Resume Domain'),
+    doing: (names) =>
+      oneOrMany(
+        names,
+        (name) => vscode.l10n.t('Resuming {0}', name),
+        (count) => vscode.l10n.t('Resuming {0} domains', count),
+      ),
+  },
 ];
 
 export async function runLifecycle(
@@ -45,31 +109,31 @@ export async function runLifecycle(
 ): Promise<void> {
   let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain');
   if (!nodes.length)
-    nodes = [await pickDomain(ctx, `Ferry: ${verb.title}`, (d) => actionsFor(d.state).includes(verb.action))];
+    nodes = [
+      await pickDomain(ctx, vscode.l10n.t('Ferry: {0}', verb.title()), (d) =>
+        actionsFor(d.state).includes(verb.action),
+      ),
+    ];
   nodes = nodes.filter((n) => actionsFor(n.domain.state).includes(verb.action));
-  if (!nodes.length) throw new Error(`${verb.title}: the selected domains are not in a state that allows it.`);
+  if (!nodes.length)
+    throw new Error(vscode.l10n.t('{0}: the selected domains are not in a state that allows it.', verb.title()));
+  const names = nodes.map((n) => n.domain.name);
   if (verb.confirm) {
-    const go = 'Force Off';
-    const answer = await ctx.ui.askModal('warning', verb.confirm(nodes.map((n) => n.domain.name)), undefined, go);
+    const go = vscode.l10n.t('Force Off');
+    const answer = await ctx.ui.askModal('warning', verb.confirm(names), undefined, go);
     if (answer !== go) throw new UserCancelled();
   }
-  await withProgress(
-    {
-      location: vscode.ProgressLocation.Window,
-      title: `${verb.doing} ${nodes.length === 1 ? nodes[0].domain.name : `${nodes.length} domains`}`,
-    },
-    async () => {
-      const failures: string[] = [];
-      for (const node of nodes) {
-        const inventory = ctx.registry.get(node.alias);
-        if (!inventory) continue;
-        try {
-          await inventory.runAction(verb.action, node.domain.uuid);
-        } catch (e) {
-          failures.push(`${node.domain.name} on ${node.alias}: ${(e as Error).message}`);
-        }
+  await withProgress({ location: vscode.ProgressLocation.Window, title: verb.doing(names) }, async () => {
+    const failures: string[] = [];
+    for (const node of nodes) {
+      const inventory = ctx.registry.get(node.alias);
+      if (!inventory) continue;
+      try {
+        await inventory.runAction(verb.action, node.domain.uuid);
+      } catch (e) {
+        failures.push(vscode.l10n.t('{0} on {1}: {2}', node.domain.name, node.alias, (e as Error).message));
       }
-      if (failures.length) throw new Error(`${verb.title} failed for ${failures.join('; ')}`);
-    },
-  );
+    }
+    if (failures.length) throw new Error(vscode.l10n.t('{0} failed for {1}', verb.title(), failures.join('; ')));
+  });
 }

@@ -23,7 +23,7 @@ export async function migrateDomains(
   selected?: DomainNode[],
 ): Promise<MigrationRecord[]> {
   let nodes = selectedNodes<DomainNode>(clicked, selected, 'domain').filter((n) => migratable(n.domain));
-  if (!nodes.length) nodes = [await pickDomain(ctx, 'Ferry: Migrate Domain', migratable)];
+  if (!nodes.length) nodes = [await pickDomain(ctx, vscode.l10n.t('Ferry: Migrate Domain'), migratable)];
   const results: MigrationRecord[] = [];
   for (const node of nodes) results.push(await migrateOne(ctx, node)); // one after another
   return results;
@@ -37,7 +37,7 @@ async function pickTarget(ctx: CommandContext, source: string): Promise<string> 
       const reason =
         state.kind === 'connected'
           ? h.libvirtError
-            ? `libvirt unavailable: ${h.libvirtError}`
+            ? vscode.l10n.t('libvirt unavailable: {0}', h.libvirtError)
             : undefined
           : state.kind === 'failed'
             ? state.error.message
@@ -45,16 +45,19 @@ async function pickTarget(ctx: CommandContext, source: string): Promise<string> 
       return {
         label: `${reason ? '$(circle-slash)' : '$(server)'} ${inert(h.alias)}`,
         description: reason
-          ? `cannot take it: ${inert(reason)}`
-          : `${h.domains?.filter((d) => d.state === 'running').length ?? 0} running`,
+          ? vscode.l10n.t('cannot take it: {0}', inert(reason))
+          : vscode.l10n.t('{0} running', h.domains?.filter((d) => d.state === 'running').length ?? 0),
         alias: h.alias,
         reason,
       };
     });
-  if (!items.length) throw new Error('Add a second host to migrate to.');
-  const pick = await ctx.ui.pickOne(items, { title: `Ferry: Migrate from ${source} to…`, placeHolder: 'Target host' });
+  if (!items.length) throw new Error(vscode.l10n.t('Add a second host to migrate to.'));
+  const pick = await ctx.ui.pickOne(items, {
+    title: vscode.l10n.t('Ferry: Migrate from {0} to…', source),
+    placeHolder: vscode.l10n.t('Target host'),
+  });
   if (!pick) throw new UserCancelled();
-  if (pick.reason) throw new Error(`${pick.alias} cannot take the domain: ${pick.reason}`);
+  if (pick.reason) throw new Error(vscode.l10n.t('{0} cannot take the domain: {1}', pick.alias, pick.reason));
   return pick.alias;
 }
 
@@ -69,7 +72,7 @@ async function pickOptions(
     ...(last
       ? [
           {
-            label: `$(history) Last used: ${last.profile}`,
+            label: `$(history) ${vscode.l10n.t('Last used: {0}', last.profile)}`,
             detail: describeOptions(last.options),
             profile: last.profile,
             options: last.options,
@@ -82,9 +85,16 @@ async function pickOptions(
       profile: id,
       options: p.options,
     })),
-    { label: '$(settings) Custom…', detail: 'choose every option', profile: 'custom' },
+    {
+      label: `$(settings) ${vscode.l10n.t('Custom…')}`,
+      detail: vscode.l10n.t('choose every option'),
+      profile: 'custom',
+    },
   ];
-  const pick = await ctx.ui.pickOne(items, { title: `Ferry: Migrate ${source} → ${target}`, placeHolder: 'Profile' });
+  const pick = await ctx.ui.pickOne(items, {
+    title: vscode.l10n.t('Ferry: Migrate {0} → {1}', source, target),
+    placeHolder: vscode.l10n.t('Profile'),
+  });
   if (!pick) throw new UserCancelled();
   return {
     profile: pick.profile,
@@ -99,61 +109,71 @@ async function customOptions(ctx: CommandContext, base: MigrationOptions): Promi
     on: (o: MigrationOptions) => boolean;
     set: (o: MigrationOptions, on: boolean) => void;
   }[] = [
-    { key: 'p2p', label: 'Peer-to-peer (survives VS Code closing)', on: (o) => o.p2p, set: (o, v) => (o.p2p = v) },
-    { key: 'persistent', label: 'Persistent on target', on: (o) => o.persistent, set: (o, v) => (o.persistent = v) },
+    {
+      key: 'p2p',
+      label: vscode.l10n.t('Peer-to-peer (survives VS Code closing)'),
+      on: (o) => o.p2p,
+      set: (o, v) => (o.p2p = v),
+    },
+    {
+      key: 'persistent',
+      label: vscode.l10n.t('Persistent on target'),
+      on: (o) => o.persistent,
+      set: (o, v) => (o.persistent = v),
+    },
     {
       key: 'undefineSource',
-      label: 'Undefine on source',
+      label: vscode.l10n.t('Undefine on source'),
       on: (o) => o.undefineSource,
       set: (o, v) => (o.undefineSource = v),
     },
     {
       key: 'autoConverge',
-      label: 'Auto-converge (throttle the guest CPU if it does not converge)',
+      label: vscode.l10n.t('Auto-converge (throttle the guest CPU if it does not converge)'),
       on: (o) => o.autoConverge,
       set: (o, v) => (o.autoConverge = v),
     },
     {
       key: 'zeroCopy',
-      label: 'Zero-copy send (needs parallel connections)',
+      label: vscode.l10n.t('Zero-copy send (needs parallel connections)'),
       on: (o) => o.zeroCopy,
       set: (o, v) => (o.zeroCopy = v),
     },
-    { key: 'tls', label: 'TLS', on: (o) => o.tls, set: (o, v) => (o.tls = v) },
+    { key: 'tls', label: vscode.l10n.t('TLS'), on: (o) => o.tls, set: (o, v) => (o.tls = v) },
     {
       key: 'postcopy',
-      label: 'Postcopy available (switch by hand)',
+      label: vscode.l10n.t('Postcopy available (switch by hand)'),
       on: (o) => o.postcopy === 'manual',
       set: (o, v) => (o.postcopy = v ? 'manual' : o.postcopy === 'manual' ? 'off' : o.postcopy),
     },
     {
       key: 'postcopy',
-      label: 'Postcopy after the first precopy pass',
+      label: vscode.l10n.t('Postcopy after the first precopy pass'),
       on: (o) => o.postcopy === 'afterPrecopy',
       set: (o, v) => (o.postcopy = v ? 'afterPrecopy' : o.postcopy === 'afterPrecopy' ? 'off' : o.postcopy),
     },
     {
       key: 'compression',
-      label: 'Compression (xbzrle)',
+      label: vscode.l10n.t('Compression (xbzrle)'),
       on: (o) => o.compression !== 'none',
       set: (o, v) => (o.compression = v ? 'xbzrle' : 'none'),
     },
     {
       key: 'copyStorage',
-      label: 'Copy storage (full)',
+      label: vscode.l10n.t('Copy storage (full)'),
       on: (o) => o.copyStorage !== 'none',
       set: (o, v) => (o.copyStorage = v ? 'all' : 'none'),
     },
     {
       key: 'keepTcpConnections',
-      label: 'Keep TCP connections (sync conntrack, resume after the final import)',
+      label: vscode.l10n.t('Keep TCP connections (sync conntrack, resume after the final import)'),
       on: (o) => !!o.keepTcpConnections,
       set: (o, v) => (o.keepTcpConnections = v),
     },
   ];
   const picked = await ctx.ui.pickMany(
     flags.map((f) => ({ label: f.label, picked: f.on(base), flag: f })),
-    { title: 'Ferry: Migration options' },
+    { title: vscode.l10n.t('Ferry: Migration options') },
   );
   if (!picked) throw new UserCancelled();
   const o: MigrationOptions = { ...base };
@@ -172,19 +192,26 @@ async function customOptions(ctx: CommandContext, base: MigrationOptions): Promi
     return parseDecimal(text);
   };
   o.parallelConnections =
-    (await number('Parallel connections (empty or 1 = a single stream)', base.parallelConnections || undefined, (n) =>
-      Number.isInteger(n) && n >= 0 && n <= 255 ? undefined : '0-255',
+    (await number(
+      vscode.l10n.t('Parallel connections (empty or 1 = a single stream)'),
+      base.parallelConnections || undefined,
+      (n) => (Number.isInteger(n) && n >= 0 && n <= 255 ? undefined : '0-255'),
     )) ?? 0;
-  o.bandwidthMiBps = await number('Bandwidth limit in MiB/s (empty = no cap)', base.bandwidthMiBps, (n) =>
-    Number.isInteger(n) && n > 0 ? undefined : 'a whole number of MiB/s above 0; 0 would stop the migration',
+  o.bandwidthMiBps = await number(
+    vscode.l10n.t('Bandwidth limit in MiB/s (empty = no cap)'),
+    base.bandwidthMiBps,
+    (n) =>
+      Number.isInteger(n) && n > 0
+        ? undefined
+        : vscode.l10n.t('a whole number of MiB/s above 0; 0 would stop the migration'),
   );
   o.maxDowntimeMs = await number(
-    'Max downtime in ms (empty = hypervisor default, 300 ms in QEMU)',
+    vscode.l10n.t('Max downtime in ms (empty = hypervisor default, 300 ms in QEMU)'),
     base.maxDowntimeMs,
-    (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'a whole number of ms, at least 1'),
+    (n) => (Number.isInteger(n) && n >= 1 ? undefined : vscode.l10n.t('a whole number of ms, at least 1')),
   );
   const problems = optionProblems(o);
-  if (problems.length) throw new Error(`These options cannot work together: ${problems.join('; ')}.`);
+  if (problems.length) throw new Error(vscode.l10n.t('These options cannot work together: {0}.', problems.join('; ')));
   return o;
 }
 
@@ -203,20 +230,22 @@ async function migrateOne(ctx: CommandContext, node: DomainNode): Promise<Migrat
       {
         duringPreflight: (work) =>
           withProgress(
-            { location: vscode.ProgressLocation.Notification, title: `Ferry: preflight for ${name} → ${target}…` },
+            {
+              location: vscode.ProgressLocation.Notification,
+              title: vscode.l10n.t('Ferry: preflight for {0} → {1}…', name, target),
+            },
             work,
           ),
         preflightFailed: (failed, checklist) =>
           void ctx.ui.askModal(
             'error',
-            `Migration of ${name} to ${target} stopped: ${failed.map((c) => c.title).join(', ')}.`,
+            vscode.l10n.t('Migration of {0} to {1} stopped: {2}.', name, target, failed.map((c) => c.title).join(', ')),
             checklist,
           ),
         acceptWarnings: async (_, checklist) => {
-          const go = 'Migrate Anyway';
-          return (
-            (await ctx.ui.askModal('warning', `Preflight for ${name} → ${target} has warnings.`, checklist, go)) === go
-          );
+          const go = vscode.l10n.t('Migrate Anyway');
+          const question = vscode.l10n.t('Preflight for {0} → {1} has warnings.', name, target);
+          return (await ctx.ui.askModal('warning', question, checklist, go)) === go;
         },
         addresses: () => askAddresses(ctx, node),
         rememberOptions: (profile, options) => ctx.migrationStore.rememberOptions(source, target, profile, options),
@@ -232,9 +261,11 @@ async function migrateOne(ctx: CommandContext, node: DomainNode): Promise<Migrat
   const result = await done;
   const lines = summarize(result);
   for (const l of lines) ctx.log.info(`migration: ${l}`);
-  void notify(result.phase === 'completed' ? 'info' : 'error', lines.slice(0, 2).join(' — '), 'Show Log').then(
-    (p) => p && ctx.showLog(),
-  );
+  void notify(
+    result.phase === 'completed' ? 'info' : 'error',
+    lines.slice(0, 2).join(' — '),
+    vscode.l10n.t('Show Log'),
+  ).then((p) => p && ctx.showLog());
   return result;
 }
 
@@ -243,8 +274,11 @@ async function askAddresses(ctx: CommandContext, node: DomainNode): Promise<stri
   const known = (await host?.addressesOf(node.domain.uuid)) ?? { leased: node.domain.ips, heard: node.domain.heardIps };
   const { value, note } = addressPrompt(node.alias, known);
   const typed = await ctx.ui.askText({
-    title: `Ferry: keep TCP connections of ${node.domain.name}`,
-    prompt: `The VM's IP addresses (space or comma separated): their conntrack entries move with it. ${note}`,
+    title: vscode.l10n.t('Ferry: keep TCP connections of {0}', node.domain.name),
+    prompt: vscode.l10n.t(
+      "The VM's IP addresses (space or comma separated): their conntrack entries move with it. {0}",
+      note,
+    ),
     value,
     validateInput: (t) => addressListProblem(t, host?.domainsOtherThan(node.domain.uuid)),
   });
@@ -254,20 +288,24 @@ async function askAddresses(ctx: CommandContext, node: DomainNode): Promise<stri
 
 export function progressText(r: MigrationRecord): string {
   const s = r.last;
-  if (r.phase === 'unknown') return `lost sight of ${r.source}, re-attaching…`;
-  if (!s) return 'starting…';
+  if (r.phase === 'unknown') return vscode.l10n.t('lost sight of {0}, re-attaching…', r.source);
+  if (!s) return vscode.l10n.t('starting…');
   const sent =
     s.dataTotal !== undefined && s.dataRemaining !== undefined
-      ? `${formatBytes(s.dataTotal - Math.min(s.dataRemaining, s.dataTotal))} sent, ${formatBytes(s.dataRemaining)} left`
+      ? vscode.l10n.t(
+          '{0} sent, {1} left',
+          formatBytes(s.dataTotal - Math.min(s.dataRemaining, s.dataTotal)),
+          formatBytes(s.dataRemaining),
+        )
       : '';
   // a reading without a rate yet (a leg just begun) leaves it out rather than show "?"
   const parts = [
     `${r.percent}%`,
     sent,
     s.memoryBps !== undefined ? formatRate(s.memoryBps) : '',
-    s.iteration !== undefined ? `iteration ${s.iteration}` : '',
+    s.iteration !== undefined ? vscode.l10n.t('iteration {0}', s.iteration) : '',
   ];
-  return `${parts.filter(Boolean).join(' · ')}${r.phase === 'postcopy' ? ' · postcopy' : ''}`;
+  return `${parts.filter(Boolean).join(' · ')}${r.phase === 'postcopy' ? ` · ${vscode.l10n.t('postcopy')}` : ''}`;
 }
 
 /** A notification per running migration; its cancel button aborts the job on the source. */
@@ -279,7 +317,7 @@ export function showProgress(
   return withProgress(
     {
       location: vscode.ProgressLocation.Notification,
-      title: `Migrating ${record.domainName} ${record.source} → ${record.target}`,
+      title: vscode.l10n.t('Migrating {0} {1} → {2}', record.domainName, record.source, record.target),
       cancellable: true,
     },
     async (progress, token) => {

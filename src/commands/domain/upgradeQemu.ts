@@ -17,7 +17,7 @@ import { UserCancelled } from '../../vscode/userInput';
 import { pickHost, selectedNodes } from '../pickers';
 import { progressText } from './migrate';
 
-const TITLE = 'Ferry: Upgrade QEMU Under Running Domains';
+const title = () => vscode.l10n.t('Ferry: Upgrade QEMU Under Running Domains');
 const live = (d: Domain) => d.state === 'running' || d.state === 'paused';
 
 function chosenDomains(ctx: CommandContext, clicked: unknown, selected: unknown): { alias: string; domain: Domain }[] {
@@ -32,16 +32,22 @@ function chosenDomains(ctx: CommandContext, clicked: unknown, selected: unknown)
 }
 
 const METHOD: Record<UpgradeRow['method'], (r: UpgradeRow) => string> = {
-  roundTrip: (r) => `round trip via ${r.peer}`,
-  saveRestore: () => 'save and restore on the same host',
-  none: () => 'left as it is',
+  roundTrip: (r) => vscode.l10n.t('round trip via {0}', String(r.peer)),
+  saveRestore: () => vscode.l10n.t('save and restore on the same host'),
+  none: () => vscode.l10n.t('left as it is'),
 };
 
 export function planText(rows: readonly UpgradeRow[]): string {
   return rows
-    .map(
-      (r) =>
-        `${r.domain.name} on ${r.alias}: ${METHOD[r.method](r)}. ${r.why}. Expected guest pause: ${r.expectedPause}.`,
+    .map((r) =>
+      vscode.l10n.t(
+        '{0} on {1}: {2}. {3}. Expected guest pause: {4}.',
+        r.domain.name,
+        r.alias,
+        METHOD[r.method](r),
+        r.why,
+        r.expectedPause,
+      ),
     )
     .join('\n\n');
 }
@@ -53,32 +59,40 @@ export async function upgradeQemu(
 ): Promise<UpgradeOutcome[]> {
   let domains = chosenDomains(ctx, clicked, selected);
   if (!domains.length && !clicked) {
-    const host = await pickHost(ctx, TITLE, (h) => h.connection.state.kind === 'connected');
+    const host = await pickHost(ctx, title(), (h) => h.connection.state.kind === 'connected');
     domains = (host.domains ?? []).filter(live).map((domain) => ({ alias: host.alias, domain }));
   }
-  if (!domains.length) throw new Error(`${TITLE}: no running domain among those chosen.`);
+  if (!domains.length) throw new Error(vscode.l10n.t('{0}: no running domain among those chosen.', title()));
   const profile = await ctx.ui.pickOne(
     (['safe', 'fast'] as const).map((id) => ({ label: PROFILES[id].label, detail: PROFILES[id].detail, id })),
-    { title: TITLE, placeHolder: 'How each leg of a round trip migrates' },
+    { title: title(), placeHolder: vscode.l10n.t('How each leg of a round trip migrates') },
   );
   if (!profile) throw new UserCancelled();
   const options = PROFILES[profile.id].options;
   const deps = livePlanDeps(ctx.registry, ctx.migrations, ctx.libvirtUri(), ctx.conntrackBudgetMs(), ctx.log);
   const rows = await withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Ferry: reading QEMU binaries and checking peers…' },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: vscode.l10n.t('Ferry: reading QEMU binaries and checking peers…'),
+    },
     () => planUpgrade(ctx.registry, ctx.qemu, domains, deps.preflight, options),
   );
   const plan = planText(rows);
   ctx.log.info(`qemu upgrade plan:\n${plan}`);
   let todo = rows.filter((r) => r.method !== 'none');
   if (!todo.length) {
-    void notify('info', `Nothing to upgrade: ${rows.map((r) => `${r.domain.name} ${r.why}`).join('; ')}.`);
+    void notify(
+      'info',
+      vscode.l10n.t('Nothing to upgrade: {0}.', rows.map((r) => `${r.domain.name} ${r.why}`).join('; ')),
+    );
     return [];
   }
-  const go = 'Upgrade';
+  const go = vscode.l10n.t('Upgrade');
   const answer = await ctx.ui.askModal(
     'info',
-    `Upgrade QEMU under ${todo.length === 1 ? todo[0].domain.name : `${todo.length} domains`}?`,
+    todo.length === 1
+      ? vscode.l10n.t('Upgrade QEMU under {0}?', todo[0].domain.name)
+      : vscode.l10n.t('Upgrade QEMU under {0} domains?', todo.length),
     plan,
     go,
   );
@@ -89,17 +103,18 @@ export async function upgradeQemu(
   for (const row of todo) {
     if (row.method !== 'saveRestore' || (row.expectedPauseMs ?? 0) <= limitMs) kept.push(row);
     else {
-      const anyway = 'Save and Restore Anyway';
-      const detail = `Expected pause ${row.expectedPause}, over your limit of ${limitMs / 1000} s (ferry.qemu.saveRestoreMaxPauseSeconds).`;
-      if (
-        (await ctx.ui.askModal(
-          'warning',
-          `${row.domain.name} would be paused for ~${((row.expectedPauseMs ?? 0) / 1000).toFixed(0)} s.`,
-          detail,
-          anyway,
-        )) === anyway
-      )
-        kept.push(row);
+      const anyway = vscode.l10n.t('Save and Restore Anyway');
+      const detail = vscode.l10n.t(
+        'Expected pause {0}, over your limit of {1} s (ferry.qemu.saveRestoreMaxPauseSeconds).',
+        row.expectedPause,
+        limitMs / 1000,
+      );
+      const question = vscode.l10n.t(
+        '{0} would be paused for ~{1} s.',
+        row.domain.name,
+        ((row.expectedPauseMs ?? 0) / 1000).toFixed(0),
+      );
+      if ((await ctx.ui.askModal('warning', question, detail, anyway)) === anyway) kept.push(row);
     }
   }
   todo = kept;
@@ -113,21 +128,34 @@ export async function upgradeQemu(
   };
   const outcomes: UpgradeOutcome[] = [];
   await withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Upgrading QEMU', cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Upgrading QEMU'), cancellable: true },
     async (progress, token) => {
       for (const [i, row] of todo.entries()) {
         if (token.isCancellationRequested) break; // between domains: every one is left running where it is
-        const of = todo.length > 1 ? ` (${i + 1} of ${todo.length})` : '';
+        const of = todo.length > 1 ? ` ${vscode.l10n.t('({0} of {1})', i + 1, todo.length)}` : '';
         const host = ctx.registry.get(row.alias);
         if (row.method === 'saveRestore')
           progress.report({
-            message: `${row.domain.name}${of}: saving and restoring on ${row.alias} (~${((row.expectedPauseMs ?? 0) / 1000).toFixed(1)} s paused)`,
+            message: vscode.l10n.t(
+              '{0}{1}: saving and restoring on {2} (~{3} s paused)',
+              row.domain.name,
+              of,
+              row.alias,
+              ((row.expectedPauseMs ?? 0) / 1000).toFixed(1),
+            ),
           });
         const work =
           row.method === 'saveRestore' && host
             ? saveAndRestore(host.connection, ctx.libvirtUri(), ctx.qemu, row)
             : roundTrip(deps, ctx.qemu, row, profile.id, options, decisions, (leg, record, done) => {
-                const legText = `${row.domain.name}${of}: leg ${leg} of 2, ${record.source} → ${record.target}`;
+                const legText = vscode.l10n.t(
+                  '{0}{1}: leg {2} of 2, {3} → {4}',
+                  row.domain.name,
+                  of,
+                  leg,
+                  record.source,
+                  record.target,
+                );
                 progress.report({ message: legText });
                 ctx.panels.open(record, { preserveFocus: true });
                 // the leg's own progress, as a migration's notification shows it (percent, data, rate, iteration)
@@ -140,7 +168,7 @@ export async function upgradeQemu(
           ok: false,
           where: row.alias,
           legs: [],
-          message: `${row.domain.name} stayed on ${row.alias}: ${e.message}`,
+          message: vscode.l10n.t('{0} stayed on {1}: {2}', row.domain.name, row.alias, e.message),
         }));
         outcomes.push(outcome);
         ctx.log.info(`qemu upgrade: ${outcome.message}`);

@@ -1,3 +1,4 @@
+import * as vscode from 'vscode';
 import { parseHostSpec } from '../../core/hostSpec';
 import { inert } from '../../core/text';
 import { listConfigAliases } from '../../transport/sshConfig';
@@ -24,14 +25,14 @@ async function askForHost(ctx: CommandContext): Promise<string> {
   const configured = new Set(config.hosts());
   const aliases = (await listConfigAliases(config.sshConfigPath()).catch(() => [])).filter((a) => !configured.has(a));
   // an alias shows inert (a quick pick renders $(icons)); the item keeps the alias itself
-  const fromConfig = aliases.map((a) => ({ label: inert(a), description: 'ssh config', value: a }));
+  const fromConfig = aliases.map((a) => ({ label: inert(a), description: vscode.l10n.t('ssh config'), value: a }));
   const picked = await ctx.ui.pickOrType(fromConfig, {
-    title: 'Ferry: Add Host',
-    placeHolder: 'An ssh config alias, or user@host[:port]',
+    title: vscode.l10n.t('Ferry: Add Host'),
+    placeHolder: vscode.l10n.t('An ssh config alias, or user@host[:port]'),
     typed: (value) => {
       const typed = value.trim();
       return typed && !aliases.includes(typed)
-        ? { label: inert(typed), description: 'connect to this address', value: typed }
+        ? { label: inert(typed), description: vscode.l10n.t('connect to this address'), value: typed }
         : undefined;
     },
   });

@@ -9,7 +9,7 @@ export async function connectWithProgress(inventory: HostInventory): Promise<voi
   await withProgress(
     {
       location: vscode.ProgressLocation.Notification,
-      title: `Ferry: connecting to ${inventory.alias}…`,
+      title: vscode.l10n.t('Ferry: connecting to {0}…', inventory.alias),
       cancellable: true,
     },
     async (_progress, token) => {
@@ -28,6 +28,6 @@ export async function connectWithProgress(inventory: HostInventory): Promise<voi
 export async function connectHost(ctx: CommandContext, node?: HostNode | MessageNode): Promise<void> {
   const inventory = node
     ? ctx.registry.require(node.alias)
-    : await pickHost(ctx, 'Ferry: Connect to Host', (h) => h.connection.state.kind !== 'connected');
+    : await pickHost(ctx, vscode.l10n.t('Ferry: Connect to Host'), (h) => h.connection.state.kind !== 'connected');
   await connectWithProgress(inventory);
 }

@@ -1,4 +1,5 @@
 /** Show Migration Monitor, Compare Migration Runs, Import Migration Run. */
+import * as vscode from 'vscode';
 import type { MigrationRecord } from '../../core/migration/record';
 import type { CommandContext } from '../context';
 import { UserCancelled } from '../../vscode/userInput';
@@ -16,14 +17,19 @@ export async function showMonitor(ctx: CommandContext, node?: DomainNode): Promi
       ctx.migrations.findByDomain(node.domain.uuid) ??
       (await ctx.migrations.discover(node.alias, node.domain.uuid, node.domain.name)) ??
       (await ctx.migrationStore.history(node.domain.uuid)).at(-1);
-    if (!run) throw new Error(`${node.domain.name} is not migrating, and Ferry has no recorded migration of it.`);
+    if (!run)
+      throw new Error(
+        vscode.l10n.t('{0} is not migrating, and Ferry has no recorded migration of it.', node.domain.name),
+      );
     return ctx.panels.open(run);
   }
   const running = ctx.migrations.running;
   const runs: MigrationRecord[] = [...running, ...(await ctx.migrationStore.allRuns())];
   if (!runs.length)
     throw new Error(
-      "No migration is running and none is recorded yet. Start one from a domain's context menu (Migrate…).",
+      vscode.l10n.t(
+        "No migration is running and none is recorded yet. Start one from a domain's context menu (Migrate…).",
+      ),
     );
   const pick =
     runs.length === 1
@@ -34,7 +40,7 @@ export async function showMonitor(ctx: CommandContext, node?: DomainNode): Promi
             description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.percent && running.includes(r) ? ` ${r.percent}%` : ''}`,
             run: r,
           })),
-          { title: 'Ferry: Show Migration Monitor', matchOnDescription: true },
+          { title: vscode.l10n.t('Ferry: Show Migration Monitor'), matchOnDescription: true },
         );
   if (!pick) throw new UserCancelled();
   ctx.panels.open(pick.run);
@@ -45,10 +51,13 @@ export async function compareRuns(ctx: CommandContext, node?: DomainNode): Promi
   const all = await ctx.migrationStore.allRuns();
   if (all.length < 2)
     throw new Error(
-      `Comparing needs two finished runs; Ferry has recorded ${all.length}. Import a colleague's run with "Ferry: Import Migration Run…".`,
+      vscode.l10n.t(
+        'Comparing needs two finished runs; Ferry has recorded {0}. Import a colleague\'s run with "Ferry: Import Migration Run…".',
+        all.length,
+      ),
     );
   const first = node ? all.find((r) => r.domainUuid === node.domain.uuid) : undefined;
-  const base = first ?? (await pickRun(ctx, all, 'Ferry: Compare Migration Runs (A)'));
+  const base = first ?? (await pickRun(ctx, all, vscode.l10n.t('Ferry: Compare Migration Runs (A)')));
   await ctx.panels.compareWith(base);
 }
 
@@ -56,7 +65,7 @@ async function pickRun(ctx: CommandContext, runs: MigrationRecord[], title: stri
   const pick = await ctx.ui.pickOne(
     runs.map((r) => ({
       label: inert(`${r.domainName}: ${r.source} → ${r.target}`),
-      description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ' · imported' : ''}`,
+      description: `${new Date(r.startedAt).toLocaleString()} · ${r.phase}${r.imported ? ` · ${vscode.l10n.t('imported')}` : ''}`,
       run: r,
     })),
     { title, matchOnDescription: true },

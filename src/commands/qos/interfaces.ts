@@ -24,7 +24,8 @@ export async function interfacesFor(
   const nodes = all
     .map((iface): InterfaceNode => ({ kind: 'interface', alias: domain.alias, domain: domain.domain, iface }))
     .filter(filter);
-  if (!nodes.length) throw new Error(`${domain.domain.name} has no network interface this applies to.`);
+  if (!nodes.length)
+    throw new Error(vscode.l10n.t('{0} has no network interface this applies to.', domain.domain.name));
   if (nodes.length === 1) return nodes;
   const picks = await ctx.ui.pickMany(
     nodes.map((node) => ({
@@ -34,24 +35,27 @@ export async function interfacesFor(
       ),
       node,
     })),
-    { title, placeHolder: `Interfaces of ${domain.domain.name} (the same limit applies to each)` },
+    {
+      title,
+      placeHolder: vscode.l10n.t('Interfaces of {0} (the same limit applies to each)', domain.domain.name),
+    },
   );
   if (!picks?.length) throw new UserCancelled();
   return picks.map((p) => p.node);
 }
 
-const UNIT_NOTES: Record<RateUnit, string> = {
-  'Mbit/s': '10⁶ bits/s: link speeds, iperf, oVirt',
-  'Gbit/s': '10⁹ bits/s',
-  'kbit/s': '10³ bits/s',
-  'MiB/s': '1,048,576 bytes/s: what Proxmox labels "MB/s"',
-  'MB/s': '10⁶ bytes/s',
-};
+// texts are made when a command runs, not when the module loads (vscode.l10n.t)
+const unitNote = (unit: RateUnit): string =>
+  ({
+    'Mbit/s': () => vscode.l10n.t('10⁶ bits/s: link speeds, iperf, oVirt'),
+    'Gbit/s': () => vscode.l10n.t('10⁹ bits/s'),
+    'kbit/s': () => vscode.l10n.t('10³ bits/s'),
+    'MiB/s': () => vscode.l10n.t('1,048,576 bytes/s: what Proxmox labels "MB/s"'),
+    'MB/s': () => vscode.l10n.t('10⁶ bytes/s'),
+  })[unit]();
 
-const DIRECTION_LABEL: Record<Direction, string> = {
-  inbound: 'Inbound (into the guest)',
-  outbound: 'Outbound (out of the guest)',
-};
+const directionLabel = (d: Direction): string =>
+  d === 'inbound' ? vscode.l10n.t('Inbound (into the guest)') : vscode.l10n.t('Outbound (out of the guest)');
 
 const shown = (n: number) => String(Number(n.toFixed(3)));
 
@@ -67,10 +71,10 @@ export async function askChange(
 ): Promise<QosChange> {
   const direction = await ctx.ui.pickOne(
     [
-      ...DIRECTIONS.map((d) => ({ label: DIRECTION_LABEL[d], directions: [d] })),
-      { label: 'Both directions', directions: [...DIRECTIONS] },
+      ...DIRECTIONS.map((d) => ({ label: directionLabel(d), directions: [d] })),
+      { label: vscode.l10n.t('Both directions'), directions: [...DIRECTIONS] },
     ],
-    { title, placeHolder: 'Which traffic to limit' },
+    { title, placeHolder: vscode.l10n.t('Which traffic to limit') },
   );
   if (!direction) throw new UserCancelled();
   const preferred = ctx.qosRateUnit();
@@ -78,8 +82,8 @@ export async function askChange(
     (a, b) => Number(b === preferred) - Number(a === preferred),
   );
   const unitPick = await ctx.ui.pickOne(
-    units.map((u) => ({ label: u, description: UNIT_NOTES[u], unit: u })),
-    { title, placeHolder: 'Unit of the rates you will enter (libvirt stores kB/s = 1000 bytes/s)' },
+    units.map((u) => ({ label: u, description: unitNote(u), unit: u })),
+    { title, placeHolder: vscode.l10n.t('Unit of the rates you will enter (libvirt stores kB/s = 1000 bytes/s)') },
   );
   if (!unitPick) throw new UserCancelled();
   const unit = unitPick.unit;
@@ -87,8 +91,19 @@ export async function askChange(
   const rateNote = (n: number) => {
     const kBps = (n * RATE_UNITS[unit]) / LIBVIRT_RATE_BYTES;
     const stored = Math.round(kBps);
-    const rounded = stored === kBps ? '' : `${shown(kBps)} kB/s, rounded: `;
-    return `${rounded}stored by libvirt as ${stored} kB/s (1000 bytes/s), enforced by the kernel as ${(stored * 8).toLocaleString('en-US')} kbit/s`;
+    const kbits = (stored * 8).toLocaleString('en-US');
+    return stored === kBps
+      ? vscode.l10n.t(
+          'stored by libvirt as {0} kB/s (1000 bytes/s), enforced by the kernel as {1} kbit/s',
+          stored,
+          kbits,
+        )
+      : vscode.l10n.t(
+          '{0} kB/s, rounded: stored by libvirt as {1} kB/s (1000 bytes/s), enforced by the kernel as {2} kbit/s',
+          shown(kBps),
+          stored,
+          kbits,
+        );
   };
   const ask = async (
     prompt: string,
@@ -105,7 +120,7 @@ export async function askChange(
           const n = parseDecimal(t);
           return n === undefined ? undefined : { message: note(n), severity: vscode.InputBoxValidationSeverity.Info };
         } catch (e) {
-          return `${(e as Error).message} Or leave it empty.`;
+          return vscode.l10n.t('{0} Or leave it empty.', (e as Error).message);
         }
       },
     });
@@ -116,7 +131,9 @@ export async function askChange(
   for (const d of direction.directions) {
     const now = current[d];
     const average = await ask(
-      `${DIRECTION_LABEL[d]}: average in ${unit} (empty or 0 removes the ${d} limit)`,
+      d === 'inbound'
+        ? vscode.l10n.t('{0}: average in {1} (empty or 0 removes the inbound limit)', directionLabel(d), unit)
+        : vscode.l10n.t('{0}: average in {1} (empty or 0 removes the outbound limit)', directionLabel(d), unit),
       inUnit(now?.average),
       rateNote,
     );
@@ -128,17 +145,17 @@ export async function askChange(
     // outbound is policed at the average: there is no outbound peak to ask for
     if (d === 'inbound')
       input.peak = await ask(
-        `Inbound peak in ${unit} (empty: no peak, the average is the ceiling)`,
+        vscode.l10n.t('Inbound peak in {0} (empty: no peak, the average is the ceiling)', unit),
         inUnit(now?.peak),
         rateNote,
       );
     input.burst = await ask(
-      `${DIRECTION_LABEL[d]}: burst in KiB (empty: the kernel's default)`,
+      vscode.l10n.t("{0}: burst in KiB (empty: the kernel's default)", directionLabel(d)),
       now?.burst ? (now.burst * LIBVIRT_BURST_BYTES) / BURST_UNITS.KiB : undefined,
-      (n) => `stored as ${Math.round(n)} KiB`,
+      (n) => vscode.l10n.t('stored as {0} KiB', Math.round(n)),
     );
     if (d === 'inbound' && floorAllowed)
-      input.floor = await ask(`Inbound floor in ${unit} (empty: none)`, inUnit(now?.floor), rateNote);
+      input.floor = await ask(vscode.l10n.t('Inbound floor in {0} (empty: none)', unit), inUnit(now?.floor), rateNote);
     change[d] = input;
   }
   return change;
@@ -150,14 +167,22 @@ export async function askScopes(ctx: CommandContext, title: string, nodes: reado
   const pick = await ctx.ui.pickOne(
     [
       {
-        label: 'Live and persistent',
-        description: 'now, and from the next start on',
+        label: vscode.l10n.t('Live and persistent'),
+        description: vscode.l10n.t('now, and from the next start on'),
         scopes: ['live', 'config'] as Scope[],
       },
-      { label: 'Live only', description: 'until the domain stops', scopes: ['live'] as Scope[] },
-      { label: 'Persistent only', description: 'from the next start on', scopes: ['config'] as Scope[] },
+      {
+        label: vscode.l10n.t('Live only'),
+        description: vscode.l10n.t('until the domain stops'),
+        scopes: ['live'] as Scope[],
+      },
+      {
+        label: vscode.l10n.t('Persistent only'),
+        description: vscode.l10n.t('from the next start on'),
+        scopes: ['config'] as Scope[],
+      },
     ],
-    { title, placeHolder: 'When the limit applies' },
+    { title, placeHolder: vscode.l10n.t('When the limit applies') },
   );
   if (!pick) throw new UserCancelled();
   return pick.scopes;

@@ -9,17 +9,16 @@ import { notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/userInput';
 import { askChange, askScopes, interfacesFor } from './interfaces';
 
-const TITLE = 'Ferry: Set Interface Bandwidth';
-
 export async function setInterfaceBandwidth(
   ctx: CommandContext,
   clicked?: unknown,
   selected?: unknown,
 ): Promise<QosResult[]> {
-  const nodes = await interfacesFor(ctx, TITLE, clicked, selected, (n) => QOS_INTERFACE_TYPES.includes(n.iface.type));
+  const title = vscode.l10n.t('Ferry: Set Interface Bandwidth');
+  const nodes = await interfacesFor(ctx, title, clicked, selected, (n) => QOS_INTERFACE_TYPES.includes(n.iface.type));
   const floorAllowed = nodes.every((n) => n.iface.type === 'network');
-  const change = await askChange(ctx, TITLE, nodes[0].iface.bandwidth, floorAllowed);
-  const scopes = await askScopes(ctx, TITLE, nodes);
+  const change = await askChange(ctx, title, nodes[0].iface.bandwidth, floorAllowed);
+  const scopes = await askScopes(ctx, title, nodes);
   return applyChange(ctx, nodes, change, scopes, { confirm: true });
 }
 
@@ -37,30 +36,34 @@ export async function applyChange(
   const target = (n: InterfaceNode) => ({ type: n.iface.type, uri: ctx.libvirtUri() });
   let plans = nodes.map((n) => planQos(change, target(n), false));
   const problems = [...new Set(plans.flatMap((p) => p.problems))];
-  if (problems.length) throw new Error(`Nothing was changed. ${problems.join(' ')}`);
+  if (problems.length) throw new Error(vscode.l10n.t('Nothing was changed. {0}', problems.join(' ')));
   const roundsToZero = [...new Set(plans.flatMap((p) => p.roundsToZero))];
   if (roundsToZero.length) {
-    const up = 'Round Up to the Smallest Limit';
-    if (
-      (await ctx.ui.askModal('warning', 'A value would silently mean "no limit"', roundsToZero.join('\n\n'), up)) !== up
-    )
-      throw new UserCancelled();
+    const up = vscode.l10n.t('Round Up to the Smallest Limit');
+    const question = vscode.l10n.t('A value would silently mean "no limit"');
+    if ((await ctx.ui.askModal('warning', question, roundsToZero.join('\n\n'), up)) !== up) throw new UserCancelled();
     plans = nodes.map((n) => planQos(change, target(n), true));
   }
-  const names = nodes.map((n) => `${n.iface.mac} (${n.domain.name} on ${n.alias})`);
+  const names = nodes.map((n) => vscode.l10n.t('{0} ({1} on {2})', n.iface.mac, n.domain.name, n.alias));
   if (confirm) {
-    const apply = 'Apply';
-    const where = scopes.length === 2 ? 'live and persistent' : scopes[0] === 'live' ? 'live only' : 'persistent only';
+    const apply = vscode.l10n.t('Apply');
+    const where =
+      scopes.length === 2
+        ? vscode.l10n.t('live and persistent')
+        : scopes[0] === 'live'
+          ? vscode.l10n.t('live only')
+          : vscode.l10n.t('persistent only');
     const detail = `${names.join('\n')}\n\n${plans[0].conversions.join('\n')}\n\n${where}`;
-    if (
-      (await ctx.ui.askModal('info', `Set ${describeLimits(plans[0].bandwidth, change.unit)}?`, detail, apply)) !==
-      apply
-    )
-      throw new UserCancelled();
+    const question = vscode.l10n.t('Set {0}?', describeLimits(plans[0].bandwidth, change.unit));
+    if ((await ctx.ui.askModal('info', question, detail, apply)) !== apply) throw new UserCancelled();
   }
   const results: QosResult[] = [];
   await withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Setting interface bandwidth', cancellable: false },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: vscode.l10n.t('Setting interface bandwidth'),
+      cancellable: false,
+    },
     async (progress) => {
       for (const [i, node] of nodes.entries()) {
         progress.report({ message: names[i] });
@@ -85,14 +88,22 @@ function reportResults(nodes: InterfaceNode[], results: QosResult[], unit: QosCh
     if (r.mismatches.length) return void notify('error', `${what}: ${r.mismatches.join(' ')}`);
     const stored = r.stored.live ?? r.stored.config ?? {};
     const kernel =
-      r.kernel?.htb && n.iface.device ? `; ${n.iface.device} is shaped at ${r.kernel.htb.rateBits / 1e6} Mbit/s` : '';
-    const scopes = Object.keys(r.stored)
-      .map((s) => (s === 'live' ? 'live' : 'persistent'))
-      .join(' and ');
+      r.kernel?.htb && n.iface.device
+        ? `; ${vscode.l10n.t('{0} is shaped at {1} Mbit/s', n.iface.device, r.kernel.htb.rateBits / 1e6)}`
+        : '';
+    const scopes = Object.keys(r.stored).map((s) =>
+      s === 'live' ? vscode.l10n.t('live') : vscode.l10n.t('persistent'),
+    );
     const limited = DIRECTIONS.some((d) => stored[d]);
     void notify(
       'info',
-      `${what}: ${limited ? describeLimits(stored, unit) : 'no limit'} (${scopes}, read back from libvirt${kernel}).`,
+      vscode.l10n.t(
+        '{0}: {1} ({2}, read back from libvirt{3}).',
+        what,
+        limited ? describeLimits(stored, unit) : vscode.l10n.t('no limit'),
+        scopes.length ? scopes.reduce((a, b) => vscode.l10n.t('{0} and {1}', a, b)) : '',
+        kernel,
+      ),
     );
   });
 }

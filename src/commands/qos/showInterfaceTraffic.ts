@@ -1,11 +1,12 @@
 /** "Show Interface Traffic": the live rate through a running interface's host device against its enforced limit. */
+import * as vscode from 'vscode';
 import type { CommandContext } from '../context';
 import { interfacesFor } from './interfaces';
 
 export async function showInterfaceTraffic(ctx: CommandContext, clicked?: unknown, selected?: unknown): Promise<void> {
   const nodes = await interfacesFor(
     ctx,
-    'Ferry: Show Interface Traffic',
+    vscode.l10n.t('Ferry: Show Interface Traffic'),
     clicked,
     selected,
     (n) => n.domain.state === 'running' && !!n.iface.device,
