@@ -256,6 +256,28 @@ await step(
 );
 
 await step(
+  'walkthrough-opens-with-its-four-steps',
+  async () => {
+    await palette('Welcome: Open Walkthrough...');
+    await acceptRow('Get started with Ferry');
+    const steps = [
+      'Add a hypervisor host',
+      'See its domains',
+      'Migrate a domain and watch it',
+      'Set an interface limit',
+    ];
+    for (const title of steps) await page.locator('.getting-started-step', { hasText: title }).first().waitFor();
+    // the first step's text and its button to the command that completes it, and beside them its page (a webview)
+    await page.locator('.getting-started-step.expanded', { hasText: 'Add Host…' }).waitFor();
+    await webviewFrame("the first step's page", (f) => f.locator('h1', { hasText: 'Add a hypervisor host' }));
+    await shot('02-walkthrough');
+    await palette('View: Close All Editors');
+    await page.locator('.getting-started-step').first().waitFor({ state: 'detached' });
+  },
+  { needs: ['workbench-and-ferry-view'] },
+);
+
+await step(
   'context-menu-start-hostile-domain',
   async () => {
     await contextMenu(domainItem(hostile, 'shut off'), 'Start Domain', '02-context-menu');

@@ -13,7 +13,7 @@ count_vitest() {  # add a vitest JSON report's totals; a skipped or unfinished t
 }
 count_plain() {  # add the "name: N passed, N failed" lines a log holds
   local p f
-  read -r p f < <(grep -hoE '^(ui|exthost): [0-9]+ passed, [0-9]+ failed' "$1" | awk '{p+=$2; f+=$4} END {print p+0, f+0}')
+  read -r p f < <(grep -hoE '^(ui|exthost|package): [0-9]+ passed, [0-9]+ failed' "$1" | awk '{p+=$2; f+=$4} END {print p+0, f+0}')
   passed=$((passed + p)); failed=$((failed + f))
 }
 list_failures() {  # the failed tests of a vitest JSON report, one line each, for the end of the log
@@ -34,6 +34,14 @@ npx vitest run --config vitest.integration.config.ts --reporter=default --report
 count_vitest "$OUT/integration.json"
 step "build and package"
 { npm run -s build && npm run -s build:tests && npm run -s package; } || { fail "build"; failed=$((failed + 1)); }
+step "the package as a gallery sees it (vsce ls, vsce package with a base URL, what Open VSX and the Marketplace require)"
+{
+  npx vsce ls --no-dependencies 2>&1 | tee "$OUT/vsce-ls.log" | grep -qiE '\bwarn' && echo "FAIL vsce ls warned: $(grep -iE '\bwarn' "$OUT/vsce-ls.log")"
+  FERRY_PUBLIC_URL=https://example.org/ferry bash scripts/package.sh "$OUT/gallery.vsix" > "$OUT/vsce.log" 2>&1 &&
+    python3 scripts/check-package.py "$OUT/gallery.vsix" https://example.org/ferry "$OUT/vsce.log"
+} 2>&1 | tee "$OUT/package.log"
+count_plain "$OUT/package.log"
+grep -qE '^package: [0-9]+ passed, 0 failed' "$OUT/package.log" && ! grep -q '^FAIL vsce ls' "$OUT/package.log" || { fail "package check"; failed=$((failed + 1)); }
 step "real VS Code: UI and extension host"
 E2E_SHOTS=${E2E_SHOTS:-$OUT/shots} bash e2e/run.sh 2>&1 | tee "$OUT/e2e.log"
 [ "${PIPESTATUS[0]}" = 0 ] || fail "e2e"

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FerryApi } from '../../src/extension';
@@ -64,6 +64,58 @@ suite('Ferry in the real extension host', () => {
       .filter((c) => c.startsWith('ferry.') && !c.startsWith('ferry.hosts.'))
       .sort();
     assert.deepEqual(registered, declared);
+  });
+
+  test('prefers the UI side (where the keys are) and runs on the workspace side when it must: code-server', async () => {
+    const ferry = vscode.extensions.getExtension(EXTENSION_ID)!;
+    await ferry.activate();
+    assert.deepEqual(ferry.packageJSON.extensionKind, ['ui', 'workspace']);
+    // code-server is a remote window whose UI side is a browser: a Node extension can only run beside the workspace
+    assert.equal(ferry.extensionKind, vscode.ExtensionKind.Workspace);
+  });
+
+  test("the walkthrough's steps: each completed by a Ferry command its text links to, each command run", async () => {
+    const ferry = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const nls = JSON.parse(readFileSync(join(ferry.extensionPath, 'package.nls.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    const text = (v: string) => nls[/^%(.+)%$/.exec(v)?.[1] ?? ''] ?? v;
+    const [walkthrough] = ferry.packageJSON.contributes.walkthroughs as {
+      id: string;
+      steps: { id: string; description: string; completionEvents: string[] }[];
+    }[];
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const views = (ferry.packageJSON.contributes.views.ferry as { id: string }[]).map((v) => v.id);
+    assert.deepEqual(
+      walkthrough.steps.map((s) => s.id),
+      ['addHost', 'seeDomains', 'migrate', 'limit'],
+    );
+    for (const step of walkthrough.steps) {
+      const linked = [...text(step.description).matchAll(/\]\(command:([\w.]+)\)/g)].map((m) => m[1]);
+      assert.ok(linked.length, `${step.id}: its text links to no command`);
+      for (const command of linked) assert.ok(registered.has(command), `${step.id}: ${command} is not a command`);
+      for (const event of step.completionEvents) {
+        const [kind, what] = event.split(':');
+        if (kind === 'onView') assert.ok(views.includes(what), `${step.id}: no view ${what}`);
+        else assert.ok(kind === 'onCommand' && linked.includes(what), `${step.id}: ${event} is not one of its links`);
+      }
+    }
+    // run each step's command as its button would, once the lab's domains are listed (the pickers offer them); the
+    // person closes each first prompt (Escape)
+    const { context } = await api();
+    await waitFor('a running domain listed', () =>
+      context.registry.hosts.some((h) => h.domains?.some((d) => d.state === 'running')),
+    );
+    for (const command of ['ferry.host.add', 'ferry.domain.migrate', 'ferry.interface.setBandwidth'])
+      await answered(command, [undefined]);
+    await vscode.commands.executeCommand('ferry.hosts.focus');
+    await vscode.commands.executeCommand(
+      'workbench.action.openWalkthrough',
+      `${EXTENSION_ID}#${walkthrough.id}`,
+      false,
+    );
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   test('the tree lists the lab hosts, connected, with their domains', async () => {

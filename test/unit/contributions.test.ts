@@ -4,13 +4,26 @@ import { describe, expect, it } from 'vitest';
 import { Commands, CONTEXTS_WITHOUT_MENU, Settings, TREE_CONTEXTS, Views } from '../../src/vscode/contributions';
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+const nls: Record<string, string> = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.nls.json'), 'utf8'));
+/** a manifest text as VS Code shows it: a %key% replaced by its text in package.nls.json */
+const shown = (v: string) => nls[/^%(.+)%$/.exec(v)?.[1] ?? ''] ?? v;
 
 describe('package.json contributions match the typed table', () => {
   it('declares exactly the commands of the table, each with a category and an icon', () => {
     const declared = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
     expect(declared).toEqual(Object.values(Commands).sort());
-    for (const c of pkg.contributes.commands)
-      expect(c).toMatchObject({ category: 'Ferry', icon: expect.stringMatching(/^\$\([\w-]+\)$/) });
+    for (const c of pkg.contributes.commands) {
+      expect(c).toMatchObject({ category: '%command.category%', icon: expect.stringMatching(/^\$\([\w-]+\)$/) });
+      expect(shown(c.category)).toBe('Ferry');
+      expect(shown(c.title), c.command).toMatch(/^[A-Z][^%]+$/);
+    }
+  });
+
+  it('takes every text of the manifest from package.nls.json, and package.nls.json holds no text it does not use', () => {
+    const manifest = readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8');
+    const keys = [...manifest.matchAll(/"%([^%"]+)%"/g)].map((m) => m[1]);
+    expect(keys.filter((k) => !(k in nls))).toEqual([]);
+    expect(Object.keys(nls).filter((k) => !keys.includes(k))).toEqual([]);
   });
 
   it('declares exactly the settings of the table, hosts and SSH ones application-scoped', () => {
