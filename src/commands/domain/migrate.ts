@@ -103,69 +103,42 @@ async function pickOptions(
 }
 
 async function customOptions(ctx: CommandContext, base: MigrationOptions): Promise<MigrationOptions> {
-  const flags: {
-    key: keyof MigrationOptions;
+  type Flag = {
     label: string;
     on: (o: MigrationOptions) => boolean;
     set: (o: MigrationOptions, on: boolean) => void;
-  }[] = [
+  };
+  /** an option that is on or off */
+  const onOff = (key: 'p2p' | 'persistent' | 'undefineSource' | 'autoConverge' | 'zeroCopy' | 'tls', label: string) =>
+    ({ label, on: (o) => o[key], set: (o, v) => (o[key] = v) }) satisfies Flag;
+  const flags: Flag[] = [
+    onOff('p2p', vscode.l10n.t('Peer-to-peer (survives VS Code closing)')),
+    onOff('persistent', vscode.l10n.t('Persistent on target')),
+    onOff('undefineSource', vscode.l10n.t('Undefine on source')),
+    onOff('autoConverge', vscode.l10n.t('Auto-converge (throttle the guest CPU if it does not converge)')),
+    onOff('zeroCopy', vscode.l10n.t('Zero-copy send (needs parallel connections)')),
+    onOff('tls', vscode.l10n.t('TLS')),
     {
-      key: 'p2p',
-      label: vscode.l10n.t('Peer-to-peer (survives VS Code closing)'),
-      on: (o) => o.p2p,
-      set: (o, v) => (o.p2p = v),
-    },
-    {
-      key: 'persistent',
-      label: vscode.l10n.t('Persistent on target'),
-      on: (o) => o.persistent,
-      set: (o, v) => (o.persistent = v),
-    },
-    {
-      key: 'undefineSource',
-      label: vscode.l10n.t('Undefine on source'),
-      on: (o) => o.undefineSource,
-      set: (o, v) => (o.undefineSource = v),
-    },
-    {
-      key: 'autoConverge',
-      label: vscode.l10n.t('Auto-converge (throttle the guest CPU if it does not converge)'),
-      on: (o) => o.autoConverge,
-      set: (o, v) => (o.autoConverge = v),
-    },
-    {
-      key: 'zeroCopy',
-      label: vscode.l10n.t('Zero-copy send (needs parallel connections)'),
-      on: (o) => o.zeroCopy,
-      set: (o, v) => (o.zeroCopy = v),
-    },
-    { key: 'tls', label: vscode.l10n.t('TLS'), on: (o) => o.tls, set: (o, v) => (o.tls = v) },
-    {
-      key: 'postcopy',
       label: vscode.l10n.t('Postcopy available (switch by hand)'),
       on: (o) => o.postcopy === 'manual',
       set: (o, v) => (o.postcopy = v ? 'manual' : o.postcopy === 'manual' ? 'off' : o.postcopy),
     },
     {
-      key: 'postcopy',
       label: vscode.l10n.t('Postcopy after the first precopy pass'),
       on: (o) => o.postcopy === 'afterPrecopy',
       set: (o, v) => (o.postcopy = v ? 'afterPrecopy' : o.postcopy === 'afterPrecopy' ? 'off' : o.postcopy),
     },
     {
-      key: 'compression',
       label: vscode.l10n.t('Compression (xbzrle)'),
       on: (o) => o.compression !== 'none',
       set: (o, v) => (o.compression = v ? 'xbzrle' : 'none'),
     },
     {
-      key: 'copyStorage',
       label: vscode.l10n.t('Copy storage (full)'),
       on: (o) => o.copyStorage !== 'none',
       set: (o, v) => (o.copyStorage = v ? 'all' : 'none'),
     },
     {
-      key: 'keepTcpConnections',
       label: vscode.l10n.t('Keep TCP connections (sync conntrack, resume after the final import)'),
       on: (o) => !!o.keepTcpConnections,
       set: (o, v) => (o.keepTcpConnections = v),
