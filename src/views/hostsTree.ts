@@ -8,6 +8,7 @@ import { treeOrder } from '../core/domain';
 import type { Domain, DomainState } from '../core/domain';
 import type { RateUnit } from '../core/qos';
 import type { InterfaceState, QosService } from '../services/qos';
+import type { SshErrorKind } from '../transport/sshError';
 import type { DomainNode, HostNode, InterfaceNode, MessageNode, TreeNode } from './nodes';
 import { domainTreeItem, hostTreeItem, interfaceTreeItem, messageTreeItem } from './nodes';
 
@@ -18,36 +19,34 @@ export interface QemuSource {
   onDidChange(listener: (alias: string) => void): { dispose(): void };
 }
 
-/** How the tree reads a domain's interfaces (over the host's SSH connection) and in which unit it shows limits. */
 /** where the tree reads a domain's interfaces, and the unit it shows their limits in */
 export interface InterfaceSource {
   qos: Pick<QosService, 'interfaces'>;
   rateUnit(): RateUnit;
 }
 
+/** what a host row says of a failed connection, by kind (made when drawn: vscode.l10n.t) */
+const CONNECTION_FAILURE: Record<SshErrorKind, () => string> = {
+  hostKeyUnknown: () => vscode.l10n.t('Unknown host key — click to review the fingerprint'),
+  hostKeyChanged: () => vscode.l10n.t('Host key changed — refusing to connect'),
+  hostKeyRevoked: () => vscode.l10n.t('Host key revoked — refusing to connect'),
+  auth: () => vscode.l10n.t('Authentication failed'),
+  passphrase: () => vscode.l10n.t('Authentication failed'),
+  timeout: () => vscode.l10n.t('Timed out'),
+  closed: () => vscode.l10n.t('Connection lost'),
+  refused: () => vscode.l10n.t('Connection refused'),
+  unreachable: () => vscode.l10n.t('Host unreachable'),
+  dns: () => vscode.l10n.t('Host unreachable'),
+  cancelled: () => vscode.l10n.t('Cannot connect'),
+  other: () => vscode.l10n.t('Cannot connect'),
+};
+
 export function messageFor(inventory: HostInventory): MessageNode | undefined {
   const state = inventory.connection.state;
   const alias = inventory.alias;
   if (state.kind === 'failed') {
     const e = state.error;
-    const text =
-      e.kind === 'hostKeyUnknown'
-        ? vscode.l10n.t('Unknown host key — click to review the fingerprint')
-        : e.kind === 'hostKeyChanged'
-          ? vscode.l10n.t('Host key changed — refusing to connect')
-          : e.kind === 'hostKeyRevoked'
-            ? vscode.l10n.t('Host key revoked — refusing to connect')
-            : e.kind === 'auth' || e.kind === 'passphrase'
-              ? vscode.l10n.t('Authentication failed')
-              : e.kind === 'timeout'
-                ? vscode.l10n.t('Timed out')
-                : e.kind === 'closed'
-                  ? vscode.l10n.t('Connection lost')
-                  : e.kind === 'refused'
-                    ? vscode.l10n.t('Connection refused')
-                    : e.kind === 'unreachable' || e.kind === 'dns'
-                      ? vscode.l10n.t('Host unreachable')
-                      : vscode.l10n.t('Cannot connect');
+    const text = CONNECTION_FAILURE[e.kind]();
     return {
       kind: 'message',
       alias,
@@ -151,16 +150,17 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.changed(undefined);
   }
 
+  /** a rejection, not a throw, when the host is gone from the settings: the row then says why */
+  private async readInterfaces(node: DomainNode): Promise<InterfaceState[]> {
+    const { connection } = this.registry.require(node.alias);
+    return this.interfaceSource.qos.interfaces(connection, node.domain.uuid, node.domain.state === 'running');
+  }
+
   private async interfaceNodes(node: DomainNode): Promise<TreeNode[]> {
     const key = `${node.alias}:${node.domain.uuid}`;
     let cached = this.interfaces.get(key);
     if (!cached || cached.state !== node.domain.state) {
-      const { connection } = this.registry.require(node.alias);
-      const running = node.domain.state === 'running';
-      cached = {
-        state: node.domain.state,
-        read: this.interfaceSource.qos.interfaces(connection, node.domain.uuid, running),
-      };
+      cached = { state: node.domain.state, read: this.readInterfaces(node) };
       this.interfaces.set(key, cached);
     }
     try {

@@ -105,9 +105,14 @@ export class ScriptedInput implements UserInput {
     if (answer === undefined) return undefined;
     if (typeof answer !== 'string')
       throw new Error(vscode.l10n.t('"{0}" takes a text, the script gives a list', question));
-    // a string is an error, as is a message of severity Error (3); Info and Warning only inform, as in the window
+    // a string is an error, as is a message of severity Error; Info and Warning only inform, as in the window
     const verdict = await options.validateInput?.(answer);
-    const refusal = typeof verdict === 'string' ? verdict : verdict?.severity === 3 ? verdict.message : undefined;
+    const refusal =
+      typeof verdict === 'string'
+        ? verdict
+        : verdict?.severity === vscode.InputBoxValidationSeverity.Error
+          ? verdict.message
+          : undefined;
     if (refusal) throw new Error(vscode.l10n.t('"{0}" refuses "{1}": {2}', question, answer, refusal));
     return answer;
   }

@@ -6,6 +6,7 @@ import type { FerryApi } from '../../src/extension';
 import type { QosResult } from '../../src/services/qos';
 import type { DomainNode, HostNode, InterfaceNode, TreeNode } from '../../src/views/nodes';
 import type { Answer } from '../../src/vscode/userInput';
+import { waitFor } from '../support/waitFor';
 
 const EXTENSION_ID = 'ferry-dev.ferry';
 const lab = JSON.parse(process.env.FERRY_LAB_JSON ?? '{}') as {
@@ -38,16 +39,6 @@ async function answered<T>(command: string, answers: Answer[], ...args: unknown[
     return result;
   } finally {
     sub.dispose();
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -1,4 +1,5 @@
 /** The lab as the integration tests see it: its description (lab.json), and shells on its hosts. */
+import { waitFor } from '../support/waitFor';
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,15 +81,7 @@ export function labConnection(
   );
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor };
 
 /** A page of a guest's own web server (e.g. `/cgi-bin/status`), read from the client namespace. */
 export function guestPage(ip: string, path: string): string {

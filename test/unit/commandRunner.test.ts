@@ -11,6 +11,7 @@ import { windowInput } from '../../src/vscode/windowInput';
 const registered = vi.hoisted(() => new Map<string, (...args: unknown[]) => Promise<unknown>>());
 vi.mock('vscode', async () => ({
   l10n: { t: (await import('../support/l10n')).l10nT },
+  InputBoxValidationSeverity: { Info: 1, Warning: 2, Error: 3 },
   commands: {
     registerCommand: (id: string, f: (...args: unknown[]) => Promise<unknown>) => (
       registered.set(id, f),
@@ -87,6 +88,20 @@ describe('a command run answered from a script (the context object every command
     runner.answerNextRun('ferry.test.migrate', ['hostB', '0', 'Migrate']);
     await run();
     expect(failures).toEqual(['"Bandwidth in MiB/s" refuses "0": a whole number above 0']);
+  });
+
+  it('a validation message of severity Info only informs; one of severity Error refuses, as the window does', async () => {
+    const asks = (severity: number) => async (ctx: CommandContext) =>
+      ctx.ui.askText({ prompt: 'Rate', validateInput: () => ({ message: 'stored as 375 kB/s', severity }) });
+    for (const [severity, expected] of [
+      [1, []],
+      [3, ['"Rate" refuses "3": stored as 375 kB/s']],
+    ] as const) {
+      const { runner, failures, run } = setUp(asks(severity));
+      runner.answerNextRun('ferry.test.migrate', ['3']);
+      await run();
+      expect(failures).toEqual(expected);
+    }
   });
 
   it('a button the modal does not have, a question without an answer and answers left over all fail the run', async () => {

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KERNEL_TABLE, LISTED_MARK, LOADED_MARK, SNAPSHOT_END } from '../../src/core/conntrack';
 import { parseKernelQos } from '../../src/core/qos';
 import { LIBVIRT_QEMU_STATUS_DIR } from '../../src/core/qemuBinary';
@@ -115,11 +115,16 @@ describe('the address read (addresses.sh)', () => {
 });
 
 describe('the migration launcher (migration-launch.sh, migration-run.sh)', () => {
-  const waitFor = async (file: string, text: string) => {
-    for (let i = 0; i < 100 && !(existsSync(file) && readFileSync(file, 'utf8').includes(text)); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    return readFileSync(file, 'utf8');
-  };
+  /** the file once it holds `text` */
+  const waitFor = (file: string, text: string) =>
+    vi.waitFor(
+      () => {
+        const content = existsSync(file) ? readFileSync(file, 'utf8') : '';
+        if (!content.includes(text)) throw new Error(`${file} does not hold ${text} yet`);
+        return content;
+      },
+      { timeout: 5000, interval: 50 },
+    );
 
   it('runs virsh migrate detached, its output and exit status in a new private log; a failsafe resumes the target', async () => {
     const bin = temp();
@@ -157,13 +162,8 @@ describe('the migration launcher (migration-launch.sh, migration-run.sh)', () =>
     expect(await waitFor(log, 'ferry-exit=')).toBe('error: operation failed\nferry-exit=1\n');
     // the detached run has ended (no failsafe waits behind a failed migrate): whatever it would resume, it would have
     const pid = Number(launched.stdout.trim());
-    for (
-      const end = Date.now() + 5000;
-      existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-    ) {
-      if (Date.now() > end) throw new Error(`the detached run ${pid} is still there`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const ended = () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+    await vi.waitFor(() => expect(ended(), `the detached run ${pid} has ended`).toBe(true), { timeout: 5000 });
     expect(readFileSync(join(bin, 'virsh.args'), 'utf8')).toBe('migrate\n');
     writeFileSync(join(dir, 'found.log'), 'someone else’s\n');
     expect(run(launchMigrationArgv(join(dir, 'found.log'), 0, 'u', UUID, ['virsh', 'migrate']), bin).code).not.toBe(0);

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   expectedSavePauseMs,
   parseSaveDirProbe,
@@ -50,15 +50,16 @@ function runLocally(argv: readonly string[], dir: string, bin: string) {
   return { child, output: () => out, exited };
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** `probe`'s value once it has one (vitest's waitFor, which throws what it still waits for when time is up) */
+const waitFor = <T>(what: string, probe: () => T | undefined | false): Promise<T> =>
+  vi.waitFor(
+    () => {
+      const v = probe();
+      if (!v) throw new Error(`still waiting for ${what}`);
+      return v;
+    },
+    { timeout: 10_000, interval: 20 },
+  );
 
 /** the save and restore started as Ferry starts it (outside the hang-up wrapper); its run folder */
 async function launched(dir: string, bin: string): Promise<string> {
