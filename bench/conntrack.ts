@@ -24,7 +24,7 @@ import { listAndDigestArgv, loadAndDigestArgv } from '../src/remote/conntrack';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
 import { silentLogger } from '../src/transport/logger';
 import type { HostConnection } from '../src/transport/hostConnection';
-import { lab, labRegistry, memoryStore, runScript } from '../test/integration/lab';
+import { lab, labRegistry, memoryStore, runScript, tiny1 } from '../test/integration/lab';
 
 const [A, B] = lab.hosts.map((h) => h.alias);
 const VM = `${lab.guestNet}.121`;
@@ -222,17 +222,7 @@ async function main() {
   const uri = 'qemu:///system';
   const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: uri }, silentLogger);
   const virsh = (c: typeof a, ...args: string[]) => c.exec(['virsh', '-q', '-c', uri, ...args], { timeoutMs: 120_000 });
-  if (!(await virsh(a, 'list', '--name')).stdout.includes('tiny1'))
-    await virsh(
-      b,
-      'migrate',
-      '--live',
-      '--p2p',
-      '--persistent',
-      '--undefinesource',
-      'tiny1',
-      `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`,
-    );
+  tiny1.ensureOnA();
   await Promise.all([A, B].map((h) => registry.get(h)!.refresh()));
   const uuid = (await virsh(a, 'domuuid', 'tiny1')).stdout.trim();
   const flushTiny = (c: typeof a) =>
@@ -256,16 +246,7 @@ async function main() {
     );
   } finally {
     await Promise.all([flushTiny(a), flushTiny(b)]);
-    await virsh(
-      b,
-      'migrate',
-      '--live',
-      '--p2p',
-      '--persistent',
-      '--undefinesource',
-      'tiny1',
-      `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`,
-    );
+    tiny1.ensureOnA();
     runner.dispose();
   }
   registry.dispose();

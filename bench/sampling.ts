@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { isActiveJob, jobInfoArgv, parseJobStats, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { JobReader } from '../src/services/jobSampler';
 import { MIN_SAMPLE_INTERVAL_MS } from '../src/services/migration/watch';
-import { guestPage, lab, labRegistry, runScript } from '../test/integration/lab';
+import { guestPage, lab, labRegistry, runScript, tiny1 } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const ROUND_MS = 10_000;
@@ -35,19 +35,7 @@ async function main() {
   const registry = await labRegistry([A, B]);
   const exec = (alias: string, argv: readonly string[]) =>
     registry.get(alias)!.connection.exec(argv, { timeoutMs: 120_000 });
-  if (!(await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1')) {
-    await exec(B, [
-      'virsh',
-      '-q',
-      'migrate',
-      '--live',
-      '--p2p',
-      '--persistent',
-      '--undefinesource',
-      'tiny1',
-      `qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1`,
-    ]);
-  }
+  tiny1.ensureOnA();
   const uuid = (await exec(A, ['virsh', '-q', 'domuuid', 'tiny1'])).stdout.trim();
   guest('/cgi-bin/dirty?mb=200&rate=40');
   await sleep(4000);

@@ -13,6 +13,7 @@ import {
   memoryLogger,
   memoryStore,
   onHost,
+  tiny1,
   waitFor,
 } from './lab';
 
@@ -28,7 +29,6 @@ const uuid = () =>
     ? onHost(A, 'virsh -q domuuid tiny1')
     : onHost(B, 'virsh -q domuuid tiny1')
   ).trim();
-const where = () => (onHost(A, 'virsh -q list --name').includes('tiny1') ? A : B);
 /** packets the host's ruleset dropped on their way to a guest */
 const drops = (alias: string) =>
   Number(
@@ -47,11 +47,7 @@ beforeAll(async () => {
   registry.setHosts([A, B]);
   await waitFor('hosts listed', () => registry.hosts.every((h) => h.domains), 20_000);
   runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: 'qemu:///system' }, memoryLogger());
-  if (where() === B)
-    onHost(
-      B,
-      `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`,
-    );
+  tiny1.ensureOnA();
   guestDirty(tiny, 64, 'idle');
 }, 120_000);
 afterAll(() => {
@@ -148,11 +144,7 @@ describe('keeping TCP connections across a migration (strict firewall)', () => {
       gated.dispose();
       quick.dispose();
       guestDirty(tiny, 64, 'idle');
-      if (where() === B)
-        onHost(
-          B,
-          `virsh -q migrate --live --p2p --persistent --undefinesource tiny1 'qemu+ssh://root@${lab.hosts[0].address}/system?no_tty=1'`,
-        );
+      tiny1.ensureOnA();
     }
   }, 180_000);
 });
