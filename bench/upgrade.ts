@@ -20,7 +20,7 @@ import { QemuBinaries } from '../src/services/qemuBinaries';
 import { planUpgrade, roundTrip, saveAndRestore } from '../src/services/qemuUpgrade';
 import { HostRegistry } from '../src/services/hostRegistry';
 import { silentLogger } from '../src/transport/logger';
-import { guestPage, lab, labRegistry, memoryStore, onHost, runScript, tiny1, waitFor } from '../test/integration/lab';
+import { guestPage, lab, labQemu, labRegistry, memoryStore, onHost, runScript, tiny1, waitFor } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const [A] = lab.hosts.map((h) => h.alias);
@@ -109,7 +109,7 @@ async function main() {
   const deps = livePlanDeps(registry, runner, URI, 200, silentLogger);
   const tinyOn = (r: HostRegistry) => r.get(A)!.domains?.find((d) => d.name === 'tiny1' && d.state === 'running');
   await qemu.probe(A);
-  const emulator = qemu.state(A, tinyOn(registry)!.uuid)!.binary;
+  const emulator = labQemu(); // never a path read back from a QEMU that may run a removed copy
   const copy = `${lab.lab}/hosts/${A}/qemu-upgraded`;
   /** a new file at the emulator's path: tiny1's QEMU is stale */
   const upgrade = () =>
@@ -135,6 +135,7 @@ async function main() {
         [{ alias: A, domain: tinyOn(registry)! }],
         deps.preflight,
         PROFILES.safe.options,
+        undefined,
       );
       const {
         result: trip,
@@ -159,6 +160,7 @@ async function main() {
         [{ alias: A, domain: tinyOn(alone)! }],
         deps.preflight,
         PROFILES.safe.options,
+        undefined,
       );
       const { result: saved, pauseMs: savePause } = await guestPause(1, () =>
         saveAndRestore(alone.get(A)!.connection, URI, aloneQemu, saveRow),

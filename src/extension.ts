@@ -71,6 +71,8 @@ export function activate(extension: vscode.ExtensionContext): FerryApi {
     qemu,
     qosRateUnit: config.qosRateUnit,
     saveRestoreMaxPauseSeconds: config.saveRestoreMaxPauseSeconds,
+    inPlace: config.inPlace,
+    inPlacePostcopy: config.inPlacePostcopy,
     libvirtUri: config.libvirtUri,
     conntrackBudgetMs: config.conntrackBudgetMs,
     log: logger,

@@ -1,8 +1,9 @@
 /**
- * Moving running domains onto a newly installed QEMU without stopping them. libvirt refuses a same-host migration,
- * so the way is a round trip: live-migrate to a peer host that can take the domain, then back, one operation
- * (one operationId for both legs). The new QEMU process on the way back runs the installed binary; the probe
- * confirms it. If the way back fails the domain stays running on the peer, and the result says where it is.
+ * Moving running domains onto a newly installed QEMU without stopping them. First choice, in place: a same-host live
+ * migration into a transient second libvirt daemon and back (services/inPlaceUpgrade). Else a round trip: live-migrate
+ * to a peer host that can take the domain, then back, one operation (one operationId for both legs). Else save and
+ * restore on the host. The new QEMU process runs the installed binary; the probe confirms it. If the way back fails
+ * the domain stays running where it is, and the result says where and what to run.
  */
 import type { Domain } from '../core/domain';
 import type { MigrationOptions } from '../core/migration/job';
@@ -27,13 +28,17 @@ import type { HostRegistry } from './hostRegistry';
 import type { MigrationDecisions, MigrationPlanDeps } from './migration/plan';
 import { planMigration } from './migration/plan';
 import type { QemuBinaries } from './qemuBinaries';
+import type { InPlaceCheck } from '../core/inPlace';
+import type { InPlacePostcopy } from '../core/inPlace';
+import type { InPlaceDeps } from './inPlaceUpgrade';
+import { checkDomainInPlace, runInPlace, wayBackCommands } from './inPlaceUpgrade';
 
 export interface UpgradeRow {
   alias: string;
   domain: Domain;
   /** what it runs now ("runs a replaced QEMU 10.0.2 binary"); undefined when it already runs the installed one */
   stale?: string;
-  method: 'roundTrip' | 'saveRestore' | 'none';
+  method: 'inPlace' | 'roundTrip' | 'saveRestore' | 'none';
   peer?: string;
   why: string;
   expectedPause: string;
@@ -51,6 +56,7 @@ export async function planUpgrade(
   domains: readonly { alias: string; domain: Domain }[],
   preflight: MigrationPlanDeps['preflight'],
   options: MigrationOptions,
+  inPlaceOn: { uri: string } | undefined,
 ): Promise<UpgradeRow[]> {
   await Promise.all([...new Set(domains.map((d) => d.alias))].map((alias) => qemu.probe(alias)));
   const plannedKiB = new Map<string, number>();
@@ -75,6 +81,31 @@ export async function planUpgrade(
       });
       continue;
     }
+    const host = registry.get(alias);
+    const inPlace = !inPlaceOn
+      ? { ok: false, refusals: ['turned off (ferry.qemu.inPlace)'], notes: [] }
+      : host
+        ? await checkDomainInPlace(host.connection, inPlaceOn.uri, domain).catch((e: Error): InPlaceCheck => ({
+            ok: false,
+            refusals: [e.message],
+            notes: [],
+          }))
+        : undefined;
+    if (inPlace?.ok) {
+      rows.push({
+        alias,
+        domain,
+        stale,
+        method: 'inPlace',
+        why: [
+          `${stale}; ${alias} qualifies for in place: a second libvirt daemon on it takes the domain and gives it back, each time onto a new QEMU process, with no data on the network`,
+          ...inPlace.notes,
+        ].join('; '),
+        expectedPause: `two switchovers on the same host, each at most ${options.maxDowntimeMs ?? DEFAULT_MAX_DOWNTIME_MS} ms (the max downtime); postcopy bounds a guest that writes memory faster than a hop converges`,
+      });
+      continue;
+    }
+    const notInPlace = `not in place (${inPlace?.refusals.join('; ') ?? `${alias} is not a configured host`})`;
     const refusals: string[] = [];
     let peer: string | undefined;
     for (const candidate of registry.hosts) {
@@ -110,12 +141,12 @@ export async function planUpgrade(
         stale,
         method: 'roundTrip',
         peer,
-        why: `${stale}; ${peer} can take it (preflight passed)`,
+        why: `${stale}; ${notInPlace}; ${peer} can take it (preflight passed)`,
         expectedPause: pause,
       });
       continue;
     }
-    const noPeer = `no other connected host can take it${refusals.length ? ` (${refusals.join(' · ')})` : ''}`;
+    const noPeer = `${notInPlace}; no other connected host can take it${refusals.length ? ` (${refusals.join(' · ')})` : ''}`;
     rows.push(await saveRestoreRow(alias, domain, stale, noPeer, saveDirOf(alias), plannedKiB));
   }
   return rows;
@@ -386,4 +417,68 @@ export async function roundTrip(
       message: `${stranded} ${back.phase}${back.error ? ` (${back.error})` : ''}. ${retry}`,
     };
   return confirmed(qemu, row, legs, `round trip via ${row.peer}`, `is back on ${row.alias}`);
+}
+
+/**
+ * In place: both hops on the domain's own host, run there by one detached script (services/inPlaceUpgrade); then
+ * the probe says whether it runs the new binary. The message gives each hop's pause (libvirt's downtime) and the total.
+ */
+export async function inPlace(
+  deps: InPlaceDeps,
+  qemu: QemuBinaries,
+  row: UpgradeRow,
+  postcopy: InPlacePostcopy,
+  onHop: (hop: 1 | 2, record: MigrationRecord, done: Promise<MigrationRecord>) => void,
+  hopBandwidthMiBps?: number,
+): Promise<UpgradeOutcome> {
+  if (row.method !== 'inPlace') throw new Error(`${row.domain.name}: ${row.why}`);
+  const name = row.domain.name;
+  const { log, hops, runDir, interrupted, failure } = await runInPlace(
+    deps,
+    row.alias,
+    row.domain,
+    postcopy,
+    onHop,
+    hopBandwidthMiBps,
+  );
+  const reattached = interrupted
+    ? ` Ferry's link to ${row.alias} dropped meanwhile; the host went on and Ferry read the outcome once it was back.`
+    : '';
+  const errors = [...hops.map((h) => h.error).filter((e): e is string => !!e), ...log.errors];
+  const why = errors.length ? [...new Set(errors)].join('; ') : 'no error was logged';
+  if (failure)
+    return {
+      ok: false,
+      where: row.alias,
+      legs: hops,
+      message:
+        `Ferry lost track of the in-place upgrade of ${name} on ${row.alias}: ${failure}. Check "virsh domstate ${row.domain.uuid}" there` +
+        `${runDir ? `; the run's log is ${runDir}/log` : ''}.${reattached}`,
+    };
+  if (log.exit === 10 || log.exit === 11)
+    return {
+      ok: false,
+      where: row.alias,
+      legs: hops,
+      message:
+        `${name} stayed under the system daemon on ${row.alias} and runs as before: ` +
+        `${log.exit === 10 ? 'the second libvirt daemon did not start' : 'the move into the second daemon failed'} (${why}).${reattached}`,
+    };
+  if (log.exit !== 0)
+    return {
+      ok: false,
+      where: row.alias,
+      legs: hops,
+      message:
+        `${name} is running on ${row.alias} under Ferry's second libvirt daemon, not the system's: the way back failed (${why}). ` +
+        `The second daemon is left running so that nothing is lost. To move it back: ${wayBackCommands(runDir ?? '', log, row.domain.uuid)}.${reattached}`,
+    };
+  const pauses = hops.filter((h) => h.phase === 'completed').map((h) => h.summary?.downtimeMs);
+  const known = pauses.every((p) => p !== undefined) && pauses.length === 2;
+  const paused = known
+    ? `in place: hop 1 paused ${pauses[0]} ms, hop 2 ${pauses[1]} ms, ${pauses[0]! + pauses[1]!} ms in all`
+    : 'in place';
+  const postcopied = log.postcopySwitched.length ? `, postcopy in ${log.postcopySwitched.length} hop(s)` : '';
+  const outcome = await confirmed(qemu, row, hops, `${paused}${postcopied}`, `was moved in place on ${row.alias}`);
+  return { ...outcome, message: `${outcome.message}${reattached}` };
 }

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { RateUnit } from '../core/qos';
 import { RATE_UNITS } from '../core/qos';
 import { DEFAULT_LIBVIRT_URI } from '../core/virsh';
+import type { InPlacePostcopy } from '../core/inPlace';
 import { defaultSshConfigPath } from '../transport/sshConfig';
 import { Settings } from './contributions';
 
@@ -18,6 +19,11 @@ export const config = {
   rememberPassphrases: () => get<boolean>(Settings.rememberPassphrases, false),
   conntrackBudgetMs: () => get<number>(Settings.conntrackBudgetMs, 200),
   saveRestoreMaxPauseSeconds: () => get<number>(Settings.saveRestoreMaxPauseSeconds, 10),
+  inPlace: () => get<boolean>(Settings.inPlace, true),
+  inPlacePostcopy: (): InPlacePostcopy => {
+    const mode = get<string>(Settings.inPlacePostcopy, 'auto');
+    return mode === 'always' || mode === 'off' ? mode : 'auto';
+  },
   qosRateUnit: (): RateUnit => {
     const unit = get<string>(Settings.qosRateUnit, 'Mbit/s');
     return unit in RATE_UNITS ? (unit as RateUnit) : 'Mbit/s';

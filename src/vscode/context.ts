@@ -3,6 +3,7 @@ import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
 import type { QemuBinaries } from '../services/qemuBinaries';
 import type { QosService } from '../services/qos';
+import type { InPlacePostcopy } from '../core/inPlace';
 import type { Logger } from '../transport/logger';
 import type { ExtensionMigrationStore } from './migrationStore';
 
@@ -16,6 +17,9 @@ export interface FerryContext {
   qemu: QemuBinaries;
   /** above this expected pause a save and restore is asked about again (ferry.qemu.saveRestoreMaxPauseSeconds) */
   saveRestoreMaxPauseSeconds(): number;
+  /** in place first when the host qualifies (ferry.qemu.inPlace), and its hops' postcopy (ferry.qemu.inPlacePostcopy) */
+  inPlace(): boolean;
+  inPlacePostcopy(): InPlacePostcopy;
   /** the unit limits are shown in (ferry.qos.rateUnit) */
   qosRateUnit(): RateUnit;
   libvirtUri(): string;

@@ -42,6 +42,8 @@ export const Settings = {
   conntrackBudgetMs: 'ferry.conntrack.budgetMs',
   qosRateUnit: 'ferry.qos.rateUnit',
   saveRestoreMaxPauseSeconds: 'ferry.qemu.saveRestoreMaxPauseSeconds',
+  inPlace: 'ferry.qemu.inPlace',
+  inPlacePostcopy: 'ferry.qemu.inPlacePostcopy',
 } as const;
 
 /**

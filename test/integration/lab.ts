@@ -44,6 +44,9 @@ export function loadLab(): LabDescription {
 export const lab = loadLab();
 
 /** Run a shell command on a lab host as root, in bash (the "other shell" of the tests). */
+/** the QEMU binary the lab's <emulator> wrapper execs (lab/install-deps.sh): what an upgrade test replaces */
+export const labQemu = () => `${lab.lab}/qemu-bpo/usr/bin/qemu-system-x86_64`;
+
 export function onHost(alias: string, command: string): string {
   return execFileSync('ssh', ['-F', lab.rootSshConfig, '-o', 'BatchMode=yes', alias, command], { encoding: 'utf8' });
 }

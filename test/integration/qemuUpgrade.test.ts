@@ -12,6 +12,7 @@ import {
   holdEchoConnections,
   lab,
   labCtl,
+  labQemu,
   memoryLogger,
   memoryStore,
   onHost,
@@ -70,7 +71,7 @@ beforeAll(async () => {
   qemu = new QemuBinaries(registry, log);
   await qemu.probe(A);
   // the file tiny1's QEMU runs: the lab's <emulator> is a wrapper script that execs it (lab/install-deps.sh)
-  emulator = qemu.state(A, tinyOn(A)!.uuid)!.binary;
+  emulator = labQemu(); // never a path read back from a QEMU that may run a removed copy
   // copies an interrupted run (or the UI test) left mounted over the emulator's path come off first
   onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copyOn(A)}'`);
   await qemu.probe(A);
@@ -103,7 +104,7 @@ describe('QEMU hot-upgrade against the lab', () => {
     expect(describeStale(qemu.state(A, domain.uuid)!)).toMatch(/^runs a replaced QEMU 10\.\d+\.\d+ binary$/);
     expect(qemu.staleOn(A)).toEqual([domain.uuid]);
     expect(qemu.staleOn(B)).toEqual([]);
-    const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain }], deps().preflight, options);
+    const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain }], deps().preflight, options, undefined);
     expect(row).toMatchObject({
       method: 'roundTrip',
       peer: B,
@@ -157,7 +158,7 @@ describe('QEMU hot-upgrade against the lab', () => {
       alone.setHosts([A]);
       await waitFor('hostA listed', () => alone.get(A)!.domains?.some((d) => d.name === 'tiny1'), 20_000);
       const domain = alone.get(A)!.domains!.find((d) => d.name === 'tiny1')!;
-      const [row] = await planUpgrade(alone, aloneQemu, [{ alias: A, domain }], deps().preflight, options);
+      const [row] = await planUpgrade(alone, aloneQemu, [{ alias: A, domain }], deps().preflight, options, undefined);
       expect(row).toMatchObject({
         method: 'saveRestore',
         stale: expect.stringMatching(/^runs a replaced QEMU/),
@@ -195,7 +196,7 @@ describe('QEMU hot-upgrade against the lab', () => {
     await qemu.probe(A);
     const domain = tinyOn(A)!;
     expect(qemu.staleOn(A)).toEqual([domain.uuid]);
-    const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain }], deps().preflight, options);
+    const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain }], deps().preflight, options, undefined);
     // hostA's libvirtd stops once the first leg has completed, before the second starts
     const outcome = await roundTrip(deps(), qemu, row, 'safe', options, decisions, (leg, _record, done) => {
       if (leg === 1) void done.then(() => labCtl('libvirtd', 'stop', lab.hosts[0].letter));

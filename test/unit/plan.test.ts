@@ -42,6 +42,7 @@ function fakeHosts(checks: PreflightCheck[]) {
       });
       return { record, done: Promise.resolve(record as MigrationRecord) };
     },
+    follow: async (record) => record,
     conntrackBudgetMs: 200,
     log: silentLogger,
   };

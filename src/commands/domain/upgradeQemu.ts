@@ -9,7 +9,7 @@ import { PROFILES } from '../../core/migration/job';
 import type { MigrationDecisions } from '../../services/migration/plan';
 import { livePlanDeps } from '../../services/migration';
 import type { UpgradeOutcome, UpgradeRow } from '../../services/qemuUpgrade';
-import { planUpgrade, roundTrip, saveAndRestore } from '../../services/qemuUpgrade';
+import { inPlace, planUpgrade, roundTrip, saveAndRestore } from '../../services/qemuUpgrade';
 import type { DomainNode, HostNode } from '../../views/nodes';
 import type { CommandContext } from '../context';
 import { notify, withProgress } from '../../vscode/notify';
@@ -32,6 +32,7 @@ function chosenDomains(ctx: CommandContext, clicked: unknown, selected: unknown)
 }
 
 const METHOD: Record<UpgradeRow['method'], (r: UpgradeRow) => string> = {
+  inPlace: (r) => vscode.l10n.t('in place on {0}', r.alias),
   roundTrip: (r) => vscode.l10n.t('round trip via {0}', String(r.peer)),
   saveRestore: () => vscode.l10n.t('save and restore on the same host'),
   none: () => vscode.l10n.t('left as it is'),
@@ -65,7 +66,10 @@ export async function upgradeQemu(
   if (!domains.length) throw new Error(vscode.l10n.t('{0}: no running domain among those chosen.', title()));
   const profile = await ctx.ui.pickOne(
     (['safe', 'fast'] as const).map((id) => ({ label: PROFILES[id].label, detail: PROFILES[id].detail, id })),
-    { title: title(), placeHolder: vscode.l10n.t('How each leg of a round trip migrates') },
+    {
+      title: title(),
+      placeHolder: vscode.l10n.t('How each leg of a round trip migrates (in place has its own settings)'),
+    },
   );
   if (!profile) throw new UserCancelled();
   const options = PROFILES[profile.id].options;
@@ -75,7 +79,15 @@ export async function upgradeQemu(
       location: vscode.ProgressLocation.Notification,
       title: vscode.l10n.t('Ferry: reading QEMU binaries and checking peers…'),
     },
-    () => planUpgrade(ctx.registry, ctx.qemu, domains, deps.preflight, options),
+    () =>
+      planUpgrade(
+        ctx.registry,
+        ctx.qemu,
+        domains,
+        deps.preflight,
+        options,
+        ctx.inPlace() ? { uri: ctx.libvirtUri() } : undefined,
+      ),
   );
   const plan = planText(rows);
   ctx.log.info(`qemu upgrade plan:\n${plan}`);
@@ -147,23 +159,45 @@ export async function upgradeQemu(
         const work =
           row.method === 'saveRestore' && host
             ? saveAndRestore(host.connection, ctx.libvirtUri(), ctx.qemu, row)
-            : roundTrip(deps, ctx.qemu, row, profile.id, options, decisions, (leg, record, done) => {
-                const legText = vscode.l10n.t(
-                  '{0}{1}: leg {2} of 2, {3} → {4}',
-                  row.domain.name,
-                  of,
-                  leg,
-                  record.source,
-                  record.target,
-                );
-                progress.report({ message: legText });
-                ctx.panels.open(record, { preserveFocus: true });
-                // the leg's own progress, as a migration's notification shows it (percent, data, rate, iteration)
-                const sub = ctx.migrations.onDidChange(
-                  (r) => r.id === record.id && progress.report({ message: `${legText} · ${progressText(r)}` }),
-                );
-                void done.finally(() => sub.dispose());
-              });
+            : row.method === 'inPlace' && host
+              ? inPlace(
+                  { host: host.connection, follow: deps.follow, log: ctx.log },
+                  ctx.qemu,
+                  row,
+                  ctx.inPlacePostcopy(),
+                  (hop, record, done) => {
+                    const hopText = vscode.l10n.t(
+                      '{0}{1}: in place on {2}, hop {3} of 2',
+                      row.domain.name,
+                      of,
+                      row.alias,
+                      hop,
+                    );
+                    progress.report({ message: hopText });
+                    ctx.panels.open(record, { preserveFocus: true });
+                    const sub = ctx.migrations.onDidChange(
+                      (r) => r.id === record.id && progress.report({ message: `${hopText} · ${progressText(r)}` }),
+                    );
+                    void done.finally(() => sub.dispose());
+                  },
+                )
+              : roundTrip(deps, ctx.qemu, row, profile.id, options, decisions, (leg, record, done) => {
+                  const legText = vscode.l10n.t(
+                    '{0}{1}: leg {2} of 2, {3} → {4}',
+                    row.domain.name,
+                    of,
+                    leg,
+                    record.source,
+                    record.target,
+                  );
+                  progress.report({ message: legText });
+                  ctx.panels.open(record, { preserveFocus: true });
+                  // the leg's own progress, as a migration's notification shows it (percent, data, rate, iteration)
+                  const sub = ctx.migrations.onDidChange(
+                    (r) => r.id === record.id && progress.report({ message: `${legText} · ${progressText(r)}` }),
+                  );
+                  void done.finally(() => sub.dispose());
+                });
         const outcome = await work.catch((e: Error): UpgradeOutcome => ({
           ok: false,
           where: row.alias,

@@ -54,6 +54,12 @@ export interface MigrationRecord {
   operationStep?: string;
   /** the migrations of one operation joined into this run, in order (see joinParts); absent for a single one */
   parts?: RunPart[];
+  /**
+   * The libvirt daemons of each side when not the configured one, as URIs on that side's host: an in-place upgrade's
+   * hops go into and out of a second daemon on the same host (its shadow daemon's socket).
+   */
+  sourceUri?: string;
+  targetUri?: string;
   /** loaded from someone's export, for comparison */
   imported?: boolean;
 }

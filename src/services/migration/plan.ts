@@ -52,6 +52,8 @@ export interface MigrationPlanDeps {
     options: MigrationOptions;
   }): Promise<PreflightResult>;
   start(request: LaunchRequest): Promise<{ record: MigrationRecord; done: Promise<MigrationRecord> }>;
+  /** watch a migration a host-side run of Ferry's started (an in-place upgrade's hop) */
+  follow(record: MigrationRecord): Promise<MigrationRecord>;
   conntrackBudgetMs: number;
   log: Pick<Logger, 'info'>;
 }
@@ -75,6 +77,7 @@ export function livePlanDeps(
         options,
       }),
     start: (request) => runner.start(request),
+    follow: (record) => runner.follow(record),
     conntrackBudgetMs,
     log,
   };

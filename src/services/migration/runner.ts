@@ -179,6 +179,17 @@ export class MigrationRunner {
     return { record, done: this.watch(record) };
   }
 
+  /**
+   * Watch a migration that other work of Ferry's started on a host (an in-place upgrade's hop, run there by its own
+   * script) as if started here: the same record, panel, history and re-attachment after a reload.
+   */
+  follow(record: MigrationRecord): Promise<MigrationRecord> {
+    if (this.running.some((r) => r.domainUuid === record.domainUuid && !r.discovered && r.id !== record.id))
+      throw new Error(`${record.domainName} is already being migrated by Ferry.`);
+    this.changed(record);
+    return this.watch(record);
+  }
+
   private readonly gates = new Map<string, Gate>();
 
   private get watchContext(): WatchContext {
@@ -240,7 +251,10 @@ export class MigrationRunner {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
     return this.host(record.source)
-      .connection.exec(build(this.settings.libvirtUri, record.domainUuid), { logLevel: 'info', timeoutMs: 30_000 })
+      .connection.exec(build(record.sourceUri ?? this.settings.libvirtUri, record.domainUuid), {
+        logLevel: 'info',
+        timeoutMs: 30_000,
+      })
       .then((r) => {
         if (r.code !== 0) throw new LibvirtError(record.source, `${what}: ${virshErrorText(r.stderr, r.code)}`);
         if (marker) this.apply(id, { kind: 'steered', label: marker });

@@ -8,6 +8,7 @@ import type { JobStats } from '../../core/migration/job';
 import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { joinParts, next } from '../../core/migration/record';
+import { virsh } from '../../core/virsh';
 import { removeLogArgv } from '../../remote/migration';
 import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
@@ -52,7 +53,7 @@ export interface WatchContext {
 }
 
 export async function watchMigration(ctx: WatchContext, record: MigrationRecord): Promise<MigrationRecord> {
-  const uri = ctx.uri;
+  const uri = record.sourceUri ?? ctx.uri;
   let sawJob = false;
   let reader: JobReader | undefined;
   try {
@@ -86,6 +87,11 @@ export async function watchMigration(ctx: WatchContext, record: MigrationRecord)
           );
         }
         if (!(e instanceof SshError)) ctx.log.error(`migration ${record.id}: ${(e as Error).message}`);
+        // the host answers but the daemon does not (an in-place hop's second daemon, gone): the log says how it ended
+        if (record.logPath && source.connection.state.kind === 'connected') {
+          const outcome = await ended(ctx, record, sawJob).catch(() => undefined);
+          if (outcome) return outcome;
+        }
         await sleep(2000);
         continue;
       }
@@ -106,7 +112,9 @@ async function ended(
   const source = ctx.host(record.source).connection;
   if (!record.logPath) {
     // discovered: no log of ours; libvirt's completed job says how it ended
-    const completed = await source.exec(jobInfoArgv(ctx.uri, record.domainUuid, true), { timeoutMs: 10_000 });
+    const completed = await source.exec(jobInfoArgv(record.sourceUri ?? ctx.uri, record.domainUuid, true), {
+      timeoutMs: 10_000,
+    });
     const stats = completed.code === 0 ? parseJobStats(completed.stdout) : undefined;
     const exit = stats?.type === 'completed' ? 0 : 1;
     const why =
@@ -139,7 +147,8 @@ async function finish(
   exitCode: number,
   output: string,
 ): Promise<MigrationRecord> {
-  const uri = ctx.uri;
+  const uri = record.sourceUri ?? ctx.uri;
+  const targetUri = record.targetUri ?? ctx.uri;
   const gate = ctx.gates.get(record.id);
   if (gate) {
     gate.switchoverSeen(exitCode);
@@ -156,19 +165,28 @@ async function finish(
   let summary: JobStats | undefined;
   const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
   if (completed?.code === 0) summary = parseJobStats(completed.stdout);
+  // a run that reads the job's statistics itself (an in-place hop's) leaves them in its log
+  const logged = parseJobStats(output);
+  if (logged.type === 'completed' && summary?.type !== 'completed') summary = logged;
   let targetProblem: string | undefined;
   let qosFindings: Finding[] = [];
   const target = ctx.registry.get(record.target);
   if (exitCode === 0 && target) {
     // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
-    await target.refresh().catch(() => undefined);
-    const there = target.findDomain(record.domainUuid);
-    if (!there || (there.state !== 'running' && there.state !== 'paused')) {
-      targetProblem = `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}`;
+    const state = record.targetUri
+      ? await daemonState(target.connection, record.targetUri, record.domainUuid)
+      : await target.refresh().then(
+          () => target.findDomain(record.domainUuid)?.state,
+          () => target.findDomain(record.domainUuid)?.state,
+        );
+    if (state !== 'running' && state !== 'paused') {
+      targetProblem = `virsh migrate reported success, but ${record.domainName} is ${state ?? 'not present'} on ${record.target}`;
     }
-    if (!targetProblem) qosFindings = await qosOnTarget(target.connection, uri, record);
+    if (!targetProblem) qosFindings = await qosOnTarget(target.connection, targetUri, record);
     if (!summary || summary.type !== 'completed') {
-      const incoming = await target.connection.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
+      const incoming = await target.connection
+        .exec(jobInfoArgv(targetUri, record.domainUuid, true))
+        .catch(() => undefined);
       if (incoming?.code === 0) summary = parseJobStats(incoming.stdout);
     }
   }
@@ -212,6 +230,12 @@ async function qosOnTarget(target: HostConnection, uri: string, record: Migratio
       },
     ];
   }
+}
+
+/** A domain's state as one daemon on the host sees it ('running', 'paused', …), undefined if it has none such. */
+async function daemonState(host: HostConnection, uri: string, uuid: string): Promise<string | undefined> {
+  const r = await host.exec(virsh(uri, 'domstate', uuid), { timeoutMs: 10_000 }).catch(() => undefined);
+  return r?.code === 0 ? r.stdout.trim().split('\n')[0] : undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));

@@ -1,0 +1,256 @@
+/**
+ * The in-place QEMU upgrade against the lab: tiny1 moves into a transient second libvirt daemon on hostA and back,
+ * onto the replaced emulator, as one operation; and whatever dies on the way (Ferry's link, the second daemon in
+ * either hop, the system daemon in the way back), tiny1 keeps running and the host is left as it was.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PROFILES } from '../../src/core/migration/job';
+import type { MigrationRecord } from '../../src/core/migration/record';
+import { describeStale } from '../../src/core/qemuBinary';
+import { HostRegistry } from '../../src/services/hostRegistry';
+import { livePlanDeps, MigrationRunner } from '../../src/services/migration';
+import { QemuBinaries } from '../../src/services/qemuBinaries';
+import type { UpgradeRow } from '../../src/services/qemuUpgrade';
+import { inPlace, planUpgrade } from '../../src/services/qemuUpgrade';
+import {
+  dropLink,
+  guestFilled,
+  guestStatus,
+  holdEchoConnections,
+  lab,
+  labCtl,
+  labQemu,
+  memoryLogger,
+  memoryStore,
+  onHost,
+  tiny1,
+  waitFor,
+} from './lab';
+
+const A = lab.hosts[0].alias;
+const letterA = lab.hosts[0].letter;
+const URI = 'qemu:///system';
+const tinyIp = lab.guests.tiny1.ip;
+const log = memoryLogger();
+const store = memoryStore();
+let registry: HostRegistry;
+let runner: MigrationRunner;
+let qemu: QemuBinaries;
+let emulator: string;
+const copy = `${lab.lab}/hosts/${A}/qemu-upgraded`;
+const tinyOn = () => registry.get(A)!.domains?.find((d) => d.name === 'tiny1');
+const deps = () => ({ host: registry.get(A)!.connection, follow: (r: MigrationRecord) => runner.follow(r), log });
+
+/** a new copy of the emulator over its path on hostA, as `apt upgrade` replaces the file under running domains */
+async function installNewQemu() {
+  onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'`);
+  onHost(A, `cp -p '${emulator}' '${copy}' && mount --bind '${copy}' '${emulator}'`);
+  await qemu.probe(A);
+  expect(describeStale(qemu.state(A, tinyOn()!.uuid)!)).toMatch(/^runs a replaced QEMU 10\.\d+\.\d+ binary$/);
+}
+
+async function planInPlace(): Promise<UpgradeRow> {
+  const preflight = livePlanDeps(registry, runner, URI, 200, log).preflight;
+  const [row] = await planUpgrade(registry, qemu, [{ alias: A, domain: tinyOn()! }], preflight, PROFILES.safe.options, {
+    uri: URI,
+  });
+  expect(row).toMatchObject({ method: 'inPlace', why: expect.stringMatching(/qualifies for in place/) });
+  return row;
+}
+
+/** the host as it was: tiny1 running under the system daemon on one QEMU and one tap, nothing of the run left */
+function expectHostAsItWas() {
+  expect(onHost(A, 'virsh -q domstate tiny1').trim()).toBe('running');
+  expect(onHost(A, `ps -eo args | grep -c '[f]erry-inplace\\.' || true`).trim()).toBe('0');
+  expect(onHost(A, 'ls -d /run/ferry-inplace.* 2>/dev/null || true').trim()).toBe('');
+  expect(onHost(A, `grep -c ferry-inplace /proc/self/mountinfo || true`).trim()).toBe('0');
+  expect(onHost(A, `ip -br link | grep -c '^vnet' || true`).trim()).toBe('1');
+  expect(onHost(A, `ps -eo args | grep -c '^[^ ]*qemu-system.*guest=tiny1,' || true`).trim()).toBe('1');
+  expect(guestStatus(tinyIp)).toMatch(/verify_errors=0\b/);
+}
+
+/** the run's shadow daemon, once its log names it */
+const shadowPid = () => onHost(A, `sed -n 's/^shadow=//p' /run/ferry-inplace.*/log 2>/dev/null | tail -n 1`).trim();
+
+/** resolves once the hop's job has been read running a few times (Ferry sees it under way) */
+const underWay = (record: MigrationRecord) =>
+  waitFor(`${record.operationStep} under way`, () => (runner.get(record.id)?.samples.length ?? 0) >= 3, 60_000);
+
+beforeAll(async () => {
+  labCtl('ct', 'loose');
+  tiny1.ensureOnA();
+  registry = new HostRegistry(
+    {
+      connection: { connectTimeoutMs: 5000, keepaliveIntervalMs: 1000 },
+      settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
+    },
+    log,
+  );
+  registry.setHosts([A]);
+  await waitFor('tiny1 running on A', () => tinyOn()?.state === 'running', 20_000);
+  runner = new MigrationRunner(registry, store, { libvirtUri: URI }, log);
+  qemu = new QemuBinaries(registry, log);
+  // the file the lab's <emulator> wrapper execs; never a path read back from a QEMU that may run a removed copy
+  emulator = labQemu();
+  expect(onHost(A, `test -f '${emulator}' && echo file`).trim()).toBe('file');
+  onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'`);
+}, 120_000);
+
+beforeEach(async () => {
+  await waitFor('tiny1 running on A', () => tinyOn()?.state === 'running', 60_000);
+  await installNewQemu();
+}, 120_000);
+
+afterAll(() => {
+  console.log(log.lines.map((l) => l.split('\n')[0].slice(0, 200)).filter((l) => !/domstats|list --all/.test(l)).slice(-40).join('\n'));
+  onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'`);
+  labCtl('libvirtd', 'start', letterA);
+  qemu?.dispose();
+  runner?.dispose();
+  registry?.dispose();
+  labCtl('ct', 'strict');
+  tiny1.ensureOnA();
+});
+
+describe('QEMU upgrade in place against the lab', () => {
+  it('moves tiny1 into a second daemon and back onto the new binary: one run of two hops, memory and connections intact', async () => {
+    const row = await planInPlace();
+    const before = onHost(A, 'virsh dumpxml --inactive tiny1');
+    const pidBefore = onHost(A, `pgrep -f 'guest=tiny1,'`).trim();
+    await guestFilled(tinyIp, 100, 'idle');
+    const opened: string[] = [];
+    const held = await holdEchoConnections(tinyIp, 5, () =>
+      inPlace(deps(), qemu, row, 'auto', (hop, record) => opened.push(`${hop} ${record.operationStep}`)),
+    );
+    const outcome = held.result;
+    console.log(`in place: ${outcome.message}`);
+    console.log(JSON.stringify(outcome.legs.map((l) => ({ s: l.summary, e: l.error, n: l.samples.length, p: l.phase }))));
+    expect(outcome.message).toMatch(
+      /^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(in place: hop 1 paused \d+ ms, hop 2 \d+ ms, \d+ ms in all\)\.$/,
+    );
+    expect(outcome.ok).toBe(true);
+    expect(opened).toEqual(['1 upgrading QEMU in place, hop 1 of 2', '2 upgrading QEMU in place, hop 2 of 2']);
+    expect(
+      outcome.legs.map((l) => [l.source, l.target, l.phase, l.targetUri ? 'shadow' : l.sourceUri ? 'back' : '']),
+    ).toEqual([
+      [A, A, 'completed', 'shadow'],
+      [A, A, 'completed', 'back'],
+    ]);
+    // one history entry with both hops, the pauses summed
+    const [run, ...more] = store.history.filter((r) => r.operationId === outcome.legs[0].operationId);
+    expect(more).toEqual([]);
+    expect(run.parts!.map((p) => [p.step, p.phase])).toEqual([
+      ['upgrading QEMU in place, hop 1 of 2', 'completed'],
+      ['upgrading QEMU in place, hop 2 of 2', 'completed'],
+    ]);
+    expect(run.summary!.downtimeMs).toBe(outcome.legs[0].summary!.downtimeMs! + outcome.legs[1].summary!.downtimeMs!);
+    expect(held.lastOk).toBe(5);
+    expect(qemu.staleOn(A)).toEqual([]);
+    expect(onHost(A, `pgrep -f 'guest=tiny1,'`).trim()).not.toBe(pidBefore);
+    // the persistent definition is the system daemon's, untouched
+    expect(onHost(A, 'virsh dumpxml --inactive tiny1')).toBe(before);
+    expectHostAsItWas();
+  }, 60_000);
+
+  it('the second daemon killed in hop 1: tiny1 runs on under the system daemon, and the message says so', async () => {
+    const row = await planInPlace();
+    await guestFilled(tinyIp, 200, 'idle');
+    let killed: Promise<void> | undefined;
+    const outcome = await inPlace(
+      deps(),
+      qemu,
+      row,
+      'off',
+      (hop, record) => {
+        if (hop === 1) killed = underWay(record).then(() => void onHost(A, `kill -9 ${shadowPid()}`));
+      },
+      20,
+    );
+    await killed;
+    console.log(`shadow killed in hop 1: ${outcome.message}`);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.message).toMatch(
+      /^tiny1 stayed under the system daemon on hostA and runs as before: the move into the second daemon failed \(.+\)\.$/,
+    );
+    expect(outcome.legs.map((l) => l.phase)).toEqual(['failed']);
+    await qemu.probe(A);
+    expect(qemu.staleOn(A)).toHaveLength(1); // not moved: still on the replaced binary
+    expectHostAsItWas();
+  }, 240_000);
+
+  it('the second daemon killed in hop 2: it is started again, takes up the domain, and the way back is tried again', async () => {
+    const row = await planInPlace();
+    await guestFilled(tinyIp, 200, 'idle');
+    let killed: Promise<void> | undefined;
+    const outcome = await inPlace(
+      deps(),
+      qemu,
+      row,
+      'off',
+      (hop, record) => {
+        if (hop === 2 && !killed) killed = underWay(record).then(() => void onHost(A, `kill -9 ${shadowPid()}`));
+      },
+      20,
+    );
+    await killed;
+    console.log(`shadow killed in hop 2: ${outcome.message}`);
+    expect(outcome.message).toMatch(/^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(in place/);
+    expect(outcome.ok).toBe(true);
+    expect(outcome.legs.map((l) => [l.operationStep, l.phase])).toEqual([
+      ['upgrading QEMU in place, hop 1 of 2', 'completed'],
+      ['upgrading QEMU in place, hop 2 of 2', 'failed'],
+      ['upgrading QEMU in place, hop 2 of 2, again', 'completed'],
+    ]);
+    expectHostAsItWas();
+  }, 240_000);
+
+  it('the system daemon restarted in hop 2: the way back waits for it and is tried again', async () => {
+    const row = await planInPlace();
+    await guestFilled(tinyIp, 200, 'idle');
+    let restarted: Promise<void> | undefined;
+    const outcome = await inPlace(
+      deps(),
+      qemu,
+      row,
+      'off',
+      (hop, record) => {
+        if (hop === 2 && !restarted)
+          restarted = underWay(record).then(() => {
+            labCtl('libvirtd', 'stop', letterA);
+            labCtl('libvirtd', 'start', letterA);
+          });
+      },
+      20,
+    );
+    await restarted;
+    console.log(`system daemon restarted in hop 2: ${outcome.message}`);
+    expect(outcome.ok).toBe(true);
+    expect(outcome.legs.map((l) => l.phase)).toEqual(['completed', 'failed', 'completed']);
+    expectHostAsItWas();
+  }, 240_000);
+
+  for (const hop of [1, 2] as const)
+    it(`Ferry's link dropped in hop ${hop}: the host goes on, and Ferry re-attaches and finishes`, async () => {
+      const row = await planInPlace();
+      await guestFilled(tinyIp, 200, 'idle');
+      let dropped: Promise<void> | undefined;
+      const outcome = await inPlace(
+        deps(),
+        qemu,
+        row,
+        'auto',
+        (n, record) => {
+          if (n === hop) dropped = underWay(record).then(() => dropLink(A, 6));
+        },
+        20,
+      );
+      await dropped;
+      console.log(`link dropped in hop ${hop}: ${outcome.message}`);
+      expect(outcome.message).toMatch(
+        /^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(in place: hop 1 paused \d+ ms, hop 2 \d+ ms, \d+ ms in all\)\./,
+      );
+      expect(outcome.ok).toBe(true);
+      expect(outcome.legs.map((l) => l.phase)).toEqual(['completed', 'completed']);
+      expectHostAsItWas();
+    }, 240_000);
+});
