@@ -1,15 +1,19 @@
 /**
  * QEMU upgrade benchmark, idle and then dirtying 50 MiB/s, in one run, each guest 512 MiB with 400 MiB filled:
- * - Ferry's two methods on tiny1 (libvirt), moved onto a "new" QEMU on hostA (a copy of the emulator bind-mounted
- *   over its path): the round trip via hostB, and save and restore on hostA;
+ * - Ferry's methods on tiny1 (libvirt), moved onto a "new" QEMU on hostA (a copy of the emulator bind-mounted
+ *   over its path): in place (a second daemon on hostA, two hops; with postcopy as set by default, and with
+ *   postcopy after the first pass), the round trip via hostB, and save and restore on hostA;
  * - the two same-host live updates libvirt cannot drive, on a bare QEMU guest in hostA's namespaces
  *   (lab/tools/live-update.py): cpr-transfer, and postcopy to a new QEMU process from the first byte.
  * Every pause is the guest-visible one: a UDP heartbeat to the guest's echo port every 5 ms from the client
  * namespace (lab/tools/heartbeat.py); a pause is a silence of the echoes minus one interval. The round trip's is
- * its two longest silences (one per leg). Detail lines give each tool's own figure beside it: libvirt's downtime
- * per leg, the save and restore timed on the host, QEMU's downtime. Total: the first leg's start to the second's
- * end. Last line (means of idle and dirtying):
- *   upgrade: roundtrip_pause_ms=<n> saverestore_pause_ms=<n> cpr_transfer_pause_ms=<n> local_postcopy_pause_ms=<n> roundtrip_total_ms=<n>
+ * its two longest silences (one per leg), in place's likewise (one per hop). Detail lines give each tool's own
+ * figure beside it: libvirt's downtime per leg or hop, the save and restore timed on the host, QEMU's downtime.
+ * Total: the round trip's first leg's start to the second's end, as Ferry sees them; in place's, the whole
+ * operation on the host (second daemon started and removed included). Per scenario, the goals' ratios: in place's pause and total over the
+ * round trip's, in-place postcopy's pause over bare same-host postcopy's. Last line (means of idle and dirtying):
+ *   upgrade: inplace_pause_ms=<n> inplace_postcopy_pause_ms=<n> inplace_total_ms=<n> roundtrip_pause_ms=<n>
+ *   saverestore_pause_ms=<n> cpr_transfer_pause_ms=<n> local_postcopy_pause_ms=<n> roundtrip_total_ms=<n>
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,10 +21,21 @@ import { PROFILES } from '../src/core/migration/job';
 import { livePlanDeps, MigrationRunner } from '../src/services/migration';
 import type { MigrationDecisions } from '../src/services/migration';
 import { QemuBinaries } from '../src/services/qemuBinaries';
-import { planUpgrade, roundTrip, saveAndRestore } from '../src/services/qemuUpgrade';
+import type { InPlacePostcopy } from '../src/core/inPlace';
+import { inPlace, planUpgrade, roundTrip, saveAndRestore } from '../src/services/qemuUpgrade';
 import { HostRegistry } from '../src/services/hostRegistry';
 import { silentLogger } from '../src/transport/logger';
-import { guestPage, lab, labQemu, labRegistry, memoryStore, onHost, runScript, tiny1, waitFor } from '../test/integration/lab';
+import {
+  guestPage,
+  lab,
+  labQemu,
+  labRegistry,
+  memoryStore,
+  onHost,
+  runScript,
+  tiny1,
+  waitFor,
+} from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const [A] = lab.hosts.map((h) => h.alias);
@@ -119,8 +134,42 @@ async function main() {
     );
   const results: Record<
     string,
-    { roundtrip: number; total: number; saveRestore: number; cpr: number; postcopy: number }
+    {
+      inPlace: number;
+      inPlacePostcopy: number;
+      inPlaceTotal: number;
+      roundtrip: number;
+      total: number;
+      saveRestore: number;
+      cpr: number;
+      postcopy: number;
+    }
   > = {};
+  /** in place on hostA, alone: the guest-visible pause of its two hops and the operation's whole time */
+  const upgradeInPlace = async (name: string, postcopy: InPlacePostcopy) => {
+    upgrade();
+    await waitFor('hostA listed alone', () => tinyOn(alone), 30_000);
+    await aloneQemu.probe(A);
+    const [row] = await planUpgrade(
+      alone,
+      aloneQemu,
+      [{ alias: A, domain: tinyOn(alone)! }],
+      deps.preflight,
+      PROFILES.safe.options,
+      { uri: URI },
+    );
+    if (row.method !== 'inPlace') throw new Error(`hostA does not qualify for in place: ${row.why}`);
+    const inPlaceDeps = { host: alone.get(A)!.connection, follow: deps.follow, log: silentLogger };
+    const { result, pauseMs, beat } = await guestPause(2, () =>
+      inPlace(inPlaceDeps, aloneQemu, row, postcopy, () => undefined),
+    );
+    if (!result.ok || result.totalMs === undefined) throw new Error(result.message);
+    const totalMs = result.totalMs;
+    console.log(
+      `upgrade ${name}: in place (postcopy ${postcopy}) pause ${pauseMs} ms (silences ${beat.gaps_ms.join(', ')} ms); total ${totalMs} ms; ${result.message}`,
+    );
+    return { pauseMs, totalMs };
+  };
   try {
     for (const [name, rate] of [
       ['idle', 'idle'],
@@ -128,7 +177,10 @@ async function main() {
     ] as const) {
       guest(`/cgi-bin/dirty?mb=400&rate=${rate}`);
       await waitFor('the guest filled', () => guest('/cgi-bin/status').includes(' filled=400 '), 60_000);
+      const here = await upgradeInPlace(name, 'auto');
+      const herePostcopy = await upgradeInPlace(name, 'always');
       upgrade();
+      await qemu.probe(A);
       const [row] = await planUpgrade(
         registry,
         qemu,
@@ -179,7 +231,15 @@ async function main() {
           `upgrade ${name}: bare QEMU ${method} pause ${r.pause_ms} ms (QEMU downtime ${r.qemu_downtime_ms} ms, migration ${r.total_ms} ms, echoes ${r.echoes})`,
         );
       }
+      console.log(
+        `upgrade ${name}: inplace_over_roundtrip_pause=${(here.pauseMs / tripPause).toFixed(2)} (goal <= 0.4) ` +
+          `inplace_over_roundtrip_total=${(here.totalMs / total).toFixed(2)} (goal <= 0.6) ` +
+          `inplace_postcopy_over_bare_postcopy=${(herePostcopy.pauseMs / postcopy.pause_ms).toFixed(2)} (goal <= 2)`,
+      );
       results[name] = {
+        inPlace: here.pauseMs,
+        inPlacePostcopy: herePostcopy.pauseMs,
+        inPlaceTotal: here.totalMs,
         roundtrip: tripPause,
         total,
         saveRestore: savePause,
@@ -198,6 +258,8 @@ async function main() {
   }
   const all = Object.values(results);
   const line = (rs: typeof all) =>
+    `inplace_pause_ms=${mean(rs.map((r) => r.inPlace))} inplace_postcopy_pause_ms=${mean(rs.map((r) => r.inPlacePostcopy))} ` +
+    `inplace_total_ms=${mean(rs.map((r) => r.inPlaceTotal))} ` +
     `roundtrip_pause_ms=${mean(rs.map((r) => r.roundtrip))} saverestore_pause_ms=${mean(rs.map((r) => r.saveRestore))} ` +
     `cpr_transfer_pause_ms=${mean(rs.map((r) => r.cpr))} local_postcopy_pause_ms=${mean(rs.map((r) => r.postcopy))} ` +
     `roundtrip_total_ms=${mean(rs.map((r) => r.total))}`;

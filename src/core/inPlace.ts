@@ -16,6 +16,12 @@ export const SYSTEM_URI = 'qemu:///system';
 export const MIN_LIBVIRT = '5.0.0';
 
 export type Daemon = 'libvirtd' | 'virtqemud';
+/**
+ * Each hop's max downtime, ms. On one host the memory moves fast, so a short one costs a pass or two more and
+ * shortens the guest's pause: measured in the lab (400 MiB filled, idle), libvirt's downtime of a hop 362 ms at
+ * QEMU's default 300, 24 ms at 50 (npm run bench -- upgrade prints the guest-visible pause).
+ */
+export const INPLACE_MAX_DOWNTIME_MS = 50;
 /** postcopy in a hop: off, when it passes its 5th pass over memory (auto), or after its first pass (always) */
 export type InPlacePostcopy = 'off' | 'auto' | 'always';
 export const shadowUri = (runDir: string, daemon: Daemon) =>
@@ -222,6 +228,9 @@ export interface InPlaceLog {
   where?: 'system' | 'shadow';
   /** ferry-exit: 0 done, 10 the shadow did not start, 11 hop 1 failed, 12 left under the shadow */
   exit?: number;
+  /** host time (ms since the epoch) the run started and ended: the whole operation, second daemon included */
+  startedAt?: number;
+  endedAt?: number;
   /** error lines (virsh's, the shadow's), for the message */
   errors: string[];
 }
@@ -241,6 +250,7 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     if ((m = /^phase=(starting|hop1|hop2)\b/.exec(line))) {
       log.phase = m[1] as InPlaceLog['phase'];
       if (m[1] === 'starting') {
+        log.startedAt = at;
         const d = field('daemon');
         if (d === 'libvirtd' || d === 'virtqemud') log.daemon = d;
       } else log.attempts.push({ hop: m[1] === 'hop1' ? 1 : 2, k: Number(field('k')), startedAt: at });
@@ -254,8 +264,9 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     else if ((m = /^postcopy-switched=(\d+)$/.exec(line))) log.postcopySwitched.push(Number(m[1]));
     else if (line === 'shadow-restarted') log.shadowRestarted++;
     else if ((m = /^where=(system|shadow)\b/.exec(line))) log.where = m[1] as 'system' | 'shadow';
-    else if ((m = /^ferry-exit=(\d+)$/.exec(line))) {
+    else if ((m = /^ferry-exit=(\d+)\b/.exec(line))) {
       log.exit = Number(m[1]);
+      log.endedAt = at;
       log.phase = 'ended';
     } else if (/^(error: |hop[12]: error: |shadow: .*error)/.test(line))
       log.errors.push(line.replace(/^(hop[12]|shadow): /, '').replace(/^error:\s*/, ''));

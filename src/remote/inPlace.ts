@@ -1,6 +1,6 @@
 /** The in-place upgrade's programs on the host (scripts/inplace-*.sh); the model and parsers are core/inPlace. */
 import type { InPlacePostcopy } from '../core/inPlace';
-import { INPLACE_RUN_DIR } from '../core/inPlace';
+import { INPLACE_MAX_DOWNTIME_MS, INPLACE_RUN_DIR } from '../core/inPlace';
 import type { Argv } from '../core/virsh';
 import { assertUuid } from '../core/virsh';
 import LAUNCH from './scripts/inplace-launch.sh';
@@ -21,7 +21,7 @@ export function inPlaceProbeArgv(uuid: string): Argv {
  */
 export function launchInPlaceArgv(uuid: string, postcopy: InPlacePostcopy, extra: readonly string[] = []): Argv {
   assertUuid(uuid);
-  return ['sh', '-c', LAUNCH, 'ferry-inplace', RUN, uuid, SHADOW, postcopy, ...extra];
+  return ['sh', '-c', LAUNCH, 'ferry-inplace', RUN, uuid, SHADOW, postcopy, String(INPLACE_MAX_DOWNTIME_MS), ...extra];
 }
 
 /** Remove a finished run's folder (its logs): only a folder the launch made. */

@@ -10,6 +10,7 @@ import {
   checkInPlace,
   domainClashes,
   hopLog,
+  INPLACE_MAX_DOWNTIME_MS,
   INPLACE_RUN_DIR,
   parseInPlaceLog,
   parseInPlaceProbe,
@@ -70,6 +71,7 @@ const RUN_TIMEOUT_MS = 20 * 60_000;
 /** the options both hops carry, as recorded (the host-side run passes them to virsh) */
 export const inPlaceOptions = (postcopy: InPlacePostcopy): MigrationOptions => ({
   ...PROFILES.safe.options,
+  maxDowntimeMs: INPLACE_MAX_DOWNTIME_MS,
   postcopy: postcopy === 'always' ? 'afterPrecopy' : postcopy === 'auto' ? 'manual' : 'off',
 });
 

@@ -29,6 +29,7 @@ import type { MigrationDecisions, MigrationPlanDeps } from './migration/plan';
 import { planMigration } from './migration/plan';
 import type { QemuBinaries } from './qemuBinaries';
 import type { InPlaceCheck } from '../core/inPlace';
+import { INPLACE_MAX_DOWNTIME_MS } from '../core/inPlace';
 import type { InPlacePostcopy } from '../core/inPlace';
 import type { InPlaceDeps } from './inPlaceUpgrade';
 import { checkDomainInPlace, runInPlace, wayBackCommands } from './inPlaceUpgrade';
@@ -101,7 +102,7 @@ export async function planUpgrade(
           `${stale}; ${alias} qualifies for in place: a second libvirt daemon on it takes the domain and gives it back, each time onto a new QEMU process, with no data on the network`,
           ...inPlace.notes,
         ].join('; '),
-        expectedPause: `two switchovers on the same host, each at most ${options.maxDowntimeMs ?? DEFAULT_MAX_DOWNTIME_MS} ms (the max downtime); postcopy bounds a guest that writes memory faster than a hop converges`,
+        expectedPause: `two switchovers on the same host, each at most ${INPLACE_MAX_DOWNTIME_MS} ms (the max downtime); postcopy bounds a guest that writes memory faster than a hop converges`,
       });
       continue;
     }
@@ -359,6 +360,8 @@ export interface UpgradeOutcome {
   message: string;
   /** save and restore: the guest's pause as measured on the host */
   pauseMs?: number;
+  /** in place: the whole operation's time on the host, second daemon started and removed included */
+  totalMs?: number;
 }
 
 /** Both legs of one row's round trip, under one operationId; then the probe says whether it runs the new binary. */
@@ -480,5 +483,6 @@ export async function inPlace(
     : 'in place';
   const postcopied = log.postcopySwitched.length ? `, postcopy in ${log.postcopySwitched.length} hop(s)` : '';
   const outcome = await confirmed(qemu, row, hops, `${paused}${postcopied}`, `was moved in place on ${row.alias}`);
-  return { ...outcome, message: `${outcome.message}${reattached}` };
+  const totalMs = log.startedAt && log.endedAt ? log.endedAt - log.startedAt : undefined;
+  return { ...outcome, message: `${outcome.message}${reattached}`, totalMs };
 }

@@ -102,7 +102,6 @@ beforeEach(async () => {
 }, 120_000);
 
 afterAll(() => {
-  console.log(log.lines.map((l) => l.split('\n')[0].slice(0, 200)).filter((l) => !/domstats|list --all/.test(l)).slice(-40).join('\n'));
   onHost(A, `while umount -l '${emulator}' 2>/dev/null; do :; done; rm -f '${copy}'`);
   labCtl('libvirtd', 'start', letterA);
   qemu?.dispose();
@@ -124,7 +123,6 @@ describe('QEMU upgrade in place against the lab', () => {
     );
     const outcome = held.result;
     console.log(`in place: ${outcome.message}`);
-    console.log(JSON.stringify(outcome.legs.map((l) => ({ s: l.summary, e: l.error, n: l.samples.length, p: l.phase }))));
     expect(outcome.message).toMatch(
       /^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(in place: hop 1 paused \d+ ms, hop 2 \d+ ms, \d+ ms in all\)\.$/,
     );
@@ -150,7 +148,7 @@ describe('QEMU upgrade in place against the lab', () => {
     // the persistent definition is the system daemon's, untouched
     expect(onHost(A, 'virsh dumpxml --inactive tiny1')).toBe(before);
     expectHostAsItWas();
-  }, 60_000);
+  }, 240_000);
 
   it('the second daemon killed in hop 1: tiny1 runs on under the system daemon, and the message says so', async () => {
     const row = await planInPlace();

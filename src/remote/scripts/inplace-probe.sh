@@ -16,10 +16,15 @@ echo "mem_available_kib=$(sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\) kB$/\1/
 free=$(sed -n 's/^HugePages_Free:[[:space:]]*\([0-9]*\)$/\1/p' /proc/meminfo)
 size=$(sed -n 's/^Hugepagesize:[[:space:]]*\([0-9]*\) kB$/\1/p' /proc/meminfo)
 if [ -n "$free" ] && [ -n "$size" ]; then echo "hugepages_free_kib=$((free * size))"; fi
-# the domain's QEMU: the process whose -uuid argument is this UUID
-for p in /proc/[0-9]*; do
-  if tr '\0' '\n' <"$p/cmdline" 2>/dev/null | awk -v u="$uuid" 'prev == "-uuid" && $0 == u { f = 1 } { prev = $0 } END { exit !f }'; then
-    echo "qemu_rss_kib=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "$p/status")"
-    break
-  fi
-done
+# the pid of the QEMU whose -uuid argument is $1: one grep over every command line, then the candidates checked
+qemu_of() {
+  grep -l -z -x -F -- "$1" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
+    if tr '\0' '\n' <"$f" 2>/dev/null | awk -v u="$1" 'prev == "-uuid" && $0 == u { f = 1 } { prev = $0 } END { exit !f }'; then
+      f=${f#/proc/}; echo "${f%/cmdline}"; break
+    fi
+  done
+}
+pid=$(qemu_of "$uuid")
+if [ -n "$pid" ]; then
+  echo "qemu_rss_kib=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$pid/status")"
+fi

@@ -5,9 +5,10 @@
 # hop-K.log, ending in ferry-exit=N), and last ferry-exit=N (0 done, 10 shadow did not start, 11 hop 1 failed,
 # 12 left under the shadow).
 # $1 the run's folder (root's, from mktemp), $2 the domain's UUID, $3 the shadow's namespace script,
-# $4 postcopy: off | auto (switch when a hop passes 5 iterations) | always; the rest: more virsh migrate options.
+# $4 postcopy: off | auto (switch when a hop passes 5 iterations) | always; $5 each hop's max downtime, ms;
+# the rest: more virsh migrate options.
 trap "" HUP PIPE
-dir=$1; uuid=$2; shadow=$3; postcopy=$4; shift 4
+dir=$1; uuid=$2; shadow=$3; postcopy=$4; downtime=$5; shift 5
 sysuri=qemu:///system
 if [ -S /run/libvirt/virtqemud-sock ]; then daemon=virtqemud; sock=virtqemud-sock; else daemon=libvirtd; sock=libvirt-sock; fi
 shadowuri="qemu+unix:///system?socket=$dir/sock/$sock"
@@ -15,13 +16,18 @@ backuri="qemu+unix:///system?socket=$dir/system/$sock"
 say() { echo "$*"; }
 ms() { t=$(date +%s%N); case $t in *[!0-9]*) echo $(( $(date +%s) * 1000 )) ;; *) echo $(( t / 1000000 )) ;; esac; }
 state() { virsh -q -c "$1" domstate "$uuid" 2>/dev/null | head -n 1; }
-# the user the domain's QEMU runs as (the process whose -uuid argument is this UUID): the hops' sockets are its
+# the pid of the QEMU whose -uuid argument is $1: one grep over every command line, then the candidates checked
+qemu_of() {
+  grep -l -z -x -F -- "$1" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
+    if tr '\0' '\n' <"$f" 2>/dev/null | awk -v u="$1" 'prev == "-uuid" && $0 == u { f = 1 } { prev = $0 } END { exit !f }'; then
+      f=${f#/proc/}; echo "${f%/cmdline}"; break
+    fi
+  done
+}
+# the user the domain's QEMU runs as: the hops' sockets are its
 qemu_user=
-for p in /proc/[0-9]*; do
-  if tr '\0' '\n' <"$p/cmdline" 2>/dev/null | awk -v u="$uuid" 'prev == "-uuid" && $0 == u { f = 1 } { prev = $0 } END { exit !f }'; then
-    qemu_user=$(stat -c %U "$p"); break
-  fi
-done
+pid=$(qemu_of "$uuid")
+if [ -n "$pid" ]; then qemu_user=$(stat -c %U "/proc/$pid"); fi
 
 make_dirs() {
   chmod 711 "$dir"
@@ -78,13 +84,19 @@ hop() {
   k=$((k + 1))
   say "phase=hop$n k=$k at=$(ms)"
   case $postcopy in always) pc="--postcopy --postcopy-after-precopy" ;; auto) pc=--postcopy ;; *) pc= ;; esac
+  # on one host the memory moves fast: a short max downtime costs a pass or two more, and shortens the pause
+  virsh -q -c "$from" migrate-setmaxdowntime "$uuid" "$downtime" >/dev/null 2>&1
   if [ "$postcopy" = auto ]; then watch_iterations "$from" & watcher=$!; else watcher=; fi
   # shellcheck disable=SC2086 # $pc is a list of options
   virsh -q -c "$from" migrate --live --p2p $pc "$uuid" "$into" --migrateuri "unix://$dir/mig/hop-$k" "$@" >"$dir/hop-$k.log" 2>&1
   rc=$?
   if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; fi
   # the hop's statistics, read at once: the next hop's job replaces them (the leaving side keeps none)
-  if [ $rc = 0 ]; then virsh -q -c "$into" domjobinfo --completed --keep-completed --rawstats "$uuid" >>"$dir/hop-$k.log" 2>&1; fi
+  if [ $rc = 0 ]; then
+    stats=$(virsh -q -c "$into" domjobinfo --completed --keep-completed --rawstats "$uuid" 2>&1)
+    case $stats in *'Job type: 3'*) ;; *) stats=$(virsh -q -c "$from" domjobinfo --completed --keep-completed --rawstats "$uuid" 2>&1) ;; esac
+    echo "$stats" >>"$dir/hop-$k.log"
+  fi
   echo "ferry-exit=$rc" >>"$dir/hop-$k.log"
   say "hop$n=$rc k=$k at=$(ms)"
   return $rc
@@ -103,7 +115,7 @@ finish() {
   stop_shadow
   # the shadow's folders go; the log stays for Ferry, which removes the run's folder once it has read it
   find "$dir" -mindepth 1 -maxdepth 1 ! -name log ! -name 'hop-*.log' ! -name shadow.log -exec rm -rf {} +
-  say "ferry-exit=$1"
+  say "ferry-exit=$1 at=$(ms)"
   exit "$1"
 }
 
@@ -129,5 +141,5 @@ until hop "$shadowuri" "$backuri" 2 "$@"; do
 done
 if [ "$(state "$sysuri")" = running ]; then say "where=system"; finish 0; fi
 say "where=shadow state=$(state "$shadowuri") uri=$shadowuri"
-say "ferry-exit=12"
+say "ferry-exit=12 at=$(ms)"
 exit 12
