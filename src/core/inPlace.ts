@@ -223,6 +223,8 @@ export interface InPlaceLog {
   phase: 'starting' | 'hop1' | 'hop2' | 'ended';
   attempts: HopAttempt[];
   postcopySwitched: number[];
+  /** host times the leaving QEMU paused and its taps' bridge entries for the guest were dropped, one per hop */
+  fdbForgotten: number[];
   shadowRestarted: number;
   /** where the domain is when the run ended: under the system daemon, or left under the shadow */
   where?: 'system' | 'shadow';
@@ -240,6 +242,7 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     phase: 'starting',
     attempts: [],
     postcopySwitched: [],
+    fdbForgotten: [],
     shadowRestarted: 0,
     errors: [],
   };
@@ -263,6 +266,7 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     } else if ((m = /^shadow=(\d+)$/.exec(line))) log.shadowPid = Number(m[1]);
     else if ((m = /^postcopy-switched=(\d+)$/.exec(line))) log.postcopySwitched.push(Number(m[1]));
     else if (line === 'shadow-restarted') log.shadowRestarted++;
+    else if (/^fdb-forgotten\b/.test(line) && at) log.fdbForgotten.push(at);
     else if ((m = /^where=(system|shadow)\b/.exec(line))) log.where = m[1] as 'system' | 'shadow';
     else if ((m = /^ferry-exit=(\d+)\b/.exec(line))) {
       log.exit = Number(m[1]);

@@ -225,7 +225,12 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       const migration =
         m && (m.source === node.alias || m.target === node.alias)
           ? {
-              direction: m.source === node.alias ? ('to' as const) : ('from' as const),
+              direction:
+                m.source === m.target
+                  ? ('inPlace' as const)
+                  : m.source === node.alias
+                    ? ('to' as const)
+                    : ('from' as const),
               peer: m.source === node.alias ? m.target : m.source,
               percent: m.percent,
               step: m.operationStep,

@@ -18,7 +18,8 @@ export interface DomainNode {
   alias: string;
   domain: Domain;
   /** a migration Ferry runs for this domain, seen from this host */
-  migration?: { direction: 'to' | 'from'; peer: string; percent: number; step?: string };
+  /** inPlace: between two libvirt daemons of this host (an in-place QEMU upgrade's hop) */
+  migration?: { direction: 'to' | 'from' | 'inPlace'; peer: string; percent: number; step?: string };
   /** it runs a QEMU that was replaced on disk: what differs ("runs QEMU 10.0.2, 10.0.3 installed") */
   staleQemu?: string;
 }
@@ -138,13 +139,15 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   item.iconPath = icon(STATE_ICON[d.state]);
   const m = node.migration;
   const parts = [
-    m
-      ? `${
-          m.direction === 'to'
-            ? vscode.l10n.t('migrating to {0} {1}%', m.peer, m.percent)
-            : vscode.l10n.t('migrating from {0} {1}%', m.peer, m.percent)
-        }${m.step ? ` (${m.step})` : ''}`
-      : stateLabel(d.state),
+    !m
+      ? stateLabel(d.state)
+      : m.direction === 'inPlace'
+        ? vscode.l10n.t('{0} {1}%', m.step ?? vscode.l10n.t('moving in place'), m.percent)
+        : `${
+            m.direction === 'to'
+              ? vscode.l10n.t('migrating to {0} {1}%', m.peer, m.percent)
+              : vscode.l10n.t('migrating from {0} {1}%', m.peer, m.percent)
+          }${m.step ? ` (${m.step})` : ''}`,
   ];
   if (d.vcpus !== undefined) parts.push(vscode.l10n.t('{0} vCPU', d.vcpus));
   const memory = formatMemory(d.memoryKiB);
