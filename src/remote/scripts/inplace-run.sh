@@ -123,7 +123,7 @@ forget_on_pause() {
 
 # postcopy when a hop does not converge: past the 5th pass over memory, the rest is fetched on demand
 watch_iterations() {
-  while sleep 0.2; do
+  while sleep 0.5; do
     it=$(virsh -q -c "$1" domjobinfo "$uuid" --rawstats 2>/dev/null | sed -n 's/^memory_iteration[[:space:]]*:[[:space:]]*//p')
     case $it in '' | *[!0-9]*) continue ;; esac
     if [ "$it" -gt 5 ]; then virsh -q -c "$1" migrate-postcopy "$uuid" >/dev/null 2>&1 && say "postcopy-switched=$it"; return; fi

@@ -225,7 +225,9 @@ export class MigrationRunner {
     const moved = next(record, { kind: 'sampled', stats });
     const sample = moved.samples.at(-1);
     if (sample && sample !== lastBefore) {
-      if (moved.samples.length === DIAGNOSE_AFTER_SAMPLES)
+      // "why is it slow" is about the way between two hosts: an in-place hop has none, and its probes would take
+      // the CPU the switchover needs
+      if (moved.samples.length === DIAGNOSE_AFTER_SAMPLES && moved.source !== moved.target)
         void this.diagnose(moved.id).catch((e: Error) =>
           this.log.warn(`migration ${moved.id}: diagnosis failed: ${e.message}`),
         );
