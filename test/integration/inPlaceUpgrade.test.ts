@@ -12,6 +12,7 @@ import { livePlanDeps, MigrationRunner } from '../../src/services/migration';
 import { QemuBinaries } from '../../src/services/qemuBinaries';
 import type { UpgradeRow } from '../../src/services/qemuUpgrade';
 import { inPlace, planUpgrade } from '../../src/services/qemuUpgrade';
+import { checkDomainInPlace } from '../../src/services/inPlaceUpgrade';
 import {
   dropLink,
   guestFilled,
@@ -23,6 +24,7 @@ import {
   memoryLogger,
   memoryStore,
   onHost,
+  scratchDomainXml,
   tiny1,
   waitFor,
 } from './lab';
@@ -115,7 +117,7 @@ describe('QEMU upgrade in place against the lab', () => {
   it('moves tiny1 into a second daemon and back onto the new binary: one run of two hops, memory and connections intact', async () => {
     const row = await planInPlace();
     const before = onHost(A, 'virsh dumpxml --inactive tiny1');
-    const pidBefore = onHost(A, `pgrep -f 'guest=tiny1,'`).trim();
+    const pidBefore = onHost(A, `pgrep -f '[g]uest=tiny1,'`).trim();
     await guestFilled(tinyIp, 100, 'idle');
     const opened: string[] = [];
     const held = await holdEchoConnections(tinyIp, 5, () =>
@@ -144,7 +146,7 @@ describe('QEMU upgrade in place against the lab', () => {
     expect(run.summary!.downtimeMs).toBe(outcome.legs[0].summary!.downtimeMs! + outcome.legs[1].summary!.downtimeMs!);
     expect(held.lastOk).toBe(5);
     expect(qemu.staleOn(A)).toEqual([]);
-    expect(onHost(A, `pgrep -f 'guest=tiny1,'`).trim()).not.toBe(pidBefore);
+    expect(onHost(A, `pgrep -f '[g]uest=tiny1,'`).trim()).not.toBe(pidBefore);
     // the persistent definition is the system daemon's, untouched
     expect(onHost(A, 'virsh dumpxml --inactive tiny1')).toBe(before);
     expectHostAsItWas();
@@ -251,4 +253,65 @@ describe('QEMU upgrade in place against the lab', () => {
       expect(outcome.legs.map((l) => l.phase)).toEqual(['completed', 'completed']);
       expectHostAsItWas();
     }, 240_000);
+
+  it("a domain with a local disk image: the image stays the running QEMU's through both hops, and is given back when it stops", async () => {
+    const image = '/var/lib/libvirt/images/ferry-inplace-disk.raw';
+    const uuid = '5f0e6c1a-3b7d-4e2a-9c61-00000000d15c';
+    onHost(A, `mkdir -p /var/lib/libvirt/images && rm -f ${image} && truncate -s 16M ${image} && chmod 600 ${image}`);
+    const xml = scratchDomainXml(uuid, 'ferry-inplace-disk').replace(
+      '</devices>',
+      `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${image}'/><target dev='vdb' bus='virtio'/></disk></devices>`,
+    );
+    onHost(
+      A,
+      `printf '%s' "${xml.replace(/"/g, '\\"')}" | virsh -q define /dev/stdin >/dev/null && virsh -q start ${uuid} >/dev/null`,
+    );
+    try {
+      const owner = () => onHost(A, `stat -c %u ${image}`).trim();
+      const qemuUid = () => onHost(A, `ps -o uid= -p $(pgrep -f '[g]uest=ferry-inplace-disk,')`).trim();
+      expect(owner()).toBe(qemuUid());
+      await registry.get(A)!.refresh();
+      const domain = registry.get(A)!.findDomain(uuid)!;
+      const row: UpgradeRow = { alias: A, domain, method: 'inPlace', why: 'test', expectedPause: 'test' };
+      const outcome = await inPlace(deps(), qemu, row, 'auto', () => undefined);
+      console.log(`local disk: ${outcome.message}; image owner ${owner()}, QEMU uid ${qemuUid()}`);
+      expect(outcome.message).toMatch(
+        /^ferry-inplace-disk now runs the installed QEMU .*\(in place: hop 1 paused \d+ ms, hop 2 \d+ ms/,
+      );
+      expect(outcome.ok).toBe(true);
+      expect(owner()).toBe(qemuUid());
+      // the guest's disk is still open read-write in the new QEMU
+      expect(onHost(A, `ls -l /proc/$(pgrep -f '[g]uest=ferry-inplace-disk,')/fd | grep -c ${image}`).trim()).not.toBe(
+        '0',
+      );
+      onHost(A, `virsh -q destroy ${uuid} >/dev/null`);
+      expect(owner()).toBe('0'); // libvirt gives the image back to its owner once no QEMU of it runs
+    } finally {
+      onHost(A, `virsh -q destroy ${uuid} >/dev/null 2>&1; virsh -q undefine ${uuid} >/dev/null 2>&1; rm -f ${image}`);
+    }
+  }, 240_000);
+
+  it('refuses, before anything moves, a domain whose tap name and display port are fixed, saying what to change', async () => {
+    const uuid = '5f0e6c1a-3b7d-4e2a-9c61-0000000f1ced';
+    const xml = scratchDomainXml(uuid, 'ferry-inplace-fixed').replace(
+      '</devices>',
+      "<interface type='bridge'><source bridge='br0'/><target dev='ferryfixed0'/><model type='virtio'/></interface>" +
+        "<graphics type='vnc' port='5977' autoport='no' listen='127.0.0.1'/></devices>",
+    );
+    onHost(A, `printf '%s' "${xml}" | virsh -q define /dev/stdin >/dev/null && virsh -q start ${uuid} >/dev/null`);
+    try {
+      await registry.get(A)!.refresh();
+      const check = await checkDomainInPlace(registry.get(A)!.connection, URI, registry.get(A)!.findDomain(uuid)!);
+      console.log(`fixed tap and port: ${check.refusals.join(' | ')}`);
+      expect(check.ok).toBe(false);
+      expect(check.refusals).toEqual([
+        expect.stringMatching(
+          /^fixed tap name ferryfixed0: the running QEMU holds it while the new one starts; remove <target dev=…>/,
+        ),
+        expect.stringMatching(/^fixed display port vnc 5977: .*set autoport='yes', or use the round trip$/),
+      ]);
+    } finally {
+      onHost(A, `virsh -q destroy ${uuid} >/dev/null 2>&1; virsh -q undefine ${uuid} >/dev/null 2>&1`);
+    }
+  });
 });

@@ -77,10 +77,12 @@ case $cmd in
       *--completed*) printf 'Job type: 3\\ndowntime: 42\\n' ;;
       *) if [ -f '${ctl}/iterating' ]; then printf 'Job type: 1\\nmemory_iteration: 7\\n'; else echo 'Job type: 0'; fi ;;
     esac ;;
+  dumpxml) printf "<domain>\\n  <devices>\\n    <disk type='file' device='disk'>\\n      <source file='/var/lib/libvirt/images/a.qcow2' index='1'/>\\n    </disk>\\n  </devices>\\n</domain>\\n" ;;
   migrate-postcopy) echo postcopy >> '${ctl}/calls'; rm -f '${ctl}/iterating' ;;
   migrate)
     n=$(( $(cat '${ctl}/migrate-count' 2>/dev/null || echo 0) + 1 )); echo $n > '${ctl}/migrate-count'
     echo "migrate $side $*" >> '${ctl}/calls'
+    prev=; for a; do if [ "$prev" = --xml ]; then cp "$a" '${ctl}'/xml-$n; fi; prev=$a; done
     how=$(cat '${ctl}/migrate-'$n 2>/dev/null || echo ok)
     case $how in
       fail) echo 'error: operation failed: migration out failed' >&2; exit 1 ;;
@@ -155,8 +157,8 @@ describe('the in-place run on a host', { timeout: 30_000 }, () => {
     ]);
     const run = `/run/${dir.split('/').pop()}`;
     expect(lines(join(host.ctl, 'calls'))).toEqual([
-      `migrate system -q -c qemu:///system migrate --live --p2p ${uuid} qemu+unix:///system?socket=${run}/sock/libvirt-sock --migrateuri unix://${run}/mig/hop-1 --bandwidth 20`,
-      `migrate shadow -q -c qemu+unix:///system?socket=${run}/sock/libvirt-sock migrate --live --p2p ${uuid} qemu+unix:///system?socket=${run}/system/libvirt-sock --migrateuri unix://${run}/mig/hop-2 --bandwidth 20`,
+      `migrate system -q -c qemu:///system migrate --live --p2p --unsafe ${uuid} qemu+unix:///system?socket=${run}/sock/libvirt-sock --migrateuri unix://${run}/mig/hop-1 --xml ${run}/there.xml --bandwidth 20`,
+      `migrate shadow -q -c qemu+unix:///system?socket=${run}/sock/libvirt-sock migrate --live --p2p --unsafe ${uuid} qemu+unix:///system?socket=${run}/system/libvirt-sock --migrateuri unix://${run}/mig/hop-2 --xml ${run}/domain.xml --bandwidth 20`,
     ]);
     // the second daemon's settings: its own host UUID and socket folder, in place of the system daemon's
     expect(lines(join(host.ctl, 'unshare-calls'))).toEqual([
@@ -165,6 +167,13 @@ describe('the in-place run on a host', { timeout: 30_000 }, () => {
     expect(shadowPids(host).every((p) => !alive(p))).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['hop-1.log', 'hop-2.log', 'log', 'shadow.log']);
     expect(readFileSync(join(dir, 'hop-1.log'), 'utf8')).toBe('Job type: 3\ndowntime: 42\nferry-exit=0\n');
+    // the way there keeps the second daemon from giving the image back under the running QEMU; the way back is as it was
+    expect(readFileSync(join(host.ctl, 'xml-1'), 'utf8')).toContain(
+      "<source file='/var/lib/libvirt/images/a.qcow2' index='1'><seclabel model='dac' relabel='no'/></source>",
+    );
+    expect(readFileSync(join(host.ctl, 'xml-2'), 'utf8')).toContain(
+      "<source file='/var/lib/libvirt/images/a.qcow2' index='1'/>",
+    );
   });
 
   it('a hop 1 that fails leaves the domain under the system daemon and removes the second one', async () => {
@@ -206,7 +215,7 @@ describe('the in-place run on a host', { timeout: 30_000 }, () => {
     const dir = await launch(host, 'auto');
     const log = await ended(dir);
     expect(log).toMatchObject({ exit: 0, postcopySwitched: [7] });
-    expect(lines(join(host.ctl, 'calls'))[0]).toMatch(/ migrate --live --p2p --postcopy /);
+    expect(lines(join(host.ctl, 'calls'))[0]).toMatch(/ migrate --live --p2p --unsafe --postcopy /);
     expect(lines(join(host.ctl, 'calls'))).toContain('postcopy');
   });
 });

@@ -89,7 +89,8 @@ export interface Leg {
   dataProcessed?: number;
 }
 
-const LEG_OF = /\bleg (\d+) of (\d+)\b/;
+/** "leg 1 of 2" (a round trip's), "hop 1 of 2" (an in-place upgrade's, both on one host) */
+const LEG_OF = /\b(leg|hop) (\d+) of (\d+)\b/;
 const LIVE: readonly MigrationPhase[] = ['starting', 'running', 'postcopy', 'unknown'];
 const FINISHED: readonly MigrationPhase[] = ['completed', 'failed', 'aborted'];
 
@@ -110,9 +111,9 @@ export function legsOf(run: HeaderRun): Leg[] {
   const parts = run.parts?.length ? run.parts : undefined;
   if (!parts) {
     const m = run.step ? LEG_OF.exec(run.step) : null;
-    const count = m ? Math.max(1, Number(m[2])) : 1;
-    const index = m ? Math.min(count, Math.max(1, Number(m[1]))) - 1 : 0;
-    const name = count > 1 ? `leg ${index + 1} of ${count}` : undefined;
+    const count = m ? Math.max(1, Number(m[3])) : 1;
+    const index = m ? Math.min(count, Math.max(1, Number(m[2]))) - 1 : 0;
+    const name = count > 1 ? `${m?.[1] ?? 'leg'} ${index + 1} of ${count}` : undefined;
     const { source, target, phase } = run;
     return [
       {
@@ -129,12 +130,17 @@ export function legsOf(run: HeaderRun): Leg[] {
       },
     ];
   }
-  const declared = Math.max(0, ...parts.map((p) => Number(LEG_OF.exec(p.step ?? '')?.[2] ?? 0)));
+  const declared = Math.max(0, ...parts.map((p) => Number(LEG_OF.exec(p.step ?? '')?.[3] ?? 0)));
   const count = Math.max(parts.length, declared);
+  const word = LEG_OF.exec(parts[0].step ?? '')?.[1] ?? 'leg';
   const roundTrip =
-    count === 2 && parts.length === 2 && parts[1].source === parts[0].target && parts[1].target === parts[0].source;
+    count === 2 &&
+    parts.length === 2 &&
+    parts[0].source !== parts[0].target &&
+    parts[1].source === parts[0].target &&
+    parts[1].target === parts[0].source;
   return parts.map((p, index) => {
-    const number = `leg ${index + 1} of ${count}`;
+    const number = `${word} ${index + 1} of ${count}`;
     const name = roundTrip ? (index === 0 ? 'way there' : 'way back') : number;
     // a leg under way has sent what its latest sample says; a finished one what its completed job says
     const last = lastBefore(run.samples, parts[index + 1]?.offsetMs ?? Infinity);

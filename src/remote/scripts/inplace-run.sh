@@ -88,8 +88,11 @@ hop() {
   virsh -q -c "$from" migrate-setmaxdowntime "$uuid" "$downtime" >/dev/null 2>&1
   if [ "$postcopy" = auto ]; then watch_iterations "$from" & watcher=$!; else watcher=; fi
   forget_on_pause "$from" & forgetter=$!
+  # --unsafe: libvirt refuses local disk images as "without shared storage", a check about two hosts' page caches;
+  # here both QEMUs open the same file through one page cache, the new one only at the switchover
+  # (late-block-activate), after the leaving one has flushed and let go of it
   # shellcheck disable=SC2086 # $pc is a list of options
-  virsh -q -c "$from" migrate --live --p2p $pc "$uuid" "$into" --migrateuri "unix://$dir/mig/hop-$k" "$@" >"$dir/hop-$k.log" 2>&1
+  virsh -q -c "$from" migrate --live --p2p --unsafe $pc "$uuid" "$into" --migrateuri "unix://$dir/mig/hop-$k" "$@" >"$dir/hop-$k.log" 2>&1
   rc=$?
   if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; fi
   pkill -P "$forgetter" 2>/dev/null; kill "$forgetter" 2>/dev/null; wait "$forgetter" 2>/dev/null
@@ -140,8 +143,17 @@ finish() {
 
 say "phase=starting daemon=$daemon at=$(ms)"
 make_dirs || { say "error: could not prepare the shadow's folders in $dir"; finish 10; }
+# The hops' definitions: the way back takes the domain's own, as the system daemon runs it; the way there the same
+# with relabel='no' on each disk image's source, so that the leaving shadow does not give the images back to their
+# owner under the running QEMU (the system daemon does that after hop 1, and labels them again in hop 2)
+virsh -q -c "$sysuri" dumpxml --migratable "$uuid" >"$dir/domain.xml" 2>>"$dir/shadow.log" ||
+  { say "error: could not read the domain's definition"; finish 10; }
+norelabel="><seclabel model='dac' relabel='no'/></source>"
+sed -e "/<disk /,/<\/disk>/ s|\(<source file=[^>]*[^/]\)/>|\1$norelabel|" \
+  -e "/<disk /,/<\/disk>/ s|\(<source dev=[^>]*[^/]\)/>|\1$norelabel|" "$dir/domain.xml" >"$dir/there.xml" ||
+  { say "error: could not write the way there's definition"; finish 10; }
 start_shadow || { say "error: the shadow daemon did not start"; sed 's/^/shadow: /' "$dir/shadow.log"; finish 10; }
-if ! hop "$sysuri" "$shadowuri" 1 "$@"; then
+if ! hop "$sysuri" "$shadowuri" 1 --xml "$dir/there.xml" "$@"; then
   sed 's/^/hop1: /' "$dir/hop-$k.log"
   stop_shadow; kill_stray_incoming
   say "where=system state=$(state "$sysuri")"
@@ -149,7 +161,7 @@ if ! hop "$sysuri" "$shadowuri" 1 "$@"; then
 fi
 # the way back; a shadow or system daemon that went away meanwhile is waited for (or started again) and the hop retried
 tries=0
-until hop "$shadowuri" "$backuri" 2 "$@"; do
+until hop "$shadowuri" "$backuri" 2 --xml "$dir/domain.xml" "$@"; do
   sed 's/^/hop2: /' "$dir/hop-$k.log"
   tries=$((tries + 1))
   if [ "$(state "$sysuri")" = running ]; then break; fi
