@@ -173,6 +173,23 @@ describe('the monitor header of a round trip, leg by leg and as a whole', () => 
     expect(legsOf(headerRunOf(onward)).map((l) => l.label)).toEqual(['leg 1 of 3', 'leg 2 of 3']);
   });
 
+  it("an in-place upgrade's hops, both on one host, are hop 1 and hop 2, not a way there and back", () => {
+    const hop1 = leg(idle, {
+      source: 'hostA',
+      target: 'hostA',
+      startedAt: 1_000,
+      step: 'upgrading QEMU in place, hop 1 of 2',
+    });
+    expect(legsOf(headerRunOf(hop1)).map((l) => l.label)).toEqual(['hop 1 of 2']);
+    const hop2 = leg(dirtying, {
+      source: 'hostA',
+      target: 'hostA',
+      startedAt: backAt,
+      step: 'upgrading QEMU in place, hop 2 of 2',
+    });
+    expect(legsOf(headerRunOf(joinParts(hop1, hop2))).map((l) => l.label)).toEqual(['hop 1 of 2', 'hop 2 of 2']);
+  });
+
   it('the summary written when it ends names both legs, their pauses and the totals', () => {
     const lines = summarize(joinParts(there, back()));
     expect(lines.slice(0, 4)).toEqual([
