@@ -49,7 +49,9 @@ export interface InPlaceHostFacts {
 
 export function parseInPlaceProbe(text: string): InPlaceHostFacts {
   const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
+  // a line still being written (no newline yet) is not read: "ferry-exit=1" may be the start of "ferry-exit=12"
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  for (const line of complete.split('\n')) {
     const m = /^([a-z_]+)=(.*)$/.exec(line.trim());
     if (m) values.set(m[1], m[2]);
   }
@@ -226,6 +228,8 @@ export interface InPlaceLog {
   /** host times the leaving QEMU paused and its taps' bridge entries for the guest were dropped, one per hop */
   fdbForgotten: number[];
   shadowRestarted: number;
+  /** a run that left the domain under the shadow, whose daemon is gone too: its QEMU runs on, unmanaged */
+  shadowStopped?: boolean;
   /** where the domain is when the run ended: under the system daemon, or left under the shadow */
   where?: 'system' | 'shadow';
   /** ferry-exit: 0 done, 10 the shadow did not start, 11 hop 1 failed, 12 left under the shadow */
@@ -246,7 +250,9 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     shadowRestarted: 0,
     errors: [],
   };
-  for (const line of text.split('\n')) {
+  // a line still being written (no newline yet) is not read: "ferry-exit=1" may be the start of "ferry-exit=12"
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  for (const line of complete.split('\n')) {
     const field = (k: string) => new RegExp(`(?:^| )${k}=(\\S+)`).exec(line)?.[1];
     const at = Number(field('at')) || undefined;
     let m: RegExpExecArray | null;
@@ -267,8 +273,10 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     else if ((m = /^postcopy-switched=(\d+)$/.exec(line))) log.postcopySwitched.push(Number(m[1]));
     else if (line === 'shadow-restarted') log.shadowRestarted++;
     else if (/^fdb-forgotten\b/.test(line) && at) log.fdbForgotten.push(at);
-    else if ((m = /^where=(system|shadow)\b/.exec(line))) log.where = m[1] as 'system' | 'shadow';
-    else if ((m = /^ferry-exit=(\d+)\b/.exec(line))) {
+    else if ((m = /^where=(system|shadow)\b/.exec(line))) {
+      log.where = m[1] as 'system' | 'shadow';
+      if (field('shadow-alive') === 'no') log.shadowStopped = true;
+    } else if ((m = /^ferry-exit=(\d+)\b/.exec(line))) {
       log.exit = Number(m[1]);
       log.endedAt = at;
       log.phase = 'ended';

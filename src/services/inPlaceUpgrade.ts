@@ -152,14 +152,20 @@ export async function runInPlace(
     const record = next(planned, { kind: 'launched' });
     const done = deps.follow(record);
     onHop(attempt.hop, record, done);
-    hops.push(await done);
+    // a run that died mid-hop never writes its hop's end: the whole run's deadline holds for each hop too
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+    });
+    const hop = await Promise.race([done, late]).finally(() => clearTimeout(timer));
+    if (hop) hops.push(hop);
+    return !!hop;
   };
   // every attempt at a hop is followed, in order, until the run has ended and none is left
   let log: InPlaceLog | undefined;
   for (let k = 1; (log = await waitFor((l) => l.attempts.length >= k)); k++) {
-    const attempt = log.attempts[k - 1];
-    if (!attempt) break;
-    await follow(attempt, log.daemon);
+    const attempt = log.attempts.find((a) => a.k === k);
+    if (!attempt || !(await follow(attempt, log.daemon))) break;
   }
   log = await waitFor(() => false);
   if (!log || log.exit === undefined)
@@ -172,9 +178,10 @@ export async function runInPlace(
 /** The way back by hand, for a run that left the domain under the shadow daemon. */
 export function wayBackCommands(runDir: string, log: InPlaceLog, uuid: string): string {
   const sock = log.daemon === 'virtqemud' ? 'virtqemud-sock' : 'libvirt-sock';
+  // as the run's own way back: local images (--unsafe, one page cache) and the domain's own definition (its labels)
   return (
-    `virsh -c '${shadowUri(runDir, log.daemon ?? 'libvirtd')}' migrate --live --p2p ${uuid} ` +
-    `'qemu+unix:///system?socket=${runDir}/system/${sock}' --migrateuri unix://${runDir}/mig/back; ` +
-    `then kill ${log.shadowPid ?? '<the shadow daemon>'} and rm -rf ${runDir}`
+    `virsh -c '${shadowUri(runDir, log.daemon ?? 'libvirtd')}' migrate --live --p2p --unsafe ${uuid} ` +
+    `'qemu+unix:///system?socket=${runDir}/system/${sock}' --migrateuri unix://${runDir}/mig/back ` +
+    `--xml ${runDir}/domain.xml; then kill ${log.shadowPid ?? '<the second daemon>'} and rm -rf ${runDir}`
   );
 }

@@ -467,6 +467,15 @@ export async function inPlace(
         `${name} stayed under the system daemon on ${row.alias} and runs as before: ` +
         `${log.exit === 10 ? 'the second libvirt daemon did not start' : 'the move into the second daemon failed'} (${why}).${reattached}`,
     };
+  if (log.exit !== 0 && log.shadowStopped)
+    return {
+      ok: false,
+      where: row.alias,
+      legs: hops,
+      message:
+        `${name} is running on ${row.alias} in a QEMU of Ferry's second libvirt daemon, which has stopped: the way back failed (${why}). ` +
+        `Its state is kept in ${runDir}/run/qemu; a libvirt daemon started on that folder (as src/remote/scripts/inplace-shadow.sh does) takes the domain up again.${reattached}`,
+    };
   if (log.exit !== 0)
     return {
       ok: false,

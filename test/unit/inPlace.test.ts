@@ -150,9 +150,11 @@ describe("in place: the run's log", () => {
         'shadow-restarted',
         'shadow=27001',
         'phase=hop2 k=3 at=1796553829000',
+        'ferry-exit=1', // still being written: "ferry-exit=12" perhaps
       ].join('\n'),
     );
     expect(log).toMatchObject({ daemon: 'virtqemud', phase: 'hop2', shadowPid: 27001, shadowRestarted: 1 });
+    expect(log.exit).toBeUndefined();
     expect(log.attempts.map((a) => [a.hop, a.k, a.exit])).toEqual([
       [1, 1, 0],
       [2, 2, 1],

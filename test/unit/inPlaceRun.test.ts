@@ -86,6 +86,7 @@ case $cmd in
     how=$(cat '${ctl}/migrate-'$n 2>/dev/null || echo ok)
     case $how in
       fail) echo 'error: operation failed: migration out failed' >&2; exit 1 ;;
+      fail-after) if [ $side = system ]; then echo shadow > '${ctl}/where'; fi; echo 'error: End of file while reading data' >&2; exit 1 ;;
       kill-shadow) kill -9 "$(tail -n 1 '${ctl}/shadow-pids')"; echo 'error: Disconnected from the second daemon due to end of file' >&2; exit 1 ;;
       iterate) : > '${ctl}/iterating'; while [ -f '${ctl}/iterating' ]; do sleep 0.05; done ;;
     esac
@@ -185,6 +186,18 @@ describe('the in-place run on a host', { timeout: 30_000 }, () => {
     expect(readdirSync(dir).sort()).toEqual(['hop-1.log', 'log', 'shadow.log']);
   });
 
+  it('a hop 1 whose virsh fails after the switchover goes on to the way back: the second daemon runs the domain', async () => {
+    const host = fakeHost({ 1: 'fail-after' });
+    const dir = await launch(host);
+    const log = await ended(dir);
+    expect(log).toMatchObject({ exit: 0, where: 'system' });
+    expect(log.attempts.map((a) => [a.hop, a.exit])).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toContain('hop1-ended-under-shadow\n');
+  });
+
   it('a second daemon that dies in hop 2 is started again and the way back tried again', async () => {
     const host = fakeHost({ 2: 'kill-shadow' });
     const dir = await launch(host);
@@ -205,6 +218,7 @@ describe('the in-place run on a host', { timeout: 30_000 }, () => {
     const log = await ended(dir);
     pids.push(...shadowPids(host));
     expect(log).toMatchObject({ exit: 12, where: 'shadow' });
+    expect(log.shadowStopped).toBeUndefined(); // kept running: its URI and the way back are in the message
     expect(log.attempts.filter((a) => a.hop === 2)).toHaveLength(3);
     expect(alive(shadowPids(host).at(-1)!)).toBe(true);
     expect(existsSync(join(dir, 'sock', 'libvirt-sock'))).toBe(true);

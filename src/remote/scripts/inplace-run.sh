@@ -70,6 +70,7 @@ stop_shadow() {
 # an incoming QEMU the shadow started and left behind (it died mid-hop): only while the system daemon runs the domain
 # with a QEMU of its own, and only a process started for an incoming migration
 kill_stray_incoming() {
+  [ "$(state "$sysuri")" = running ] || return 0
   for f in "$dir"/run/qemu/*.pid; do
     [ -f "$f" ] || continue
     p=$(cat "$f"); case $p in '' | *[!0-9]*) continue ;; esac
@@ -82,6 +83,7 @@ k=0
 hop() {
   from=$1; into=$2; n=$3; shift 3
   k=$((k + 1))
+  : >"$dir/hop-$k.log"
   say "phase=hop$n k=$k at=$(ms)"
   case $postcopy in always) pc="--postcopy --postcopy-after-precopy" ;; auto) pc=--postcopy ;; *) pc= ;; esac
   # on one host the memory moves fast: a short max downtime costs a pass or two more, and shortens the pause
@@ -92,13 +94,15 @@ hop() {
   # here both QEMUs open the same file through one page cache, the new one only at the switchover
   # (late-block-activate), after the leaving one has flushed and let go of it
   # shellcheck disable=SC2086 # $pc is a list of options
-  virsh -q -c "$from" migrate --live --p2p --unsafe $pc "$uuid" "$into" --migrateuri "unix://$dir/mig/hop-$k" "$@" >"$dir/hop-$k.log" 2>&1
+  virsh -q -c "$from" migrate --live --p2p --unsafe $pc "$uuid" "$into" --migrateuri "unix://$dir/mig/hop-$k" "$@" >>"$dir/hop-$k.log" 2>&1
   rc=$?
   if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; fi
   pkill -P "$forgetter" 2>/dev/null; kill "$forgetter" 2>/dev/null; wait "$forgetter" 2>/dev/null
   # the hop's statistics, read at once: the next hop's job replaces them (the leaving side keeps none)
   if [ $rc = 0 ]; then
-    stats=$(virsh -q -c "$into" domjobinfo --completed --keep-completed --rawstats "$uuid" 2>&1)
+    # the way back's URI is the shadow's view of the system daemon: from here it is $sysuri
+    if [ "$n" = 1 ]; then here=$into; else here=$sysuri; fi
+    stats=$(virsh -q -c "$here" domjobinfo --completed --keep-completed --rawstats "$uuid" 2>&1)
     case $stats in *'Job type: 3'*) ;; *) stats=$(virsh -q -c "$from" domjobinfo --completed --keep-completed --rawstats "$uuid" 2>&1) ;; esac
     echo "$stats" >>"$dir/hop-$k.log"
   fi
@@ -155,9 +159,14 @@ sed -e "/<disk /,/<\/disk>/ s|\(<source file=[^>]*[^/]\)/>|\1$norelabel|" \
 start_shadow || { say "error: the shadow daemon did not start"; sed 's/^/shadow: /' "$dir/shadow.log"; finish 10; }
 if ! hop "$sysuri" "$shadowuri" 1 --xml "$dir/there.xml" "$@"; then
   sed 's/^/hop1: /' "$dir/hop-$k.log"
-  stop_shadow; kill_stray_incoming
-  say "where=system state=$(state "$sysuri")"
-  finish 11
+  # virsh can fail after the switchover (its connection lost at the confirm): then the shadow runs the domain, and
+  # the way back goes on; else the domain is the system daemon's, and the shadow goes
+  if [ "$(state "$shadowuri")" != running ] || [ "$(state "$sysuri")" = running ]; then
+    stop_shadow; kill_stray_incoming
+    say "where=system state=$(state "$sysuri")"
+    finish 11
+  fi
+  say "hop1-ended-under-shadow"
 fi
 # the way back; a shadow or system daemon that went away meanwhile is waited for (or started again) and the hop retried
 tries=0
@@ -171,6 +180,7 @@ until hop "$shadowuri" "$backuri" 2 --xml "$dir/domain.xml" "$@"; do
   sleep 1
 done
 if [ "$(state "$sysuri")" = running ]; then say "where=system"; finish 0; fi
-say "where=shadow state=$(state "$shadowuri") uri=$shadowuri"
+if kill -0 "$shadow_pid" 2>/dev/null; then alive=yes; else alive=no; fi
+say "where=shadow state=$(state "$shadowuri") shadow-alive=$alive uri=$shadowuri"
 say "ferry-exit=12 at=$(ms)"
 exit 12

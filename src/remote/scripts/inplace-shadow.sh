@@ -11,7 +11,7 @@ mount --bind "$d/etc" /etc/libvirt
 mount --bind "$d/lib" /var/lib/libvirt/qemu
 mount --bind "$d/cache" /var/cache/libvirt
 mount --bind /var/log/libvirt/qemu "$d/logs/qemu"
-mount --bind "$d/logs" /var/log/libvirt
+mount --rbind "$d/logs" /var/log/libvirt
 # the domain's QEMU log and serial log go on in the same files; UEFI variables are the domain's own: the same files, not fresh copies from the template
 if [ -d "$d/system-lib/nvram" ]; then mkdir -p /var/lib/libvirt/qemu/nvram; mount --bind "$d/system-lib/nvram" /var/lib/libvirt/qemu/nvram; fi
 # one copy of the host's log, lock, network, filter and secret drivers: a modular host's own, reached by its sockets

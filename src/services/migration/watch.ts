@@ -87,8 +87,8 @@ export async function watchMigration(ctx: WatchContext, record: MigrationRecord)
           );
         }
         if (!(e instanceof SshError)) ctx.log.error(`migration ${record.id}: ${(e as Error).message}`);
-        // the host answers but the daemon does not (an in-place hop's second daemon, gone): the log says how it ended
-        if (record.logPath && source.connection.state.kind === 'connected') {
+        // an in-place hop's second daemon may be gone while the host answers: the hop's log says how it ended
+        if (sameHostHop(record) && record.logPath && source.connection.state.kind === 'connected') {
           const outcome = await ended(ctx, record, sawJob).catch(() => undefined);
           if (outcome) return outcome;
         }
@@ -165,13 +165,15 @@ async function finish(
   let summary: JobStats | undefined;
   const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
   if (completed?.code === 0) summary = parseJobStats(completed.stdout);
-  // a run that reads the job's statistics itself (an in-place hop's) leaves them in its log
+  // an in-place hop's run reads its statistics itself, before the next hop's job replaces them: the ones to trust
   const logged = parseJobStats(output);
-  if (logged.type === 'completed' && summary?.type !== 'completed') summary = logged;
+  if (logged.type === 'completed' && (sameHostHop(record) || summary?.type !== 'completed')) summary = logged;
   let targetProblem: string | undefined;
   let qosFindings: Finding[] = [];
   const target = ctx.registry.get(record.target);
-  if (exitCode === 0 && target) {
+  // an in-place hop is confirmed by its run on the host, which checks where the domain runs before it goes on: read
+  // later, the next hop may already have moved it
+  if (exitCode === 0 && target && !sameHostHop(record)) {
     // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
     const state = record.targetUri
       ? await daemonState(target.connection, record.targetUri, record.domainUuid)
@@ -231,6 +233,9 @@ async function qosOnTarget(target: HostConnection, uri: string, record: Migratio
     ];
   }
 }
+
+/** a hop between two libvirt daemons of one host (an in-place upgrade's), run and confirmed by its own script */
+const sameHostHop = (r: MigrationRecord) => r.source === r.target && !!(r.sourceUri || r.targetUri);
 
 /** A domain's state as one daemon on the host sees it ('running', 'paused', …), undefined if it has none such. */
 async function daemonState(host: HostConnection, uri: string, uuid: string): Promise<string | undefined> {
