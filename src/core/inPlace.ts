@@ -225,8 +225,6 @@ export interface InPlaceLog {
   phase: 'starting' | 'hop1' | 'hop2' | 'ended';
   attempts: HopAttempt[];
   postcopySwitched: number[];
-  /** host times the leaving QEMU paused and its taps' bridge entries for the guest were dropped, one per hop */
-  fdbForgotten: number[];
   shadowRestarted: number;
   /** a run that left the domain under the shadow, whose daemon is gone too: its QEMU runs on, unmanaged */
   shadowStopped?: boolean;
@@ -246,7 +244,6 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     phase: 'starting',
     attempts: [],
     postcopySwitched: [],
-    fdbForgotten: [],
     shadowRestarted: 0,
     errors: [],
   };
@@ -272,7 +269,6 @@ export function parseInPlaceLog(text: string): InPlaceLog {
     } else if ((m = /^shadow=(\d+)$/.exec(line))) log.shadowPid = Number(m[1]);
     else if ((m = /^postcopy-switched=(\d+)$/.exec(line))) log.postcopySwitched.push(Number(m[1]));
     else if (line === 'shadow-restarted') log.shadowRestarted++;
-    else if (/^fdb-forgotten\b/.test(line) && at) log.fdbForgotten.push(at);
     else if ((m = /^where=(system|shadow)\b/.exec(line))) {
       log.where = m[1] as 'system' | 'shadow';
       if (field('shadow-alive') === 'no') log.shadowStopped = true;

@@ -4,6 +4,7 @@
  * either hop, the system daemon in the way back), tiny1 keeps running and the host is left as it was.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { InPlacePostcopy } from '../../src/core/inPlace';
 import { PROFILES } from '../../src/core/migration/job';
 import type { MigrationRecord } from '../../src/core/migration/record';
 import { describeStale } from '../../src/core/qemuBinary';
@@ -78,6 +79,28 @@ const shadowPid = () => onHost(A, `sed -n 's/^shadow=//p' /run/ferry-inplace.*/l
 /** resolves once the hop's job has been read running a few times (Ferry sees it under way) */
 const underWay = (record: MigrationRecord) =>
   waitFor(`${record.operationStep} under way`, () => (runner.get(record.id)?.samples.length ?? 0) >= 3, 60_000);
+
+/**
+ * tiny1 (200 MiB filled) upgraded in place, each hop capped at 20 MiB/s so that `fault` runs while `hop` is under way
+ * (its first attempt); resolves with the outcome once the fault has been done too.
+ */
+async function upgradeWith(postcopy: InPlacePostcopy, hop: 1 | 2, fault: () => unknown) {
+  const row = await planInPlace();
+  await guestFilled(tinyIp, 200, 'idle');
+  let faulted: Promise<unknown> | undefined;
+  const outcome = await inPlace(
+    deps(),
+    qemu,
+    row,
+    postcopy,
+    (n, record) => {
+      if (n === hop && !faulted) faulted = underWay(record).then(fault);
+    },
+    20,
+  );
+  await faulted;
+  return outcome;
+}
 
 beforeAll(async () => {
   labCtl('ct', 'loose');
@@ -154,20 +177,7 @@ describe('QEMU upgrade in place against the lab', () => {
   }, 240_000);
 
   it('the second daemon killed in hop 1: tiny1 runs on under the system daemon, and the message says so', async () => {
-    const row = await planInPlace();
-    await guestFilled(tinyIp, 200, 'idle');
-    let killed: Promise<void> | undefined;
-    const outcome = await inPlace(
-      deps(),
-      qemu,
-      row,
-      'off',
-      (hop, record) => {
-        if (hop === 1) killed = underWay(record).then(() => void onHost(A, `kill -9 ${shadowPid()}`));
-      },
-      20,
-    );
-    await killed;
+    const outcome = await upgradeWith('off', 1, () => onHost(A, `kill -9 ${shadowPid()}`));
     console.log(`shadow killed in hop 1: ${outcome.message}`);
     expect(outcome.ok).toBe(false);
     expect(outcome.message).toMatch(
@@ -180,20 +190,7 @@ describe('QEMU upgrade in place against the lab', () => {
   }, 240_000);
 
   it('the second daemon killed in hop 2: it is started again, takes up the domain, and the way back is tried again', async () => {
-    const row = await planInPlace();
-    await guestFilled(tinyIp, 200, 'idle');
-    let killed: Promise<void> | undefined;
-    const outcome = await inPlace(
-      deps(),
-      qemu,
-      row,
-      'off',
-      (hop, record) => {
-        if (hop === 2 && !killed) killed = underWay(record).then(() => void onHost(A, `kill -9 ${shadowPid()}`));
-      },
-      20,
-    );
-    await killed;
+    const outcome = await upgradeWith('off', 2, () => onHost(A, `kill -9 ${shadowPid()}`));
     console.log(`shadow killed in hop 2: ${outcome.message}`);
     expect(outcome.message).toMatch(/^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(in place/);
     expect(outcome.ok).toBe(true);
@@ -206,24 +203,10 @@ describe('QEMU upgrade in place against the lab', () => {
   }, 240_000);
 
   it('the system daemon restarted in hop 2: the way back waits for it and is tried again', async () => {
-    const row = await planInPlace();
-    await guestFilled(tinyIp, 200, 'idle');
-    let restarted: Promise<void> | undefined;
-    const outcome = await inPlace(
-      deps(),
-      qemu,
-      row,
-      'off',
-      (hop, record) => {
-        if (hop === 2 && !restarted)
-          restarted = underWay(record).then(() => {
-            labCtl('libvirtd', 'stop', letterA);
-            labCtl('libvirtd', 'start', letterA);
-          });
-      },
-      20,
-    );
-    await restarted;
+    const outcome = await upgradeWith('off', 2, () => {
+      labCtl('libvirtd', 'stop', letterA);
+      labCtl('libvirtd', 'start', letterA);
+    });
     console.log(`system daemon restarted in hop 2: ${outcome.message}`);
     expect(outcome.ok).toBe(true);
     expect(outcome.legs.map((l) => l.phase)).toEqual(['completed', 'failed', 'completed']);
@@ -232,20 +215,7 @@ describe('QEMU upgrade in place against the lab', () => {
 
   for (const hop of [1, 2] as const)
     it(`Ferry's link dropped in hop ${hop}: the host goes on, and Ferry re-attaches and finishes`, async () => {
-      const row = await planInPlace();
-      await guestFilled(tinyIp, 200, 'idle');
-      let dropped: Promise<void> | undefined;
-      const outcome = await inPlace(
-        deps(),
-        qemu,
-        row,
-        'auto',
-        (n, record) => {
-          if (n === hop) dropped = underWay(record).then(() => dropLink(A, 6));
-        },
-        20,
-      );
-      await dropped;
+      const outcome = await upgradeWith('auto', hop, () => dropLink(A, 6));
       console.log(`link dropped in hop ${hop}: ${outcome.message}`);
       expect(outcome.message).toMatch(
         /^tiny1 now runs the installed QEMU 10\.\d+\.\d+ on hostA \(in place: hop 1 paused \d+ ms, hop 2 \d+ ms, \d+ ms in all\)\./,

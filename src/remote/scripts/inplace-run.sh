@@ -16,18 +16,6 @@ backuri="qemu+unix:///system?socket=$dir/system/$sock"
 say() { echo "$*"; }
 ms() { t=$(date +%s%N); case $t in *[!0-9]*) echo $(( $(date +%s) * 1000 )) ;; *) echo $(( t / 1000000 )) ;; esac; }
 state() { virsh -q -c "$1" domstate "$uuid" 2>/dev/null | head -n 1; }
-# the pid of the QEMU whose -uuid argument is $1: one grep over every command line, then the candidates checked
-qemu_of() {
-  grep -l -z -x -F -- "$1" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do
-    if tr '\0' '\n' <"$f" 2>/dev/null | awk -v u="$1" 'prev == "-uuid" && $0 == u { f = 1 } { prev = $0 } END { exit !f }'; then
-      f=${f#/proc/}; echo "${f%/cmdline}"; break
-    fi
-  done
-}
-# the user the domain's QEMU runs as: the hops' sockets are its
-qemu_user=
-pid=$(qemu_of "$uuid")
-if [ -n "$pid" ]; then qemu_user=$(stat -c %U "/proc/$pid"); fi
 
 make_dirs() {
   chmod 711 "$dir"
@@ -36,7 +24,8 @@ make_dirs() {
     chown --reference="${pair#*:}" "$dir/${pair%%:*}" && chmod --reference="${pair#*:}" "$dir/${pair%%:*}" || return 1
   done
   chmod 755 "$dir/sock"
-  if [ -n "$qemu_user" ]; then chown "$qemu_user" "$dir/mig"; fi
+  # the hops' sockets are made by the QEMUs, which run as the owner of libvirt's QEMU folder
+  chown --reference=/var/lib/libvirt/qemu "$dir/mig" || return 1
   # the daemons' settings only: no domains, networks, secrets, storage pools, hooks or autostart of the host's
   find /etc/libvirt -maxdepth 1 -type f -exec cp -p {} "$dir/etc/" \; || return 1
   # QEMU's capabilities as the system daemon has probed them (same binaries): no probe of seconds before hop 1

@@ -8,7 +8,6 @@ import type { JobStats } from '../../core/migration/job';
 import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
 import { joinParts, next } from '../../core/migration/record';
-import { virsh } from '../../core/virsh';
 import { removeLogArgv } from '../../remote/migration';
 import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
@@ -112,9 +111,7 @@ async function ended(
   const source = ctx.host(record.source).connection;
   if (!record.logPath) {
     // discovered: no log of ours; libvirt's completed job says how it ended
-    const completed = await source.exec(jobInfoArgv(record.sourceUri ?? ctx.uri, record.domainUuid, true), {
-      timeoutMs: 10_000,
-    });
+    const completed = await source.exec(jobInfoArgv(ctx.uri, record.domainUuid, true), { timeoutMs: 10_000 });
     const stats = completed.code === 0 ? parseJobStats(completed.stdout) : undefined;
     const exit = stats?.type === 'completed' ? 0 : 1;
     const why =
@@ -148,7 +145,6 @@ async function finish(
   output: string,
 ): Promise<MigrationRecord> {
   const uri = record.sourceUri ?? ctx.uri;
-  const targetUri = record.targetUri ?? ctx.uri;
   const gate = ctx.gates.get(record.id);
   if (gate) {
     gate.switchoverSeen(exitCode);
@@ -162,12 +158,13 @@ async function finish(
     .map((l) => l.replace(/^error:\s*/, ''))
     .join(': ');
   if (exitCode !== 0) ctx.log.debug(`migration ${record.id}: ${output.trim()}`);
-  let summary: JobStats | undefined;
-  const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
-  if (completed?.code === 0) summary = parseJobStats(completed.stdout);
-  // an in-place hop's run reads its statistics itself, before the next hop's job replaces them: the ones to trust
-  const logged = parseJobStats(output);
-  if (logged.type === 'completed' && (sameHostHop(record) || summary?.type !== 'completed')) summary = logged;
+  // a run that reads its job's statistics itself (an in-place hop's, before the next hop's job replaces them) leaves
+  // them in its log; else the source's completed job has them
+  let summary: JobStats | undefined = parseJobStats(output);
+  if (summary.type !== 'completed') {
+    const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
+    summary = completed?.code === 0 ? parseJobStats(completed.stdout) : undefined;
+  }
   let targetProblem: string | undefined;
   let qosFindings: Finding[] = [];
   const target = ctx.registry.get(record.target);
@@ -175,20 +172,14 @@ async function finish(
   // later, the next hop may already have moved it
   if (exitCode === 0 && target && !sameHostHop(record)) {
     // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
-    const state = record.targetUri
-      ? await daemonState(target.connection, record.targetUri, record.domainUuid)
-      : await target.refresh().then(
-          () => target.findDomain(record.domainUuid)?.state,
-          () => target.findDomain(record.domainUuid)?.state,
-        );
-    if (state !== 'running' && state !== 'paused') {
-      targetProblem = `virsh migrate reported success, but ${record.domainName} is ${state ?? 'not present'} on ${record.target}`;
+    await target.refresh().catch(() => undefined);
+    const there = target.findDomain(record.domainUuid);
+    if (!there || (there.state !== 'running' && there.state !== 'paused')) {
+      targetProblem = `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}`;
     }
-    if (!targetProblem) qosFindings = await qosOnTarget(target.connection, targetUri, record);
+    if (!targetProblem) qosFindings = await qosOnTarget(target.connection, uri, record);
     if (!summary || summary.type !== 'completed') {
-      const incoming = await target.connection
-        .exec(jobInfoArgv(targetUri, record.domainUuid, true))
-        .catch(() => undefined);
+      const incoming = await target.connection.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
       if (incoming?.code === 0) summary = parseJobStats(incoming.stdout);
     }
   }
@@ -236,12 +227,6 @@ async function qosOnTarget(target: HostConnection, uri: string, record: Migratio
 
 /** a hop between two libvirt daemons of one host (an in-place upgrade's), run and confirmed by its own script */
 const sameHostHop = (r: MigrationRecord) => r.source === r.target && !!(r.sourceUri || r.targetUri);
-
-/** A domain's state as one daemon on the host sees it ('running', 'paused', …), undefined if it has none such. */
-async function daemonState(host: HostConnection, uri: string, uuid: string): Promise<string | undefined> {
-  const r = await host.exec(virsh(uri, 'domstate', uuid), { timeoutMs: 10_000 }).catch(() => undefined);
-  return r?.code === 0 ? r.stdout.trim().split('\n')[0] : undefined;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
