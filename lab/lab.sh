@@ -3,6 +3,7 @@
 # Ferry's local hypervisor lab: N hosts, each a network namespace with its own mount/UTS/cgroup namespaces
 # running sshd + libvirtd, a management network, a shared guest L2, a client namespace and tiny TCG guests.
 #   lab.sh up | down | status | populate N | unpopulate | libvirtd stop|start X | ct strict|loose
+#   lab.sh kubevirt pod|migrate|delete|list|clear …: KubeVirt-like virt-launcher pods on the hosts (kubevirt.sh)
 # Env: LAB (state dir, default /var/lib/ferry-lab), LAB_HOSTS ("A B C"), LAB_MGMT_NET (10.0.0),
 #      LAB_GUEST_NET (10.0.1), LAB_CT (strict|loose|none).
 set -euo pipefail
@@ -353,9 +354,10 @@ case ${1:-} in
   up) up ;;
   ct) ct_mode "${2:?strict|loose}" ;;
   libvirtd) libvirtd_ctl "${2:?stop|start|freeze|thaw}" "${3:?host letter}" ;;
-  down) down ;;
+  kubevirt) shift; exec "$LAB_SRC/kubevirt.sh" "$@" ;;
+  down) "$LAB_SRC/kubevirt.sh" clear 2>/dev/null || true; down ;;
   status) status ;;
   populate) populate "${2:?populate N}" ;;
   unpopulate) unpopulate ;;
-  *) echo "usage: lab.sh up|down|status|populate N|unpopulate|libvirtd stop|start|freeze|thaw X|ct strict|loose"; exit 2 ;;
+  *) echo "usage: lab.sh up|down|status|populate N|unpopulate|libvirtd stop|start|freeze|thaw X|ct strict|loose|kubevirt …"; exit 2 ;;
 esac
