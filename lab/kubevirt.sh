@@ -93,9 +93,9 @@ clear_pods() { local d; for d in "$PODS"/*/; do if [ -f "$d/pod.env" ]; then del
 start_proxy() {  # start_proxy X MODE LISTEN CONNECT: on hostX, until the migration ends; waits until it listens
   local out; out=$(mktemp /tmp/ferry-kvproxy-XXXXXX)
   hx $1 python3 -u "$LAB_SRC/kubevirt/proxy.py" $2 $3 $4 > $out 2>&1 &
-  PROXIES+=($!)
   for _ in $(seq 1 100); do grep -q ready $out && break; sleep 0.05; done
   grep -q ready $out || { cat $out >&2; rm -f $out; return 1; }
+  PROXIES+=("$(sed -n 's/^ready //p' $out)")   # its own PID: hx runs it two forks below this shell
   rm -f $out
 }
 

@@ -49,7 +49,8 @@ SOCK=/run/libvirt/virtqemud-sock
 if [ "$KIND" = dvp ]; then
   # DVP's patched virtqemud: its socket closes on any peer but the launcher (SO_PEERCRED), no read-only socket. This
   # stand-in speaks no libvirt; it only refuses as DVP's does
-  "${AS_POD[@]}" LIBVIRT_UNIX_SOCKET_AUTH_PID="$launcher" python3 "$LAB_SRC/kubevirt/restricted-socket.py" "$SOCK" \
+  "${AS_POD[@]}" LIBVIRT_UNIX_SOCKET_AUTH_PID="$launcher" bash -c 'exec -a /usr/sbin/virtqemud python3 "$@"' \
+    virtqemud "$LAB_SRC/kubevirt/restricted-socket.py" --no-admin-srv --no-ro-srv "$SOCK" \
     </dev/null >/dev/null 2>&1 &
   for _ in $(seq 1 100); do [ -S $SOCK ] && break; sleep 0.05; done
   exit 0

@@ -2,7 +2,7 @@
 connection (KubeVirt: source pod unix socket <-> node TCP <-> node TCP <-> target pod unix socket).
   proxy.py unix-to-tcp SOCKET_PATH HOST:PORT   (listens on SOCKET_PATH, mode 0666 so the pod's uid may connect)
   proxy.py tcp-to-unix HOST:PORT SOCKET_PATH   (listens on HOST:PORT)
-Prints "ready" once listening."""
+Prints "ready PID" once listening."""
 import os
 import socket
 import sys
@@ -51,7 +51,7 @@ def main():
             s.connect(connect_to)
             return s
     server.listen(16)
-    print("ready", flush=True)
+    print(f"ready {os.getpid()}", flush=True)
     while True:
         client, _ = server.accept()
         try:

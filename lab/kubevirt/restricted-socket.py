@@ -1,12 +1,14 @@
 """A stand-in for DVP's patched virtqemud socket: accepts only the peer whose PID is LIBVIRT_UNIX_SOCKET_AUTH_PID
 (SO_PEERCRED) and closes on any other at once, as DVP's libvirt does. It speaks no libvirt protocol.
-  restricted-socket.py SOCKET_PATH"""
+  restricted-socket.py [--options as DVP's virtqemud's] SOCKET_PATH"""
+import ctypes
 import os
 import socket
 import struct
 import sys
 
-path, allowed = sys.argv[1], int(os.environ["LIBVIRT_UNIX_SOCKET_AUTH_PID"])
+ctypes.CDLL(None).prctl(15, b"virtqemud", 0, 0, 0)  # PR_SET_NAME: the process is named as DVP's daemon
+path, allowed = sys.argv[-1], int(os.environ["LIBVIRT_UNIX_SOCKET_AUTH_PID"])
 server = socket.socket(socket.AF_UNIX)
 server.bind(path)
 server.listen(16)
