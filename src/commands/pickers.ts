@@ -1,6 +1,7 @@
 /** QuickPick fallbacks so every command also works from the palette, and node unpacking for tree invocations. */
 import * as vscode from 'vscode';
 import type { Domain } from '../core/domain';
+import { kubevirtOwnsMessage } from '../core/kubevirt';
 import { inert } from '../core/text';
 import type { DomainAddresses } from '../core/virsh';
 import type { HostInventory } from '../services/inventory';
@@ -8,10 +9,21 @@ import type { DomainNode, TreeNode } from '../views/nodes';
 import type { CommandContext } from './context';
 import { UserCancelled } from '../vscode/userInput';
 
-/** Tree commands get (clicked, selected[]); palette commands get nothing. */
+/**
+ * Tree commands get (clicked, selected[]); palette commands get nothing. Every command that takes domains this way
+ * acts on them: a VM KubeVirt owns is refused, with what to use instead.
+ */
 export function selectedNodes<T extends TreeNode>(clicked: unknown, selected: unknown, kind: T['kind']): T[] {
   const all = Array.isArray(selected) && selected.length ? selected : clicked ? [clicked] : [];
-  return all.filter((n): n is T => typeof n === 'object' && n !== null && (n as TreeNode).kind === kind);
+  const nodes = all.filter((n): n is T => typeof n === 'object' && n !== null && (n as TreeNode).kind === kind);
+  for (const n of nodes) refuseKubevirt(n);
+  return nodes;
+}
+
+/** Throws the user-facing refusal when a node is a VM KubeVirt owns. */
+export function refuseKubevirt(node: TreeNode | undefined): void {
+  const pod = node?.kind === 'domain' ? node.domain.kubevirt : undefined;
+  if (pod) throw new Error(kubevirtOwnsMessage(pod, vscode.l10n.t('acting on it')));
 }
 
 export async function pickHost(

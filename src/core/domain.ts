@@ -1,3 +1,5 @@
+import type { KubevirtPod } from './kubevirt';
+
 /** A libvirt domain as Ferry shows it. Units are in the names: memory in KiB as libvirt reports it. */
 export type DomainState =
   'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended' | 'migrating' | 'nostate';
@@ -17,6 +19,8 @@ export interface Domain {
    * address, so these are shown as heard, never taken as the domain's (not prefilled, not used to refuse another's)
    */
   heardIps: string[];
+  /** set when KubeVirt owns it: the virt-launcher pod it runs in (Ferry only reads such a domain) */
+  kubevirt?: KubevirtPod;
 }
 
 /** virDomainState numbers as printed by `virsh domstats --raw` (state.state). */

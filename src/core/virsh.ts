@@ -5,13 +5,18 @@
  */
 import type { Domain, LifecycleAction } from './domain';
 import { domainStateFrom, isUuid } from './domain';
+import { isPodUri } from './kubevirt';
 
 export type Argv = readonly string[];
 
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 
-/** The one way a virsh argv is made: quiet, against the configured libvirt URI. */
-export const virsh = (uri: string, ...args: string[]): Argv => ['virsh', '-q', '-c', uri, ...args];
+/**
+ * The one way a virsh argv is made: quiet, against the configured libvirt URI; read-only against a KubeVirt pod's
+ * libvirt, so that libvirt itself refuses anything but reading there.
+ */
+export const virsh = (uri: string, ...args: string[]): Argv =>
+  isPodUri(uri) ? ['virsh', '-q', '-r', '-c', uri, ...args] : ['virsh', '-q', '-c', uri, ...args];
 
 /**
  * The UUIDs alone, then UUID and name: one virsh process, two listings. The first tells which lines of the second

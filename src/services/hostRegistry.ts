@@ -1,4 +1,5 @@
 /** The configured hosts, each with its connection and inventory; created and disposed as the list changes. */
+import type { PodState } from './kubevirtNode';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
@@ -25,6 +26,9 @@ export class HostRegistry {
   private readonly migrationEmitter = new Emitter<{ alias: string; domainName: string }>();
   /** a host's libvirt reported a migration of one of its domains (whoever started it) */
   readonly onDidSeeMigration = this.migrationEmitter.event;
+  private readonly kubevirtMigrationEmitter = new Emitter<{ alias: string; pod: PodState }>();
+  /** KubeVirt began migrating a VM out of a pod on a connected node */
+  readonly onDidSeeKubevirtMigration = this.kubevirtMigrationEmitter.event;
 
   constructor(
     private readonly options: RegistryOptions,
@@ -73,6 +77,7 @@ export class HostRegistry {
       const inventory = store.add(new HostInventory(connection, this.options.settings.libvirtUri, this.log));
       store.add(inventory.onDidChange(() => this.changeEmitter.fire(alias)));
       store.add(inventory.onDidSeeMigration((domainName) => this.migrationEmitter.fire({ alias, domainName })));
+      store.add(inventory.kubevirt.onDidSeeMigration((pod) => this.kubevirtMigrationEmitter.fire({ alias, pod })));
       this.entries.set(alias, inventory);
       this.perHost.set(alias, store);
       connection.connect(false).catch(() => undefined);
@@ -84,5 +89,6 @@ export class HostRegistry {
     this.setHosts([]);
     this.changeEmitter.dispose();
     this.migrationEmitter.dispose();
+    this.kubevirtMigrationEmitter.dispose();
   }
 }

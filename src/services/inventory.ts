@@ -33,6 +33,7 @@ import type { RemoteStream } from '../transport/sshConnection';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 import { LibvirtError, virshErrorText } from './libvirtError';
+import { KubevirtNode } from './kubevirtNode';
 import { VirshShell } from './virshShell';
 import { addressesArgv } from '../remote/addresses';
 
@@ -89,6 +90,9 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
   private readonly addressReads = new Map<string, number>();
   private readonly addressRetries = new Set<NodeJS.Timeout>();
 
+  /** the virt-launcher pods on this host, if it is a KubeVirt node, and their domains */
+  readonly kubevirt: KubevirtNode;
+
   constructor(
     readonly connection: H,
     private readonly uri: string,
@@ -96,6 +100,8 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     /** how long a listing may take before the host shows as not answering */
     private readonly listTimeoutMs = DEFAULT_EXEC_TIMEOUT_MS,
   ) {
+    this.kubevirt = this.disposables.add(new KubevirtNode(connection, log));
+    this.disposables.add(this.kubevirt.onDidChange(() => this.changeEmitter.fire()));
     this.disposables.add(
       connection.onDidConnect(() => {
         this.listedSinceConnect = false;
@@ -155,7 +161,9 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
         });
       return this.queued;
     }
-    this.refreshing = this.listAll().finally(() => (this.refreshing = undefined));
+    this.refreshing = Promise.all([this.listAll(), this.kubevirt.refresh()])
+      .then(() => undefined)
+      .finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
@@ -439,8 +447,9 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     return (this.domains ?? []).filter((d) => d.uuid !== uuid);
   }
 
+  /** a domain of the host's libvirt, or of a KubeVirt pod on it */
   findDomain(uuid: string): Domain | undefined {
-    return this.domains?.find((d) => d.uuid === uuid);
+    return this.domains?.find((d) => d.uuid === uuid) ?? this.kubevirt.domains.find((d) => d.uuid === uuid);
   }
 
   private get disposed(): boolean {

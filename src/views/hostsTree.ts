@@ -9,8 +9,9 @@ import type { Domain, DomainState } from '../core/domain';
 import type { RateUnit } from '../core/qos';
 import type { InterfaceState, QosService } from '../services/qos';
 import type { SshErrorKind } from '../transport/sshError';
-import type { DomainNode, HostNode, InterfaceNode, MessageNode, TreeNode } from './nodes';
-import { domainTreeItem, hostTreeItem, interfaceTreeItem, messageTreeItem } from './nodes';
+import { restrictedPodsMessage } from '../core/kubevirt';
+import type { DomainNode, HostNode, InterfaceNode, KubevirtNamespaceNode, MessageNode, TreeNode } from './nodes';
+import { domainTreeItem, hostTreeItem, interfaceTreeItem, kubevirtNamespaceTreeItem, messageTreeItem } from './nodes';
 
 /** What the tree shows of the QEMU binaries domains run (services/qemuBinaries). */
 export interface QemuSource {
@@ -203,6 +204,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     }
     if (node.kind === 'interface') return interfaceTreeItem(node, this.interfaceSource.rateUnit());
     if (node.kind === 'message') return messageTreeItem(node);
+    if (node.kind === 'kubevirtNamespace') return kubevirtNamespaceTreeItem(node);
     const inventory = this.registry.get(node.alias);
     return inventory ? hostTreeItem(inventory, this.qemu.staleCount(node.alias)) : new vscode.TreeItem(node.alias);
   }
@@ -212,43 +214,93 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
       this.drawn = true;
       return this.registry.hosts.map((h) => this.hostNode(h.alias));
     }
-    if (node.kind === 'domain') return this.interfaceNodes(node);
+    if (node.kind === 'domain') return node.domain.kubevirt ? [] : this.interfaceNodes(node);
+    if (node.kind === 'kubevirtNamespace') return this.kubevirtNodes(node);
     if (node.kind !== 'host') return [];
     const inventory = this.registry.get(node.alias);
     if (!inventory) return [];
     const message = messageFor(inventory);
-    if (message) return [message];
+    const kubevirt = inventory.connection.state.kind === 'connected' ? this.kubevirtGroups(inventory) : [];
+    // a KubeVirt node may have no libvirt of its own: its pods are shown all the same
+    if (message) return kubevirt.length && inventory.domains?.length === 0 ? kubevirt : [message, ...kubevirt];
     if (inventory.connection.state.kind !== 'connected') return [];
+    return [...this.domainRows(node.alias, inventory.domains ?? []), ...kubevirt];
+  }
+
+  /** The namespaces of a KubeVirt node's pods, and what keeps some of them from being read (DVP). */
+  private kubevirtGroups(inventory: HostInventory): TreeNode[] {
+    const pods = inventory.kubevirt.pods;
+    const namespaces = [...new Set(pods.map((p) => p.pod.namespace))].sort();
+    const groups: TreeNode[] = namespaces.map((namespace) => {
+      const here = pods.filter((p) => p.pod.namespace === namespace);
+      return {
+        kind: 'kubevirtNamespace',
+        alias: inventory.alias,
+        namespace,
+        pods: here.length,
+        running: here.filter((p) => p.domain?.state === 'running').length,
+      };
+    });
+    const restricted = pods.filter((p) => p.pod.restricted).map((p) => p.pod);
+    if (restricted.length)
+      groups.push({
+        kind: 'message',
+        alias: inventory.alias,
+        under: 'kubevirt-restricted',
+        text: vscode.l10n.t(
+          '{0} KubeVirt pods cannot be read from the node (DVP: the launcher alone may use libvirt)',
+          restricted.length,
+        ),
+        detail: restrictedPodsMessage(restricted),
+        retry: false,
+      });
+    return groups;
+  }
+
+  private kubevirtNodes(node: KubevirtNamespaceNode): TreeNode[] {
+    const inventory = this.registry.get(node.alias);
+    if (!inventory) return [];
+    const pods = inventory.kubevirt.pods.filter((p) => p.pod.namespace === node.namespace && !p.pod.restricted);
+    const domains = pods.flatMap((p) => (p.domain ? [p.domain] : []));
+    const unread: TreeNode[] = pods
+      .filter((p) => !p.domain)
+      .map((p) => ({
+        kind: 'message',
+        alias: node.alias,
+        under: `kubevirt-pod-${p.pod.launcherPid}`,
+        text: vscode.l10n.t('{0}: {1}', p.pod.vm, p.error ?? vscode.l10n.t('reading its libvirt…')),
+        detail: vscode.l10n.t('virt-launcher pid {0}', p.pod.launcherPid),
+        retry: false,
+      }));
+    return [...this.domainRows(node.alias, domains), ...unread];
+  }
+
+  /** rows of domains of a host (its libvirt's, or a namespace's pods'), kept per domain object while unchanged */
+  private domainRows(alias: string, domains: readonly Domain[]): DomainNode[] {
     const migrations = this.migrations.byDomain();
-    return [...(inventory.domains ?? [])].sort(treeOrder).map((domain): DomainNode => {
+    return [...domains].sort(treeOrder).map((domain): DomainNode => {
       const m = migrations.get(domain.uuid);
       const migration =
-        m && (m.source === node.alias || m.target === node.alias)
+        m && (m.source === alias || m.target === alias)
           ? {
               direction:
-                m.source === m.target
-                  ? ('inPlace' as const)
-                  : m.source === node.alias
-                    ? ('to' as const)
-                    : ('from' as const),
-              peer: m.source === node.alias ? m.target : m.source,
+                m.source === m.target ? ('inPlace' as const) : m.source === alias ? ('to' as const) : ('from' as const),
+              peer: m.source === alias ? m.target : m.source,
               percent: m.percent,
               step: m.operationStep,
             }
           : undefined;
       const staleQemu =
-        domain.state === 'running' || domain.state === 'paused'
-          ? this.qemu.describe(node.alias, domain.uuid)
-          : undefined;
+        domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(alias, domain.uuid) : undefined;
       const cached = this.domainNodes.get(domain);
       if (
         cached &&
-        cached.alias === node.alias &&
+        cached.alias === alias &&
         cached.staleQemu === staleQemu &&
         JSON.stringify(cached.migration) === JSON.stringify(migration)
       )
         return cached;
-      const fresh: DomainNode = { kind: 'domain', alias: node.alias, domain, migration, staleQemu };
+      const fresh: DomainNode = { kind: 'domain', alias: alias, domain, migration, staleQemu };
       this.domainNodes.set(domain, fresh);
       return fresh;
     });
@@ -257,6 +309,10 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   getParent(node: TreeNode): TreeNode | undefined {
     if (node.kind === 'host') return undefined;
     if (node.kind === 'interface') return { kind: 'domain', alias: node.alias, domain: node.domain };
+    if (node.kind === 'domain' && node.domain.kubevirt) {
+      const group = this.kubevirtGroups(this.registry.require(node.alias));
+      return group.find((g) => g.kind === 'kubevirtNamespace' && g.namespace === node.domain.kubevirt!.namespace);
+    }
     return this.hostNode(node.alias);
   }
 

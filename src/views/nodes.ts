@@ -7,7 +7,14 @@ import type { HostInventory } from '../services/inventory';
 import type { InterfaceState } from '../services/qos';
 import type { ConnectionState } from '../transport/hostConnection';
 import { Commands } from '../vscode/contributions';
-import type { DomainContext, HostContext, InterfaceContext, MessageContext } from '../vscode/contributions';
+import type {
+  DomainContext,
+  HostContext,
+  InterfaceContext,
+  KubevirtDomainContext,
+  MessageContext,
+} from '../vscode/contributions';
+import { formatCaps } from '../core/kubevirt';
 
 export interface HostNode {
   kind: 'host';
@@ -39,7 +46,16 @@ export interface MessageNode {
   detail?: string;
   retry: boolean;
 }
-export type TreeNode = HostNode | DomainNode | InterfaceNode | MessageNode;
+/** A Kubernetes namespace's VMs on a KubeVirt node (one virt-launcher pod each). */
+export interface KubevirtNamespaceNode {
+  kind: 'kubevirtNamespace';
+  alias: string;
+  namespace: string;
+  /** its pods, and of them how many run */
+  pods: number;
+  running: number;
+}
+export type TreeNode = HostNode | DomainNode | InterfaceNode | MessageNode | KubevirtNamespaceNode;
 
 const STATE_ICON: Record<DomainState, [string, string?]> = {
   running: ['vm-running', 'testing.iconPassed'],
@@ -84,6 +100,25 @@ export function hostContext(state: ConnectionState): HostContext {
 
 export function domainContext(state: DomainState): DomainContext {
   return `domain:${state}`;
+}
+
+/** a KubeVirt VM's row: its own context, so that no action of Ferry's is offered on it (KubeVirt owns it) */
+export function kubevirtDomainContext(state: DomainState): KubevirtDomainContext {
+  return `kubevirt:${state}`;
+}
+
+export function kubevirtNamespaceTreeItem(node: KubevirtNamespaceNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.namespace, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `kubevirt:${node.alias}:${node.namespace}`;
+  item.contextValue = 'namespace:kubevirt';
+  item.iconPath = icon(['symbol-namespace', 'charts.purple']);
+  item.description = vscode.l10n.t('KubeVirt · {0} running · {1} pods', node.running, node.pods);
+  item.tooltip = vscode.l10n.t(
+    'Namespace {0}: VMs KubeVirt runs on {1}, one virt-launcher pod each. Ferry reads them and never acts on them.',
+    node.namespace,
+    node.alias,
+  );
+  return item;
 }
 
 export function messageContext(node: MessageNode): MessageContext {
@@ -132,10 +167,15 @@ export function hostTreeItem(inventory: HostInventory, staleQemu = 0): vscode.Tr
 
 export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   const d = node.migration ? { ...node.domain, state: 'migrating' as const } : node.domain;
-  // collapsed: expanding reads its interfaces (not part of the listing, which stays two virsh calls per host)
-  const item = new vscode.TreeItem(d.name, vscode.TreeItemCollapsibleState.Collapsed);
+  const pod = d.kubevirt;
+  // collapsed: expanding reads its interfaces (not part of the listing, which stays two virsh calls per host); a
+  // KubeVirt VM's interfaces are KubeVirt's: nothing to expand
+  const item = new vscode.TreeItem(
+    pod ? pod.vm : d.name,
+    pod ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed,
+  );
   item.id = `domain:${node.alias}:${d.uuid}`;
-  item.contextValue = domainContext(d.state);
+  item.contextValue = pod ? kubevirtDomainContext(d.state) : domainContext(d.state);
   item.iconPath = icon(STATE_ICON[d.state]);
   const m = node.migration;
   const parts = [
@@ -155,6 +195,8 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   if (d.ips.length) parts.push(d.ips.join(', '));
   if (d.heardIps.length) parts.push(vscode.l10n.t('{0} (heard)', d.heardIps.join(', ')));
   if (node.staleQemu) parts.push(node.staleQemu);
+  if (pod?.qemu) parts.push(vscode.l10n.t('QEMU uid {0}, CapEff {1}', pod.qemu.uid, formatCaps(pod.qemu.capEff)));
+  if (pod) parts.push(vscode.l10n.t('virt-launcher pid {0}', pod.launcherPid));
   item.description = parts.join(' · ');
   if (node.staleQemu && !node.migration) item.iconPath = icon(['vm-running', 'list.warningForeground']);
   // icons on from the start: appendText then escapes a name's own $(…) (set afterwards, it would render them)

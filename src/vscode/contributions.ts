@@ -53,10 +53,13 @@ export const Settings = {
  */
 export type HostContext = `host:${ConnectionState['kind']}`;
 export type DomainContext = `domain:${DomainState}`;
+/** a VM KubeVirt owns: read only */
+export type KubevirtDomainContext = `kubevirt:${DomainState}`;
 /** an interface: takes QoS or not, runs (has a host device to watch) or not, has a limit to remove or not */
 export type InterfaceContext = `interface:${'qos' | 'noqos'}:${'running' | 'stopped'}:${'limited' | 'open'}`;
 export type MessageContext = `message:${'retry' | 'info'}`;
-export type TreeContext = HostContext | DomainContext | InterfaceContext | MessageContext;
+export type TreeContext =
+  HostContext | DomainContext | KubevirtDomainContext | 'namespace:kubevirt' | InterfaceContext | MessageContext;
 
 // every state, spelled out so that a state added to ConnectionState or DomainState fails to compile here
 const HOST_STATES: Record<ConnectionState['kind'], true> = {
@@ -82,6 +85,8 @@ const keys = <K extends string>(r: Record<K, true>) => Object.keys(r) as K[];
 export const TREE_CONTEXTS: readonly TreeContext[] = [
   ...keys(HOST_STATES).map((s): HostContext => `host:${s}`),
   ...keys(DOMAIN_STATES).map((s): DomainContext => `domain:${s}`),
+  ...keys(DOMAIN_STATES).map((s): KubevirtDomainContext => `kubevirt:${s}`),
+  'namespace:kubevirt',
   ...(['qos', 'noqos'] as const).flatMap((q) =>
     (['running', 'stopped'] as const).flatMap((r) =>
       (['limited', 'open'] as const).map((l): InterfaceContext => `interface:${q}:${r}:${l}`),
@@ -94,6 +99,7 @@ export const TREE_CONTEXTS: readonly TreeContext[] = [
 /** Rows that offer nothing on purpose: an informative message; an interface without QoS whose domain does not run. */
 export const CONTEXTS_WITHOUT_MENU: readonly TreeContext[] = [
   'message:info',
+  'namespace:kubevirt',
   'interface:noqos:stopped:limited',
   'interface:noqos:stopped:open',
 ];

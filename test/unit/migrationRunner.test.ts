@@ -153,6 +153,7 @@ beforeEach(async () => {
       return [...inventories.values()];
     },
     onDidSeeMigration: seen.event,
+    onDidSeeKubevirtMigration: () => ({ dispose() {} }),
     resolve: async (alias: string) => ({
       alias,
       hostName: alias === 'hostB' ? '10.0.0.2' : '10.0.0.1',

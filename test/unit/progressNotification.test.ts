@@ -27,6 +27,7 @@ vi.mock('vscode', async () => ({
 function runner() {
   const registry = {
     onDidSeeMigration: () => ({ dispose() {} }),
+    onDidSeeKubevirtMigration: () => ({ dispose() {} }),
     get: () => undefined,
     hosts: [],
   } as unknown as HostRegistry;

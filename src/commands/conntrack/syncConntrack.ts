@@ -6,9 +6,10 @@ import type { CommandContext } from '../context';
 import { notify, withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/userInput';
 import type { DomainNode, HostNode } from '../../views/nodes';
-import { addressPrompt, pickHost } from '../pickers';
+import { addressPrompt, pickHost, refuseKubevirt } from '../pickers';
 
 export async function syncConntrackCommand(ctx: CommandContext, node?: DomainNode | HostNode): Promise<void> {
+  refuseKubevirt(node);
   const source = node
     ? ctx.registry.get(node.alias)!
     : await pickHost(

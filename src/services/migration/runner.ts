@@ -8,6 +8,8 @@ import type { ServiceSettings } from '../settings';
 import type { Event } from '../../core/emitter';
 import { DisposableStore } from '../../core/disposables';
 import { Emitter } from '../../core/emitter';
+import type { Finding } from '../../core/diagnosis';
+import { capabilityFindings, isPodUri, kubevirtDomainName, kubevirtOwnsMessage, podUri } from '../../core/kubevirt';
 import type { JobStats } from '../../core/migration/job';
 import {
   abortArgv,
@@ -59,6 +61,16 @@ export class MigrationRunner {
       this.active.set(record.id, next({ ...record, markers: record.markers ?? [] }, { kind: 'restored' }));
     }
     this.disposables.add(
+      registry.onDidSeeKubevirtMigration(({ alias, pod }) => {
+        const uri = podUri(pod.pod);
+        const name = kubevirtDomainName(pod.pod);
+        if (pod.domain && uri)
+          void this.discover(alias, pod.domain.uuid, name, uri).catch((e: Error) =>
+            this.log.warn(`${alias}: KubeVirt's migration of ${name} was seen but could not be followed: ${e.message}`),
+          );
+      }),
+    );
+    this.disposables.add(
       registry.onDidSeeMigration(({ alias, domainName }) => {
         const domain = registry.get(alias)?.domains?.find((d) => d.name === domainName);
         if (domain)
@@ -77,16 +89,27 @@ export class MigrationRunner {
    * host where the domain has appeared. Returns the record (Ferry's own if it started it) or undefined if no
    * migration is running.
    */
-  async discover(alias: string, domainUuid: string, domainName: string): Promise<MigrationRecord | undefined> {
+  async discover(
+    alias: string,
+    domainUuid: string,
+    domainName: string,
+    /** the libvirt it runs under, when not the host's (a KubeVirt pod's) */
+    sourceUri?: string,
+  ): Promise<MigrationRecord | undefined> {
     const own = this.findByDomain(domainUuid);
     if (own || this.discovering.has(domainUuid)) return own;
     this.discovering.add(domainUuid);
     try {
       const source = this.host(alias);
-      const job = await source.connection.exec(jobInfoArgv(this.settings.libvirtUri, domainUuid), {
-        timeoutMs: 10_000,
-      });
-      const stats = job.code === 0 ? parseJobStats(job.stdout) : undefined;
+      const uri = sourceUri ?? this.settings.libvirtUri;
+      // KubeVirt's proxy is up before its job starts: look a few times
+      let stats: JobStats | undefined;
+      for (let tries = sourceUri ? 20 : 1; tries > 0; tries--) {
+        const job = await source.connection.exec(jobInfoArgv(uri, domainUuid), { timeoutMs: 10_000 });
+        stats = job.code === 0 ? parseJobStats(job.stdout) : undefined;
+        if (stats && isActiveJob(stats)) break;
+        if (tries > 1) await new Promise((r) => setTimeout(r, 250));
+      }
       if (!stats || !isActiveJob(stats) || stats.operation !== JOB_OPERATION.migrationOut) return undefined;
       if (this.findByDomain(domainUuid)) return this.findByDomain(domainUuid); // Ferry's own, registered meanwhile
       const others = this.registry.hosts.filter((h) => h.alias !== alias && h.connection.state.kind === 'connected');
@@ -94,7 +117,17 @@ export class MigrationRunner {
       const target = others.find((h) => h.findDomain(domainUuid))?.alias ?? 'a host Ferry is not connected to';
       const startedAt = Date.now() - (stats.timeElapsedMs ?? 0);
       const record = next(
-        plannedRecord({ id: `${domainUuid}-${startedAt}`, domainUuid, domainName, source: alias, target, startedAt }),
+        {
+          ...plannedRecord({
+            id: `${domainUuid}-${startedAt}`,
+            domainUuid,
+            domainName,
+            source: alias,
+            target,
+            startedAt,
+          }),
+          sourceUri,
+        },
         { kind: 'discovered' },
       );
       this.log.info(
@@ -243,15 +276,42 @@ export class MigrationRunner {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
     const diagnosis = await diagnoseMigration(this.registry, record, this.settings.libvirtUri);
+    diagnosis.findings = [...this.kubevirtFindings(record), ...diagnosis.findings];
     const live = this.active.get(id) ?? record;
     live.findings = diagnosis.findings;
     live.linkMbps = diagnosis.source?.link?.speedMbps ?? live.linkMbps;
     return diagnosis;
   }
 
+  /** For a KubeVirt migration: the QEMU's capabilities (seed 000) and the way its streams take through the proxies. */
+  private kubevirtFindings(record: MigrationRecord): Finding[] {
+    if (!record.sourceUri || !isPodUri(record.sourceUri)) return [];
+    const pod = this.registry
+      .get(record.source)
+      ?.kubevirt.pods.find((p) => p.domain?.uuid === record.domainUuid && !p.pod.incoming)?.pod;
+    if (!pod) return [];
+    return [
+      ...capabilityFindings(pod),
+      {
+        id: 'kubevirt-path',
+        severity: 'info',
+        title: 'KubeVirt carries this migration through proxies',
+        evidence:
+          `source pod's unix socket /var/run/kubevirt/migrationproxy/${pod.vmiUid ?? '<vmi uid>'}-49152-source.sock → ` +
+          `virt-handler on ${record.source} (unix → TCP) → virt-handler on ${record.target} (TCP → unix) → the ` +
+          `target pod's QEMU; libvirt's own connection the same way (…-source.sock). Each proxy copies every byte ` +
+          `once more in user space.`,
+      },
+    ];
+  }
+
   private steer(id: string, build: (uri: string, uuid: string) => readonly string[], what: string, marker?: string) {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
+    if (record.sourceUri && isPodUri(record.sourceUri)) {
+      const [namespace, ...vm] = record.domainName.split('_');
+      return Promise.reject(new Error(kubevirtOwnsMessage({ namespace, vm: vm.join('_') }, what)));
+    }
     return this.host(record.source)
       .connection.exec(build(record.sourceUri ?? this.settings.libvirtUri, record.domainUuid), {
         logLevel: 'info',

@@ -4,6 +4,7 @@
  * outcome, through next().
  */
 import type { Finding } from '../../core/diagnosis';
+import { isPodUri } from '../../core/kubevirt';
 import type { JobStats } from '../../core/migration/job';
 import { exitStatusInLog, isActiveJob, jobInfoArgv, parseJobStats } from '../../core/migration/job';
 import type { MigrationRecord } from '../../core/migration/record';
@@ -111,8 +112,10 @@ async function ended(
   const source = ctx.host(record.source).connection;
   if (!record.logPath) {
     // discovered: no log of ours; libvirt's completed job says how it ended
-    const completed = await source.exec(jobInfoArgv(ctx.uri, record.domainUuid, true), { timeoutMs: 10_000 });
+    const uri = record.sourceUri ?? ctx.uri;
+    const completed = await source.exec(jobInfoArgv(uri, record.domainUuid, true), { timeoutMs: 10_000 });
     const stats = completed.code === 0 ? parseJobStats(completed.stdout) : undefined;
+    if (completed.code !== 0 && isPodUri(uri)) return finish(ctx, record, ...(await kubevirtOutcome(ctx, record)));
     const exit = stats?.type === 'completed' ? 0 : 1;
     const why =
       stats?.type === 'cancelled'
@@ -135,6 +138,19 @@ async function ended(
   if (!sawJob && Date.now() - record.startedAt > 60_000)
     return finish(ctx, record, -1, log.stdout || 'virsh migrate never started a job');
   return undefined;
+}
+
+/**
+ * A KubeVirt migration whose source pod is gone (KubeVirt ends it once its VM has left): the target pod says how it
+ * ended.
+ */
+async function kubevirtOutcome(ctx: WatchContext, record: MigrationRecord): Promise<[number, string]> {
+  const target = ctx.registry.get(record.target);
+  await target?.refresh().catch(() => undefined);
+  const there = target?.findDomain(record.domainUuid);
+  return there?.state === 'running' || there?.state === 'paused'
+    ? [0, '']
+    : [1, `error: the source pod is gone and ${record.domainName} is not running on ${record.target}`];
 }
 
 /** How it ended, told by its log, the source's completed job and the target; recorded in the history. */
@@ -177,8 +193,9 @@ async function finish(
     if (!there || (there.state !== 'running' && there.state !== 'paused')) {
       targetProblem = `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}`;
     }
-    if (!targetProblem) qosFindings = await qosOnTarget(target.connection, uri, record);
-    if (!summary || summary.type !== 'completed') {
+    // a KubeVirt VM's interfaces and its target pod's libvirt are KubeVirt's: not read here
+    if (!targetProblem && !isPodUri(uri)) qosFindings = await qosOnTarget(target.connection, uri, record);
+    if ((!summary || summary.type !== 'completed') && !isPodUri(uri)) {
       const incoming = await target.connection.exec(jobInfoArgv(uri, record.domainUuid, true)).catch(() => undefined);
       if (incoming?.code === 0) summary = parseJobStats(incoming.stdout);
     }

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  capabilityFindings,
+  formatCaps,
+  isPodUri,
+  kubevirtDomainName,
+  kubevirtOwnsMessage,
+  launcherArgs,
+  parseKubevirtScan,
+  parsePodLine,
+  podUri,
+  restrictedPodsMessage,
+} from '../../src/core/kubevirt';
+import { virsh } from '../../src/core/virsh';
+
+// two lab nodes' scans (lab/kubevirt.sh): hostB a non-root launcher (QEMU uid 107, CapEff 0x400) and one given
+// CAP_IPC_LOCK; hostC a DVP launcher whose libvirt takes only the launcher's PID
+const SCAN = readFileSync(join(__dirname, '..', 'fixtures', 'kubevirt-scan.txt'), 'utf8');
+const hex = (args: string[]) => Buffer.from(`${args.join('\0')}\0`).toString('hex');
+const line = (args: string[], rest = 'run 20 107 0 30 107 0000000000000400 0 0') => `pod 10 ${rest} ${hex(args)}`;
+const LAUNCHER = ['/usr/bin/virt-launcher', '--name', 'web1', '--uid', 'b36ec78c-6f6a-443d-98de-bc0123456789'];
+
+describe('a KubeVirt node as its scan shows it', () => {
+  const pods = parseKubevirtScan(SCAN)!;
+
+  it('reads each pod: namespace, VM, socket under the launcher root, daemon, QEMU uid and capabilities', () => {
+    expect(pods).toHaveLength(3);
+    const [rootless, ipcLock, dvp] = pods;
+    expect(rootless.launcherPid).toBeGreaterThan(1);
+    expect(rootless.socket).toBe(`/proc/${rootless.launcherPid}/root/run/libvirt/virtqemud-sock`);
+    expect(rootless.daemon?.uid).toBe(107);
+    expect(rootless.qemu).toMatchObject({ uid: 107, capEff: '0000000000000400' });
+    expect(formatCaps(rootless.qemu!.capEff)).toBe('0x400');
+    expect(rootless.vmiUid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ipcLock.qemu?.capEff).toBe('0000000000004400');
+    expect(dvp).toMatchObject({ restricted: true, daemon: { uid: 64535 }, qemu: undefined });
+    expect(rootless.restricted).toBe(false);
+    expect(kubevirtDomainName(rootless)).toBe(`${rootless.namespace}_${rootless.vm}`);
+  });
+
+  it('names the missing CAP_IPC_LOCK for a non-root launcher only', () => {
+    const [rootless, ipcLock, dvp] = pods;
+    const [finding] = capabilityFindings(rootless);
+    expect(finding.id).toBe('kubevirt-no-ipc-lock');
+    expect(finding.evidence).toContain('CapEff 0x400 (CAP_NET_BIND_SERVICE only');
+    expect(finding.evidence).toContain('uid 107');
+    expect(capabilityFindings(ipcLock)).toEqual([]);
+    expect(capabilityFindings(dvp)).toEqual([]); // its QEMU was not read: nothing said
+  });
+
+  it("reaches a pod's libvirt read-only, by a URI no outside string is written into", () => {
+    const uri = podUri(pods[0])!;
+    expect(uri).toBe(`qemu+unix:///session?socket=/proc/${pods[0].launcherPid}/root/run/libvirt/virtqemud-sock`);
+    expect(isPodUri(uri)).toBe(true);
+    expect(virsh(uri, 'list')).toEqual(['virsh', '-q', '-r', '-c', uri, 'list']);
+    expect(virsh('qemu:///system', 'list')).toEqual(['virsh', '-q', '-c', 'qemu:///system', 'list']);
+    expect(podUri({ socket: '/proc/5/root/run/libvirt/virtqemud-sock', daemon: { pid: 6, uid: 0 } })).toMatch(
+      /^qemu\+unix:\/\/\/system\?/,
+    );
+    expect(podUri({ socket: undefined })).toBeUndefined();
+  });
+
+  it('leaves out what is not a virt-launcher with Kubernetes names, whatever its command line holds', () => {
+    expect(parsePodLine(line([...LAUNCHER, '--namespace', 'prod']))?.namespace).toBe('prod');
+    for (const ns of ['Prod', 'a b', 'x\ny', '$(touch x)', '../etc', 'a_b', '']) {
+      expect(parsePodLine(line([...LAUNCHER, '--namespace', ns])), ns).toBeUndefined();
+    }
+    expect(
+      parsePodLine(line(['/usr/bin/virt-launcher-monitor', '--name', 'web1', '--namespace', 'p'])),
+    ).toBeUndefined();
+    expect(parsePodLine(line(['/bin/sh', '-c', 'virt-launcher', '--name', 'a', '--namespace', 'p']))).toBeUndefined();
+    expect(parsePodLine(line([...LAUNCHER, '--namespace', 'p'], 'run 20 107 0 30 107 zz 0 0'))?.qemu).toBeUndefined();
+    expect(parsePodLine(`pod 10 run 20 107 0 30 107 0000000000000400 0 0 0g`)).toBeUndefined();
+    expect(parsePodLine('pod 10 run')).toBeUndefined();
+    expect(launcherArgs('2f6100')).toEqual(['/a']);
+    // a layout the scan does not know gives no socket: nothing is built from what a pod could choose
+    expect(
+      parsePodLine(line([...LAUNCHER, '--namespace', 'p'], '/x 20 107 0 30 107 0000000000000400 0 0'))?.socket,
+    ).toBe(undefined);
+  });
+
+  it('says who owns the VM and what to use instead; and why DVP pods cannot be read', () => {
+    expect(kubevirtOwnsMessage({ namespace: 'prod', vm: 'web1' }, 'migrating')).toContain(
+      'virtctl migrate web1 -n prod',
+    );
+    const dvp = pods[2];
+    const text = restrictedPodsMessage([dvp]);
+    expect(text).toContain(`${dvp.namespace}/${dvp.vm} (launcher ${dvp.launcherPid})`);
+    expect(text).toContain('LIBVIRT_UNIX_SOCKET_AUTH_PID');
+    expect(text).toContain('vlctl -o json domain stats');
+  });
+
+  it('an unfinished block is not read', () => {
+    expect(parseKubevirtScan(SCAN.replace('@scan\n', ''))).toBeUndefined();
+  });
+});
