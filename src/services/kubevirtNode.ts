@@ -167,9 +167,10 @@ export class KubevirtNode {
         { timeoutMs: 10_000 },
       );
       if (r.code !== 0) throw new Error(virshErrorText(r.stderr, r.code));
-      const at = r.stdout.indexOf('@stats\n');
+      // virsh -q's echo ends no line: the marker runs into what follows it
+      const at = r.stdout.indexOf('@stats');
       const list = parseDomainList(r.stdout.slice(0, at < 0 ? undefined : at));
-      const stats = parseDomstats(at < 0 ? '' : r.stdout.slice(at + '@stats\n'.length));
+      const stats = parseDomstats(at < 0 ? '' : r.stdout.slice(at + '@stats'.length));
       // the pod's libvirt holds its VM's domain only (named as KubeVirt names it)
       const domain = domainsFrom(list, stats).find((d) => d.name === kubevirtDomainName(pod));
       const live = this.byLauncher.get(pod.launcherPid);

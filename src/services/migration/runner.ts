@@ -114,7 +114,13 @@ export class MigrationRunner {
       if (this.findByDomain(domainUuid)) return this.findByDomain(domainUuid); // Ferry's own, registered meanwhile
       const others = this.registry.hosts.filter((h) => h.alias !== alias && h.connection.state.kind === 'connected');
       await Promise.all(others.map((h) => h.refresh().catch(() => undefined)));
-      const target = others.find((h) => h.findDomain(domainUuid))?.alias ?? 'a host Ferry is not connected to';
+      let target = others.find((h) => h.findDomain(domainUuid))?.alias;
+      // KubeVirt's target pod is seen by its node's next scan (each second), its domain read after that
+      for (let tries = sourceUri ? 20 : 0; !target && tries > 0; tries--) {
+        await new Promise((r) => setTimeout(r, 250));
+        target = others.find((h) => h.findDomain(domainUuid))?.alias;
+      }
+      target ??= 'a host Ferry is not connected to';
       const startedAt = Date.now() - (stats.timeElapsedMs ?? 0);
       const record = next(
         {
@@ -308,10 +314,8 @@ export class MigrationRunner {
   private steer(id: string, build: (uri: string, uuid: string) => readonly string[], what: string, marker?: string) {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
-    if (record.sourceUri && isPodUri(record.sourceUri)) {
-      const [namespace, ...vm] = record.domainName.split('_');
-      return Promise.reject(new Error(kubevirtOwnsMessage({ namespace, vm: vm.join('_') }, what)));
-    }
+    const refusal = kubevirtRefusal(record, what);
+    if (refusal) return Promise.reject(refusal);
     return this.host(record.source)
       .connection.exec(build(record.sourceUri ?? this.settings.libvirtUri, record.domainUuid), {
         logLevel: 'info',
@@ -347,6 +351,9 @@ export class MigrationRunner {
     this.apply(id, { kind: 'steered', label: 'postcopy (switched by hand)', postcopy: true });
   }
   async abort(id: string) {
+    const record = this.active.get(id);
+    const refusal = record && kubevirtRefusal(record, 'aborting');
+    if (refusal) throw refusal;
     this.abortRequested.add(id);
     await this.steer(id, abortArgv, 'aborting');
   }
@@ -354,4 +361,12 @@ export class MigrationRunner {
   dispose(): void {
     this.disposables.dispose();
   }
+}
+
+/** A KubeVirt migration is KubeVirt's to steer: the error that says so, with what to use instead. */
+function kubevirtRefusal(record: MigrationRecord, what: string): Error | undefined {
+  if (!record.sourceUri || !isPodUri(record.sourceUri)) return undefined;
+  // KubeVirt names a domain <namespace>_<vm>; a namespace holds no '_'
+  const [namespace, ...vm] = record.domainName.split('_');
+  return new Error(kubevirtOwnsMessage({ namespace, vm: vm.join('_') }, what));
 }
