@@ -64,7 +64,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => {
-  console.log(log.lines.filter((l) => !l.startsWith('trace')).join('\n'));
   runner?.dispose();
   registry?.dispose();
   labCtl('kubevirt', 'clear');
