@@ -20,8 +20,6 @@ export interface KubevirtPod {
   restricted: boolean;
   /** capEff: its effective capabilities as /proc prints them (hex) */
   qemu?: { pid: number; uid: number; capEff: string };
-  /** its QEMU waits for an incoming migration (a migration target's pod) */
-  incoming: boolean;
   /** virt-handler's migration proxy is in the pod: a migration out of it is under way */
   migrationProxy: boolean;
 }
@@ -51,19 +49,6 @@ export function podUri(pod: Pick<KubevirtPod, 'socket' | 'daemon'>): string | un
 /** A URI of a pod's libvirt (podUri's form): what Ferry may only read. */
 export const isPodUri = (uri: string) => /^qemu\+unix:\/\/\/(session|system)\?socket=\/proc\/\d+\/root\//.test(uri);
 
-/** The launcher's arguments, decoded from the scan's hex (NUL-separated, as /proc/<pid>/cmdline). */
-export function launcherArgs(hex: string): string[] | undefined {
-  if (!/^([0-9a-f]{2})+$/.test(hex)) return undefined;
-  const bytes = Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
-  const text = new TextDecoder().decode(bytes);
-  return text.replace(/\0$/, '').split('\0');
-}
-
-const option = (args: string[], name: string) => {
-  const at = args.indexOf(name);
-  return at > 0 ? args[at + 1] : undefined;
-};
-
 const SOCKET_UNDER_ROOT = { var: 'var/run/libvirt/virtqemud-sock', run: 'run/libvirt/virtqemud-sock' } as const;
 
 /**
@@ -83,17 +68,29 @@ export function parseKubevirtScan(text: string): KubevirtPod[] | undefined {
 
 const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
 
+/** One pod line of the scan; undefined unless it is a virt-launcher whose namespace and name Kubernetes allows. */
 export function parsePodLine(line: string): KubevirtPod | undefined {
   const f = line.split(' ');
-  if (f[0] !== 'pod' || f.length !== 12) return undefined;
-  const [, launcher, layout, daemon, daemonUid, restricted, qemu, qemuUid, capEff, incoming, proxy, hex] = f;
+  if (f[0] !== 'pod' || f.length !== 14) return undefined;
+  const [
+    ,
+    launcher,
+    layout,
+    daemon,
+    daemonUid,
+    restricted,
+    qemu,
+    qemuUid,
+    capEff,
+    proxy,
+    argv0,
+    namespace,
+    vm,
+    vmiUid,
+  ] = f;
   const launcherPid = num(launcher);
-  const args = launcherArgs(hex);
-  if (!launcherPid || !args || args[0].split('/').pop() !== 'virt-launcher') return undefined;
-  const namespace = option(args, '--namespace');
-  const vm = option(args, '--name');
-  const vmiUid = option(args, '--uid');
-  if (!namespace || !vm || !NAMESPACE.test(namespace) || !VM_NAME.test(vm)) return undefined;
+  if (!launcherPid || argv0.split('/').pop() !== 'virt-launcher') return undefined;
+  if (!NAMESPACE.test(namespace) || !VM_NAME.test(vm)) return undefined;
   const under = layout === 'var' || layout === 'run' ? SOCKET_UNDER_ROOT[layout] : undefined;
   const dPid = num(daemon);
   const dUid = num(daemonUid);
@@ -103,12 +100,11 @@ export function parsePodLine(line: string): KubevirtPod | undefined {
     launcherPid,
     namespace,
     vm,
-    vmiUid: vmiUid && UID.test(vmiUid) ? vmiUid : undefined,
+    vmiUid: UID.test(vmiUid) ? vmiUid : undefined,
     socket: under ? `/proc/${launcherPid}/root/${under}` : undefined,
     daemon: dPid && dUid !== undefined ? { pid: dPid, uid: dUid } : undefined,
     restricted: restricted === '1',
     qemu: qPid && qUid !== undefined && /^[0-9a-f]{16}$/.test(capEff) ? { pid: qPid, uid: qUid, capEff } : undefined,
-    incoming: incoming === '1',
     migrationProxy: proxy === '1',
   };
 }

@@ -18,8 +18,11 @@ import type { RemoteSession } from '../transport/sshConnection';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../transport/sshConnection';
 import { SshError } from '../transport/sshError';
 
-/** a word readline and virsh's tokenizer both pass through as it is: no quote, space, backslash, control or edit key */
-const SAFE_WORD = /^(--?)?[A-Za-z0-9][A-Za-z0-9._:=/-]*$/;
+/**
+ * a word readline and virsh's tokenizer both pass through as it is: no quote, space, backslash, control or edit key
+ * ('+' and '?' for a pod's URI, qemu+unix:///session?socket=…: plain characters to both)
+ */
+const SAFE_WORD = /^(--?)?[A-Za-z0-9][A-Za-z0-9._:=/+?-]*$/;
 
 /** one virsh command as words, e.g. ['domjobinfo', '--rawstats', uuid] */
 export type ShellCommand = readonly string[];

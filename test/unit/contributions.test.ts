@@ -85,7 +85,8 @@ describe('tree context values match the menus', () => {
 
   it('declares each value once, in the kind:state form', () => {
     expect(new Set(TREE_CONTEXTS).size).toBe(TREE_CONTEXTS.length);
-    for (const value of TREE_CONTEXTS) expect(value).toMatch(/^(host|domain|kubevirt|namespace|interface|message):[a-z:]+$/);
+    for (const value of TREE_CONTEXTS)
+      expect(value).toMatch(/^(host|domain|kubevirt|namespace|interface|message):[a-z:]+$/);
   });
 });
 

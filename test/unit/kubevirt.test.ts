@@ -7,7 +7,6 @@ import {
   isPodUri,
   kubevirtDomainName,
   kubevirtOwnsMessage,
-  launcherArgs,
   parseKubevirtScan,
   parsePodLine,
   podUri,
@@ -18,9 +17,9 @@ import { virsh } from '../../src/core/virsh';
 // two lab nodes' scans (lab/kubevirt.sh): hostB a non-root launcher (QEMU uid 107, CapEff 0x400) and one given
 // CAP_IPC_LOCK; hostC a DVP launcher whose libvirt takes only the launcher's PID
 const SCAN = readFileSync(join(__dirname, '..', 'fixtures', 'kubevirt-scan.txt'), 'utf8');
-const hex = (args: string[]) => Buffer.from(`${args.join('\0')}\0`).toString('hex');
-const line = (args: string[], rest = 'run 20 107 0 30 107 0000000000000400 0 0') => `pod 10 ${rest} ${hex(args)}`;
-const LAUNCHER = ['/usr/bin/virt-launcher', '--name', 'web1', '--uid', 'b36ec78c-6f6a-443d-98de-bc0123456789'];
+const UID = 'b36ec78c-6f6a-443d-98de-bc0123456789';
+const line = (namespace: string, argv0 = '/usr/bin/virt-launcher', rest = 'run 20 107 0 30 107 0000000000000400 0') =>
+  `pod 10 ${rest} ${argv0} ${namespace} web1 ${UID}`;
 
 describe('a KubeVirt node as its scan shows it', () => {
   const pods = parseKubevirtScan(SCAN)!;
@@ -62,23 +61,18 @@ describe('a KubeVirt node as its scan shows it', () => {
     expect(podUri({ socket: undefined })).toBeUndefined();
   });
 
-  it('leaves out what is not a virt-launcher with Kubernetes names, whatever its command line holds', () => {
-    expect(parsePodLine(line([...LAUNCHER, '--namespace', 'prod']))?.namespace).toBe('prod');
-    for (const ns of ['Prod', 'a b', 'x\ny', '$(touch x)', '../etc', 'a_b', '']) {
-      expect(parsePodLine(line([...LAUNCHER, '--namespace', ns])), ns).toBeUndefined();
-    }
-    expect(
-      parsePodLine(line(['/usr/bin/virt-launcher-monitor', '--name', 'web1', '--namespace', 'p'])),
-    ).toBeUndefined();
-    expect(parsePodLine(line(['/bin/sh', '-c', 'virt-launcher', '--name', 'a', '--namespace', 'p']))).toBeUndefined();
-    expect(parsePodLine(line([...LAUNCHER, '--namespace', 'p'], 'run 20 107 0 30 107 zz 0 0'))?.qemu).toBeUndefined();
-    expect(parsePodLine(`pod 10 run 20 107 0 30 107 0000000000000400 0 0 0g`)).toBeUndefined();
+  it('leaves out what is not a virt-launcher with Kubernetes names (the scan passes only [A-Za-z0-9._/-] words)', () => {
+    expect(parsePodLine(line('prod'))).toMatchObject({ namespace: 'prod', vm: 'web1', vmiUid: UID });
+    for (const ns of ['Prod', '-', '../etc', 'a_b', 'a.b', 'x'.repeat(64)])
+      expect(parsePodLine(line(ns)), ns).toBeUndefined();
+    expect(parsePodLine(line('p', '/usr/bin/virt-launcher-monitor'))).toBeUndefined();
+    expect(parsePodLine(line('p', '/bin/sh'))).toBeUndefined();
+    expect(parsePodLine(line('p', undefined, 'run 20 107 0 30 107 zz 0'))?.qemu).toBeUndefined();
+    expect(parsePodLine(line('p', undefined, 'run 20 107 0 30 107 0000000000000400 0 extra'))).toBeUndefined();
     expect(parsePodLine('pod 10 run')).toBeUndefined();
-    expect(launcherArgs('2f6100')).toEqual(['/a']);
+    expect(parsePodLine(line('p').replace(UID, '-'))?.vmiUid).toBeUndefined();
     // a layout the scan does not know gives no socket: nothing is built from what a pod could choose
-    expect(
-      parsePodLine(line([...LAUNCHER, '--namespace', 'p'], '/x 20 107 0 30 107 0000000000000400 0 0'))?.socket,
-    ).toBe(undefined);
+    expect(parsePodLine(line('p', undefined, '/x 20 107 0 30 107 0000000000000400 0'))?.socket).toBeUndefined();
   });
 
   it('says who owns the VM and what to use instead; and why DVP pods cannot be read', () => {

@@ -1,13 +1,15 @@
 # ferry-kubevirt-pods [INTERVAL_S]: KubeVirt's virt-launcher pods on this node, as root reads them from /proc, never
 # entering a pod or executing anything found there. One block per scan, ended by "@scan", one line a pod:
-#   pod LAUNCHER LAYOUT DAEMON DAEMON_UID RESTRICTED QEMU QEMU_UID CAP_EFF INCOMING PROXY CMDLINE_HEX
+#   pod LAUNCHER LAYOUT DAEMON DAEMON_UID RESTRICTED QEMU QEMU_UID CAP_EFF PROXY ARGV0 NAMESPACE NAME VMI_UID
 # LAYOUT: where the pod's libvirt socket is under /proc/LAUNCHER/root ("var": var/run/libvirt/virtqemud-sock; "run":
 # run/libvirt/…, when var/run is a link, which from the node would resolve in the node's root; "-": none). DAEMON,
 # QEMU: the pod's virtqemud (or libvirtd) and QEMU (same mount namespace as the launcher), "-" when none.
 # RESTRICTED: the daemon takes only its launcher's PID on its socket (DVP: LIBVIRT_UNIX_SOCKET_AUTH_PID).
-# INCOMING: the QEMU waits for an incoming migration. PROXY: virt-handler's migration proxy socket is in the pod (a
-# migration out of it is under way). CMDLINE_HEX: the launcher's command line, hex, NUL-separated (read by Ferry).
-# With INTERVAL_S, scans again that often and prints a block only when it differs from the last.
+# PROXY: virt-handler's migration proxy socket is in the pod (a migration out of it is under way). ARGV0 …: from the
+# launcher's command line (--namespace, --name, --uid), each "-" unless made of [A-Za-z0-9._/-] only.
+# With INTERVAL_S, scans again that often and prints a block only when it differs from the last. What does not change
+# while a process lives (a launcher's command line, a daemon's environment) is read once per PID: after the first, a
+# scan starts one process (grep), however many pods there are.
 LC_ALL=C
 export LC_ALL
 interval=${1:-0}
@@ -16,6 +18,7 @@ scan() {
   cands=$(grep -lsE 'virt-launcher|qemu-system|qemu-kvm|virtqemud|libvirtd' /proc/[0-9]*/cmdline) || true
   launchers=''
   others=''
+  unread=''
   for f in $cands; do
     p=${f#/proc/}
     p=${p%/cmdline}
@@ -23,9 +26,35 @@ scan() {
     { read -r comm < "/proc/$p/comm"; } 2>/dev/null || continue
     case $comm in
       virt-launcher) launchers="$launchers $p" ;;
-      qemu-system-*|qemu-kvm|virtqemud|libvirtd) others="$others $p" ;;
+      virtqemud|libvirtd)
+        others="$others $p"
+        eval "known=\${restricted_$p:-}"
+        [ -n "$known" ] || unread="$unread /proc/$p/environ" ;;
+      qemu-system-*|qemu-kvm) others="$others $p" ;;
     esac
   done
+  # daemons not seen before: which take only their launcher's PID (one grep for all of them)
+  if [ -n "$unread" ]; then
+    for f in $unread; do p=${f#/proc/}; eval "restricted_${p%/environ}=0"; done
+    # shellcheck disable=SC2086,SC2013 # /proc paths, one a word: no blanks
+    for f in $(grep -lsaF LIBVIRT_UNIX_SOCKET_AUTH_PID= $unread); do p=${f#/proc/}; eval "restricted_${p%/environ}=1"; done
+  fi
+  # launchers not seen before: their arguments, all read by one awk (NUL-separated records)
+  unread=''
+  for l in $launchers; do
+    eval "known=\${args_$l:-}"
+    [ -n "$known" ] || unread="$unread /proc/$l/cmdline"
+  done
+  if [ -n "$unread" ]; then
+    # shellcheck disable=SC2086 # /proc paths: no blanks
+    read_args=$(awk "$args_awk" $unread 2>/dev/null) || true
+    while read -r p args; do
+      case $p in *[!0-9]*|'') continue ;; esac
+      eval "args_$p=\$args"
+    done <<EOF
+$read_args
+EOF
+  fi
   for l in $launchers; do
     # a launcher outside this shell's cgroup namespace ("/.." in its path) is another machine's: a node running in a
     # container (the lab's hosts share one kernel) sees its neighbours' processes, which are not its pods
@@ -38,7 +67,7 @@ scan() {
     if [ -S "$root/var/run/libvirt/virtqemud-sock" ] && [ ! -L "$root/var/run" ]; then layout=var; run=$root/var/run
     elif [ -L "$root/var/run" ] && [ -S "$root/run/libvirt/virtqemud-sock" ]; then layout=run; run=$root/run
     fi
-    daemon=- daemon_uid=- restricted=0 qemu=- qemu_uid=- cap=- incoming=0 proxy=0
+    daemon=- daemon_uid=- restricted=0 qemu=- qemu_uid=- cap=- proxy=0
     for o in $others; do
       # shellcheck disable=SC3013 # -ef: in dash, bash, busybox sh and mksh alike
       [ "/proc/$o/ns/mnt" -ef "/proc/$l/ns/mnt" ] || continue
@@ -55,22 +84,11 @@ scan() {
         virtqemud|libvirtd)
           daemon=$o
           daemon_uid=$uid
-          eval "restricted=\${restricted_$o:-}"
-          if [ -z "$restricted" ]; then
-            restricted=0
-            grep -qsaF LIBVIRT_UNIX_SOCKET_AUTH_PID= "/proc/$o/environ" && restricted=1
-            eval "restricted_$o=$restricted"
-          fi ;;
+          eval "restricted=\${restricted_$o:-0}" ;;
         *)
           qemu=$o
           qemu_uid=$uid
-          cap=$capeff
-          eval "incoming=\${incoming_$o:-}"
-          if [ -z "$incoming" ]; then
-            incoming=0
-            tr '\0' '\n' < "/proc/$o/cmdline" | grep -qx -- -incoming && incoming=1
-            eval "incoming_$o=$incoming"
-          fi ;;
+          cap=$capeff ;;
       esac
     done
     if [ -n "$run" ]; then
@@ -81,16 +99,21 @@ scan() {
         esac
       done
     fi
-    eval "hex=\${cmdline_$l:-}"
-    if [ -z "$hex" ]; then
-      hex=$(od -An -v -tx1 "/proc/$l/cmdline" 2>/dev/null | tr -d ' \n')
-      [ -n "$hex" ] || continue
-      eval "cmdline_$l=$hex"
-    fi
-    echo "pod $l $layout $daemon $daemon_uid $restricted $qemu $qemu_uid $cap $incoming $proxy $hex"
+    eval "args=\${args_$l:-}"
+    [ -n "$args" ] || continue   # its command line could not be read (the launcher just ended)
+    echo "pod $l $layout $daemon $daemon_uid $restricted $qemu $qemu_uid $cap $proxy $args"
   done
 }
 
+# one launcher's arguments a line: PID ARGV0 NAMESPACE NAME UID, each checked against a closed alphabet
+# shellcheck disable=SC2016 # awk's own $0
+args_awk='
+function ok(s) { return s ~ /^[A-Za-z0-9._\/-]+$/ ? s : "-" }
+function out(  p) { p = f; sub(/^\/proc\//, "", p); sub(/\/cmdline$/, "", p); print p, ok(a0), ok(ns), ok(nm), ok(uid) }
+BEGIN { RS = "\0" }
+FNR == 1 { if (f != "") out(); f = FILENAME; a0 = $0; ns = nm = uid = prev = ""; next }
+{ if (prev == "--namespace") ns = $0; else if (prev == "--name") nm = $0; else if (prev == "--uid") uid = $0; prev = $0 }
+END { if (f != "") out() }'
 last=''
 while :; do
   out=$(scan; echo @scan)

@@ -292,9 +292,7 @@ export class MigrationRunner {
   /** For a KubeVirt migration: the QEMU's capabilities (seed 000) and the way its streams take through the proxies. */
   private kubevirtFindings(record: MigrationRecord): Finding[] {
     if (!record.sourceUri || !isPodUri(record.sourceUri)) return [];
-    const pod = this.registry
-      .get(record.source)
-      ?.kubevirt.pods.find((p) => p.domain?.uuid === record.domainUuid && !p.pod.incoming)?.pod;
+    const pod = this.registry.get(record.source)?.kubevirt.pods.find((p) => p.domain?.uuid === record.domainUuid)?.pod;
     if (!pod) return [];
     return [
       ...capabilityFindings(pod),
