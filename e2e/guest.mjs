@@ -1,23 +1,18 @@
 // The lab guest tiny1's own web pages, read from the client namespace (as the e2e runner and the UI test use them).
 import { spawn, spawnSync } from 'node:child_process';
 
-/** GET /cgi-bin/<page> on tiny1: its status ("… filled=MB verify_errors=N …") or its memory dirtier's controls. */
-export const guestPage = (lab, page) =>
+/** GET /cgi-bin/<page> on the guest at `ip`: its status ("… filled=MB verify_errors=N …") or its dirtier's controls. */
+export const guestPageAt = (lab, ip, page) =>
   spawnSync(
     'ip',
-    [
-      'netns',
-      'exec',
-      lab.clientNetns,
-      'timeout',
-      '5',
-      'busybox',
-      'wget',
-      '-qO-',
-      `http://${lab.guests.tiny1.ip}/cgi-bin/${page}`,
-    ],
-    { encoding: 'utf8' },
+    ['netns', 'exec', lab.clientNetns, 'timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}/cgi-bin/${page}`],
+    {
+      encoding: 'utf8',
+    },
   ).stdout ?? '';
+
+/** the same on tiny1 */
+export const guestPage = (lab, page) => guestPageAt(lab, lab.guests.tiny1.ip, page);
 
 /**
  * Set tiny1's memory dirtier going (`mb`, `rate`) and wait until it says it has written all `mb` MiB once. The guest

@@ -5,7 +5,8 @@ import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS, logIn } from './codeServer.mjs';
-import { clearGuestLimits, guestFilled, guestPage, onLabHost, streamIntoGuest } from './guest.mjs';
+import { clearGuestLimits, guestFilled, guestPage, guestPageAt, onLabHost, streamIntoGuest } from './guest.mjs';
+import { execFileSync, spawn } from 'node:child_process';
 
 const [url, shots, labJson] = process.argv.slice(2);
 const password = process.env.FERRY_CODE_SERVER_PASSWORD;
@@ -594,6 +595,59 @@ await step(
     await shot('14-ab-overlay');
   },
   { needs: ['monitor-not-converging-then-abort'] },
+);
+
+await step(
+  'kubevirt-node-and-its-migration',
+  async () => {
+    // a KubeVirt VM on hostB as the lab makes them (lab/kubevirt.sh): its own pod, libvirt and QEMU as uid 107
+    const labSh = new URL('../lab/lab.sh', import.meta.url).pathname;
+    const kubevirt = (...args) => execFileSync('bash', [labSh, 'kubevirt', ...args], { encoding: 'utf8' });
+    const ip = `${lab.guestNet}.117`;
+    kubevirt('pod', 'B', 'shop', 'checkout', '--octet', '117', '--mem', '512');
+    try {
+      await sideBarWidth(640);
+      await treeItem(/^shop, KubeVirt · 1 of 1 running/).waitFor({ timeout: 30000 });
+      const vm = treeItem(/^checkout, running/);
+      await vm.waitFor({ timeout: 30000 });
+      await vm.hover();
+      await shot('17-kubevirt-tree');
+      for (const end = Date.now() + 60_000; !guestPageAt(lab, ip, 'status').includes('verify_errors=0');) {
+        if (Date.now() > end) throw new Error('the KubeVirt guest did not answer');
+        await new Promise((r) => setTimeout(r, 200)); // the guest's boot, polled on its status page
+      }
+      guestPageAt(lab, ip, 'dirty?mb=300&rate=idle');
+      for (const end = Date.now() + 60_000; !guestPageAt(lab, ip, 'status').includes(' filled=300 ');) {
+        if (Date.now() > end) throw new Error('the KubeVirt guest did not fill its memory');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // KubeVirt migrates it (capped, so that it is watched for a while); Ferry only follows
+      const migration = spawn(
+        'bash',
+        [labSh, 'kubevirt', 'migrate', 'shop', 'checkout', 'B', 'C', '--bandwidth', '25'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      const ended = new Promise((resolve) => migration.on('exit', resolve));
+      const migrating = treeItem(/^checkout, migrating to hostC/);
+      await migrating.waitFor({ timeout: 30000 });
+      await contextMenu(migrating, 'Show Migration Monitor');
+      const monitor = await monitorFrame('shop_checkout');
+      await monitor.locator('#findings li[data-finding="kubevirt-no-ipc-lock"]').waitFor({ timeout: 30000 });
+      await monitor.locator('#findings li[data-finding="kubevirt-path"]').waitFor();
+      await monitor.locator('#findings li[data-finding="kubevirt-no-ipc-lock"]').scrollIntoViewIfNeeded();
+      await shot('18-kubevirt-monitor');
+      if ((await ended) !== 0) throw new Error("the lab's KubeVirt migration failed");
+      await monitorFrame('shop_checkout', { phase: /completed/, timeout: 60000 });
+      await treeItem(/^checkout, running/).waitFor({ timeout: 30000 }); // now under hostC
+    } finally {
+      kubevirt('clear');
+      await sideBarWidth(350);
+      await palette('View: Close All Editors');
+    }
+  },
+  { needs: ['workbench-and-ferry-view'] },
 );
 
 await step(

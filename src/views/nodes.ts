@@ -112,7 +112,8 @@ export function kubevirtNamespaceTreeItem(node: KubevirtNamespaceNode): vscode.T
   item.id = `kubevirt:${node.alias}:${node.namespace}`;
   item.contextValue = 'namespace:kubevirt';
   item.iconPath = icon(['symbol-namespace', 'charts.purple']);
-  item.description = vscode.l10n.t('KubeVirt · {0} running · {1} pods', node.running, node.pods);
+  item.description = vscode.l10n.t('KubeVirt · {0} of {1} running', node.running, node.pods);
+  item.accessibilityInformation = { label: `${node.namespace}, ${item.description}` };
   item.tooltip = vscode.l10n.t(
     'Namespace {0}: VMs KubeVirt runs on {1}, one virt-launcher pod each. Ferry reads them and never acts on them.',
     node.namespace,
