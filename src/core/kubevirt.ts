@@ -4,6 +4,7 @@
  * /proc only; this module reads what it printed. KubeVirt owns these VMs: Ferry observes them and never acts on them.
  */
 import type { Finding } from './diagnosis';
+import type { Sample } from './migration/monitor';
 
 /** One virt-launcher pod, as the node's /proc shows it. */
 export interface KubevirtPod {
@@ -45,6 +46,9 @@ export function podUri(pod: Pick<KubevirtPod, 'socket' | 'daemon'>): string | un
   if (!pod.socket) return undefined;
   return `qemu+unix:///${pod.daemon?.uid === 0 ? 'system' : 'session'}?socket=${pod.socket}`;
 }
+
+/** Where the pod's libvirt keeps its domains' status files (a session daemon's run dir), as seen from the node. */
+export const podStatusDir = (pod: Pick<KubevirtPod, 'socket'>) => pod.socket?.replace(/virtqemud-sock$/, 'qemu/run');
 
 /** A URI of a pod's libvirt (podUri's form): what Ferry may only read. */
 export const isPodUri = (uri: string) => /^qemu\+unix:\/\/\/(session|system)\?socket=\/proc\/\d+\/root\//.test(uri);
@@ -152,6 +156,39 @@ export function capabilityFindings(pod: KubevirtPod): Finding[] {
       fix:
         'Give the launcher CAP_IPC_LOCK (or a memlock limit that covers guest memory) where zero-copy is wanted, or ' +
         'use more parallel migration connections (the migration policy) to spread the copying over cores.',
+    },
+  ];
+}
+
+/** the samples a steady throughput is judged on, and how little it may vary among them */
+const CAP_WINDOW = 20;
+const CAP_SPREAD = 0.15;
+
+/**
+ * A cap KubeVirt set cannot be read from the node (libvirt refuses virDomainMigrateGetMaxSpeed on a read-only
+ * connection), but it shows: a throughput that holds level while the guest dirties less than is sent.
+ */
+export function kubevirtCapFindings(samples: readonly Sample[]): Finding[] {
+  const recent = samples.slice(-CAP_WINDOW).filter((s) => s.bps > 0);
+  if (recent.length < CAP_WINDOW / 2) return [];
+  const rates = recent.map((s) => s.bps);
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const spread = (Math.max(...rates) - Math.min(...rates)) / mean;
+  const dirty = recent.reduce((a, s) => a + s.dirtyBps, 0) / recent.length;
+  if (spread > CAP_SPREAD) return [];
+  const mib = (mean / 2 ** 20).toFixed(0);
+  return [
+    {
+      id: 'kubevirt-bandwidth-cap',
+      severity: 'warning',
+      title: `throughput holds at ${mib} MiB/s: the mark of a bandwidth cap`,
+      evidence:
+        `the last ${recent.length} samples stay within ${(spread * 100).toFixed(0)} % of ${mib} MiB/s while the guest ` +
+        `dirties ${(dirty / 2 ** 20).toFixed(0)} MiB/s. KubeVirt sets a cap from bandwidthPerMigration; the node ` +
+        `cannot read it (libvirt refuses virDomainMigrateGetMaxSpeed on a read-only connection).`,
+      fix:
+        "check bandwidthPerMigration in the KubeVirt CR's spec.configuration.migrations and in the VM's " +
+        'MigrationPolicy; raise or remove it there (Ferry does not steer a migration KubeVirt owns)',
     },
   ];
 }

@@ -18,10 +18,12 @@ export async function probeHost(
   record: MigrationRecord,
   uri: string,
   peer: string,
+  /** where the daemon that runs the domain keeps its status files, when not the system's (a KubeVirt pod's) */
+  statusDir?: string,
 ): Promise<HostProbe | undefined> {
   const host = registry.get(alias);
   if (!host || host.connection.state.kind !== 'connected') return undefined;
-  const r = await host.connection.exec(probeArgv(record.domainUuid, uri, peer), { timeoutMs: 15_000 });
+  const r = await host.connection.exec(probeArgv(record.domainUuid, uri, peer, statusDir), { timeoutMs: 15_000 });
   return r.code === 0 ? parseProbe(r.stdout) : undefined;
 }
 
@@ -33,15 +35,23 @@ export interface Diagnosis {
 }
 
 /** Probe both ends (in parallel; each takes about a second) and apply the rules to what the run has shown so far. */
+/** the libvirt of one side of a migration, when not the host's own (a KubeVirt pod's): its URI and status files */
+export interface ProbedDaemon {
+  uri: string;
+  statusDir: string;
+}
+
 export async function diagnoseMigration(
   registry: HostRegistry,
   record: MigrationRecord,
   uri: string,
+  daemons: { source?: ProbedDaemon; target?: ProbedDaemon } = {},
 ): Promise<Diagnosis> {
   const peer = registry.get(record.target) ? (await registry.resolve(record.target)).hostName : '';
+  const { source: s, target: t } = daemons;
   const [source, target] = await Promise.all([
-    probeHost(registry, record.source, record, uri, peer).catch(() => undefined),
-    probeHost(registry, record.target, record, uri, '').catch(() => undefined),
+    probeHost(registry, record.source, record, s?.uri ?? uri, peer, s?.statusDir).catch(() => undefined),
+    probeHost(registry, record.target, record, t?.uri ?? uri, '', t?.statusDir).catch(() => undefined),
   ]);
   const findings = diagnose({
     options: record.options,

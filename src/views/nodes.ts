@@ -203,13 +203,17 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   // icons on from the start: appendText then escapes a name's own $(…) (set afterwards, it would render them)
   const tooltip = new vscode.MarkdownString(undefined, true);
   tooltip.appendText(`${d.name}\n`);
+  if (pod)
+    tooltip.appendText(
+      `${vscode.l10n.t('KubeVirt VM {0}/{1}: KubeVirt owns it, Ferry only reads it', pod.namespace, pod.vm)}\n`,
+    );
   // "<state> on" is Ferry's own text (markdown); the host's alias follows it as text
   tooltip.appendMarkdown(`\n$(${STATE_ICON[d.state][0]}) ${vscode.l10n.t('{0} on', stateLabel(d.state))} `);
   tooltip.appendText(`${node.alias}\n\n`); // appendText escapes markdown and, icons being on, $(…)
   tooltip.appendText(`${vscode.l10n.t('UUID {0}', d.uuid)}\n${parts.slice(1).join(' · ')}`);
   item.tooltip = tooltip;
   item.accessibilityInformation = {
-    label: vscode.l10n.t('{0}, {1}, on {2}', d.name, item.description, node.alias),
+    label: vscode.l10n.t('{0}, {1}, on {2}', pod ? pod.vm : d.name, item.description, node.alias),
   };
   return item;
 }

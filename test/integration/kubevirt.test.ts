@@ -150,6 +150,12 @@ describe("KubeVirt's migrations, followed from the source pod", () => {
     expect(ids).toContain('kubevirt-no-ipc-lock');
     expect(ids).toContain('kubevirt-path');
     expect(diagnosis.findings.find((f) => f.id === 'kubevirt-no-ipc-lock')!.evidence).toContain('CapEff 0x400');
+    // the node's probe read the pod's QEMU (its threads: one stream), and the 40 MiB/s cap showed in the throughput
+    expect(diagnosis.findings.find((f) => f.id === 'multifd')?.title).toBe(
+      'one migration stream (no parallel connections)',
+    );
+    expect(ids).toContain('kubevirt-bandwidth-cap');
+    expect(ids).not.toContain('no-probe');
     await waitFor('the VM running in its new pod on hostC', () => runningOn(C, 'rootless'), 20_000);
     expect(podOf(B, 'rootless')).toBeUndefined();
     expect(guestStatus(guestIp(114))).toContain('verify_errors=0');

@@ -5,10 +5,12 @@ import {
   capabilityFindings,
   formatCaps,
   isPodUri,
+  kubevirtCapFindings,
   kubevirtDomainName,
   kubevirtOwnsMessage,
   parseKubevirtScan,
   parsePodLine,
+  podStatusDir,
   podUri,
   restrictedPodsMessage,
 } from '../../src/core/kubevirt';
@@ -84,6 +86,31 @@ describe('a KubeVirt node as its scan shows it', () => {
     expect(text).toContain(`${dvp.namespace}/${dvp.vm} (launcher ${dvp.launcherPid})`);
     expect(text).toContain('LIBVIRT_UNIX_SOCKET_AUTH_PID');
     expect(text).toContain('vlctl -o json domain stats');
+  });
+
+  it('a throughput that holds level is named as the cap the node cannot read; a varying one is not', () => {
+    const at = (mibps: number[]) =>
+      mibps.map((m, i) => ({
+        t: i * 50,
+        bps: m * 2 ** 20,
+        dirtyBps: 2 ** 20,
+        remaining: 0,
+        processed: 0,
+        total: 0,
+        iteration: 1,
+      }));
+    const [capped] = kubevirtCapFindings(at(Array.from({ length: 20 }, (_, i) => 40 + (i % 3))));
+    expect(capped.id).toBe('kubevirt-bandwidth-cap');
+    expect(capped.title).toContain('41 MiB/s');
+    expect(capped.evidence).toContain('read-only');
+    expect(kubevirtCapFindings(at(Array.from({ length: 20 }, (_, i) => 40 + i * 5)))).toEqual([]);
+    expect(kubevirtCapFindings(at([40, 40, 40]))).toEqual([]); // too few samples to say
+  });
+
+  it("finds the pod's status files beside its socket, under the launcher's root", () => {
+    expect(podStatusDir(pods[0])).toBe(`/proc/${pods[0].launcherPid}/root/run/libvirt/qemu/run`);
+    // the longest PID Linux gives keeps the socket path far below a unix socket's 108 bytes
+    expect(`/proc/4194304/root/var/run/libvirt/virtqemud-sock`.length).toBeLessThan(108);
   });
 
   it('an unfinished block is not read', () => {

@@ -38,5 +38,7 @@ if [ -n "$peer" ]; then
   addr=$(getent hosts "$peer" | awk '{print $1; exit}')
   dev=$(ip -o route get "${addr:-$peer}" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
   if [ -n "$dev" ]; then echo "dev=$dev"; echo "speed=$(cat "/sys/class/net/$dev/speed" 2>/dev/null)"; echo "mtu=$(cat "/sys/class/net/$dev/mtu")"; fi
-  echo "getspeed=$(virsh -q -c "$uri" migrate-getspeed "$uuid" 2>/dev/null)"
+  # a KubeVirt pod's libvirt is only read (-r), and refuses this then: the cap stays unknown
+  case $uri in *'socket=/proc/'*) readonly_flag=-r ;; *) readonly_flag= ;; esac
+  echo "getspeed=$(virsh -q ${readonly_flag:+"$readonly_flag"} -c "$uri" migrate-getspeed "$uuid" 2>/dev/null)"
 fi

@@ -9,7 +9,15 @@ import type { Event } from '../../core/emitter';
 import { DisposableStore } from '../../core/disposables';
 import { Emitter } from '../../core/emitter';
 import type { Finding } from '../../core/diagnosis';
-import { capabilityFindings, isPodUri, kubevirtDomainName, kubevirtOwnsMessage, podUri } from '../../core/kubevirt';
+import {
+  capabilityFindings,
+  isPodUri,
+  kubevirtCapFindings,
+  kubevirtDomainName,
+  kubevirtOwnsMessage,
+  podStatusDir,
+  podUri,
+} from '../../core/kubevirt';
 import type { JobStats } from '../../core/migration/job';
 import {
   abortArgv,
@@ -27,6 +35,7 @@ import { FINISHED_PHASES, next, plannedRecord } from '../../core/migration/recor
 import type { Sample } from '../../core/migration/monitor';
 import type { Logger } from '../../transport/logger';
 import type { Diagnosis } from '../diagnosis';
+import type { ProbedDaemon } from '../diagnosis';
 import { diagnoseMigration } from '../diagnosis';
 import type { HostRegistry } from '../hostRegistry';
 import { LibvirtError, virshErrorText } from '../libvirtError';
@@ -281,7 +290,12 @@ export class MigrationRunner {
   async diagnose(id: string): Promise<Diagnosis> {
     const record = this.active.get(id);
     if (!record) throw new Error('that migration is not running any more');
-    const diagnosis = await diagnoseMigration(this.registry, record, this.settings.libvirtUri);
+    const diagnosis = await diagnoseMigration(
+      this.registry,
+      record,
+      this.settings.libvirtUri,
+      this.kubevirtDaemons(record),
+    );
     diagnosis.findings = [...this.kubevirtFindings(record), ...diagnosis.findings];
     const live = this.active.get(id) ?? record;
     live.findings = diagnosis.findings;
@@ -289,13 +303,31 @@ export class MigrationRunner {
     return diagnosis;
   }
 
+  /** A KubeVirt migration's pod on one side, if that node is connected and its scan has seen it. */
+  private podOf(record: MigrationRecord, alias: string) {
+    return this.registry.get(alias)?.kubevirt.pods.find((p) => p.domain?.uuid === record.domainUuid)?.pod;
+  }
+
+  /** For a KubeVirt migration, the pods' libvirt daemons the probes read (their own status files, read-only). */
+  private kubevirtDaemons(record: MigrationRecord): { source?: ProbedDaemon; target?: ProbedDaemon } {
+    if (!record.sourceUri || !isPodUri(record.sourceUri)) return {};
+    const daemon = (alias: string): ProbedDaemon | undefined => {
+      const pod = this.podOf(record, alias);
+      const uri = pod && podUri(pod);
+      const statusDir = pod && podStatusDir(pod);
+      return uri && statusDir ? { uri, statusDir } : undefined;
+    };
+    return { source: daemon(record.source), target: daemon(record.target) };
+  }
+
   /** For a KubeVirt migration: the QEMU's capabilities (seed 000) and the way its streams take through the proxies. */
   private kubevirtFindings(record: MigrationRecord): Finding[] {
     if (!record.sourceUri || !isPodUri(record.sourceUri)) return [];
-    const pod = this.registry.get(record.source)?.kubevirt.pods.find((p) => p.domain?.uuid === record.domainUuid)?.pod;
+    const pod = this.podOf(record, record.source);
     if (!pod) return [];
     return [
       ...capabilityFindings(pod),
+      ...kubevirtCapFindings(record.samples),
       {
         id: 'kubevirt-path',
         severity: 'info',
