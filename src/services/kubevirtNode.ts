@@ -18,15 +18,17 @@ import type { RemoteStream } from '../transport/sshConnection';
 import type { ShellCommand } from './virshShell';
 import { VirshShell } from './virshShell';
 
-/** how often the host looks at its pods again (each look prints nothing unless something changed) */
+/** how often the host looks at its pods again (each look prints nothing unless something changed)… */
 export const KUBEVIRT_SCAN_INTERVAL_S = 1;
+/** …and while it has none (most hosts are no KubeVirt node; a first pod shows within this) */
+export const KUBEVIRT_IDLE_SCAN_INTERVAL_S = 3;
 /** a pod's domain is read again this often while nothing about the pod changes (its state, paused or not) */
 const DOMAIN_REREAD_MS = 15_000;
-const QUESTIONS_PER_POD = 5;
+// KubeVirt's domain names hold no line break (Kubernetes names), so one listing of UUID and name is enough
+const QUESTIONS_PER_POD = 4;
 const podQuestions = (uri: string): ShellCommand[] => [
   ['connect', '--readonly', uri],
   ['uri'],
-  ['list', '--all', '--uuid'],
   ['list', '--all', '--uuid', '--name'],
   ['domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait'],
 ];
@@ -50,6 +52,7 @@ export class KubevirtNode {
   private block: string[] = [];
   private rereadTimer: NodeJS.Timeout | undefined;
   private reader: VirshShell | undefined;
+  private opening: Promise<VirshShell> | undefined;
   /** set once the first scan since connecting has been read (and its pods' domains) */
   private scanned = false;
   private readonly firstScanWaiters: (() => void)[] = [];
@@ -100,8 +103,9 @@ export class KubevirtNode {
     this.scan?.close();
     this.block = [];
     try {
-      const stream = await this.connection.stream(kubevirtScanArgv(KUBEVIRT_SCAN_INTERVAL_S), (line) =>
-        this.onLine(line),
+      const stream = await this.connection.stream(
+        kubevirtScanArgv(KUBEVIRT_SCAN_INTERVAL_S, KUBEVIRT_IDLE_SCAN_INTERVAL_S),
+        (line) => this.onLine(line),
       );
       this.scan = stream;
       const code = await stream.done;
@@ -144,6 +148,11 @@ export class KubevirtNode {
       if (migrationStarted) queueMicrotask(() => this.migrationEmitter.fire(this.byLauncher.get(pod.launcherPid)!));
     }
     if (changed) this.changeEmitter.fire();
+    // a node without pods (most hosts) keeps no virsh open for them
+    if (!this.byLauncher.size) {
+      this.reader?.close();
+      this.reader = undefined;
+    }
     await this.readDomains(toRead);
     if (!this.scanned) {
       this.scanned = true;
@@ -171,7 +180,7 @@ export class KubevirtNode {
     if (states.length) this.changeEmitter.fire();
   }
 
-  private readAnswer(state: PodState, [, uri, uuids, names, stats]: string[]): void {
+  private readAnswer(state: PodState, [, uri, names, stats]: string[]): void {
     const live = this.byLauncher.get(state.pod.launcherPid);
     if (!live) return; // the pod went while it was read
     if (uri.trim() !== podUri(live.pod)) {
@@ -179,7 +188,7 @@ export class KubevirtNode {
       live.domain = undefined;
       return;
     }
-    const list = parseDomainList(`${uuids}@names\n${names}`);
+    const list = parseDomainList(names);
     // the pod's libvirt holds its VM's domain only (named as KubeVirt names it)
     const domain = domainsFrom(list, parseDomstats(stats)).find((d) => d.name === kubevirtDomainName(live.pod));
     live.domain = domain && { ...domain, kubevirt: live.pod };
@@ -187,12 +196,12 @@ export class KubevirtNode {
   }
 
   /** one virsh on the node for every pod's libvirt, opened on libvirt's built-in test driver (no daemon) */
-  private async podReader(): Promise<VirshShell> {
-    if (this.reader && !this.reader.isClosed) return this.reader;
-    this.reader = await VirshShell.open(this.connection, 'test:///default', 'KubeVirt pod reader', {
-      timeoutMs: 30_000,
-    });
-    return this.reader;
+  private podReader(): Promise<VirshShell> {
+    if (this.reader && !this.reader.isClosed) return Promise.resolve(this.reader);
+    this.opening ??= VirshShell.open(this.connection, 'test:///default', 'KubeVirt pod reader', { timeoutMs: 30_000 })
+      .then((shell) => (this.reader = shell))
+      .finally(() => (this.opening = undefined));
+    return this.opening;
   }
 
   private get disposed() {

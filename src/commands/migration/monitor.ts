@@ -6,6 +6,7 @@ import { UserCancelled } from '../../vscode/userInput';
 import type { DomainNode } from '../../views/nodes';
 import { importRun } from '../../views/monitorPanel';
 import { inert } from '../../core/text';
+import { podUri } from '../../core/kubevirt';
 
 /**
  * The monitor of a domain's migration: Ferry's own or one found running (job info on its host says so), else the
@@ -15,7 +16,12 @@ export async function showMonitor(ctx: CommandContext, node?: DomainNode): Promi
   if (node) {
     const run =
       ctx.migrations.findByDomain(node.domain.uuid) ??
-      (await ctx.migrations.discover(node.alias, node.domain.uuid, node.domain.name)) ??
+      (await ctx.migrations.discover(
+        node.alias,
+        node.domain.uuid,
+        node.domain.name,
+        node.domain.kubevirt && podUri(node.domain.kubevirt),
+      )) ??
       (await ctx.migrationStore.history(node.domain.uuid)).at(-1);
     if (!run)
       throw new Error(

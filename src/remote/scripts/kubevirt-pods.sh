@@ -1,4 +1,4 @@
-# ferry-kubevirt-pods [INTERVAL_S]: KubeVirt's virt-launcher pods on this node, as root reads them from /proc, never
+# ferry-kubevirt-pods [INTERVAL_S [IDLE_INTERVAL_S]]: KubeVirt's virt-launcher pods on this node, as root reads them from /proc, never
 # entering a pod or executing anything found there. One block per scan, ended by "@scan", one line a pod:
 #   pod LAUNCHER LAYOUT DAEMON DAEMON_UID RESTRICTED QEMU QEMU_UID CAP_EFF PROXY ARGV0 NAMESPACE NAME VMI_UID
 # LAYOUT: where the pod's libvirt socket is under /proc/LAUNCHER/root ("var": var/run/libvirt/virtqemud-sock; "run":
@@ -7,12 +7,14 @@
 # RESTRICTED: the daemon takes only its launcher's PID on its socket (DVP: LIBVIRT_UNIX_SOCKET_AUTH_PID).
 # PROXY: virt-handler's migration proxy socket is in the pod (a migration out of it is under way). ARGV0 …: from the
 # launcher's command line (--namespace, --name, --uid), each "-" unless made of [A-Za-z0-9._/-] only.
-# With INTERVAL_S, scans again that often and prints a block only when it differs from the last. What does not change
+# With INTERVAL_S, scans again that often (IDLE_INTERVAL_S while the node has no launcher: most hosts are no KubeVirt
+# node) and prints a block only when it differs from the last. What does not change
 # while a process lives (a launcher's command line, a daemon's environment) is read once per PID: after the first, a
 # scan starts one process (grep), however many pods there are.
 LC_ALL=C
 export LC_ALL
 interval=${1:-0}
+idle=${2:-$interval}
 
 scan() {
   cands=$(grep -lsE 'virt-launcher|qemu-system|qemu-kvm|virtqemud|libvirtd' /proc/[0-9]*/cmdline) || true
@@ -122,5 +124,8 @@ while :; do
     last=$out
   fi
   [ "$interval" = 0 ] && exit 0
-  sleep "$interval"
+  case $out in
+    pod*) sleep "$interval" ;;
+    *) sleep "$idle" ;;
+  esac
 done
