@@ -639,11 +639,17 @@ await step(
       const monitor = await monitorFrame('shop_checkout');
       await monitor.locator('#findings li[data-finding="kubevirt-no-ipc-lock"]').waitFor({ timeout: 30000 });
       await monitor.locator('#findings li[data-finding="kubevirt-path"]').waitFor();
+      // watched only: no steering buttons, the badge says whose it is
+      await monitor.locator('#phase', { hasText: "KubeVirt's: watched only" }).waitFor();
+      if (await monitor.locator('#act-abort').isVisible()) throw new Error('a KubeVirt migration offers Abort');
+      await palette('Notifications: Clear All Notifications');
       await monitor.locator('#findings li[data-finding="kubevirt-no-ipc-lock"]').scrollIntoViewIfNeeded();
       await shot('18-kubevirt-monitor');
       if ((await ended) !== 0) throw new Error("the lab's KubeVirt migration failed");
       await monitorFrame('shop_checkout', { phase: /completed/, timeout: 60000 });
       await treeItem(/^checkout, running/).waitFor({ timeout: 30000 }); // now under hostC
+      // its panel closed: the A/B panel under it is the one the reload step finds restored and showing
+      await palette('View: Close Editor');
     } finally {
       kubevirt('clear');
       await sideBarWidth(350); // its monitor panel stays open, as the A/B one does for the reload step

@@ -70,7 +70,8 @@ function renderHeader() {
   const f = header.figures(r);
   const t = headerTexts(f, unit);
   const badge = $('phase');
-  badge.textContent = t.phase + (r.discovered ? ' (not started by Ferry)' : '') + (r.imported ? ' (imported)' : '');
+  const origin = r.kubevirt ? " (KubeVirt's: watched only)" : r.discovered ? ' (not started by Ferry)' : '';
+  badge.textContent = t.phase + origin + (r.imported ? ' (imported)' : '');
   badge.className = `badge phase-${f.phase}`;
   $('elapsed').textContent = t.elapsed;
   $('eta').textContent = t.eta;
@@ -89,7 +90,8 @@ function renderHeader() {
   // the banner's buttons are made once while it shows, only its reason is updated: rebuilt at every sample (up to 20 Hz)
   // a button is replaced between a press and its release, and the click is lost
   const banner = $('convergence');
-  if (f.live && f.convergence.state === 'not-converging') {
+  // KubeVirt's migrations are KubeVirt's to steer: the diagnosis says what to change there instead
+  if (f.live && f.convergence.state === 'not-converging' && !r.kubevirt) {
     if (banner.hidden || !banner.childElementCount) {
       const actions = el('div', undefined, 'actions');
       for (const [action, label] of [
@@ -114,7 +116,11 @@ function renderHeader() {
   }
   $('error').textContent = r.error ?? '';
   for (const b of ACTION_BUTTONS)
-    if (b.steers) (document.getElementById(b.id) as HTMLButtonElement).disabled = !running(r) || r.imported;
+    if (b.steers) {
+      const button = document.getElementById(b.id) as HTMLButtonElement;
+      button.disabled = !running(r) || r.imported;
+      button.hidden = r.kubevirt;
+    }
 }
 
 /** One sample as a single run's chart columns: time (s), throughput, dirty rate, remaining, transferred, throttle. */

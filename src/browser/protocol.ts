@@ -18,6 +18,8 @@ export interface RunView {
   phase: MigrationPhase;
   discovered: boolean;
   imported: boolean;
+  /** a migration KubeVirt drives: watched only, never steered from here */
+  kubevirt: boolean;
   startedAt: number;
   finishedAt?: number;
   /** what differs between runs is compared setting by setting */

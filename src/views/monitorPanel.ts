@@ -3,6 +3,7 @@
  * A panel gets data only while visible: on becoming visible it is sent the whole run, then each new sample as it
  * arrives. Panels come back after a window reload through the serializer (the webview keeps run id and domain).
  */
+import { isPodUri } from '../core/kubevirt';
 import * as vscode from 'vscode';
 import type { MigrationOptions } from '../core/migration/job';
 import { describeOptions } from '../core/migration/job';
@@ -85,6 +86,7 @@ function toRunView(r: MigrationRecord): RunView {
     target: r.target,
     discovered: !!r.discovered,
     imported: !!r.imported,
+    kubevirt: !!r.sourceUri && isPodUri(r.sourceUri),
     startedAt: r.startedAt,
     settings: runSettings(r),
     autoConverge: !!r.options?.autoConverge,
