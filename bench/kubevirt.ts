@@ -1,7 +1,8 @@
 /**
  * KubeVirt benchmark on the lab's KubeVirt nodes (lab/kubevirt.sh):
- * - discovery: 50 virt-launcher pods on hostB (domains defined, not started: fifty TCG guests would not fit two
- *   cores), a fresh connection, and the time from its SSH connection up to Ferry having every pod and its domain;
+ * - discovery: 50 virt-launcher pods on hostB, each with its QEMU (started paused: fifty running TCG guests would
+ *   not fit two cores), a fresh connection, and the time from its SSH connection up to Ferry having every pod and
+ *   its domain;
  * - sampling: a KubeVirt migration B→C that cannot converge (the guest dirties 40 MiB/s, KubeVirt's cap is 10), read
  *   by Ferry's job reader through the source pod's libvirt, paced as the migration runner paces it, for 15 s; then
  *   cancelled as `virtctl migrate-cancel` would (domjobabort in the pod, by the "KubeVirt" side of the bench).
@@ -31,7 +32,7 @@ const percentile = (xs: number[], p: number) =>
 async function makePods(count: number) {
   const make = (i: number) =>
     new Promise<void>((resolve, reject) =>
-      execFile('bash', [LAB_SH, 'kubevirt', 'pod', 'B', NS, `vm${i}`, '--octet', String(130 + i), '--stopped'], (e) =>
+      execFile('bash', [LAB_SH, 'kubevirt', 'pod', 'B', NS, `vm${i}`, '--octet', String(130 + i), '--paused'], (e) =>
         e ? reject(e) : resolve(),
       ),
     );

@@ -3,9 +3,10 @@
 # KubeVirt-like nodes in the lab: virt-launcher pods on the lab hosts and migrations between them as KubeVirt drives
 # them (see lab/README or ../shared/design/kubevirt-node.md). What is not emulated: Kubernetes, kubelet, cgroups per
 # pod, a pod's own network namespace (its tap is on the host's br0), Cilium, CDI.
-#   kubevirt.sh pod X NS VM [--octet N] [--mem MiB] [--uid U] [--ipc-lock] [--dvp] [--stopped]
+#   kubevirt.sh pod X NS VM [--octet N] [--mem MiB] [--uid U] [--ipc-lock] [--dvp] [--stopped|--paused]
 #        a VM's pod on hostX, its domain NS_VM running (QEMU as uid U, 107 by default, CapEff 0x400; --ipc-lock adds
-#        CAP_IPC_LOCK as a root launcher's QEMU had; --dvp: DVP's socket that only the launcher may use, no domain)
+#        CAP_IPC_LOCK as a root launcher's QEMU had; --dvp: DVP's socket that only the launcher may use, no domain;
+#        --paused: its QEMU started with the vCPUs stopped, --stopped: no QEMU, for many pods on two cores)
 #   kubevirt.sh migrate NS VM X Y [--parallel N] [--bandwidth MiB]   KubeVirt's migration of NS/VM from hostX to hostY
 #   kubevirt.sh delete NS VM [X]    kubevirt.sh list    kubevirt.sh clear
 set -euo pipefail
@@ -50,6 +51,7 @@ pod() {
   while [ $# -gt 0 ]; do case $1 in
     --octet) octet=$2; shift ;; --mem) mem=$2; shift ;; --uid) quid=$2; shift ;;
     --ipc-lock) caps=+net_bind_service,+ipc_lock ;; --dvp) kind=dvp; quid=64535 ;; --stopped) start=0 ;;
+    --paused) start=paused ;;
     *) echo "kubevirt pod: unknown option $1" >&2; return 2 ;;
   esac; shift; done
   build

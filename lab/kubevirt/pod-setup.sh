@@ -64,5 +64,8 @@ URI="qemu+unix:///session?socket=$SOCK"
 TAP=$TAP DOMAIN_UUID=$VMI SERIAL_LOG=/var/run/kubevirt-private/serial.log "$LAB_SRC/domain-xml.sh" "${NS}_$VM" \
   "$OCTET" "$MEM" > /run/kubevirt-private/domain.xml
 "${AS_POD[@]}" virsh -q -c "$URI" define /var/run/kubevirt-private/domain.xml >/dev/null
-[ "$START" = 1 ] && "${AS_POD[@]}" virsh -q -c "$URI" start "${NS}_$VM" >/dev/null
+case $START in
+  1) "${AS_POD[@]}" virsh -q -c "$URI" start "${NS}_$VM" >/dev/null ;;
+  paused) "${AS_POD[@]}" virsh -q -c "$URI" start --paused "${NS}_$VM" >/dev/null ;;
+esac
 exit 0

@@ -1,4 +1,5 @@
 import type { KubevirtPod } from './kubevirt';
+import { kubevirtDomainName } from './kubevirt';
 
 /** A libvirt domain as Ferry shows it. Units are in the names: memory in KiB as libvirt reports it. */
 export type DomainState =
@@ -137,3 +138,34 @@ export function keepUnchanged(previous: readonly Domain[] | undefined, next: Dom
 /** A domain UUID as libvirt prints it (lowercase hex, 8-4-4-4-12): the one form Ferry takes from hosts and files. */
 export const isUuid = (v: unknown): v is string =>
   typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v);
+
+/** libvirt's state names in its status files */
+const STATUS_STATES: Partial<Record<string, DomainState>> = {
+  nostate: 'nostate',
+  running: 'running',
+  blocked: 'blocked',
+  paused: 'paused',
+  shutdown: 'shutdown',
+  shutoff: 'shutoff',
+  crashed: 'crashed',
+  pmsuspended: 'pmsuspended',
+};
+
+/** The pod's domain as its status file says, named as KubeVirt names it. */
+export function domainFromPodStatus(pod: KubevirtPod): Domain | undefined {
+  const s = pod.status;
+  if (!s) return undefined;
+  const state = STATUS_STATES[s.state] ?? 'nostate';
+  return {
+    uuid: s.uuid,
+    name: kubevirtDomainName(pod),
+    // paused for its migration's switchover (libvirt's reasons "migration", "postcopy")
+    state: state === 'paused' && /^(migration|postcopy)/.test(s.reason) ? 'migrating' : state,
+    stateReason: 0,
+    vcpus: s.vcpus,
+    memoryKiB: s.memoryKiB,
+    ips: [],
+    heardIps: [],
+    kubevirt: pod,
+  };
+}

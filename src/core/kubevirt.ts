@@ -3,8 +3,6 @@
  * reached, read-only, through the launcher's `/proc/<pid>/root`. The scan (remote/scripts/kubevirt-pods.sh) reads
  * /proc only; this module reads what it printed. KubeVirt owns these VMs: Ferry observes them and never acts on them.
  */
-import type { Finding } from './diagnosis';
-import type { Sample } from './migration/monitor';
 
 /** One virt-launcher pod, as the node's /proc shows it. */
 export interface KubevirtPod {
@@ -23,6 +21,8 @@ export interface KubevirtPod {
   qemu?: { pid: number; uid: number; capEff: string };
   /** virt-handler's migration proxy is in the pod: a migration out of it is under way */
   migrationProxy: boolean;
+  /** its running domain as libvirt's status file in the pod records it (read from the node, no libvirt call) */
+  status?: { uuid: string; state: string; reason: string; vcpus?: number; memoryKiB?: number };
 }
 
 /** Kubernetes names: a namespace is a DNS label, a VMI name a DNS subdomain. */
@@ -62,12 +62,23 @@ const SOCKET_UNDER_ROOT = { var: 'var/run/libvirt/virtqemud-sock', run: 'run/lib
 export function parseKubevirtScan(text: string): KubevirtPod[] | undefined {
   const blocks = text.split('@scan\n');
   if (blocks.length < 2) return undefined;
-  const pods: KubevirtPod[] = [];
-  for (const line of blocks[blocks.length - 2].split('\n')) {
+  return parseScanBlock(blocks[blocks.length - 2].split('\n'));
+}
+
+/** One scan's lines: its pods, each with its running domain's status when the scan read one. */
+export function parseScanBlock(lines: readonly string[]): KubevirtPod[] {
+  const pods = new Map<number, KubevirtPod>();
+  for (const line of lines) {
     const pod = parsePodLine(line);
-    if (pod) pods.push(pod);
+    if (pod) pods.set(pod.launcherPid, pod);
   }
-  return pods;
+  for (const line of lines) {
+    const f = line.split(' ');
+    const pod = f[0] === 'dom' && f.length === 7 ? pods.get(num(f[1]) ?? 0) : undefined;
+    if (!pod || !UID.test(f[2]) || !/^[a-z]+$/.test(f[3])) continue;
+    pod.status = { uuid: f[2], state: f[3], reason: f[4], vcpus: num(f[5]), memoryKiB: num(f[6]) };
+  }
+  return [...pods.values()];
 }
 
 const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
@@ -133,62 +144,4 @@ export function restrictedPodsMessage(pods: Pick<KubevirtPod, 'namespace' | 'vm'
     `has no read-only socket, so Ferry cannot read it from the node. The launcher's own socket would: ` +
     `\`vlctl -o json domain stats\` (launcher-sock under the pod's emptyDir "sockets").`
   );
-}
-
-/**
- * The seed-000 finding: QEMU without CAP_IPC_LOCK cannot pin pages, so multifd zero-copy send (MSG_ZEROCOPY) is not
- * available and every page is copied into the socket. Only where the QEMU's capabilities are known.
- */
-export function capabilityFindings(pod: KubevirtPod): Finding[] {
-  if (!pod.qemu) return [];
-  const { uid, capEff } = pod.qemu;
-  if (hasCap(capEff, CAP_IPC_LOCK)) return [];
-  return [
-    {
-      id: 'kubevirt-no-ipc-lock',
-      severity: 'problem',
-      title: `QEMU of ${pod.namespace}/${pod.vm} lacks CAP_IPC_LOCK: zero-copy migration cannot be used`,
-      evidence:
-        `QEMU (pid ${pod.qemu.pid}) runs as uid ${uid} with CapEff ${formatCaps(capEff)}` +
-        `${BigInt(`0x${capEff}`) === 1n << BigInt(CAP_NET_BIND_SERVICE) ? ' (CAP_NET_BIND_SERVICE only: a non-root virt-launcher)' : ''}. ` +
-        `Multifd zero-copy send pins guest pages (MSG_ZEROCOPY), which needs CAP_IPC_LOCK; without it QEMU copies ` +
-        `every page into the socket, and on a fast link the migration is bound by that copy, not by the network.`,
-      fix:
-        'Give the launcher CAP_IPC_LOCK (or a memlock limit that covers guest memory) where zero-copy is wanted, or ' +
-        'use more parallel migration connections (the migration policy) to spread the copying over cores.',
-    },
-  ];
-}
-
-/** the samples a steady throughput is judged on, and how little it may vary among them */
-const CAP_WINDOW = 20;
-const CAP_SPREAD = 0.15;
-
-/**
- * A cap KubeVirt set cannot be read from the node (libvirt refuses virDomainMigrateGetMaxSpeed on a read-only
- * connection), but it shows: a throughput that holds level while the guest dirties less than is sent.
- */
-export function kubevirtCapFindings(samples: readonly Sample[]): Finding[] {
-  const recent = samples.slice(-CAP_WINDOW).filter((s) => s.bps > 0);
-  if (recent.length < CAP_WINDOW / 2) return [];
-  const rates = recent.map((s) => s.bps);
-  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
-  const spread = (Math.max(...rates) - Math.min(...rates)) / mean;
-  const dirty = recent.reduce((a, s) => a + s.dirtyBps, 0) / recent.length;
-  if (spread > CAP_SPREAD) return [];
-  const mib = (mean / 2 ** 20).toFixed(0);
-  return [
-    {
-      id: 'kubevirt-bandwidth-cap',
-      severity: 'warning',
-      title: `throughput holds at ${mib} MiB/s: the mark of a bandwidth cap`,
-      evidence:
-        `the last ${recent.length} samples stay within ${(spread * 100).toFixed(0)} % of ${mib} MiB/s while the guest ` +
-        `dirties ${(dirty / 2 ** 20).toFixed(0)} MiB/s. KubeVirt sets a cap from bandwidthPerMigration; the node ` +
-        `cannot read it (libvirt refuses virDomainMigrateGetMaxSpeed on a read-only connection).`,
-      fix:
-        "check bandwidthPerMigration in the KubeVirt CR's spec.configuration.migrations and in the VM's " +
-        'MigrationPolicy; raise or remove it there (Ferry does not steer a migration KubeVirt owns)',
-    },
-  ];
 }

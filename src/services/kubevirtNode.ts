@@ -9,7 +9,8 @@ import { DisposableStore } from '../core/disposables';
 import type { Event } from '../core/emitter';
 import { Emitter } from '../core/emitter';
 import type { KubevirtPod } from '../core/kubevirt';
-import { kubevirtDomainName, parsePodLine, podUri } from '../core/kubevirt';
+import { domainFromPodStatus } from '../core/domain';
+import { kubevirtDomainName, parseScanBlock, podUri } from '../core/kubevirt';
 import { domainsFrom, parseDomainList, parseDomstats } from '../core/virsh';
 import { kubevirtScanArgv } from '../remote/kubevirt';
 import type { RemoteHost } from '../remote/remoteHost';
@@ -125,7 +126,7 @@ export class KubevirtNode {
     }
     const lines = this.block;
     this.block = [];
-    void this.apply(lines.map(parsePodLine).filter((p): p is KubevirtPod => !!p));
+    void this.apply(parseScanBlock(lines));
   }
 
   private async apply(pods: KubevirtPod[]): Promise<void> {
@@ -166,8 +167,11 @@ export class KubevirtNode {
    * take the connection keeps virsh on the one before: `uri` says which answered, and only the pod's own is read.
    */
   private async readDomains(states: PodState[]): Promise<void> {
-    const readable = states.filter((s) => !s.pod.restricted && podUri(s.pod));
-    for (const s of states) if (!s.pod.restricted && !podUri(s.pod)) s.error = 'its libvirt socket is not there (yet)';
+    // a running domain's status file, read by the scan, says what the tree shows: no libvirt call
+    for (const s of states) if (s.pod.status) [s.domain, s.error] = [domainFromPodStatus(s.pod), undefined];
+    const readable = states.filter((s) => !s.pod.status && !s.pod.restricted && podUri(s.pod));
+    for (const s of states)
+      if (!s.pod.status && !s.pod.restricted && !podUri(s.pod)) s.error = 'its libvirt socket is not there (yet)';
     if (readable.length) {
       try {
         const shell = await this.podReader();

@@ -89,6 +89,17 @@ describe('a KubeVirt node', () => {
     await waitFor('the pod gone from hostB', () => !podOf(B, 'appear'), 10_000);
   }, 60_000);
 
+  it("reads a domain without a QEMU (no status file) from the pod's own libvirt", async () => {
+    labCtl('kubevirt', 'pod', 'B', NS, 'defined', '--stopped');
+    const state = await waitFor(
+      'the pod with its shut-off domain',
+      () => podOf(B, 'defined')?.domain && podOf(B, 'defined'),
+    );
+    expect(state.pod.status).toBeUndefined();
+    expect(state.domain).toMatchObject({ name: `${NS}_defined`, state: 'shutoff', vcpus: 1 });
+    labCtl('kubevirt', 'delete', NS, 'defined');
+  }, 60_000);
+
   it("reads a pod's libvirt read-only: a lifecycle action on its domain is refused by libvirt itself", async () => {
     labCtl('kubevirt', 'pod', 'B', NS, 'readonly', '--octet', '113');
     const state = await waitFor('the pod running', () => runningOn(B, 'readonly') && podOf(B, 'readonly'), 20_000);

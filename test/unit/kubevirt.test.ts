@@ -2,19 +2,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  capabilityFindings,
   formatCaps,
   isPodUri,
-  kubevirtCapFindings,
   kubevirtDomainName,
   kubevirtOwnsMessage,
   parseKubevirtScan,
+  parseScanBlock,
   parsePodLine,
   podStatusDir,
   podUri,
   restrictedPodsMessage,
 } from '../../src/core/kubevirt';
 import { virsh } from '../../src/core/virsh';
+import { domainFromPodStatus } from '../../src/core/domain';
+import { capabilityFindings, kubevirtCapFindings } from '../../src/core/kubevirtDiagnosis';
 
 // two lab nodes' scans (lab/kubevirt.sh): hostB a non-root launcher (QEMU uid 107, CapEff 0x400) and one given
 // CAP_IPC_LOCK; hostC a DVP launcher whose libvirt takes only the launcher's PID
@@ -37,6 +38,10 @@ describe('a KubeVirt node as its scan shows it', () => {
     expect(rootless.vmiUid).toMatch(/^[0-9a-f-]{36}$/);
     expect(ipcLock.qemu?.capEff).toBe('0000000000004400');
     expect(dvp).toMatchObject({ restricted: true, daemon: { uid: 64535 }, qemu: undefined });
+    expect(dvp.status).toBeUndefined();
+    // a running domain's status file, read by the scan from the node
+    expect(rootless.status).toMatchObject({ state: 'running', vcpus: 1, memoryKiB: 262144 });
+    expect(rootless.status!.uuid).toMatch(/^[0-9a-f-]{36}$/);
     expect(rootless.restricted).toBe(false);
     expect(kubevirtDomainName(rootless)).toBe(`${rootless.namespace}_${rootless.vm}`);
   });
@@ -111,6 +116,34 @@ describe('a KubeVirt node as its scan shows it', () => {
     expect(podStatusDir(pods[0])).toBe(`/proc/${pods[0].launcherPid}/root/run/libvirt/qemu/run`);
     // the longest PID Linux gives keeps the socket path far below a unix socket's 108 bytes
     expect(`/proc/4194304/root/var/run/libvirt/virtqemud-sock`.length).toBeLessThan(108);
+  });
+
+  it('takes a running domain from the status file the scan read: UUID, state, vCPUs, memory', () => {
+    const block = [
+      line('prod'),
+      'dom 10 11111111-2222-3333-4444-555555555555 paused migration 2 262144',
+      'dom 99 22222222-2222-3333-4444-555555555555 running booted 1 1024', // no such pod
+    ];
+    const [pod] = parseScanBlock(block);
+    expect(pod.status).toEqual({
+      uuid: '11111111-2222-3333-4444-555555555555',
+      state: 'paused',
+      reason: 'migration',
+      vcpus: 2,
+      memoryKiB: 262144,
+    });
+    expect(domainFromPodStatus(pod)).toMatchObject({
+      name: 'prod_web1',
+      state: 'migrating', // paused for its migration's switchover
+      vcpus: 2,
+      memoryKiB: 262144,
+      kubevirt: pod,
+    });
+    const [running] = parseScanBlock([line('prod'), 'dom 10 11111111-2222-3333-4444-555555555555 running booted 1 1']);
+    expect(domainFromPodStatus(running)?.state).toBe('running');
+    // what the awk could not read is "-": no status, the pod's libvirt is read instead
+    expect(parseScanBlock([line('prod'), 'dom 10 - running booted 1 1'])[0].status).toBeUndefined();
+    expect(domainFromPodStatus(parseScanBlock([line('prod')])[0])).toBeUndefined();
   });
 
   it('an unfinished block is not read', () => {

@@ -21,6 +21,7 @@ scan() {
   launchers=''
   others=''
   unread=''
+  statuses=''
   for f in $cands; do
     p=${f#/proc/}
     p=${p%/cmdline}
@@ -104,7 +105,15 @@ EOF
     eval "args=\${args_$l:-}"
     [ -n "$args" ] || continue   # its command line could not be read (the launcher just ended)
     echo "pod $l $layout $daemon $daemon_uid $restricted $qemu $qemu_uid $cap $proxy $args"
+    # its domain's status file (libvirt's own record of the running domain), named as KubeVirt names the domain
+    if [ "$qemu" != - ] && [ -n "$run" ]; then
+      # shellcheck disable=SC2086 # the checked words of the launcher's arguments
+      set -- $args
+      case $2$3 in *[!a-z0-9.-]*) ;; *) statuses="$statuses $l $run/libvirt/qemu/run/${2}_$3.xml" ;; esac
+    fi
   done
+  # every running domain's UUID, state, vCPUs and memory from its status file, one awk for all (no libvirt call)
+  [ -z "$statuses" ] || awk -v list="$statuses" "$status_awk" </dev/null
 }
 
 # one launcher's arguments a line: PID ARGV0 NAMESPACE NAME UID, each checked against a closed alphabet
@@ -116,6 +125,40 @@ BEGIN { RS = "\0" }
 FNR == 1 { if (f != "") out(); f = FILENAME; a0 = $0; ns = nm = uid = prev = ""; next }
 { if (prev == "--namespace") ns = $0; else if (prev == "--name") nm = $0; else if (prev == "--uid") uid = $0; prev = $0 }
 END { if (f != "") out() }'
+# "dom LAUNCHER UUID STATE REASON VCPUS MEMORY_KIB" per status file of `list` (pairs: launcher, file). Read with
+# getline (a file gone meanwhile is skipped); the domain's elements are its children at four spaces, the first of
+# each (libvirt writes them in this order; metadata, nested deeper, cannot pose as one).
+# shellcheck disable=SC2016 # awk's own variables
+status_awk='
+function word(s, re) { return s ~ re ? s : "-" }
+function is_uuid(u,  i, c) {
+  if (length(u) != 36) return 0
+  for (i = 1; i <= 36; i++) {
+    c = substr(u, i, 1)
+    if (i == 9 || i == 14 || i == 19 || i == 24) { if (c != "-") return 0 }
+    else if (!index("0123456789abcdef", c)) return 0
+  }
+  return 1
+}
+function attr(s, name) { if (!match(s, " " name "=\047[^\047]*\047")) return ""; return substr(s, RSTART + length(name) + 3, RLENGTH - length(name) - 4) }
+function inner(s) { sub(/^[^>]*>/, "", s); sub(/<.*$/, "", s); return s }
+BEGIN {
+  n = split(list, a, " ")
+  for (i = 1; i + 1 <= n; i += 2) {
+    f = a[i + 1]; st = rs = uuid = vcpu = mem = ""; indom = 0
+    while ((getline line < f) > 0) {
+      if (!indom && line ~ /^<domstatus /) { st = attr(line, "state"); rs = attr(line, "reason") }
+      else if (!indom && line ~ /^  <domain /) indom = 1
+      else if (indom && line ~ /^    <uuid>/ && uuid == "") uuid = inner(line)
+      else if (indom && line ~ /^    <memory / && mem == "") mem = inner(line)
+      else if (indom && line ~ /^    <vcpu[ >]/ && vcpu == "") { vcpu = attr(line, "current"); if (vcpu == "") vcpu = inner(line) }
+      else if (line ~ /^  <\/domain>/) break
+    }
+    close(f)
+    if (st != "")
+      print "dom", a[i], (is_uuid(uuid) ? uuid : "-"), word(st, "^[a-z]+$"), word(rs, "^[a-z-]+$"), word(vcpu, "^[0-9]+$"), word(mem, "^[0-9]+$")
+  }
+}'
 last=''
 while :; do
   out=$(scan; echo @scan)

@@ -9,15 +9,8 @@ import type { Event } from '../../core/emitter';
 import { DisposableStore } from '../../core/disposables';
 import { Emitter } from '../../core/emitter';
 import type { Finding } from '../../core/diagnosis';
-import {
-  capabilityFindings,
-  isPodUri,
-  kubevirtCapFindings,
-  kubevirtDomainName,
-  kubevirtOwnsMessage,
-  podStatusDir,
-  podUri,
-} from '../../core/kubevirt';
+import { isPodUri, kubevirtDomainName, kubevirtOwnsMessage, podStatusDir, podUri } from '../../core/kubevirt';
+import { capabilityFindings, kubevirtCapFindings } from '../../core/kubevirtDiagnosis';
 import type { JobStats } from '../../core/migration/job';
 import {
   abortArgv,
