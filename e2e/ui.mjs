@@ -648,8 +648,8 @@ await step(
       if ((await ended) !== 0) throw new Error("the lab's KubeVirt migration failed");
       await monitorFrame('shop_checkout', { phase: /completed/, timeout: 60000 });
       await treeItem(/^checkout, running/).waitFor({ timeout: 30000 }); // now under hostC
-      // its panel closed: the A/B panel under it is the one the reload step finds restored and showing
-      await palette('View: Close Editor');
+      // the A/B panel on top again: the one the reload step finds restored and showing
+      await page.locator('.tabs-container .tab', { hasText: 'Compare:' }).click();
     } finally {
       kubevirt('clear');
       await sideBarWidth(350); // its monitor panel stays open, as the A/B one does for the reload step

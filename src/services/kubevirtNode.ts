@@ -1,8 +1,8 @@
 /**
  * The KubeVirt side of a host: the virt-launcher pods on it, from one scan that runs on the host while it is connected
- * (a block printed only when something changed: a pod came, went, or its migration proxy or QEMU did), and each pod's
- * domain read through its own libvirt, read-only. Pods come and go with a new launcher PID each time: no refresh by
- * hand.
+ * (a block printed only when something changed: a pod came or went, its migration proxy, QEMU or domain's state
+ * changed). A running domain is as libvirt's status file in the pod says (read by the scan); one without a QEMU is read
+ * through the pod's own libvirt, read-only. Pods come and go with a new launcher PID each time: no refresh by hand.
  */
 import type { Domain } from '../core/domain';
 import { DisposableStore } from '../core/disposables';
@@ -23,8 +23,6 @@ import { VirshShell } from './virshShell';
 export const KUBEVIRT_SCAN_INTERVAL_S = 1;
 /** …and while it has none (most hosts are no KubeVirt node; a first pod shows within this) */
 export const KUBEVIRT_IDLE_SCAN_INTERVAL_S = 3;
-/** a pod's domain is read again this often while nothing about the pod changes (its state, paused or not) */
-const DOMAIN_REREAD_MS = 15_000;
 // KubeVirt's domain names hold no line break (Kubernetes names), so one listing of UUID and name is enough
 const QUESTIONS_PER_POD = 4;
 const podQuestions = (uri: string): ShellCommand[] => [
@@ -51,7 +49,6 @@ export class KubevirtNode {
   private readonly byLauncher = new Map<number, PodState>();
   private scan: RemoteStream | undefined;
   private block: string[] = [];
-  private rereadTimer: NodeJS.Timeout | undefined;
   private reader: VirshShell | undefined;
   private opening: Promise<VirshShell> | undefined;
   /** set once the first scan since connecting has been read (and its pods' domains) */
@@ -70,10 +67,6 @@ export class KubevirtNode {
         void this.watch();
       }),
     );
-    this.rereadTimer = setInterval(() => {
-      if (this.byLauncher.size && connection.state.kind === 'connected')
-        void this.readDomains([...this.byLauncher.values()]);
-    }, DOMAIN_REREAD_MS);
   }
 
   get alias() {
@@ -213,7 +206,6 @@ export class KubevirtNode {
   }
 
   dispose(): void {
-    clearInterval(this.rereadTimer);
     this.scan?.close();
     this.reader?.close();
     this.disposables.dispose();
