@@ -148,7 +148,8 @@ async function kubevirtOutcome(ctx: WatchContext, record: MigrationRecord): Prom
   const target = ctx.registry.get(record.target);
   await target?.refresh().catch(() => undefined);
   const there = target?.findDomain(record.domainUuid);
-  return there?.state === 'running' || there?.state === 'paused'
+  // its state is the node scan's, up to a second old: still "migrating" at the very end
+  return there && ['running', 'paused', 'migrating'].includes(there.state)
     ? [0, '']
     : [1, `error: the source pod is gone and ${record.domainName} is not running on ${record.target}`];
 }
@@ -190,7 +191,9 @@ async function finish(
     // confirm on the target: the domain must be there and running (a discovered migration's target may be unknown)
     await target.refresh().catch(() => undefined);
     const there = target.findDomain(record.domainUuid);
-    if (!there || (there.state !== 'running' && there.state !== 'paused')) {
+    // a KubeVirt target's state is its node scan's, up to a second old: still "migrating" at the very end
+    const arrived = ['running', 'paused', ...(isPodUri(uri) ? ['migrating'] : [])];
+    if (!there || !arrived.includes(there.state)) {
       targetProblem = `virsh migrate reported success, but ${record.domainName} is ${there ? there.state : 'not present'} on ${record.target}`;
     }
     // a KubeVirt VM's interfaces and its target pod's libvirt are KubeVirt's: not read here
