@@ -58,7 +58,9 @@ fi
 "${AS_POD[@]}" /usr/sbin/libvirtd -d
 for _ in $(seq 1 200); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 0.05; done
 [ -S /run/libvirt/libvirt-sock ] || { echo "pod: libvirtd did not start; see its log" >&2; exit 1; }
-ln -s libvirt-sock $SOCK           # libvirtd's session socket where KubeVirt's virtqemud has its own
+# libvirtd's session socket where KubeVirt's virtqemud has its own: a second name for the same socket (a hard link:
+# Ferry takes no link on the way to a pod's socket, which from the node could point anywhere)
+ln /run/libvirt/libvirt-sock $SOCK
 [ "$ROLE" = source ] || exit 0      # a migration target: KubeVirt's target pod waits with no domain
 URI="qemu+unix:///session?socket=$SOCK"
 TAP=$TAP DOMAIN_UUID=$VMI SERIAL_LOG=/var/run/kubevirt-private/serial.log "$LAB_SRC/domain-xml.sh" "${NS}_$VM" \

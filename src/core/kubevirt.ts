@@ -47,25 +47,16 @@ export function podUri(pod: Pick<KubevirtPod, 'socket' | 'daemon'>): string | un
   return `qemu+unix:///${pod.daemon?.uid === 0 ? 'system' : 'session'}?socket=${pod.socket}`;
 }
 
-/** Where the pod's libvirt keeps its domains' status files (a session daemon's run dir), as seen from the node. */
-export const podStatusDir = (pod: Pick<KubevirtPod, 'socket'>) => pod.socket?.replace(/virtqemud-sock$/, 'qemu/run');
-
 /** A URI of a pod's libvirt (podUri's form): what Ferry may only read. */
 export const isPodUri = (uri: string) => /^qemu\+unix:\/\/\/(session|system)\?socket=\/proc\/\d+\/root\//.test(uri);
 
 const SOCKET_UNDER_ROOT = { var: 'var/run/libvirt/virtqemud-sock', run: 'run/libvirt/virtqemud-sock' } as const;
 
 /**
- * The scan's blocks (the last complete one wins). A line that is not a virt-launcher with a Kubernetes namespace and
- * name is left out: the command line is the launcher's own, whatever a process on the node writes there.
+ * One scan's lines (a block up to its "@scan"): its pods, each with its running domain's status when the scan read
+ * one. A line that is not a virt-launcher with a Kubernetes namespace and name is left out: the command line is the
+ * launcher's own, whatever a process on the node writes there.
  */
-export function parseKubevirtScan(text: string): KubevirtPod[] | undefined {
-  const blocks = text.split('@scan\n');
-  if (blocks.length < 2) return undefined;
-  return parseScanBlock(blocks[blocks.length - 2].split('\n'));
-}
-
-/** One scan's lines: its pods, each with its running domain's status when the scan read one. */
 export function parseScanBlock(lines: readonly string[]): KubevirtPod[] {
   const pods = new Map<number, KubevirtPod>();
   for (const line of lines) {

@@ -20,14 +20,15 @@ import QEMU_LIMITS from './scripts/qemu-limits.sh';
 /**
  * The probe's command for the domain with this UUID (libvirt writes UUIDs in lower case, the probe compares exactly):
  * $1 the UUID, $2 libvirt URI, $3 the peer to route towards (empty on the target), $4 the directory of libvirt's
- * status files (tests only).
+ * status files (tests only; empty: the system's), $5 the QEMU's PID when Ferry knows it from elsewhere (a KubeVirt
+ * pod's, from the node scan), checked by its command line all the same.
  *
  * A thread's ticks are utime + stime from /proc/<pid>/task/<tid>/stat. comm sits in parentheses and may hold spaces,
  * ')' and even a newline, so a stat file is read whole and split after its LAST ')': then utime and stime are the
  * 12th and 13th fields (14 and 15 of the full line). Control characters in a name become spaces (one line per
  * thread). All threads are read by one awk each time, with getline, so a thread that ends meanwhile is skipped.
  */
-export function probeArgv(uuid: string, uri: string, peer: string, statusDir?: string): Argv {
+export function probeArgv(uuid: string, uri: string, peer: string, statusDir?: string, qemuPid?: number): Argv {
   assertUuid(uuid);
   return [
     'sh',
@@ -37,7 +38,8 @@ export function probeArgv(uuid: string, uri: string, peer: string, statusDir?: s
     uuid.toLowerCase(),
     uri,
     peer,
-    ...(statusDir === undefined ? [] : [statusDir]),
+    ...(statusDir === undefined && qemuPid === undefined ? [] : [statusDir ?? '']),
+    ...(qemuPid === undefined ? [] : [String(qemuPid)]),
   ];
 }
 

@@ -18,12 +18,14 @@ export async function probeHost(
   record: MigrationRecord,
   uri: string,
   peer: string,
-  /** where the daemon that runs the domain keeps its status files, when not the system's (a KubeVirt pod's) */
-  statusDir?: string,
+  /** the domain's QEMU, when the host's libvirt does not run it (a KubeVirt pod's, from the node scan) */
+  qemuPid?: number,
 ): Promise<HostProbe | undefined> {
   const host = registry.get(alias);
   if (!host || host.connection.state.kind !== 'connected') return undefined;
-  const r = await host.connection.exec(probeArgv(record.domainUuid, uri, peer, statusDir), { timeoutMs: 15_000 });
+  const r = await host.connection.exec(probeArgv(record.domainUuid, uri, peer, undefined, qemuPid), {
+    timeoutMs: 15_000,
+  });
   return r.code === 0 ? parseProbe(r.stdout) : undefined;
 }
 
@@ -34,12 +36,13 @@ export interface Diagnosis {
   target?: HostProbe;
 }
 
-/** Probe both ends (in parallel; each takes about a second) and apply the rules to what the run has shown so far. */
-/** the libvirt of one side of a migration, when not the host's own (a KubeVirt pod's): its URI and status files */
+/** one side of a migration run by another libvirt than the host's (a KubeVirt pod's): its URI and its QEMU's PID */
 export interface ProbedDaemon {
   uri: string;
-  statusDir: string;
+  qemuPid: number;
 }
+
+/** Probe both ends (in parallel; each takes about a second) and apply the rules to what the run has shown so far. */
 
 export async function diagnoseMigration(
   registry: HostRegistry,
@@ -50,8 +53,8 @@ export async function diagnoseMigration(
   const peer = registry.get(record.target) ? (await registry.resolve(record.target)).hostName : '';
   const { source: s, target: t } = daemons;
   const [source, target] = await Promise.all([
-    probeHost(registry, record.source, record, s?.uri ?? uri, peer, s?.statusDir).catch(() => undefined),
-    probeHost(registry, record.target, record, t?.uri ?? uri, '', t?.statusDir).catch(() => undefined),
+    probeHost(registry, record.source, record, s?.uri ?? uri, peer, s?.qemuPid).catch(() => undefined),
+    probeHost(registry, record.target, record, t?.uri ?? uri, '', t?.qemuPid).catch(() => undefined),
   ]);
   const findings = diagnose({
     options: record.options,

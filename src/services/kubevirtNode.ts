@@ -24,13 +24,14 @@ export const KUBEVIRT_SCAN_INTERVAL_S = 1;
 /** …and while it has none (most hosts are no KubeVirt node; a first pod shows within this) */
 export const KUBEVIRT_IDLE_SCAN_INTERVAL_S = 3;
 // KubeVirt's domain names hold no line break (Kubernetes names), so one listing of UUID and name is enough
-const QUESTIONS_PER_POD = 4;
 const podQuestions = (uri: string): ShellCommand[] => [
   ['connect', '--readonly', uri],
   ['uri'],
   ['list', '--all', '--uuid', '--name'],
   ['domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait'],
 ];
+
+const QUESTIONS_PER_POD = podQuestions('').length;
 
 export interface PodState {
   pod: KubevirtPod;
@@ -48,7 +49,6 @@ export class KubevirtNode {
   readonly onDidSeeMigration: Event<PodState> = this.migrationEmitter.event;
   private readonly byLauncher = new Map<number, PodState>();
   private scan: RemoteStream | undefined;
-  private block: string[] = [];
   private reader: VirshShell | undefined;
   private opening: Promise<VirshShell> | undefined;
   /** set once the first scan since connecting has been read (and its pods' domains) */
@@ -83,6 +83,11 @@ export class KubevirtNode {
     return this.pods.flatMap((p) => (p.domain ? [p.domain] : []));
   }
 
+  /** whether the pods shown are this connection's (its first scan has been applied) */
+  get scannedSinceConnect(): boolean {
+    return this.scanned;
+  }
+
   /** Resolves once the first scan since connecting has been applied (pods and their domains). */
   whenScanned(): Promise<void> {
     return this.scanned ? Promise.resolve() : new Promise((r) => this.firstScanWaiters.push(r));
@@ -94,12 +99,21 @@ export class KubevirtNode {
   }
 
   private async watch(): Promise<void> {
-    this.scan?.close();
-    this.block = [];
+    const old = this.scan;
+    this.scan = undefined; // its end is not this scan's
+    old?.close();
+    // each stream's lines make its own blocks: an old stream's last lines never join a new one's
+    let block: string[] = [];
+    const onLine = (line: string) => {
+      if (line !== '@scan') return void block.push(line);
+      const lines = block;
+      block = [];
+      void this.apply(parseScanBlock(lines));
+    };
     try {
       const stream = await this.connection.stream(
         kubevirtScanArgv(KUBEVIRT_SCAN_INTERVAL_S, KUBEVIRT_IDLE_SCAN_INTERVAL_S),
-        (line) => this.onLine(line),
+        onLine,
       );
       this.scan = stream;
       const code = await stream.done;
@@ -110,16 +124,6 @@ export class KubevirtNode {
     } catch (e) {
       this.log.warn(`${this.alias}: cannot scan for KubeVirt pods: ${(e as Error).message}`);
     }
-  }
-
-  private onLine(line: string) {
-    if (line !== '@scan') {
-      this.block.push(line);
-      return;
-    }
-    const lines = this.block;
-    this.block = [];
-    void this.apply(parseScanBlock(lines));
   }
 
   private async apply(pods: KubevirtPod[]): Promise<void> {
@@ -179,7 +183,8 @@ export class KubevirtNode {
 
   private readAnswer(state: PodState, [, uri, names, stats]: string[]): void {
     const live = this.byLauncher.get(state.pod.launcherPid);
-    if (!live) return; // the pod went while it was read
+    // the pod went, or a newer scan changed it, while it was read: that scan's reading counts
+    if (!live || live.pod !== state.pod) return;
     if (uri.trim() !== podUri(live.pod)) {
       live.error = 'its libvirt did not take the connection';
       live.domain = undefined;
@@ -196,7 +201,10 @@ export class KubevirtNode {
   private podReader(): Promise<VirshShell> {
     if (this.reader && !this.reader.isClosed) return Promise.resolve(this.reader);
     this.opening ??= VirshShell.open(this.connection, 'test:///default', 'KubeVirt pod reader', { timeoutMs: 30_000 })
-      .then((shell) => (this.reader = shell))
+      .then((shell) => {
+        if (this.disposed) shell.close();
+        return (this.reader = shell);
+      })
       .finally(() => (this.opening = undefined));
     return this.opening;
   }

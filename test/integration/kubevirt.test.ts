@@ -10,7 +10,7 @@ import { lifecycleArgv } from '../../src/core/virsh';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import type { PodState } from '../../src/services/kubevirtNode';
 import { MigrationRunner } from '../../src/services/migration';
-import { guestDirty, guestStatus, lab, labCtl, memoryLogger, memoryStore, waitFor } from './lab';
+import { guestDirty, guestStatus, lab, labCtl, memoryLogger, memoryStore, onHost, waitFor } from './lab';
 
 const [, B, C] = lab.hosts.map((h) => h.alias);
 const NS = 'ferry-test';
@@ -100,7 +100,7 @@ describe('a KubeVirt node', () => {
     labCtl('kubevirt', 'delete', NS, 'defined');
   }, 60_000);
 
-  it("reads a pod's libvirt read-only: a lifecycle action on its domain is refused by libvirt itself", async () => {
+  it("reads a pod's libvirt read-only (libvirt refuses an action), and no status file a pod made a link", async () => {
     labCtl('kubevirt', 'pod', 'B', NS, 'readonly', '--octet', '113');
     const state = await waitFor('the pod running', () => runningOn(B, 'readonly') && podOf(B, 'readonly'), 20_000);
     const uri = podUri(state.pod)!;
@@ -108,6 +108,15 @@ describe('a KubeVirt node', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/read[- ]only/i);
     await guestAnswers(113);
+    // a pod that makes its domain's status file a link to /dev/zero: not read (the scan would never end), the domain
+    // read through the pod's libvirt instead, and the scan goes on
+    const statusFile = `${state.pod.socket!.replace(/virtqemud-sock$/, '')}qemu/run/${NS}_readonly.xml`;
+    onHost(B, `ln -sf /dev/zero ${statusFile}`);
+    await waitFor('the pod without its status', () => podOf(B, 'readonly') && !podOf(B, 'readonly')!.pod.status);
+    await waitFor('its domain read from its libvirt', () => podOf(B, 'readonly')?.domain?.state === 'running');
+    labCtl('kubevirt', 'pod', 'B', NS, 'after', '--stopped');
+    await waitFor('a pod made after it, seen: the scan goes on', () => podOf(B, 'after'), 20_000);
+    labCtl('kubevirt', 'delete', NS, 'after');
     labCtl('kubevirt', 'delete', NS, 'readonly');
   }, 60_000);
 

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseKubevirtScan } from '../../src/core/kubevirt';
+import { parseScanBlock } from '../../src/core/kubevirt';
 import { kubevirtScanArgv } from '../../src/remote/kubevirt';
 import { waitFor } from '../support/waitFor';
 
@@ -45,6 +45,12 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** the scan's last complete block, as Ferry reads it (undefined before the first "@scan") */
+const lastBlock = (text: string) => {
+  const blocks = text.split('@scan\n');
+  return blocks.length < 2 ? undefined : parseScanBlock(blocks[blocks.length - 2].split('\n'));
+};
+
 describe('the KubeVirt node scan, run locally', () => {
   it('lists a launcher by its arguments and leaves hostile ones inert', async () => {
     const good = startLauncher('--name', 'web1', '--uid', UID, '--namespace', 'prod');
@@ -63,7 +69,7 @@ describe('the KubeVirt node scan, run locally', () => {
     // every line is the scan's own: words of the closed alphabet, one pod a line
     // (a launcher of the lab's, if one runs on this machine, brings its domain's status line too)
     for (const l of lines.slice(0, -1)) expect(l).toMatch(/^(pod( [A-Za-z0-9._/-]+){13}|dom( [a-z0-9-]+){6})$/);
-    const pods = parseKubevirtScan(text)!.filter((p) => [good, ...hostile].includes(p.launcherPid));
+    const pods = lastBlock(text)!.filter((p) => [good, ...hostile].includes(p.launcherPid));
     // the good one, and web3 (a namespace and a name Kubernetes allows; its unreadable uid left out)
     expect(pods.map((p) => [p.namespace, p.vm, p.vmiUid])).toEqual([
       ['prod', 'web1', UID],

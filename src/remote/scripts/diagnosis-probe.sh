@@ -1,4 +1,4 @@
-uuid=$1; uri=$2; peer=$3; dir=${4:-/run/libvirt/qemu}
+uuid=$1; uri=$2; peer=$3; dir=${4:-/run/libvirt/qemu}; known_pid=${5:-}
 pid=$(want=$uuid awk 'BEGIN {
   for (i = 1; i < ARGC; i++) {
     pid = ""; indom = 0
@@ -13,6 +13,15 @@ pid=$(want=$uuid awk 'BEGIN {
 case $pid in
   ''|0*|*[!0-9]*) pid= ;;
   *) tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | want=$uuid awk 'prev == "-uuid" && $0 == ENVIRON["want"] { ok = 1 } { prev = $0 } END { exit !ok }' || pid= ;;
+esac
+# a KubeVirt pod's QEMU, by its PID on this node as Ferry's node scan found it (the pod's status files name it in the
+# pod's PID namespace): checked by its command line as above
+case $known_pid in
+  ''|0*|*[!0-9]*) ;;
+  *)
+    [ -n "$pid" ] || { tr '\0' '\n' <"/proc/$known_pid/cmdline" 2>/dev/null \
+      | want=$uuid awk 'prev == "-uuid" && $0 == ENVIRON["want"] { ok = 1 } { prev = $0 } END { exit !ok }' \
+      && pid=$known_pid; } ;;
 esac
 echo "pid=$pid"; echo "clk=$(getconf CLK_TCK)"
 if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
@@ -38,7 +47,6 @@ if [ -n "$peer" ]; then
   addr=$(getent hosts "$peer" | awk '{print $1; exit}')
   dev=$(ip -o route get "${addr:-$peer}" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
   if [ -n "$dev" ]; then echo "dev=$dev"; echo "speed=$(cat "/sys/class/net/$dev/speed" 2>/dev/null)"; echo "mtu=$(cat "/sys/class/net/$dev/mtu")"; fi
-  # a KubeVirt pod's libvirt is only read (-r), and refuses this then: the cap stays unknown
-  case $uri in *'socket=/proc/'*) readonly_flag=-r ;; *) readonly_flag= ;; esac
-  echo "getspeed=$(virsh -q ${readonly_flag:+"$readonly_flag"} -c "$uri" migrate-getspeed "$uuid" 2>/dev/null)"
+  # a KubeVirt pod's libvirt (known_pid) is only read, and read-only libvirt refuses this: the cap stays unknown
+  [ -n "$known_pid" ] || echo "getspeed=$(virsh -q -c "$uri" migrate-getspeed "$uuid" 2>/dev/null)"
 fi

@@ -1,5 +1,5 @@
-# ferry-kubevirt-pods [INTERVAL_S [IDLE_INTERVAL_S]]: KubeVirt's virt-launcher pods on this node, as root reads them from /proc, never
-# entering a pod or executing anything found there. One block per scan, ended by "@scan", one line a pod:
+# ferry-kubevirt-pods [INTERVAL_S [IDLE_INTERVAL_S]]: KubeVirt's virt-launcher pods on this node, as root reads them
+# from /proc, never entering a pod or executing anything found there. One block per scan, ended by "@scan", one line a pod:
 #   pod LAUNCHER LAYOUT DAEMON DAEMON_UID RESTRICTED QEMU QEMU_UID CAP_EFF PROXY ARGV0 NAMESPACE NAME VMI_UID
 # LAYOUT: where the pod's libvirt socket is under /proc/LAUNCHER/root ("var": var/run/libvirt/virtqemud-sock; "run":
 # run/libvirt/…, when var/run is a link, which from the node would resolve in the node's root; "-": none). DAEMON,
@@ -15,6 +15,10 @@ LC_ALL=C
 export LC_ALL
 interval=${1:-0}
 idle=${2:-$interval}
+
+# out: the scan's block, built in this shell (a $(…) around scan would lose the caches below with its subshell)
+emit() { out="$out$1
+"; }
 
 scan() {
   cands=$(grep -lsE 'virt-launcher|qemu-system|qemu-kvm|virtqemud|libvirtd' /proc/[0-9]*/cmdline) || true
@@ -40,7 +44,10 @@ scan() {
   if [ -n "$unread" ]; then
     for f in $unread; do p=${f#/proc/}; eval "restricted_${p%/environ}=0"; done
     # shellcheck disable=SC2086,SC2013 # /proc paths, one a word: no blanks
-    for f in $(grep -lsaF LIBVIRT_UNIX_SOCKET_AUTH_PID= $unread); do p=${f#/proc/}; eval "restricted_${p%/environ}=1"; done
+    for f in $(grep -lsaF LIBVIRT_UNIX_SOCKET_AUTH_PID= $unread); do
+      p=${f#/proc/}
+      eval "restricted_${p%/environ}=1"
+    done
   fi
   # launchers not seen before: their arguments, all read by one awk (NUL-separated records)
   unread=''
@@ -50,7 +57,7 @@ scan() {
   done
   if [ -n "$unread" ]; then
     # shellcheck disable=SC2086 # /proc paths: no blanks
-    read_args=$(awk "$args_awk" $unread 2>/dev/null) || true
+    read_args=$(awk -v list="$unread" "$args_awk" </dev/null 2>/dev/null) || true
     while read -r p args; do
       case $p in *[!0-9]*|'') continue ;; esac
       eval "args_$p=\$args"
@@ -67,8 +74,13 @@ EOF
     root=/proc/$l/root
     layout=-
     run=''
-    if [ -S "$root/var/run/libvirt/virtqemud-sock" ] && [ ! -L "$root/var/run" ]; then layout=var; run=$root/var/run
-    elif [ -L "$root/var/run" ] && [ -S "$root/run/libvirt/virtqemud-sock" ]; then layout=run; run=$root/run
+    # nothing on the way to the socket may be a link of the pod's (an absolute one would resolve in this node's root),
+    # but /var/run itself, which is then read as run/ under the pod's root
+    if [ ! -L "$root/var/run" ]; then run=$root/var/run; layout=var; else run=$root/run; layout=run; fi
+    if [ -L "$run" ] || [ -L "$run/libvirt" ] || [ -L "$run/libvirt/virtqemud-sock" ] \
+      || [ ! -S "$run/libvirt/virtqemud-sock" ]; then
+      layout=-
+      run=''
     fi
     daemon=- daemon_uid=- restricted=0 qemu=- qemu_uid=- cap=- proxy=0
     for o in $others; do
@@ -104,28 +116,49 @@ EOF
     fi
     eval "args=\${args_$l:-}"
     [ -n "$args" ] || continue   # its command line could not be read (the launcher just ended)
-    echo "pod $l $layout $daemon $daemon_uid $restricted $qemu $qemu_uid $cap $proxy $args"
+    emit "pod $l $layout $daemon $daemon_uid $restricted $qemu $qemu_uid $cap $proxy $args"
     # its domain's status file (libvirt's own record of the running domain), named as KubeVirt names the domain
-    if [ "$qemu" != - ] && [ -n "$run" ]; then
+    if [ "$qemu" != - ] && [ -n "$run" ] && [ ! -L "$run/libvirt/qemu" ] && [ ! -L "$run/libvirt/qemu/run" ]; then
       # shellcheck disable=SC2086 # the checked words of the launcher's arguments
       set -- $args
-      case $2$3 in *[!a-z0-9.-]*) ;; *) statuses="$statuses $l $run/libvirt/qemu/run/${2}_$3.xml" ;; esac
+      case $2$3 in *[!a-z0-9.-]*) ;; *) statuses="$statuses $run/libvirt/qemu/run/${2}_$3.xml" ;; esac
     fi
   done
-  # every running domain's UUID, state, vCPUs and memory from its status file, one awk for all (no libvirt call)
-  [ -z "$statuses" ] || awk -v list="$statuses" "$status_awk" </dev/null
+  # every running domain's UUID, state, vCPUs and memory from its status file, one awk for all (no libvirt call); only
+  # regular files (no link, FIFO or device the pod put there) of a status file's size are read
+  if [ -n "$statuses" ]; then
+    # shellcheck disable=SC2086 # /proc paths: no blanks
+    files=$(find $statuses -prune -type f -size -256k 2>/dev/null) || true
+    [ -z "$files" ] || emit "$(awk -v list="$files" "$status_awk" </dev/null)"
+  fi
+  # what was read once per PID goes with the PID
+  for p in $cached; do
+    case " $launchers $others " in *" $p "*) ;; *) unset "args_$p" "restricted_$p" ;; esac
+  done
+  cached="$launchers $others"
 }
+cached=''
 
 # one launcher's arguments a line: PID ARGV0 NAMESPACE NAME UID, each checked against a closed alphabet
 # shellcheck disable=SC2016 # awk's own $0
 args_awk='
 function ok(s) { return s ~ /^[A-Za-z0-9._\/-]+$/ ? s : "-" }
-function out(  p) { p = f; sub(/^\/proc\//, "", p); sub(/\/cmdline$/, "", p); print p, ok(a0), ok(ns), ok(nm), ok(uid) }
-BEGIN { RS = "\0" }
-FNR == 1 { if (f != "") out(); f = FILENAME; a0 = $0; ns = nm = uid = prev = ""; next }
-{ if (prev == "--namespace") ns = $0; else if (prev == "--name") nm = $0; else if (prev == "--uid") uid = $0; prev = $0 }
-END { if (f != "") out() }'
-# "dom LAUNCHER UUID STATE REASON VCPUS MEMORY_KIB" per status file of `list` (pairs: launcher, file). Read with
+BEGIN {
+  RS = "\0"
+  n = split(list, files, " ")
+  for (i = 1; i <= n; i++) {
+    f = files[i]; a0 = ns = nm = uid = prev = ""; k = 0
+    while ((getline arg < f) > 0) {
+      if (++k == 1) a0 = arg
+      else if (prev == "--namespace") ns = arg; else if (prev == "--name") nm = arg; else if (prev == "--uid") uid = arg
+      prev = arg
+    }
+    close(f)
+    p = f; sub(/^\/proc\//, "", p); sub(/\/cmdline$/, "", p)
+    if (k) print p, ok(a0), ok(ns), ok(nm), ok(uid)
+  }
+}'
+# "dom LAUNCHER UUID STATE REASON VCPUS MEMORY_KIB" per status file of `list` (/proc/LAUNCHER/root/…). Read with
 # getline (a file gone meanwhile is skipped); the domain's elements are its children at four spaces, the first of
 # each (libvirt writes them in this order; metadata, nested deeper, cannot pose as one).
 # shellcheck disable=SC2016 # awk's own variables
@@ -140,28 +173,38 @@ function is_uuid(u,  i, c) {
   }
   return 1
 }
-function attr(s, name) { if (!match(s, " " name "=\047[^\047]*\047")) return ""; return substr(s, RSTART + length(name) + 3, RLENGTH - length(name) - 4) }
+function attr(s, name) {
+  if (!match(s, " " name "=\047[^\047]*\047")) return ""
+  return substr(s, RSTART + length(name) + 3, RLENGTH - length(name) - 4)
+}
 function inner(s) { sub(/^[^>]*>/, "", s); sub(/<.*$/, "", s); return s }
 BEGIN {
-  n = split(list, a, " ")
-  for (i = 1; i + 1 <= n; i += 2) {
-    f = a[i + 1]; st = rs = uuid = vcpu = mem = ""; indom = 0
+  n = split(list, a, "\n")
+  for (i = 1; i <= n; i++) {
+    f = a[i]; st = rs = uuid = vcpu = mem = ""; indom = 0
+    l = f; sub(/^\/proc\//, "", l); sub(/\/.*/, "", l)
     while ((getline line < f) > 0) {
       if (!indom && line ~ /^<domstatus /) { st = attr(line, "state"); rs = attr(line, "reason") }
       else if (!indom && line ~ /^  <domain /) indom = 1
       else if (indom && line ~ /^    <uuid>/ && uuid == "") uuid = inner(line)
       else if (indom && line ~ /^    <memory / && mem == "") mem = inner(line)
-      else if (indom && line ~ /^    <vcpu[ >]/ && vcpu == "") { vcpu = attr(line, "current"); if (vcpu == "") vcpu = inner(line) }
+      else if (indom && line ~ /^    <vcpu[ >]/ && vcpu == "") {
+        vcpu = attr(line, "current")
+        if (vcpu == "") vcpu = inner(line)
+      }
       else if (line ~ /^  <\/domain>/) break
     }
     close(f)
     if (st != "")
-      print "dom", a[i], (is_uuid(uuid) ? uuid : "-"), word(st, "^[a-z]+$"), word(rs, "^[a-z-]+$"), word(vcpu, "^[0-9]+$"), word(mem, "^[0-9]+$")
+      print "dom", l, (is_uuid(uuid) ? uuid : "-"), word(st, "^[a-z]+$"), word(rs, "^[a-z-]+$"),
+        word(vcpu, "^[0-9]+$"), word(mem, "^[0-9]+$")
   }
 }'
 last=''
 while :; do
-  out=$(scan; echo @scan)
+  out=''
+  scan
+  out="$out@scan"
   if [ "$out" != "$last" ]; then
     printf '%s\n' "$out"
     last=$out

@@ -9,7 +9,7 @@ import type { Event } from '../../core/emitter';
 import { DisposableStore } from '../../core/disposables';
 import { Emitter } from '../../core/emitter';
 import type { Finding } from '../../core/diagnosis';
-import { isPodUri, kubevirtDomainName, kubevirtOwnsMessage, podStatusDir, podUri } from '../../core/kubevirt';
+import { isPodUri, kubevirtDomainName, kubevirtOwnsMessage, podUri } from '../../core/kubevirt';
 import { capabilityFindings, kubevirtCapFindings } from '../../core/kubevirtDiagnosis';
 import type { JobStats } from '../../core/migration/job';
 import {
@@ -301,14 +301,13 @@ export class MigrationRunner {
     return this.registry.get(alias)?.kubevirt.pods.find((p) => p.domain?.uuid === record.domainUuid)?.pod;
   }
 
-  /** For a KubeVirt migration, the pods' libvirt daemons the probes read (their own status files, read-only). */
+  /** For a KubeVirt migration, the pods' libvirt and QEMU the probes read (the QEMU by its PID on the node). */
   private kubevirtDaemons(record: MigrationRecord): { source?: ProbedDaemon; target?: ProbedDaemon } {
     if (!record.sourceUri || !isPodUri(record.sourceUri)) return {};
     const daemon = (alias: string): ProbedDaemon | undefined => {
       const pod = this.podOf(record, alias);
       const uri = pod && podUri(pod);
-      const statusDir = pod && podStatusDir(pod);
-      return uri && statusDir ? { uri, statusDir } : undefined;
+      return uri && pod.qemu ? { uri, qemuPid: pod.qemu.pid } : undefined;
     };
     return { source: daemon(record.source), target: daemon(record.target) };
   }

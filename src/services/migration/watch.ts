@@ -87,8 +87,13 @@ export async function watchMigration(ctx: WatchContext, record: MigrationRecord)
           );
         }
         if (!(e instanceof SshError)) ctx.log.error(`migration ${record.id}: ${(e as Error).message}`);
-        // an in-place hop's second daemon may be gone while the host answers: the hop's log says how it ended
-        if (sameHostHop(record) && record.logPath && source.connection.state.kind === 'connected') {
+        // an in-place hop's second daemon may be gone while the host answers: the hop's log says how it ended; so may
+        // a KubeVirt source pod (KubeVirt ends it once its VM has left): the target pod says
+        const podGone =
+          isPodUri(uri) &&
+          source.kubevirt.scannedSinceConnect &&
+          !source.kubevirt.pods.some((p) => p.domain?.uuid === record.domainUuid);
+        if (((sameHostHop(record) && record.logPath) || podGone) && source.connection.state.kind === 'connected') {
           const outcome = await ended(ctx, record, sawJob).catch(() => undefined);
           if (outcome) return outcome;
         }
@@ -146,12 +151,13 @@ async function ended(
  */
 async function kubevirtOutcome(ctx: WatchContext, record: MigrationRecord): Promise<[number, string]> {
   const target = ctx.registry.get(record.target);
-  await target?.refresh().catch(() => undefined);
-  const there = target?.findDomain(record.domainUuid);
-  // its state is the node scan's, up to a second old: still "migrating" at the very end
-  return there && ['running', 'paused', 'migrating'].includes(there.state)
-    ? [0, '']
-    : [1, `error: the source pod is gone and ${record.domainName} is not running on ${record.target}`];
+  // its state is its node scan's (each second): still "migrating" at the very end, so looked at for a few seconds
+  for (let tries = 12; target && tries > 0; tries--) {
+    const state = target.findDomain(record.domainUuid)?.state;
+    if (state === 'running' || state === 'paused') return [0, ''];
+    await sleep(250);
+  }
+  return [1, `error: the source pod is gone and ${record.domainName} is not running on ${record.target}`];
 }
 
 /** How it ended, told by its log, the source's completed job and the target; recorded in the history. */
