@@ -166,6 +166,8 @@ export class KubevirtNode {
   private async readDomains(states: PodState[]): Promise<void> {
     // a running domain's status file, read by the scan, says what the tree shows: no libvirt call
     for (const s of states) if (s.pod.status) [s.domain, s.error] = [domainFromPodStatus(s.pod), undefined];
+    // a DVP pod is not read (the node says why, once): nothing of an earlier look, before its daemon was known, stays
+    for (const s of states) if (s.pod.restricted) [s.domain, s.error] = [undefined, undefined];
     const readable = states.filter((s) => !s.pod.status && !s.pod.restricted && podUri(s.pod));
     for (const s of states)
       if (!s.pod.status && !s.pod.restricted && !podUri(s.pod)) s.error = 'its libvirt socket is not there (yet)';
