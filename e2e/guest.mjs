@@ -15,15 +15,20 @@ export const guestPageAt = (lab, ip, page) =>
 export const guestPage = (lab, page) => guestPageAt(lab, lab.guests.tiny1.ip, page);
 
 /**
- * Set tiny1's memory dirtier going (`mb`, `rate`) and wait until it says it has written all `mb` MiB once. The guest
- * has no way to tell us but its status page, so this polls it; a guest that never fills fails after 60 s.
+ * Until the status page of the guest at `ip` holds `text`. The guest has no way to tell us but that page, so this
+ * polls it; a guest that never says it fails after 60 s.
  */
-export async function guestFilled(lab, mb, rate) {
-  guestPage(lab, `dirty?mb=${mb}&rate=${rate}`);
-  for (const end = Date.now() + 60_000; !guestPage(lab, 'status').includes(` filled=${mb} `);) {
-    if (Date.now() > end) throw new Error(`tiny1 did not fill ${mb} MiB: ${guestPage(lab, 'status')}`);
+export async function untilGuestSays(lab, ip, text, what) {
+  for (const end = Date.now() + 60_000; !guestPageAt(lab, ip, 'status').includes(text);) {
+    if (Date.now() > end) throw new Error(`the guest at ${ip} did not ${what}: ${guestPageAt(lab, ip, 'status')}`);
     await new Promise((r) => setTimeout(r, 200)); // the poll interval of that wait
   }
+}
+
+/** Set a guest's memory dirtier going (`mb`, `rate`; tiny1 unless `ip`) and wait until it has written all once. */
+export async function guestFilled(lab, mb, rate, ip = lab.guests.tiny1.ip) {
+  guestPageAt(lab, ip, `dirty?mb=${mb}&rate=${rate}`);
+  await untilGuestSays(lab, ip, ` filled=${mb} `, `fill ${mb} MiB`);
 }
 
 /** A TCP stream into tiny1's echo server from the client namespace for `seconds` (lab/tools/stream.py): traffic to watch. */

@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHROMIUM_ARGS, logIn } from './codeServer.mjs';
-import { clearGuestLimits, guestFilled, guestPage, guestPageAt, onLabHost, streamIntoGuest } from './guest.mjs';
+import { clearGuestLimits, guestFilled, guestPage, onLabHost, streamIntoGuest, untilGuestSays } from './guest.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 
 const [url, shots, labJson] = process.argv.slice(2);
@@ -612,15 +612,8 @@ await step(
       await vm.waitFor({ timeout: 30000 });
       await vm.hover();
       await shot('17-kubevirt-tree');
-      for (const end = Date.now() + 60_000; !guestPageAt(lab, ip, 'status').includes('verify_errors=0');) {
-        if (Date.now() > end) throw new Error('the KubeVirt guest did not answer');
-        await new Promise((r) => setTimeout(r, 200)); // the guest's boot, polled on its status page
-      }
-      guestPageAt(lab, ip, 'dirty?mb=300&rate=idle');
-      for (const end = Date.now() + 60_000; !guestPageAt(lab, ip, 'status').includes(' filled=300 ');) {
-        if (Date.now() > end) throw new Error('the KubeVirt guest did not fill its memory');
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await untilGuestSays(lab, ip, 'verify_errors=0', 'boot');
+      await guestFilled(lab, 300, 'idle', ip);
       // KubeVirt migrates it (capped, so that it is watched for a while); Ferry only follows
       const migration = spawn(
         'bash',

@@ -9,8 +9,9 @@ import { isPodUri, podUri } from '../../src/core/kubevirt';
 import { lifecycleArgv } from '../../src/core/virsh';
 import { HostRegistry } from '../../src/services/hostRegistry';
 import type { PodState } from '../../src/services/kubevirtNode';
+import type { MigrationRecord } from '../../src/core/migration/record';
 import { MigrationRunner } from '../../src/services/migration';
-import { guestDirty, guestStatus, lab, labCtl, memoryLogger, memoryStore, onHost, waitFor } from './lab';
+import { guestFilled, guestStatus, lab, labCtl, memoryLogger, memoryStore, onHost, waitFor } from './lab';
 
 const [, B, C] = lab.hosts.map((h) => h.alias);
 const NS = 'ferry-test';
@@ -140,12 +141,17 @@ describe('a KubeVirt node', () => {
 });
 
 describe("KubeVirt's migrations, followed from the source pod", () => {
-  async function followed(vm: string, octet: number, podOptions: string[]) {
+  /** A pod on hostB, its guest filled, migrated to hostC by KubeVirt; `whileRunning` acts on the followed run. */
+  async function followed(
+    vm: string,
+    octet: number,
+    podOptions: string[],
+    whileRunning: (record: MigrationRecord) => Promise<void> = async () => {},
+  ) {
     labCtl('kubevirt', 'pod', 'B', NS, vm, '--octet', String(octet), ...podOptions);
     const source = await waitFor('the pod running on hostB', () => runningOn(B, vm) && podOf(B, vm), 30_000);
     await guestAnswers(octet);
-    guestDirty(guestIp(octet), 160, 'idle');
-    await waitFor('the guest filled', () => guestStatus(guestIp(octet)).includes(' filled=160 '), 60_000);
+    await guestFilled(guestIp(octet), 160, 'idle');
     const migration = kubevirtMigrate(vm, B, C, '--bandwidth', '40');
     const record = await waitFor(
       'Ferry following the migration',
@@ -156,6 +162,7 @@ describe("KubeVirt's migrations, followed from the source pod", () => {
     expect(isPodUri(record.sourceUri!)).toBe(true);
     expect(record.source).toBe(B);
     await waitFor('a few samples', () => (runner.get(record.id)?.samples.length ?? 0) >= 10, 30_000);
+    await whileRunning(record);
     const diagnosis = await runner.diagnose(record.id);
     // KubeVirt's own stop: the bandwidth cap lifted so that the migration ends within the test
     await migration;
@@ -188,22 +195,14 @@ describe("KubeVirt's migrations, followed from the source pod", () => {
   }, 240_000);
 
   it('a launcher with CAP_IPC_LOCK: no capability finding; steering is refused, KubeVirt owning the VM', async () => {
-    labCtl('kubevirt', 'pod', 'B', NS, 'ipclock', '--octet', '115', '--ipc-lock');
-    const source = await waitFor('the pod running', () => runningOn(B, 'ipclock') && podOf(B, 'ipclock'), 30_000);
-    await guestAnswers(115);
-    guestDirty(guestIp(115), 160, 'idle');
-    await waitFor('the guest filled', () => guestStatus(guestIp(115)).includes(' filled=160 '), 60_000);
-    const migration = kubevirtMigrate('ipclock', B, C, '--bandwidth', '40');
-    const record = await waitFor('followed', () => runner.findByDomain(source.domain!.uuid), 30_000);
-    await expect(runner.setBandwidth(record.id, 1000)).rejects.toThrow(
-      /KubeVirt owns ferry-test\/ipclock.*virtctl migrate/s,
-    );
-    await expect(runner.abort(record.id)).rejects.toThrow(/KubeVirt owns/);
-    const diagnosis = await runner.diagnose(record.id);
+    const { record, diagnosis } = await followed('ipclock', 115, ['--ipc-lock'], async (running) => {
+      await expect(runner.setBandwidth(running.id, 1000)).rejects.toThrow(
+        /KubeVirt owns ferry-test\/ipclock.*virtctl migrate/s,
+      );
+      await expect(runner.abort(running.id)).rejects.toThrow(/KubeVirt owns/);
+    });
     expect(diagnosis.findings.map((f) => f.id)).not.toContain('kubevirt-no-ipc-lock');
-    await migration;
-    const done = await waitFor('the run in the history', () => store.history.find((h) => h.id === record.id), 60_000);
-    expect(done.phase).toBe('completed'); // the refused abort did not reach it
+    expect(record.phase).toBe('completed'); // the refused abort did not reach it
     labCtl('kubevirt', 'delete', NS, 'ipclock');
   }, 240_000);
 });
