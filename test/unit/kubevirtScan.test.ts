@@ -5,7 +5,7 @@
  * whose names Kubernetes allows.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,38 @@ describe('the KubeVirt node scan, run locally', () => {
     ]);
     expect(pods[0]).toMatchObject({ socket: undefined, daemon: undefined, qemu: undefined, migrationProxy: false });
     expect(existsSync(pwned)).toBe(false);
+  });
+
+  it("reads a pod's QEMU as it is after its exec, not as the daemon's child it was before", async () => {
+    // here every process shares the launcher's mount namespace: a process named libvirtd is the pod's daemon until it
+    // execs, as libvirt's child does, into QEMU with no capabilities (as root: an empty bounding set)
+    const qemuBinary = join(dir, 'qemu-system-x86_64');
+    copyFileSync('/bin/sh', qemuBinary);
+    copyFileSync('/bin/sh', join(dir, 'libvirtd'));
+    const go = join(dir, 'exec-now');
+    const launcherPid = startLauncher('--name', 'execs', '--uid', UID, '--namespace', 'prod');
+    const qemu = ['setpriv', '--inh-caps=-all', '--bounding-set=-all', qemuBinary, '-c', 'while :; do sleep 1; done'];
+    const daemon = spawn(
+      join(dir, 'libvirtd'),
+      ['-c', `while [ ! -e ${go} ]; do sleep 0.05; done; exec "$@"`, 'libvirtd', ...qemu],
+      { stdio: 'ignore' },
+    );
+    launchers.push(daemon.pid!);
+    const [cmd, ...argv] = kubevirtScanArgv(0.1);
+    const stream = spawn(cmd === 'sh' ? 'dash' : cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    stream.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const pod = () => lastBlock(out)?.find((p) => p.launcherPid === launcherPid);
+    try {
+      await waitFor('the daemon in the pod', () => pod()?.daemon?.pid === daemon.pid);
+      expect(pod()!.qemu).toBeUndefined();
+      writeFileSync(go, '');
+      await waitFor('the same process as its QEMU', () => pod()?.qemu?.pid === daemon.pid);
+      expect(pod()!.qemu).toEqual({ pid: daemon.pid, uid: process.getuid!(), capEff: '0000000000000000' });
+      expect(pod()!.daemon).toBeUndefined();
+    } finally {
+      stream.kill();
+    }
   });
 
   it('prints a block when a launcher goes, and none that repeats the last', async () => {

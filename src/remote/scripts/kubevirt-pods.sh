@@ -9,8 +9,9 @@
 # launcher's command line (--namespace, --name, --uid), each "-" unless made of [A-Za-z0-9._/-] only.
 # With INTERVAL_S, scans again that often (IDLE_INTERVAL_S while the node has no launcher: most hosts are no KubeVirt
 # node) and prints a block only when it differs from the last. What does not change
-# while a process lives (a launcher's command line, a daemon's environment) is read once per PID: after the first, a
-# scan starts one process (grep), however many pods there are.
+# while a process lives (a launcher's command line, a daemon's environment, a QEMU's uid and capabilities) is read
+# once per PID: after the first, a
+# scan starts two processes (grep; stat, on a node with launchers), however many pods there are.
 LC_ALL=C
 export LC_ALL
 interval=${1:-0}
@@ -35,9 +36,10 @@ scan() {
       virt-launcher) launchers="$launchers $p" ;;
       virtqemud|libvirtd)
         others="$others $p"
+        eval "comm_$p=\$comm"
         eval "known=\${restricted_$p:-}"
         [ -n "$known" ] || unread="$unread /proc/$p/environ" ;;
-      qemu-system-*|qemu-kvm) others="$others $p" ;;
+      qemu-system-*|qemu-kvm) others="$others $p"; eval "comm_$p=\$comm" ;;
     esac
   done
   # daemons not seen before: which take only their launcher's PID (one grep for all of them)
@@ -65,6 +67,45 @@ scan() {
 $read_args
 EOF
   fi
+  # the pod's processes are those in its launcher's mount namespace: every candidate's, read by one stat
+  mnts=''
+  if [ -n "$launchers" ]; then
+    paths=''
+    for p in $launchers $others; do paths="$paths /proc/$p/ns/mnt"; done
+    # shellcheck disable=SC2086 # /proc paths: no blanks
+    mnts=$(stat -L -c '%i %n' $paths 2>/dev/null) || true
+  fi
+  while read -r mnt f; do
+    case $mnt in *[!0-9]*|'') continue ;; esac
+    p=${f#/proc/}
+    p=${p%/ns/mnt}
+    eval "mnt_$p=\$mnt"
+    case " $others " in
+      *" $p "*) eval "members_$mnt=\"\${members_$mnt:-} \$p\""; member_mnts="$member_mnts $mnt" ;;
+    esac
+  done <<EOF
+$mnts
+EOF
+  # daemons' and QEMUs' uid and effective capabilities, read once per PID and name (a daemon's forked child becomes
+  # QEMU at its exec) by one awk for all not seen before; a status file read byte by byte by this shell would cost
+  # milliseconds a process
+  unread=''
+  if [ -n "$launchers" ]; then
+    for p in $others; do
+      seen=''
+      eval "seen=\${ids_comm_$p:-} comm=\${comm_$p}"
+      [ "$seen" = "$comm" ] || { unread="$unread /proc/$p/status"; eval "ids_comm_$p=\$comm"; unset "ids_$p"; }
+    done
+  fi
+  if [ -n "$unread" ]; then
+    read_ids=$(awk -v list="$unread" "$ids_awk" </dev/null 2>/dev/null) || true
+    while read -r p uid cap; do
+      case $p in *[!0-9]*|'') continue ;; esac
+      eval "ids_$p=\"\$uid \$cap\""
+    done <<EOF
+$read_ids
+EOF
+  fi
   for l in $launchers; do
     # a launcher outside this shell's cgroup namespace ("/.." in its path) is another machine's: a node running in a
     # container (the lab's hosts share one kernel) sees its neighbours' processes, which are not its pods
@@ -83,18 +124,15 @@ EOF
       run=''
     fi
     daemon=- daemon_uid=- restricted=0 qemu=- qemu_uid=- cap=- proxy=0
-    for o in $others; do
-      # shellcheck disable=SC3013 # -ef: in dash, bash, busybox sh and mksh alike
-      [ "/proc/$o/ns/mnt" -ef "/proc/$l/ns/mnt" ] || continue
-      comm=''
-      { read -r comm < "/proc/$o/comm"; } 2>/dev/null || continue
-      uid=- capeff=-
-      while read -r key value _; do
-        case $key in
-          Uid:) uid=$value ;;
-          CapEff:) capeff=$value ;;
-        esac
-      done < "/proc/$o/status"
+    eval "mnt=\${mnt_$l:-}"
+    [ -n "$mnt" ] || continue   # ended since the scan began
+    members=''
+    eval "members=\${members_$mnt:-}"
+    for o in $members; do
+      eval "comm=\${comm_$o} ids=\${ids_$o:-}"
+      [ -n "$ids" ] || continue   # ended since the scan began
+      uid=${ids% *}
+      capeff=${ids#* }
       case $comm in
         virtqemud|libvirtd)
           daemon=$o
@@ -131,13 +169,21 @@ EOF
     files=$(find $statuses -prune -type f -size -256k 2>/dev/null) || true
     [ -z "$files" ] || emit "$(awk -v list="$files" "$status_awk" </dev/null)"
   fi
+  # mount namespaces are read anew each scan (a process may enter another)
+  for p in $launchers $others; do unset "mnt_$p" "comm_$p"; done
+  for mnt in $member_mnts; do unset "members_$mnt"; done
+  member_mnts=''
   # what was read once per PID goes with the PID
   for p in $cached; do
-    case " $launchers $others " in *" $p "*) ;; *) unset "args_$p" "restricted_$p" ;; esac
+    case " $launchers $others " in
+      *" $p "*) ;;
+      *) unset "args_$p" "restricted_$p" "ids_$p" "ids_comm_$p" ;;
+    esac
   done
   cached="$launchers $others"
 }
 cached=''
+member_mnts=''
 
 # one launcher's arguments a line: PID ARGV0 NAMESPACE NAME UID, each checked against a closed alphabet
 # shellcheck disable=SC2016 # awk's own $0
@@ -156,6 +202,23 @@ BEGIN {
     close(f)
     p = f; sub(/^\/proc\//, "", p); sub(/\/cmdline$/, "", p)
     if (k) print p, ok(a0), ok(ns), ok(nm), ok(uid)
+  }
+}'
+# "PID UID CAP_EFF" per /proc/PID/status of `list`, each "-" unless a number (a file gone meanwhile gives no line)
+# shellcheck disable=SC2016 # awk's own variables
+ids_awk='
+BEGIN {
+  n = split(list, files, " ")
+  for (i = 1; i <= n; i++) {
+    f = files[i]; uid = cap = "-"; k = 0
+    while ((getline line < f) > 0) {
+      k++
+      if (line ~ /^Uid:/) { split(line, w, /[ \t]+/); uid = w[2] ~ /^[0-9]+$/ ? w[2] : "-" }
+      else if (line ~ /^CapEff:/) { split(line, w, /[ \t]+/); cap = w[2] ~ /^[0-9a-f]+$/ ? w[2] : "-" }
+    }
+    close(f)
+    p = f; sub(/^\/proc\//, "", p); sub(/\/status$/, "", p)
+    if (k) print p, uid, cap
   }
 }'
 # "dom LAUNCHER UUID STATE REASON VCPUS MEMORY_KIB" per status file of `list` (/proc/LAUNCHER/root/…). Read with
