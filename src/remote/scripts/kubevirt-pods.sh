@@ -8,10 +8,10 @@
 # PROXY: virt-handler's migration proxy socket is in the pod (a migration out of it is under way). ARGV0 …: from the
 # launcher's command line (--namespace, --name, --uid), each "-" unless made of [A-Za-z0-9._/-] only.
 # With INTERVAL_S, scans again that often (IDLE_INTERVAL_S while the node has no launcher: most hosts are no KubeVirt
-# node) and prints a block only when it differs from the last. What does not change
-# while a process lives (a launcher's command line, a daemon's environment, a QEMU's uid and capabilities) is read
-# once per PID: after the first, a
-# scan starts two processes (grep; stat, on a node with launchers), however many pods there are.
+# node) and prints a block only when it differs from the last. What does not change while a process lives (a
+# launcher's command line, a daemon's environment, a QEMU's uid and capabilities) is read once per PID: the first scan
+# starts four processes, each later one three (grep, stat, awk) on a node with launchers and one (grep) on a node
+# without, however many pods there are.
 LC_ALL=C
 export LC_ALL
 interval=${1:-0}
