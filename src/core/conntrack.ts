@@ -8,6 +8,8 @@ import type { Argv } from './virsh';
 
 /** The marks the conntrack scripts print (src/remote/scripts/conntrack-*.sh; a unit test keeps them in step). */
 export const SNAPSHOT_END = 'ferry-snapshot-end';
+/** the gate's first line after SNAPSHOT_END at the go: `ferry-path events` or `ferry-path relisted-<why>` */
+export const GATE_PATH_MARK = 'ferry-path';
 export const LOADED_MARK = 'ferry-loaded';
 /**
  * The kernel's own listing of the table (CONFIG_NF_CONNTRACK_PROCFS, set in Debian's kernels): the fields of
@@ -317,3 +319,30 @@ export function loadText(flows: readonly Flow[]): string {
 export function replaceText(flows: readonly Flow[]): string {
   return flows.map((f) => `-D ${f.selector}\n${f.line}\n`).join('');
 }
+
+/**
+ * How the gate found the flows changed since its first listing: from the table's events, or by listing it again
+ * (the kernel dropped events, the event reader ended, its own flow was refused, or that flow's event came late).
+ */
+export type GatePath =
+  'events' | 'relisted-enobufs' | 'relisted-reader-ended' | 'relisted-sentinel-refused' | 'relisted-sentinel-late';
+
+const GATE_PATHS: Record<GatePath, string> = {
+  events: 'from the events since the bulk copy',
+  'relisted-enobufs': 'listed again: the kernel dropped events (ENOBUFS)',
+  'relisted-reader-ended': 'listed again: the event reader had ended',
+  'relisted-sentinel-refused': "listed again: conntrack refused the gate's own flow",
+  'relisted-sentinel-late': "listed again: the gate's own flow's event took over a second",
+};
+
+/** The gate's output after SNAPSHOT_END: its path line taken out of the flows' lines. */
+export function splitGatePath(text: string): { path?: GatePath; flows: string } {
+  const mark = new RegExp(`^${GATE_PATH_MARK} ([a-z-]+)\n`, 'm');
+  const found = mark.exec(text);
+  if (!found) return { flows: text };
+  const path = found[1] in GATE_PATHS ? (found[1] as GatePath) : undefined;
+  return { path, flows: text.slice(0, found.index) + text.slice(found.index + found[0].length) };
+}
+
+/** A gate path as the log and the summary say it. */
+export const gatePathText = (path: string) => GATE_PATHS[path as GatePath] ?? path;

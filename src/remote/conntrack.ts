@@ -25,10 +25,12 @@ export function exportArgv(addresses: readonly string[]): Argv {
  * The switchover gate's listing, in one process on the source. It follows the table's events (`conntrack -E`) from
  * before it lists the flows at once (the bulk copy, printed and kept in awk's memory, never on disk), prints
  * SNAPSHOT_END and waits for "go" on stdin. Meanwhile awk keeps the latest event of each of the VM's flows. At the
- * go it prints only the flows whose state an event changed since the listing: no second listing of the whole table
- * in the guest's pause. If the kernel dropped events (ENOBUFS) or the event reader died, it lists again instead and
- * prints what is new or changed (a flow's line without its countdown timer differs). End of stdin instead of "go"
- * ends it. (awk's pats: the grep arguments, "-e" and "src=ADDR " / "dst=ADDR " in turn. A flow's key is its protocol
+ * go it makes a flow of its own and waits for that flow's event (then every earlier event has been read), and prints
+ * only the flows whose state an event changed since the listing: no second listing of the whole table in the guest's
+ * pause. If the kernel dropped events (ENOBUFS), the event reader died, or that event is not read within a second, it
+ * lists again instead and prints what is new or changed (a flow's line without its countdown timer differs). Either
+ * way its first line after SNAPSHOT_END names the path: `ferry-path events` or `ferry-path relisted-<why>`. End of
+ * stdin instead of "go" ends it. (awk's pats: the grep arguments, "-e" and "src=ADDR " / "dst=ADDR " in turn. A flow's key is its protocol
  * and original tuple; its line without the timer ($5) is what the listing saw.)
  */
 export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {

@@ -3,7 +3,7 @@
  * through firewalls that only admit established flows. Backends sit behind one interface: netfilter via
  * conntrack-tools here; an HTTP export/import API (like Cilium's in seed 003) fits the same shape.
  */
-import type { Flow } from '../core/conntrack';
+import type { Flow, GatePath } from '../core/conntrack';
 import {
   assertAddress,
   conntrackVersionProblem,
@@ -12,6 +12,7 @@ import {
   LOADED_MARK,
   loadLineOf,
   parseExport,
+  splitGatePath,
   SNAPSHOT_END,
 } from '../core/conntrack';
 import { exportArgv, listAndDigestArgv, loadAndDigestArgv, snapshotThenChangesArgv } from '../remote/conntrack';
@@ -70,7 +71,8 @@ export interface MoveResult {
 
 export interface SnapshotThenChanges {
   snapshot: Promise<ConntrackExportResult>;
-  changes(): Promise<ConntrackExportResult>;
+  /** path: how the host found them (from the events, or by listing again: why) */
+  changes(): Promise<ConntrackExportResult & { path?: GatePath }>;
   cancel(): void;
 }
 
@@ -137,8 +139,8 @@ export const netfilterBackend: ConntrackBackend = {
         session.end(); // its second listing is the last thing it does
         const code = await session.done;
         if (code !== 0) throw new Error(`${host.alias}: conntrack listing at the switchover failed (exit ${code})`);
-        const changed = chunks.join('').slice(split + marker.length);
-        return { ...parseExport(changed), bytes: Buffer.byteLength(changed) };
+        const { path, flows } = splitGatePath(chunks.join('').slice(split + marker.length));
+        return { ...parseExport(flows), bytes: Buffer.byteLength(flows), path };
       },
       cancel: () => session.close(),
     };

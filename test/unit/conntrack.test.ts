@@ -10,6 +10,7 @@ import {
   LOADED_MARK,
   parseExport,
   parseExtendedFlow,
+  splitGatePath,
 } from '../../src/core/conntrack';
 import { exportArgv, listAndDigestArgv, loadAndDigestArgv } from '../../src/remote/conntrack';
 
@@ -68,6 +69,22 @@ describe('conntrack export (captured from conntrack-tools 1.4.7)', () => {
     expect(() => exportArgv(['10.0.1.100; reboot'])).toThrow(/not an IP address/);
     expect(() => exportArgv(['300.1.1.1'])).toThrow(/not an IP address/);
     expect(exportArgv(['10.0.1.100', 'FD00:0:0::64']).slice(-2)).toEqual(['10.0.1.100', 'fd00::64']);
+  });
+});
+
+describe("the switchover gate's path line", () => {
+  const flows = extendedText.replace(/^\n/, '');
+
+  it('is taken out of the flows, which parse as before', () => {
+    const split = splitGatePath(`ferry-path events\n${flows}`);
+    expect(split).toEqual({ path: 'events', flows });
+    expect(parseExport(split.flows).flows).toHaveLength(3);
+    expect(splitGatePath(`ferry-path relisted-enobufs\n`)).toEqual({ path: 'relisted-enobufs', flows: '' });
+  });
+
+  it('names no path it does not know, and none when the host printed none', () => {
+    expect(splitGatePath(`ferry-path whatever\n${flows}`)).toEqual({ path: undefined, flows });
+    expect(splitGatePath(flows)).toEqual({ flows });
   });
 });
 

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KERNEL_TABLE, LISTED_MARK, LOADED_MARK, SNAPSHOT_END } from '../../src/core/conntrack';
+import { GATE_PATH_MARK, KERNEL_TABLE, LISTED_MARK, LOADED_MARK, SNAPSHOT_END } from '../../src/core/conntrack';
 import { parseKernelQos } from '../../src/core/qos';
 import { LIBVIRT_QEMU_STATUS_DIR } from '../../src/core/qemuBinary';
 import { parseAddresses } from '../../src/core/virsh';
@@ -188,7 +188,11 @@ describe('the preflight’s path check (missing-paths.sh)', () => {
 
 describe('the scripts and the TypeScript that reads them stay in step', () => {
   it('prints the marks core parses for', () => {
-    expect(script('conntrack-gate.sh')).toContain(`echo ${SNAPSHOT_END};`);
+    expect(script('conntrack-gate.sh')).toMatch(new RegExp(`^  echo ${SNAPSHOT_END}$`, 'm'));
+    expect(script('conntrack-gate.sh')).toContain(`print "${GATE_PATH_MARK} events"`);
+    expect(script('conntrack-gate.sh')).toContain(`print "${GATE_PATH_MARK} relisted-" why`);
+    for (const why of ['enobufs', 'reader-ended', 'sentinel-refused', 'sentinel-late'])
+      expect(script('conntrack-gate.sh')).toContain(`'ferry-events-lost ${why}'`);
     expect(script('conntrack-gate.sh')).toContain(`$0 == "${SNAPSHOT_END}"`);
     expect(script('conntrack-list-digest.sh')).toContain(`print "${LISTED_MARK}"`);
     for (const f of ['conntrack-load.sh', 'conntrack-load-digest.sh'])

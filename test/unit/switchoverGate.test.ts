@@ -29,14 +29,16 @@ const ADDRESS = '198.51.100.20';
 const listed = readFileSync(join(__dirname, '..', 'fixtures', 'conntrack-export.txt'), 'utf8')
   .split('@@ferry-extended@@')[1]
   .replace(/^\n/, '');
-// two of them changed since (their timers and state moved on): what the listing prints at the go
+// two of them changed since (their timers and state moved on): what the listing prints at the go, after its path
 const changed =
+  'ferry-path events\n' +
   listed
     .split('\n')
     .filter(Boolean)
     .slice(0, 2)
     .map((l) => l.replace(/ 299 /, ' 431999 '))
-    .join('\n') + '\n';
+    .join('\n') +
+  '\n';
 
 let source: FakeHost;
 let target: FakeHost;
@@ -147,6 +149,7 @@ describe('the switchover gate', () => {
       addresses: [ADDRESS],
       bulkEntries: 3,
       finalChanged: 2,
+      listPath: 'events',
       listMs: expect.any(Number),
       loadMs: 40,
       missing: 0,

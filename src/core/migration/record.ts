@@ -88,6 +88,8 @@ export interface GateReport {
   bulkNotLoaded?: number;
   /** flows new or changed since the bulk copy, listed and loaded at the switchover */
   finalChanged?: number;
+  /** how the source found them: from the table's events, or listed again (and why; core/conntrack GatePath) */
+  listPath?: string;
   /** the domain's extra pause on the target: switchover seen → final import → resumed */
   extraPauseMs?: number;
   /** its parts: listing the flows on the source, loading the changed ones on the target, resuming there */

@@ -160,6 +160,7 @@ function gate(v: unknown): GateReport | undefined {
     bulkEntries: n('bulkEntries'),
     bulkNotLoaded: n('bulkNotLoaded'),
     finalChanged: n('finalChanged'),
+    listPath: str(v.listPath, 64),
     extraPauseMs: n('extraPauseMs'),
     listMs: n('listMs'),
     loadMs: n('loadMs'),

@@ -4,7 +4,7 @@
  */
 import { isUuid } from '../../core/domain';
 import { deferred } from '../../core/emitter';
-import { loadText, replaceText } from '../../core/conntrack';
+import { gatePathText, loadText, replaceText } from '../../core/conntrack';
 import { exitLine } from '../../core/migration/job';
 import type { GateReport, MigrationRecord } from '../../core/migration/record';
 import type { HostConnection } from '../../transport/hostConnection';
@@ -104,9 +104,10 @@ export function prepareGate(
     const started = performance.now();
     const lap = (since: number) => Math.round(performance.now() - since);
     try {
-      const { flows } = await (await listing).changes();
+      const { flows, path } = await (await listing).changes();
       report.listMs = lap(started);
       report.finalChanged = flows.length;
+      report.listPath = path;
       await bulkCopied; // (long done unless the migration was very short) the changes must land after the bulk
       importData.resolve(bulkNotLoaded + replaceText(flows)); // changed flows replace the bulk copy's older state
       const loading = performance.now();
@@ -147,7 +148,7 @@ export function prepareGate(
       );
     }
     log.info(
-      `migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk${report.bulkNotLoaded ? ` (${report.bulkNotLoaded} not: loaded at the switchover)` : ''}, ${report.finalChanged ?? 0} new or changed since, extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`,
+      `migration ${record.id}: switchover gate: ${report.bulkEntries ?? 0} flows copied in bulk${report.bulkNotLoaded ? ` (${report.bulkNotLoaded} not: loaded at the switchover)` : ''}, ${report.finalChanged ?? 0} new or changed since (${gatePathText(report.listPath ?? '?')}), extra pause ${report.extraPauseMs} ms (list ${report.listMs ?? '?'}, load ${report.loadMs ?? '?'}, resume ${report.resumeMs ?? '?'}) via ${destUri}`,
     );
     return report;
   })().catch((e: Error) => ({
