@@ -322,16 +322,14 @@ export function replaceText(flows: readonly Flow[]): string {
 
 /**
  * How the gate found the flows changed since its first listing: from the table's events, or by listing it again
- * (the kernel dropped events, the event reader ended, its own flow was refused, or that flow's event came late).
+ * (the kernel dropped events, the event reader ended, or its own flow's event did not come within a second).
  */
-export type GatePath =
-  'events' | 'relisted-enobufs' | 'relisted-reader-ended' | 'relisted-sentinel-refused' | 'relisted-sentinel-late';
+export type GatePath = 'events' | 'relisted-enobufs' | 'relisted-reader-ended' | 'relisted-sentinel-late';
 
 const GATE_PATHS: Record<GatePath, string> = {
   events: 'from the events since the bulk copy',
   'relisted-enobufs': 'listed again: the kernel dropped events (ENOBUFS)',
   'relisted-reader-ended': 'listed again: the event reader had ended',
-  'relisted-sentinel-refused': "listed again: conntrack refused the gate's own flow",
   'relisted-sentinel-late': "listed again: the gate's own flow's event took over a second",
 };
 

@@ -30,8 +30,9 @@ export function exportArgv(addresses: readonly string[]): Argv {
  * pause. If the kernel dropped events (ENOBUFS), the event reader died, or that event is not read within a second, it
  * lists again instead and prints what is new or changed (a flow's line without its countdown timer differs). Either
  * way its first line after SNAPSHOT_END names the path: `ferry-path events` or `ferry-path relisted-<why>`. End of
- * stdin instead of "go" ends it. (awk's pats: the grep arguments, "-e" and "src=ADDR " / "dst=ADDR " in turn. A flow's key is its protocol
- * and original tuple; its line without the timer ($5) is what the listing saw.)
+ * stdin instead of "go" ends it. No process is started between the go and its answer: those it needs then wait
+ * from the start. (awk's pats: the grep arguments, "-e" and "src=ADDR " / "dst=ADDR " in turn. A flow's key is its
+ * protocol and original tuple; its line without the timer ($5) is what the listing saw.)
  */
 export function snapshotThenChangesArgv(addresses: readonly string[]): Argv {
   return ['sh', '-c', GATE, 'ferry-conntrack-gate', ...addresses.map(assertAddress)];

@@ -191,7 +191,7 @@ describe('the scripts and the TypeScript that reads them stay in step', () => {
     expect(script('conntrack-gate.sh')).toMatch(new RegExp(`^  echo ${SNAPSHOT_END}$`, 'm'));
     expect(script('conntrack-gate.sh')).toContain(`print "${GATE_PATH_MARK} events"`);
     expect(script('conntrack-gate.sh')).toContain(`print "${GATE_PATH_MARK} relisted-" why`);
-    for (const why of ['enobufs', 'reader-ended', 'sentinel-refused', 'sentinel-late'])
+    for (const why of ['enobufs', 'reader-ended', 'sentinel-late'])
       expect(script('conntrack-gate.sh')).toContain(`'ferry-events-lost ${why}'`);
     expect(script('conntrack-gate.sh')).toContain(`$0 == "${SNAPSHOT_END}"`);
     expect(script('conntrack-list-digest.sh')).toContain(`print "${LISTED_MARK}"`);

@@ -1,41 +1,53 @@
 # ferry-conntrack-gate ADDRESS…: the switchover gate's two listings on the source (remote/conntrack.ts says how).
 # shellcheck disable=SC2086 # $lines is empty or "-W interactive", two words: split on purpose
 for a; do set -- "$@" -e "src=$a " -e "dst=$a "; shift; done; list() { conntrack -L -o extended 2>/dev/null | grep -F "$@"; }; exec 3<&0
-err=$(mktemp)
-trap 'rm -f "$err"' EXIT
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+err=$dir/events.err
+mkfifo "$dir/go" "$dir/late"
 lines=
 case $(awk -W version 2>&1) in *mawk*) lines="-W interactive" ;; esac
 # a flow of Ferry's own, this gate's (its ports from the PID), made at the go: once awk reads its event, it has read
 # every event before it (one netlink socket delivers them in order)
 sport=$((20000 + $$ / 65535))
 dport=$(($$ % 65535 + 1))
+# whether conntrack -E said it lost events, read by this shell (no process in the guest's pause)
+events_lost() { while read -r line; do case $line in *ENOBUFS*) return 0 ;; esac; done < "$err"; return 1; }
+# a FIFO's waiting reader let go, with a line (the go) or none (the gate is over): opened read-write, so this shell
+# never waits for a reader that is gone
+release() { if [ "$2" = line ]; then echo 1<>"$dir/$1"; else : 1<>"$dir/$1"; fi; }
 {
   # the event socket's buffer is the kernel's default (net.core.rmem_default: some hundreds of events); conntrack's
   # -b does not reach it in 1.4.7 (it sizes its other socket), so a burst of new flows ends in ENOBUFS, and a relisting
   conntrack -E -o extended 2>"$err" 3<&- &
   events=$!
+  # started now, waiting for the go, so that none is started in the guest's pause: the loader of Ferry's own flow
+  # (conntrack -R loads at the end of its input), and the timer after which its event is late
+  { read -r _ < "$dir/go" && echo "-A -t 5 -p udp -s 127.70.82.89 -d 127.70.82.89 --sport $sport --dport $dport"; } \
+    | conntrack -R - >/dev/null 2>&1 3<&- &
+  (
+    exec 3<&-
+    read -r _ < "$dir/late" || exit 0
+    sleep 1
+    kill $events
+    echo 'ferry-events-lost sentinel-late'
+  ) 2>/dev/null &
   list "$@"
   echo ferry-snapshot-end
   if read -r go <&3 && [ "$go" = go ]; then
-    if grep -q ENOBUFS "$err"; then
+    if events_lost; then
       echo 'ferry-events-lost enobufs'
     elif ! kill -0 $events 2>/dev/null; then
       echo 'ferry-events-lost reader-ended'
-    elif ! conntrack -I -p udp -s 127.70.82.89 -d 127.70.82.89 --sport $sport --dport $dport -t 5 >/dev/null 2>&1
-    then
-      echo 'ferry-events-lost sentinel-refused'
     else
+      release go line
       echo ferry-go
-      # its event not read in a second: the events are not to be trusted, awk lists again
-      (
-        exec 3<&-
-        sleep 1
-        kill $events
-        echo 'ferry-events-lost sentinel-late'
-      ) 2>/dev/null &
+      release late line
       exit 0
     fi
   fi
+  release go none
+  release late none
   kill $events 2>/dev/null
 } | awk $lines -v pats="$(printf '%s\n' "$@")" -v sentinel="src=127.70.82.89 dst=127.70.82.89 sport=$sport dport=$dport " '
 BEGIN { n = split(pats, a, "\n"); for (i = 1; i <= n; i++) if (a[i] != "-e" && a[i] != "") p[++m] = a[i] }
