@@ -26,7 +26,7 @@ import { PROFILES } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
 import { listAndDigestArgv, loadAndDigestArgv } from '../src/remote/conntrack';
 import { netfilterBackend, syncConntrack } from '../src/services/conntrack';
-import { silentLogger } from '../src/transport/logger';
+import { silentLogger, type Logger } from '../src/transport/logger';
 import type { HostConnection } from '../src/transport/hostConnection';
 import { lab, labRegistry, memoryStore, runScript, tiny1 } from '../test/integration/lab';
 
@@ -234,7 +234,13 @@ async function main() {
   // the gated switchover with 10,000 of tiny1's flows on the source
   const tiny = lab.guests.tiny1.ip;
   const uri = 'qemu:///system';
-  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: uri }, silentLogger);
+  // what goes wrong in a run (a failed bulk copy, an overrun budget) is printed with it
+  const warnings: Logger = {
+    ...silentLogger,
+    warn: (m) => console.log(`  warning: ${m}`),
+    error: (m) => console.log(`  error: ${m}`),
+  };
+  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: uri }, warnings);
   const virsh = (c: typeof a, ...args: string[]) => c.exec(['virsh', '-q', '-c', uri, ...args], { timeoutMs: 120_000 });
   const flushTiny = (c: typeof a) =>
     c.exec(['sh', '-c', `conntrack -D -d ${tiny} -p tcp --dport 7 >/dev/null 2>&1; true`], { timeoutMs: 120_000 });
