@@ -74,8 +74,9 @@ describe('a KubeVirt node', () => {
   it('shows a pod that starts, with its VM, QEMU uid and capabilities, on its node only; and drops it when it goes', async () => {
     labCtl('kubevirt', 'pod', 'B', NS, 'appear', '--octet', '112');
     const state = await waitFor(
-      'the new pod and its running VM on hostB',
-      () => runningOn(B, 'appear') && podOf(B, 'appear'),
+      'the new pod, its running VM and its QEMU on hostB',
+      // the pod's libvirt may answer for the domain a scan before its QEMU is seen under its own name
+      () => runningOn(B, 'appear') && podOf(B, 'appear')?.pod.qemu && podOf(B, 'appear'),
       20_000,
     );
     expect(state.domain).toMatchObject({ name: `${NS}_appear`, vcpus: 1, memoryKiB: 256 * 1024 });
