@@ -23,8 +23,10 @@ release() { if [ "$2" = line ]; then echo 1<>"$dir/$1"; else : 1<>"$dir/$1"; fi;
   events=$!
   # started now, waiting for the go, so that none is started in the guest's pause: the loader of Ferry's own flow
   # (conntrack -R loads at the end of its input), and the timer after which its event is late
-  { read -r _ < "$dir/go" && echo "-A -t 5 -p udp -s 127.70.82.89 -d 127.70.82.89 --sport $sport --dport $dport"; } \
-    | conntrack -R - >/dev/null 2>&1 3<&- &
+  {
+    exec 3<&-
+    read -r _ < "$dir/go" && echo "-A -t 5 -p udp -s 127.70.82.89 -d 127.70.82.89 --sport $sport --dport $dport"
+  } | conntrack -R - >/dev/null 2>&1 3<&- &
   (
     exec 3<&-
     read -r _ < "$dir/late" || exit 0
