@@ -338,9 +338,11 @@ export function splitGatePath(text: string): { path?: GatePath; flows: string } 
   const mark = new RegExp(`^${GATE_PATH_MARK} ([a-z-]+)\n`, 'm');
   const found = mark.exec(text);
   if (!found) return { flows: text };
-  const path = found[1] in GATE_PATHS ? (found[1] as GatePath) : undefined;
+  const path = isGatePath(found[1]) ? found[1] : undefined;
   return { path, flows: text.slice(0, found.index) + text.slice(found.index + found[0].length) };
 }
 
-/** A gate path as the log and the summary say it. */
-export const gatePathText = (path: string) => GATE_PATHS[path as GatePath] ?? path;
+export const isGatePath = (s: unknown): s is GatePath => typeof s === 'string' && Object.hasOwn(GATE_PATHS, s);
+
+/** A gate path as the log and the bench say it. */
+export const gatePathText = (path: string) => (isGatePath(path) ? GATE_PATHS[path] : path);

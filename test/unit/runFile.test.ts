@@ -70,6 +70,13 @@ describe('importing a run file', () => {
     expect(run.findings).toEqual([{ id: 'cap', severity: 'warning', title: 'capped', evidence: '20 MiB/s' }]);
   });
 
+  it("keeps a gate's listing path only when it is one the gate prints", () => {
+    const gate = (listPath: unknown) => parseRunFile(exported({ gate: { addresses: ['10.0.1.100'], listPath } })).gate;
+    expect(gate('relisted-enobufs')?.listPath).toBe('relisted-enobufs');
+    for (const listPath of ['constructor', '$(zap) [x](command:ferry.x)', 7])
+      expect(gate(listPath)?.listPath).toBeUndefined();
+  });
+
   it("keeps a joined run's parts and their marker; a part of the wrong shape goes, and more than 16 are refused", () => {
     const part = (n: number, source: string, target: string) => ({
       id: `${uuid}-${n}`,

@@ -5,6 +5,7 @@
  */
 import type { Finding } from '../diagnosis';
 import { isUuid } from '../domain';
+import { isGatePath } from '../conntrack';
 import type { Versions } from '../hostFacts';
 import type { JobStats, JobType, MigrationOptions } from './job';
 import type { MigrationMarker, Sample } from './monitor';
@@ -160,7 +161,7 @@ function gate(v: unknown): GateReport | undefined {
     bulkEntries: n('bulkEntries'),
     bulkNotLoaded: n('bulkNotLoaded'),
     finalChanged: n('finalChanged'),
-    listPath: str(v.listPath, 64),
+    listPath: isGatePath(v.listPath) ? v.listPath : undefined,
     extraPauseMs: n('extraPauseMs'),
     listMs: n('listMs'),
     loadMs: n('loadMs'),
