@@ -48,11 +48,14 @@ echo "$launcher" > "$POD/launcher.pid"
 SOCK=/run/libvirt/virtqemud-sock
 if [ "$KIND" = dvp ]; then
   # DVP's patched virtqemud: its socket closes on any peer but the launcher (SO_PEERCRED), no read-only socket. This
-  # stand-in speaks no libvirt; it only refuses as DVP's does
+  # stand-in speaks no libvirt; it only refuses as DVP's does. A copy in the pod: the pod's uid may not read the
+  # checkout (a clone under a 0700 mktemp folder)
+  install -m 0444 "$LAB_SRC/kubevirt/restricted-socket.py" /run/kubevirt-private/
   "${AS_POD[@]}" LIBVIRT_UNIX_SOCKET_AUTH_PID="$launcher" bash -c 'exec -a /usr/sbin/virtqemud python3 "$@"' \
-    virtqemud "$LAB_SRC/kubevirt/restricted-socket.py" --no-admin-srv --no-ro-srv "$SOCK" \
-    </dev/null >/dev/null 2>&1 &
+    virtqemud /var/run/kubevirt-private/restricted-socket.py --no-admin-srv --no-ro-srv "$SOCK" \
+    </dev/null >/dev/null 2>"$POD/restricted-socket.log" &
   for _ in $(seq 1 100); do [ -S $SOCK ] && break; sleep 0.05; done
+  [ -S $SOCK ] || { echo "pod: DVP's socket stand-in did not start: $(cat "$POD/restricted-socket.log")" >&2; exit 1; }
   exit 0
 fi
 "${AS_POD[@]}" /usr/sbin/libvirtd -d
