@@ -8,9 +8,10 @@
 # PROXY: virt-handler's migration proxy socket is in the pod (a migration out of it is under way). ARGV0 …: from the
 # launcher's command line (--namespace, --name, --uid), each "-" unless made of [A-Za-z0-9._/-] only.
 # With INTERVAL_S, scans again that often (IDLE_INTERVAL_S while the node has no launcher: most hosts are no KubeVirt
-# node) and prints a block only when it differs from the last. What does not change
-# while a process lives (a launcher's command line, a daemon's environment) is read once per PID: after the first, a
-# scan starts one process (grep), however many pods there are.
+# node) and prints a block only when it differs from the last. What does not change while a process lives (a
+# launcher's command line, a daemon's environment, a QEMU's uid and capabilities) is read once per PID: the first scan
+# starts four processes, each later one three (grep, stat, awk) on a node with launchers and one (grep) on a node
+# without, however many pods there are.
 LC_ALL=C
 export LC_ALL
 interval=${1:-0}
@@ -24,8 +25,7 @@ scan() {
   cands=$(grep -lsE 'virt-launcher|qemu-system|qemu-kvm|virtqemud|libvirtd' /proc/[0-9]*/cmdline) || true
   launchers=''
   others=''
-  unread=''
-  statuses=''
+  environs=''
   for f in $cands; do
     p=${f#/proc/}
     p=${p%/cmdline}
@@ -35,42 +35,55 @@ scan() {
       virt-launcher) launchers="$launchers $p" ;;
       virtqemud|libvirtd)
         others="$others $p"
+        eval "comm_$p=\$comm"
         eval "known=\${restricted_$p:-}"
-        [ -n "$known" ] || unread="$unread /proc/$p/environ" ;;
-      qemu-system-*|qemu-kvm) others="$others $p" ;;
+        [ -n "$known" ] || { environs="$environs /proc/$p/environ"; eval "restricted_$p=0"; } ;;
+      qemu-system-*|qemu-kvm) others="$others $p"; eval "comm_$p=\$comm" ;;
     esac
   done
-  # daemons not seen before: which take only their launcher's PID (one grep for all of them)
-  if [ -n "$unread" ]; then
-    for f in $unread; do p=${f#/proc/}; eval "restricted_${p%/environ}=0"; done
-    # shellcheck disable=SC2086,SC2013 # /proc paths, one a word: no blanks
-    for f in $(grep -lsaF LIBVIRT_UNIX_SOCKET_AUTH_PID= $unread); do
-      p=${f#/proc/}
-      eval "restricted_${p%/environ}=1"
-    done
-  fi
-  # launchers not seen before: their arguments, all read by one awk (NUL-separated records)
-  unread=''
+  # what is read once per PID, for every process not seen before, by one awk: a launcher's arguments, whether a
+  # daemon takes only its launcher's PID, a daemon's or QEMU's uid and effective capabilities (once per PID and name:
+  # a daemon's forked child becomes QEMU at its exec). This shell would read a status file byte by byte.
+  cmdlines=''
+  statuses=''
   for l in $launchers; do
     eval "known=\${args_$l:-}"
-    [ -n "$known" ] || unread="$unread /proc/$l/cmdline"
+    [ -n "$known" ] || cmdlines="$cmdlines /proc/$l/cmdline"
   done
-  if [ -n "$unread" ]; then
-    # shellcheck disable=SC2086 # /proc paths: no blanks
-    read_args=$(awk -v list="$unread" "$args_awk" </dev/null 2>/dev/null) || true
-    while read -r p args; do
+  if [ -n "$launchers" ]; then
+    for p in $others; do
+      seen=''
+      eval "seen=\${ids_comm_$p:-} comm=\${comm_$p}"
+      [ "$seen" = "$comm" ] || { statuses="$statuses /proc/$p/status"; eval "ids_comm_$p=\$comm"; unset "ids_$p"; }
+    done
+  fi
+  if [ -n "$cmdlines$environs$statuses" ]; then
+    read_once=$(awk -v cmdlines="$cmdlines" -v environs="$environs" -v statuses="$statuses" "$once_awk" \
+      </dev/null 2>/dev/null) || true
+    while read -r what p rest; do
       case $p in *[!0-9]*|'') continue ;; esac
-      eval "args_$p=\$args"
+      case $what in
+        args) eval "args_$p=\$rest" ;;
+        restricted) eval "restricted_$p=\$rest" ;;
+        ids) eval "ids_$p=\$rest" ;;
+      esac
     done <<EOF
-$read_args
+$read_once
 EOF
   fi
+  # each launcher of this machine: where its pod's socket and domain status file are
+  pods=''
+  paths=''
   for l in $launchers; do
     # a launcher outside this shell's cgroup namespace ("/.." in its path) is another machine's: a node running in a
     # container (the lab's hosts share one kernel) sees its neighbours' processes, which are not its pods
     line=''
     { read -r line < "/proc/$l/cgroup"; } 2>/dev/null || continue
     case $line in *:/..*) continue ;; esac
+    eval "args=\${args_$l:-}"
+    [ -n "$args" ] || continue   # its command line could not be read (the launcher just ended)
+    pods="$pods $l"
+    paths="$paths /proc/$l/ns/mnt"
     root=/proc/$l/root
     layout=-
     run=''
@@ -82,19 +95,50 @@ EOF
       layout=-
       run=''
     fi
+    eval "layout_$l=\$layout run_$l=\$run"
+    # its domain's status file (libvirt's own record of the running domain), named as KubeVirt names the domain
+    if [ -n "$run" ] && [ ! -L "$run/libvirt/qemu" ] && [ ! -L "$run/libvirt/qemu/run" ]; then
+      # shellcheck disable=SC2086 # the checked words of the launcher's arguments
+      set -- $args
+      case $2$3 in
+        *[!a-z0-9.-]*) ;;
+        *) [ -L "$run/libvirt/qemu/run/${2}_$3.xml" ] || paths="$paths $run/libvirt/qemu/run/${2}_$3.xml" ;;
+      esac
+    fi
+  done
+  # one stat for all: every process's mount namespace (a pod's processes are those in its launcher's), and each
+  # status file's type and size (only a regular file of a status file's size is read: no FIFO or device of the pod's)
+  for p in $others; do paths="$paths /proc/$p/ns/mnt"; done
+  stats=''
+  # shellcheck disable=SC2086 # /proc paths: no blanks
+  [ -z "$pods" ] || stats=$(stat -L -c '%i %f %s %n' $paths 2>/dev/null) || true
+  while read -r inode mode size f; do
+    case $inode$size in *[!0-9]*|'') continue ;; esac
+    p=${f#/proc/}
+    case $f in
+      /proc/*/ns/mnt)
+        p=${p%/ns/mnt}
+        eval "mnt_$p=\$inode"
+        case " $others " in
+          *" $p "*) eval "members_$inode=\"\${members_$inode:-} \$p\""; member_mnts="$member_mnts $inode" ;;
+        esac ;;
+      *) case $mode in 81??) [ "$size" -ge 262144 ] || eval "status_${p%%/*}=\$f" ;; esac ;;
+    esac
+  done <<EOF
+$stats
+EOF
+  files=''
+  for l in $pods; do
     daemon=- daemon_uid=- restricted=0 qemu=- qemu_uid=- cap=- proxy=0
-    for o in $others; do
-      # shellcheck disable=SC3013 # -ef: in dash, bash, busybox sh and mksh alike
-      [ "/proc/$o/ns/mnt" -ef "/proc/$l/ns/mnt" ] || continue
-      comm=''
-      { read -r comm < "/proc/$o/comm"; } 2>/dev/null || continue
-      uid=- capeff=-
-      while read -r key value _; do
-        case $key in
-          Uid:) uid=$value ;;
-          CapEff:) capeff=$value ;;
-        esac
-      done < "/proc/$o/status"
+    mnt='' members='' run=''
+    eval "mnt=\${mnt_$l:-} layout=\${layout_$l} run=\${run_$l} args=\${args_$l}"
+    [ -n "$mnt" ] || continue   # ended since the scan began
+    eval "members=\${members_$mnt:-}"
+    for o in $members; do
+      eval "comm=\${comm_$o} ids=\${ids_$o:-}"
+      [ -n "$ids" ] || continue   # ended since the scan began
+      uid=${ids% *}
+      capeff=${ids#* }
       case $comm in
         virtqemud|libvirtd)
           daemon=$o
@@ -114,38 +158,37 @@ EOF
         esac
       done
     fi
-    eval "args=\${args_$l:-}"
-    [ -n "$args" ] || continue   # its command line could not be read (the launcher just ended)
     emit "pod $l $layout $daemon $daemon_uid $restricted $qemu $qemu_uid $cap $proxy $args"
-    # its domain's status file (libvirt's own record of the running domain), named as KubeVirt names the domain
-    if [ "$qemu" != - ] && [ -n "$run" ] && [ ! -L "$run/libvirt/qemu" ] && [ ! -L "$run/libvirt/qemu/run" ]; then
-      # shellcheck disable=SC2086 # the checked words of the launcher's arguments
-      set -- $args
-      case $2$3 in *[!a-z0-9.-]*) ;; *) statuses="$statuses $run/libvirt/qemu/run/${2}_$3.xml" ;; esac
-    fi
+    if [ "$qemu" != - ]; then eval "files=\"\$files \${status_$l:-}\""; fi
   done
-  # every running domain's UUID, state, vCPUs and memory from its status file, one awk for all (no libvirt call); only
-  # regular files (no link, FIFO or device the pod put there) of a status file's size are read
-  if [ -n "$statuses" ]; then
-    # shellcheck disable=SC2086 # /proc paths: no blanks
-    files=$(find $statuses -prune -type f -size -256k 2>/dev/null) || true
-    [ -z "$files" ] || emit "$(awk -v list="$files" "$status_awk" </dev/null)"
-  fi
+  # every running domain's UUID, state, vCPUs and memory from its status file, one awk for all (no libvirt call)
+  case $files in *[!\ ]*) emit "$(awk -v list="$files" "$status_awk" </dev/null)" ;; esac
+  # what is read each scan goes with it (a process may enter another mount namespace)
+  for p in $launchers $others; do unset "mnt_$p" "comm_$p" "layout_$p" "run_$p" "status_$p"; done
+  for mnt in $member_mnts; do unset "members_$mnt"; done
+  member_mnts=''
   # what was read once per PID goes with the PID
   for p in $cached; do
-    case " $launchers $others " in *" $p "*) ;; *) unset "args_$p" "restricted_$p" ;; esac
+    case " $launchers $others " in
+      *" $p "*) ;;
+      *) unset "args_$p" "restricted_$p" "ids_$p" "ids_comm_$p" ;;
+    esac
   done
   cached="$launchers $others"
 }
 cached=''
+member_mnts=''
 
-# one launcher's arguments a line: PID ARGV0 NAMESPACE NAME UID, each checked against a closed alphabet
-# shellcheck disable=SC2016 # awk's own $0
-args_awk='
+# Read once per PID, one line each: "args PID ARGV0 NAMESPACE NAME UID" per launcher's cmdline (each word "-" unless
+# of a closed alphabet); "restricted PID 0|1" per daemon's environ (1: LIBVIRT_UNIX_SOCKET_AUTH_PID is set); "ids PID
+# UID CAP_EFF" per /proc/PID/status (each "-" unless a number). A file gone meanwhile gives no line.
+# shellcheck disable=SC2016 # awk's own variables
+once_awk='
 function ok(s) { return s ~ /^[A-Za-z0-9._\/-]+$/ ? s : "-" }
+function pid(f) { sub(/^\/proc\//, "", f); sub(/\/.*$/, "", f); return f }
 BEGIN {
   RS = "\0"
-  n = split(list, files, " ")
+  n = split(cmdlines, files, " ")
   for (i = 1; i <= n; i++) {
     f = files[i]; a0 = ns = nm = uid = prev = ""; k = 0
     while ((getline arg < f) > 0) {
@@ -154,8 +197,26 @@ BEGIN {
       prev = arg
     }
     close(f)
-    p = f; sub(/^\/proc\//, "", p); sub(/\/cmdline$/, "", p)
-    if (k) print p, ok(a0), ok(ns), ok(nm), ok(uid)
+    if (k) print "args", pid(f), ok(a0), ok(ns), ok(nm), ok(uid)
+  }
+  n = split(environs, files, " ")
+  for (i = 1; i <= n; i++) {
+    f = files[i]; r = 0; k = 0
+    while ((getline v < f) > 0) { k++; if (index(v, "LIBVIRT_UNIX_SOCKET_AUTH_PID=") == 1) r = 1 }
+    close(f)
+    if (k) print "restricted", pid(f), r
+  }
+  RS = "\n"
+  n = split(statuses, files, " ")
+  for (i = 1; i <= n; i++) {
+    f = files[i]; uid = cap = "-"; k = 0
+    while ((getline line < f) > 0) {
+      k++
+      if (line ~ /^Uid:/) { split(line, w, /[ \t]+/); uid = w[2] ~ /^[0-9]+$/ ? w[2] : "-" }
+      else if (line ~ /^CapEff:/) { split(line, w, /[ \t]+/); cap = w[2] ~ /^[0-9a-f]+$/ ? w[2] : "-" }
+    }
+    close(f)
+    if (k) print "ids", pid(f), uid, cap
   }
 }'
 # "dom LAUNCHER UUID STATE REASON VCPUS MEMORY_KIB" per status file of `list` (/proc/LAUNCHER/root/…). Read with
@@ -179,7 +240,7 @@ function attr(s, name) {
 }
 function inner(s) { sub(/^[^>]*>/, "", s); sub(/<.*$/, "", s); return s }
 BEGIN {
-  n = split(list, a, "\n")
+  n = split(list, a, " ")
   for (i = 1; i <= n; i++) {
     f = a[i]; st = rs = uuid = vcpu = mem = ""; indom = 0
     l = f; sub(/^\/proc\//, "", l); sub(/\/.*/, "", l)
