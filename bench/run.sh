@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | upgrade | kubevirt
+# npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | traffic | upgrade | kubevirt
 #                  (brings the lab up if it is not)
 #                  | fleet   (takes the lab down, runs ten guest-less hosts of 1000 domains each, takes them down)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | upgrade | kubevirt | fleet}
+name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | traffic | upgrade | kubevirt | fleet}
 bash scripts/setup.sh lab   # a fresh clone: Debian packages, QEMU 10, npm packages (esbuild)
 build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning --loader:.sh=text --loader:.awk=text \
   --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js" "${@:2}"; }
@@ -24,7 +24,7 @@ case $name in
     trap 'bash lab/lab.sh ct strict >/dev/null' EXIT
     build "$name"
     node "out/bench/$name.js" ;;
-  migration|conntrack|qos)   # the lab as it is, the bench of that name
+  migration|conntrack|qos|traffic)   # the lab as it is, the bench of that name
     bash lab/lab.sh up >/dev/null
     build "$name"
     node "out/bench/$name.js" ;;
@@ -36,5 +36,5 @@ case $name in
     "${fleet[@]}" bash lab/lab.sh up >/dev/null
     "${fleet[@]}" bash lab/lab.sh populate "$per_host"
     FLEET_DOMAINS_PER_HOST=$per_host node out/bench/fleet.js ;;
-  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos, upgrade, kubevirt, fleet)"; exit 2 ;;
+  *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos, traffic, upgrade, kubevirt, fleet)"; exit 2 ;;
 esac

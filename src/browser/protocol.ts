@@ -7,6 +7,7 @@ import type { Finding } from '../core/diagnosis';
 import type { RunSummary } from '../core/migration/header';
 import type { MigrationPhase, RunPart } from '../core/migration/record';
 import type { MigrationMarker, Sample } from '../core/migration/monitor';
+import type { TrafficSample } from '../core/traffic';
 
 /** A migration run as the panel draws it: live, from history, or imported from a colleague's export. */
 export interface RunView {
@@ -88,23 +89,18 @@ export interface MonitorState {
   compareId?: string;
 }
 
-/** The interface traffic view: one reading of the host device per second, and what libvirt stores for it. */
-export interface TrafficSample {
-  /** ms since the view opened */
-  t: number;
-  /** Mbit/s the host sent into the device (towards the guest on a tap) and received from it */
-  intoGuestMbps: number;
-  outOfGuestMbps: number;
-  /** what the kernel enforces now: the HTB class rate and the policer rate, Mbit/s */
-  shapedMbps?: number;
-  policedMbps?: number;
-  /** the shaping class's counters since it was made */
-  sentBytes?: number;
-  dropped?: number;
-  overlimits?: number;
+/** The interface traffic view's points (core/traffic): rates on the host's clock, four a second. */
+export type { TrafficSample };
+
+/** What the traffic view keeps in its webview state (restored with the panel after a window reload). */
+export interface TrafficState {
+  /** the interface: the host's alias, the domain's UUID, the interface's MAC */
+  watched: { alias: string; domainUuid: string; mac: string };
+  /** its last two minutes */
+  samples: TrafficSample[];
 }
 
 export type ToTrafficView =
-  | { type: 'init'; title: string; limits: string; problems: string[] }
+  | { type: 'init'; watched: TrafficState['watched']; title: string; limits: string; problems: string[] }
   | { type: 'sample'; sample: TrafficSample }
   | { type: 'error'; message: string };
