@@ -6,11 +6,12 @@
  * - event_p99_ms: while lab/tools/events.py defines and undefines domains at 100 events/s spread over the hosts, from
  *   a host's virsh having done one to the tree showing it (domain there, or gone);
  * - exthost_cpu_pct: this process's CPU over the storm, in % of one core: Ferry's registry, inventories, QEMU probe,
- *   migration runner and tree provider, as in the extension host.
+ *   migration runner and tree provider, as in the extension host;
+ * - heap_mib: this process's heap once the tree is complete, after a full garbage collection.
  * The tree provider is driven as VS Code's tree view drives it: on each change, the children of what changed and
  * their items, every host expanded (bench/vscode-tree-stub.ts stands in for the `vscode` module; VS Code's own work
  * on those items, sending and drawing them, is not counted). Last line:
- *   fleet: hosts=10 domains=10000 tree_ms=<n> tree_floor_ms=<n> event_p99_ms=<n> exthost_cpu_pct=<n>
+ *   fleet: hosts=10 domains=10000 tree_ms=<n> tree_floor_ms=<n> event_p99_ms=<n> exthost_cpu_pct=<n> heap_mib=<n>
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -103,6 +104,11 @@ async function main() {
     });
   });
   const treeMs = Date.now() - started;
+  // what the extension host holds for the tree: its heap after a full collection (node --expose-gc, bench/run.sh)
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('node --expose-gc is needed for heap_mib: run it as npm run bench -- fleet');
+  gc();
+  const heapMiB = process.memoryUsage().heapUsed / 1048576;
   console.log(
     `fleet: the tree shows ${aliases.length} hosts × ${PER_HOST} domains ${treeMs} ms after they were added; the same listings on the hosts alone, all at once: ${floors.join(', ')} ms`,
   );
@@ -154,7 +160,7 @@ async function main() {
     `fleet: ${events.length} events in ${(wallMs / 1000).toFixed(1)} s (${summary}); event → tree p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`,
   );
   console.log(
-    `fleet: hosts=${aliases.length} domains=${aliases.length * PER_HOST} tree_ms=${treeMs} tree_floor_ms=${floorMs} event_p99_ms=${percentile(latencies, 99).toFixed(0)} exthost_cpu_pct=${cpuPct.toFixed(1)}`,
+    `fleet: hosts=${aliases.length} domains=${aliases.length * PER_HOST} tree_ms=${treeMs} tree_floor_ms=${floorMs} event_p99_ms=${percentile(latencies, 99).toFixed(0)} exthost_cpu_pct=${cpuPct.toFixed(1)} heap_mib=${heapMiB.toFixed(0)}`,
   );
   tree.dispose();
   qemu.dispose();

@@ -35,6 +35,6 @@ case $name in
     trap 'bash lab/lab.sh down >/dev/null' EXIT   # every host that is up, the fleet's beyond the lab's three removed
     "${fleet[@]}" bash lab/lab.sh up >/dev/null
     "${fleet[@]}" bash lab/lab.sh populate "$per_host"
-    FLEET_DOMAINS_PER_HOST=$per_host node out/bench/fleet.js ;;
+    FLEET_DOMAINS_PER_HOST=$per_host node --expose-gc out/bench/fleet.js ;;
   *) echo "unknown benchmark '$name' (have: inventory, migration, conntrack, sampling, qos, traffic, upgrade, kubevirt, fleet)"; exit 2 ;;
 esac

@@ -678,6 +678,27 @@ await step(
 );
 
 await step(
+  'traffic-view-restored-after-reload',
+  async () => {
+    await domainItem('tiny1', 'running').click();
+    await page.keyboard.press('ArrowRight'); // expand: its interfaces are read
+    await contextMenu(interfaceRow('no limit$'), 'Show Interface Traffic');
+    await trafficFrame(12);
+    await Promise.all([page.waitForEvent('load', { timeout: 60000 }), palette('Developer: Reload Window')]);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+    // its history drawn from the webview's saved state (data-restored: how many readings), then the stream again
+    const traffic = await webviewFrame('restored traffic view', (f) => f.locator('#chart[data-restored]'), 60000);
+    const restored = Number(await traffic.locator('#chart').getAttribute('data-restored'));
+    if (restored < 8) throw new Error(`the traffic view came back with ${restored} readings`);
+    await traffic.waitForFunction((n) => Number(document.getElementById('chart')?.dataset.points) > n + 4, restored, {
+      timeout: 30000,
+    });
+    await palette('View: Close All Editors');
+  },
+  { needs: ['interface-limits-set-proven-and-watched'] },
+);
+
+await step(
   'monitor-readable-in-dark-and-high-contrast-themes',
   async () => {
     await palette('View: Hide Panel'); // the log step left the Output panel where the chart's lower half is

@@ -138,6 +138,7 @@ if (Array.isArray(saved?.samples)) {
     plotPoint(s, samples.at(-1));
     samples.push(s);
   }
+  $('chart').dataset.restored = String(samples.length);
 }
 $('chart').dataset.points = String(columns[0].length);
 build();

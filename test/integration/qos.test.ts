@@ -6,6 +6,8 @@ import { HostRegistry } from '../../src/services/hostRegistry';
 import type { InterfaceState } from '../../src/services/qos';
 import { QosRefused, QosService } from '../../src/services/qos';
 import { PROFILES } from '../../src/core/migration/job';
+import { TRAFFIC_INTERVAL_MS, type TrafficReading, trafficSample } from '../../src/core/traffic';
+import { streamTraffic } from '../../src/services/traffic';
 import { lab, labConnection, memoryLogger, memoryStore, onHost, streamToGuest, tiny1, waitFor } from './lab';
 
 const [A, B] = lab.hosts.map((h) => h.alias);
@@ -113,6 +115,33 @@ describe('interface QoS against the lab', () => {
     // limit, and at least half the unshaped rate measured first
     expect(free).toBeGreaterThan(Math.max(80, unshapedMbps * 0.5));
   }, 90_000);
+
+  it('the traffic view streams the shaped tap: the 10 Mbit/s limit in its rates, one channel, nothing left behind', async () => {
+    await qos.apply(connA, uuid, iface, planQos(mbit(10), { type: iface.type, uri: URI }), ['live']);
+    const device = iface.device!;
+    const guest = streamToGuest(tinyIp, 8);
+    const readings: TrafficReading[] = [];
+    const stream = await streamTraffic(connA, device, TRAFFIC_INTERVAL_MS, (r) => readings.push(r));
+    // ([c]: the pattern does not match the shell that runs pgrep)
+    const streamPids = () => onHost(A, `pgrep -f 'ferry-traffi[c] ${device} ' || true`).trim();
+    try {
+      await waitFor('twelve readings with the stream running', () => readings.length >= 12, 20_000);
+      expect(streamPids()).not.toBe('');
+      const samples = readings.slice(1).map((r, i) => trafficSample(readings[i], r));
+      for (const s of samples) expect(s.shapedMbps).toBe(10);
+      // a second's worth of readings into the guest at the limit (TCP's goodput plus headers: 8.5–11.5 Mbit/s)
+      const last = readings.slice(-5);
+      const second = trafficSample(last[0], last[4]);
+      expect(second.intoGuestMbps).toBeGreaterThan(8.5);
+      expect(second.intoGuestMbps).toBeLessThan(11.5);
+    } finally {
+      stream.close();
+      await guest.done.catch(() => undefined);
+    }
+    expect(await stream.ended).toBeUndefined();
+    // its bash (and tc) end with the channel's input
+    await waitFor('the stream gone from the host', () => streamPids() === '' || undefined, 10_000);
+  }, 60_000);
 
   it("an outbound limit is stored but reported as not enforced by this lab's kernel (no act_police), with the evidence", async () => {
     const change: QosChange = { unit: 'Mbit/s', burstUnit: 'KiB', outbound: { average: 5 } };
