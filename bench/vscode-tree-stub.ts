@@ -67,3 +67,12 @@ export class MarkdownString {
     return this;
   }
 }
+
+/** vscode.l10n as VS Code runs it with no translation loaded: the message with its {0}, {1}… filled in */
+export const l10n = {
+  t(message: string, ...args: unknown[]): string {
+    return message.replace(/\{(\d+)\}/g, (whole, i: string) =>
+      Number(i) < args.length ? String(args[Number(i)]) : whole,
+    );
+  },
+};

@@ -268,11 +268,15 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
         let uuids: (string | undefined)[];
         try {
           const shell = await this.listingShell();
-          const shown = new Set(this.domains?.map((d) => d.uuid));
-          const unknown = (await uuidsOn(shell)).filter((u) => !shown.has(u));
-          if (unknown.length > NAME_EACH_LIMIT) throw new Error(`${unknown.length} domains not shown yet`);
-          const byName = new Map([...(await namesOf(shell, unknown))].map(([u, n]) => [n, u]));
-          uuids = names.map((n) => byName.get(n));
+          uuids = await uuidsByPlainName(shell, names);
+          const rest = names.filter((_, i) => !uuids[i]);
+          if (rest.length) {
+            const shown = new Set([...(this.domains?.map((d) => d.uuid) ?? []), ...uuids]);
+            const unknown = (await uuidsOn(shell)).filter((u) => !shown.has(u));
+            if (unknown.length > NAME_EACH_LIMIT) throw new Error(`${unknown.length} domains not shown yet`);
+            const byName = new Map([...(await namesOf(shell, unknown))].map(([u, n]) => [n, u]));
+            uuids = names.map((n, i) => uuids[i] ?? byName.get(n));
+          }
         } catch (e) {
           this.log.debug(`${this.alias}: the listing shell failed (${(e as Error).message}); listing in full`);
           this.shell?.close();
@@ -478,6 +482,30 @@ async function uuidsOn(shell: VirshShell): Promise<string[]> {
     .split('\n')
     .map((l) => l.trim())
     .filter(isUuid);
+}
+
+/**
+ * A name written to the shell as it is: readline and virsh's tokenizer pass it through, and virsh's lookup (by ID,
+ * then UUID, then name) cannot take it for an ID (it starts with a letter) or a UUID (fewer than 32 hex digits).
+ */
+const isPlainName = (name: string) =>
+  /^[A-Za-z][A-Za-z0-9._-]{0,199}$/.test(name) && (name.match(/[0-9a-fA-F]/g)?.length ?? 0) < 32;
+
+/**
+ * The UUIDs of the plainly named of these domains, by name (a libvirt lookup each, not a listing of every domain),
+ * each checked by asking its name back; undefined for the others (named otherwise, gone, or not confirmed).
+ */
+async function uuidsByPlainName(shell: VirshShell, names: readonly string[]): Promise<(string | undefined)[]> {
+  const plain = names.filter(isPlainName);
+  if (!plain.length) return names.map(() => undefined);
+  const { texts } = await shell.ask(plain.map((n) => ['domuuid', '--domain', n]));
+  const said = new Map(plain.map((n, i) => [n, texts[i].trim()]));
+  const candidates = [...said.values()].filter(isUuid);
+  const confirmed = await namesOf(shell, candidates);
+  return names.map((n) => {
+    const uuid = said.get(n);
+    return uuid && confirmed.get(uuid) === n ? uuid : undefined;
+  });
 }
 
 /**

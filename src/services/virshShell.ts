@@ -52,6 +52,9 @@ interface Question {
   sentAt: number;
 }
 
+/** longer than any marker: what is kept of the text before a chunk, to find a marker split over the two */
+const MARKER_TAIL = 64;
+
 /** virsh's prompt, written before it reads each line and followed there by the line itself: "virsh # " (root), "virsh > " */
 const PROMPTS = ['virsh # ', 'virsh > '];
 
@@ -70,11 +73,18 @@ function withoutEchoes(text: string, line: string, tail: string): string {
 }
 
 /**
- * Splits what a virsh shell prints into the answers of the questions asked, in order. Pure apart from its buffer:
+ * Splits what a virsh shell prints into the answers of the questions asked, in order. Pure apart from what it holds of an answer:
  * fed chunks as they arrive (a marker may be split over two).
  */
 export class AnswerReader {
-  private buffer = '';
+  /**
+   * what came since the last marker, as the chunks that brought it: joined once, when its answer is complete (a long
+   * answer, a listing of a thousand domains, arrives in hundreds of chunks: joining and searching all of it for each
+   * would cost the square of its length)
+   */
+  private chunks: string[] = [];
+  /** the end of those chunks, where the start of a marker split over two chunks is */
+  private tail = '';
   private readonly questions: Question[] = [];
   private texts: string[] = [];
 
@@ -97,20 +107,31 @@ export class AnswerReader {
   }
 
   feed(text: string): void {
-    this.buffer += text;
     for (;;) {
       const question = this.questions[0];
       if (!question) {
         // nothing asked: what virsh prints now is the prompt the next question's echo follows
-        this.buffer = this.buffer.slice(-PROMPTS[0].length);
+        this.chunks = [(this.tail + text).slice(-PROMPTS[0].length)];
+        this.tail = this.chunks[0];
         return;
       }
       const i = this.texts.length;
       const { printed, sent } = question.markers[i];
-      const at = this.buffer.indexOf(printed);
-      if (at < 0) return;
-      this.texts.push(withoutEchoes(this.buffer.slice(0, at), question.lines[i], sent));
-      this.buffer = this.buffer.slice(at + printed.length);
+      // the marker is in the new text, or begins in the tail of what came before it
+      const window = this.tail.slice(-(printed.length - 1)) + text;
+      const found = window.indexOf(printed);
+      if (found < 0) {
+        this.chunks.push(text);
+        this.tail = window.slice(-MARKER_TAIL);
+        return;
+      }
+      const before = this.chunks.join('');
+      const at = before.length - (window.length - text.length) + found;
+      const whole = before + text;
+      this.texts.push(withoutEchoes(whole.slice(0, at), question.lines[i], sent));
+      text = whole.slice(at + printed.length);
+      this.chunks = [];
+      this.tail = '';
       if (this.texts.length === question.lines.length) {
         this.questions.shift();
         question.resolve({ texts: this.texts, latencyMs: performance.now() - question.sentAt });

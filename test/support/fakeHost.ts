@@ -299,7 +299,7 @@ export interface ModelDomain {
 
 /**
  * One host's libvirt as the captures show it: the listing and domstats printed from its domains, a virsh shell that
- * answers `list --all --uuid` and `domname UUID`, and `virsh event` lines in the captured format.
+ * answers `list --all --uuid`, `domuuid --domain NAME` and `domname UUID`, and `virsh event` lines in the captured format.
  */
 export class VirshModel {
   constructor(readonly domains: ModelDomain[] = []) {}
@@ -369,6 +369,10 @@ export class VirshModel {
   /** answers to the listing shell's questions */
   readonly shell: ShellHandler = (words) => {
     if (words.join(' ') === 'list --all --uuid') return this.domains.map((d) => `${d.uuid}\n`).join('');
+    if (words[0] === 'domuuid' && words[1] === '--domain') {
+      const d = this.domains.find((x) => x.name === words[2]);
+      return d ? `${d.uuid}\n` : '';
+    }
     if (words[0] === 'domname') {
       const d = this.domains.find((x) => x.uuid === words[1]);
       return d ? `${d.name}\n` : '';

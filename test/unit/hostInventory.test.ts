@@ -103,6 +103,30 @@ describe('HostInventory on a fake host', () => {
     });
   });
 
+  it('identifies a plainly named new domain by its name (domuuid, the name asked back), listing no other domain', async () => {
+    model.define(NEW_UUID, 'web-01');
+    event('web-01', 'lifecycle', 'Defined Added');
+    await settle();
+    expect(inventory.domains!.find((d) => d.name === 'web-01')).toMatchObject({ uuid: NEW_UUID, state: 'shutoff' });
+    const [shell] = host.sessions;
+    expect(shell.written.split('\n').filter((l) => !l.startsWith('echo '))).toEqual([
+      'domuuid --domain web-01',
+      `domname ${NEW_UUID}`,
+      '',
+    ]);
+  });
+
+  it('asks no name that virsh could read as an ID or a UUID: such a domain is found by listing them all', async () => {
+    const uuidLike = 'deadbeef-dead-beef-dead-beefdeadbeef';
+    model.define(NEW_UUID, uuidLike);
+    event(uuidLike, 'lifecycle', 'Defined Added');
+    await settle();
+    expect(inventory.domains!.find((d) => d.name === uuidLike)).toMatchObject({ uuid: NEW_UUID });
+    const [shell] = host.sessions;
+    expect(shell.written).not.toContain('domuuid');
+    expect(shell.written).toContain('list --all --uuid');
+  });
+
   it('replays over a listing the events that came while it was under way', async () => {
     let answer: (r: Partial<ExecResult>) => void = () => undefined;
     host.onExec(isListing, () => new Promise((resolve) => (answer = resolve)));

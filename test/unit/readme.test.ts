@@ -43,7 +43,17 @@ describe("the README's figures", () => {
 
   it('names only benchmarks that exist', () => {
     const named = [...readme.matchAll(new RegExp(BENCH, 'g'))].map((m) => m[1]);
-    expect(BENCHES).toEqual(['inventory', 'sampling', 'upgrade', 'kubevirt', 'migration', 'conntrack', 'qos', 'traffic', 'fleet']);
+    expect(BENCHES).toEqual([
+      'inventory',
+      'sampling',
+      'upgrade',
+      'kubevirt',
+      'migration',
+      'conntrack',
+      'qos',
+      'traffic',
+      'fleet',
+    ]);
     expect(new Set(named)).toEqual(new Set(BENCHES));
     expect(named.filter((b) => !BENCHES.includes(b))).toEqual([]);
   });

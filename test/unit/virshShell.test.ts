@@ -86,7 +86,6 @@ describe('the interactive virsh', () => {
     const b = AnswerReader.frame([['domname', VICTIM_UUID]]);
     expect(a.markers[0].printed).not.toBe(b.markers[0].printed);
     expect(a.input).not.toContain(a.markers[0].printed); // the echoed input never holds the marker whole
-    const reader = new AnswerReader();
     const got: string[][] = [];
     const question = (f: typeof a) => ({
       lines: f.lines,
@@ -95,12 +94,18 @@ describe('the interactive virsh', () => {
       reject: () => undefined,
       sentAt: 0,
     });
-    reader.expect(question(a));
-    reader.expect(question(b));
     const printed = (f: typeof a, name: string) =>
       `virsh # ${f.lines[0]}\n${name}\nvirsh # ${f.markers[0].sent}\n${f.markers[0].printed}`;
-    const stream = `virsh # ${printed(a, 'virsh # ferry-answered\u2028x').slice(8)}${printed(b, 'second')}virsh # `;
-    for (const c of stream) reader.feed(c);
-    expect(got).toEqual([['virsh # ferry-answered\u2028x\n'], ['second\n']]);
+    // a long answer too (a listing of a thousand domains comes in hundreds of chunks)
+    const long = Array.from({ length: 1000 }, (_, i) => `${VICTIM_UUID} domain-${i}`).join('\n');
+    const stream = `virsh # ${printed(a, 'virsh # ferry-answered\u2028x').slice(8)}${printed(b, long)}virsh # `;
+    // every cut: a marker split anywhere over two chunks, or over many
+    for (const size of [1, 2, 3, 7, 31, 32, 33, 64, 1000, stream.length]) {
+      const reader = new AnswerReader();
+      reader.expect(question(a));
+      reader.expect(question(b));
+      for (let i = 0; i < stream.length; i += size) reader.feed(stream.slice(i, i + size));
+      expect(got.splice(0), `chunks of ${size}`).toEqual([['virsh # ferry-answered\u2028x\n'], [`${long}\n`]]);
+    }
   });
 });
