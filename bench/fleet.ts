@@ -21,13 +21,19 @@ import { HostsTreeProvider } from '../src/views/hostsTree';
 import { HostRegistry } from '../src/services/hostRegistry';
 import { MigrationRunner } from '../src/services/migration';
 import { QemuBinaries } from '../src/services/qemuBinaries';
-import { silentLogger } from '../src/transport/logger';
+import { type Logger, silentLogger } from '../src/transport/logger';
 import { lab, memoryStore, runScript } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
 const PER_HOST = Number(process.env.FLEET_DOMAINS_PER_HOST ?? 1000);
 const RATE = 100;
 const SECONDS = 20;
+/** FLEET_LOG=1: Ferry's log on stderr, each line with the ms since the start (where the time to the tree goes) */
+const t0 = Date.now();
+const stamped = (m: string) => console.error(`${Date.now() - t0} ${m.slice(0, 200)}`);
+const log: Logger = process.env.FLEET_LOG
+  ? { trace: stamped, debug: stamped, info: stamped, warn: stamped, error: stamped }
+  : silentLogger;
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 
@@ -38,10 +44,10 @@ async function main() {
       connection: { connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000 },
       settings: { sshConfigPath: lab.sshConfig, libvirtUri: URI },
     },
-    silentLogger,
+    log,
   );
-  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: URI }, silentLogger);
-  const qemu = new QemuBinaries(registry, silentLogger);
+  const runner = new MigrationRunner(registry, memoryStore(), { libvirtUri: URI }, log);
+  const qemu = new QemuBinaries(registry, log);
   const tree = new HostsTreeProvider(
     registry,
     runner,
@@ -87,6 +93,7 @@ async function main() {
 
   // the tree, from nothing to every host's domains
   const started = Date.now();
+  log.info('fleet: hosts added');
   registry.setHosts(aliases);
   drawAll();
   const complete = () =>
