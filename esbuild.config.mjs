@@ -14,7 +14,7 @@ const node = {
   // ssh2's optional native helpers: loaded in try/catch, pure-JS fallbacks are used without them
   external: ['vscode', 'cpu-features', '*.node'],
   // the programs run on hosts (src/remote/scripts) are bundled as their text (src/remote/scripts.d.ts)
-  loader: { '.sh': 'text', '.awk': 'text' },
+  loader: { '.sh': 'text', '.bash': 'text', '.awk': 'text' },
 };
 const builds = [
   esbuild.build({ ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),

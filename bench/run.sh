@@ -7,7 +7,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 name=${1:?usage: npm run bench -- inventory [DOMAINS_PER_HOST] | migration | conntrack | sampling | qos | traffic | upgrade | kubevirt | fleet}
 bash scripts/setup.sh lab   # a fresh clone: Debian packages, QEMU 10, npm packages (esbuild)
-build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning --loader:.sh=text --loader:.awk=text \
+build() { npx esbuild "bench/$1.ts" --bundle --platform=node --format=cjs --target=node20 --log-level=warning --loader:.sh=text --loader:.bash=text --loader:.awk=text \
   --external:cpu-features --external:'*.node' --outfile="out/bench/$1.js" "${@:2}"; }
 case $name in
   inventory)

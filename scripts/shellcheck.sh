@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v shellcheck >/dev/null || { echo 'shellcheck is not installed (Debian/Ubuntu: apt install shellcheck; lab/install-deps.sh installs it)' >&2; exit 1; }
-mapfile -t remote_all < <(find src/remote src/transport -name '*.sh' | sort)
-remote=() remote_bash=()
-for f in "${remote_all[@]}"; do
-  if [ "$(head -n 1 "$f")" = '# shellcheck shell=bash' ]; then remote_bash+=("$f"); else remote+=("$f"); fi
-done
+mapfile -t remote < <(find src/remote src/transport -name '*.sh' | sort)
+mapfile -t remote_bash < <(find src/remote src/transport -name '*.bash' | sort)
 mapfile -t local_scripts < <(find lab scripts e2e -name '*.sh' | sort; echo .ci/run)
 status=0
 shellcheck -s sh -f gcc "${remote[@]}" || status=1

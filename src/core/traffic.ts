@@ -1,5 +1,5 @@
 /**
- * The interface traffic view's readings: the host's stream (remote/scripts/traffic-stream.sh) split into readings,
+ * The interface traffic view's readings: the host's stream (remote/scripts/traffic-stream.bash) split into readings,
  * and two readings made into rates on the host's clock, so the link's delays never show as a change of rate.
  */
 import { type KernelQos, parseKernelQos } from './qos';

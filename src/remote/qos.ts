@@ -1,8 +1,8 @@
-/** The kernel's view of a host device (scripts/tc-read.sh, scripts/traffic-stream.sh); its parsers are core/qos. */
+/** The kernel's view of a host device (scripts/tc-read.sh, scripts/traffic-stream.bash); its parsers are core/qos. */
 import { assertDevice } from '../core/qos';
 import type { Argv } from '../core/virsh';
 import TC_READ from './scripts/tc-read.sh';
-import TRAFFIC_STREAM from './scripts/traffic-stream.sh';
+import TRAFFIC_STREAM from './scripts/traffic-stream.bash';
 
 /** One read of tc's classes, ingress filters and qdiscs and the device's byte counters (the device is data: $1). */
 export function kernelQosArgv(device: string): Argv {

@@ -1,5 +1,5 @@
 /**
- * The traffic stream (remote/scripts/traffic-stream.sh) run here by bash in a network namespace of its own, on a veth
+ * The traffic stream (remote/scripts/traffic-stream.bash) run here by bash in a network namespace of its own, on a veth
  * shaped as libvirt shapes a tap (an HTB class with a leaf, an ingress qdisc), with nothing on PATH but a tc that
  * counts its starts: every reading is made by builtins and the one tc, and Ferry's reader makes rates of it.
  */

@@ -1,4 +1,3 @@
-# shellcheck shell=bash
 # ferry-traffic DEVICE INTERVAL_MS: a host device's shaping class, ingress policer, qdiscs and byte counters every
 # INTERVAL_MS, over one channel, for as long as its stdin stays open. Bash for its clock ($EPOCHREALTIME) and its timed
 # read: one tc (-batch, fed through a coprocess pipe) lives as long as the stream, and each reading is made by
