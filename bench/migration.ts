@@ -1,11 +1,19 @@
 /**
  * Migration benchmark: the same guest (400 MiB filled, then dirtying 100 MiB/s) migrated with `virsh migrate --live`
- * defaults and with Ferry's Fast profile, alternating, 3 runs each, plus raw TCP between the two hosts' management
- * addresses as the physical reference, all in one run. Throughput = libvirt's own figure for the completed job
- * (memory_bps, "Memory bandwidth" in virsh domjobinfo: what operators and lab.md compare); data processed / job
- * time is printed beside it. Last line:
- *   migration: default_MiBps=<n> fast_MiBps=<n> raw_tcp_MiBps=<n> fast_over_default=<x> fast_over_raw=<x>
+ * defaults and with Ferry's Fast profile, alternating, 3 runs each; then the floor: what QEMU itself reaches between
+ * the same two hosts with no libvirt (lab/tools/bare-migrate.py: the same guest as a bare QEMU, one stream and multifd
+ * with 1, 2 and 4 channels, with and without zero-copy, at Fast's max downtime, 3 rounds); raw TCP between the hosts
+ * as the physical reference. Throughput = libvirt's own figure for the completed job (memory_bps, "Memory bandwidth"
+ * in virsh domjobinfo; QEMU's ram mbps for the bare runs, which is where libvirt takes it from); job time = libvirt's
+ * time elapsed, and for the bare runs the time from starting the incoming QEMU to completion. Each run prints its
+ * downtime and the CPU its QEMUs' threads used (lab/tools/threadcpu.py, as a share of one core over the job).
+ * Last line:
+ *   migration: default_MiBps=… fast_MiBps=… bare_qemu_MiBps=… bare_channels=… fast_over_bare=… fast_job_over_bare=…
+ *              fast_over_default=… default_downtime_ms=… fast_downtime_ms=… bare_downtime_ms=… raw_tcp_MiBps=…
  */
+import { spawn, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { jobInfoArgv, parseJobStats, PROFILES, targetUri, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
 import { silentLogger } from '../src/transport/logger';
@@ -15,6 +23,59 @@ const URI = 'qemu:///system';
 const [A, B] = lab.hosts.map((h) => h.alias);
 const guest = (path: string) => guestPage(lab.guests.tiny1.ip, path);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const TOOLS = join(__dirname, '..', '..', 'lab', 'tools');
+const MiB = 1048576;
+const GAP_MS = 5000;
+
+type ThreadSeconds = Record<string, number>;
+type QemuCpu = { source?: ThreadSeconds; target?: ThreadSeconds };
+
+/** CPU seconds per thread of the domain's QEMUs (source, and the target's once it starts) until the returned stop() */
+async function sampleThreads(uuid: string): Promise<() => Promise<QemuCpu>> {
+  const child = spawn('python3', [join(TOOLS, 'threadcpu.py'), uuid], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== 'polling') throw new Error('threadcpu.py did not start');
+  return async () => {
+    child.stdin.end();
+    const { value } = await lines.next();
+    return JSON.parse(value as string) as QemuCpu;
+  };
+}
+
+/** "migration 0.26 send 4×0.04 vCPU 0.05": each migration thread's share of one core over the job */
+function cpuShares(threads: ThreadSeconds | undefined, jobMs: number): string {
+  if (!threads) return 'not seen';
+  const share = (s: number) => (s / (jobMs / 1000)).toFixed(2);
+  const group = (label: string, re: RegExp) => {
+    const xs = Object.entries(threads).filter(([n]) => re.test(n));
+    return xs.length ? [`${label} ${xs.length > 1 ? `${xs.length}×` : ''}${share(mean(xs.map(([, s]) => s)))}`] : [];
+  };
+  return [
+    ...group('migration', /^(mig\/src\/main|live_migration)$/),
+    // the main thread, named after QEMU's binary: a single stream's receiver on the target
+    ...group('main', /^qemu-system-/),
+    ...group('send', /^(mig\/src\/send_\d+|multifdsend_\d+)$/),
+    ...group('recv', /^(mig\/dst\/recv_\d+|multifdrecv_\d+)$/),
+    ...group('vCPU', /^CPU \d+\//),
+  ].join(' ');
+}
+
+interface BareRun {
+  channels: number;
+  zero_copy: boolean;
+  from: string;
+  to: string;
+  downtime_ms: number;
+  /** QEMU's total-time: from the migrate command to completion */
+  total_ms: number;
+  wall_ms: number;
+  memory_bps: number;
+  transferred: number;
+  iterations: number;
+  cpu: { source: ThreadSeconds; target: ThreadSeconds };
+}
+const setting = (r: { channels: number; zero_copy: boolean }) =>
+  `${r.channels ? `multifd ${r.channels}` : 'one stream'}${r.zero_copy ? ' zero-copy' : ''}`;
 
 async function main() {
   const registry = await labRegistry([A, B]);
@@ -30,11 +91,19 @@ async function main() {
 
   const results: Record<'default' | 'fast', number[]> = { default: [], fast: [] };
   const jobMs: Record<'default' | 'fast', number[]> = { default: [], fast: [] };
+  const downtimeMs: Record<'default' | 'fast', number[]> = { default: [], fast: [] };
+  // QEMU's part of the job: data over QEMU's own rate; the rest of libvirt's time elapsed is its set-up (connecting
+  // to the target's libvirt, starting the incoming QEMU) and finish
+  const qemuMs: Record<'default' | 'fast', number[]> = { default: [], fast: [] };
   for (let run = 0; run < 3; run++) {
     for (const kind of ['default', 'fast'] as const) {
       const from = await whereIs();
       const to = from === A ? B : A;
+      // seconds apart, as the bare runs are: on this lab (itself a VM) a QEMU started on memory just freed receives
+      // several times faster than one whose memory comes back from the hypervisor (see lab/tools/bare-migrate.py)
+      await new Promise((r) => setTimeout(r, GAP_MS));
       let stats;
+      const stopSampling = await sampleThreads(uuid);
       if (kind === 'default') {
         const r = await exec(from, [
           'virsh',
@@ -60,12 +129,18 @@ async function main() {
         if (end.phase !== 'completed' || !end.summary) throw new Error(`Fast migration ${end.phase}: ${end.error}`);
         stats = end.summary;
       }
-      const mibps = stats.memoryBps! / 1048576;
-      const perTime = stats.dataProcessed! / 1048576 / (stats.timeElapsedMs! / 1000);
+      const cpu = await stopSampling();
+      const mibps = stats.memoryBps! / MiB;
+      const perTime = stats.dataProcessed! / MiB / (stats.timeElapsedMs! / 1000);
       results[kind].push(mibps);
       jobMs[kind].push(stats.timeElapsedMs!);
+      downtimeMs[kind].push(stats.downtimeMs!);
+      qemuMs[kind].push((stats.dataProcessed! / stats.memoryBps!) * 1000);
       console.log(
-        `${kind.padEnd(7)} ${from}→${to}: memory_bps ${mibps.toFixed(0)} MiB/s; ${(stats.dataProcessed! / 1048576).toFixed(0)} MiB in ${stats.timeElapsedMs} ms (${perTime.toFixed(0)} MiB/s), downtime ${stats.downtimeMs} ms, ${stats.iteration} iterations`,
+        `${kind.padEnd(7)} ${from}→${to}: memory_bps ${mibps.toFixed(0)} MiB/s; ${(stats.dataProcessed! / MiB).toFixed(0)} MiB in ${stats.timeElapsedMs} ms (${perTime.toFixed(0)} MiB/s), downtime_ms=${stats.downtimeMs}, ${stats.iteration} iterations; QEMU's part ${qemuMs[kind].at(-1)!.toFixed(0)} ms, libvirt's ${(stats.timeElapsedMs! - qemuMs[kind].at(-1)!).toFixed(0)} ms`,
+      );
+      console.log(
+        `        cpu: source ${cpuShares(cpu.source, stats.timeElapsedMs!)} | target ${cpuShares(cpu.target, stats.timeElapsedMs!)}`,
       );
     }
   }
@@ -98,14 +173,66 @@ async function main() {
   const raw = Number(client.stdout.trim());
   console.log(`raw TCP ${A}→${B}: ${raw.toFixed(0)} MiB/s`);
 
-  // the time to move the domain is what a user waits for; fewer passes over dirty memory shorten it too
+  // the floor: the same guest as a bare QEMU between the same hosts, at the max downtime Fast asks for
+  const fastDowntimeLimit = PROFILES.fast.options.maxDowntimeMs ?? 300;
+  const bareOut = execFileSync(
+    'python3',
+    [
+      join(TOOLS, 'bare-migrate.py'),
+      '--channels',
+      '0,1,2,4',
+      '--zero-copy',
+      '--rounds',
+      '3',
+      '--downtime-limit',
+      `${fastDowntimeLimit}`,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LAB: lab.lab } },
+  );
+  const bareLines = bareOut
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as BareRun | { guest: string });
+  const bare = bareLines.filter((r): r is BareRun => 'channels' in r);
+  for (const r of bare) {
+    console.log(
+      `bare    ${r.from}→${r.to} ${setting(r)}: ${(r.memory_bps / MiB).toFixed(0)} MiB/s; ${(r.transferred / MiB).toFixed(0)} MiB in ${r.wall_ms} ms, downtime_ms=${r.downtime_ms}, ${r.iterations} iterations`,
+    );
+    console.log(
+      `        cpu: source ${cpuShares(r.cpu.source, r.wall_ms)} | target ${cpuShares(r.cpu.target, r.wall_ms)}`,
+    );
+  }
   console.log(
-    `job time: default_ms=${mean(jobMs.default).toFixed(0)} fast_ms=${mean(jobMs.fast).toFixed(0)} default_over_fast=${(mean(jobMs.default) / mean(jobMs.fast)).toFixed(2)}`,
+    `bare guest after ${bare.length} migrations: ${bareLines.map((l) => ('guest' in l ? l.guest : '')).join('')}`,
+  );
+  const bySetting = new Map<string, BareRun[]>();
+  for (const r of bare) bySetting.set(setting(r), [...(bySetting.get(setting(r)) ?? []), r]);
+  const bareSummary = [...bySetting].map(([name, runs]) => ({
+    name,
+    mibps: mean(runs.map((r) => r.memory_bps / MiB)),
+    jobMs: mean(runs.map((r) => r.wall_ms)),
+    qemuMs: mean(runs.map((r) => r.total_ms)),
+    downtimeMs: mean(runs.map((r) => r.downtime_ms)),
+  }));
+  for (const b of bareSummary)
+    console.log(
+      `bare ${b.name}: ${b.mibps.toFixed(0)} MiB/s, job ${b.jobMs.toFixed(0)} ms (QEMU's ${b.qemuMs.toFixed(0)}), downtime ${b.downtimeMs.toFixed(0)} ms (mean of ${bySetting.get(b.name)!.length}, downtime-limit ${fastDowntimeLimit} ms)`,
+    );
+  const best = bareSummary.reduce((a, b) => (b.mibps > a.mibps ? b : a));
+  const sameAsFast = bareSummary.find((b) => b.name === `multifd ${PROFILES.fast.options.parallelConnections}`)!;
+
+  // the time to move the domain is what a user waits for; fewer passes over dirty memory shorten it too.
+  // fast_job_over_bare is a speed ratio like fast_over_bare: the bare job's time over Fast's
+  console.log(
+    `job time: default_ms=${mean(jobMs.default).toFixed(0)} fast_ms=${mean(jobMs.fast).toFixed(0)} bare_ms=${best.jobMs.toFixed(0)} default_over_fast=${(mean(jobMs.default) / mean(jobMs.fast)).toFixed(2)}; QEMU's part: fast_qemu_ms=${mean(qemuMs.fast).toFixed(0)} bare_qemu_ms=${best.qemuMs.toFixed(0)} fast_qemu_over_bare=${(best.qemuMs / mean(qemuMs.fast)).toFixed(2)}`,
+  );
+  console.log(
+    `fast against bare QEMU with its own setting (${sameAsFast.name}): fast_over_bare_same=${(mean(results.fast) / sameAsFast.mibps).toFixed(2)}`,
   );
   const d = mean(results.default);
   const f = mean(results.fast);
   console.log(
-    `migration: default_MiBps=${d.toFixed(0)} fast_MiBps=${f.toFixed(0)} raw_tcp_MiBps=${raw.toFixed(0)} fast_over_default=${(f / d).toFixed(2)} fast_over_raw=${(f / raw).toFixed(2)}`,
+    `migration: default_MiBps=${d.toFixed(0)} fast_MiBps=${f.toFixed(0)} bare_qemu_MiBps=${best.mibps.toFixed(0)} bare_channels="${best.name}" fast_over_bare=${(f / best.mibps).toFixed(2)} fast_job_over_bare=${(best.jobMs / mean(jobMs.fast)).toFixed(2)} fast_over_default=${(f / d).toFixed(2)} default_downtime_ms=${downtimeMs.default.join('/')} fast_downtime_ms=${downtimeMs.fast.join('/')} bare_downtime_ms=${best.downtimeMs.toFixed(0)} raw_tcp_MiBps=${raw.toFixed(0)}`,
   );
   runner.dispose();
   registry.dispose();

@@ -133,13 +133,16 @@ describe('live migration against the lab', () => {
 
   it('changes bandwidth mid-flight (visible in the next samples) and aborts, leaving the domain running on A', async () => {
     guestDirty(tiny, 300, 'idle');
+    const maxDowntime = () => onHost(A, 'virsh -q migrate-getmaxdowntime tiny1').trim();
+    const downtimeBefore = maxDowntime();
     const { record, done } = await runner.start({
       sourceAlias: A,
       targetAlias: B,
       domainUuid: uuidOf(),
       domainName: 'tiny1',
-      options: opts({ bandwidthMiBps: 20 }),
+      options: opts({ bandwidthMiBps: 20, maxDowntimeMs: 40 }),
     });
+    expect(maxDowntime()).toBe('40');
     const live = () => runner.running.find((r) => r.id === record.id);
     const slow = await waitFor(
       'samples at the 20 MiB/s cap',
@@ -158,6 +161,8 @@ describe('live migration against the lab', () => {
     expect(end.phase).toBe('aborted');
     expect(end.error).toMatch(/^aborted on request/); // not libvirt's "End of file while reading data" alone
     expect(whereIsTiny()).toBe(A);
+    // QEMU would keep the run's max downtime for the domain's next migration: the one it had is back
+    expect(maxDowntime()).toBe(downtimeBefore);
     expect(onHost(B, 'virsh -q list --all --name')).not.toContain('tiny1');
     expect(guestStatus(tiny)).toMatch(/verify_errors=0/);
   }, 120_000);

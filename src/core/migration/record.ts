@@ -62,6 +62,11 @@ export interface MigrationRecord {
   targetUri?: string;
   /** loaded from someone's export, for comparison */
   imported?: boolean;
+  /**
+   * the source domain's max downtime before Ferry set the run's (QEMU keeps it for the domain's next migration): put
+   * back when the run ends with the domain still there
+   */
+  restoreMaxDowntimeMs?: number;
 }
 
 /** One migration of a run that joins an operation's migrations: where it went and how it ended. */

@@ -8,9 +8,11 @@ import type { MigrationOptions } from '../../core/migration/job';
 import {
   isActiveJob,
   JOB_OPERATION,
+  getMaxDowntimeArgv,
   jobInfoArgv,
   migrateArgv,
   parseJobStats,
+  parseMaxDowntime,
   setMaxDowntimeArgv,
   targetUri,
 } from '../../core/migration/job';
@@ -89,11 +91,16 @@ export async function launchMigration(
     operationStep: input.operationStep,
   });
   if (input.options.maxDowntimeMs !== undefined) {
-    const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), {
-      logLevel: 'info',
-    });
-    if (r.code !== 0)
-      throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
+    const before = await source.exec(getMaxDowntimeArgv(uri, input.domainUuid));
+    const previous = before.code === 0 ? parseMaxDowntime(before.stdout) : undefined;
+    if (previous !== input.options.maxDowntimeMs) {
+      const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), {
+        logLevel: 'info',
+      });
+      if (r.code !== 0)
+        throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
+      planned.restoreMaxDowntimeMs = previous;
+    }
   }
   const keep = input.keepConnections;
   if (keep) {

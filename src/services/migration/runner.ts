@@ -252,10 +252,26 @@ export class MigrationRunner {
   private watch(record: MigrationRecord): Promise<MigrationRecord> {
     let watcher = this.watchers.get(record.id);
     if (!watcher) {
-      watcher = watchMigration(this.watchContext, record).finally(() => this.watchers.delete(record.id));
+      watcher = watchMigration(this.watchContext, record)
+        .then(async (end) => (await this.restoreMaxDowntime(end), end))
+        .finally(() => this.watchers.delete(record.id));
       this.watchers.set(record.id, watcher);
     }
     return watcher;
+  }
+
+  /** A run that set the domain's max downtime and left it on the source: the value it had before, put back. */
+  private async restoreMaxDowntime(end: MigrationRecord): Promise<void> {
+    const ms = end.restoreMaxDowntimeMs;
+    if (ms === undefined || (end.phase !== 'failed' && end.phase !== 'aborted')) return;
+    const source = this.registry.get(end.source)?.connection;
+    const r = await source
+      ?.exec(setMaxDowntimeArgv(end.sourceUri ?? this.settings.libvirtUri, end.domainUuid, ms), { logLevel: 'info' })
+      .catch((e: Error) => ({ code: -1, stderr: e.message }));
+    if (r?.code !== 0)
+      this.log.warn(
+        `migration ${end.id}: could not put ${end.domainName}'s max downtime back to ${ms} ms on ${end.source}: ${r ? virshErrorText(r.stderr, r.code) : 'not connected'}`,
+      );
   }
 
   /** A reading of a running job: appended to the samples; the record changes only when phase or progress does. */
