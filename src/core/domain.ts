@@ -96,12 +96,13 @@ export function actionsFor(state: DomainState): readonly LifecycleAction[] {
 
 const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked']);
 
+/** localeCompare's order; one collator, made once: a tree of a thousand domains is sorted at every redraw */
+const byLocale = new Intl.Collator().compare;
+
 /** The tree's order: running (paused, migrating) domains first, then by name; a refresh does not reshuffle it. */
 export function treeOrder(a: Domain, b: Domain): number {
   return (
-    Number(ACTIVE.has(b.state)) - Number(ACTIVE.has(a.state)) ||
-    a.name.localeCompare(b.name) ||
-    a.uuid.localeCompare(b.uuid)
+    Number(ACTIVE.has(b.state)) - Number(ACTIVE.has(a.state)) || byLocale(a.name, b.name) || byLocale(a.uuid, b.uuid)
   );
 }
 
