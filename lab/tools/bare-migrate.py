@@ -14,7 +14,7 @@
 # reports it in memory_bps, transferred), the wall time from starting the incoming QEMU to completion (what libvirt's
 # job time also spans), and CPU seconds per QEMU thread on both sides during the migration.
 # Everything it starts (the QEMUs, their taps) is ended and removed before it exits.
-import argparse, json, os, shutil, socket, subprocess, sys, time
+import argparse, json, os, shutil, signal, socket, subprocess, sys, time
 
 from labhost import Host
 from threadcpu import ThreadCpu
@@ -51,6 +51,7 @@ class Qmp:
 
     def __init__(self, path):
         self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(60)   # a QEMU that stops answering ends the run with an error, not a hang
         self.sock.connect(path)
         self.file = self.sock.makefile("rwb")
         json.loads(self.file.readline())   # greeting
@@ -114,12 +115,14 @@ def configure(qmp, channels, zero_copy, downtime_limit):
 
 def migration_done(qmp):
     info = qmp.run("query-migrate")
-    if info.get("status") == "failed":
+    if info.get("status") in ("failed", "cancelled"):
         raise RuntimeError(f"migration failed: {info.get('error-desc', info)}")
     return info if info.get("status") == "completed" else None
 
 
 def main():
+    # ended by a signal (the bench interrupted): the finally below still ends the QEMUs and removes the taps
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bare-migrate: terminated"))
     args = parse_args()
     lab = json.load(open(f"{args.lab}/lab.json"))
     address = {h["letter"]: h["address"] for h in lab["hosts"]}
@@ -137,7 +140,8 @@ def main():
             hosts[letter].ip("tuntap", "add", "dev", tap, "mode", "tap")
             hosts[letter].ip("link", "set", tap, "master", "br0", "up")
         at = "A"
-        proc = hosts[at].popen(qemu_argv(hosts[at], work, taps[at], f"{work}/{at}-0.qmp"))
+        proc = hosts[at].popen(qemu_argv(hosts[at], work, taps[at], f"{work}/{at}-0.qmp"), stdout=subprocess.DEVNULL)
+        live[at] = (proc, None)   # ended below even if its QMP never answers
         live[at] = (proc, connect_qmp(f"{work}/{at}-0.qmp"))
         wait_for("the guest filled", lambda: f" filled={FILL_MIB} " in guest_http(hosts[at], "/cgi-bin/status"), 300)
         if args.dirty_rate != "idle":
@@ -152,8 +156,10 @@ def main():
                 started = time.monotonic()
                 pids = [live[at][0].pid]
                 cpu = ThreadCpu(lambda: pids)   # the incoming QEMU's start is the migration's, as in libvirt's job
-                proc = hosts[to].popen(qemu_argv(hosts[to], work, taps[to], qmp_path, ["-incoming", "defer"]))
+                proc = hosts[to].popen(qemu_argv(hosts[to], work, taps[to], qmp_path, ["-incoming", "defer"]),
+                                        stdout=subprocess.DEVNULL)
                 pids.append(proc.pid)
+                live[to] = (proc, None)
                 live[to] = (proc, connect_qmp(qmp_path))
                 src, dst = live[at][1], live[to][1]
                 configure(src, channels, zero_copy, args.downtime_limit)
@@ -174,7 +180,8 @@ def main():
                     "cpu": {"source": per_pid[live[at][0].pid], "target": per_pid[live[to][0].pid]},
                 }), flush=True)
                 src.run("quit")
-                live.pop(at)[0].wait(30)
+                live[at][0].wait(30)
+                live.pop(at)
                 at = to
                 time.sleep(args.gap)
         status = guest_http(hosts[at], "/cgi-bin/status")
@@ -184,7 +191,8 @@ def main():
     finally:
         for proc, qmp in live.values():
             try:
-                qmp.run("quit")
+                if qmp:
+                    qmp.run("quit")
             except (OSError, RuntimeError, ValueError):
                 pass   # already gone: terminated below if not
             if proc.poll() is None:

@@ -87,7 +87,12 @@ def main():
     print("polling", flush=True)
     sys.stdin.read()
     per_pid = cpu.stop()
-    print(json.dumps({("source" if pid in sources else "target"): threads for pid, threads in per_pid.items()}))
+    roles = {}
+    for pid, threads in per_pid.items():   # a role's processes (one, as a rule) summed
+        role = roles.setdefault("source" if pid in sources else "target", {})
+        for name, seconds in threads.items():
+            role[name] = round(role.get(name, 0) + seconds, 2)
+    print(json.dumps(roles))
 
 
 if __name__ == "__main__":

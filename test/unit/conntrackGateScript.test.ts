@@ -4,8 +4,8 @@
  * as on a busy hypervisor. The listing and the event reader write into one pipe; every line of the snapshot must
  * still be a whole flow (a bench run once loaded "src=10." from a line cut by an event written into its middle).
  */
-import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExport, SNAPSHOT_END } from '../../src/core/conntrack';
 import { snapshotThenChangesArgv } from '../../src/remote/conntrack';
 import { waitFor } from '../support/waitFor';
@@ -16,13 +16,21 @@ const FLOWS = 10_000;
 const SETUP = [
   'ip link set lo up',
   `i=0; while [ $i -lt ${FLOWS} ]; do echo "-A -t 600 -p udp -s ${VM} -d 203.0.113.$((i % 200 + 1)) --sport $((i / 200 + 1024)) --dport 53"; i=$((i + 1)); done | conntrack -R - >/dev/null 2>&1`,
-  'i=0; while [ $i -lt 500 ]; do echo "-A -t 60 -p udp -s 192.0.2.1 -d 192.0.2.2 --sport $((i + 1024)) --dport 9"; i=$((i + 1)); done > /tmp/ferry-neighbour.$$',
-  '( while :; do conntrack -R - < /tmp/ferry-neighbour.$$ >/dev/null 2>&1; conntrack -D -s 192.0.2.1 >/dev/null 2>&1; done ) &',
+  'neighbour=$(mktemp)',
+  'i=0; while [ $i -lt 500 ]; do echo "-A -t 60 -p udp -s 192.0.2.1 -d 192.0.2.2 --sport $((i + 1024)) --dport 9"; i=$((i + 1)); done > "$neighbour"',
+  '( while :; do conntrack -R - < "$neighbour" >/dev/null 2>&1; conntrack -D -s 192.0.2.1 >/dev/null 2>&1; done ) &',
   'churn=$!',
-  '"$@"; code=$?; kill $churn; rm -f /tmp/ferry-neighbour.$$; exit $code',
+  '"$@"; code=$?; kill $churn; rm -f "$neighbour"; exit $code',
 ].join('\n');
 
 describe("the switchover gate's listing", () => {
+  beforeAll(() => {
+    // root, conntrack-tools and the kernel's conntrack (npm test's set-up installs the tools): said at once if missing
+    const probe = spawnSync('unshare', ['--net', 'sh', '-c', 'conntrack -C'], { encoding: 'utf8' });
+    if (probe.status !== 0)
+      throw new Error(`this test needs root, conntrack-tools and nf_conntrack: ${probe.stderr || probe.error}`);
+  });
+
   it('lists every flow whole while other flows come and go, then answers the go with its path', async () => {
     const child = spawn('unshare', ['--net', 'sh', '-c', SETUP, 'setup', ...snapshotThenChangesArgv([VM])], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -33,7 +41,9 @@ describe("the switchover gate's listing", () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
-      await waitFor('the snapshot', () => out.includes(`${SNAPSHOT_END}\n`) || undefined, 60_000);
+      await waitFor('the snapshot', () => out.includes(`${SNAPSHOT_END}\n`) || undefined, 60_000).catch((e: Error) => {
+        throw new Error(`${e.message}; the script said: ${stderr}`);
+      });
       child.stdin.write('go\n');
     } finally {
       child.stdin.end();

@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Emitter } from '../../src/core/emitter';
-import { abortArgv, jobInfoArgv, PROFILES } from '../../src/core/migration/job';
+import { abortArgv, getMaxDowntimeArgv, jobInfoArgv, PROFILES, setMaxDowntimeArgv } from '../../src/core/migration/job';
 import type { Sample } from '../../src/core/migration/monitor';
 import type { MigrationRecord } from '../../src/core/migration/record';
 import { virsh } from '../../src/core/virsh';
@@ -405,6 +405,55 @@ describe('MigrationRunner on fake hosts', () => {
     expect(end.summary).toBeUndefined();
     expect(store.history.map((r) => r.phase)).toEqual(['aborted']);
     await expect(runner.abort(record.id)).rejects.toThrow(/not running any more/);
+  });
+
+  describe("the run's max downtime (QEMU keeps it for the domain's next migration)", () => {
+    let maxDowntime: string;
+    beforeEach(() => {
+      maxDowntime = '120';
+      hostA
+        .onExec(
+          (a) => a.join(' ') === getMaxDowntimeArgv(URI, tiny1).join(' '),
+          () => ({ stdout: `${maxDowntime}\n` }),
+        )
+        .onExec(
+          (a) => a.join(' ').startsWith(setMaxDowntimeArgv(URI, tiny1, 1).slice(0, -1).join(' ')),
+          (a) => ((maxDowntime = a.at(-1)!), { stdout: '' }),
+        );
+    });
+    const fast = () => ({
+      sourceAlias: 'hostA',
+      targetAlias: 'hostB',
+      domainUuid: tiny1,
+      domainName: 'tiny1',
+      options: PROFILES.fast.options,
+    });
+
+    it('is set before the launch and the one before is put back when the run is aborted', async () => {
+      const runner = newRunner();
+      job.readings = seriesNamed('not-converging').samples.map(rawstats);
+      const { record, done } = await runner.start(fast());
+      expect(maxDowntime).toBe('50');
+      await settle(45 * 10);
+      await runner.abort(record.id);
+      expect((await until(done)).phase).toBe('aborted');
+      expect(maxDowntime).toBe('120');
+    });
+
+    it('is put back at once when virsh migrate cannot be started', async () => {
+      hostA.onExec((a) => a[0] === 'sh' && a[3] === 'ferry' && a[4] === LOG, { code: 1, stderr: 'setsid: failed' });
+      await expect(newRunner().start(fast())).rejects.toThrow(/could not start virsh migrate on hostA: setsid: failed/);
+      expect(maxDowntime).toBe('120');
+    });
+
+    it('stays when the run completes: the domain has left, its QEMU with it', async () => {
+      const runner = newRunner();
+      job.readings = seriesNamed('not-converging').samples.slice(0, 5).map(rawstats);
+      job.onEmpty = migrateEnds;
+      const { done } = await runner.start(fast());
+      expect((await until(done)).phase).toBe('completed');
+      expect(asked(hostA, setMaxDowntimeArgv(URI, tiny1, 120))).toBe(0);
+    });
   });
 
   it('steering goes to the source and marks the chart; a second start of the same domain is refused', async () => {

@@ -64,9 +64,9 @@ export interface MigrationRecord {
   imported?: boolean;
   /**
    * the source domain's max downtime before Ferry set the run's (QEMU keeps it for the domain's next migration): put
-   * back when the run ends with the domain still there
+   * back when the run fails or is aborted with the domain still there
    */
-  restoreMaxDowntimeMs?: number;
+  maxDowntimeBeforeMs?: number;
 }
 
 /** One migration of a run that joins an operation's migrations: where it went and how it ended. */

@@ -35,7 +35,8 @@ release() { if [ "$2" = line ]; then echo 1<>"$dir/$1"; else : 1<>"$dir/$1"; fi;
     echo 'ferry-events-lost sentinel-late'
   ) 2>/dev/null &
   # one whole line per write: grep writes blocks that end mid-line, and an event written into this same pipe between
-  # two of them cut a flow's line in two (a pipe keeps a write of up to 4 KiB whole, and a flow's line is shorter)
+  # two of them cut a flow's line in two (a pipe keeps a write of up to 4 KiB whole, a flow's line is shorter, and
+  # conntrack -E writes each event in one write)
   list "$@" | awk '{ print; fflush() }'
   echo ferry-snapshot-end
   if read -r go <&3 && [ "$go" = go ]; then

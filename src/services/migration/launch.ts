@@ -19,6 +19,7 @@ import {
 import type { MigrationRecord } from '../../core/migration/record';
 import { plannedRecord } from '../../core/migration/record';
 import { launchMigrationArgv } from '../../remote/migration';
+import type { HostConnection } from '../../transport/hostConnection';
 import type { Logger } from '../../transport/logger';
 import { netfilterBackend } from '../conntrack';
 import type { HostRegistry } from '../hostRegistry';
@@ -90,18 +91,6 @@ export async function launchMigration(
     operationId: input.operationId,
     operationStep: input.operationStep,
   });
-  if (input.options.maxDowntimeMs !== undefined) {
-    const before = await source.exec(getMaxDowntimeArgv(uri, input.domainUuid));
-    const previous = before.code === 0 ? parseMaxDowntime(before.stdout) : undefined;
-    if (previous !== input.options.maxDowntimeMs) {
-      const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, input.options.maxDowntimeMs), {
-        logLevel: 'info',
-      });
-      if (r.code !== 0)
-        throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
-      planned.restoreMaxDowntimeMs = previous;
-    }
-  }
   const keep = input.keepConnections;
   if (keep) {
     if (!keep.addresses.length) throw new Error('"Keep TCP connections" needs the VM\'s IP addresses.');
@@ -118,18 +107,49 @@ export async function launchMigration(
   const gate = keep
     ? prepareGate({ source, target: host(input.targetAlias).connection }, uri, log, planned, logPath, keep, destUri)
     : undefined;
+  // the run's max downtime, set last: QEMU keeps it for the domain's next migration, so a run that does not start
+  // puts the one before back here, and one that fails or is aborted has it put back by the runner
+  if (input.options.maxDowntimeMs !== undefined) {
+    planned.maxDowntimeBeforeMs = await setMaxDowntime(source, uri, input, input.options.maxDowntimeMs);
+  }
   // detached from the SSH session: closing VS Code or losing the link does not stop it. With a gate the domain waits
   // paused on the target; if Ferry is gone by then, the source resumes it after a while.
-  const launch = await source.exec(
-    launchMigrationArgv(logPath, keep ? GATE_FAILSAFE_S : 0, destUri, input.domainUuid, argv),
-    { logLevel: 'info' },
-  );
-  if (launch.code !== 0) {
+  const notStarted = async (e: Error) => {
     gate?.switchoverSeen(-1);
-    throw new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`);
-  }
+    if (planned.maxDowntimeBeforeMs !== undefined)
+      await source
+        .exec(setMaxDowntimeArgv(uri, input.domainUuid, planned.maxDowntimeBeforeMs), { logLevel: 'info' })
+        .catch(() => undefined);
+    throw e;
+  };
+  const launch = await source
+    .exec(launchMigrationArgv(logPath, keep ? GATE_FAILSAFE_S : 0, destUri, input.domainUuid, argv), {
+      logLevel: 'info',
+    })
+    .catch(notStarted);
+  if (launch.code !== 0)
+    await notStarted(new Error(`could not start virsh migrate on ${input.sourceAlias}: ${launch.stderr.trim()}`));
   log.info(
     `migration ${id}: ${input.domainName} ${input.sourceAlias} → ${input.targetAlias} started (log ${logPath} on ${input.sourceAlias})`,
   );
   return { planned, gate };
+}
+
+/** QEMU's own max downtime, ms: what a domain had if virsh cannot say (migrate-getmaxdowntime is libvirt ≥ 3.7) */
+const QEMU_DEFAULT_MAX_DOWNTIME_MS = 300;
+
+/** Sets the domain's max downtime; returns the one it had, when that differs (what to put back), else undefined. */
+async function setMaxDowntime(
+  source: HostConnection,
+  uri: string,
+  input: LaunchRequest,
+  ms: number,
+): Promise<number | undefined> {
+  const before = await source.exec(getMaxDowntimeArgv(uri, input.domainUuid));
+  const previous = (before.code === 0 && parseMaxDowntime(before.stdout)) || QEMU_DEFAULT_MAX_DOWNTIME_MS;
+  if (previous === ms) return undefined;
+  const r = await source.exec(setMaxDowntimeArgv(uri, input.domainUuid, ms), { logLevel: 'info' });
+  if (r.code !== 0)
+    throw new LibvirtError(input.sourceAlias, `setting max downtime: ${virshErrorText(r.stderr, r.code)}`);
+  return previous;
 }

@@ -210,6 +210,7 @@ export class MigrationRunner {
     if (this.running.some((r) => r.domainUuid === input.domainUuid && !r.discovered)) {
       throw new Error(`${input.domainName} is already being migrated by Ferry.`);
     }
+    await this.restoring.get(input.domainUuid); // the domain's last run's max downtime is back before this one reads it
     const { planned, gate } = await launchMigration(
       { registry: this.registry, uri: this.settings.libvirtUri, log: this.log },
       input,
@@ -260,18 +261,26 @@ export class MigrationRunner {
     return watcher;
   }
 
+  /** Max downtimes being put back, by domain: a new run of the domain waits for its last one's. */
+  private readonly restoring = new Map<string, Promise<void>>();
+
   /** A run that set the domain's max downtime and left it on the source: the value it had before, put back. */
-  private async restoreMaxDowntime(end: MigrationRecord): Promise<void> {
-    const ms = end.restoreMaxDowntimeMs;
-    if (ms === undefined || (end.phase !== 'failed' && end.phase !== 'aborted')) return;
-    const source = this.registry.get(end.source)?.connection;
-    const r = await source
-      ?.exec(setMaxDowntimeArgv(end.sourceUri ?? this.settings.libvirtUri, end.domainUuid, ms), { logLevel: 'info' })
-      .catch((e: Error) => ({ code: -1, stderr: e.message }));
-    if (r?.code !== 0)
-      this.log.warn(
-        `migration ${end.id}: could not put ${end.domainName}'s max downtime back to ${ms} ms on ${end.source}: ${r ? virshErrorText(r.stderr, r.code) : 'not connected'}`,
-      );
+  private restoreMaxDowntime(end: MigrationRecord): Promise<void> {
+    const ms = end.maxDowntimeBeforeMs;
+    if (ms === undefined || (end.phase !== 'failed' && end.phase !== 'aborted')) return Promise.resolve();
+    const inventory = this.registry.get(end.source);
+    if (inventory?.domains && !inventory.findDomain(end.domainUuid)) return Promise.resolve(); // it left after all
+    const restore = (async () => {
+      const r = await inventory?.connection
+        .exec(setMaxDowntimeArgv(end.sourceUri ?? this.settings.libvirtUri, end.domainUuid, ms), { logLevel: 'info' })
+        .catch((e: Error) => ({ code: -1, stderr: e.message }));
+      if (r?.code !== 0)
+        this.log.warn(
+          `migration ${end.id}: ${end.domainName} keeps the run's max downtime on ${end.source}: putting ${ms} ms back failed (${r ? virshErrorText(r.stderr, r.code) : 'not connected'}); virsh migrate-setmaxdowntime ${end.domainUuid} ${ms} does it`,
+        );
+    })().finally(() => this.restoring.delete(end.domainUuid));
+    this.restoring.set(end.domainUuid, restore);
+    return restore;
   }
 
   /** A reading of a running job: appended to the samples; the record changes only when phase or progress does. */
