@@ -14,12 +14,13 @@
 # reports it in memory_bps, transferred), the wall time from starting the incoming QEMU to completion (what libvirt's
 # job time also spans), and CPU seconds per QEMU thread on both sides during the migration.
 # Everything it starts (the QEMUs, their taps) is ended and removed before it exits.
-import argparse, json, os, shutil, signal, socket, subprocess, sys, time
+import argparse, json, os, shutil, signal, subprocess, sys, time
 
+from bareqemu import FILL_MIB, connect_qmp, guest_http, migration_done, qemu_argv, wait_for
 from labhost import Host
 from threadcpu import ThreadCpu
 
-MEM_MIB, FILL_MIB, OCTET, PORT = 512, 400, 127, 49700   # .127: above every other lab guest's address (.96-.126)
+PORT, NAME = 49700, "bare-migrate"
 UNLIMITED_BPS = 8796093022207 << 20   # libvirt's "no cap" (QEMU_DOMAIN_MIG_BANDWIDTH_MAX MiB/s), as it sets it
 
 
@@ -35,72 +36,6 @@ def parse_args():
     return p.parse_args()
 
 
-def wait_for(what, check, timeout_s):
-    end = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise TimeoutError(f"bare-migrate: {what} did not happen within {timeout_s} s")
-        time.sleep(0.02)
-
-
-class Qmp:
-    """A QMP client on a unix socket: one command at a time, events skipped."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(60)   # a QEMU that stops answering ends the run with an error, not a hang
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rwb")
-        json.loads(self.file.readline())   # greeting
-        self.run("qmp_capabilities")
-
-    def run(self, command, **arguments):
-        self.file.write(json.dumps({"execute": command, "arguments": arguments}).encode() + b"\n")
-        self.file.flush()
-        while True:
-            reply = json.loads(self.file.readline())
-            if "return" in reply:
-                return reply["return"]
-            if "error" in reply:
-                raise RuntimeError(f"QMP {command}: {reply['error']['desc']}")
-
-    def close(self):
-        self.sock.close()
-
-
-def connect_qmp(path, timeout_s=60):
-    def attempt():
-        try:
-            return Qmp(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None
-    return wait_for(f"QMP at {path}", attempt, timeout_s)
-
-
-def guest_http(host, path):
-    r = subprocess.run(["ip", "netns", "exec", host.client_netns, "timeout", "3", "busybox", "wget", "-qO-",
-                        f"http://{host.guest_net}.{OCTET}{path}"], capture_output=True, text=True)
-    return r.stdout if r.returncode == 0 else ""
-
-
-def qemu_argv(host, work, tap, qmp, extra=()):
-    guest = f"{host.lab}/guest"
-    # debug-threads: named threads (mig/src/send_0 ...), as libvirt starts every QEMU
-    return ["/usr/bin/qemu-system-x86_64", "-name", "bare-migrate,debug-threads=on", "-machine", "pc,accel=tcg",
-            "-m", f"{MEM_MIB}M",
-            "-cpu", "qemu64", "-smp", "1", "-nodefaults", "-display", "none", "-kernel", f"{guest}/vmlinux",
-            "-initrd", f"{guest}/initramfs.cpio.gz",
-            "-append", f"console=ttyS0 quiet lab.name=bare lab.ip={host.guest_net}.{OCTET}/24 "
-                       f"lab.dirty_mb={FILL_MIB} lab.dirty_rate=idle",
-            "-serial", f"file:{work}/{tap}-serial.log",
-            "-netdev", f"tap,id=net0,ifname={tap},script=no,downscript=no",
-            "-device", f"virtio-net-pci,netdev=net0,mac=52:54:00:00:01:{OCTET:02x}",
-            "-qmp", f"unix:{qmp},server=on,wait=off", *extra]
-
-
 def configure(qmp, channels, zero_copy, downtime_limit):
     caps = [{"capability": "multifd", "state": channels > 0}]
     if zero_copy:
@@ -111,13 +46,6 @@ def configure(qmp, channels, zero_copy, downtime_limit):
     if channels > 0:
         params["multifd-channels"] = channels
     qmp.run("migrate-set-parameters", **params)
-
-
-def migration_done(qmp):
-    info = qmp.run("query-migrate")
-    if info.get("status") in ("failed", "cancelled"):
-        raise RuntimeError(f"migration failed: {info.get('error-desc', info)}")
-    return info if info.get("status") == "completed" else None
 
 
 def main():
@@ -140,7 +68,8 @@ def main():
             hosts[letter].ip("tuntap", "add", "dev", tap, "mode", "tap")
             hosts[letter].ip("link", "set", tap, "master", "br0", "up")
         at = "A"
-        proc = hosts[at].popen(qemu_argv(hosts[at], work, taps[at], f"{work}/{at}-0.qmp"), stdout=subprocess.DEVNULL)
+        proc = hosts[at].popen(qemu_argv(hosts[at], work, taps[at], f"{work}/{at}-0.qmp", NAME),
+                               stdout=subprocess.DEVNULL)
         live[at] = (proc, None)   # ended below even if its QMP never answers
         live[at] = (proc, connect_qmp(f"{work}/{at}-0.qmp"))
         wait_for("the guest filled", lambda: f" filled={FILL_MIB} " in guest_http(hosts[at], "/cgi-bin/status"), 300)
@@ -156,8 +85,8 @@ def main():
                 started = time.monotonic()
                 pids = [live[at][0].pid]
                 cpu = ThreadCpu(lambda: pids)   # the incoming QEMU's start is the migration's, as in libvirt's job
-                proc = hosts[to].popen(qemu_argv(hosts[to], work, taps[to], qmp_path, ["-incoming", "defer"]),
-                                        stdout=subprocess.DEVNULL)
+                incoming = qemu_argv(hosts[to], work, taps[to], qmp_path, NAME, extra=["-incoming", "defer"])
+                proc = hosts[to].popen(incoming, stdout=subprocess.DEVNULL)
                 pids.append(proc.pid)
                 live[to] = (proc, None)
                 live[to] = (proc, connect_qmp(qmp_path))

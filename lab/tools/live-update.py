@@ -8,12 +8,13 @@
 # client namespace (heartbeat.py); the pause is the longest silence of the echoes minus one interval.
 # Prints one JSON line: {"method", "dirty", "pause_ms", "longest_gap_ms", "qemu_downtime_ms", "total_ms"}.
 # Everything it starts (two QEMUs, two taps, the heartbeat) is ended and removed before it exits.
-import argparse, json, os, queue, shutil, signal, socket, subprocess, sys, threading, time
+import argparse, json, os, queue, shutil, signal, subprocess, sys, threading, time
 
+from bareqemu import FILL_MIB, OCTET, connect_qmp, guest_http, migration_done, qemu_argv, wait_for
 from labhost import Host
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MEM_MIB, FILL_MIB, OCTET = 512, 400, 127   # .127: above every other lab guest's address (.96-.126)
+NAME = "bare-live-update"
 
 
 def parse_args():
@@ -23,79 +24,6 @@ def parse_args():
     p.add_argument("--host", default="A", help="lab host letter")
     p.add_argument("--lab", default=os.environ.get("LAB", "/var/lib/ferry-lab"))
     return p.parse_args()
-
-
-def wait_for(what, check, timeout_s):
-    end = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise TimeoutError(f"live-update: {what} did not happen within {timeout_s} s")
-        time.sleep(0.02)
-
-
-class Qmp:
-    """A QMP client on a unix socket: one command at a time, events skipped."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rwb")
-        json.loads(self.file.readline())   # greeting
-        self.run("qmp_capabilities")
-
-    def run(self, command, **arguments):
-        self.file.write(json.dumps({"execute": command, "arguments": arguments}).encode() + b"\n")
-        self.file.flush()
-        while True:
-            reply = json.loads(self.file.readline())
-            if "return" in reply:
-                return reply["return"]
-            if "error" in reply:
-                raise RuntimeError(f"QMP {command}: {reply['error']['desc']}")
-
-    def close(self):
-        self.sock.close()
-
-
-def connect_qmp(path, timeout_s=60):
-    def attempt():
-        try:
-            return Qmp(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None
-    return wait_for(f"QMP at {path}", attempt, timeout_s)
-
-
-def guest_http(host, path):
-    r = subprocess.run(["ip", "netns", "exec", host.client_netns, "timeout", "3", "busybox", "wget", "-qO-",
-                        f"http://{host.guest_net}.{OCTET}{path}"], capture_output=True, text=True)
-    return r.stdout if r.returncode == 0 else ""
-
-
-def qemu_argv(host, work, tap, qmp, shared_ram, extra=()):
-    guest = f"{host.lab}/guest"
-    ram = (["-machine", "pc,accel=tcg,memory-backend=ram0,aux-ram-share=on",
-            "-object", f"memory-backend-memfd,id=ram0,size={MEM_MIB}M,share=on"]
-           if shared_ram else ["-machine", "pc,accel=tcg"])
-    return ["/usr/bin/qemu-system-x86_64", "-name", "bare-live-update", *ram, "-m", f"{MEM_MIB}M", "-cpu", "qemu64",
-            "-smp", "1", "-nodefaults", "-display", "none", "-kernel", f"{guest}/vmlinux",
-            "-initrd", f"{guest}/initramfs.cpio.gz",
-            "-append", f"console=ttyS0 quiet lab.name=bare lab.ip={host.guest_net}.{OCTET}/24 "
-                       f"lab.dirty_mb={FILL_MIB} lab.dirty_rate=idle",
-            "-serial", f"file:{work}/{tap}-serial.log",
-            "-netdev", f"tap,id=net0,ifname={tap},script=no,downscript=no",
-            "-device", f"virtio-net-pci,netdev=net0,mac=52:54:00:00:01:{OCTET:02x}",
-            "-qmp", f"unix:{qmp},server=on,wait=off", *extra]
-
-
-def migration_done(qmp):
-    info = qmp.run("query-migrate")
-    if info.get("status") == "failed":
-        raise RuntimeError(f"migration failed: {info.get('error-desc', info)}")
-    return info if info.get("status") == "completed" else None
 
 
 def main():
@@ -111,7 +39,7 @@ def main():
         for tap in taps:   # persistent taps on the guest bridge: the new QEMU opens its own before it can run
             host.ip("tuntap", "add", "dev", tap, "mode", "tap")
             host.ip("link", "set", tap, "master", "br0", "up")
-        old = host.popen(qemu_argv(host, work, taps[0], f"{work}/old.qmp", cpr))
+        old = host.popen(qemu_argv(host, work, taps[0], f"{work}/old.qmp", NAME, cpr))
         procs.append(old)
         old_qmp = connect_qmp(f"{work}/old.qmp")
         qmps.append(old_qmp)
@@ -142,7 +70,7 @@ def main():
         if cpr:
             # the new QEMU waits on the cpr channel for the memfd before it builds the machine: no QMP until then
             cpr_channel = {"channel-type": "cpr", "addr": {"transport": "socket", "type": "unix", "path": cpr_sock}}
-            new = host.popen(qemu_argv(host, work, taps[1], f"{work}/new.qmp", True,
+            new = host.popen(qemu_argv(host, work, taps[1], f"{work}/new.qmp", NAME, True,
                                        ["-incoming", f"unix:{main_sock}", "-incoming", json.dumps(cpr_channel)]))
             procs.append(new)
             wait_for("the cpr socket", lambda: os.path.exists(cpr_sock), 30)
@@ -153,7 +81,7 @@ def main():
             new_qmp = connect_qmp(f"{work}/new.qmp")
             qmps.append(new_qmp)
         else:
-            new = host.popen(qemu_argv(host, work, taps[1], f"{work}/new.qmp", False, ["-incoming", "defer"]))
+            new = host.popen(qemu_argv(host, work, taps[1], f"{work}/new.qmp", NAME, False, ["-incoming", "defer"]))
             procs.append(new)
             new_qmp = connect_qmp(f"{work}/new.qmp")
             qmps.append(new_qmp)

@@ -17,12 +17,12 @@ class ThreadCpu:
         self.pids, self.first, self.last = pids, {}, {}
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.poll, daemon=True)
-        self.begun = False
-        self.read()
-        self.begun = True
+        self.read(baseline=True)
         self.thread.start()
 
-    def read(self):
+    def read(self, baseline=False):
+        """baseline: the threads there when polling begins, counted from now; any seen later is counted from its start,
+        its ticks all the migration's"""
         for pid in self.pids():
             try:
                 tids = os.listdir(f"/proc/{pid}/task")
@@ -37,8 +37,7 @@ class ThreadCpu:
                 name = stat[stat.index("(") + 1: stat.rindex(")")]
                 fields = stat[stat.rindex(")") + 2:].split()
                 ticks = int(fields[11]) + int(fields[12])
-                # a thread first seen after polling began is counted from its start: its ticks are all the migration's
-                self.first.setdefault((pid, tid), ticks if not self.begun else 0)
+                self.first.setdefault((pid, tid), ticks if baseline else 0)
                 self.last[(pid, tid)] = (name, ticks)
 
     def poll(self):
@@ -46,9 +45,9 @@ class ThreadCpu:
             self.read()
 
     def stop(self):
-        self.read()
         self.stopped.set()
         self.thread.join()
+        self.read()
         per_pid = {}
         for (pid, tid), (name, ticks) in self.last.items():
             threads = per_pid.setdefault(pid, {})
