@@ -15,6 +15,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { isMigrationMain, isRecvThread, isSendThread } from '../src/core/diagnosis';
 import { jobInfoArgv, parseJobStats, PROFILES, targetUri, UNLIMITED_BANDWIDTH_MIBPS } from '../src/core/migration/job';
 import { MigrationRunner } from '../src/services/migration';
 import { silentLogger } from '../src/transport/logger';
@@ -46,19 +47,19 @@ async function sampleThreads(uuid: string): Promise<() => Promise<QemuCpu>> {
 /** "migration 0.26 send 4×0.04 vCPU 0.05": CPU seconds per thread (the mean of a group of them) */
 function cpuSeconds(threads: ThreadSeconds | undefined): string {
   if (!threads) return 'not seen';
-  const group = (label: string, re: RegExp) => {
-    const xs = Object.entries(threads).filter(([n]) => re.test(n));
+  const group = (label: string, is: (name: string) => boolean) => {
+    const xs = Object.entries(threads).filter(([n]) => is(n));
     return xs.length
       ? [`${label} ${xs.length > 1 ? `${xs.length}×` : ''}${mean(xs.map(([, s]) => s)).toFixed(2)}`]
       : [];
   };
   return [
-    ...group('migration', /^(mig\/src\/main|live_migration)$/),
+    ...group('migration', isMigrationMain),
     // the main thread, named after QEMU's binary: a single stream's receiver on the target
-    ...group('main', /^qemu-system-/),
-    ...group('send', /^(mig\/src\/send_\d+|multifdsend_\d+)$/),
-    ...group('recv', /^(mig\/dst\/recv_\d+|multifdrecv_\d+)$/),
-    ...group('vCPU', /^CPU \d+\//),
+    ...group('main', (n) => n.startsWith('qemu-system')),
+    ...group('send', isSendThread),
+    ...group('recv', isRecvThread),
+    ...group('vCPU', (n) => /^CPU \d+\//.test(n)),
   ].join(' ');
 }
 

@@ -67,9 +67,9 @@ export function parseProbe(text: string): HostProbe {
 }
 
 /** A thread that carries migration data: QEMU ≥ 9 names them mig/src/*, mig/dst/*, older ones live_migration, multifd*. */
-const isSendThread = (n: string) => /^(mig\/src\/send_\d+|multifdsend_\d+)$/.test(n);
-const isRecvThread = (n: string) => /^(mig\/dst\/recv_\d+|multifdrecv_\d+)$/.test(n);
-const isMigrationMain = (n: string) => n === 'live_migration' || n === 'mig/src/main';
+export const isSendThread = (n: string) => /^(mig\/src\/send_\d+|multifdsend_\d+)$/.test(n);
+export const isRecvThread = (n: string) => /^(mig\/dst\/recv_\d+|multifdrecv_\d+)$/.test(n);
+export const isMigrationMain = (n: string) => n === 'live_migration' || n === 'mig/src/main';
 /** the busiest thread whose name matches, with its share of one core */
 function busiest(p: HostProbe | undefined, match: (n: string) => boolean) {
   return p?.threads.filter((t) => match(t.name)).sort((a, b) => b.cpu - a.cpu)[0];
