@@ -298,7 +298,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         cached &&
         cached.alias === alias &&
         cached.staleQemu === staleQemu &&
-        sameMigration(cached.migration, migration)
+        JSON.stringify(cached.migration) === JSON.stringify(migration)
       )
         return cached;
       const fresh: DomainNode = { kind: 'domain', alias: alias, domain, migration, staleQemu };
@@ -321,12 +321,4 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     clearTimeout(this.flushTimer);
     this.disposables.dispose();
   }
-}
-
-/** a row's migration as drawn: compared field by field for each of a host's thousand rows at every redraw */
-function sameMigration(a: DomainNode['migration'], b: DomainNode['migration']): boolean {
-  return (
-    a === b ||
-    (!!a && !!b && a.direction === b.direction && a.peer === b.peer && a.percent === b.percent && a.step === b.step)
-  );
 }
