@@ -1,8 +1,9 @@
 /**
  * Fleet benchmark: ten lab hosts (sshd + libvirtd each, no guest), each with 1000 defined, shut-off domains.
- * - tree_ms: from the hosts being added to the Hypervisors tree until every host shows its 1000 domains, next to the
- *   floor in the same run: the same two virsh listings run on all ten hosts at once, on the hosts themselves (no SSH,
- *   no Ferry) — all ten share this machine's cores;
+ * - tree_ms: from the hosts being added to the Hypervisors tree until every host shows its 1000 domains, next to two
+ *   floors in the same run, all ten hosts at once: Ferry's own listing (core/virsh listDomainsArgv) run on the hosts
+ *   themselves (tree_floor_ms: no SSH, no Ferry), and run over OpenSSH, a new connection to each host as Ferry opens
+ *   one, its output read here (tree_ssh_floor_ms). All ten hosts share this machine's cores with the client;
  * - event_p99_ms: while lab/tools/events.py defines and undefines domains at 100 events/s spread over the hosts, from
  *   a host's virsh having done one to the tree showing it (domain there, or gone);
  * - exthost_cpu_pct: this process's CPU over the storm, in % of one core: Ferry's registry, inventories, QEMU probe,
@@ -12,12 +13,14 @@
  * The tree provider is driven as VS Code's tree view drives it: on each change, the children of what changed and
  * their items, every host expanded (bench/vscode-tree-stub.ts stands in for the `vscode` module; VS Code's own work
  * on those items, sending and drawing them, is not counted). Last line:
- *   fleet: hosts=10 domains=10000 tree_ms=<n> tree_floor_ms=<n> event_p99_ms=<n> exthost_cpu_pct=<n> heap_mib=<n>
+ *   fleet: hosts=10 domains=10000 tree_ms=<n> tree_floor_ms=<n> tree_ssh_floor_ms=<n> tree_over_floor=<x>
+ *          tree_over_ssh_floor=<x> event_p99_ms=<n> exthost_cpu_pct=<n> heap_mib=<n>
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HostNode, TreeNode } from '../src/views/nodes';
+import { listDomainsArgv } from '../src/core/virsh';
 import { HostsTreeProvider } from '../src/views/hostsTree';
 import { HostRegistry } from '../src/services/hostRegistry';
 import { MigrationRunner } from '../src/services/migration';
@@ -80,21 +83,31 @@ async function main() {
   const drawAll = () => (tree.getChildren() as TreeNode[]).forEach((n) => n.kind === 'host' && drawHost(n));
   tree.onDidChangeTreeData((node) => (node?.kind === 'host' ? drawHost(node) : drawAll()));
 
-  // the floor: each host's two listings (as Ferry asks them, at once), all hosts at once, timed here
-  const listings = `. lab/lib.sh; s=$(now_ms); for h in $HOSTS; do
-    hx $h virsh -q -c ${URI} 'list --all --uuid; echo @names; list --all --uuid --name' >/dev/null &
-    hx $h virsh -q -c ${URI} domstats --raw --state --vcpu --balloon --nowait >/dev/null &
-  done; wait; echo $(( $(now_ms) - s ))`;
-  const floors = [0, 1, 2].map(() =>
+  // the floors, all hosts at once, timed here: Ferry's listing run on the hosts themselves (no SSH), and run over
+  // OpenSSH, a new connection to each host as Ferry makes, its output read here
+  const timeAll = (each: string) =>
     Number(
-      spawnSync('bash', ['-c', listings], {
-        cwd: join(__dirname, '..', '..'),
-        encoding: 'utf8',
-        env: { ...process.env, LAB: lab.lab, LAB_HOSTS: lab.hosts.map((h) => h.letter).join(' ') },
-      }).stdout,
-    ),
-  );
+      spawnSync(
+        'bash',
+        ['-c', `. lab/lib.sh; s=$(now_ms); for h in $HOSTS; do ${each} & done; wait; echo $(( $(now_ms) - s ))`],
+        {
+          cwd: join(__dirname, '..', '..'),
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            LAB: lab.lab,
+            LAB_HOSTS: lab.hosts.map((h) => h.letter).join(' '),
+            LISTING: listDomainsArgv(URI)
+              .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+              .join(' '),
+          },
+        },
+      ).stdout,
+    );
+  const floors = [0, 1, 2].map(() => timeAll('hx $h sh -c "exec $LISTING" >/dev/null'));
+  const sshFloors = [0, 1, 2].map(() => timeAll(`ssh -F ${lab.sshConfig} host$h "$LISTING" >/dev/null`));
   const floorMs = percentile(floors, 50);
+  const sshFloorMs = percentile(sshFloors, 50);
 
   // the tree, from nothing to every host's domains
   const started = Date.now();
@@ -122,7 +135,7 @@ async function main() {
   gc();
   const heapMiB = process.memoryUsage().heapUsed / 1048576;
   console.log(
-    `fleet: the tree shows ${aliases.length} hosts × ${PER_HOST} domains ${treeMs} ms after they were added; the same listings on the hosts alone, all at once: ${floors.join(', ')} ms`,
+    `fleet: the tree shows ${aliases.length} hosts × ${PER_HOST} domains ${treeMs} ms after they were added; Ferry's listing on the hosts alone, all at once: ${floors.join(', ')} ms; over OpenSSH, connecting: ${sshFloors.join(', ')} ms`,
   );
 
   const events: { at: number; host: string; name: string; op: 'define' | 'undefine' }[] = [];
@@ -174,7 +187,7 @@ async function main() {
     `fleet: ${events.length} events in ${(wallMs / 1000).toFixed(1)} s (${summary}); event → tree p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; the bench's own bookkeeping ${((bookkeepingMs / wallMs) * 100).toFixed(1)} % of a core, left out of exthost_cpu_pct`,
   );
   console.log(
-    `fleet: hosts=${aliases.length} domains=${aliases.length * PER_HOST} tree_ms=${treeMs} tree_floor_ms=${floorMs} event_p99_ms=${percentile(latencies, 99).toFixed(0)} exthost_cpu_pct=${cpuPct.toFixed(1)} heap_mib=${heapMiB.toFixed(0)}`,
+    `fleet: hosts=${aliases.length} domains=${aliases.length * PER_HOST} tree_ms=${treeMs} tree_floor_ms=${floorMs} tree_ssh_floor_ms=${sshFloorMs} tree_over_floor=${(treeMs / floorMs).toFixed(2)} tree_over_ssh_floor=${(treeMs / sshFloorMs).toFixed(2)} event_p99_ms=${percentile(latencies, 99).toFixed(0)} exthost_cpu_pct=${cpuPct.toFixed(1)} heap_mib=${heapMiB.toFixed(0)}`,
   );
   tree.dispose();
   qemu.dispose();

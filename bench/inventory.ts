@@ -1,6 +1,6 @@
 /**
  * Inventory benchmark: with N defined domains per lab host (most shut off), time from connect to a complete tree for
- * all hosts — Ferry's listing (two virsh calls per host) against a naive listing (one `virsh dominfo` per domain),
+ * all hosts — Ferry's listing (one virsh call per host) against a naive listing (one `virsh dominfo` per domain),
  * both over the same SSH transport, in the same run; then the time from tiny1 stopped in another shell (from the
  * event's timestamp in a second listener on the host, `virsh event --timestamp`, on this machine's clock) to
  * Ferry's inventory showing it. Last line:

@@ -18,16 +18,31 @@ export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 export const virsh = (uri: string, ...args: string[]): Argv =>
   isPodUri(uri) ? ['virsh', '-q', '-r', '-c', uri, ...args] : ['virsh', '-q', '-c', uri, ...args];
 
+/** ends listDomainsArgv's names: a line no name can make, since libvirt refuses a '/' in a domain's name */
+const STATS_MARK = '@stats/';
+
 /**
- * The UUIDs alone, then UUID and name: one virsh process, two listings. The first tells which lines of the second
- * start a domain, since a name can hold a line break (libvirt stores a CR in a name raw in its XML, and reading it
- * back after the domain stops turns it into LF).
+ * The UUIDs alone, then UUID and name, then each domain's state, vCPUs and memory: one virsh process and one libvirt
+ * connection for the whole listing. The first listing tells which lines of the second start a domain, since a name
+ * can hold a line break (libvirt stores a CR in a name raw in its XML, and reading it back after the domain stops
+ * turns it into LF). --nowait: a domain in a migration job would otherwise hold up the listing until the job ends.
  */
 export const listDomainsArgv = (uri: string): Argv =>
-  virsh(uri, 'list --all --uuid; echo @names; list --all --uuid --name');
-// --nowait: a domain in a migration job would otherwise hold up the whole listing until the job ends
-export const domstatsArgv = (uri: string): Argv =>
-  virsh(uri, 'domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait');
+  virsh(
+    uri,
+    `list --all --uuid; echo @names; list --all --uuid --name; echo ${STATS_MARK}; ` +
+      'domstats --raw --state --vcpu --balloon --nowait',
+  );
+/**
+ * listDomainsArgv's output in its two parts: the listings (for parseDomainList) and domstats' (parseDomstats);
+ * undefined if it lacks the line between them.
+ */
+export function splitListing(text: string): { names: string; stats: string } | undefined {
+  // the first after @names (none of the UUIDs before); virsh -q's echo ends no line, as @names shows
+  const at = text.indexOf(STATS_MARK, text.indexOf('@names'));
+  if (at < 0) return undefined;
+  return { names: text.slice(0, at), stats: text.slice(at + STATS_MARK.length).replace(/^\n/, '') };
+}
 export const eventsArgv = (uri: string): Argv => virsh(uri, 'event', '--all', '--loop', '--timestamp');
 
 const VIRSH_VERB: Record<LifecycleAction, string> = {

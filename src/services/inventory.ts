@@ -15,7 +15,6 @@ import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import {
   domainsFrom,
-  domstatsArgv,
   eventsArgv,
   lifecycleArgv,
   listDomainsArgv,
@@ -24,6 +23,7 @@ import {
   listingIsAmbiguous,
   parseDomainList,
   parseDomstats,
+  splitListing,
   parseEventLine,
 } from '../core/virsh';
 import type { RemoteHost } from '../remote/remoteHost';
@@ -171,14 +171,12 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     const since = this.list.eventCount;
     const [shown, shownError] = [this.domains, this.libvirtError];
     try {
-      const timeoutMs = this.listTimeoutMs;
-      const [list, stats] = await Promise.all([
-        this.connection.exec(listDomainsArgv(this.uri), { timeoutMs }),
-        this.connection.exec(domstatsArgv(this.uri), { timeoutMs }),
-      ]);
-      const failed = [list, stats].find((r) => r.code !== 0);
-      if (failed) throw new LibvirtError(this.alias, virshErrorText(failed.stderr, failed.code));
-      const domains = domainsFrom(await this.namedExactly(list.stdout), parseDomstats(stats.stdout));
+      const listing = await this.connection.exec(listDomainsArgv(this.uri), { timeoutMs: this.listTimeoutMs });
+      if (listing.code !== 0) throw new LibvirtError(this.alias, virshErrorText(listing.stderr, listing.code));
+      const parts = splitListing(listing.stdout);
+      if (!parts) throw new LibvirtError(this.alias, "virsh ended its listing before the domains' statistics");
+      const { names, stats } = parts;
+      const domains = domainsFrom(await this.namedExactly(names), parseDomstats(stats));
       // each domain the listing only confirms keeps its object, addresses included
       const listed = reduceDomainList(this.list, { kind: 'listing', domains, since, migrating: this.migrating });
       this.list = { ...listed, domains: keepUnchanged(this.list.domains, this.trackAddresses(listed.domains!)) };

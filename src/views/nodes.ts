@@ -169,7 +169,7 @@ export function hostTreeItem(inventory: HostInventory, staleQemu = 0): vscode.Tr
 export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   const d = node.migration ? { ...node.domain, state: 'migrating' as const } : node.domain;
   const pod = d.kubevirt;
-  // collapsed: expanding reads its interfaces (not part of the listing, which stays two virsh calls per host); a
+  // collapsed: expanding reads its interfaces (not part of the listing, which stays one virsh call per host); a
   // KubeVirt VM's interfaces are KubeVirt's: nothing to expand
   const item = new vscode.TreeItem(
     pod ? pod.vm : d.name,

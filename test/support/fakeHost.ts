@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Event } from '../../src/core/emitter';
 import { Emitter } from '../../src/core/emitter';
 import type { Argv } from '../../src/core/virsh';
-import { domstatsArgv, eventsArgv, listDomainsArgv, parseDomainList, parseDomstats } from '../../src/core/virsh';
+import { eventsArgv, listDomainsArgv, parseDomainList, parseDomstats } from '../../src/core/virsh';
 import type {
   ConnectionState,
   ExecOptions,
@@ -351,9 +351,9 @@ export class VirshModel {
     return this.domains.map((d) => `${d.uuid} ${d.name}\n`).join('');
   }
 
-  /** listDomainsArgv's output: the UUIDs, `@names`, then UUID and name */
+  /** listDomainsArgv's output: the UUIDs, `@names`, UUID and name, `@stats/`, then domstats' (virsh -q's echo ends no line) */
   listingText(): string {
-    return `${this.domains.map((d) => `${d.uuid}\n`).join('')}@names\n${this.namesText()}`;
+    return `${this.domains.map((d) => `${d.uuid}\n`).join('')}@names${this.namesText()}@stats/${this.domstatsText()}`;
   }
 
   /** `virsh -q domstats --raw --state --vcpu --balloon`, as captured */
@@ -388,10 +388,6 @@ export class VirshModel {
       .onExec(
         (a) => a.join(' ') === listDomainsArgv(uri).join(' '),
         () => ({ stdout: this.listingText() }),
-      )
-      .onExec(
-        (a) => a.join(' ') === domstatsArgv(uri).join(' '),
-        () => ({ stdout: this.domstatsText() }),
       );
   }
 }

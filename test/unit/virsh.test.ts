@@ -12,6 +12,7 @@ import {
   parseDomainList,
   parseDomstats,
   parseEventLine,
+  splitListing,
 } from '../../src/core/virsh';
 import { addressesArgv } from '../../src/remote/addresses';
 
@@ -258,5 +259,25 @@ describe('a listing whose names cannot be told apart by their lines', () => {
     expect(listingIsAmbiguous(`${a}\n${b}\n@names${a} real\n${b} x\n${a} fake\n`)).toBe(true);
     // what the line parser alone would make of the first: b named "fake\n<b> real"
     expect(parseDomainList(`${a}\n${b}\n@names${a} x\n${b} fake\n${b} real\n`)[1].name).toBe(`fake\n${b} real`);
+  });
+});
+
+describe("the listing's one virsh: listings, then statistics", () => {
+  const a = '11111111-2222-4333-8444-555555555555';
+  const name = 'x\n@stats\n@names'; // the markers but for the '/' libvirt refuses in a name
+  // as virsh -q prints it: its echo ends no line
+  const names = `${a}\n@names${a} ${name}\n`;
+  const stats = `Domain: '${name}'\n  state.state=5\n  state.reason=0\n`;
+  it('splits at the mark no name can make, whatever the names hold', () => {
+    const parts = splitListing(`${names}@stats/${stats}`);
+    expect(parts).toEqual({ names, stats });
+    expect(parseDomainList(parts!.names)).toEqual([{ uuid: a, name }]);
+    expect(parseDomstats(parts!.stats).get(name)?.state).toBe(5);
+  });
+  it('splits a host without domains', () => {
+    expect(splitListing('@names@stats/')).toEqual({ names: '@names', stats: '' });
+  });
+  it('has no statistics when virsh stopped before them', () => {
+    expect(splitListing(names)).toBeUndefined();
   });
 });
