@@ -274,7 +274,15 @@ describe("the listing's one virsh: listings, then statistics", () => {
     expect(parseDomainList(parts!.names)).toEqual([{ uuid: a, name }]);
     expect(parseDomstats(parts!.stats).get(name)?.state).toBe(5);
   });
-  it('splits a host without domains', () => {
+  it('reads the listing as the lab printed it: the hostile name and its statistics', () => {
+    const parts = splitListing(fixture('virsh-listing.txt'))!;
+    const domains = domainsFrom(parseDomainList(parts.names), parseDomstats(parts.stats));
+    expect(domains.map((d) => [d.name, d.state, d.memoryKiB])).toEqual([
+      [HOSTILE, 'shutoff', 262144],
+      ['tiny1', 'running', 524288],
+    ]);
+  });
+  it('splits a host without domains (as lab hostC printed it)', () => {
     expect(splitListing('@names@stats/')).toEqual({ names: '@names', stats: '' });
   });
   it('has no statistics when virsh stopped before them', () => {
