@@ -36,7 +36,7 @@ import type { Gate } from './gate';
 import type { LaunchRequest } from './launch';
 import { launchMigration } from './launch';
 import type { MigrationStore, WatchContext } from './watch';
-import { watchMigration } from './watch';
+import { MIN_SAMPLE_INTERVAL_MS, watchMigration } from './watch';
 
 /** the automatic diagnosis runs once this many samples (~3 s) into a run, when rates have settled a little */
 const DIAGNOSE_AFTER_SAMPLES = 30;
@@ -56,7 +56,10 @@ export class MigrationRunner {
   constructor(
     private readonly registry: HostRegistry,
     private readonly store: MigrationStore,
-    private readonly settings: Pick<ServiceSettings, 'libvirtUri'>,
+    private readonly settings: Pick<ServiceSettings, 'libvirtUri'> & {
+      /** how often a running job is read (MIN_SAMPLE_INTERVAL_MS unless a benchmark asks otherwise) */
+      sampleIntervalMs?: number;
+    },
     private readonly log: Logger,
   ) {
     for (const record of store.loadActive()) {
@@ -239,6 +242,7 @@ export class MigrationRunner {
       registry: this.registry,
       store: this.store,
       uri: this.settings.libvirtUri,
+      sampleIntervalMs: this.settings.sampleIntervalMs ?? MIN_SAMPLE_INTERVAL_MS,
       log: this.log,
       gates: this.gates,
       abortRequested: this.abortRequested,

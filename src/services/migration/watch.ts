@@ -41,6 +41,8 @@ export interface WatchContext {
   readonly registry: HostRegistry;
   readonly store: MigrationStore;
   readonly uri: string;
+  /** the least time from one reading of a job to the next */
+  readonly sampleIntervalMs: number;
   readonly log: Logger;
   readonly gates: Map<string, Gate>;
   readonly abortRequested: Set<string>;
@@ -100,7 +102,7 @@ export async function watchMigration(ctx: WatchContext, record: MigrationRecord)
         await sleep(2000);
         continue;
       }
-      await sleep(MIN_SAMPLE_INTERVAL_MS - (performance.now() - askedAt));
+      await sleep(ctx.sampleIntervalMs - (performance.now() - askedAt));
     }
     return record;
   } finally {
