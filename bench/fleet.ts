@@ -20,12 +20,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HostNode, TreeNode } from '../src/views/nodes';
-import { listDomainsArgv } from '../src/core/virsh';
+import { listDomainsArgv, newStatsMark } from '../src/core/virsh';
 import { HostsTreeProvider } from '../src/views/hostsTree';
 import { HostRegistry } from '../src/services/hostRegistry';
 import { MigrationRunner } from '../src/services/migration';
 import { QemuBinaries } from '../src/services/qemuBinaries';
 import { type Logger, silentLogger } from '../src/transport/logger';
+import { remoteCommand, shellCommand } from '../src/transport/quote';
 import { lab, memoryStore, runScript } from '../test/integration/lab';
 
 const URI = 'qemu:///system';
@@ -84,28 +85,40 @@ async function main() {
   tree.onDidChangeTreeData((node) => (node?.kind === 'host' ? drawHost(node) : drawAll()));
 
   // the floors, all hosts at once, timed here: Ferry's listing run on the hosts themselves (no SSH), and run over
-  // OpenSSH, a new connection to each host as Ferry makes, its output read here
-  const timeAll = (each: string) =>
-    Number(
-      spawnSync(
-        'bash',
-        ['-c', `. lab/lib.sh; s=$(now_ms); for h in $HOSTS; do ${each} & done; wait; echo $(( $(now_ms) - s ))`],
-        {
-          cwd: join(__dirname, '..', '..'),
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            LAB: lab.lab,
-            LAB_HOSTS: lab.hosts.map((h) => h.letter).join(' '),
-            LISTING: listDomainsArgv(URI)
-              .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
-              .join(' '),
-          },
+  // OpenSSH as Ferry sends it (transport/quote), a new connection to each host, its output read here. Each host's
+  // output must hold the listing's mark (grep -c reads it all): a listing that failed would make a short floor.
+  const statsMark = newStatsMark();
+  const listing = shellCommand(listDomainsArgv(URI, statsMark));
+  const timeAll = (each: string) => {
+    const run = spawnSync(
+      'bash',
+      [
+        '-c',
+        [
+          '. lab/lib.sh; s=$(now_ms)',
+          `for h in $HOSTS; do { ${each} | grep -cF -- "$MARK" >/dev/null || echo "host$h failed" >&2; } & done`,
+          'wait; echo $(( $(now_ms) - s ))',
+        ].join('\n'),
+      ],
+      {
+        cwd: join(__dirname, '..', '..'),
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          LAB: lab.lab,
+          LAB_HOSTS: lab.hosts.map((h) => h.letter).join(' '),
+          MARK: statsMark,
+          LISTING: listing,
+          REMOTE: remoteCommand(listing),
+          SSH_CONFIG: lab.sshConfig,
         },
-      ).stdout,
+      },
     );
-  const floors = [0, 1, 2].map(() => timeAll('hx $h sh -c "exec $LISTING" >/dev/null'));
-  const sshFloors = [0, 1, 2].map(() => timeAll(`ssh -F ${lab.sshConfig} host$h "$LISTING" >/dev/null`));
+    if (run.stderr.includes('failed')) throw new Error(`a floor's listing failed: ${run.stderr}`);
+    return Number(run.stdout);
+  };
+  const floors = [0, 1, 2].map(() => timeAll('hx $h sh -c "$LISTING"'));
+  const sshFloors = [0, 1, 2].map(() => timeAll('ssh -o BatchMode=yes -F "$SSH_CONFIG" host$h "$REMOTE"'));
   const floorMs = percentile(floors, 50);
   const sshFloorMs = percentile(sshFloors, 50);
 

@@ -1,8 +1,9 @@
 /**
  * virsh command builders (argv arrays, quoted later in one place by the transport) and parsers of virsh output.
- * Domains are addressed by UUID in commands: names come from hosts and users and may hold anything but '/' and
- * newlines; UUIDs are plain hex.
+ * Domains are addressed by UUID in commands: names come from hosts and users and may hold anything (the QEMU driver
+ * refuses only '/'), line breaks included; UUIDs are plain hex.
  */
+import { randomBytes } from 'node:crypto';
 import type { Domain, LifecycleAction } from './domain';
 import { domainStateFrom, isUuid } from './domain';
 import { isPodUri } from './kubevirt';
@@ -18,8 +19,14 @@ export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
 export const virsh = (uri: string, ...args: string[]): Argv =>
   isPodUri(uri) ? ['virsh', '-q', '-r', '-c', uri, ...args] : ['virsh', '-q', '-c', uri, ...args];
 
-/** ends listDomainsArgv's names: a line no name can make, since libvirt refuses a '/' in a domain's name */
-const STATS_MARK = '@stats/';
+/** what the listing asks of each domain (the listing shell too, one domain at a time) */
+export const DOMSTATS_WORDS = ['domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait'] as const;
+
+/**
+ * What listDomainsArgv puts between the listings and the statistics: random, so no domain's name can hold it, and
+ * with a '/', which the QEMU driver refuses in a name (other libvirt drivers take one).
+ */
+export const newStatsMark = (): string => `@stats/${randomBytes(8).toString('hex')}`;
 
 /**
  * The UUIDs alone, then UUID and name, then each domain's state, vCPUs and memory: one virsh process and one libvirt
@@ -27,21 +34,20 @@ const STATS_MARK = '@stats/';
  * can hold a line break (libvirt stores a CR in a name raw in its XML, and reading it back after the domain stops
  * turns it into LF). --nowait: a domain in a migration job would otherwise hold up the listing until the job ends.
  */
-export const listDomainsArgv = (uri: string): Argv =>
+export const listDomainsArgv = (uri: string, statsMark: string): Argv =>
   virsh(
     uri,
-    `list --all --uuid; echo @names; list --all --uuid --name; echo ${STATS_MARK}; ` +
-      'domstats --raw --state --vcpu --balloon --nowait',
+    `list --all --uuid; echo @names; list --all --uuid --name; echo ${statsMark}; ${DOMSTATS_WORDS.join(' ')}`,
   );
+
 /**
  * listDomainsArgv's output in its two parts: the listings (for parseDomainList) and domstats' (parseDomstats);
- * undefined if it lacks the line between them.
+ * undefined without the mark between them. virsh -q's echo ends no line (the mark runs into what follows it).
  */
-export function splitListing(text: string): { names: string; stats: string } | undefined {
-  // the first after @names (none of the UUIDs before); virsh -q's echo ends no line, as @names shows
-  const at = text.indexOf(STATS_MARK, text.indexOf('@names'));
+export function splitListing(text: string, statsMark: string): { listings: string; stats: string } | undefined {
+  const at = text.indexOf(statsMark);
   if (at < 0) return undefined;
-  return { names: text.slice(0, at), stats: text.slice(at + STATS_MARK.length).replace(/^\n/, '') };
+  return { listings: text.slice(0, at), stats: text.slice(at + statsMark.length).replace(/^\n/, '') };
 }
 export const eventsArgv = (uri: string): Argv => virsh(uri, 'event', '--all', '--loop', '--timestamp');
 
@@ -107,8 +113,8 @@ export function listedUuids(text: string): string[] {
 }
 
 /**
- * Whether a name in listDomainsArgv's output holds a line that starts with a listed UUID: then the lines cannot tell
- * which domain starts where (a name made to read `x\n<another domain's UUID> y` would claim its UUID).
+ * Whether a name in listDomainsArgv's output holds a line that starts with a UUID: then the lines cannot tell which
+ * domain starts where (a name made to read `x\n<another domain's UUID> y` would claim its UUID).
  */
 export function listingIsAmbiguous(text: string): boolean {
   const listed = new Set(listedUuids(text));
@@ -118,8 +124,10 @@ export function listingIsAmbiguous(text: string): boolean {
     .slice(at + '@names'.length)
     .replace(/^\n/, '')
     .split('\n');
-  const starts = lines.map((l) => l.slice(0, 36).toLowerCase()).filter((u, i) => lines[i][36] === ' ' && listed.has(u));
-  return starts.length !== listed.size || new Set(starts).size !== starts.length;
+  const uuidLike = lines.map((l) => l.slice(0, 36).toLowerCase()).filter((u, i) => lines[i][36] === ' ' && isUuid(u));
+  const starts = uuidLike.filter((u) => listed.has(u));
+  // a UUID not listed: a name's line, or a domain defined between the two listings (then not its name's end either)
+  return starts.length !== uuidLike.length || starts.length !== listed.size || new Set(starts).size !== starts.length;
 }
 
 export interface DomainStats {
@@ -131,16 +139,18 @@ export interface DomainStats {
 }
 
 /**
- * `virsh domstats --raw`: blocks of `Domain: 'NAME'` followed by indented key=value lines. The name sits between
- * the first and the last quote of its line (it may itself contain quotes).
+ * `virsh domstats --raw`: blocks of `Domain: 'NAME'` followed by indented key=value lines, in order. The name sits
+ * between the first and the last quote of its line (it may itself contain quotes); a name with line breaks spans
+ * lines up to the first field line. A name can also be made to read as the end of a block and the start of
+ * another's: statsNameEachOnce tells.
  */
-export function parseDomstats(text: string): Map<string, DomainStats> {
-  const blocks = new Map<string, Map<string, string>>();
+export function domstatsBlocks(text: string): { name: string; stats: DomainStats }[] {
+  const blocks: { name: string; fields: Map<string, string> }[] = [];
   let fields: Map<string, string> | undefined;
-  // a name with a line break spans lines: from `Domain: '` up to the first field line, less the closing quote
   let naming: string | undefined;
   const named = () => {
-    if (naming !== undefined && naming.endsWith("'")) blocks.set(naming.slice(0, -1), (fields = new Map()));
+    if (naming !== undefined && naming.endsWith("'"))
+      blocks.push({ name: naming.slice(0, -1), fields: (fields = new Map()) });
     naming = undefined;
   };
   for (const line of text.split('\n')) {
@@ -157,19 +167,38 @@ export function parseDomstats(text: string): Map<string, DomainStats> {
     } else if (naming !== undefined) naming += `\n${line}`;
   }
   named();
-  const out = new Map<string, DomainStats>();
-  for (const [name, f] of blocks) {
+  return blocks.map(({ name, fields: f }) => {
     const num = (key: string) => (f.has(key) ? Number(f.get(key)) : undefined);
-    out.set(name, {
+    const stats = {
       state: num('state.state') ?? 0,
       reason: num('state.reason') ?? 0,
       vcpus: num('vcpu.current'),
       // balloon.maximum is the configured memory (KiB); balloon.current may be lower when ballooned
       memoryKiB: num('balloon.maximum') ?? num('balloon.current'),
       fields: f,
-    });
+    };
+    return { name, stats };
+  });
+}
+
+/** domstats' blocks by name (a name twice: its last block) */
+export function parseDomstats(text: string): Map<string, DomainStats> {
+  return new Map(domstatsBlocks(text).map((b) => [b.name, b.stats]));
+}
+
+/**
+ * Whether domstats' blocks name each of the listed domains once and nothing else. A name can add headers and fields
+ * inside its own block, never take away another domain's: a block made up for another name shows as that name twice,
+ * one that hides its own as a block too few.
+ */
+export function statsNameEachOnce(blocks: readonly { name: string }[], names: readonly string[]): boolean {
+  const listed = new Set(names);
+  const seen = new Set<string>();
+  for (const { name } of blocks) {
+    if (!listed.has(name) || seen.has(name)) return false;
+    seen.add(name);
   }
-  return out;
+  return seen.size === listed.size;
 }
 
 /** Join the list (UUIDs) with domstats (by name) into the domains Ferry shows, sorted by name. */

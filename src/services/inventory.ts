@@ -18,12 +18,16 @@ import {
   eventsArgv,
   lifecycleArgv,
   listDomainsArgv,
+  newStatsMark,
   parseAddresses,
   listedUuids,
   listingIsAmbiguous,
   parseDomainList,
-  parseDomstats,
+  DOMSTATS_WORDS,
+  domstatsBlocks,
+  type DomainStats,
   splitListing,
+  statsNameEachOnce,
   parseEventLine,
 } from '../core/virsh';
 import type { RemoteHost } from '../remote/remoteHost';
@@ -171,12 +175,18 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     const since = this.list.eventCount;
     const [shown, shownError] = [this.domains, this.libvirtError];
     try {
-      const listing = await this.connection.exec(listDomainsArgv(this.uri), { timeoutMs: this.listTimeoutMs });
-      if (listing.code !== 0) throw new LibvirtError(this.alias, virshErrorText(listing.stderr, listing.code));
-      const parts = splitListing(listing.stdout);
+      const statsMark = newStatsMark();
+      const listing = await this.connection.exec(listDomainsArgv(this.uri, statsMark), {
+        timeoutMs: this.listTimeoutMs,
+      });
+      // virsh runs every command of its line and exits with the last one's status: an earlier one's error is only
+      // on stderr (libvirtd restarting between two of them, say)
+      if (listing.code !== 0 || /^error:/m.test(listing.stderr))
+        throw new LibvirtError(this.alias, virshErrorText(listing.stderr, listing.code));
+      const parts = splitListing(listing.stdout, statsMark);
       if (!parts) throw new LibvirtError(this.alias, "virsh ended its listing before the domains' statistics");
-      const { names, stats } = parts;
-      const domains = domainsFrom(await this.namedExactly(names), parseDomstats(stats));
+      const list = await this.namedExactly(parts.listings);
+      const domains = domainsFrom(list, await this.statsExactly(list, parts.stats));
       // each domain the listing only confirms keeps its object, addresses included
       const listed = reduceDomainList(this.list, { kind: 'listing', domains, since, migrating: this.migrating });
       this.list = { ...listed, domains: keepUnchanged(this.list.domains, this.trackAddresses(listed.domains!)) };
@@ -215,6 +225,22 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     const uuids = listedUuids(listing);
     const names = await namesOf(shell, uuids);
     return uuids.filter((u) => names.has(u)).map((uuid) => ({ uuid, name: names.get(uuid)! }));
+  }
+
+  /**
+   * The domains' statistics by name. Where a name made domstats' blocks read otherwise than one per listed domain
+   * (a name can hold what looks like the end of its block and another domain's start), each domain's are asked of the
+   * listing shell by UUID.
+   */
+  private async statsExactly(
+    list: readonly { uuid: string; name: string }[],
+    text: string,
+  ): Promise<Map<string, DomainStats>> {
+    const blocks = domstatsBlocks(text);
+    const names = list.map((d) => d.name);
+    if (statsNameEachOnce(blocks, names)) return new Map(blocks.map((b) => [b.name, b.stats]));
+    this.log.warn(`${this.alias}: a domain name reads like domstats' own lines; asking each domain's by UUID`);
+    return statsOf(await this.listingShell(), list);
   }
 
   /** The light listing's virsh, opened again if it ended (or gave up on a question that got no answer). */
@@ -510,6 +536,21 @@ async function uuidsByPlainName(shell: VirshShell, names: readonly string[]): Pr
  * The names of these domains, exact whatever they hold (each answer is framed by its own nonce); a domain gone since
  * is left out.
  */
+/** each domain's statistics asked alone (its one block, whatever its header reads), by name */
+async function statsOf(
+  shell: VirshShell,
+  list: readonly { uuid: string; name: string }[],
+): Promise<Map<string, DomainStats>> {
+  if (!list.length) return new Map();
+  const { texts } = await shell.ask(list.map((d) => [...DOMSTATS_WORDS, d.uuid]));
+  const stats = new Map<string, DomainStats>();
+  list.forEach((d, i) => {
+    const blocks = domstatsBlocks(texts[i]);
+    if (blocks.length) stats.set(d.name, blocks[blocks.length - 1].stats);
+  });
+  return stats;
+}
+
 async function namesOf(shell: VirshShell, uuids: readonly string[]): Promise<Map<string, string>> {
   if (!uuids.length) return new Map();
   const { texts } = await shell.ask(uuids.map((u) => ['domname', u]));

@@ -11,7 +11,7 @@ import { Emitter } from '../core/emitter';
 import type { KubevirtPod } from '../core/kubevirt';
 import { domainFromPodStatus } from '../core/domain';
 import { kubevirtDomainName, parseScanBlock, podUri } from '../core/kubevirt';
-import { domainsFrom, parseDomainList, parseDomstats } from '../core/virsh';
+import { DOMSTATS_WORDS, domainsFrom, parseDomainList, parseDomstats } from '../core/virsh';
 import { kubevirtScanArgv } from '../remote/kubevirt';
 import type { RemoteHost } from '../remote/remoteHost';
 import type { Logger } from '../transport/logger';
@@ -28,7 +28,7 @@ const podQuestions = (uri: string): ShellCommand[] => [
   ['connect', '--readonly', uri],
   ['uri'],
   ['list', '--all', '--uuid', '--name'],
-  ['domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait'],
+  [...DOMSTATS_WORDS],
 ];
 
 const QUESTIONS_PER_POD = podQuestions('').length;

@@ -162,7 +162,7 @@ describe('host inventory against the lab', () => {
       labCtl('libvirtd', 'freeze', hostC.letter);
       await expect(c.refresh()).rejects.toThrow(/no answer within 3 s/);
       expect(c.libvirtError).toBe('libvirtd did not answer within 3 s (hung?)');
-      // the listing's virsh processes waiting on it were ended with their channels (the event stream's stays)
+      // the listing's virsh waiting on it was ended with its channel (the event stream's stays)
       await waitFor(
         'no listing virsh left on hostC',
         () => !onHost(hostC.alias, "pgrep -f '[d]omstats --raw|[l]ist --all --uuid' || true").trim(),

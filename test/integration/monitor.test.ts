@@ -64,7 +64,7 @@ describe('migration monitor against the lab', () => {
     const sub = runner.onDidSample(
       ({ record: r, sample }) => r.id === record.id && got.push({ at: performance.now(), sample }),
     );
-    // past the automatic diagnosis (~3 s in), whose probe runs one virsh migrate-getspeed
+    // past the automatic diagnosis (3 s into the job), whose probe runs one virsh migrate-getspeed
     await waitFor('the automatic diagnosis', () => runner.get(record.id)?.findings, 30_000);
     // one reader process for the whole job, no process per sample: no virsh on the source that was not there before
     // the samples (one that ends meanwhile, as the diagnosis probe's may, is no sample's)

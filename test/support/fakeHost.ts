@@ -299,7 +299,7 @@ export interface ModelDomain {
 
 /**
  * One host's libvirt as the captures show it: the listing and domstats printed from its domains, a virsh shell that
- * answers `list --all --uuid`, `domuuid --domain NAME` and `domname UUID`, and `virsh event` lines in the captured format.
+ * answers `list --all --uuid`, `domuuid --domain NAME`, `domname UUID` and `domstats … UUID`, and `virsh event` lines in the captured format.
  */
 export class VirshModel {
   constructor(readonly domains: ModelDomain[] = []) {}
@@ -351,14 +351,15 @@ export class VirshModel {
     return this.domains.map((d) => `${d.uuid} ${d.name}\n`).join('');
   }
 
-  /** listDomainsArgv's output: the UUIDs, `@names`, UUID and name, `@stats/`, then domstats' (virsh -q's echo ends no line) */
-  listingText(): string {
-    return `${this.domains.map((d) => `${d.uuid}\n`).join('')}@names${this.namesText()}@stats/${this.domstatsText()}`;
+  /** listDomainsArgv's output: the UUIDs, `@names`, UUID and name, the stats mark, domstats' (virsh -q's echo ends no line) */
+  listingText(statsMark: string): string {
+    const uuids = this.domains.map((d) => `${d.uuid}\n`).join('');
+    return `${uuids}@names${this.namesText()}${statsMark}${this.domstatsText()}`;
   }
 
   /** `virsh -q domstats --raw --state --vcpu --balloon`, as captured */
-  domstatsText(): string {
-    return `${this.domains.map((d) => [`Domain: '${d.name}'`, ...[...d.fields].map(([k, v]) => `  ${k}=${v}`)].join('\n')).join('\n\n')}\n`;
+  domstatsText(domains = this.domains): string {
+    return `${domains.map((d) => [`Domain: '${d.name}'`, ...[...d.fields].map(([k, v]) => `  ${k}=${v}`)].join('\n')).join('\n\n')}\n`;
   }
 
   /** a `virsh event --loop --timestamp` line, as captured */
@@ -373,6 +374,10 @@ export class VirshModel {
       const d = this.domains.find((x) => x.name === words[2]);
       return d ? `${d.uuid}\n` : '';
     }
+    if (words[0] === 'domstats') {
+      const d = this.domains.find((x) => x.uuid === words.at(-1));
+      return d ? this.domstatsText([d]) : '';
+    }
     if (words[0] === 'domname') {
       const d = this.domains.find((x) => x.uuid === words[1]);
       return d ? `${d.name}\n` : '';
@@ -386,10 +391,16 @@ export class VirshModel {
     return host
       .onExec(() => true, { code: 0, stdout: '@neighbours\n' })
       .onExec(
-        (a) => a.join(' ') === listDomainsArgv(uri).join(' '),
-        () => ({ stdout: this.listingText() }),
+        (a) => listingMark(a, uri) !== undefined,
+        (a) => ({ stdout: this.listingText(listingMark(a, uri)!) }),
       );
   }
+}
+
+/** the stats mark of the inventory's listing (core/virsh listDomainsArgv); undefined for any other argv */
+export function listingMark(argv: Argv, uri = 'qemu:///system'): string | undefined {
+  const mark = /; echo (@stats\/[0-9a-f]{16}); /.exec(argv.at(-1) ?? '')?.[1];
+  return mark && argv.join(' ') === listDomainsArgv(uri, mark).join(' ') ? mark : undefined;
 }
 
 /** the argv of the inventory's event stream */

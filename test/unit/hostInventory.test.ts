@@ -4,14 +4,13 @@
  * listing, replay over a listing under way, reconnects, libvirt errors and a hung libvirtd.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { listDomainsArgv } from '../../src/core/virsh';
 import { HostInventory } from '../../src/services/inventory';
 import { silentLogger } from '../../src/transport/logger';
 import type { ExecResult } from '../../src/transport/sshConnection';
-import { FakeHost, isEventStream, VirshModel } from '../support/fakeHost';
+import { FakeHost, isEventStream, listingMark, VirshModel } from '../support/fakeHost';
 
 const URI = 'qemu:///system';
-const isListing = (a: readonly string[]) => a.join(' ') === listDomainsArgv(URI).join(' ');
+const isListing = (a: readonly string[]) => listingMark(a, URI) !== undefined;
 const NEW_UUID = '0f0e0d0c-0b0a-4909-8807-060504030201';
 
 let model: VirshModel;
@@ -128,10 +127,11 @@ describe('HostInventory on a fake host', () => {
 
   it('replays over a listing the events that came while it was under way', async () => {
     let answer: (r: Partial<ExecResult>) => void = () => undefined;
-    host.onExec(isListing, () => new Promise((resolve) => (answer = resolve)));
-    const listing = model.listingText(); // as of the listing's start: tiny1 running
+    let mark = '';
+    host.onExec(isListing, (argv) => new Promise((resolve) => ([answer, mark] = [resolve, listingMark(argv)!])));
     const refreshed = inventory.refresh();
     await settle();
+    const listing = model.listingText(mark); // as of the listing's start: tiny1 running
     model.setState('tiny1', 5, 2);
     event('tiny1', 'lifecycle', 'Stopped Destroyed');
     answer({ stdout: listing });
@@ -162,10 +162,36 @@ describe('HostInventory on a fake host', () => {
     expect(inventory.domains).toBeUndefined();
     await settle(5000);
     expect(listings()).toBe(3); // the retry, still failing
-    host.onExec(isListing, () => ({ stdout: model.listingText() }));
+    host.onExec(isListing, (argv) => ({ stdout: model.listingText(listingMark(argv)!) }));
     await settle(5000);
     expect(inventory.libvirtError).toBeUndefined();
     expect(inventory.domains).toHaveLength(2);
+  });
+
+  it("shows an earlier command's error though virsh exits with the last one's success", async () => {
+    // libvirtd restarted after the first listing: virsh reconnects and goes on, its exit status the last command's
+    host.onExec(isListing, (argv) => ({
+      code: 0,
+      stdout: `@names${listingMark(argv)}${model.domstatsText()}`,
+      stderr: 'error: Failed to list domains\nerror: End of file while reading data: Input/output error\n',
+    }));
+    await expect(inventory.refresh()).rejects.toThrow(/Failed to list domains/);
+    expect(inventory.libvirtError).toBe('Failed to list domains: End of file while reading data: Input/output error');
+  });
+
+  it('shows a listing that ended before the statistics as an error, not as domains without a state', async () => {
+    host.onExec(isListing, { code: 0, stdout: `${model.domains[0].uuid}\n@names${model.namesText()}` });
+    await expect(inventory.refresh()).rejects.toThrow(/before the domains' statistics/);
+    expect(inventory.libvirtError).toBe("virsh ended its listing before the domains' statistics");
+  });
+
+  it("asks each domain's statistics by UUID when a name makes up another domain's block", async () => {
+    // the name hides its own block's header and opens tiny1's: after tiny1's real block, its fields would be tiny1's
+    model.define(NEW_UUID, "x\nDomain: 'tiny1");
+    await inventory.refresh();
+    expect(stateOf('tiny1')).toBe('running');
+    expect(stateOf("x\nDomain: 'tiny1")).toBe('shutoff');
+    expect(host.sessions[0].written).toContain(`domstats --raw --state --vcpu --balloon --nowait ${NEW_UUID}`);
   });
 
   it('shows a listing that never answers as libvirtd not answering, within its timeout', async () => {

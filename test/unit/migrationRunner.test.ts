@@ -247,6 +247,33 @@ describe('MigrationRunner on fake hosts', () => {
     ]);
   });
 
+  describe('the automatic diagnosis', () => {
+    const probes = () => [hostA, hostB].map((h) => h.execsOf((a) => a[3] === 'ferry-probe').length);
+    const run = async (samples: Sample[]) => {
+      job.readings = samples.map(rawstats);
+      job.onEmpty = migrateEnds;
+      const { done } = await newRunner().start({
+        sourceAlias: 'hostA',
+        targetAlias: 'hostB',
+        domainUuid: tiny1,
+        domainName: 'tiny1',
+        options: PROFILES.safe.options,
+      });
+      return until(done);
+    };
+    it('probes both hosts once, when the job has run 3 s by the host clock', async () => {
+      const samples = seriesNamed('not-converging').samples.slice(0, 100); // 93 ms … ~10 s
+      await run(samples);
+      expect(probes()).toEqual([1, 1]);
+    });
+    it('leaves a job done sooner alone, however many readings it took', async () => {
+      const samples = seriesNamed('dirtying').samples; // 30 readings, the last at 2962 ms
+      expect(samples.at(-1)!.t).toBeLessThan(3000);
+      await run(samples);
+      expect(probes()).toEqual([0, 0]);
+    });
+  });
+
   it('a postcopy run moves to postcopy from its readings, marked on its chart', async () => {
     const postcopy = seriesNamed('postcopy');
     const runner = newRunner();

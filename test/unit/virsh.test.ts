@@ -12,7 +12,11 @@ import {
   parseDomainList,
   parseDomstats,
   parseEventLine,
+  domstatsBlocks,
+  listDomainsArgv,
+  newStatsMark,
   splitListing,
+  statsNameEachOnce,
 } from '../../src/core/virsh';
 import { addressesArgv } from '../../src/remote/addresses';
 
@@ -264,28 +268,47 @@ describe('a listing whose names cannot be told apart by their lines', () => {
 
 describe("the listing's one virsh: listings, then statistics", () => {
   const a = '11111111-2222-4333-8444-555555555555';
-  const name = 'x\n@stats\n@names'; // the markers but for the '/' libvirt refuses in a name
+  const b = '66666666-7777-4888-9999-aaaaaaaaaaaa';
+  const mark = newStatsMark();
+  const name = 'x\n@stats/0123456789abcdef\n@names'; // marks, but not this listing's
   // as virsh -q prints it: its echo ends no line
-  const names = `${a}\n@names${a} ${name}\n`;
+  const listings = `${a}\n@names${a} ${name}\n`;
   const stats = `Domain: '${name}'\n  state.state=5\n  state.reason=0\n`;
-  it('splits at the mark no name can make, whatever the names hold', () => {
-    const parts = splitListing(`${names}@stats/${stats}`);
-    expect(parts).toEqual({ names, stats });
-    expect(parseDomainList(parts!.names)).toEqual([{ uuid: a, name }]);
+  it('asks with a mark of its own each time', () => {
+    expect(mark).toMatch(/^@stats\/[0-9a-f]{16}$/);
+    expect(newStatsMark()).not.toBe(mark);
+    expect(listDomainsArgv('qemu:///system', mark).at(-1)).toContain(`; echo ${mark}; domstats `);
+  });
+  it('splits at its mark, whatever the names hold', () => {
+    const parts = splitListing(`${listings}${mark}${stats}`, mark);
+    expect(parts).toEqual({ listings, stats });
+    expect(parseDomainList(parts!.listings)).toEqual([{ uuid: a, name }]);
     expect(parseDomstats(parts!.stats).get(name)?.state).toBe(5);
   });
   it('reads the listing as the lab printed it: the hostile name and its statistics', () => {
-    const parts = splitListing(fixture('virsh-listing.txt'))!;
-    const domains = domainsFrom(parseDomainList(parts.names), parseDomstats(parts.stats));
+    const parts = splitListing(fixture('virsh-listing.txt'), '@stats/')!;
+    const domains = domainsFrom(parseDomainList(parts.listings), parseDomstats(parts.stats));
     expect(domains.map((d) => [d.name, d.state, d.memoryKiB])).toEqual([
       [HOSTILE, 'shutoff', 262144],
       ['tiny1', 'running', 524288],
     ]);
   });
   it('splits a host without domains (as lab hostC printed it)', () => {
-    expect(splitListing('@names@stats/')).toEqual({ names: '@names', stats: '' });
+    expect(splitListing(`@names${mark}`, mark)).toEqual({ listings: '@names', stats: '' });
   });
   it('has no statistics when virsh stopped before them', () => {
-    expect(splitListing(names)).toBeUndefined();
+    expect(splitListing(listings, mark)).toBeUndefined();
+  });
+  it('takes a line of a UUID not listed as a name that cannot be read by lines', () => {
+    // a name's line, or a domain defined between the two listings: either would end up in the name before it
+    expect(listingIsAmbiguous(`${a}\n@names${a} x\n${b} y\n`)).toBe(true);
+    expect(listingIsAmbiguous(`${a}\n@names${a} x\n`)).toBe(false);
+  });
+  it("knows domstats' blocks were made up when a name opens another's or hides its own", () => {
+    const forged = domstatsBlocks(`${stats}\nDomain: 'y\nDomain: '${name}'\n  state.state=1\n`);
+    expect(forged.map((x) => x.name)).toEqual([name, name]);
+    expect(statsNameEachOnce(forged, [name, "y\nDomain: '" + name])).toBe(false);
+    expect(statsNameEachOnce(domstatsBlocks(stats), [name])).toBe(true);
+    expect(statsNameEachOnce(domstatsBlocks(stats), [name, 'z'])).toBe(false);
   });
 });

@@ -38,8 +38,11 @@ import { launchMigration } from './launch';
 import type { MigrationStore, WatchContext } from './watch';
 import { MIN_SAMPLE_INTERVAL_MS, watchMigration } from './watch';
 
-/** the automatic diagnosis runs once this many samples (~3 s) into a run, when rates have settled a little */
-const DIAGNOSE_AFTER_SAMPLES = 30;
+/**
+ * the automatic diagnosis runs once a job has run this long (the host's clock), when rates have settled a little;
+ * by job time, not by samples, so that it comes as late whatever the sampling rate (a job done sooner needs none)
+ */
+const DIAGNOSE_AFTER_MS = 3000;
 
 export class MigrationRunner {
   private readonly disposables = new DisposableStore();
@@ -297,7 +300,9 @@ export class MigrationRunner {
     if (sample && sample !== lastBefore) {
       // "why is it slow" is about the way between two hosts: an in-place hop has none, and its probes would take
       // the CPU the switchover needs
-      if (moved.samples.length === DIAGNOSE_AFTER_SAMPLES && moved.source !== moved.target)
+      const previous = moved.samples.at(-2);
+      const crossed = sample.t >= DIAGNOSE_AFTER_MS && (!previous || previous.t < DIAGNOSE_AFTER_MS);
+      if (crossed && moved.source !== moved.target)
         void this.diagnose(moved.id).catch((e: Error) =>
           this.log.warn(`migration ${moved.id}: diagnosis failed: ${e.message}`),
         );

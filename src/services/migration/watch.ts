@@ -1,5 +1,5 @@
 /**
- * Watching a migration from its source: one persistent job reader (up to 20 Hz), re-attached after the link drops; when
+ * Watching a migration from its source: one persistent job reader (up to ~22 Hz), re-attached after the link drops; when
  * the job is gone, how it ended (its log's exit marker, the completed job, the target's word) becomes the run's
  * outcome, through next().
  */
@@ -20,9 +20,9 @@ import { migratedQosFindings } from '../qos';
 import type { Gate } from './gate';
 
 /**
- * The next reading is asked as soon as the previous one is answered, at most ~22 a second: a host that answers in
- * ~46 ms (the lab under TCG) is read back to back, with no idle gap; a fast one is not flooded. One query is in
- * flight at a time, so a host that slows down is simply read less often.
+ * The next reading is asked as soon as the previous one is answered, by default at most ~22 a second: a host that
+ * answers in ~46 ms (the lab under TCG) is read back to back, with no idle gap; a fast one is not flooded. One query
+ * is in flight at a time, so a host that slows down is simply read less often.
  */
 export const MIN_SAMPLE_INTERVAL_MS = 45;
 const READ_TIMEOUT_MS = 10_000;
