@@ -98,7 +98,8 @@ async function main() {
     );
   const exec = (alias: string, argv: string[]) => registry.get(alias)!.connection.exec(argv, { timeoutMs: 300_000 });
   const whereIs = async () => ((await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1') ? A : B);
-  const uuid = (await exec(await whereIs(), ['virsh', '-q', 'domuuid', 'tiny1'])).stdout.trim();
+  const home = await whereIs();
+  const uuid = (await exec(home, ['virsh', '-q', 'domuuid', 'tiny1'])).stdout.trim();
 
   // libvirt's default is no cap; a cap set by an earlier migration stays with the domain, so restore the default
   await exec(await whereIs(), ['virsh', '-q', '-c', URI, 'migrate-setspeed', uuid, UNLIMITED_BANDWIDTH_MIBPS]);
@@ -158,6 +159,22 @@ async function main() {
       );
       console.log(`        cpu s: source ${cpuSeconds(cpu.source)} | target ${cpuSeconds(cpu.target)}`);
     }
+  }
+  // back where it started: a plain virsh migrate leaves the source's definition behind (shut off), and a domain
+  // running on the other host beside it invites whatever comes next to start it twice
+  const away = await whereIs();
+  if (away !== home) {
+    const r = await exec(away, [
+      'virsh',
+      '-q',
+      '-c',
+      URI,
+      'migrate',
+      '--live',
+      uuid,
+      targetUri(await registry.resolve(home)),
+    ]);
+    if (r.code !== 0) throw new Error(`virsh migrate back to ${home}: ${r.stderr}`);
   }
   const status = guest('/cgi-bin/status');
   console.log(`guest after ${3 * KINDS.length} migrations: ${status.trim()}`);
