@@ -96,6 +96,22 @@ export function actionsFor(state: DomainState): readonly LifecycleAction[] {
 
 const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked']);
 
+/** states in which a domain's QEMU runs and holds its disks (shutting down and suspended to RAM too) */
+const HOLDS_ITS_DISKS = new Set<DomainState>([...ACTIVE, 'shutdown', 'pmsuspended']);
+
+/**
+ * The other host where a domain of this UUID runs, if any. A migration's source keeps the domain's definition, shut
+ * off, unless it was migrated with "undefine on source": starting that would boot a second copy on the same disks.
+ */
+export function runsElsewhere(
+  hosts: readonly { alias: string; domains?: readonly Domain[] }[],
+  alias: string,
+  uuid: string,
+): string | undefined {
+  return hosts.find((h) => h.alias !== alias && h.domains?.some((d) => d.uuid === uuid && HOLDS_ITS_DISKS.has(d.state)))
+    ?.alias;
+}
+
 /** localeCompare's order; one collator, made once: a tree of a thousand domains is sorted at every redraw */
 const byLocale = new Intl.Collator().compare;
 

@@ -3,7 +3,6 @@
  * Domains are addressed by UUID in commands: names come from hosts and users and may hold anything (the QEMU driver
  * refuses only '/'), line breaks included; UUIDs are plain hex.
  */
-import { randomBytes } from 'node:crypto';
 import type { Domain, LifecycleAction } from './domain';
 import { domainStateFrom, isUuid } from './domain';
 import { isPodUri } from './kubevirt';
@@ -23,16 +22,12 @@ export const virsh = (uri: string, ...args: string[]): Argv =>
 export const DOMSTATS_WORDS = ['domstats', '--raw', '--state', '--vcpu', '--balloon', '--nowait'] as const;
 
 /**
- * What listDomainsArgv puts between the listings and the statistics: random, so no domain's name can hold it, and
- * with a '/', which the QEMU driver refuses in a name (other libvirt drivers take one).
- */
-export const newStatsMark = (): string => `@stats/${randomBytes(8).toString('hex')}`;
-
-/**
  * The UUIDs alone, then UUID and name, then each domain's state, vCPUs and memory: one virsh process and one libvirt
  * connection for the whole listing. The first listing tells which lines of the second start a domain, since a name
  * can hold a line break (libvirt stores a CR in a name raw in its XML, and reading it back after the domain stops
  * turns it into LF). --nowait: a domain in a migration job would otherwise hold up the listing until the job ends.
+ * statsMark goes between the listings and the statistics: one no domain's name can hold (services/inventory
+ * newStatsMark).
  */
 export const listDomainsArgv = (uri: string, statsMark: string): Argv =>
   virsh(

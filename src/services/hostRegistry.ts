@@ -1,5 +1,7 @@
 /** The configured hosts, each with its connection and inventory; created and disposed as the list changes. */
 import type { PodState } from './kubevirtNode';
+import type { LifecycleAction } from '../core/domain';
+import { runsElsewhere } from '../core/domain';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
@@ -48,6 +50,22 @@ export class HostRegistry {
     const inventory = this.entries.get(alias);
     if (!inventory) throw new Error(`${alias} is not a configured host`);
     return inventory;
+  }
+
+  /**
+   * Run a lifecycle action on a domain of a host. A start is refused while a domain of the same UUID runs on another
+   * connected host: what is shut off here is then the definition a migration left behind.
+   */
+  async runAction(alias: string, action: LifecycleAction, uuid: string): Promise<void> {
+    const inventory = this.require(alias);
+    const other = action === 'start' ? runsElsewhere(this.hosts, alias, uuid) : undefined;
+    if (other)
+      throw new Error(
+        `it runs on ${other} (the same UUID): this is the definition a migration left on ${alias}, and starting it ` +
+          `would boot a second copy on the same disks. Remove it here (virsh undefine), or migrate with "persistent ` +
+          `on target" and "undefine on source", which leave none behind.`,
+      );
+    await inventory.runAction(action, uuid);
   }
 
   /** How Ferry reaches a host (user, address, port): also how a source host is told to reach it. */

@@ -5,6 +5,7 @@
  * `domname` per burst (named by UUID: nothing from a host is written to a shell), and a full listing (states, vCPUs,
  * memory) follows once events pause.
  */
+import { randomBytes } from 'node:crypto';
 import type { Domain, DomainState, LifecycleAction } from '../core/domain';
 import { isUuid, keepUnchanged, lifecycleEffect } from '../core/domain';
 import type { DomainList, DomainListEvent } from '../core/domainList';
@@ -18,7 +19,6 @@ import {
   eventsArgv,
   lifecycleArgv,
   listDomainsArgv,
-  newStatsMark,
   parseAddresses,
   listedUuids,
   listingIsAmbiguous,
@@ -42,6 +42,12 @@ import { VirshShell } from './virshShell';
 import { addressesArgv } from '../remote/addresses';
 
 const REFRESH_DEBOUNCE_MS = 40;
+/**
+ * What the listing puts between the listings and the statistics (core/virsh listDomainsArgv): random, so no domain's
+ * name can hold it, and with a '/', which the QEMU driver refuses in a name (other libvirt drivers take one).
+ */
+export const newStatsMark = (): string => `@stats/${randomBytes(8).toString('hex')}`;
+
 /** after events applied by themselves, the full listing that confirms them: once they pause this long… */
 const RECONCILE_QUIET_MS = 2000;
 /**

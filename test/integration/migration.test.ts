@@ -114,6 +114,13 @@ describe('live migration against the lab', () => {
     expect(there.summary).toMatchObject({ type: 'completed' });
     expect(there.summary!.dataProcessed).toBeGreaterThan(100 * 1048576);
     expect(whereIsTiny()).toBe(B);
+    // A keeps tiny1's definition, shut off (no "undefine on source"): starting it would boot a second copy
+    const uuid = uuidOf();
+    const stateOn = (alias: string) => registry.get(alias)!.domains?.find((d) => d.uuid === uuid)?.state;
+    await waitFor('tiny1 shown off on A, running on B', () => stateOn(A) === 'shutoff' && stateOn(B) === 'running');
+    const started = registry.runAction(A, 'start', uuid);
+    await expect(started).rejects.toThrow(new RegExp(`runs on ${B} .*second copy on the same disks`));
+    expect(onHost(A, `virsh -q domstate ${uuid}`).trim()).toBe('shut off');
     const back = await migrate(B, A, opts({ persistent: true, undefineSource: true }));
     expect(back.phase).toBe('completed');
     expect(onHost(B, 'virsh -q list --all --name')).not.toContain('tiny1');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
-import { domainStateFrom, keepUnchanged, lifecycleEffect, treeOrder } from '../../src/core/domain';
+import { domainStateFrom, keepUnchanged, lifecycleEffect, runsElsewhere, treeOrder } from '../../src/core/domain';
 import {
   domainsFrom,
   lifecycleArgv,
@@ -14,11 +14,11 @@ import {
   parseEventLine,
   domstatsBlocks,
   listDomainsArgv,
-  newStatsMark,
   splitListing,
   statsNameEachOnce,
 } from '../../src/core/virsh';
 import { addressesArgv } from '../../src/remote/addresses';
+import { newStatsMark } from '../../src/services/inventory';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
 const HOSTILE = 'evil \'one\' "two" $(touch ferry-pwned) `touch ferry-pwned2` čaj ü';
@@ -310,5 +310,29 @@ describe("the listing's one virsh: listings, then statistics", () => {
     expect(statsNameEachOnce(forged, [name, "y\nDomain: '" + name])).toBe(false);
     expect(statsNameEachOnce(domstatsBlocks(stats), [name])).toBe(true);
     expect(statsNameEachOnce(domstatsBlocks(stats), [name, 'z'])).toBe(false);
+  });
+});
+
+describe('a definition a migration left behind', () => {
+  const uuid = '11111111-2222-4333-8444-555555555555';
+  const on = (state: Domain['state']): Domain => ({ uuid, name: 'vm', state, stateReason: 0, ips: [], heardIps: [] });
+  it('is found by the host where the domain of its UUID runs (or holds its disks)', () => {
+    for (const state of ['running', 'paused', 'migrating', 'blocked', 'shutdown', 'pmsuspended'] as const)
+      expect(
+        runsElsewhere(
+          [
+            { alias: 'A', domains: [on('shutoff')] },
+            { alias: 'B', domains: [on(state)] },
+          ],
+          'A',
+          uuid,
+        ),
+      ).toBe('B');
+  });
+  it('is not when that domain is off everywhere else, unknown there, or only on this host', () => {
+    for (const state of ['shutoff', 'crashed', 'nostate'] as const)
+      expect(runsElsewhere([{ alias: 'B', domains: [on(state)] }], 'A', uuid)).toBeUndefined();
+    expect(runsElsewhere([{ alias: 'B' }], 'A', uuid)).toBeUndefined();
+    expect(runsElsewhere([{ alias: 'A', domains: [on('running')] }], 'A', uuid)).toBeUndefined();
   });
 });

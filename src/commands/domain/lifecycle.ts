@@ -126,10 +126,9 @@ export async function runLifecycle(
   await withProgress({ location: vscode.ProgressLocation.Window, title: verb.doing(names) }, async () => {
     const failures: string[] = [];
     for (const node of nodes) {
-      const inventory = ctx.registry.get(node.alias);
-      if (!inventory) continue;
+      if (!ctx.registry.get(node.alias)) continue;
       try {
-        await inventory.runAction(verb.action, node.domain.uuid);
+        await ctx.registry.runAction(node.alias, verb.action, node.domain.uuid);
       } catch (e) {
         failures.push(vscode.l10n.t('{0} on {1}: {2}', node.domain.name, node.alias, (e as Error).message));
       }
