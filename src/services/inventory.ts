@@ -15,20 +15,20 @@ import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
 import {
+  type DomainStats,
+  DOMSTATS_WORDS,
   domainsFrom,
+  domstatsBlocks,
   eventsArgv,
   lifecycleArgv,
   listDomainsArgv,
-  parseAddresses,
   listedUuids,
   listingIsAmbiguous,
+  parseAddresses,
   parseDomainList,
-  DOMSTATS_WORDS,
-  domstatsBlocks,
-  type DomainStats,
+  parseEventLine,
   splitListing,
   statsNameEachOnce,
-  parseEventLine,
 } from '../core/virsh';
 import type { RemoteHost } from '../remote/remoteHost';
 import type { HostConnection } from '../transport/hostConnection';
@@ -538,10 +538,6 @@ async function uuidsByPlainName(shell: VirshShell, names: readonly string[]): Pr
   });
 }
 
-/**
- * The names of these domains, exact whatever they hold (each answer is framed by its own nonce); a domain gone since
- * is left out.
- */
 /** each domain's statistics asked alone (its one block, whatever its header reads), by name */
 async function statsOf(
   shell: VirshShell,
@@ -557,6 +553,10 @@ async function statsOf(
   return stats;
 }
 
+/**
+ * The names of these domains, exact whatever they hold (each answer is framed by its own nonce); a domain gone since
+ * is left out.
+ */
 async function namesOf(shell: VirshShell, uuids: readonly string[]): Promise<Map<string, string>> {
   if (!uuids.length) return new Map();
   const { texts } = await shell.ask(uuids.map((u) => ['domname', u]));

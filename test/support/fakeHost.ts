@@ -299,7 +299,8 @@ export interface ModelDomain {
 
 /**
  * One host's libvirt as the captures show it: the listing and domstats printed from its domains, a virsh shell that
- * answers `list --all --uuid`, `domuuid --domain NAME`, `domname UUID` and `domstats … UUID`, and `virsh event` lines in the captured format.
+ * answers `list --all --uuid`, `domuuid --domain NAME`, `domname UUID` and `domstats … UUID`, and `virsh event` lines
+ * in the captured format.
  */
 export class VirshModel {
   constructor(readonly domains: ModelDomain[] = []) {}
@@ -351,7 +352,7 @@ export class VirshModel {
     return this.domains.map((d) => `${d.uuid} ${d.name}\n`).join('');
   }
 
-  /** listDomainsArgv's output: the UUIDs, `@names`, UUID and name, the stats mark, domstats' (virsh -q's echo ends no line) */
+  /** listDomainsArgv's output: the UUIDs, `@names`, UUID and name, the stats mark, domstats' (echo ends no line) */
   listingText(statsMark: string): string {
     const uuids = this.domains.map((d) => `${d.uuid}\n`).join('');
     return `${uuids}@names${this.namesText()}${statsMark}${this.domstatsText()}`;
