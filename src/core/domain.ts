@@ -96,12 +96,17 @@ export function actionsFor(state: DomainState): readonly LifecycleAction[] {
 
 const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked']);
 
-/** states in which a domain's QEMU runs and holds its disks (shutting down and suspended to RAM too) */
-const HOLDS_ITS_DISKS = new Set<DomainState>([...ACTIVE, 'shutdown', 'pmsuspended']);
+/**
+ * states in which a domain's QEMU runs and holds its disks: shutting down, suspended to RAM, and crashed too (libvirt
+ * shows a crash as crashed only with on_crash=preserve, which keeps QEMU)
+ */
+const HOLDS_ITS_DISKS = new Set<DomainState>([...ACTIVE, 'shutdown', 'pmsuspended', 'crashed']);
 
 /**
  * The other host where a domain of this UUID runs, if any. A migration's source keeps the domain's definition, shut
  * off, unless it was migrated with "undefine on source": starting that would boot a second copy on the same disks.
+ * The caller passes the hosts whose listing is current (connected ones): a host that went down may have taken the
+ * domain with it, and starting its definition elsewhere is then the way back.
  */
 export function runsElsewhere(
   hosts: readonly { alias: string; domains?: readonly Domain[] }[],

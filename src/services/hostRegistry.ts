@@ -52,19 +52,29 @@ export class HostRegistry {
     return inventory;
   }
 
+  /** The connected host other than `alias` where a domain of this UUID runs (core/domain runsElsewhere). */
+  runningElsewhere(alias: string, uuid: string): string | undefined {
+    return runsElsewhere(
+      this.hosts.filter((h) => h.connection.state.kind === 'connected'),
+      alias,
+      uuid,
+    );
+  }
+
   /**
    * Run a lifecycle action on a domain of a host. A start is refused while a domain of the same UUID runs on another
-   * connected host: what is shut off here is then the definition a migration left behind.
+   * connected host (most often, what is shut off here is the definition a migration left behind), unless the caller
+   * has asked the user (`evenIfRunningElsewhere`).
    */
-  async runAction(alias: string, action: LifecycleAction, uuid: string): Promise<void> {
+  async runAction(
+    alias: string,
+    action: LifecycleAction,
+    uuid: string,
+    { evenIfRunningElsewhere = false } = {},
+  ): Promise<void> {
     const inventory = this.require(alias);
-    const other = action === 'start' ? runsElsewhere(this.hosts, alias, uuid) : undefined;
-    if (other)
-      throw new Error(
-        `it runs on ${other} (the same UUID): this is the definition a migration left on ${alias}, and starting it ` +
-          `would boot a second copy on the same disks. Remove it here (virsh undefine), or migrate with "persistent ` +
-          `on target" and "undefine on source", which leave none behind.`,
-      );
+    const other = action === 'start' && !evenIfRunningElsewhere ? this.runningElsewhere(alias, uuid) : undefined;
+    if (other) throw new Error(runningElsewhereText(alias, other, uuid));
     await inventory.runAction(action, uuid);
   }
 
@@ -109,4 +119,13 @@ export class HostRegistry {
     this.migrationEmitter.dispose();
     this.kubevirtMigrationEmitter.dispose();
   }
+}
+
+/** why starting a domain whose UUID runs on another host is refused, and what to do */
+export function runningElsewhereText(alias: string, other: string, uuid: string): string {
+  return (
+    `A domain with the same UUID runs on ${other}. If they share their disks, starting it on ${alias} runs two copies ` +
+    `on them. If ${alias}'s definition is the one a migration left behind, remove it there ` +
+    `(virsh undefine ${uuid}), or migrate with "persistent on target" and "undefine on source", which leave none.`
+  );
 }

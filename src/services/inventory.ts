@@ -538,7 +538,10 @@ async function uuidsByPlainName(shell: VirshShell, names: readonly string[]): Pr
   });
 }
 
-/** each domain's statistics asked alone (its one block, whatever its header reads), by name */
+/**
+ * each domain's statistics asked alone, by name. The answer starts with the header of the exact name asked for;
+ * all that follows it is the domain's fields (a name's own lines sit inside that header, so none can add fields)
+ */
 async function statsOf(
   shell: VirshShell,
   list: readonly { uuid: string; name: string }[],
@@ -547,8 +550,10 @@ async function statsOf(
   const { texts } = await shell.ask(list.map((d) => [...DOMSTATS_WORDS, d.uuid]));
   const stats = new Map<string, DomainStats>();
   list.forEach((d, i) => {
-    const blocks = domstatsBlocks(texts[i]);
-    if (blocks.length) stats.set(d.name, blocks[blocks.length - 1].stats);
+    const header = `Domain: '${d.name}'\n`;
+    if (!texts[i].startsWith(header)) return;
+    const [own] = domstatsBlocks(`Domain: ''\n${texts[i].slice(header.length)}`);
+    if (own) stats.set(d.name, own.stats);
   });
   return stats;
 }

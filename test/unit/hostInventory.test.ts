@@ -185,6 +185,15 @@ describe('HostInventory on a fake host', () => {
     expect(inventory.libvirtError).toBe("virsh ended its listing before the domains' statistics");
   });
 
+  it("reads a domain's own statistics asked by UUID only after its exact header, whatever its name adds", async () => {
+    // a header never closed (its fields would be dropped), then a made-up block: the last block is the name's own
+    const forger = "x'\n  state.state=5\n  vcpu.current=99\nDomain: 'y\n  z=1";
+    model.define(NEW_UUID, forger, { 'state.state': '1', 'state.reason': '1', 'vcpu.current': '2' });
+    await inventory.refresh();
+    expect(inventory.domains!.find((d) => d.name === forger)).toMatchObject({ state: 'running', vcpus: 2 });
+    expect(stateOf('tiny1')).toBe('running');
+  });
+
   it("asks each domain's statistics by UUID when a name makes up another domain's block", async () => {
     // the name hides its own block's header and opens tiny1's: after tiny1's real block, its fields would be tiny1's
     model.define(NEW_UUID, "x\nDomain: 'tiny1");

@@ -266,6 +266,29 @@ describe('MigrationRunner on fake hosts', () => {
       await run(samples);
       expect(probes()).toEqual([1, 1]);
     });
+    it('waits, after a reload, for readings of its own before it diagnoses', async () => {
+      const series = seriesNamed('not-converging').samples;
+      const first = newRunner();
+      job.readings = series.slice(0, 5).map(rawstats);
+      const { record } = await first.start({
+        sourceAlias: 'hostA',
+        targetAlias: 'hostB',
+        domainUuid: tiny1,
+        domainName: 'tiny1',
+        options: PROFILES.safe.options,
+      });
+      await settle(45 * 3);
+      first.dispose();
+      await settle(100);
+      const reloaded = newRunner({ ...store, loadActive: () => store.saved.at(-1)! });
+      // re-attached 4 s into the job: 5 readings, then the job ends
+      job.readings = series.slice(40, 45).map(rawstats);
+      job.onEmpty = migrateEnds;
+      expect(series[40].t).toBeGreaterThan(3000);
+      const [{ done }] = reloaded.reattach();
+      expect((await until(done)).id).toBe(record.id);
+      expect(probes()).toEqual([0, 0]);
+    });
     it('leaves a job done sooner alone, however many readings it took', async () => {
       const samples = seriesNamed('dirtying').samples; // 30 readings, the last at 2962 ms
       expect(samples.at(-1)!.t).toBeLessThan(3000);

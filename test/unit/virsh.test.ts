@@ -317,7 +317,7 @@ describe('a definition a migration left behind', () => {
   const uuid = '11111111-2222-4333-8444-555555555555';
   const on = (state: Domain['state']): Domain => ({ uuid, name: 'vm', state, stateReason: 0, ips: [], heardIps: [] });
   it('is found by the host where the domain of its UUID runs (or holds its disks)', () => {
-    for (const state of ['running', 'paused', 'migrating', 'blocked', 'shutdown', 'pmsuspended'] as const)
+    for (const state of ['running', 'paused', 'migrating', 'blocked', 'shutdown', 'pmsuspended', 'crashed'] as const)
       expect(
         runsElsewhere(
           [
@@ -330,7 +330,7 @@ describe('a definition a migration left behind', () => {
       ).toBe('B');
   });
   it('is not when that domain is off everywhere else, unknown there, or only on this host', () => {
-    for (const state of ['shutoff', 'crashed', 'nostate'] as const)
+    for (const state of ['shutoff', 'nostate'] as const)
       expect(runsElsewhere([{ alias: 'B', domains: [on(state)] }], 'A', uuid)).toBeUndefined();
     expect(runsElsewhere([{ alias: 'B' }], 'A', uuid)).toBeUndefined();
     expect(runsElsewhere([{ alias: 'A', domains: [on('running')] }], 'A', uuid)).toBeUndefined();

@@ -11,6 +11,7 @@ import { withProgress } from '../../vscode/notify';
 import { UserCancelled } from '../../vscode/userInput';
 import type { DomainNode } from '../../views/nodes';
 import { pickDomain, selectedNodes } from '../pickers';
+import { runningElsewhereText } from '../../services/hostRegistry';
 
 interface Verb {
   command: string;
@@ -123,16 +124,66 @@ export async function runLifecycle(
     const answer = await ctx.ui.askModal('warning', verb.confirm(names), undefined, go);
     if (answer !== go) throw new UserCancelled();
   }
+  if (verb.action === 'start') await confirmStartsElsewhere(ctx, nodes);
+  const confirmedElsewhere = new Set(
+    verb.action === 'start' ? nodes.filter((n) => ctx.registry.runningElsewhere(n.alias, n.domain.uuid)) : [],
+  );
   await withProgress({ location: vscode.ProgressLocation.Window, title: verb.doing(names) }, async () => {
     const failures: string[] = [];
     for (const node of nodes) {
       if (!ctx.registry.get(node.alias)) continue;
       try {
-        await ctx.registry.runAction(node.alias, verb.action, node.domain.uuid);
+        // a start the user confirmed above, though the domain runs elsewhere (refused if it began running since)
+        await ctx.registry.runAction(node.alias, verb.action, node.domain.uuid, {
+          evenIfRunningElsewhere: confirmedElsewhere.has(node),
+        });
       } catch (e) {
         failures.push(vscode.l10n.t('{0} on {1}: {2}', node.domain.name, node.alias, (e as Error).message));
       }
     }
     if (failures.length) throw new Error(vscode.l10n.t('{0} failed for {1}', verb.title(), failures.join('; ')));
   });
+}
+
+/**
+ * A start of a domain whose UUID is being migrated is refused; one whose UUID runs on another connected host (most
+ * often the definition a migration left on its source) goes ahead only if the user says so: with shared disks, two
+ * copies would write to them at once.
+ */
+async function confirmStartsElsewhere(ctx: CommandContext, nodes: readonly DomainNode[]): Promise<void> {
+  const moving = nodes.find((n) => ctx.migrations.findByDomain(n.domain.uuid));
+  if (moving)
+    throw new Error(
+      vscode.l10n.t(
+        '{0} is being migrated: starting its definition on {1} would run a second copy.',
+        moving.domain.name,
+        moving.alias,
+      ),
+    );
+  const elsewhere = nodes.flatMap((n) => {
+    const other = ctx.registry.runningElsewhere(n.alias, n.domain.uuid);
+    return other ? [{ node: n, other }] : [];
+  });
+  if (!elsewhere.length) return;
+  const [{ node, other }] = elsewhere;
+  const go = vscode.l10n.t('Start Anyway');
+  const question =
+    elsewhere.length === 1
+      ? vscode.l10n.t(
+          'A domain with the same UUID as {0} runs on {1}. Start {0} on {2} too?',
+          node.domain.name,
+          other,
+          node.alias,
+        )
+      : vscode.l10n.t(
+          '{0} of these domains run on other hosts under the same UUID. Start them anyway?',
+          elsewhere.length,
+        );
+  const answer = await ctx.ui.askModal(
+    'warning',
+    question,
+    runningElsewhereText(node.alias, other, node.domain.uuid),
+    go,
+  );
+  if (answer !== go) throw new UserCancelled();
 }

@@ -40,9 +40,11 @@ import { MIN_SAMPLE_INTERVAL_MS, watchMigration } from './watch';
 
 /**
  * the automatic diagnosis runs once a job has run this long (the host's clock), when rates have settled a little;
- * by job time, not by samples, so that it comes as late whatever the sampling rate (a job done sooner needs none)
+ * by job time, not by samples, so that it comes as late whatever the sampling rate (a job done sooner needs none)…
  */
 const DIAGNOSE_AFTER_MS = 3000;
+/** …and once this watcher has this many readings of it (a run re-attached after a reload starts with none) */
+const DIAGNOSE_MIN_SAMPLES = 10;
 
 export class MigrationRunner {
   private readonly disposables = new DisposableStore();
@@ -90,6 +92,8 @@ export class MigrationRunner {
   }
 
   private readonly discovering = new Set<string>();
+  /** runs whose automatic diagnosis has been started (once each) */
+  private readonly diagnosed = new Set<string>();
 
   /**
    * Follow an outgoing migration Ferry did not start (a `virsh migrate` in a shell, an orchestrator's), found through
@@ -300,12 +304,13 @@ export class MigrationRunner {
     if (sample && sample !== lastBefore) {
       // "why is it slow" is about the way between two hosts: an in-place hop has none, and its probes would take
       // the CPU the switchover needs
-      const previous = moved.samples.at(-2);
-      const crossed = sample.t >= DIAGNOSE_AFTER_MS && (!previous || previous.t < DIAGNOSE_AFTER_MS);
-      if (crossed && moved.source !== moved.target)
+      const due = sample.t >= DIAGNOSE_AFTER_MS && moved.samples.length >= DIAGNOSE_MIN_SAMPLES && !moved.findings;
+      if (due && moved.source !== moved.target && !this.diagnosed.has(moved.id)) {
+        this.diagnosed.add(moved.id);
         void this.diagnose(moved.id).catch((e: Error) =>
           this.log.warn(`migration ${moved.id}: diagnosis failed: ${e.message}`),
         );
+      }
       this.active.set(moved.id, moved);
       this.sampleEmitter.fire({ record: moved, sample });
     }
