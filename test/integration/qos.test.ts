@@ -111,9 +111,10 @@ describe('interface QoS against the lab', () => {
     expect(removed.kernel?.htb).toBeUndefined();
     const free = (await streamToGuest(tinyIp, 4).done).mbps;
     console.log(`qos: limit removed, measured ${free} Mbit/s (unshaped ${unshapedMbps})`);
-    // the guest's own ceiling under TCG varies with the machine's load (133–324 Mbit/s seen): well above the removed
-    // limit, and at least half the unshaped rate measured first
-    expect(free).toBeGreaterThan(Math.max(80, unshapedMbps * 0.5));
+    // the guest's own ceiling under TCG varies with the machine's load (133–324 Mbit/s seen; a fresh-clone CI run with
+    // another process busy read 379 against 791 unshaped a minute before): four times the removed 40 Mbit/s limit at
+    // least, and a quarter of the unshaped rate measured first (no lower limit left anywhere)
+    expect(free).toBeGreaterThan(Math.max(160, unshapedMbps * 0.25));
   }, 90_000);
 
   it('the traffic view streams the shaped tap: the 10 Mbit/s limit in its rates, one channel, nothing left behind', async () => {
