@@ -124,10 +124,7 @@ export async function runLifecycle(
     const answer = await ctx.ui.askModal('warning', verb.confirm(names), undefined, go);
     if (answer !== go) throw new UserCancelled();
   }
-  if (verb.action === 'start') await confirmStartsElsewhere(ctx, nodes);
-  const confirmedElsewhere = new Set(
-    verb.action === 'start' ? nodes.filter((n) => ctx.registry.runningElsewhere(n.alias, n.domain.uuid)) : [],
-  );
+  const confirmedElsewhere = verb.action === 'start' ? await confirmStartsElsewhere(ctx, nodes) : new Set();
   await withProgress({ location: vscode.ProgressLocation.Window, title: verb.doing(names) }, async () => {
     const failures: string[] = [];
     for (const node of nodes) {
@@ -148,9 +145,9 @@ export async function runLifecycle(
 /**
  * A start of a domain whose UUID is being migrated is refused; one whose UUID runs on another connected host (most
  * often the definition a migration left on its source) goes ahead only if the user says so: with shared disks, two
- * copies would write to them at once.
+ * copies would write to them at once. Returns the nodes the user agreed to start though they run elsewhere.
  */
-async function confirmStartsElsewhere(ctx: CommandContext, nodes: readonly DomainNode[]): Promise<void> {
+async function confirmStartsElsewhere(ctx: CommandContext, nodes: readonly DomainNode[]): Promise<Set<DomainNode>> {
   const moving = nodes.find((n) => ctx.migrations.findByDomain(n.domain.uuid));
   if (moving)
     throw new Error(
@@ -164,7 +161,7 @@ async function confirmStartsElsewhere(ctx: CommandContext, nodes: readonly Domai
     const other = ctx.registry.runningElsewhere(n.alias, n.domain.uuid);
     return other ? [{ node: n, other }] : [];
   });
-  if (!elsewhere.length) return;
+  if (!elsewhere.length) return new Set();
   const [{ node, other }] = elsewhere;
   const go = vscode.l10n.t('Start Anyway');
   const question =
@@ -186,4 +183,5 @@ async function confirmStartsElsewhere(ctx: CommandContext, nodes: readonly Domai
     go,
   );
   if (answer !== go) throw new UserCancelled();
+  return new Set(elsewhere.map((e) => e.node));
 }
