@@ -100,6 +100,20 @@ async function main() {
   const whereIs = async () => ((await exec(A, ['virsh', '-q', 'list', '--name'])).stdout.includes('tiny1') ? A : B);
   const home = await whereIs();
   const uuid = (await exec(home, ['virsh', '-q', 'domuuid', 'tiny1'])).stdout.trim();
+  /** `virsh migrate --live` with libvirt's defaults, as a user types it */
+  const plainMigrate = async (from: string, to: string) => {
+    const r = await exec(from, [
+      'virsh',
+      '-q',
+      '-c',
+      URI,
+      'migrate',
+      '--live',
+      uuid,
+      targetUri(await registry.resolve(to)),
+    ]);
+    if (r.code !== 0) throw new Error(`virsh migrate ${from} → ${to}: ${r.stderr}`);
+  };
 
   // libvirt's default is no cap; a cap set by an earlier migration stays with the domain, so restore the default
   await exec(await whereIs(), ['virsh', '-q', '-c', URI, 'migrate-setspeed', uuid, UNLIMITED_BANDWIDTH_MIBPS]);
@@ -119,17 +133,7 @@ async function main() {
       const watcher = watcherFor(kind);
       const stopSampling = await sampleThreads(uuid);
       if (kind === 'default') {
-        const r = await exec(from, [
-          'virsh',
-          '-q',
-          '-c',
-          URI,
-          'migrate',
-          '--live',
-          uuid,
-          targetUri(await registry.resolve(to)),
-        ]);
-        if (r.code !== 0) throw new Error(`virsh migrate: ${r.stderr}`);
+        await plainMigrate(from, to);
       } else {
         const { done } = await watcher.start({
           sourceAlias: from,
@@ -163,19 +167,7 @@ async function main() {
   // back where it started: a plain virsh migrate leaves the source's definition behind (shut off), and a domain
   // running on the other host beside it invites whatever comes next to start it twice
   const away = await whereIs();
-  if (away !== home) {
-    const r = await exec(away, [
-      'virsh',
-      '-q',
-      '-c',
-      URI,
-      'migrate',
-      '--live',
-      uuid,
-      targetUri(await registry.resolve(home)),
-    ]);
-    if (r.code !== 0) throw new Error(`virsh migrate back to ${home}: ${r.stderr}`);
-  }
+  if (away !== home) await plainMigrate(away, home);
   const status = guest('/cgi-bin/status');
   console.log(`guest after ${3 * KINDS.length} migrations: ${status.trim()}`);
   if (!/verify_errors=0/.test(status)) throw new Error('the guest found lost writes');
