@@ -90,6 +90,25 @@ const migrateEnds = () => {
   job.log = 'Migration: [100 %]\nferry-exit=0\n';
 };
 
+/** tiny1 from hostA to hostB with a profile's options */
+const tiny1Run = (options = PROFILES.safe.options) => ({
+  sourceAlias: 'hostA',
+  targetAlias: 'hostB',
+  domainUuid: tiny1,
+  domainName: 'tiny1',
+  options,
+});
+/** a run started and read `readings` times, then the window reloaded: the new runner, the run restored unknown */
+async function startThenReload(readings: string[]) {
+  const first = newRunner();
+  job.readings = readings;
+  const { record } = await first.start(tiny1Run());
+  await settle(45 * 3);
+  first.dispose();
+  await settle(100);
+  return { record, reloaded: newRunner({ ...store, loadActive: () => store.saved.at(-1)! }) };
+}
+
 beforeEach(async () => {
   vi.useFakeTimers();
   runners = [];
@@ -252,13 +271,7 @@ describe('MigrationRunner on fake hosts', () => {
     const run = async (samples: Sample[]) => {
       job.readings = samples.map(rawstats);
       job.onEmpty = migrateEnds;
-      const { done } = await newRunner().start({
-        sourceAlias: 'hostA',
-        targetAlias: 'hostB',
-        domainUuid: tiny1,
-        domainName: 'tiny1',
-        options: PROFILES.safe.options,
-      });
+      const { done } = await newRunner().start(tiny1Run());
       return until(done);
     };
     it('probes both hosts once, when the job has run 3 s by the host clock', async () => {
@@ -268,19 +281,7 @@ describe('MigrationRunner on fake hosts', () => {
     });
     it('waits, after a reload, for readings of its own before it diagnoses', async () => {
       const series = seriesNamed('not-converging').samples;
-      const first = newRunner();
-      job.readings = series.slice(0, 5).map(rawstats);
-      const { record } = await first.start({
-        sourceAlias: 'hostA',
-        targetAlias: 'hostB',
-        domainUuid: tiny1,
-        domainName: 'tiny1',
-        options: PROFILES.safe.options,
-      });
-      await settle(45 * 3);
-      first.dispose();
-      await settle(100);
-      const reloaded = newRunner({ ...store, loadActive: () => store.saved.at(-1)! });
+      const { record, reloaded } = await startThenReload(series.slice(0, 5).map(rawstats));
       // re-attached 4 s into the job: 5 readings, then the job ends
       job.readings = series.slice(40, 45).map(rawstats);
       job.onEmpty = migrateEnds;
@@ -410,19 +411,7 @@ describe('MigrationRunner on fake hosts', () => {
   });
 
   it('a window reloaded: the stored run comes back unknown and re-attaches, reporting the real outcome', async () => {
-    const first = newRunner();
-    job.readings = seriesNamed('idle').samples.slice(0, 5).map(rawstats);
-    const { record } = await first.start({
-      sourceAlias: 'hostA',
-      targetAlias: 'hostB',
-      domainUuid: tiny1,
-      domainName: 'tiny1',
-      options: PROFILES.safe.options,
-    });
-    await settle(45 * 3);
-    first.dispose();
-    await settle(100);
-    const reloaded = newRunner({ ...store, loadActive: () => store.saved.at(-1)! });
+    const { record, reloaded } = await startThenReload(seriesNamed('idle').samples.slice(0, 5).map(rawstats));
     expect(reloaded.running.map((r) => [r.id, r.phase])).toEqual([[record.id, 'unknown']]);
     job.readings = seriesNamed('idle').samples.slice(5).map(rawstats);
     job.onEmpty = migrateEnds;
@@ -471,13 +460,7 @@ describe('MigrationRunner on fake hosts', () => {
           (a) => ((maxDowntime = a.at(-1)!), { stdout: '' }),
         );
     });
-    const fast = () => ({
-      sourceAlias: 'hostA',
-      targetAlias: 'hostB',
-      domainUuid: tiny1,
-      domainName: 'tiny1',
-      options: PROFILES.fast.options,
-    });
+    const fast = () => tiny1Run(PROFILES.fast.options);
 
     it('is set before the launch and the one before is put back when the run is aborted', async () => {
       const runner = newRunner();
