@@ -103,18 +103,39 @@ const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked'
 const HOLDS_ITS_DISKS = new Set<DomainState>([...ACTIVE, 'shutdown', 'pmsuspended', 'crashed']);
 
 /**
- * The other host where a domain of this UUID runs, if any. A migration's source keeps the domain's definition, shut
- * off, unless it was migrated with "undefine on source": starting that would boot a second copy on the same disks.
- * The caller passes the hosts whose listing is current (connected ones): a host that went down may have taken the
- * domain with it, and starting its definition elsewhere is then the way back.
+ * Per UUID, the hosts where a domain of it runs and holds its disks. A migration's source keeps the domain's
+ * definition, shut off, unless it was migrated with "undefine on source": starting that would boot a second copy on
+ * the same disks. The caller passes the hosts whose listing is current (connected ones): a host that went down may
+ * have taken the domain with it, and starting its definition elsewhere is then the way back.
  */
+export function whereRunning(hosts: readonly { alias: string; domains?: readonly Domain[] }[]): Map<string, string[]> {
+  const where = new Map<string, string[]>();
+  for (const h of hosts)
+    for (const d of h.domains ?? [])
+      if (HOLDS_ITS_DISKS.has(d.state)) {
+        const aliases = where.get(d.uuid);
+        if (aliases) aliases.push(h.alias);
+        else where.set(d.uuid, [h.alias]);
+      }
+  return where;
+}
+
+/** The host other than `alias` where a domain of this UUID runs, if any (see whereRunning). */
 export function runsElsewhere(
-  hosts: readonly { alias: string; domains?: readonly Domain[] }[],
+  running: ReadonlyMap<string, readonly string[]>,
   alias: string,
   uuid: string,
 ): string | undefined {
-  return hosts.find((h) => h.alias !== alias && h.domains?.some((d) => d.uuid === uuid && HOLDS_ITS_DISKS.has(d.state)))
-    ?.alias;
+  return running.get(uuid)?.find((a) => a !== alias);
+}
+
+/** Whether this domain, on this host, is a definition whose domain runs on another (where), and where. */
+export function leftOverFrom(
+  running: ReadonlyMap<string, readonly string[]>,
+  alias: string,
+  domain: Domain,
+): string | undefined {
+  return HOLDS_ITS_DISKS.has(domain.state) ? undefined : runsElsewhere(running, alias, domain.uuid);
 }
 
 /** localeCompare's order; one collator, made once: a tree of a thousand domains is sorted at every redraw */

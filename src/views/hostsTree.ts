@@ -4,7 +4,7 @@ import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
 import type { HostInventory } from '../services/inventory';
 import { DisposableStore } from '../core/disposables';
-import { treeOrder } from '../core/domain';
+import { leftOverFrom, treeOrder } from '../core/domain';
 import type { Domain, DomainState } from '../core/domain';
 import type { RateUnit } from '../core/qos';
 import type { InterfaceState, QosService } from '../services/qos';
@@ -102,6 +102,13 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
    */
   private readonly domainNodes = new WeakMap<Domain, DomainNode>();
   private readonly domainItems = new WeakMap<DomainNode, vscode.TreeItem>();
+  /**
+   * Per UUID, the connected hosts where it runs: read when drawn, forgotten at each change of a host. A row whose
+   * domain is shut off here while it runs on another host says where (a migration's source keeps its definition).
+   */
+  private running: Map<string, string[]> | undefined;
+  /** per host drawn: its left-over definitions as drawn, so a change on another host redraws the hosts it touches */
+  private readonly leftOversDrawn = new Map<string, string>();
   /** interfaces per expanded domain, read again when its state changes or a limit is set: never polled */
   private readonly interfaces = new Map<string, { state: DomainState; read: Promise<InterfaceState[]> }>();
 
@@ -112,7 +119,12 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     private readonly qemu: QemuSource,
   ) {
     this.disposables.add(qemu.onDidChange((alias) => this.changed(alias)));
-    this.disposables.add(registry.onDidChange((alias) => this.changed(alias)));
+    this.disposables.add(
+      registry.onDidChange((alias) => {
+        this.running = undefined;
+        this.changed(alias);
+      }),
+    );
     // a migration's progress shows on its two hosts' domain rows, and nowhere else
     this.disposables.add(migrations.onDidChange((m) => [m.source, m.target].forEach((alias) => this.changed(alias))));
   }
@@ -133,12 +145,39 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
         this.flushTimer = undefined;
         this.lastRedraw = performance.now();
         if (this.everything) this.emitter.fire(undefined);
-        else for (const a of this.dirty) if (this.registry.get(a)) this.emitter.fire(this.hostNode(a));
+        else {
+          for (const a of this.leftOversMoved()) this.dirty.add(a);
+          for (const a of this.dirty) if (this.registry.get(a)) this.emitter.fire(this.hostNode(a));
+        }
         this.everything = false;
         this.dirty.clear();
       },
       Math.max(COALESCE_MS, this.lastRedraw + MIN_REDRAW_INTERVAL_MS - performance.now()),
     );
+  }
+
+  private whereRunning(): Map<string, string[]> {
+    return (this.running ??= this.registry.whereRunning());
+  }
+
+  /** what a host's rows say of its left-over definitions: each one's UUID and where its domain runs */
+  private leftOvers(alias: string, domains: readonly Domain[]): string {
+    const running = this.whereRunning();
+    return domains
+      .flatMap((d) => {
+        const where = leftOverFrom(running, alias, d);
+        return where ? [`${d.uuid}@${where}`] : [];
+      })
+      .join(' ');
+  }
+
+  /** the hosts drawn whose left-over definitions now say otherwise (their domain started or stopped elsewhere) */
+  private leftOversMoved(): string[] {
+    return [...this.leftOversDrawn].flatMap(([alias, drawn]) => {
+      const inventory = this.registry.get(alias);
+      if (!inventory) this.leftOversDrawn.delete(alias);
+      return inventory && this.leftOvers(alias, inventory.domains ?? []) !== drawn ? [alias] : [];
+    });
   }
 
   /** Read a domain's interfaces again (after a change of its limits) and redraw them. */
@@ -223,9 +262,12 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     const message = messageFor(inventory);
     const kubevirt = inventory.connection.state.kind === 'connected' ? this.kubevirtGroups(inventory) : [];
     // a KubeVirt node may have no libvirt of its own: its pods are shown all the same
+    this.leftOversDrawn.delete(node.alias);
     if (message) return kubevirt.length && inventory.domains?.length === 0 ? kubevirt : [message, ...kubevirt];
     if (inventory.connection.state.kind !== 'connected') return [];
-    return [...this.domainRows(node.alias, inventory.domains ?? []), ...kubevirt];
+    const domains = inventory.domains ?? [];
+    this.leftOversDrawn.set(node.alias, this.leftOvers(node.alias, domains));
+    return [...this.domainRows(node.alias, domains, this.whereRunning()), ...kubevirt];
   }
 
   /** The namespaces of a KubeVirt node's pods, and what keeps some of them from being read (DVP). */
@@ -276,8 +318,11 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     return [...this.domainRows(node.alias, domains), ...unread];
   }
 
-  /** rows of domains of a host (its libvirt's, or a namespace's pods'), kept per domain object while unchanged */
-  private domainRows(alias: string, domains: readonly Domain[]): DomainNode[] {
+  /**
+   * rows of domains of a host (its libvirt's, or a namespace's pods'), kept per domain object while unchanged; with
+   * `running`, a shut-off domain that runs on another host says where
+   */
+  private domainRows(alias: string, domains: readonly Domain[], running?: Map<string, string[]>): DomainNode[] {
     const migrations = this.migrations.byDomain();
     return [...domains].sort(treeOrder).map((domain): DomainNode => {
       const m = migrations.get(domain.uuid);
@@ -293,15 +338,17 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
           : undefined;
       const staleQemu =
         domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(alias, domain.uuid) : undefined;
+      const runsOn = running && leftOverFrom(running, alias, domain);
       const cached = this.domainNodes.get(domain);
       if (
         cached &&
         cached.alias === alias &&
         cached.staleQemu === staleQemu &&
+        cached.runsOn === runsOn &&
         JSON.stringify(cached.migration) === JSON.stringify(migration)
       )
         return cached;
-      const fresh: DomainNode = { kind: 'domain', alias: alias, domain, migration, staleQemu };
+      const fresh: DomainNode = { kind: 'domain', alias: alias, domain, migration, staleQemu, runsOn };
       this.domainNodes.set(domain, fresh);
       return fresh;
     });

@@ -29,6 +29,8 @@ export interface DomainNode {
   migration?: { direction: 'to' | 'from' | 'inPlace'; peer: string; percent: number; step?: string };
   /** it runs a QEMU that was replaced on disk: what differs ("runs QEMU 10.0.2, 10.0.3 installed") */
   staleQemu?: string;
+  /** shut off here, it runs on this other connected host: the definition a migration's source keeps */
+  runsOn?: string;
 }
 /** A domain's network interface, with its limits as libvirt stores them and what the kernel does not enforce. */
 export interface InterfaceNode {
@@ -181,7 +183,9 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   const m = node.migration;
   const parts = [
     !m
-      ? stateLabel(d.state)
+      ? node.runsOn
+        ? vscode.l10n.t('{0}, runs on {1}', stateLabel(d.state), node.runsOn)
+        : stateLabel(d.state)
       : m.direction === 'inPlace'
         ? vscode.l10n.t('{0} {1}%', m.step ?? vscode.l10n.t('moving in place'), m.percent)
         : `${
@@ -210,6 +214,13 @@ export function domainTreeItem(node: DomainNode): vscode.TreeItem {
   // "<state> on" is Ferry's own text (markdown); the host's alias follows it as text
   tooltip.appendMarkdown(`\n$(${STATE_ICON[d.state][0]}) ${vscode.l10n.t('{0} on', stateLabel(d.state))} `);
   tooltip.appendText(`${node.alias}\n\n`); // appendText escapes markdown and, icons being on, $(…)
+  if (node.runsOn && !m)
+    tooltip.appendText(
+      `${vscode.l10n.t(
+        'A domain of this UUID runs on {0}: this is its definition left here (a migration keeps it on the source). Starting it would run a second copy on the same disks.',
+        node.runsOn,
+      )}\n\n`,
+    );
   tooltip.appendText(`${vscode.l10n.t('UUID {0}', d.uuid)}\n${parts.slice(1).join(' · ')}`);
   item.tooltip = tooltip;
   item.accessibilityInformation = {

@@ -4,12 +4,14 @@
  * storm redraws come at most every 80 ms; only the hosts that changed are redrawn, all of them when the list did.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Domain } from '../../src/core/domain';
+import { whereRunning } from '../../src/core/domain';
 import { Emitter } from '../../src/core/emitter';
 import type { HostRegistry } from '../../src/services/hostRegistry';
 import type { MigrationRunner } from '../../src/services/migration';
 import type { InterfaceSource, QemuSource } from '../../src/views/hostsTree';
 import { HostsTreeProvider } from '../../src/views/hostsTree';
-import type { TreeNode } from '../../src/views/nodes';
+import type { DomainNode, TreeNode } from '../../src/views/nodes';
 
 // the little of VS Code the tree's scheduling touches (vi.mock is hoisted above the imports)
 vi.mock('vscode', async () => {
@@ -188,5 +190,91 @@ describe('the hosts tree redraws', () => {
     tree.dispose();
     await vi.advanceTimersByTimeAsync(1000);
     expect(redraws).toEqual([]);
+  });
+});
+
+describe('a definition left behind by a migration', () => {
+  const uuid = '11111111-2222-4333-8444-555555555555';
+  const vm = (state: Domain['state']): Domain => ({
+    uuid,
+    name: 'tiny1',
+    state,
+    stateReason: 0,
+    ips: [],
+    heardIps: [],
+  });
+  const other: Domain = { ...vm('shutoff'), uuid: '11111111-2222-4333-8444-666666666666', name: 'other' };
+  let hosts: { alias: string; domains: Domain[]; connected: boolean }[];
+  let leftOverTree: HostsTreeProvider;
+  const rowsOf = (alias: string) =>
+    (leftOverTree.getChildren({ kind: 'host', alias }) as DomainNode[]).map((n) => `${n.domain.name}:${n.runsOn}`);
+
+  beforeEach(() => {
+    hosts = [
+      { alias: 'hostA', domains: [vm('shutoff'), other], connected: true },
+      { alias: 'hostB', domains: [vm('running')], connected: true },
+    ];
+    const inventory = (alias: string) => {
+      const h = hosts.find((x) => x.alias === alias);
+      return (
+        h && {
+          alias,
+          domains: h.domains,
+          connection: { state: { kind: h.connected ? 'connected' : 'disconnected' } },
+          kubevirt: { pods: [] },
+        }
+      );
+    };
+    const registry = {
+      onDidChange: registryChanged.event,
+      get: inventory,
+      get hosts() {
+        return hosts.map((h) => inventory(h.alias));
+      },
+      whereRunning: () => whereRunning(hosts.filter((h) => h.connected)),
+    } as unknown as HostRegistry;
+    const migrations = { onDidChange: migrationChanged.event, byDomain: () => new Map() } as unknown as MigrationRunner;
+    const qemu: QemuSource = { describe: () => undefined, staleCount: () => 0, onDidChange: qemuChanged.event };
+    const interfaces = { qos: { interfaces: async () => [] }, rateUnit: () => 'Mbit/s' } as unknown as InterfaceSource;
+    leftOverTree = new HostsTreeProvider(registry, migrations, interfaces, qemu);
+  });
+  afterEach(() => leftOverTree.dispose());
+
+  it('says where its domain runs; the running domain and unrelated ones say nothing', () => {
+    leftOverTree.getChildren();
+    expect(rowsOf('hostA')).toEqual(['other:undefined', 'tiny1:hostB']);
+    expect(rowsOf('hostB')).toEqual(['tiny1:undefined']);
+  });
+
+  it("is redrawn when its domain stops, starts or its host goes away on another host, not on others' changes", async () => {
+    const drawn: string[] = [];
+    leftOverTree.onDidChangeTreeData((n: TreeNode | undefined) => drawn.push(n ? n.alias : '*'));
+    leftOverTree.getChildren();
+    rowsOf('hostA');
+    rowsOf('hostB');
+    // a change on hostB that leaves tiny1 running there: only hostB is redrawn
+    hosts[1].domains = [vm('running'), { ...other, uuid: '11111111-2222-4333-8444-777777777777' }];
+    registryChanged.fire('hostB');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(drawn).toEqual(['hostB']);
+    // tiny1 shut down on hostB: hostA's row no longer says it runs there
+    hosts[1].domains = [vm('shutoff')];
+    registryChanged.fire('hostB');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(drawn.slice(1).sort()).toEqual(['hostA', 'hostB']);
+    expect(rowsOf('hostA')).toEqual(['other:undefined', 'tiny1:undefined']);
+    rowsOf('hostB');
+    // started again there
+    hosts[1].domains = [vm('running')];
+    registryChanged.fire('hostB');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(drawn.slice(3).sort()).toEqual(['hostA', 'hostB']);
+    expect(rowsOf('hostA')).toEqual(['other:undefined', 'tiny1:hostB']);
+    // hostB disconnected: what it ran is not known to run any more
+    hosts[1].connected = false;
+    registryChanged.fire('hostB');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(drawn.slice(5).sort()).toEqual(['hostA', 'hostB']);
+    expect(rowsOf('hostA')).toEqual(['other:undefined', 'tiny1:undefined']);
   });
 });

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/core/domain';
-import { domainStateFrom, keepUnchanged, lifecycleEffect, runsElsewhere, treeOrder } from '../../src/core/domain';
+import {
+  domainStateFrom,
+  keepUnchanged,
+  leftOverFrom,
+  lifecycleEffect,
+  runsElsewhere,
+  treeOrder,
+  whereRunning,
+} from '../../src/core/domain';
 import {
   domainsFrom,
   lifecycleArgv,
@@ -317,22 +325,30 @@ describe('a definition a migration left behind', () => {
   const uuid = '11111111-2222-4333-8444-555555555555';
   const on = (state: Domain['state']): Domain => ({ uuid, name: 'vm', state, stateReason: 0, ips: [], heardIps: [] });
   it('is found by the host where the domain of its UUID runs (or holds its disks)', () => {
-    for (const state of ['running', 'paused', 'migrating', 'blocked', 'shutdown', 'pmsuspended', 'crashed'] as const)
-      expect(
-        runsElsewhere(
-          [
-            { alias: 'A', domains: [on('shutoff')] },
-            { alias: 'B', domains: [on(state)] },
-          ],
-          'A',
-          uuid,
-        ),
-      ).toBe('B');
+    for (const state of ['running', 'paused', 'migrating', 'blocked', 'shutdown', 'pmsuspended', 'crashed'] as const) {
+      const running = whereRunning([
+        { alias: 'A', domains: [on('shutoff')] },
+        { alias: 'B', domains: [on(state)] },
+      ]);
+      expect(runsElsewhere(running, 'A', uuid)).toBe('B');
+      expect(leftOverFrom(running, 'A', on('shutoff'))).toBe('B');
+      // the running domain itself is no left-over of the shut-off one
+      expect(leftOverFrom(running, 'B', on(state))).toBeUndefined();
+    }
   });
   it('is not when that domain is off everywhere else, unknown there, or only on this host', () => {
     for (const state of ['shutoff', 'nostate'] as const)
-      expect(runsElsewhere([{ alias: 'B', domains: [on(state)] }], 'A', uuid)).toBeUndefined();
-    expect(runsElsewhere([{ alias: 'B' }], 'A', uuid)).toBeUndefined();
-    expect(runsElsewhere([{ alias: 'A', domains: [on('running')] }], 'A', uuid)).toBeUndefined();
+      expect(runsElsewhere(whereRunning([{ alias: 'B', domains: [on(state)] }]), 'A', uuid)).toBeUndefined();
+    expect(runsElsewhere(whereRunning([{ alias: 'B' }]), 'A', uuid)).toBeUndefined();
+    expect(runsElsewhere(whereRunning([{ alias: 'A', domains: [on('running')] }]), 'A', uuid)).toBeUndefined();
+  });
+  it('names another host when the UUID runs on several (a split brain), never this one', () => {
+    const running = whereRunning([
+      { alias: 'A', domains: [on('running')] },
+      { alias: 'B', domains: [on('paused')] },
+    ]);
+    expect(running.get(uuid)).toEqual(['A', 'B']);
+    expect(runsElsewhere(running, 'A', uuid)).toBe('B');
+    expect(runsElsewhere(running, 'B', uuid)).toBe('A');
   });
 });
