@@ -160,15 +160,20 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     return (this.running ??= this.registry.whereRunning());
   }
 
-  /** what a host's rows say of its left-over definitions: each one's UUID and where its domain runs */
+  /**
+   * what a host's rows say of its left-over definitions: each one's UUID and where its domain runs. Worked out for
+   * every host drawn at each redraw (a fleet's storm of events: ten times a second), so a plain loop that makes
+   * nothing unless it finds one.
+   */
   private leftOvers(alias: string, domains: readonly Domain[]): string {
     const running = this.whereRunning();
-    return domains
-      .flatMap((d) => {
+    let key = '';
+    if (running.size)
+      for (const d of domains) {
         const where = leftOverFrom(running, alias, d);
-        return where ? [`${d.uuid}@${where}`] : [];
-      })
-      .join(' ');
+        if (where) key += `${d.uuid}@${where} `;
+      }
+    return key;
   }
 
   /** the hosts drawn whose left-over definitions now say otherwise (their domain started or stopped elsewhere) */
