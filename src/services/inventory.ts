@@ -40,6 +40,7 @@ import { LibvirtError, virshErrorText } from './libvirtError';
 import { KubevirtNode } from './kubevirtNode';
 import { VirshShell } from './virshShell';
 import { addressesArgv } from '../remote/addresses';
+import { qemuOfUuidArgv } from '../remote/qemuProbe';
 
 const REFRESH_DEBOUNCE_MS = 40;
 /**
@@ -463,12 +464,27 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
 
   /** Run a lifecycle action on a domain (by UUID); rejects with virsh's own words when it refuses. */
   async runAction(action: LifecycleAction, uuid: string): Promise<void> {
+    if (action === 'start') await this.refuseIfItsQemuRuns(uuid);
     const result = await this.connection.exec(lifecycleArgv(this.uri, action, uuid), {
       timeoutMs: 120_000,
       logLevel: 'info',
     });
     if (result.code !== 0) throw new LibvirtError(this.alias, virshErrorText(result.stderr, result.code));
     await this.refresh().catch(() => undefined);
+  }
+
+  /**
+   * Before starting a domain libvirt lists as shut off: a QEMU of its UUID already running here belongs to another
+   * libvirt daemon (an in-place upgrade that stopped under its second daemon) or was started by hand; a start would be
+   * a second copy on the same disks.
+   */
+  private async refuseIfItsQemuRuns(uuid: string): Promise<void> {
+    const domain = this.findDomain(uuid);
+    if (domain?.state !== 'shutoff') return;
+    const found = await this.connection.exec(qemuOfUuidArgv(uuid), { timeoutMs: 30_000 });
+    const pids = found.stdout.split('\n').filter((line) => /^[1-9][0-9]*$/.test(line));
+    if (found.code !== 0) this.log.warn(`${this.alias}: could not look for a QEMU of ${uuid}: ${found.stderr.trim()}`);
+    if (pids.length) throw new Error(qemuRunsText(this.alias, domain.name, pids));
   }
 
   /** A migration of this domain ended without a lifecycle event (an aborted precopy leaves it running here). */
@@ -569,4 +585,14 @@ async function namesOf(shell: VirshShell, uuids: readonly string[]): Promise<Map
   // `domname` prints the name and a line feed (its error goes to stderr: nothing here)
   uuids.forEach((u, i) => texts[i].endsWith('\n') && texts[i].length > 1 && names.set(u, texts[i].slice(0, -1)));
   return names;
+}
+
+/** why a start is refused when a QEMU of the domain already runs on the host, and what to do */
+export function qemuRunsText(alias: string, name: string, pids: readonly string[]): string {
+  return (
+    `${name} is shut off for ${alias}'s libvirt, but a QEMU of its UUID runs there (pid ${pids.join(', ')}): ` +
+    'another libvirt daemon holds it (an in-place QEMU upgrade that stopped under its second daemon: its ' +
+    'notification gives the way back) or it was started by hand. Starting it would run a second copy on the same ' +
+    `disks; see what runs it with \`ps -o pid,args -p ${pids.join(',')}\` on ${alias}.`
+  );
 }

@@ -153,6 +153,25 @@ describe('host inventory against the lab', () => {
     expect(stateOf('tiny1')).toBe('running');
   });
 
+  it('refuses to start a shut-off domain while a QEMU of its UUID runs on the host, and starts nothing', async () => {
+    const domain = find(lab.hostileDomain.name)!;
+    expect(domain.state).toBe('shutoff');
+    // as an in-place upgrade left under its second daemon looks from here: a process with QEMU's `-uuid UUID`
+    // (the pid printed once its command line is that one: until its exec, it is the shell's)
+    const pid = onHost(
+      hostA.alias,
+      `sh -c 'sleep 300; :' fake-qemu -uuid ${domain.uuid} >/dev/null 2>&1 & p=$!; ` +
+        'until grep -q fake-qemu /proc/$p/cmdline 2>/dev/null; do sleep 0.05; done; echo $p',
+    ).trim();
+    try {
+      const error = (await inventory.runAction('start', domain.uuid).catch((e: unknown) => e)) as Error;
+      expect(error.message).toContain(`a QEMU of its UUID runs there (pid ${pid})`);
+      expect(onHost(hostA.alias, `virsh -q domstate ${domain.uuid}`).trim()).toBe('shut off');
+    } finally {
+      onHost(hostA.alias, `kill ${pid}`);
+    }
+  });
+
   it('says so when libvirtd hangs (within its listing timeout), ends the hung virsh, and recovers', async () => {
     const connection = labConnection(hostC.alias);
     const c = new HostInventory(connection, DEFAULT_LIBVIRT_URI, memoryLogger(), 3000);
