@@ -129,7 +129,7 @@ export function runsElsewhere(
   return running.get(uuid)?.find((a) => a !== alias);
 }
 
-/** Whether this domain, on this host, is a definition whose domain runs on another (where), and where. */
+/** The other host where this domain runs, when on this host it is only its definition (holding no disks). */
 export function leftOverFrom(
   running: ReadonlyMap<string, readonly string[]>,
   alias: string,

@@ -266,8 +266,8 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (!inventory) return [];
     const message = messageFor(inventory);
     const kubevirt = inventory.connection.state.kind === 'connected' ? this.kubevirtGroups(inventory) : [];
-    // a KubeVirt node may have no libvirt of its own: its pods are shown all the same
     this.leftOversDrawn.delete(node.alias);
+    // a KubeVirt node may have no libvirt of its own: its pods are shown all the same
     if (message) return kubevirt.length && inventory.domains?.length === 0 ? kubevirt : [message, ...kubevirt];
     if (inventory.connection.state.kind !== 'connected') return [];
     const domains = inventory.domains ?? [];
