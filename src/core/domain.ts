@@ -103,16 +103,35 @@ const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked'
 const HOLDS_ITS_DISKS = new Set<DomainState>([...ACTIVE, 'shutdown', 'pmsuspended', 'crashed']);
 
 /**
- * Per UUID, the hosts where a domain of it runs and holds its disks. A migration's source keeps the domain's
- * definition, shut off, unless it was migrated with "undefine on source": starting that would boot a second copy on
- * the same disks. The caller passes the hosts whose listing is current (connected ones): a host that went down may
- * have taken the domain with it, and starting its definition elsewhere is then the way back.
+ * The other host where a domain of this UUID runs, if any. A migration's source keeps the domain's definition, shut
+ * off, unless it was migrated with "undefine on source": starting that would boot a second copy on the same disks.
+ * The caller passes the hosts whose listing is current (connected ones): a host that went down may have taken the
+ * domain with it, and starting its definition elsewhere is then the way back.
  */
-export function whereRunning(hosts: readonly { alias: string; domains?: readonly Domain[] }[]): Map<string, string[]> {
+export function runsElsewhere(
+  hosts: readonly { alias: string; domains?: readonly Domain[] }[],
+  alias: string,
+  uuid: string,
+): string | undefined {
+  return hosts.find((h) => h.alias !== alias && h.domains?.some((d) => d.uuid === uuid && HOLDS_ITS_DISKS.has(d.state)))
+    ?.alias;
+}
+
+/**
+ * For the UUIDs of the domains at rest on some host (shut off: most often a definition a migration left behind), the
+ * hosts where a domain of that UUID runs (see runsElsewhere). Only those: a fleet has few such domains, and the tree
+ * asks this at every redraw.
+ */
+export function whereLeftOversRun(
+  hosts: readonly { alias: string; domains?: readonly Domain[] }[],
+): Map<string, string[]> {
+  const resting = new Set<string>();
+  for (const h of hosts) for (const d of h.domains ?? []) if (!HOLDS_ITS_DISKS.has(d.state)) resting.add(d.uuid);
   const where = new Map<string, string[]>();
+  if (!resting.size) return where;
   for (const h of hosts)
     for (const d of h.domains ?? [])
-      if (HOLDS_ITS_DISKS.has(d.state)) {
+      if (HOLDS_ITS_DISKS.has(d.state) && resting.has(d.uuid)) {
         const aliases = where.get(d.uuid);
         if (aliases) aliases.push(h.alias);
         else where.set(d.uuid, [h.alias]);
@@ -120,22 +139,13 @@ export function whereRunning(hosts: readonly { alias: string; domains?: readonly
   return where;
 }
 
-/** The host other than `alias` where a domain of this UUID runs, if any (see whereRunning). */
-export function runsElsewhere(
-  running: ReadonlyMap<string, readonly string[]>,
-  alias: string,
-  uuid: string,
-): string | undefined {
-  return running.get(uuid)?.find((a) => a !== alias);
-}
-
-/** The other host where this domain runs, when on this host it is only its definition (holding no disks). */
+/** The other host where this domain runs, when on this host it is only its definition (whereLeftOversRun's map). */
 export function leftOverFrom(
-  running: ReadonlyMap<string, readonly string[]>,
+  leftOversRun: ReadonlyMap<string, readonly string[]>,
   alias: string,
   domain: Domain,
 ): string | undefined {
-  return HOLDS_ITS_DISKS.has(domain.state) ? undefined : runsElsewhere(running, alias, domain.uuid);
+  return HOLDS_ITS_DISKS.has(domain.state) ? undefined : leftOversRun.get(domain.uuid)?.find((a) => a !== alias);
 }
 
 /** localeCompare's order; one collator, made once: a tree of a thousand domains is sorted at every redraw */

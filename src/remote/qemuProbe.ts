@@ -14,9 +14,11 @@ export function qemuProbeArgv(statusDir?: string): Argv {
     : ['sh', '-c', PROBE, 'ferry-qemu-probe', statusDir];
 }
 
-/** The pids of the processes on a host that run as a QEMU of this domain (`-uuid UUID` among their arguments). */
+/**
+ * The pids of the processes on a host that run as a QEMU of this domain (`-uuid UUID` among their arguments); exit 3
+ * when the host does not let this user read other users' processes.
+ */
 export function qemuOfUuidArgv(uuid: string): Argv {
   assertUuid(uuid);
-  // libvirt writes it in lower case
-  return ['sh', '-c', QEMU_OF_UUID, 'ferry-qemu-of-uuid', uuid.toLowerCase()];
+  return ['sh', '-c', QEMU_OF_UUID, 'ferry-qemu-of-uuid', uuid];
 }

@@ -1,7 +1,7 @@
 /** The configured hosts, each with its connection and inventory; created and disposed as the list changes. */
 import type { PodState } from './kubevirtNode';
 import type { LifecycleAction } from '../core/domain';
-import { runsElsewhere, whereRunning } from '../core/domain';
+import { runsElsewhere, whereLeftOversRun } from '../core/domain';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
@@ -52,14 +52,18 @@ export class HostRegistry {
     return inventory;
   }
 
-  /** Per UUID, the connected hosts where a domain of it runs (core/domain whereRunning). */
-  whereRunning(): Map<string, string[]> {
-    return whereRunning(this.hosts.filter((h) => h.connection.state.kind === 'connected'));
+  private get connectedHosts(): HostInventory[] {
+    return this.hosts.filter((h) => h.connection.state.kind === 'connected');
   }
 
-  /** The connected host other than `alias` where a domain of this UUID runs. */
+  /** For the domains at rest on a connected host, the connected hosts where their UUID runs (whereLeftOversRun). */
+  whereLeftOversRun(): Map<string, string[]> {
+    return whereLeftOversRun(this.connectedHosts);
+  }
+
+  /** The connected host other than `alias` where a domain of this UUID runs (core/domain runsElsewhere). */
   runningElsewhere(alias: string, uuid: string): string | undefined {
-    return runsElsewhere(this.whereRunning(), alias, uuid);
+    return runsElsewhere(this.connectedHosts, alias, uuid);
   }
 
   /**

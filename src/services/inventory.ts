@@ -483,7 +483,10 @@ export class HostInventory<H extends RemoteHost = HostConnection> {
     if (domain?.state !== 'shutoff') return;
     const found = await this.connection.exec(qemuOfUuidArgv(uuid), { timeoutMs: 30_000 });
     const pids = found.stdout.split('\n').filter((line) => /^[1-9][0-9]*$/.test(line));
-    if (found.code !== 0) this.log.warn(`${this.alias}: could not look for a QEMU of ${uuid}: ${found.stderr.trim()}`);
+    if (found.code !== 0)
+      this.log.warn(
+        `${this.alias}: could not look for a QEMU of ${uuid} before starting it (${found.stderr.trim()}): started without`,
+      );
     if (pids.length) throw new Error(qemuRunsText(this.alias, domain.name, pids));
   }
 

@@ -97,16 +97,18 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private lastRedraw = -Infinity;
   /**
    * A domain's node and tree item are made again only when its domain object (the inventory makes a new one for a
-   * change) or what the tree adds to it (a migration's progress, a stale QEMU) changed: a host of a thousand
+   * change) or what the tree adds to it (a migration's progress, a stale QEMU, where a left-over definition's domain
+   * runs) changed: a host of a thousand
    * domains redrawn for one event builds one item, not a thousand.
    */
   private readonly domainNodes = new WeakMap<Domain, DomainNode>();
   private readonly domainItems = new WeakMap<DomainNode, vscode.TreeItem>();
   /**
-   * Per UUID, the connected hosts where it runs: read when drawn, forgotten at each change of a host. A row whose
-   * domain is shut off here while it runs on another host says where (a migration's source keeps its definition).
+   * For the domains at rest on a connected host, where their UUID runs: read when drawn, forgotten at each change of
+   * a host. A row whose domain is shut off here while it runs on another host says where (a migration's source keeps
+   * its definition).
    */
-  private running: Map<string, string[]> | undefined;
+  private leftOversRun: Map<string, string[]> | undefined;
   /** per host drawn: its left-over definitions as drawn, so a change on another host redraws the hosts it touches */
   private readonly leftOversDrawn = new Map<string, string>();
   /** interfaces per expanded domain, read again when its state changes or a limit is set: never polled */
@@ -121,7 +123,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.disposables.add(qemu.onDidChange((alias) => this.changed(alias)));
     this.disposables.add(
       registry.onDidChange((alias) => {
-        this.running = undefined;
+        this.leftOversRun = undefined;
         this.changed(alias);
       }),
     );
@@ -156,8 +158,8 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     );
   }
 
-  private whereRunning(): Map<string, string[]> {
-    return (this.running ??= this.registry.whereRunning());
+  private whereLeftOversRun(): Map<string, string[]> {
+    return (this.leftOversRun ??= this.registry.whereLeftOversRun());
   }
 
   /**
@@ -166,22 +168,28 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
    * nothing unless it finds one.
    */
   private leftOvers(alias: string, domains: readonly Domain[]): string {
-    const running = this.whereRunning();
+    const leftOversRun = this.whereLeftOversRun();
     let key = '';
-    if (running.size)
+    if (leftOversRun.size)
       for (const d of domains) {
-        const where = leftOverFrom(running, alias, d);
+        const where = leftOverFrom(leftOversRun, alias, d);
         if (where) key += `${d.uuid}@${where} `;
       }
     return key;
   }
 
-  /** the hosts drawn whose left-over definitions now say otherwise (their domain started or stopped elsewhere) */
+  /**
+   * the hosts drawn whose left-over definitions now say otherwise (their domain started or stopped elsewhere), each
+   * taken as drawn anew: VS Code does not ask a collapsed host for its rows, and it is not to be redrawn again
+   */
   private leftOversMoved(): string[] {
     return [...this.leftOversDrawn].flatMap(([alias, drawn]) => {
       const inventory = this.registry.get(alias);
       if (!inventory) this.leftOversDrawn.delete(alias);
-      return inventory && this.leftOvers(alias, inventory.domains ?? []) !== drawn ? [alias] : [];
+      const now = inventory && this.leftOvers(alias, inventory.domains ?? []);
+      if (now === undefined || now === drawn) return [];
+      this.leftOversDrawn.set(alias, now);
+      return [alias];
     });
   }
 
@@ -272,7 +280,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (inventory.connection.state.kind !== 'connected') return [];
     const domains = inventory.domains ?? [];
     this.leftOversDrawn.set(node.alias, this.leftOvers(node.alias, domains));
-    return [...this.domainRows(node.alias, domains, this.whereRunning()), ...kubevirt];
+    return [...this.domainRows(node.alias, domains, this.whereLeftOversRun()), ...kubevirt];
   }
 
   /** The namespaces of a KubeVirt node's pods, and what keeps some of them from being read (DVP). */
@@ -325,9 +333,9 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   /**
    * rows of domains of a host (its libvirt's, or a namespace's pods'), kept per domain object while unchanged; with
-   * `running`, a shut-off domain that runs on another host says where
+   * `leftOversRun`, a shut-off domain that runs on another host says where
    */
-  private domainRows(alias: string, domains: readonly Domain[], running?: Map<string, string[]>): DomainNode[] {
+  private domainRows(alias: string, domains: readonly Domain[], leftOversRun?: Map<string, string[]>): DomainNode[] {
     const migrations = this.migrations.byDomain();
     return [...domains].sort(treeOrder).map((domain): DomainNode => {
       const m = migrations.get(domain.uuid);
@@ -343,7 +351,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
           : undefined;
       const staleQemu =
         domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(alias, domain.uuid) : undefined;
-      const runsOn = running && leftOverFrom(running, alias, domain);
+      const runsOn = leftOversRun && leftOverFrom(leftOversRun, alias, domain);
       const cached = this.domainNodes.get(domain);
       if (
         cached &&

@@ -160,8 +160,9 @@ describe('host inventory against the lab', () => {
     // (the pid printed once its command line is that one: until its exec, it is the shell's)
     const pid = onHost(
       hostA.alias,
-      `sh -c 'sleep 300; :' fake-qemu -uuid ${domain.uuid} >/dev/null 2>&1 & p=$!; ` +
-        'until grep -q fake-qemu /proc/$p/cmdline 2>/dev/null; do sleep 0.05; done; echo $p',
+      `sh -c 'sleep 300; :' fake-qemu -uuid ${domain.uuid} >/dev/null 2>&1 & p=$!; i=0; ` +
+        'until grep -q fake-qemu /proc/$p/cmdline 2>/dev/null || [ $i -ge 200 ]; do sleep 0.05; i=$((i + 1)); done; ' +
+        'grep -q fake-qemu /proc/$p/cmdline && echo $p',
     ).trim();
     try {
       const error = (await inventory.runAction('start', domain.uuid).catch((e: unknown) => e)) as Error;

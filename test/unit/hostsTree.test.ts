@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Domain } from '../../src/core/domain';
-import { whereRunning } from '../../src/core/domain';
+import { whereLeftOversRun } from '../../src/core/domain';
 import { Emitter } from '../../src/core/emitter';
 import type { HostRegistry } from '../../src/services/hostRegistry';
 import type { MigrationRunner } from '../../src/services/migration';
@@ -231,7 +231,7 @@ describe('a definition left behind by a migration', () => {
       get hosts() {
         return hosts.map((h) => inventory(h.alias));
       },
-      whereRunning: () => whereRunning(hosts.filter((h) => h.connected)),
+      whereLeftOversRun: () => whereLeftOversRun(hosts.filter((h) => h.connected)),
     } as unknown as HostRegistry;
     const migrations = { onDidChange: migrationChanged.event, byDomain: () => new Map() } as unknown as MigrationRunner;
     const qemu: QemuSource = { describe: () => undefined, staleCount: () => 0, onDidChange: qemuChanged.event };
@@ -276,5 +276,24 @@ describe('a definition left behind by a migration', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(drawn.slice(5).sort()).toEqual(['hostA', 'hostB']);
     expect(rowsOf('hostA')).toEqual(['other:undefined', 'tiny1:undefined']);
+  });
+
+  it('redraws a collapsed host (never asked for its rows again) once per change, not at every later redraw', async () => {
+    const drawn: string[] = [];
+    leftOverTree.onDidChangeTreeData((n: TreeNode | undefined) => drawn.push(n ? n.alias : '*'));
+    leftOverTree.getChildren();
+    rowsOf('hostA');
+    rowsOf('hostB');
+    hosts[1].domains = [vm('shutoff')];
+    registryChanged.fire('hostB');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(drawn.sort()).toEqual(['hostA', 'hostB']);
+    // hostA collapsed meanwhile: VS Code does not ask for its rows; changes on hostB alone follow
+    for (let i = 0; i < 5; i++) {
+      hosts[1].domains = [vm('shutoff'), { ...other, name: `other${i}` }];
+      registryChanged.fire('hostB');
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(drawn.slice(2)).toEqual(['hostB', 'hostB', 'hostB', 'hostB', 'hostB']);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * scripts/qemu-of-uuid.sh run here by /bin/sh against this machine's own /proc: processes started for the test with
- * QEMU's `-uuid UUID` among their arguments are found, and only they (not one that mentions the UUID otherwise, nor
- * one of another UUID, nor the script's own grep that holds it).
+ * QEMU's `-uuid UUID` among their arguments are found, in either form and case QEMU takes, and only they (not one
+ * that mentions the UUID otherwise or inside one argument, nor one of another UUID, nor the script's own grep).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -32,6 +32,7 @@ async function holding(...args: string[]): Promise<number> {
 function found(uuid: string): string[] {
   const [cmd, ...args] = qemuOfUuidArgv(uuid);
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
+  expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return r.stdout.split('\n').filter(Boolean);
 }
@@ -39,13 +40,18 @@ function found(uuid: string): string[] {
 describe('the QEMU of a UUID on this host', () => {
   it('is each process with -uuid followed by exactly that UUID, in whichever case Ferry was given it', async () => {
     const qemu = await holding('-name', 'guest=tiny1', '-uuid', UUID, '-smp', '1');
-    const second = await holding('-uuid', UUID);
+    // as QEMU takes it too: its long form, and the UUID in capitals
+    const long = await holding('--uuid', UUID);
+    const capitals = await holding('-uuid', UUID.toUpperCase());
     await holding('-uuid', OTHER);
     await holding('-name', UUID, '-uuid', `${UUID}0`);
     await holding(`-uuid=${UUID}`);
     await holding('-uuid');
-    expect(found(UUID).map(Number).sort()).toEqual([qemu, second].sort());
-    expect(found(UUID.toUpperCase()).map(Number).sort()).toEqual([qemu, second].sort());
+    // one argument holding the pair across its own line breaks is not the pair
+    await holding(`x\n-uuid\n${UUID}`);
+    const expected = [qemu, long, capitals].sort();
+    expect(found(UUID).map(Number).sort()).toEqual(expected);
+    expect(found(UUID.toUpperCase()).map(Number).sort()).toEqual(expected);
   });
 
   it('is nothing when no process runs it', () => {

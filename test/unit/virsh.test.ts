@@ -9,7 +9,7 @@ import {
   lifecycleEffect,
   runsElsewhere,
   treeOrder,
-  whereRunning,
+  whereLeftOversRun,
 } from '../../src/core/domain';
 import {
   domainsFrom,
@@ -326,29 +326,36 @@ describe('a definition a migration left behind', () => {
   const on = (state: Domain['state']): Domain => ({ uuid, name: 'vm', state, stateReason: 0, ips: [], heardIps: [] });
   it('is found by the host where the domain of its UUID runs (or holds its disks)', () => {
     for (const state of ['running', 'paused', 'migrating', 'blocked', 'shutdown', 'pmsuspended', 'crashed'] as const) {
-      const running = whereRunning([
+      const hosts = [
         { alias: 'A', domains: [on('shutoff')] },
         { alias: 'B', domains: [on(state)] },
-      ]);
-      expect(runsElsewhere(running, 'A', uuid)).toBe('B');
-      expect(leftOverFrom(running, 'A', on('shutoff'))).toBe('B');
+      ];
+      expect(runsElsewhere(hosts, 'A', uuid)).toBe('B');
+      const leftOversRun = whereLeftOversRun(hosts);
+      expect(leftOverFrom(leftOversRun, 'A', on('shutoff'))).toBe('B');
       // the running domain itself is no left-over of the shut-off one
-      expect(leftOverFrom(running, 'B', on(state))).toBeUndefined();
+      expect(leftOverFrom(leftOversRun, 'B', on(state))).toBeUndefined();
     }
   });
   it('is not when that domain is off everywhere else, unknown there, or only on this host', () => {
     for (const state of ['shutoff', 'nostate'] as const)
-      expect(runsElsewhere(whereRunning([{ alias: 'B', domains: [on(state)] }]), 'A', uuid)).toBeUndefined();
-    expect(runsElsewhere(whereRunning([{ alias: 'B' }]), 'A', uuid)).toBeUndefined();
-    expect(runsElsewhere(whereRunning([{ alias: 'A', domains: [on('running')] }]), 'A', uuid)).toBeUndefined();
+      expect(runsElsewhere([{ alias: 'B', domains: [on(state)] }], 'A', uuid)).toBeUndefined();
+    expect(runsElsewhere([{ alias: 'B' }], 'A', uuid)).toBeUndefined();
+    expect(runsElsewhere([{ alias: 'A', domains: [on('running')] }], 'A', uuid)).toBeUndefined();
+    expect(whereLeftOversRun([{ alias: 'A', domains: [on('shutoff')] }, { alias: 'B' }]).size).toBe(0);
   });
-  it('names another host when the UUID runs on several (a split brain), never this one', () => {
-    const running = whereRunning([
-      { alias: 'A', domains: [on('running')] },
+  it('is indexed only for the UUIDs at rest somewhere; a split brain names another host, never this one', () => {
+    const running = (u: string, state: Domain['state'] = 'running') => ({ ...on(state), uuid: u });
+    const other = '11111111-2222-4333-8444-666666666666';
+    const hosts = [
+      { alias: 'A', domains: [on('running'), running(other)] },
       { alias: 'B', domains: [on('paused')] },
-    ]);
-    expect(running.get(uuid)).toEqual(['A', 'B']);
-    expect(runsElsewhere(running, 'A', uuid)).toBe('B');
-    expect(runsElsewhere(running, 'B', uuid)).toBe('A');
+      { alias: 'C', domains: [on('shutoff')] },
+    ];
+    const leftOversRun = whereLeftOversRun(hosts);
+    expect([...leftOversRun]).toEqual([[uuid, ['A', 'B']]]);
+    expect(leftOverFrom(leftOversRun, 'C', on('shutoff'))).toBe('A');
+    expect(runsElsewhere(hosts, 'A', uuid)).toBe('B');
+    expect(runsElsewhere(hosts, 'B', uuid)).toBe('A');
   });
 });
