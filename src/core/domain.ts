@@ -117,35 +117,61 @@ export function runsElsewhere(
     ?.alias;
 }
 
+const NO_DOMAINS: readonly Domain[] = [];
+
 /**
- * For the UUIDs of the domains at rest on some host (shut off: most often a definition a migration left behind), the
- * hosts where a domain of that UUID runs (see runsElsewhere). Only those: a fleet has few such domains, and the tree
- * asks this at every redraw.
+ * Per UUID, the hosts where a domain of it runs (runsElsewhere's question, asked for every row of the tree), kept
+ * between redraws: a host's part is worked out again only when its listing changed (the inventory makes a new array
+ * for a change), the whole only when the domains running on some host did; `version` counts those.
  */
-export function whereLeftOversRun(
-  hosts: readonly { alias: string; domains?: readonly Domain[] }[],
-): Map<string, string[]> {
-  const resting = new Set<string>();
-  for (const h of hosts) for (const d of h.domains ?? []) if (!HOLDS_ITS_DISKS.has(d.state)) resting.add(d.uuid);
-  const where = new Map<string, string[]>();
-  if (!resting.size) return where;
-  for (const h of hosts)
-    for (const d of h.domains ?? [])
-      if (HOLDS_ITS_DISKS.has(d.state) && resting.has(d.uuid)) {
-        const aliases = where.get(d.uuid);
-        if (aliases) aliases.push(h.alias);
-        else where.set(d.uuid, [h.alias]);
+export class RunningIndex {
+  private readonly holdingOf = new WeakMap<readonly Domain[], readonly string[]>();
+  private parts = new Map<string, readonly string[]>();
+  private where = new Map<string, string[]>();
+  version = 0;
+
+  /** the index for these hosts (those whose listing is current: the connected ones) */
+  update(hosts: readonly { alias: string; domains?: readonly Domain[] }[]): ReadonlyMap<string, readonly string[]> {
+    const parts = new Map(hosts.map((h) => [h.alias, this.holding(h.domains ?? NO_DOMAINS)] as const));
+    if (sameParts(this.parts, parts)) return this.where;
+    this.parts = parts;
+    this.where = new Map();
+    for (const [alias, uuids] of parts)
+      for (const uuid of uuids) {
+        const aliases = this.where.get(uuid);
+        if (aliases) aliases.push(alias);
+        else this.where.set(uuid, [alias]);
       }
-  return where;
+    this.version++;
+    return this.where;
+  }
+
+  private holding(domains: readonly Domain[]): readonly string[] {
+    let uuids = this.holdingOf.get(domains);
+    if (!uuids) {
+      uuids = domains.filter((d) => HOLDS_ITS_DISKS.has(d.state)).map((d) => d.uuid);
+      this.holdingOf.set(domains, uuids);
+    }
+    return uuids;
+  }
 }
 
-/** The other host where this domain runs, when on this host it is only its definition (whereLeftOversRun's map). */
+function sameParts(a: ReadonlyMap<string, readonly string[]>, b: ReadonlyMap<string, readonly string[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [alias, x] of b) {
+    const y = a.get(alias);
+    if (!y || (x !== y && (x.length !== y.length || x.some((v, i) => v !== y[i])))) return false;
+  }
+  return true;
+}
+
+/** The other host where this domain runs, when on this host it is only its definition (RunningIndex's map). */
 export function leftOverFrom(
-  leftOversRun: ReadonlyMap<string, readonly string[]>,
+  running: ReadonlyMap<string, readonly string[]>,
   alias: string,
   domain: Domain,
 ): string | undefined {
-  return HOLDS_ITS_DISKS.has(domain.state) ? undefined : leftOversRun.get(domain.uuid)?.find((a) => a !== alias);
+  return HOLDS_ITS_DISKS.has(domain.state) ? undefined : running.get(domain.uuid)?.find((a) => a !== alias);
 }
 
 /** localeCompare's order; one collator, made once: a tree of a thousand domains is sorted at every redraw */

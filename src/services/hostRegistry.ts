@@ -1,7 +1,7 @@
 /** The configured hosts, each with its connection and inventory; created and disposed as the list changes. */
 import type { PodState } from './kubevirtNode';
 import type { LifecycleAction } from '../core/domain';
-import { runsElsewhere, whereLeftOversRun } from '../core/domain';
+import { runsElsewhere } from '../core/domain';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
@@ -52,13 +52,9 @@ export class HostRegistry {
     return inventory;
   }
 
-  private get connectedHosts(): HostInventory[] {
+  /** the hosts whose listing is current */
+  get connectedHosts(): HostInventory[] {
     return this.hosts.filter((h) => h.connection.state.kind === 'connected');
-  }
-
-  /** For the domains at rest on a connected host, the connected hosts where their UUID runs (whereLeftOversRun). */
-  whereLeftOversRun(): Map<string, string[]> {
-    return whereLeftOversRun(this.connectedHosts);
   }
 
   /** The connected host other than `alias` where a domain of this UUID runs (core/domain runsElsewhere). */

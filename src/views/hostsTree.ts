@@ -4,7 +4,7 @@ import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
 import type { HostInventory } from '../services/inventory';
 import { DisposableStore } from '../core/disposables';
-import { leftOverFrom, treeOrder } from '../core/domain';
+import { leftOverFrom, RunningIndex, treeOrder } from '../core/domain';
 import type { Domain, DomainState } from '../core/domain';
 import type { RateUnit } from '../core/qos';
 import type { InterfaceState, QosService } from '../services/qos';
@@ -104,13 +104,15 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly domainNodes = new WeakMap<Domain, DomainNode>();
   private readonly domainItems = new WeakMap<DomainNode, vscode.TreeItem>();
   /**
-   * For the domains at rest on a connected host, where their UUID runs: read when drawn, forgotten at each change of
-   * a host. A row whose domain is shut off here while it runs on another host says where (a migration's source keeps
-   * its definition).
+   * Where each UUID runs on the connected hosts: a row whose domain is shut off here while it runs on another host
+   * says where (a migration's source keeps its definition).
    */
-  private leftOversRun: Map<string, string[]> | undefined;
-  /** per host drawn: its left-over definitions as drawn, so a change on another host redraws the hosts it touches */
-  private readonly leftOversDrawn = new Map<string, string>();
+  private readonly running = new RunningIndex();
+  /**
+   * per host drawn, its left-over definitions as drawn (and from which listing and index), so a change on another
+   * host redraws the hosts it touches
+   */
+  private readonly leftOversDrawn = new Map<string, { domains: readonly Domain[]; version: number; key: string }>();
   /** interfaces per expanded domain, read again when its state changes or a limit is set: never polled */
   private readonly interfaces = new Map<string, { state: DomainState; read: Promise<InterfaceState[]> }>();
 
@@ -121,12 +123,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     private readonly qemu: QemuSource,
   ) {
     this.disposables.add(qemu.onDidChange((alias) => this.changed(alias)));
-    this.disposables.add(
-      registry.onDidChange((alias) => {
-        this.leftOversRun = undefined;
-        this.changed(alias);
-      }),
-    );
+    this.disposables.add(registry.onDidChange((alias) => this.changed(alias)));
     // a migration's progress shows on its two hosts' domain rows, and nowhere else
     this.disposables.add(migrations.onDidChange((m) => [m.source, m.target].forEach((alias) => this.changed(alias))));
   }
@@ -158,8 +155,8 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     );
   }
 
-  private whereLeftOversRun(): Map<string, string[]> {
-    return (this.leftOversRun ??= this.registry.whereLeftOversRun());
+  private whereRunning(): ReadonlyMap<string, readonly string[]> {
+    return this.running.update(this.registry.connectedHosts);
   }
 
   /**
@@ -168,11 +165,11 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
    * nothing unless it finds one.
    */
   private leftOvers(alias: string, domains: readonly Domain[]): string {
-    const leftOversRun = this.whereLeftOversRun();
+    const running = this.whereRunning();
     let key = '';
-    if (leftOversRun.size)
+    if (running.size)
       for (const d of domains) {
-        const where = leftOverFrom(leftOversRun, alias, d);
+        const where = leftOverFrom(running, alias, d);
         if (where) key += `${d.uuid}@${where} `;
       }
     return key;
@@ -185,12 +182,23 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private leftOversMoved(): string[] {
     return [...this.leftOversDrawn].flatMap(([alias, drawn]) => {
       const inventory = this.registry.get(alias);
-      if (!inventory) this.leftOversDrawn.delete(alias);
-      const now = inventory && this.leftOvers(alias, inventory.domains ?? []);
-      if (now === undefined || now === drawn) return [];
-      this.leftOversDrawn.set(alias, now);
-      return [alias];
+      if (!inventory) {
+        this.leftOversDrawn.delete(alias);
+        return [];
+      }
+      const now = this.leftOversOf(alias, inventory.domains ?? []);
+      return now.key === drawn.key ? [] : [alias];
     });
+  }
+
+  /** a host's left-overs as it is drawn now, worked out again only when its listing or the index changed */
+  private leftOversOf(alias: string, domains: readonly Domain[]) {
+    this.whereRunning();
+    const last = this.leftOversDrawn.get(alias);
+    if (last?.domains === domains && last.version === this.running.version) return last;
+    const now = { domains, version: this.running.version, key: this.leftOvers(alias, domains) };
+    this.leftOversDrawn.set(alias, now);
+    return now;
   }
 
   /** Read a domain's interfaces again (after a change of its limits) and redraw them. */
@@ -279,8 +287,8 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (message) return kubevirt.length && inventory.domains?.length === 0 ? kubevirt : [message, ...kubevirt];
     if (inventory.connection.state.kind !== 'connected') return [];
     const domains = inventory.domains ?? [];
-    this.leftOversDrawn.set(node.alias, this.leftOvers(node.alias, domains));
-    return [...this.domainRows(node.alias, domains, this.whereLeftOversRun()), ...kubevirt];
+    this.leftOversOf(node.alias, domains);
+    return [...this.domainRows(node.alias, domains, this.whereRunning()), ...kubevirt];
   }
 
   /** The namespaces of a KubeVirt node's pods, and what keeps some of them from being read (DVP). */
@@ -333,9 +341,13 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   /**
    * rows of domains of a host (its libvirt's, or a namespace's pods'), kept per domain object while unchanged; with
-   * `leftOversRun`, a shut-off domain that runs on another host says where
+   * `running`, a shut-off domain that runs on another host says where
    */
-  private domainRows(alias: string, domains: readonly Domain[], leftOversRun?: Map<string, string[]>): DomainNode[] {
+  private domainRows(
+    alias: string,
+    domains: readonly Domain[],
+    running?: ReadonlyMap<string, readonly string[]>,
+  ): DomainNode[] {
     const migrations = this.migrations.byDomain();
     return [...domains].sort(treeOrder).map((domain): DomainNode => {
       const m = migrations.get(domain.uuid);
@@ -351,14 +363,14 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
           : undefined;
       const staleQemu =
         domain.state === 'running' || domain.state === 'paused' ? this.qemu.describe(alias, domain.uuid) : undefined;
-      const runsOn = leftOversRun && leftOverFrom(leftOversRun, alias, domain);
+      const runsOn = running?.size ? leftOverFrom(running, alias, domain) : undefined;
       const cached = this.domainNodes.get(domain);
       if (
         cached &&
         cached.alias === alias &&
         cached.staleQemu === staleQemu &&
         cached.runsOn === runsOn &&
-        JSON.stringify(cached.migration) === JSON.stringify(migration)
+        (cached.migration === migration || JSON.stringify(cached.migration) === JSON.stringify(migration))
       )
         return cached;
       const fresh: DomainNode = { kind: 'domain', alias: alias, domain, migration, staleQemu, runsOn };

@@ -5,7 +5,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Domain } from '../../src/core/domain';
-import { whereLeftOversRun } from '../../src/core/domain';
 import { Emitter } from '../../src/core/emitter';
 import type { HostRegistry } from '../../src/services/hostRegistry';
 import type { MigrationRunner } from '../../src/services/migration';
@@ -231,7 +230,9 @@ describe('a definition left behind by a migration', () => {
       get hosts() {
         return hosts.map((h) => inventory(h.alias));
       },
-      whereLeftOversRun: () => whereLeftOversRun(hosts.filter((h) => h.connected)),
+      get connectedHosts() {
+        return hosts.filter((h) => h.connected).map((h) => inventory(h.alias));
+      },
     } as unknown as HostRegistry;
     const migrations = { onDidChange: migrationChanged.event, byDomain: () => new Map() } as unknown as MigrationRunner;
     const qemu: QemuSource = { describe: () => undefined, staleCount: () => 0, onDidChange: qemuChanged.event };

@@ -7,9 +7,9 @@ import {
   keepUnchanged,
   leftOverFrom,
   lifecycleEffect,
+  RunningIndex,
   runsElsewhere,
   treeOrder,
-  whereLeftOversRun,
 } from '../../src/core/domain';
 import {
   domainsFrom,
@@ -331,10 +331,10 @@ describe('a definition a migration left behind', () => {
         { alias: 'B', domains: [on(state)] },
       ];
       expect(runsElsewhere(hosts, 'A', uuid)).toBe('B');
-      const leftOversRun = whereLeftOversRun(hosts);
-      expect(leftOverFrom(leftOversRun, 'A', on('shutoff'))).toBe('B');
+      const running = new RunningIndex().update(hosts);
+      expect(leftOverFrom(running, 'A', on('shutoff'))).toBe('B');
       // the running domain itself is no left-over of the shut-off one
-      expect(leftOverFrom(leftOversRun, 'B', on(state))).toBeUndefined();
+      expect(leftOverFrom(running, 'B', on(state))).toBeUndefined();
     }
   });
   it('is not when that domain is off everywhere else, unknown there, or only on this host', () => {
@@ -342,20 +342,33 @@ describe('a definition a migration left behind', () => {
       expect(runsElsewhere([{ alias: 'B', domains: [on(state)] }], 'A', uuid)).toBeUndefined();
     expect(runsElsewhere([{ alias: 'B' }], 'A', uuid)).toBeUndefined();
     expect(runsElsewhere([{ alias: 'A', domains: [on('running')] }], 'A', uuid)).toBeUndefined();
-    expect(whereLeftOversRun([{ alias: 'A', domains: [on('shutoff')] }, { alias: 'B' }]).size).toBe(0);
+    const running = new RunningIndex().update([{ alias: 'A', domains: [on('shutoff')] }, { alias: 'B' }]);
+    expect(leftOverFrom(running, 'A', on('shutoff'))).toBeUndefined();
   });
-  it('is indexed only for the UUIDs at rest somewhere; a split brain names another host, never this one', () => {
-    const running = (u: string, state: Domain['state'] = 'running') => ({ ...on(state), uuid: u });
-    const other = '11111111-2222-4333-8444-666666666666';
+  it('names another host when the UUID runs on several (a split brain), never this one', () => {
     const hosts = [
-      { alias: 'A', domains: [on('running'), running(other)] },
+      { alias: 'A', domains: [on('running')] },
       { alias: 'B', domains: [on('paused')] },
       { alias: 'C', domains: [on('shutoff')] },
     ];
-    const leftOversRun = whereLeftOversRun(hosts);
-    expect([...leftOversRun]).toEqual([[uuid, ['A', 'B']]]);
-    expect(leftOverFrom(leftOversRun, 'C', on('shutoff'))).toBe('A');
     expect(runsElsewhere(hosts, 'A', uuid)).toBe('B');
     expect(runsElsewhere(hosts, 'B', uuid)).toBe('A');
+    expect(leftOverFrom(new RunningIndex().update(hosts), 'C', on('shutoff'))).toBe('A');
+  });
+  it('is indexed anew only when the domains running on some host changed', () => {
+    const index = new RunningIndex();
+    const a = [on('running')];
+    const first = index.update([{ alias: 'A', domains: a }]);
+    const version = index.version;
+    // the same listing, or a new one (a domain defined, shut off) with the same running domains: the same index
+    expect(index.update([{ alias: 'A', domains: a }])).toBe(first);
+    const other = { ...on('shutoff'), uuid: '11111111-2222-4333-8444-666666666666' };
+    expect(index.update([{ alias: 'A', domains: [on('running'), other] }])).toBe(first);
+    expect(index.version).toBe(version);
+    // the domain shut off, or its host no longer among those given (disconnected): a new one
+    expect(index.update([{ alias: 'A', domains: [on('shutoff')] }]).size).toBe(0);
+    expect(index.update([{ alias: 'A', domains: a }]).get(uuid)).toEqual(['A']);
+    expect(index.update([]).size).toBe(0);
+    expect(index.version).toBe(version + 3);
   });
 });
