@@ -98,8 +98,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   /**
    * A domain's node and tree item are made again only when its domain object (the inventory makes a new one for a
    * change) or what the tree adds to it (a migration's progress, a stale QEMU, where a left-over definition's domain
-   * runs) changed: a host of a thousand
-   * domains redrawn for one event builds one item, not a thousand.
+   * runs) changed: a host of a thousand domains redrawn for one event builds one item, not a thousand.
    */
   private readonly domainNodes = new WeakMap<Domain, DomainNode>();
   private readonly domainItems = new WeakMap<DomainNode, vscode.TreeItem>();
@@ -161,7 +160,7 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
 
   /**
    * what a host's rows say of its left-over definitions: each one's UUID and where its domain runs. Worked out for
-   * every host drawn at each redraw (a fleet's storm of events: ten times a second), so a plain loop that makes
+   * each host whose listing changed, up to ten times a second in a fleet's storm of events: a plain loop that makes
    * nothing unless it finds one.
    */
   private leftOvers(alias: string, domains: readonly Domain[]): string {
