@@ -102,33 +102,18 @@ const ACTIVE = new Set<DomainState>(['running', 'paused', 'migrating', 'blocked'
  */
 const HOLDS_ITS_DISKS = new Set<DomainState>([...ACTIVE, 'shutdown', 'pmsuspended', 'crashed']);
 
-/**
- * The other host where a domain of this UUID runs, if any. A migration's source keeps the domain's definition, shut
- * off, unless it was migrated with "undefine on source": starting that would boot a second copy on the same disks.
- * The caller passes the hosts whose listing is current (connected ones): a host that went down may have taken the
- * domain with it, and starting its definition elsewhere is then the way back.
- */
-export function runsElsewhere(
-  hosts: readonly { alias: string; domains?: readonly Domain[] }[],
-  alias: string,
-  uuid: string,
-): string | undefined {
-  return hosts.find((h) => h.alias !== alias && h.domains?.some((d) => d.uuid === uuid && HOLDS_ITS_DISKS.has(d.state)))
-    ?.alias;
-}
-
 const NO_DOMAINS: readonly Domain[] = [];
 
 /**
- * Per UUID, the hosts where a domain of it runs (runsElsewhere's question, asked for every row of the tree), kept
- * between redraws: a host's part is worked out again only when its listing changed (the inventory makes a new array
- * for a change), the whole only when the domains running on some host did; `version` counts those.
+ * Per UUID, the hosts where a domain of it runs and holds its disks (runsElsewhere's map), kept between calls: a
+ * host's part is worked out again only when its listing changed (the inventory makes a new array for a change), and
+ * the map is made anew only when the domains running on some host did (until then the same object: callers may
+ * keep what they derived from it).
  */
 export class RunningIndex {
   private readonly holdingOf = new WeakMap<readonly Domain[], readonly string[]>();
   private parts = new Map<string, readonly string[]>();
   private where = new Map<string, string[]>();
-  version = 0;
 
   /** the index for these hosts (those whose listing is current: the connected ones) */
   update(hosts: readonly { alias: string; domains?: readonly Domain[] }[]): ReadonlyMap<string, readonly string[]> {
@@ -142,7 +127,6 @@ export class RunningIndex {
         if (aliases) aliases.push(alias);
         else this.where.set(uuid, [alias]);
       }
-    this.version++;
     return this.where;
   }
 
@@ -165,13 +149,27 @@ function sameParts(a: ReadonlyMap<string, readonly string[]>, b: ReadonlyMap<str
   return true;
 }
 
+/**
+ * The other host where a domain of this UUID runs, if any (`running`: RunningIndex's map). A migration's source keeps
+ * the domain's definition, shut off, unless it was migrated with "undefine on source": starting that would boot a
+ * second copy on the same disks. The index covers the hosts whose listing is current (connected ones): a host that
+ * went down may have taken the domain with it, and starting its definition elsewhere is then the way back.
+ */
+export function runsElsewhere(
+  running: ReadonlyMap<string, readonly string[]>,
+  alias: string,
+  uuid: string,
+): string | undefined {
+  return running.get(uuid)?.find((a) => a !== alias);
+}
+
 /** The other host where this domain runs, when on this host it is only its definition (RunningIndex's map). */
 export function leftOverFrom(
   running: ReadonlyMap<string, readonly string[]>,
   alias: string,
   domain: Domain,
 ): string | undefined {
-  return HOLDS_ITS_DISKS.has(domain.state) ? undefined : running.get(domain.uuid)?.find((a) => a !== alias);
+  return HOLDS_ITS_DISKS.has(domain.state) ? undefined : runsElsewhere(running, alias, domain.uuid);
 }
 
 /** localeCompare's order; one collator, made once: a tree of a thousand domains is sorted at every redraw */

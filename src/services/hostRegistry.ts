@@ -1,7 +1,7 @@
 /** The configured hosts, each with its connection and inventory; created and disposed as the list changes. */
 import type { PodState } from './kubevirtNode';
 import type { LifecycleAction } from '../core/domain';
-import { runsElsewhere } from '../core/domain';
+import { RunningIndex, runsElsewhere } from '../core/domain';
 import type { Event } from '../core/emitter';
 import { DisposableStore } from '../core/disposables';
 import { Emitter } from '../core/emitter';
@@ -29,6 +29,7 @@ export class HostRegistry {
   /** a host's libvirt reported a migration of one of its domains (whoever started it) */
   readonly onDidSeeMigration = this.migrationEmitter.event;
   private readonly kubevirtMigrationEmitter = new Emitter<{ alias: string; pod: PodState }>();
+  private readonly running = new RunningIndex();
   /** KubeVirt began migrating a VM out of a pod on a connected node */
   readonly onDidSeeKubevirtMigration = this.kubevirtMigrationEmitter.event;
 
@@ -52,14 +53,17 @@ export class HostRegistry {
     return inventory;
   }
 
-  /** the hosts whose listing is current */
-  get connectedHosts(): HostInventory[] {
-    return this.hosts.filter((h) => h.connection.state.kind === 'connected');
+  /**
+   * Per UUID, the connected hosts where a domain of it runs: the same map object until the domains running on some
+   * host change (core/domain RunningIndex).
+   */
+  whereRunning(): ReadonlyMap<string, readonly string[]> {
+    return this.running.update(this.hosts.filter((h) => h.connection.state.kind === 'connected'));
   }
 
   /** The connected host other than `alias` where a domain of this UUID runs (core/domain runsElsewhere). */
   runningElsewhere(alias: string, uuid: string): string | undefined {
-    return runsElsewhere(this.connectedHosts, alias, uuid);
+    return runsElsewhere(this.whereRunning(), alias, uuid);
   }
 
   /**

@@ -4,7 +4,7 @@ import type { HostRegistry } from '../services/hostRegistry';
 import type { MigrationRunner } from '../services/migration';
 import type { HostInventory } from '../services/inventory';
 import { DisposableStore } from '../core/disposables';
-import { leftOverFrom, RunningIndex, treeOrder } from '../core/domain';
+import { leftOverFrom, treeOrder } from '../core/domain';
 import type { Domain, DomainState } from '../core/domain';
 import type { RateUnit } from '../core/qos';
 import type { InterfaceState, QosService } from '../services/qos';
@@ -103,15 +103,14 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
   private readonly domainNodes = new WeakMap<Domain, DomainNode>();
   private readonly domainItems = new WeakMap<DomainNode, vscode.TreeItem>();
   /**
-   * Where each UUID runs on the connected hosts: a row whose domain is shut off here while it runs on another host
-   * says where (a migration's source keeps its definition).
+   * per host drawn, its left-over definitions as drawn (a row whose domain is shut off here while it runs on another
+   * host says where) and from which listing and index of where domains run, so a change on another host redraws the
+   * hosts it touches
    */
-  private readonly running = new RunningIndex();
-  /**
-   * per host drawn, its left-over definitions as drawn (and from which listing and index), so a change on another
-   * host redraws the hosts it touches
-   */
-  private readonly leftOversDrawn = new Map<string, { domains: readonly Domain[]; version: number; key: string }>();
+  private readonly leftOversDrawn = new Map<
+    string,
+    { domains: readonly Domain[]; running: ReadonlyMap<string, readonly string[]>; key: string }
+  >();
   /** interfaces per expanded domain, read again when its state changes or a limit is set: never polled */
   private readonly interfaces = new Map<string, { state: DomainState; read: Promise<InterfaceState[]> }>();
 
@@ -154,26 +153,6 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     );
   }
 
-  private whereRunning(): ReadonlyMap<string, readonly string[]> {
-    return this.running.update(this.registry.connectedHosts);
-  }
-
-  /**
-   * what a host's rows say of its left-over definitions: each one's UUID and where its domain runs. Worked out for
-   * each host whose listing changed, up to ten times a second in a fleet's storm of events: a plain loop that makes
-   * nothing unless it finds one.
-   */
-  private leftOvers(alias: string, domains: readonly Domain[]): string {
-    const running = this.whereRunning();
-    let key = '';
-    if (running.size)
-      for (const d of domains) {
-        const where = leftOverFrom(running, alias, d);
-        if (where) key += `${d.uuid}@${where} `;
-      }
-    return key;
-  }
-
   /**
    * the hosts drawn whose left-over definitions now say otherwise (their domain started or stopped elsewhere), each
    * taken as drawn anew: VS Code does not ask a collapsed host for its rows, and it is not to be redrawn again
@@ -190,12 +169,22 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     });
   }
 
-  /** a host's left-overs as it is drawn now, worked out again only when its listing or the index changed */
+  /**
+   * a host's left-overs as it is drawn now: each one's UUID and where its domain runs, worked out again only when its
+   * listing or the index changed (up to ten times a second in a fleet's storm of events), in a plain loop that makes
+   * nothing unless it finds one
+   */
   private leftOversOf(alias: string, domains: readonly Domain[]) {
-    this.whereRunning();
+    const running = this.registry.whereRunning();
     const last = this.leftOversDrawn.get(alias);
-    if (last?.domains === domains && last.version === this.running.version) return last;
-    const now = { domains, version: this.running.version, key: this.leftOvers(alias, domains) };
+    if (last?.domains === domains && last.running === running) return last;
+    let key = '';
+    if (running.size)
+      for (const d of domains) {
+        const where = leftOverFrom(running, alias, d);
+        if (where) key += `${d.uuid}@${where} `;
+      }
+    const now = { domains, running, key };
     this.leftOversDrawn.set(alias, now);
     return now;
   }
@@ -281,13 +270,15 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     if (!inventory) return [];
     const message = messageFor(inventory);
     const kubevirt = inventory.connection.state.kind === 'connected' ? this.kubevirtGroups(inventory) : [];
-    this.leftOversDrawn.delete(node.alias);
-    // a KubeVirt node may have no libvirt of its own: its pods are shown all the same
-    if (message) return kubevirt.length && inventory.domains?.length === 0 ? kubevirt : [message, ...kubevirt];
-    if (inventory.connection.state.kind !== 'connected') return [];
+    if (message || inventory.connection.state.kind !== 'connected') {
+      this.leftOversDrawn.delete(node.alias);
+      // a KubeVirt node may have no libvirt of its own: its pods are shown all the same
+      if (!message) return [];
+      return kubevirt.length && inventory.domains?.length === 0 ? kubevirt : [message, ...kubevirt];
+    }
     const domains = inventory.domains ?? [];
-    this.leftOversOf(node.alias, domains);
-    return [...this.domainRows(node.alias, domains, this.whereRunning()), ...kubevirt];
+    const { running } = this.leftOversOf(node.alias, domains);
+    return [...this.domainRows(node.alias, domains, running), ...kubevirt];
   }
 
   /** The namespaces of a KubeVirt node's pods, and what keeps some of them from being read (DVP). */

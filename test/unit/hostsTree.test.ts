@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Domain } from '../../src/core/domain';
+import { RunningIndex } from '../../src/core/domain';
 import { Emitter } from '../../src/core/emitter';
 import type { HostRegistry } from '../../src/services/hostRegistry';
 import type { MigrationRunner } from '../../src/services/migration';
@@ -213,6 +214,7 @@ describe('a definition left behind by a migration', () => {
       { alias: 'hostA', domains: [vm('shutoff'), other], connected: true },
       { alias: 'hostB', domains: [vm('running')], connected: true },
     ];
+    const running = new RunningIndex();
     const inventory = (alias: string) => {
       const h = hosts.find((x) => x.alias === alias);
       return (
@@ -230,9 +232,7 @@ describe('a definition left behind by a migration', () => {
       get hosts() {
         return hosts.map((h) => inventory(h.alias));
       },
-      get connectedHosts() {
-        return hosts.filter((h) => h.connected).map((h) => inventory(h.alias));
-      },
+      whereRunning: () => running.update(hosts.filter((h) => h.connected)),
     } as unknown as HostRegistry;
     const migrations = { onDidChange: migrationChanged.event, byDomain: () => new Map() } as unknown as MigrationRunner;
     const qemu: QemuSource = { describe: () => undefined, staleCount: () => 0, onDidChange: qemuChanged.event };
@@ -241,6 +241,16 @@ describe('a definition left behind by a migration', () => {
   });
   afterEach(() => leftOverTree.dispose());
 
+  /** both hosts drawn, expanded; what is redrawn from then on */
+  function drawBoth(): string[] {
+    const drawn: string[] = [];
+    leftOverTree.onDidChangeTreeData((n: TreeNode | undefined) => drawn.push(n ? n.alias : '*'));
+    leftOverTree.getChildren();
+    rowsOf('hostA');
+    rowsOf('hostB');
+    return drawn;
+  }
+
   it('says where its domain runs; the running domain and unrelated ones say nothing', () => {
     leftOverTree.getChildren();
     expect(rowsOf('hostA')).toEqual(['other:undefined', 'tiny1:hostB']);
@@ -248,11 +258,7 @@ describe('a definition left behind by a migration', () => {
   });
 
   it("is redrawn when its domain stops, starts or its host goes away on another host, not on others' changes", async () => {
-    const drawn: string[] = [];
-    leftOverTree.onDidChangeTreeData((n: TreeNode | undefined) => drawn.push(n ? n.alias : '*'));
-    leftOverTree.getChildren();
-    rowsOf('hostA');
-    rowsOf('hostB');
+    const drawn = drawBoth();
     // a change on hostB that leaves tiny1 running there: only hostB is redrawn
     hosts[1].domains = [vm('running'), { ...other, uuid: '11111111-2222-4333-8444-777777777777' }];
     registryChanged.fire('hostB');
@@ -280,11 +286,7 @@ describe('a definition left behind by a migration', () => {
   });
 
   it('redraws a collapsed host (never asked for its rows again) once per change, not at every later redraw', async () => {
-    const drawn: string[] = [];
-    leftOverTree.onDidChangeTreeData((n: TreeNode | undefined) => drawn.push(n ? n.alias : '*'));
-    leftOverTree.getChildren();
-    rowsOf('hostA');
-    rowsOf('hostB');
+    const drawn = drawBoth();
     hosts[1].domains = [vm('shutoff')];
     registryChanged.fire('hostB');
     await vi.advanceTimersByTimeAsync(100);
