@@ -1,6 +1,6 @@
 /** The lab as the integration tests see it: its description (lab.json), and shells on its hosts. */
 import { waitFor } from '../support/waitFor';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConnectionOptions } from '../../src/transport/hostConnection';
@@ -104,21 +104,18 @@ export function guestDirty(ip: string, mb: number, rateMiBps: number | 'idle'): 
 }
 
 /**
- * Take a host's management link (SSH and the migration stream) down for `seconds`, from inside its namespace so that
- * the command survives the cut; resolves once the link is down.
+ * Take a host's management link (SSH and the migration stream) down for `seconds`, from this machine into the host's
+ * namespace: down before this returns, up again by a detached process. (Asked of the host over SSH, the cut could
+ * come before the SSH session carried its exit back, which then arrived only once the link was up again.)
  */
 export async function dropLink(alias: string, seconds: number): Promise<void> {
   const host = lab.hosts.find((h) => h.alias === alias)!;
-  await onHostAsync(
-    alias,
-    `nohup sh -c "ip link set eth0 down; sleep ${seconds}; ip link set eth0 up" >/dev/null 2>&1 &`,
-  );
   const netns = lab.clientNetns.replace(/client$/, `host${host.letter}`);
-  await waitFor(
-    `${alias}'s link down`,
-    () => !/[<,]UP[,>]/.test(execFileSync('ip', ['-n', netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' })),
-    5000,
-  );
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'eth0', 'down']);
+  spawn('sh', ['-c', 'sleep "$1"; ip -n "$2" link set eth0 up', 'ferry-link-up', String(seconds), netns], {
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
 }
 
 /** guestDirty, then wait until the guest has written every page once (its status says filled=MB). */

@@ -258,7 +258,10 @@ describe('live migration against the lab', () => {
       options: opts({ bandwidthMiBps: 30 }),
     });
     first.dispose(); // the window closes; virsh migrate goes on, detached, on hostA
+    // once the stream to hostB flows (cut before libvirt reached hostB, the migration would not start at all),
     // take hostA's management link (SSH and the migration stream) down for 5 s
+    const processed = () => /^data_processed: (\d+)$/m.exec(onHost(A, 'virsh -q domjobinfo tiny1 --rawstats'))?.[1];
+    await waitFor('data flowing to hostB', () => Number(processed() ?? 0) > 0, 20_000);
     await dropLink(A, 5);
     const reloaded = new MigrationRunner(
       registry,
